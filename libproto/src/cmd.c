@@ -1,0 +1,168 @@
+/*
+ * cmd.c - the command table, error code names and priority names.
+ *
+ * One table drives the server's dispatch, HELP, the client's completion and
+ * the shell completion scripts, so they cannot drift apart. It is indexed by
+ * enum proto_cmd (designated initialisers keep the two in step).
+ */
+#include <string.h>
+
+#include "proto-internal.h"
+
+static const char *const no_keywords[] = {NULL};
+static const char *const list_keywords[] = {"pending", "done", "all", NULL};
+
+static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
+    [PROTO_CMD_NONE] = {PROTO_CMD_NONE, "", "", "", 0, no_keywords},
+    [PROTO_CMD_PING] = {PROTO_CMD_PING, "PING", "", "Checks that the server answers; replies PONG.",
+                        PROTO_CMDF_NOAUTH, no_keywords},
+    [PROTO_CMD_HELLO] = {PROTO_CMD_HELLO, "HELLO", "",
+                         "Shows the protocol name, its version and the server's version.",
+                         PROTO_CMDF_NOAUTH, no_keywords},
+    [PROTO_CMD_HELP] = {PROTO_CMD_HELP, "HELP", "[COMMAND]",
+                        "Lists the commands, or shows how to use one of them.", PROTO_CMDF_NOAUTH,
+                        no_keywords},
+    [PROTO_CMD_ADD] = {PROTO_CMD_ADD, "ADD",
+                       "TEXT... [+TAG]... [due:YYYY-MM-DD] [pri:low|med|high]",
+                       "Adds a pending task and replies with its new id.",
+                       PROTO_CMDF_WRITE | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS, no_keywords},
+    [PROTO_CMD_GET] = {PROTO_CMD_GET, "GET", "ID", "Shows one task.", PROTO_CMDF_ID, no_keywords},
+    [PROTO_CMD_EDIT] = {PROTO_CMD_EDIT, "EDIT",
+                        "ID [TEXT...] [+TAG]... [-TAG]... [due:DATE|due:none] [pri:LEVEL|pri:none]",
+                        "Changes a task's text, tags, due date or priority.",
+                        PROTO_CMDF_WRITE | PROTO_CMDF_ID | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS,
+                        no_keywords},
+    [PROTO_CMD_DONE] = {PROTO_CMD_DONE, "DONE", "ID", "Marks a task as done.",
+                        PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_keywords},
+    [PROTO_CMD_UNDONE] = {PROTO_CMD_UNDONE, "UNDONE", "ID", "Marks a done task as pending again.",
+                          PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_keywords},
+    [PROTO_CMD_DEL] = {PROTO_CMD_DEL, "DEL", "ID", "Deletes a task.",
+                       PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_keywords},
+    [PROTO_CMD_LIST] = {PROTO_CMD_LIST, "LIST", "[pending|done|all] [+TAG]... [WORD...]",
+                        "Lists tasks (pending ones by default) that have all the tags and words.",
+                        PROTO_CMDF_TAGS, list_keywords},
+    [PROTO_CMD_TAGS] = {PROTO_CMD_TAGS, "TAGS", "",
+                        "Lists the tags in use and how many tasks have each.", 0, no_keywords},
+    [PROTO_CMD_STATS] = {PROTO_CMD_STATS, "STATS", "", "Shows the server's counters.", 0,
+                         no_keywords},
+    [PROTO_CMD_AUTH] = {PROTO_CMD_AUTH, "AUTH", "PASSWORD",
+                        "Logs in, when the server was started with a password.", PROTO_CMDF_NOAUTH,
+                        no_keywords},
+    [PROTO_CMD_QUIT] = {PROTO_CMD_QUIT, "QUIT", "", "Says goodbye and closes the connection.",
+                        PROTO_CMDF_NOAUTH, no_keywords},
+    [PROTO_CMD_LEGACY_GET] =
+        {PROTO_CMD_LEGACY_GET, "GET/", "KEY/FIELD",
+         "The tutorial's query: replies with the task's text, or no key match.", PROTO_CMDF_HIDDEN,
+         no_keywords},
+    [PROTO_CMD_LEGACY_POST] = {PROTO_CMD_LEGACY_POST, "POST/", "KEY=TEXT/FIELD",
+                               "The tutorial's update: stores the text under the key.",
+                               PROTO_CMDF_HIDDEN | PROTO_CMDF_WRITE, no_keywords},
+};
+
+const struct proto_cmd_info *proto_cmd_info(enum proto_cmd cmd)
+{
+    if ((int)cmd < 0 || cmd >= PROTO_CMD__COUNT)
+        return NULL;
+    return &cmd_table[cmd];
+}
+
+/* Hidden entries (the legacy forms) are recognised by their shape in
+ * proto_request_parse(), never by name, so the lookup skips them. */
+enum proto_cmd proto_cmd_lookup(const char *name, size_t len)
+{
+    if (name == NULL || len == 0)
+        return PROTO_CMD_NONE;
+    for (int i = PROTO_CMD_NONE + 1; i < PROTO_CMD__COUNT; i++) {
+        const struct proto_cmd_info *c = &cmd_table[i];
+        if (c->flags & PROTO_CMDF_HIDDEN)
+            continue;
+        if (proto__eq_nocase(name, len, c->name))
+            return c->cmd;
+    }
+    return PROTO_CMD_NONE;
+}
+
+static const char *const err_names[PROTO_E__COUNT] = {
+    [PROTO_E_NONE] = "NONE",         [PROTO_E_SYNTAX] = "SYNTAX",     [PROTO_E_UNKNOWN] = "UNKNOWN",
+    [PROTO_E_ARGS] = "ARGS",         [PROTO_E_NOTFOUND] = "NOTFOUND", [PROTO_E_TOOLONG] = "TOOLONG",
+    [PROTO_E_ENCODING] = "ENCODING", [PROTO_E_AUTH] = "AUTH",         [PROTO_E_BUSY] = "BUSY",
+    [PROTO_E_STORE] = "STORE",       [PROTO_E_INTERNAL] = "INTERNAL",
+};
+
+/* An out-of-range code is a bug on our side, so it is named INTERNAL. */
+const char *proto_err_name(enum proto_err e)
+{
+    if ((int)e < 0 || e >= PROTO_E__COUNT)
+        return err_names[PROTO_E_INTERNAL];
+    return err_names[e];
+}
+
+/* Exact and case-sensitive: codes are machine-readable words. A code from a
+ * newer peer that we do not know is reported as INTERNAL. */
+enum proto_err proto_err_lookup(const char *name, size_t len)
+{
+    if (name == NULL)
+        return PROTO_E_INTERNAL;
+    for (int i = 0; i < PROTO_E__COUNT; i++)
+        if (proto__eq(name, len, err_names[i]))
+            return (enum proto_err)i;
+    return PROTO_E_INTERNAL;
+}
+
+static const char *const pri_names[] = {[PROTO_PRI_NONE] = "-",
+                                        [PROTO_PRI_LOW] = "low",
+                                        [PROTO_PRI_MED] = "med",
+                                        [PROTO_PRI_HIGH] = "high"};
+
+const char *proto_pri_name(int pri)
+{
+    if (pri < PROTO_PRI_NONE || pri > PROTO_PRI_HIGH)
+        return "?";
+    return pri_names[pri];
+}
+
+/* People type these, so they are matched without regard to case. The digits
+ * count up from none (0) to high (3). "-" is the wire form of "none" in
+ * task lines and is handled by proto_task_decode(), not here. */
+int proto_pri_parse(const char *s, size_t len)
+{
+    static const struct {
+        const char *word;
+        int pri;
+    } forms[] = {
+        {"none", PROTO_PRI_NONE}, {"0", PROTO_PRI_NONE}, {"low", PROTO_PRI_LOW},
+        {"l", PROTO_PRI_LOW},     {"1", PROTO_PRI_LOW},  {"med", PROTO_PRI_MED},
+        {"m", PROTO_PRI_MED},     {"2", PROTO_PRI_MED},  {"high", PROTO_PRI_HIGH},
+        {"h", PROTO_PRI_HIGH},    {"3", PROTO_PRI_HIGH},
+    };
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        if (proto__eq_nocase(s, len, forms[i].word))
+            return forms[i].pri;
+    return -1;
+}
+
+int proto__eq_nocase(const char *s, size_t n, const char *word)
+{
+    size_t wl = strlen(word);
+    if (n != wl)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)s[i], b = (unsigned char)word[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (unsigned char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z')
+            b = (unsigned char)(b - 'A' + 'a');
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
+
+int proto__eq(const char *s, size_t n, const char *word)
+{
+    if (n != strlen(word))
+        return 0;
+    return n == 0 || memcmp(s, word, n) == 0;
+}

@@ -1,0 +1,521 @@
+/*
+ * request.c - requests: line framing, parsing and encoding.
+ */
+#include <string.h>
+
+#include "proto-internal.h"
+
+void proto_reader_init(struct proto_reader *r, size_t max_line)
+{
+    /* 0 would allow only empty lines, which no caller wants: it means the
+     * default, as for proto_reply_decoder_init(). */
+    r->max_line = max_line ? max_line : PROTO_MAX_LINE_DEFAULT;
+    r->scanned = 0;
+    r->discarding = 0;
+}
+
+/*
+ * A line is complete at LF, and a CR right before the LF is stripped.
+ *
+ * r->scanned remembers how far the caller's buffer has already been
+ * searched for LF, so that calling again on a growing buffer costs only the
+ * new bytes: framing is O(n) in total however the bytes arrive.
+ *
+ * A line longer than max_line (counted without its terminator) gives
+ * PROTO_ERROR once. When its LF is already here, the whole line is consumed
+ * and reading goes on with the next call. When it is not, the error is
+ * reported as soon as the line cannot fit any more (more than max_line
+ * bytes, plus one for a CR), everything is consumed, and the reader then
+ * drops bytes silently, call after call, up to and including the next LF.
+ * When that LF arrives, the bytes after it are examined in the same call,
+ * so a whole line following the skipped tail is returned at once;
+ * *consumed then also counts the skipped bytes in front of it.
+ */
+enum proto_status proto_reader_next(struct proto_reader *r, const char *buf, size_t len,
+                                    const char **line, size_t *line_len, size_t *consumed)
+{
+    size_t base = 0, from = r->scanned;
+    const char *lf;
+
+    *consumed = 0;
+    *line = NULL;
+    *line_len = 0;
+    if (from > len)
+        from = 0; /* the caller dropped more than we said: rescan */
+
+    if (r->discarding) {
+        lf = from < len ? memchr(buf + from, '\n', len - from) : NULL;
+        if (lf == NULL) {
+            *consumed = len;
+            r->scanned = 0;
+            return PROTO_NEED_MORE;
+        }
+        base = (size_t)(lf - buf) + 1;
+        from = base;
+        r->discarding = 0;
+    }
+
+    lf = from < len ? memchr(buf + from, '\n', len - from) : NULL;
+    if (lf != NULL) {
+        size_t end = (size_t)(lf - buf);
+        size_t n = end - base;
+        if (n > 0 && buf[end - 1] == '\r')
+            n--;
+        r->scanned = 0;
+        *consumed = end + 1;
+        if (n > r->max_line)
+            return PROTO_ERROR;
+        *line = buf + base;
+        *line_len = n;
+        return PROTO_COMPLETE;
+    }
+
+    size_t n = len - base;
+    if (n > r->max_line + 1 || (n == r->max_line + 1 && buf[base + r->max_line] != '\r')) {
+        *consumed = len;
+        r->discarding = 1;
+        r->scanned = 0;
+        return PROTO_ERROR;
+    }
+    *consumed = base;
+    r->scanned = n; /* relative to the buffer after dropping base bytes */
+    return PROTO_NEED_MORE;
+}
+
+static void request_reset(struct proto_request *req)
+{
+    memset(req, 0, sizeof *req);
+    req->cmd = PROTO_CMD_NONE;
+    req->pri = PROTO_PRI_NONE;
+    req->filter = PROTO_FILTER_PENDING;
+}
+
+static int starts_with_nocase(const char *s, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && proto__eq_nocase(s, n, prefix);
+}
+
+/*
+ * The tutorial's GET/<key>[/<field>...]: the key runs up to the next '/'
+ * and must be a valid id; the field is ignored, as the tutorial did.
+ */
+static enum proto_err parse_legacy_get(const char *line, size_t len, struct proto_request *req,
+                                       char *err, size_t errcap)
+{
+    const char *key = line + 4;
+    size_t rest = len - 4;
+    const char *slash = memchr(key, '/', rest);
+    size_t klen = slash ? (size_t)(slash - key) : rest;
+
+    req->cmd = PROTO_CMD_LEGACY_GET;
+    if (!proto_valid_id(key, klen)) {
+        proto__errf(err, errcap,
+                    "GET/ needs a task id of letters, digits, '_', '.' or '-', "
+                    "e.g. GET/task_02/status");
+        return PROTO_E_ARGS;
+    }
+    req->id.ptr = key;
+    req->id.len = klen;
+    return PROTO_E_NONE;
+}
+
+/*
+ * The tutorial's POST/<key>=<text>[/<field>]: the key runs up to '=' and
+ * must be a valid id; the text runs from after '=' to the last '/' when
+ * there is one after '=', else to the end of the line. The text is taken
+ * raw, without unescaping, and may not be empty.
+ */
+static enum proto_err parse_legacy_post(const char *line, size_t len, struct proto_request *req,
+                                        char *err, size_t errcap)
+{
+    const char *key = line + 5;
+    size_t rest = len - 5;
+    const char *eq = memchr(key, '=', rest);
+
+    req->cmd = PROTO_CMD_LEGACY_POST;
+    if (eq == NULL) {
+        proto__errf(err, errcap,
+                    "POST/ needs a task id, '=' and the text, e.g. POST/task_04=buy milk/status");
+        return PROTO_E_SYNTAX;
+    }
+    size_t klen = (size_t)(eq - key);
+    if (!proto_valid_id(key, klen)) {
+        proto__errf(err, errcap,
+                    "POST/ needs a task id of letters, digits, '_', '.' or '-' before '=', "
+                    "e.g. POST/task_04=buy milk/status");
+        return PROTO_E_ARGS;
+    }
+    const char *text = eq + 1;
+    const char *end = line + len;
+    for (const char *p = end; p > text; p--) {
+        if (p[-1] == '/') {
+            end = p - 1;
+            break;
+        }
+    }
+    if (end == text) {
+        proto__errf(err, errcap,
+                    "POST/ needs the task's text after '=', e.g. POST/task_04=buy milk");
+        return PROTO_E_ARGS;
+    }
+    req->id.ptr = key;
+    req->id.len = klen;
+    req->text.ptr = text;
+    req->text.len = (size_t)(end - text);
+    req->has_text = 1;
+    return PROTO_E_NONE;
+}
+
+/* Adds s to a tag set unless it is already there. */
+static int add_tag(struct proto_str *set, size_t *n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (set[i].len == len && memcmp(set[i].ptr, s, len) == 0)
+            return 0;
+    if (*n >= PROTO_MAX_TAGS)
+        return -1;
+    set[*n].ptr = s;
+    set[*n].len = len;
+    (*n)++;
+    return 0;
+}
+
+/* Where a token's bytes start, as an offset into the line: quoted tokens
+ * are unescaped into scratch at their offset in the line (see token.c). */
+static size_t token_offset(const struct proto_token *t, const char *line, const char *scratch)
+{
+    return t->quoted ? (size_t)(t->s.ptr - scratch) : (size_t)(t->s.ptr - line);
+}
+
+enum words_mode { WORDS_ADD, WORDS_EDIT, WORDS_LIST };
+
+/*
+ * The words of ADD, EDIT and LIST. Only unquoted words are special, so any
+ * text can be sent by quoting it:
+ *   +tag        a tag (ADD, EDIT: add it; LIST: filter); must be a valid tag
+ *   -tag        EDIT: remove the tag (when what follows '-' is a valid tag)
+ *   due:DATE    ADD, EDIT: the due date; due:none clears it (EDIT)
+ *   pri:LEVEL   ADD, EDIT: the priority, see proto_pri_parse()
+ *   pending|done|all   LIST, first word only: the status filter
+ * Everything else is text. One text token is taken exactly as it is;
+ * several are joined with single spaces, in scratch and in place: each
+ * token starts at or after its offset in the line, and the joined text,
+ * written from the first text token's offset, never overtakes the tokens
+ * still to be read.
+ */
+static enum proto_err parse_words(enum words_mode mode, const char *verb, struct proto_token *a,
+                                  size_t n, const char *line, char *scratch, size_t scratch_cap,
+                                  struct proto_request *req, char *err, size_t errcap)
+{
+    size_t ntext = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct proto_token *t = &a[i];
+        const char *p = t->s.ptr;
+        size_t l = t->s.len;
+        if (!t->quoted) {
+            if (mode == WORDS_LIST && i == 0) {
+                if (proto__eq_nocase(p, l, "pending")) {
+                    req->filter = PROTO_FILTER_PENDING;
+                    continue;
+                }
+                if (proto__eq_nocase(p, l, "done")) {
+                    req->filter = PROTO_FILTER_DONE;
+                    continue;
+                }
+                if (proto__eq_nocase(p, l, "all")) {
+                    req->filter = PROTO_FILTER_ALL;
+                    continue;
+                }
+            }
+            if (l > 1 && p[0] == '+') {
+                if (!proto_valid_tag(p + 1, l - 1)) {
+                    proto__errf(err, errcap,
+                                "a tag is 1 to %d letters, digits, '_', '.' or '-', e.g. +home "
+                                "(quote the word to use it as text)",
+                                PROTO_MAX_TAG);
+                    return PROTO_E_ARGS;
+                }
+                if (add_tag(req->tags, &req->ntags, p + 1, l - 1) < 0) {
+                    proto__errf(err, errcap, "%s takes at most %d tags", verb, PROTO_MAX_TAGS);
+                    return PROTO_E_ARGS;
+                }
+                continue;
+            }
+            if (mode == WORDS_EDIT && l > 1 && p[0] == '-' && proto_valid_tag(p + 1, l - 1)) {
+                if (add_tag(req->untags, &req->nuntags, p + 1, l - 1) < 0) {
+                    proto__errf(err, errcap, "EDIT removes at most %d tags at once",
+                                PROTO_MAX_TAGS);
+                    return PROTO_E_ARGS;
+                }
+                continue;
+            }
+            if (mode != WORDS_LIST && l >= 4 && proto__eq_nocase(p, 4, "due:")) {
+                if (proto__eq_nocase(p + 4, l - 4, "none")) {
+                    req->due_op = mode == WORDS_EDIT ? -1 : 0;
+                    req->due[0] = '\0';
+                } else if (proto_valid_date(p + 4, l - 4)) {
+                    memcpy(req->due, p + 4, PROTO_DATE_LEN);
+                    req->due[PROTO_DATE_LEN] = '\0';
+                    req->due_op = 1;
+                } else {
+                    proto__errf(err, errcap,
+                                "the due date must be a real date as YYYY-MM-DD, "
+                                "e.g. due:2026-12-01%s",
+                                mode == WORDS_EDIT ? ", or due:none" : "");
+                    return PROTO_E_ARGS;
+                }
+                continue;
+            }
+            if (mode != WORDS_LIST && l >= 4 && proto__eq_nocase(p, 4, "pri:")) {
+                int pri = proto_pri_parse(p + 4, l - 4);
+                if (pri < 0) {
+                    proto__errf(err, errcap,
+                                "the priority must be low, med, high or none, e.g. pri:high");
+                    return PROTO_E_ARGS;
+                }
+                req->pri = pri;
+                continue;
+            }
+        }
+        /* Text: gathered at the front of a[], in order (ntext <= i). */
+        a[ntext++] = a[i];
+    }
+
+    if (ntext == 1) {
+        req->text = a[0].s;
+        req->has_text = 1;
+    } else if (ntext > 1) {
+        size_t w = token_offset(&a[0], line, scratch);
+        size_t start = w;
+        for (size_t i = 0; i < ntext; i++) {
+            size_t need = a[i].s.len + (i > 0);
+            if (need > scratch_cap || w > scratch_cap - need) {
+                proto__errf(err, errcap, "internal error: scratch area too small");
+                return PROTO_E_INTERNAL;
+            }
+            if (i > 0)
+                scratch[w++] = ' ';
+            memmove(scratch + w, a[i].s.ptr, a[i].s.len);
+            w += a[i].s.len;
+        }
+        req->text.ptr = scratch + start;
+        req->text.len = w - start;
+        req->has_text = 1;
+    }
+    return PROTO_E_NONE;
+}
+
+/* Quoted tokens may carry any byte through \xHH; the text ends up in C
+ * strings and SQLite TEXT, so NUL and invalid UTF-8 are refused here too. */
+static enum proto_err check_encoding(const struct proto_token *t, size_t n, char *err,
+                                     size_t errcap)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].quoted)
+            continue; /* bare bytes were checked with the whole line */
+        if (t[i].s.len > 0 && memchr(t[i].s.ptr, '\0', t[i].s.len) != NULL) {
+            proto__errf(err, errcap, "a quoted argument contains a NUL byte (\\x00)");
+            return PROTO_E_ENCODING;
+        }
+        if (!proto_valid_utf8(t[i].s.ptr, t[i].s.len)) {
+            proto__errf(err, errcap, "a quoted argument is not valid UTF-8 once unescaped");
+            return PROTO_E_ENCODING;
+        }
+    }
+    return PROTO_E_NONE;
+}
+
+static enum proto_err want_id(const char *verb, const struct proto_token *a, size_t n,
+                              struct proto_request *req, char *err, size_t errcap)
+{
+    if (n != 1 || !proto_valid_id(a[0].s.ptr, a[0].s.len)) {
+        proto__errf(err, errcap,
+                    "%s takes one task id (1 to %d letters, digits, '_', '.' or '-'), e.g. %s 42",
+                    verb, PROTO_MAX_ID, verb);
+        return PROTO_E_ARGS;
+    }
+    req->id = a[0].s;
+    return PROTO_E_NONE;
+}
+
+/*
+ * Checks the whole line first: no NUL byte, valid UTF-8. A blank line is
+ * PROTO_CMD_NONE. A line starting with "GET/" or "POST/" (any case) is one
+ * of the tutorial's legacy forms. Anything else is tokenized; the first
+ * token is the verb, unquoted and looked up without regard to case, and
+ * the rest are the command's arguments (at most PROTO_MAX_ARGS).
+ *
+ * On an error, req->cmd still names the command when it was recognised,
+ * so that the caller can count or log it.
+ */
+enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, size_t scratch_cap,
+                                   struct proto_request *req, char *err, size_t errcap)
+{
+    struct proto_token toks[PROTO_MAX_ARGS + 1];
+    enum proto_err rc;
+    size_t i;
+
+    request_reset(req);
+    if (err != NULL && errcap > 0)
+        err[0] = '\0';
+    if (len > 0 && memchr(line, '\0', len) != NULL) {
+        proto__errf(err, errcap, "request contains a NUL byte");
+        return PROTO_E_ENCODING;
+    }
+    if (!proto_valid_utf8(line, len)) {
+        proto__errf(err, errcap, "request is not valid UTF-8");
+        return PROTO_E_ENCODING;
+    }
+    for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+        ;
+    if (i == len)
+        return PROTO_E_NONE;
+
+    if (starts_with_nocase(line, len, "GET/"))
+        return parse_legacy_get(line, len, req, err, errcap);
+    if (starts_with_nocase(line, len, "POST/"))
+        return parse_legacy_post(line, len, req, err, errcap);
+
+    int n = proto__tokenize(line, len, scratch, scratch_cap, toks, PROTO_MAX_ARGS + 1, err, errcap);
+    if (n == PROTO__TOK_TOOMANY) {
+        proto__errf(err, errcap, "too many arguments: at most %d after the command",
+                    PROTO_MAX_ARGS);
+        return PROTO_E_ARGS;
+    }
+    if (n < 0)
+        return PROTO_E_SYNTAX;
+    if (n == 0)
+        return PROTO_E_NONE;
+
+    const struct proto_token *v = &toks[0];
+    if (v->quoted) {
+        proto__errf(err, errcap, "the command name must not be quoted; try HELP");
+        return PROTO_E_SYNTAX;
+    }
+    enum proto_cmd cmd = proto_cmd_lookup(v->s.ptr, v->s.len);
+    if (cmd == PROTO_CMD_NONE) {
+        char shown[64];
+        proto__snippet(shown, sizeof shown, v->s.ptr, v->s.len, 32);
+        proto__errf(err, errcap, "unknown command '%s'; try HELP", shown);
+        return PROTO_E_UNKNOWN;
+    }
+    req->cmd = cmd;
+    const char *verb = proto_cmd_info(cmd)->name;
+    struct proto_token *a = toks + 1;
+    size_t na = (size_t)n - 1;
+
+    rc = check_encoding(a, na, err, errcap);
+    if (rc != PROTO_E_NONE)
+        return rc;
+
+    switch (cmd) {
+    case PROTO_CMD_PING:
+    case PROTO_CMD_HELLO:
+    case PROTO_CMD_TAGS:
+    case PROTO_CMD_STATS:
+    case PROTO_CMD_QUIT:
+        if (na != 0) {
+            proto__errf(err, errcap, "%s takes no arguments", verb);
+            return PROTO_E_ARGS;
+        }
+        return PROTO_E_NONE;
+
+    case PROTO_CMD_HELP:
+        if (na > 1) {
+            proto__errf(err, errcap, "HELP takes at most one command name, e.g. HELP ADD");
+            return PROTO_E_ARGS;
+        }
+        if (na == 1) {
+            req->text = a[0].s;
+            req->has_text = 1;
+        }
+        return PROTO_E_NONE;
+
+    case PROTO_CMD_AUTH:
+        if (na != 1) {
+            proto__errf(err, errcap,
+                        "AUTH takes the password as one word; quote it if it has spaces, "
+                        "e.g. AUTH \"my secret\"");
+            return PROTO_E_ARGS;
+        }
+        req->text = a[0].s;
+        req->has_text = 1;
+        return PROTO_E_NONE;
+
+    case PROTO_CMD_GET:
+    case PROTO_CMD_DONE:
+    case PROTO_CMD_UNDONE:
+    case PROTO_CMD_DEL:
+        return want_id(verb, a, na, req, err, errcap);
+
+    case PROTO_CMD_ADD:
+        rc = parse_words(WORDS_ADD, verb, a, na, line, scratch, scratch_cap, req, err, errcap);
+        if (rc != PROTO_E_NONE)
+            return rc;
+        if (!req->has_text || req->text.len == 0) {
+            proto__errf(err, errcap, "ADD needs the task's text, e.g. ADD buy milk +shopping");
+            return PROTO_E_ARGS;
+        }
+        return PROTO_E_NONE;
+
+    case PROTO_CMD_EDIT:
+        req->pri = PROTO_PRI_KEEP;
+        if (na == 0 || !proto_valid_id(a[0].s.ptr, a[0].s.len)) {
+            proto__errf(err, errcap,
+                        "EDIT takes a task id and what to change, e.g. EDIT 42 new text +tag "
+                        "-tag due:2026-12-01 pri:high");
+            return PROTO_E_ARGS;
+        }
+        req->id = a[0].s;
+        rc = parse_words(WORDS_EDIT, verb, a + 1, na - 1, line, scratch, scratch_cap, req, err,
+                         errcap);
+        if (rc != PROTO_E_NONE)
+            return rc;
+        if (req->has_text && req->text.len == 0) {
+            proto__errf(err, errcap, "a task's text cannot be empty");
+            return PROTO_E_ARGS;
+        }
+        if (!req->has_text && req->ntags == 0 && req->nuntags == 0 && req->due_op == 0 &&
+            req->pri == PROTO_PRI_KEEP) {
+            proto__errf(err, errcap,
+                        "EDIT needs something to change: text, +tag, -tag, due: or pri:, "
+                        "e.g. EDIT 42 pri:high");
+            return PROTO_E_ARGS;
+        }
+        return PROTO_E_NONE;
+
+    case PROTO_CMD_LIST:
+        return parse_words(WORDS_LIST, verb, a, na, line, scratch, scratch_cap, req, err, errcap);
+
+    default:
+        /* Hidden and NONE entries are never returned by the lookup. */
+        proto__errf(err, errcap, "internal error: unhandled command %s", verb);
+        return PROTO_E_INTERNAL;
+    }
+}
+
+/* Restores b's length when any part fails, so a request is appended whole
+ * or not at all. */
+int proto_request_encode(struct proto_buf *b, enum proto_cmd cmd, const struct proto_arg *args,
+                         size_t nargs)
+{
+    const struct proto_cmd_info *c = proto_cmd_info(cmd);
+    if (c == NULL || cmd == PROTO_CMD_NONE || (c->flags & PROTO_CMDF_HIDDEN))
+        return -1;
+    size_t old = b->len;
+    if (proto_buf_append(b, c->name, strlen(c->name)) < 0)
+        goto fail;
+    for (size_t i = 0; i < nargs; i++) {
+        if (proto_buf_append(b, " ", 1) < 0 ||
+            proto_quote_append(b, args[i].ptr, args[i].len, args[i].force_quote) < 0)
+            goto fail;
+    }
+    if (proto_buf_append(b, "\r\n", 2) < 0)
+        goto fail;
+    return 0;
+fail:
+    b->len = old;
+    return -1;
+}
