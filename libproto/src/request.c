@@ -194,11 +194,11 @@ enum words_mode { WORDS_ADD, WORDS_EDIT, WORDS_LIST };
  * The words of ADD, EDIT and LIST. Only unquoted words are special, so any
  * text can be sent by quoting it:
  *   +tag        a tag (ADD, EDIT: add it; LIST: filter); must be a valid tag
- *   -tag        EDIT: remove the tag (when what follows '-' is a valid tag)
+ *   -tag        EDIT: remove the tag; must be a valid tag
  *   due:DATE    ADD, EDIT: the due date; due:none clears it (EDIT)
  *   pri:LEVEL   ADD, EDIT: the priority, see proto_pri_parse()
  *   pending|done|all   LIST, first word only: the status filter
- * Everything else is text. One text token is taken exactly as it is;
+ * A lone "+" or "-" is text. Everything else is text too. One text token is taken exactly as it is;
  * several are joined with single spaces, in scratch and in place: each
  * token starts at or after its offset in the line, and the joined text,
  * written from the first text token's offset, never overtakes the tokens
@@ -243,7 +243,14 @@ static enum proto_err parse_words(enum words_mode mode, const char *verb, struct
                 }
                 continue;
             }
-            if (mode == WORDS_EDIT && l > 1 && p[0] == '-' && proto_valid_tag(p + 1, l - 1)) {
+            if (mode == WORDS_EDIT && l > 1 && p[0] == '-') {
+                if (!proto_valid_tag(p + 1, l - 1)) {
+                    proto__errf(err, errcap,
+                                "a tag is 1 to %d letters, digits, '_', '.' or '-', e.g. -home "
+                                "(quote the word to use it as text)",
+                                PROTO_MAX_TAG);
+                    return PROTO_E_ARGS;
+                }
                 if (add_tag(req->untags, &req->nuntags, p + 1, l - 1) < 0) {
                     proto__errf(err, errcap, "EDIT removes at most %d tags at once",
                                 PROTO_MAX_TAGS);

@@ -240,11 +240,15 @@ void proto__snippet(char *out, size_t cap, const char *s, size_t n, size_t max)
     /* Keeps room for "..." and the NUL at every step. */
     while (i < n && i < max) {
         size_t k = utf8_seq_len(u + i, n - i);
-        int esc = k == 1 && (u[i] >= 0x80 || proto__is_ctl(u[i]) || u[i] == '\'' || u[i] == '\\');
-        size_t w = esc ? 4 : k;
+        int esc = k == 1 && (u[i] >= 0x80 || proto__is_ctl(u[i]));
+        int pair = u[i] == '\'' || u[i] == '\\'; /* shown as \' and \\ */
+        size_t w = esc ? 4 : pair ? 2 : k;
         if (i + k > max || o + w + 4 > cap)
             break;
-        if (esc) {
+        if (pair) {
+            out[o++] = '\\';
+            out[o++] = (char)u[i];
+        } else if (esc) {
             out[o++] = '\\';
             out[o++] = 'x';
             out[o++] = hex[u[i] >> 4];
