@@ -1,0 +1,1420 @@
+/*
+ * todo-bench - a load generator for todo-server, in the manner of
+ * redis-benchmark and memtier.
+ *
+ * Each worker thread owns a share of the connections and drives them from
+ * its own epoll loop over non-blocking sockets, keeping up to PIPELINE
+ * requests in flight on each. Replies are read with libproto's incremental
+ * reply decoder, so a DATA reply counts as done only once it is whole. With
+ * --raw the same loop sends any text line and counts a reply when the bytes
+ * received contain a given string, which is enough to drive Redis's inline
+ * protocol or memcached's text protocol for a side-by-side comparison.
+ *
+ * Latencies are kept in a log-linear histogram (hist.h): recording is
+ * constant time and percentiles come from one pass over fixed buckets.
+ */
+/* memmem() and POLLRDHUP are GNU extensions; this tool is Linux-only anyway (epoll). */
+#define _GNU_SOURCE
+
+#include "hist.h"
+
+#include <todo/proto.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Exit statuses, so scripts can tell what went wrong. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1    /* a test could not run (I/O failure, stalled server) */
+#define EXIT_USAGE 2   /* bad command line */
+#define EXIT_CONNECT 3 /* cannot connect to the server */
+#define EXIT_ERRORS 4  /* every test ran, but some replies were errors */
+
+/* A test that has not finished after this long is stopped, whatever -n
+ * says, and one that sees no reply at all for STALL_NS is abandoned: the
+ * benchmark is always bounded in time even against a wedged server. */
+#define HARD_CAP_SECONDS 600.0
+#define STALL_NS (10ull * 1000000000ull)
+
+#define IN_CHUNK (64 * 1024)          /* bytes asked of each read() */
+#define IN_MAX (256u * 1024u * 1024u) /* largest reply we are willing to buffer */
+#define PREPARE_BATCH 512             /* ADDs in flight while preparing */
+#define MAX_ERR_MESSAGES 3            /* error replies shown per test */
+
+enum test_kind { T_PING, T_GET, T_ADD, T_EDIT, T_DONE, T_LIST, T_MIXED, T_RAW, T__COUNT };
+
+static const char *const test_names[T__COUNT] = {"ping", "get",  "add",   "edit",
+                                                 "done", "list", "mixed", "raw"};
+
+/* What a reply to each kind of request must look like. */
+enum op { OP_PING, OP_GET, OP_ADD, OP_EDIT, OP_DONE, OP_LIST, OP_RAW };
+
+struct options {
+    const char *host;
+    const char *port;
+    int conns;
+    int pipeline;
+    double seconds;    /* 0 when -n is used */
+    uint64_t requests; /* 0 when -d is used */
+    enum test_kind order[T__COUNT];
+    int ntests;
+    uint64_t keyspace;
+    long idle;
+    int csv;
+    const char *raw; /* line template, without CRLF */
+    char *until;     /* --reply-until, unescaped */
+    size_t until_len;
+    const char *name; /* row label for --raw */
+    int threads;
+    uint64_t list_size;
+    int write_pct; /* mixed: percentage of EDITs */
+};
+
+/* Task ids returned by the preparing ADDs, kept in one arena. */
+struct ids {
+    char *arena;
+    size_t len, cap;
+    uint32_t *off; /* start of id i in arena; ids are NUL-terminated */
+    uint64_t n, ncap;
+};
+
+/* Everything a test shares between its workers; read-only while it runs. */
+struct test {
+    enum test_kind kind;
+    const struct options *o;
+    const struct ids *ids;
+    const char *list_tag;
+    atomic_int stop; /* set by any worker that must end the test early */
+};
+
+struct conn {
+    int fd;
+    int dead;
+    int want_out; /* EPOLLOUT is registered */
+    char *in;
+    size_t in_len, in_cap;
+    struct proto_buf out;
+    size_t out_off; /* bytes of out already written */
+    uint64_t *ts;   /* send time of each request in flight, a ring */
+    uint8_t *ops;   /* and what it was */
+    unsigned head, count;
+    struct proto_reply_decoder dec;
+};
+
+struct worker {
+    pthread_t tid;
+    struct test *t;
+    pthread_barrier_t *go;
+    int epfd;
+    struct conn *conns;
+    int nconns;
+    int live;
+    uint64_t rng;
+    uint64_t quota; /* -n: requests this worker may still send */
+    uint64_t seq;
+    uint64_t done, errors;
+    uint64_t start, end;
+    int failed;
+    char why[256];
+    int shown; /* error replies already printed */
+    struct hist hist;
+};
+
+static const char *progname = "todo-bench";
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", progname);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    /* CLOCK_MONOTONIC cannot fail on Linux with a valid pointer. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*: fast, and good enough to spread keys uniformly. */
+static uint64_t rnd(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+static uint64_t rnd_below(uint64_t *s, uint64_t n)
+{
+    return n ? rnd(s) % n : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Connecting.
+ * ---------------------------------------------------------------------- */
+
+static struct addrinfo *resolve(const struct options *o)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(o->host, o->port, &hints, &res);
+    if (rc != 0) {
+        msg("cannot resolve %s:%s: %s", o->host, o->port, gai_strerror(rc));
+        return NULL;
+    }
+    return res;
+}
+
+/* A connected socket, blocking unless nonblock is set, or -1 with errno set. */
+static int dial(const struct addrinfo *ai, int nonblock)
+{
+    int err = ECONNREFUSED;
+    for (; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            int one = 1;
+            /* Small requests must leave at once, not wait for Nagle. */
+            if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+                (nonblock && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)) {
+                err = errno;
+                close(fd);
+                continue;
+            }
+            return fd;
+        }
+        err = errno;
+        close(fd);
+    }
+    errno = err;
+    return -1;
+}
+
+/* Room for every connection we will open, or -1 with a message. */
+static int raise_nofile(rlim_t need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        msg("getrlimit: %s", strerror(errno));
+        return -1;
+    }
+    if (rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+        msg("need %llu file descriptors but the hard limit is %llu (raise it with ulimit -Hn)",
+            (unsigned long long)need, (unsigned long long)rl.rlim_max);
+        return -1;
+    }
+    rl.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        msg("setrlimit(%llu): %s", (unsigned long long)need, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Blocking helpers for the untimed preparation.
+ * ---------------------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int ids_push(struct ids *ids, const char *s, size_t len)
+{
+    if (ids->n == ids->ncap) {
+        uint64_t ncap = ids->ncap ? ids->ncap * 2 : 1024;
+        uint32_t *off = realloc(ids->off, ncap * sizeof(*off));
+        if (!off)
+            return -1;
+        ids->off = off;
+        ids->ncap = ncap;
+    }
+    if (ids->len + len + 1 > ids->cap) {
+        size_t cap = ids->cap ? ids->cap * 2 : 16384;
+        while (cap < ids->len + len + 1)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return -1;
+        char *a = realloc(ids->arena, cap);
+        if (!a)
+            return -1;
+        ids->arena = a;
+        ids->cap = cap;
+    }
+    memcpy(ids->arena + ids->len, s, len);
+    ids->arena[ids->len + len] = '\0';
+    ids->off[ids->n++] = (uint32_t)ids->len;
+    ids->len += len + 1;
+    return 0;
+}
+
+static const char *ids_get(const struct ids *ids, uint64_t i)
+{
+    return ids->arena + ids->off[i];
+}
+
+/* Adds n tasks over one connection, PREPARE_BATCH at a time, and keeps
+ * their ids in ids (when not NULL). tag, when set, is given to every task.
+ * 0, or -1 with a message. */
+static int prepare_tasks(const struct addrinfo *ai, const struct options *o, uint64_t n,
+                         const char *tag, struct ids *ids)
+{
+    int rc = -1;
+    struct proto_buf out;
+    char *in = NULL;
+    size_t in_len = 0, in_cap = 0;
+    struct proto_reply_decoder dec;
+    char err[128];
+    int fd = dial(ai, 0);
+
+    proto_buf_init(&out, 0);
+    proto_reply_decoder_init(&dec, PROTO_MAX_LINE_DEFAULT);
+    if (fd < 0) {
+        msg("cannot connect to %s:%s: %s", o->host, o->port, strerror(errno));
+        goto out;
+    }
+    /* A server that stops answering must not hang the preparation. */
+    struct timeval tv = {.tv_sec = 30, .tv_usec = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+        msg("setsockopt: %s", strerror(errno));
+        goto out;
+    }
+    for (uint64_t sent = 0; sent < n;) {
+        uint64_t batch = n - sent < PREPARE_BATCH ? n - sent : PREPARE_BATCH;
+        out.len = 0;
+        for (uint64_t i = 0; i < batch; i++) {
+            char line[160];
+            int len =
+                tag ? snprintf(line, sizeof(line), "ADD \"bench list task %" PRIu64 "\" +%s\r\n",
+                               sent + i, tag)
+                    : snprintf(line, sizeof(line), "ADD \"bench task %" PRIu64 "\"\r\n", sent + i);
+            if (proto_buf_append(&out, line, (size_t)len) < 0) {
+                msg("out of memory");
+                goto out;
+            }
+        }
+        if (write_all(fd, out.data, out.len) < 0) {
+            msg("write to %s:%s: %s", o->host, o->port, strerror(errno));
+            goto out;
+        }
+        for (uint64_t got = 0; got < batch;) {
+            size_t consumed;
+            struct proto_reply r;
+            enum proto_status st =
+                proto_reply_decode(&dec, in, in_len, &consumed, &r, err, sizeof(err));
+            if (st == PROTO_ERROR) {
+                msg("%s:%s does not speak the todo protocol: %s", o->host, o->port, err);
+                goto out;
+            }
+            if (st == PROTO_COMPLETE) {
+                if (r.kind != PROTO_REPLY_OK || r.text.len == 0 || r.text.len > PROTO_MAX_ID) {
+                    msg("ADD while preparing was answered %.*s %.*s", (int)r.code.len,
+                        r.code.ptr ? r.code.ptr : "", (int)r.text.len,
+                        r.text.ptr ? r.text.ptr : "");
+                    goto out;
+                }
+                if (ids && ids_push(ids, r.text.ptr, r.text.len) < 0) {
+                    msg("out of memory");
+                    goto out;
+                }
+                memmove(in, in + consumed, in_len - consumed);
+                in_len -= consumed;
+                got++;
+                continue;
+            }
+            if (in_cap - in_len < IN_CHUNK) {
+                char *p = realloc(in, in_cap + IN_CHUNK);
+                if (!p) {
+                    msg("out of memory");
+                    goto out;
+                }
+                in = p;
+                in_cap += IN_CHUNK;
+            }
+            ssize_t r2 = read(fd, in + in_len, in_cap - in_len);
+            if (r2 < 0 && errno == EINTR)
+                continue;
+            if (r2 <= 0) {
+                msg("reading from %s:%s while preparing: %s", o->host, o->port,
+                    r2 == 0 ? "connection closed by the server" : strerror(errno));
+                goto out;
+            }
+            in_len += (size_t)r2;
+        }
+        sent += batch;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(in);
+    proto_buf_free(&out);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The timed loop.
+ * ---------------------------------------------------------------------- */
+
+static void fail(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct worker *w, const char *fmt, ...)
+{
+    if (w->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->why, sizeof(w->why), fmt, ap);
+    va_end(ap);
+    w->failed = 1;
+}
+
+static void conn_kill(struct worker *w, struct conn *c)
+{
+    if (c->dead)
+        return;
+    /* Removing a socket from epoll cannot fail while it is registered; closing
+     * it below removes it anyway. */
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->dead = 1;
+    w->live--;
+}
+
+/* May this worker send one more request? Takes it from the quota under -n. */
+static int may_send(struct worker *w, uint64_t now)
+{
+    const struct options *o = w->t->o;
+    if (atomic_load_explicit(&w->t->stop, memory_order_relaxed))
+        return 0;
+    if (o->requests) {
+        if (w->quota == 0)
+            return 0;
+        w->quota--;
+        return 1;
+    }
+    return now < w->start + (uint64_t)(o->seconds * 1e9);
+}
+
+/* Appends "__rand__"-substituted template to out. */
+static int append_raw(struct worker *w, struct proto_buf *b)
+{
+    const struct options *o = w->t->o;
+    const char *p = o->raw;
+    for (;;) {
+        const char *q = strstr(p, "__rand__");
+        if (!q)
+            break;
+        char num[24];
+        int n = snprintf(num, sizeof(num), "%" PRIu64, rnd_below(&w->rng, o->keyspace));
+        if (proto_buf_append(b, p, (size_t)(q - p)) < 0 || proto_buf_append(b, num, (size_t)n) < 0)
+            return -1;
+        p = q + 8;
+    }
+    if (proto_buf_append(b, p, strlen(p)) < 0 || proto_buf_append(b, "\r\n", 2) < 0)
+        return -1;
+    return 0;
+}
+
+/* Appends the next request of this test to c's output; returns its op. */
+static int append_request(struct worker *w, struct conn *c)
+{
+    const struct test *t = w->t;
+    char line[256];
+    int len;
+    int op;
+    enum test_kind k = t->kind;
+    const char *id = NULL;
+
+    if (k == T_MIXED)
+        k = (int)rnd_below(&w->rng, 100) < t->o->write_pct ? T_EDIT : T_GET;
+    if (k == T_GET || k == T_EDIT || k == T_DONE)
+        id = ids_get(t->ids, rnd_below(&w->rng, t->ids->n));
+    w->seq++;
+    switch (k) {
+    case T_PING:
+        len = snprintf(line, sizeof(line), "PING\r\n");
+        op = OP_PING;
+        break;
+    case T_GET:
+        len = snprintf(line, sizeof(line), "GET %s\r\n", id);
+        op = OP_GET;
+        break;
+    case T_ADD:
+        len = snprintf(line, sizeof(line), "ADD \"bench added %" PRIu64 "\"\r\n", w->seq);
+        op = OP_ADD;
+        break;
+    case T_EDIT:
+        len = snprintf(line, sizeof(line), "EDIT %s \"bench edited %" PRIu64 "\"\r\n", id, w->seq);
+        op = OP_EDIT;
+        break;
+    case T_DONE:
+        len = snprintf(line, sizeof(line), "DONE %s\r\n", id);
+        op = OP_DONE;
+        break;
+    case T_LIST:
+        len = snprintf(line, sizeof(line), "LIST all +%s\r\n", t->list_tag);
+        op = OP_LIST;
+        break;
+    case T_RAW:
+        return append_raw(w, &c->out) < 0 ? -1 : OP_RAW;
+    default:
+        return -1;
+    }
+    if (proto_buf_append(&c->out, line, (size_t)len) < 0)
+        return -1;
+    return op;
+}
+
+/* Writes what c has pending; arms EPOLLOUT when the socket is full. */
+static void flush(struct worker *w, struct conn *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            fail(w, "write: %s", strerror(errno));
+            w->errors += c->count;
+            conn_kill(w, c);
+            return;
+        }
+        c->out_off += (size_t)n;
+    }
+    if (c->out_off == c->out.len) {
+        c->out.len = 0;
+        c->out_off = 0;
+    }
+    int want = c->out.len > 0;
+    if (want != c->want_out) {
+        struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0u), .data.ptr = c};
+        if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+            fail(w, "epoll_ctl: %s", strerror(errno));
+            conn_kill(w, c);
+            return;
+        }
+        c->want_out = want;
+    }
+}
+
+/* Tops c up to PIPELINE requests in flight and sends them. */
+static void fill(struct worker *w, struct conn *c)
+{
+    int P = w->t->o->pipeline;
+    uint64_t now = now_ns();
+    while ((int)c->count < P && may_send(w, now)) {
+        int op = append_request(w, c);
+        if (op < 0) {
+            fail(w, "out of memory");
+            conn_kill(w, c);
+            return;
+        }
+        unsigned slot = (c->head + c->count) % (unsigned)P;
+        c->ts[slot] = now;
+        c->ops[slot] = (uint8_t)op;
+        c->count++;
+    }
+    flush(w, c);
+}
+
+static void show_error(struct worker *w, const char *what, const struct proto_reply *r)
+{
+    if (w->shown >= MAX_ERR_MESSAGES)
+        return;
+    w->shown++;
+    if (r && r->kind == PROTO_REPLY_ERR)
+        msg("%s: error reply: ERR %.*s %.*s", test_names[w->t->kind], (int)r->code.len, r->code.ptr,
+            (int)r->text.len, r->text.ptr);
+    else
+        msg("%s: %s", test_names[w->t->kind], what);
+}
+
+/* Is r the reply op expects? Counts and shows it if not. */
+static void check_reply(struct worker *w, int op, const struct proto_reply *r)
+{
+    int good;
+    switch (op) {
+    case OP_GET:
+        good = r->kind == PROTO_REPLY_DATA && r->nlines == 1;
+        break;
+    case OP_LIST:
+        good = r->kind == PROTO_REPLY_DATA && r->nlines == w->t->o->list_size;
+        break;
+    default:
+        good = r->kind == PROTO_REPLY_OK;
+        break;
+    }
+    if (good)
+        return;
+    w->errors++;
+    if (r->kind == PROTO_REPLY_DATA) {
+        char what[96];
+        snprintf(what, sizeof(what), "unexpected reply DATA %zu", r->nlines);
+        show_error(w, what, r);
+    } else {
+        show_error(w, "unexpected reply", r);
+    }
+}
+
+/* Takes whole replies off the front of c->in; returns bytes used, or -1
+ * when the connection must be dropped. */
+static ssize_t parse_replies(struct worker *w, struct conn *c, uint64_t now)
+{
+    const struct options *o = w->t->o;
+    size_t off = 0;
+    while (off < c->in_len) {
+        if (c->count == 0) {
+            w->errors++;
+            show_error(w, "reply to a request never sent (out of step with the server)", NULL);
+            return -1;
+        }
+        int op = c->ops[c->head];
+        if (op == OP_RAW) {
+            const char *hit = memmem(c->in + off, c->in_len - off, o->until, o->until_len);
+            if (!hit)
+                break;
+            off = (size_t)(hit - c->in) + o->until_len;
+        } else {
+            size_t consumed;
+            struct proto_reply r;
+            char err[128];
+            enum proto_status st = proto_reply_decode(&c->dec, c->in + off, c->in_len - off,
+                                                      &consumed, &r, err, sizeof(err));
+            if (st == PROTO_NEED_MORE)
+                break;
+            if (st == PROTO_ERROR) {
+                char what[200];
+                snprintf(what, sizeof(what), "protocol error: %s", err);
+                w->errors++;
+                show_error(w, what, NULL);
+                return -1;
+            }
+            check_reply(w, op, &r);
+            off += consumed;
+        }
+        hist_record(&w->hist, now - c->ts[c->head]);
+        c->head = (c->head + 1) % (unsigned)o->pipeline;
+        c->count--;
+        w->done++;
+    }
+    return (ssize_t)off;
+}
+
+static void on_readable(struct worker *w, struct conn *c)
+{
+    if (c->in_cap - c->in_len < IN_CHUNK) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : 2 * IN_CHUNK;
+        if (cap > IN_MAX) {
+            fail(w, "a reply is larger than %u bytes", IN_MAX);
+            conn_kill(w, c);
+            return;
+        }
+        char *p = realloc(c->in, cap);
+        if (!p) {
+            fail(w, "out of memory");
+            conn_kill(w, c);
+            return;
+        }
+        c->in = p;
+        c->in_cap = cap;
+    }
+    ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        w->errors += c->count ? c->count : 1;
+        show_error(w, strerror(errno), NULL);
+        conn_kill(w, c);
+        return;
+    }
+    if (n == 0) {
+        w->errors += c->count ? c->count : 1;
+        show_error(w, "connection closed by the server", NULL);
+        conn_kill(w, c);
+        return;
+    }
+    uint64_t now = now_ns();
+    c->in_len += (size_t)n;
+    ssize_t used = parse_replies(w, c, now);
+    if (used < 0) {
+        conn_kill(w, c);
+        return;
+    }
+    if (used > 0) {
+        memmove(c->in, c->in + used, c->in_len - (size_t)used);
+        c->in_len -= (size_t)used;
+    }
+    fill(w, c);
+}
+
+static int worker_busy(const struct worker *w)
+{
+    for (int i = 0; i < w->nconns; i++)
+        if (!w->conns[i].dead && w->conns[i].count > 0)
+            return 1;
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    const struct options *o = w->t->o;
+    struct epoll_event evs[256];
+    uint64_t last_progress, last_done = 0;
+
+    pthread_barrier_wait(w->go);
+    w->start = now_ns();
+    last_progress = w->start;
+    uint64_t deadline = o->requests ? UINT64_MAX : w->start + (uint64_t)(o->seconds * 1e9);
+    uint64_t hard = w->start + (uint64_t)(HARD_CAP_SECONDS * 1e9);
+
+    for (int i = 0; i < w->nconns; i++)
+        fill(w, &w->conns[i]);
+
+    for (;;) {
+        uint64_t now = now_ns();
+        if (now >= deadline)
+            break;
+        if (o->requests && w->quota == 0 && !worker_busy(w))
+            break;
+        if (w->live == 0 || atomic_load_explicit(&w->t->stop, memory_order_relaxed))
+            break;
+        if (w->done != last_done) {
+            last_done = w->done;
+            last_progress = now;
+        } else if (now - last_progress > STALL_NS) {
+            fail(w, "no reply from the server for %llu s", STALL_NS / 1000000000ull);
+            break;
+        }
+        if (now >= hard) {
+            fail(w, "stopped at the hard cap of %.0f s", HARD_CAP_SECONDS);
+            break;
+        }
+        uint64_t left = deadline - now;
+        int timeout = left > 100000000ull ? 100 : (int)(left / 1000000ull) + 1;
+        int n = epoll_wait(w->epfd, evs, 256, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fail(w, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (c->dead)
+                continue;
+            if (evs[i].events & EPOLLOUT)
+                flush(w, c);
+            if (!c->dead && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                on_readable(w, c);
+        }
+    }
+    w->end = now_ns();
+    if (w->failed)
+        atomic_store(&w->t->stop, 1);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Running a test and reporting it.
+ * ---------------------------------------------------------------------- */
+
+struct result {
+    const char *name;
+    uint64_t done, errors;
+    double seconds;
+    struct hist hist;
+};
+
+static void free_workers(struct worker *ws, int nw)
+{
+    for (int i = 0; i < nw; i++) {
+        struct worker *w = &ws[i];
+        for (int j = 0; j < w->nconns; j++) {
+            struct conn *c = &w->conns[j];
+            if (c->fd >= 0)
+                close(c->fd);
+            free(c->in);
+            free(c->ts);
+            free(c->ops);
+            proto_buf_free(&c->out);
+        }
+        free(w->conns);
+        if (w->epfd >= 0)
+            close(w->epfd);
+    }
+    free(ws);
+}
+
+/* Runs one test. Returns EXIT_OK, EXIT_FAIL or EXIT_CONNECT (with a message). */
+static int run_test(struct test *t, const struct addrinfo *ai, struct result *res)
+{
+    const struct options *o = t->o;
+    int nw = o->threads < o->conns ? o->threads : o->conns;
+    int rc = EXIT_FAIL;
+    int started = 0;
+    pthread_barrier_t go;
+    struct worker *ws = calloc((size_t)nw, sizeof(*ws));
+    if (!ws) {
+        msg("out of memory");
+        return EXIT_FAIL;
+    }
+    for (int i = 0; i < nw; i++)
+        ws[i].epfd = -1;
+    if (pthread_barrier_init(&go, NULL, (unsigned)nw + 1) != 0) {
+        msg("pthread_barrier_init failed");
+        free(ws);
+        return EXIT_FAIL;
+    }
+
+    for (int i = 0; i < nw; i++) {
+        struct worker *w = &ws[i];
+        w->t = t;
+        w->go = &go;
+        w->nconns = o->conns / nw + (i < o->conns % nw);
+        w->live = w->nconns;
+        w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1) ^ (uint64_t)now_ns();
+        if (w->rng == 0)
+            w->rng = 1;
+        w->quota = o->requests
+                       ? o->requests / (uint64_t)nw + ((uint64_t)i < o->requests % (uint64_t)nw)
+                       : 0;
+        hist_init(&w->hist);
+        w->conns = calloc((size_t)w->nconns, sizeof(*w->conns));
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (!w->conns || w->epfd < 0) {
+            msg("cannot set up worker %d: %s", i, strerror(errno));
+            goto out;
+        }
+        for (int j = 0; j < w->nconns; j++)
+            w->conns[j].fd = -1;
+        for (int j = 0; j < w->nconns; j++) {
+            struct conn *c = &w->conns[j];
+            c->fd = dial(ai, 1);
+            if (c->fd < 0) {
+                msg("cannot connect to %s:%s: %s", o->host, o->port, strerror(errno));
+                rc = EXIT_CONNECT;
+                goto out;
+            }
+            proto_buf_init(&c->out, 0);
+            proto_reply_decoder_init(&c->dec, PROTO_MAX_LINE_DEFAULT);
+            c->ts = calloc((size_t)o->pipeline, sizeof(*c->ts));
+            c->ops = calloc((size_t)o->pipeline, sizeof(*c->ops));
+            if (!c->ts || !c->ops) {
+                msg("out of memory");
+                goto out;
+            }
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+            if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+                msg("epoll_ctl: %s", strerror(errno));
+                goto out;
+            }
+        }
+    }
+
+    for (; started < nw; started++) {
+        int e = pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]);
+        if (e != 0) {
+            msg("pthread_create: %s", strerror(e));
+            /* Let the threads already waiting go; they stop at once. */
+            atomic_store(&t->stop, 1);
+            break;
+        }
+    }
+    if (started == nw)
+        pthread_barrier_wait(&go);
+    else
+        goto out;
+    for (int i = 0; i < nw; i++)
+        pthread_join(ws[i].tid, NULL);
+    started = 0;
+
+    res->name = o->raw ? (o->name ? o->name : "raw") : test_names[t->kind];
+    res->done = res->errors = 0;
+    res->seconds = 0;
+    hist_init(&res->hist);
+    rc = EXIT_OK;
+    for (int i = 0; i < nw; i++) {
+        struct worker *w = &ws[i];
+        res->done += w->done;
+        res->errors += w->errors;
+        double s = (double)(w->end - w->start) / 1e9;
+        if (s > res->seconds)
+            res->seconds = s;
+        hist_merge(&res->hist, &w->hist);
+        if (w->failed) {
+            msg("%s: %s", res->name, w->why);
+            rc = EXIT_FAIL;
+        }
+    }
+out:
+    if (started > 0) {
+        /* Only reached when a later pthread_create failed: the barrier can
+         * never fill, so these threads are left blocked; exit soon follows. */
+        msg("giving up");
+        exit(EXIT_FAIL);
+    }
+    pthread_barrier_destroy(&go);
+    free_workers(ws, nw);
+    return rc;
+}
+
+static double us(uint64_t ns)
+{
+    return (double)ns / 1000.0;
+}
+
+static void report(const struct options *o, const struct result *r)
+{
+    double rps = r->seconds > 0 ? (double)r->done / r->seconds : 0;
+    uint64_t p50 = hist_quantile(&r->hist, 0.50), p99 = hist_quantile(&r->hist, 0.99),
+             p999 = hist_quantile(&r->hist, 0.999);
+    if (o->csv) {
+        printf("%s,%d,%d,%" PRIu64 ",%.3f,%.1f,%.1f,%.1f,%.1f,%.1f,%" PRIu64 "\n", r->name,
+               o->conns, o->pipeline, r->done, r->seconds, rps, us(p50), us(p99), us(p999),
+               us(r->hist.max), r->errors);
+    } else {
+        printf("====== %s ======\n", r->name);
+        printf("  %" PRIu64 " requests in %.2f s, %d connections, pipeline %d", r->done, r->seconds,
+               o->conns, o->pipeline);
+        if (o->idle)
+            printf(", %ld idle connections", o->idle);
+        printf("\n  %.1f requests/s, %" PRIu64 " errors\n", rps, r->errors);
+        printf("  latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n\n", us(p50), us(p99),
+               us(p999), us(r->hist.max));
+    }
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------------------
+ * Idle connections.
+ * ---------------------------------------------------------------------- */
+
+static int open_idle(const struct addrinfo *ai, const struct options *o, int *fds)
+{
+    for (long i = 0; i < o->idle; i++) {
+        fds[i] = dial(ai, 1);
+        if (fds[i] < 0) {
+            msg("cannot open idle connection %ld of %ld to %s:%s: %s", i + 1, o->idle, o->host,
+                o->port, strerror(errno));
+            for (long j = 0; j < i; j++)
+                close(fds[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* How many idle connections the server has closed or written to (a BUSY
+ * line, say): either means it did not simply hold them. */
+static long idle_lost(const int *fds, long n)
+{
+    long lost = 0;
+    for (long i = 0; i < n; i++) {
+        struct pollfd p = {.fd = fds[i], .events = POLLIN | POLLRDHUP};
+        if (poll(&p, 1, 0) > 0)
+            lost++;
+    }
+    return lost;
+}
+
+/* ------------------------------------------------------------------------
+ * Command line.
+ * ---------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s [-H HOST] [-p PORT] [-c CONNECTIONS] [-P PIPELINE]\n"
+            "       [-d SECONDS | -n REQUESTS] [-t TESTS] [-r KEYSPACE] [--idle N] [--csv]\n"
+            "       [--raw 'LINE' --reply-until STRING] [--threads N] [--help]\n"
+            "\n"
+            "Load generator for todo-server (or, with --raw, any line protocol).\n"
+            "\n"
+            "  -H, --host HOST        server address (default 127.0.0.1)\n"
+            "  -p, --port PORT        server port (default 9000)\n"
+            "  -c, --connections N    busy connections (default 50)\n"
+            "  -P, --pipeline N       requests in flight per connection (default 1)\n"
+            "  -d, --duration SECONDS run each test this long (default 10)\n"
+            "  -n, --requests N       or send exactly N requests per test\n"
+            "  -t, --tests LIST       comma-separated: ping,get,add,edit,done,list,mixed\n"
+            "                         (default: all of them, in that order)\n"
+            "  -r, --keyspace N       tasks prepared for get/edit/done/mixed, and the range\n"
+            "                         of __rand__ in --raw (default 10000)\n"
+            "      --list-size N      tasks in the list test's LIST reply (default 100)\n"
+            "      --write-pct N      mixed: percentage of EDITs among GETs (default 10)\n"
+            "      --idle N           also hold N idle connections open for the whole run\n"
+            "      --csv              one CSV row per test (after a header row)\n"
+            "      --raw LINE         send LINE (CRLF appended; __rand__ becomes a random\n"
+            "                         key number below KEYSPACE) instead of the tests\n"
+            "      --reply-until STR  with --raw: a reply is complete when the bytes received\n"
+            "                         contain STR (escapes \\r \\n \\t \\\\ \\xHH allowed)\n"
+            "      --name NAME        with --raw: the test's name in the report (default raw)\n"
+            "      --threads N        client threads sharing the connections (default 1)\n"
+            "  -h, --help             this text\n"
+            "\n"
+            "Before the timed part, get/edit/done/mixed ADD KEYSPACE tasks and list adds\n"
+            "LIST-SIZE tasks under a fresh tag; their ids are used by the tests.\n"
+            "Latencies are in microseconds. Exit status: 0 success, 1 a test failed to run,\n"
+            "2 usage, 3 cannot connect, 4 some replies were errors.\n",
+            progname);
+}
+
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!s || *s == '\0' || *s == '-')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Unescapes \r \n \t \\ \xHH into a new string; -1 on a bad escape. */
+static int unescape(const char *s, char **out, size_t *outlen)
+{
+    size_t n = strlen(s), j = 0;
+    char *d = malloc(n + 1);
+    if (!d)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\\') {
+            d[j++] = s[i];
+            continue;
+        }
+        if (++i == n)
+            goto bad;
+        switch (s[i]) {
+        case 'r':
+            d[j++] = '\r';
+            break;
+        case 'n':
+            d[j++] = '\n';
+            break;
+        case 't':
+            d[j++] = '\t';
+            break;
+        case '\\':
+            d[j++] = '\\';
+            break;
+        case 'x': {
+            if (i + 2 >= n)
+                goto bad;
+            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                goto bad;
+            d[j++] = (char)(hi * 16 + lo);
+            i += 2;
+            break;
+        }
+        default:
+            goto bad;
+        }
+    }
+    d[j] = '\0';
+    *out = d;
+    *outlen = j;
+    return 0;
+bad:
+    free(d);
+    return -1;
+}
+
+static int parse_tests(const char *s, struct options *o)
+{
+    o->ntests = 0;
+    const char *p = s;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int found = -1;
+        for (int k = 0; k < T_RAW; k++)
+            if (strlen(test_names[k]) == len && strncmp(p, test_names[k], len) == 0)
+                found = k;
+        if (found < 0) {
+            msg("unknown test '%.*s' (known: ping,get,add,edit,done,list,mixed)", (int)len, p);
+            return -1;
+        }
+        for (int i = 0; i < o->ntests; i++)
+            if ((int)o->order[i] == found)
+                found = -2;
+        if (found >= 0) {
+            if (o->ntests == T__COUNT)
+                return -1;
+            o->order[o->ntests++] = (enum test_kind)found;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (o->ntests == 0) {
+        msg("no tests given");
+        return -1;
+    }
+    return 0;
+}
+
+enum { OPT_IDLE = 256, OPT_CSV, OPT_RAW, OPT_UNTIL, OPT_THREADS, OPT_LIST, OPT_WPCT, OPT_NAME };
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"connections", required_argument, NULL, 'c'},
+        {"pipeline", required_argument, NULL, 'P'},
+        {"duration", required_argument, NULL, 'd'},
+        {"requests", required_argument, NULL, 'n'},
+        {"tests", required_argument, NULL, 't'},
+        {"keyspace", required_argument, NULL, 'r'},
+        {"idle", required_argument, NULL, OPT_IDLE},
+        {"csv", no_argument, NULL, OPT_CSV},
+        {"raw", required_argument, NULL, OPT_RAW},
+        {"reply-until", required_argument, NULL, OPT_UNTIL},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"list-size", required_argument, NULL, OPT_LIST},
+        {"write-pct", required_argument, NULL, OPT_WPCT},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    uint64_t v;
+    int have_d = 0, have_n = 0, have_t = 0;
+
+    memset(o, 0, sizeof(*o));
+    o->host = "127.0.0.1";
+    o->port = "9000";
+    o->conns = 50;
+    o->pipeline = 1;
+    o->seconds = 10;
+    o->keyspace = 10000;
+    o->threads = 1;
+    o->list_size = 100;
+    o->write_pct = 10;
+
+    int ch;
+    while ((ch = getopt_long(argc, argv, "H:p:c:P:d:n:t:r:h", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'H':
+            o->host = optarg;
+            break;
+        case 'p':
+            if (parse_u64(optarg, 1, 65535, &v) < 0) {
+                msg("bad port '%s'", optarg);
+                return -1;
+            }
+            o->port = optarg;
+            break;
+        case 'c':
+            if (parse_u64(optarg, 1, 100000, &v) < 0) {
+                msg("bad connection count '%s' (1..100000)", optarg);
+                return -1;
+            }
+            o->conns = (int)v;
+            break;
+        case 'P':
+            if (parse_u64(optarg, 1, 4096, &v) < 0) {
+                msg("bad pipeline depth '%s' (1..4096)", optarg);
+                return -1;
+            }
+            o->pipeline = (int)v;
+            break;
+        case 'd': {
+            char *end;
+            errno = 0;
+            double s = strtod(optarg, &end);
+            if (errno || *end != '\0' || !(s > 0) || s > 3600) {
+                msg("bad duration '%s' (seconds, up to 3600)", optarg);
+                return -1;
+            }
+            o->seconds = s;
+            have_d = 1;
+            break;
+        }
+        case 'n':
+            if (parse_u64(optarg, 1, UINT64_MAX / 2, &v) < 0) {
+                msg("bad request count '%s'", optarg);
+                return -1;
+            }
+            o->requests = v;
+            have_n = 1;
+            break;
+        case 't':
+            if (parse_tests(optarg, o) < 0)
+                return -1;
+            have_t = 1;
+            break;
+        case 'r':
+            if (parse_u64(optarg, 1, 100000000, &v) < 0) {
+                msg("bad keyspace '%s' (1..100000000)", optarg);
+                return -1;
+            }
+            o->keyspace = v;
+            break;
+        case OPT_IDLE:
+            if (parse_u64(optarg, 0, 1000000, &v) < 0) {
+                msg("bad idle connection count '%s'", optarg);
+                return -1;
+            }
+            o->idle = (long)v;
+            break;
+        case OPT_CSV:
+            o->csv = 1;
+            break;
+        case OPT_RAW:
+            if (strchr(optarg, '\n') || strchr(optarg, '\r')) {
+                msg("--raw LINE must be one line (CRLF is appended)");
+                return -1;
+            }
+            o->raw = optarg;
+            break;
+        case OPT_UNTIL:
+            free(o->until);
+            o->until = NULL;
+            if (unescape(optarg, &o->until, &o->until_len) < 0 || o->until_len == 0) {
+                msg("bad --reply-until '%s' (a non-empty string; escapes \\r \\n \\t \\\\ \\xHH)",
+                    optarg);
+                return -1;
+            }
+            break;
+        case OPT_THREADS:
+            if (parse_u64(optarg, 1, 256, &v) < 0) {
+                msg("bad thread count '%s' (1..256)", optarg);
+                return -1;
+            }
+            o->threads = (int)v;
+            break;
+        case OPT_LIST:
+            if (parse_u64(optarg, 1, 10000000, &v) < 0) {
+                msg("bad list size '%s'", optarg);
+                return -1;
+            }
+            o->list_size = v;
+            break;
+        case OPT_WPCT:
+            if (parse_u64(optarg, 0, 100, &v) < 0) {
+                msg("bad write percentage '%s' (0..100)", optarg);
+                return -1;
+            }
+            o->write_pct = (int)v;
+            break;
+        case OPT_NAME:
+            o->name = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        msg("unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (have_d && have_n) {
+        msg("give -d or -n, not both");
+        return -1;
+    }
+    if (have_n)
+        o->seconds = 0;
+    if (o->raw && !o->until) {
+        msg("--raw needs --reply-until STRING");
+        return -1;
+    }
+    if (!o->raw && o->until) {
+        msg("--reply-until only makes sense with --raw");
+        return -1;
+    }
+    if (o->raw && have_t) {
+        msg("--raw replaces the tests; drop -t");
+        return -1;
+    }
+    if (o->raw) {
+        o->order[0] = T_RAW;
+        o->ntests = 1;
+    } else if (!have_t) {
+        for (int k = 0; k < T_RAW; k++)
+            o->order[k] = (enum test_kind)k;
+        o->ntests = T_RAW;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    struct ids ids = {0};
+    struct addrinfo *ai = NULL;
+    int *idle = NULL;
+    int rc = EXIT_USAGE;
+    int need_keys = 0, need_list = 0, any_errors = 0;
+    char list_tag[PROTO_MAX_TAG + 1];
+
+    if (parse_options(argc, argv, &o) < 0)
+        goto out;
+    rc = EXIT_FAIL;
+    /* A server that closes on us must not kill the benchmark. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        msg("signal: %s", strerror(errno));
+        goto out;
+    }
+    if (raise_nofile((rlim_t)o.conns + (rlim_t)o.idle + 64) < 0)
+        goto out;
+    ai = resolve(&o);
+    if (!ai) {
+        rc = EXIT_CONNECT;
+        goto out;
+    }
+    /* Fail early, with a clear message, when nothing listens there. */
+    int probe = dial(ai, 0);
+    if (probe < 0) {
+        msg("cannot connect to %s:%s: %s", o.host, o.port, strerror(errno));
+        rc = EXIT_CONNECT;
+        goto out;
+    }
+    close(probe);
+
+    for (int i = 0; i < o.ntests; i++) {
+        enum test_kind k = o.order[i];
+        need_keys |= k == T_GET || k == T_EDIT || k == T_DONE || k == T_MIXED;
+        need_list |= k == T_LIST;
+    }
+    /* A tag no earlier run can have used, so LIST returns exactly our tasks. */
+    snprintf(list_tag, sizeof(list_tag), "bench%lx%llx", (unsigned long)getpid(),
+             (unsigned long long)(now_ns() % 0xFFFFFFFFFFull));
+    uint64_t t0 = now_ns();
+    if (need_keys && prepare_tasks(ai, &o, o.keyspace, NULL, &ids) < 0)
+        goto out;
+    if (need_list && prepare_tasks(ai, &o, o.list_size, list_tag, NULL) < 0)
+        goto out;
+    if ((need_keys || need_list) && !o.csv)
+        fprintf(stderr, "%s: prepared %" PRIu64 " tasks in %.2f s\n", progname,
+                (need_keys ? o.keyspace : 0) + (need_list ? o.list_size : 0),
+                (double)(now_ns() - t0) / 1e9);
+
+    if (o.idle > 0) {
+        idle = calloc((size_t)o.idle, sizeof(*idle));
+        if (!idle) {
+            msg("out of memory");
+            goto out;
+        }
+        t0 = now_ns();
+        if (open_idle(ai, &o, idle) < 0) {
+            free(idle);
+            idle = NULL;
+            rc = EXIT_CONNECT;
+            goto out;
+        }
+        if (!o.csv)
+            fprintf(stderr, "%s: opened %ld idle connections in %.2f s\n", progname, o.idle,
+                    (double)(now_ns() - t0) / 1e9);
+    }
+
+    if (o.csv)
+        printf("test,connections,pipeline,requests,seconds,rps,p50_us,p99_us,p999_us,max_us,"
+               "errors\n");
+    rc = EXIT_OK;
+    for (int i = 0; i < o.ntests; i++) {
+        struct test t = {.kind = o.order[i], .o = &o, .ids = &ids, .list_tag = list_tag};
+        atomic_init(&t.stop, 0);
+        struct result *r = calloc(1, sizeof(*r));
+        if (!r) {
+            msg("out of memory");
+            rc = EXIT_FAIL;
+            break;
+        }
+        int trc = run_test(&t, ai, r);
+        if (trc == EXIT_OK || trc == EXIT_FAIL) {
+            if (r->name)
+                report(&o, r);
+        }
+        any_errors |= r->errors > 0;
+        free(r);
+        if (trc != EXIT_OK) {
+            rc = trc;
+            break;
+        }
+        if (idle) {
+            long lost = idle_lost(idle, o.idle);
+            if (lost > 0)
+                msg("warning: %ld of %ld idle connections were closed or answered by the "
+                    "server",
+                    lost, o.idle);
+        }
+    }
+    if (rc == EXIT_OK && any_errors)
+        rc = EXIT_ERRORS;
+out:
+    if (idle) {
+        for (long i = 0; i < o.idle; i++)
+            close(idle[i]);
+        free(idle);
+    }
+    if (ai)
+        freeaddrinfo(ai);
+    free(ids.arena);
+    free(ids.off);
+    free(o.until);
+    return rc;
+}
