@@ -1,0 +1,355 @@
+/*
+ * test_valid.c - validation helpers, times, priorities, error names and the
+ * command table.
+ */
+#include "proto_test.h"
+
+#include <ctype.h>
+
+#define U(s) (s), (sizeof(s) - 1)
+
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    assert_int_equal(proto_valid_utf8(U("")), 1);
+    assert_int_equal(proto_valid_utf8(U("plain ascii ~")), 1);
+    assert_int_equal(proto_valid_utf8(U("caf\xc3\xa9")), 1);              /* U+00E9 */
+    assert_int_equal(proto_valid_utf8(U("\xe6\x97\xa5\xe6\x9c\xac")), 1); /* 日本 */
+    assert_int_equal(proto_valid_utf8(U("\xf0\x9f\x8d\xbc")), 1);         /* U+1F37C */
+    assert_int_equal(proto_valid_utf8(U("\xc2\x80")), 1);                 /* U+0080 */
+    assert_int_equal(proto_valid_utf8(U("\xdf\xbf")), 1);                 /* U+07FF */
+    assert_int_equal(proto_valid_utf8(U("\xe0\xa0\x80")), 1);             /* U+0800 */
+    assert_int_equal(proto_valid_utf8(U("\xed\x9f\xbf")), 1);             /* U+D7FF */
+    assert_int_equal(proto_valid_utf8(U("\xee\x80\x80")), 1);             /* U+E000 */
+    assert_int_equal(proto_valid_utf8(U("\xef\xbf\xbf")), 1);             /* U+FFFF */
+    assert_int_equal(proto_valid_utf8(U("\xf0\x90\x80\x80")), 1);         /* U+10000 */
+    assert_int_equal(proto_valid_utf8(U("\xf4\x8f\xbf\xbf")), 1);         /* U+10FFFF */
+    /* Control bytes are valid UTF-8; whether a command accepts them is its business. */
+    assert_int_equal(proto_valid_utf8(U("\t\x7f")), 1);
+}
+
+static void test_utf8_invalid(void **state)
+{
+    (void)state;
+    /* Lone continuation bytes and bytes that never occur. */
+    assert_int_equal(proto_valid_utf8(U("\x80")), 0);
+    assert_int_equal(proto_valid_utf8(U("a\xbf")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xfe")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xff")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xf5\x80\x80\x80")), 0);
+    /* Overlong forms of '/', NUL and U+07FF / U+FFFF. */
+    assert_int_equal(proto_valid_utf8(U("\xc0\xaf")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xc0\x80")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xc1\xbf")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xe0\x80\xaf")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xe0\x9f\xbf")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xf0\x80\x80\xaf")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xf0\x8f\xbf\xbf")), 0);
+    /* UTF-16 surrogates, alone and as a pair. */
+    assert_int_equal(proto_valid_utf8(U("\xed\xa0\x80")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xed\xbf\xbf")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xed\xa0\xbd\xed\xb8\x80")), 0);
+    /* Past U+10FFFF. */
+    assert_int_equal(proto_valid_utf8(U("\xf4\x90\x80\x80")), 0);
+    /* Truncated sequences, at the end and followed by ASCII. */
+    assert_int_equal(proto_valid_utf8(U("\xc3")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xe6\x97")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xf0\x9f\x8d")), 0);
+    assert_int_equal(proto_valid_utf8(U("\xc3"
+                                        "a")),
+                     0);
+    assert_int_equal(proto_valid_utf8(U("\xe6\x97"
+                                        "a")),
+                     0);
+}
+
+/* The validator must look at exactly len bytes: a valid prefix of an invalid
+ * buffer is valid, and bytes past len are not looked at. */
+static void test_utf8_respects_len(void **state)
+{
+    (void)state;
+    const char s[] = "ok\xc3\xa9\xff";
+    assert_int_equal(proto_valid_utf8(s, 4), 1);
+    assert_int_equal(proto_valid_utf8(s, 3), 0);
+    assert_int_equal(proto_valid_utf8(s, 5), 0);
+}
+
+static void test_valid_id(void **state)
+{
+    (void)state;
+    char id[PROTO_MAX_ID + 2];
+
+    assert_int_equal(proto_valid_id(U("42")), 1);
+    assert_int_equal(proto_valid_id(U("task_02")), 1);
+    assert_int_equal(proto_valid_id(U("a.b-C_9")), 1);
+    assert_int_equal(proto_valid_id(U("")), 0);
+    assert_int_equal(proto_valid_id(U("a b")), 0);
+    assert_int_equal(proto_valid_id(U("a/b")), 0);
+    assert_int_equal(proto_valid_id(U("a=b")), 0);
+    assert_int_equal(proto_valid_id(U("+a")), 0);
+    assert_int_equal(proto_valid_id(U("caf\xc3\xa9")), 0);
+    memset(id, 'x', sizeof(id));
+    assert_int_equal(proto_valid_id(id, PROTO_MAX_ID), 1);
+    assert_int_equal(proto_valid_id(id, PROTO_MAX_ID + 1), 0);
+    /* Every single byte: only the documented set passes. */
+    for (int c = 0; c < 256; c++) {
+        char ch = (char)c;
+        int want = isalnum(c) && c < 128 ? 1 : (c == '_' || c == '.' || c == '-');
+        assert_int_equal(proto_valid_id(&ch, 1), want);
+        assert_int_equal(proto_valid_tag(&ch, 1), want);
+    }
+}
+
+static void test_valid_tag(void **state)
+{
+    (void)state;
+    char tag[PROTO_MAX_TAG + 2];
+
+    assert_int_equal(proto_valid_tag(U("home")), 1);
+    assert_int_equal(proto_valid_tag(U("q4.plan-b_2")), 1);
+    assert_int_equal(proto_valid_tag(U("")), 0);
+    assert_int_equal(proto_valid_tag(U("+home")), 0);
+    assert_int_equal(proto_valid_tag(U("a,b")), 0);
+    assert_int_equal(proto_valid_tag(U("a b")), 0);
+    memset(tag, 't', sizeof(tag));
+    assert_int_equal(proto_valid_tag(tag, PROTO_MAX_TAG), 1);
+    assert_int_equal(proto_valid_tag(tag, PROTO_MAX_TAG + 1), 0);
+}
+
+static void test_valid_date(void **state)
+{
+    (void)state;
+    assert_int_equal(proto_valid_date(U("2026-12-01")), 1);
+    assert_int_equal(proto_valid_date(U("2026-01-31")), 1);
+    assert_int_equal(proto_valid_date(U("2026-04-30")), 1);
+    assert_int_equal(proto_valid_date(U("2026-12-31")), 1);
+    /* Leap years: divisible by 4, except centuries unless divisible by 400. */
+    assert_int_equal(proto_valid_date(U("2024-02-29")), 1);
+    assert_int_equal(proto_valid_date(U("2000-02-29")), 1);
+    assert_int_equal(proto_valid_date(U("2023-02-29")), 0);
+    assert_int_equal(proto_valid_date(U("1900-02-29")), 0);
+    assert_int_equal(proto_valid_date(U("2026-02-30")), 0);
+    assert_int_equal(proto_valid_date(U("2026-04-31")), 0);
+    assert_int_equal(proto_valid_date(U("2026-01-32")), 0);
+    assert_int_equal(proto_valid_date(U("2026-00-10")), 0);
+    assert_int_equal(proto_valid_date(U("2026-13-01")), 0);
+    assert_int_equal(proto_valid_date(U("2026-01-00")), 0);
+    /* Shape. */
+    assert_int_equal(proto_valid_date(U("2026-1-01")), 0);
+    assert_int_equal(proto_valid_date(U("2026/12/01")), 0);
+    assert_int_equal(proto_valid_date(U("2026-12-01x")), 0);
+    assert_int_equal(proto_valid_date(U("2026-12-0")), 0);
+    assert_int_equal(proto_valid_date(U("20a6-12-01")), 0);
+    assert_int_equal(proto_valid_date(U("")), 0);
+    assert_int_equal(proto_valid_date(U("none")), 0);
+}
+
+static void test_time_format_parse(void **state)
+{
+    (void)state;
+    /* Reference values computed with `date -u -d ... +%s`. */
+    static const struct {
+        int64_t t;
+        const char *s;
+    } cases[] = {
+        {0, "1970-01-01T00:00:00Z"},
+        {1795687200, "2026-11-26T10:00:00Z"},
+        {951868799, "2000-02-29T23:59:59Z"},
+        {946684799, "1999-12-31T23:59:59Z"},
+        {2147483648LL, "2038-01-19T03:14:08Z"},
+    };
+    char out[PROTO_TIME_LEN + 1];
+    int64_t t;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(out, 'X', sizeof(out));
+        proto_time_format(cases[i].t, out);
+        assert_string_equal(out, cases[i].s);
+        t = -1;
+        assert_int_equal(proto_time_parse(cases[i].s, strlen(cases[i].s), &t), 0);
+        assert_int_equal(t, cases[i].t);
+    }
+    /* Malformed forms are refused. */
+    assert_int_equal(proto_time_parse(U("2026-11-26T10:00:00"), &t), -1);
+    assert_int_equal(proto_time_parse(U("2026-11-26 10:00:00Z"), &t), -1);
+    assert_int_equal(proto_time_parse(U("2026-11-26T25:00:00Z"), &t), -1);
+    assert_int_equal(proto_time_parse(U("2026-11-26T10:60:00Z"), &t), -1);
+    assert_int_equal(proto_time_parse(U("2026-02-30T10:00:00Z"), &t), -1);
+    assert_int_equal(proto_time_parse(U("2026-11-26T10:00:00Zx"), &t), -1);
+    assert_int_equal(proto_time_parse(U("yesterday"), &t), -1);
+    assert_int_equal(proto_time_parse(U(""), &t), -1);
+}
+
+static void test_pri(void **state)
+{
+    (void)state;
+    assert_string_equal(proto_pri_name(PROTO_PRI_NONE), "-");
+    assert_string_equal(proto_pri_name(PROTO_PRI_LOW), "low");
+    assert_string_equal(proto_pri_name(PROTO_PRI_MED), "med");
+    assert_string_equal(proto_pri_name(PROTO_PRI_HIGH), "high");
+    assert_string_equal(proto_pri_name(4), "?");
+    assert_string_equal(proto_pri_name(PROTO_PRI_KEEP), "?");
+
+    assert_int_equal(proto_pri_parse(U("low")), PROTO_PRI_LOW);
+    assert_int_equal(proto_pri_parse(U("med")), PROTO_PRI_MED);
+    assert_int_equal(proto_pri_parse(U("high")), PROTO_PRI_HIGH);
+    assert_int_equal(proto_pri_parse(U("none")), PROTO_PRI_NONE);
+    assert_int_equal(proto_pri_parse(U("l")), PROTO_PRI_LOW);
+    assert_int_equal(proto_pri_parse(U("m")), PROTO_PRI_MED);
+    assert_int_equal(proto_pri_parse(U("h")), PROTO_PRI_HIGH);
+    assert_int_equal(proto_pri_parse(U("0")), PROTO_PRI_NONE);
+    assert_int_equal(proto_pri_parse(U("1")), PROTO_PRI_LOW);
+    assert_int_equal(proto_pri_parse(U("2")), PROTO_PRI_MED);
+    assert_int_equal(proto_pri_parse(U("3")), PROTO_PRI_HIGH);
+    assert_int_equal(proto_pri_parse(U("urgent")), -1);
+    assert_int_equal(proto_pri_parse(U("4")), -1);
+    assert_int_equal(proto_pri_parse(U("")), -1);
+    assert_int_equal(proto_pri_parse(U("hig")), -1);
+    assert_int_equal(proto_pri_parse(U("highest")), -1);
+    /* Only len bytes count: "lowx" cut to three bytes is "low". */
+    assert_int_equal(proto_pri_parse("lowx", 3), PROTO_PRI_LOW);
+    /* Every name proto_pri_name gives (but "-") parses back. */
+    for (int p = PROTO_PRI_LOW; p <= PROTO_PRI_HIGH; p++) {
+        const char *n = proto_pri_name(p);
+        assert_int_equal(proto_pri_parse(n, strlen(n)), p);
+    }
+}
+
+static void test_err_names(void **state)
+{
+    (void)state;
+    static const char *const names[PROTO_E__COUNT] = {
+        "NONE",     "SYNTAX", "UNKNOWN", "ARGS",  "NOTFOUND", "TOOLONG",
+        "ENCODING", "AUTH",   "BUSY",    "STORE", "INTERNAL",
+    };
+
+    for (int e = 0; e < PROTO_E__COUNT; e++) {
+        const char *n = proto_err_name((enum proto_err)e);
+        assert_non_null(n);
+        assert_string_equal(n, names[e]);
+        if (e != PROTO_E_NONE)
+            assert_int_equal(proto_err_lookup(n, strlen(n)), e);
+    }
+    assert_non_null(proto_err_name(PROTO_E__COUNT));
+    assert_non_null(proto_err_name((enum proto_err)1000));
+    /* Lookup is exact and upper case; anything else is INTERNAL. */
+    assert_int_equal(proto_err_lookup(U("notfound")), PROTO_E_INTERNAL);
+    assert_int_equal(proto_err_lookup(U("NOTFOUNDX")), PROTO_E_INTERNAL);
+    assert_int_equal(proto_err_lookup(U("NOTFOUN")), PROTO_E_INTERNAL);
+    assert_int_equal(proto_err_lookup(U("WHATEVER")), PROTO_E_INTERNAL);
+    assert_int_equal(proto_err_lookup(U("")), PROTO_E_INTERNAL);
+    assert_int_equal(proto_err_lookup("BUSYX", 4), PROTO_E_BUSY);
+}
+
+static void test_cmd_table(void **state)
+{
+    (void)state;
+    int visible = 0;
+
+    for (int c = 0; c < PROTO_CMD__COUNT; c++) {
+        const struct proto_cmd_info *ci = proto_cmd_info((enum proto_cmd)c);
+        char lower[32];
+        size_t n;
+
+        assert_non_null(ci);
+        assert_int_equal(ci->cmd, c);
+        assert_non_null(ci->name);
+        assert_non_null(ci->usage);
+        assert_non_null(ci->summary);
+        assert_non_null(ci->keywords);
+        if (c == PROTO_CMD_NONE) {
+            assert_string_equal(ci->name, "");
+            continue;
+        }
+        n = strlen(ci->name);
+        assert_true(n > 0 && n < sizeof(lower));
+        /* A summary is a sentence for HELP. */
+        assert_true(strlen(ci->summary) > 0);
+        for (size_t i = 0; i < n; i++)
+            lower[i] = (char)tolower((unsigned char)ci->name[i]);
+        if (ci->flags & PROTO_CMDF_HIDDEN) {
+            /* Legacy forms are recognised by their shape, not looked up. */
+            assert_true(c == PROTO_CMD_LEGACY_GET || c == PROTO_CMD_LEGACY_POST);
+            assert_int_equal(proto_cmd_lookup(ci->name, n), PROTO_CMD_NONE);
+            continue;
+        }
+        visible++;
+        for (size_t i = 0; i < n; i++)
+            assert_true(isupper((unsigned char)ci->name[i]));
+        assert_int_equal(proto_cmd_lookup(ci->name, n), c);
+        assert_int_equal(proto_cmd_lookup(lower, n), c);
+        if (n > 1) {
+            lower[0] = ci->name[0]; /* mixed case: "Add" */
+            assert_int_equal(proto_cmd_lookup(lower, n), c);
+            /* A prefix is not the command. */
+            assert_int_not_equal(proto_cmd_lookup(ci->name, n - 1), c);
+        }
+    }
+    /* The fourteen native commands the issue asks for. */
+    assert_int_equal(visible, 14);
+    assert_true(proto_cmd_info(PROTO_CMD_LEGACY_GET)->flags & PROTO_CMDF_HIDDEN);
+    assert_true(proto_cmd_info(PROTO_CMD_LEGACY_POST)->flags & PROTO_CMDF_HIDDEN);
+    assert_null(proto_cmd_info(PROTO_CMD__COUNT));
+    assert_null(proto_cmd_info((enum proto_cmd) - 1));
+
+    assert_int_equal(proto_cmd_lookup(U("ADD")), PROTO_CMD_ADD);
+    assert_int_equal(proto_cmd_lookup(U("aDd")), PROTO_CMD_ADD);
+    assert_int_equal(proto_cmd_lookup(U("list")), PROTO_CMD_LIST);
+    assert_int_equal(proto_cmd_lookup(U("ADDX")), PROTO_CMD_NONE);
+    assert_int_equal(proto_cmd_lookup(U("FROB")), PROTO_CMD_NONE);
+    assert_int_equal(proto_cmd_lookup(U("")), PROTO_CMD_NONE);
+    assert_int_equal(proto_cmd_lookup("PINGPONG", 4), PROTO_CMD_PING);
+}
+
+static void test_cmd_flags(void **state)
+{
+    (void)state;
+    const struct proto_cmd_info *list = proto_cmd_info(PROTO_CMD_LIST);
+    int pending = 0, done = 0, all = 0;
+
+    /* The flags the server and the completions rely on. */
+    assert_true(proto_cmd_info(PROTO_CMD_ADD)->flags & PROTO_CMDF_WRITE);
+    assert_true(proto_cmd_info(PROTO_CMD_ADD)->flags & PROTO_CMDF_TAGS);
+    assert_true(proto_cmd_info(PROTO_CMD_ADD)->flags & PROTO_CMDF_ATTRS);
+    assert_true(proto_cmd_info(PROTO_CMD_EDIT)->flags & PROTO_CMDF_WRITE);
+    assert_true(proto_cmd_info(PROTO_CMD_EDIT)->flags & PROTO_CMDF_ID);
+    assert_true(proto_cmd_info(PROTO_CMD_EDIT)->flags & PROTO_CMDF_TAGS);
+    assert_true(proto_cmd_info(PROTO_CMD_EDIT)->flags & PROTO_CMDF_ATTRS);
+    assert_true(proto_cmd_info(PROTO_CMD_DEL)->flags & PROTO_CMDF_WRITE);
+    assert_true(proto_cmd_info(PROTO_CMD_DEL)->flags & PROTO_CMDF_ID);
+    assert_true(proto_cmd_info(PROTO_CMD_DONE)->flags & PROTO_CMDF_ID);
+    assert_true(proto_cmd_info(PROTO_CMD_UNDONE)->flags & PROTO_CMDF_ID);
+    assert_true(proto_cmd_info(PROTO_CMD_GET)->flags & PROTO_CMDF_ID);
+    assert_false(proto_cmd_info(PROTO_CMD_GET)->flags & PROTO_CMDF_WRITE);
+    assert_false(proto_cmd_info(PROTO_CMD_LIST)->flags & PROTO_CMDF_WRITE);
+    assert_true(proto_cmd_info(PROTO_CMD_LIST)->flags & PROTO_CMDF_TAGS);
+    assert_true(proto_cmd_info(PROTO_CMD_LEGACY_POST)->flags & PROTO_CMDF_WRITE);
+    /* AUTH must be allowed before AUTH, or nobody could log in. */
+    assert_true(proto_cmd_info(PROTO_CMD_AUTH)->flags & PROTO_CMDF_NOAUTH);
+    assert_true(proto_cmd_info(PROTO_CMD_QUIT)->flags & PROTO_CMDF_NOAUTH);
+    assert_false(proto_cmd_info(PROTO_CMD_ADD)->flags & PROTO_CMDF_NOAUTH);
+    assert_false(proto_cmd_info(PROTO_CMD_LEGACY_POST)->flags & PROTO_CMDF_NOAUTH);
+
+    for (const char *const *k = list->keywords; *k; k++) {
+        pending += strcmp(*k, "pending") == 0;
+        done += strcmp(*k, "done") == 0;
+        all += strcmp(*k, "all") == 0;
+    }
+    assert_int_equal(pending, 1);
+    assert_int_equal(done, 1);
+    assert_int_equal(all, 1);
+    assert_null(proto_cmd_info(PROTO_CMD_PING)->keywords[0]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8_valid),        cmocka_unit_test(test_utf8_invalid),
+        cmocka_unit_test(test_utf8_respects_len), cmocka_unit_test(test_valid_id),
+        cmocka_unit_test(test_valid_tag),         cmocka_unit_test(test_valid_date),
+        cmocka_unit_test(test_time_format_parse), cmocka_unit_test(test_pri),
+        cmocka_unit_test(test_err_names),         cmocka_unit_test(test_cmd_table),
+        cmocka_unit_test(test_cmd_flags),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
