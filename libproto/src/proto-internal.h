@@ -21,9 +21,10 @@
 void proto__errf(char *err, size_t errcap, const char *fmt, ...) PROTO_PRINTF(3, 4);
 
 /* Writes a short, printable rendering of s[0..n) into out (cap bytes, NUL-
- * terminated): control bytes, DEL, '\'' and '\\' are escaped as \xHH and at
- * most max input bytes are shown, cut on a UTF-8 character boundary and
- * followed by "..." when cut. Used to quote user input in error sentences. */
+ * terminated): control bytes, DEL and bytes that are not UTF-8 become \xHH,
+ * '\'' and '\\' get a backslash, and at most max input bytes are shown, cut
+ * on a UTF-8 character boundary and followed by "..." when cut. Used to
+ * quote the peer's input in error sentences. */
 void proto__snippet(char *out, size_t cap, const char *s, size_t n, size_t max);
 
 /* Grows b so that n (> 0) more bytes fit and returns where they go; b->len is

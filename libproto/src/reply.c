@@ -278,7 +278,7 @@ void proto_reply_decoder_init(struct proto_reply_decoder *d, size_t max_line)
  * max_line bytes plus a CR. */
 static int partial_too_long(const char *p, size_t n, size_t max)
 {
-    return n > max + 1 || (n == max + 1 && p[max] != '\r');
+    return n > max && (n - max > 1 || p[max] != '\r');
 }
 
 static enum proto_status not_a_reply(const char *line, size_t n, char *err, size_t errcap)
@@ -299,7 +299,7 @@ static enum proto_status parse_header(const char *line, size_t n, struct proto_r
         h->text.ptr = line + n;
         return PROTO_COMPLETE;
     }
-    if (n > 3 && memcmp(line, "OK ", 3) == 0) {
+    if (n >= 3 && memcmp(line, "OK ", 3) == 0) {
         h->kind = PROTO_REPLY_OK;
         h->text.ptr = line + 3;
         h->text.len = n - 3;
@@ -307,7 +307,10 @@ static enum proto_status parse_header(const char *line, size_t n, struct proto_r
     }
     if (n > 4 && memcmp(line, "ERR ", 4) == 0) {
         size_t i = 4;
-        while (i < n && line[i] >= 'A' && line[i] <= 'Z')
+        /* Codes this version does not know are still accepted (as
+         * INTERNAL), so they may use any upper-case word. */
+        while (i < n && ((line[i] >= 'A' && line[i] <= 'Z') || (line[i] >= '0' && line[i] <= '9') ||
+                         line[i] == '_'))
             i++;
         if (i == 4 || (i < n && line[i] != ' '))
             return not_a_reply(line, n, err, errcap);

@@ -70,8 +70,11 @@ enum proto_status proto_reader_next(struct proto_reader *r, const char *buf, siz
         return PROTO_COMPLETE;
     }
 
-    size_t n = len - base;
-    if (n > r->max_line + 1 || (n == r->max_line + 1 && buf[base + r->max_line] != '\r')) {
+    /* Too long once more than max_line bytes are here, unless the one
+     * extra byte is the CR of a CRLF still to come. Written without
+     * max_line + 1, which would wrap for max_line == SIZE_MAX. */
+    size_t n = len - base, max = r->max_line;
+    if (n > max && (n - max > 1 || buf[base + max] != '\r')) {
         *consumed = len;
         r->discarding = 1;
         r->scanned = 0;
