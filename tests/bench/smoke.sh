@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# smoke.sh - run every todo-bench test for about a second against a real
+# todo-server and check that each reports a nonzero rate and no errors; then
+# check -n's exact count, --raw, --idle and the "cannot connect" exit status.
+# Needs TODO_SERVER, TODO_BENCH and TESTS_COMMON (set by CTest).
+set -euo pipefail
+
+: "${TODO_SERVER:?path to todo-server}" "${TODO_BENCH:?path to todo-bench}"
+. "${TESTS_COMMON:?path to tests/common}/server.sh"
+
+DIR=$(mktemp -d)
+cleanup() {
+    stop_server || true
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+failures=0
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# check_rows CSV EXPECTED_TESTS: every row has a rate above zero and no errors.
+check_rows() {
+    local csv=$1 want=$2 seen=""
+    local test conns pipe reqs secs rps p50 p99 p999 max errors
+    while IFS=, read -r test conns pipe reqs secs rps p50 p99 p999 max errors; do
+        [ "$test" = test ] && continue
+        seen="$seen $test"
+        echo "  $test: $reqs requests, $rps req/s, p99 $p99 us, $errors errors"
+        awk -v r="$rps" 'BEGIN { exit !(r > 0) }' || fail "$test reported a rate of $rps"
+        [ "$reqs" -gt 0 ] || fail "$test completed no requests"
+        [ "$errors" = 0 ] || fail "$test reported $errors errors"
+        awk -v a="$p50" -v b="$p99" -v c="$max" 'BEGIN { exit !(a > 0 && a <= b && b <= c) }' ||
+            fail "$test latencies out of order: p50 $p50 p99 $p99 max $max"
+    done <<<"$csv"
+    [ "$seen" = "$want" ] || fail "expected rows '$want', got '$seen'"
+}
+
+start_server --db "$DIR/smoke.db"
+echo "todo-server on port $SERVER_PORT"
+
+echo "every test, 1 s each, 4 connections pipelined 2 deep, 2 client threads:"
+out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 4 -P 2 --threads 2 -d 1 -r 200 --list-size 50 --csv \
+    -t ping,get,add,edit,done,list,mixed) || fail "todo-bench exited with $?"
+check_rows "$out" " ping get add edit done list mixed"
+
+echo "-n 500 sends exactly 500 requests:"
+out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 3 -n 500 -r 50 --csv -t get) || fail "todo-bench -n exited with $?"
+check_rows "$out" " get"
+reqs=$(tail -1 <<<"$out" | cut -d, -f4)
+[ "$reqs" = 500 ] || fail "-n 500 completed $reqs requests"
+
+echo "--raw PING against todo-server, with 100 idle connections held open:"
+out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 2 -d 0.5 --idle 100 --csv --raw PING \
+    --reply-until 'PONG\r\n' 2>"$DIR/err") || fail "todo-bench --raw exited with $?"
+check_rows "$out" " raw"
+if grep -q 'idle connections were closed' "$DIR/err"; then
+    fail "the server dropped idle connections: $(cat "$DIR/err")"
+fi
+
+port=$SERVER_PORT
+stop_server || true
+echo "nothing listening: exit status 3 and a message naming the address:"
+rc=0
+"$TODO_BENCH" -p "$port" -n 1 -t ping 2>"$DIR/err" >/dev/null || rc=$?
+[ "$rc" = 3 ] || fail "expected exit 3 when nothing listens, got $rc"
+grep -q "127.0.0.1:$port" "$DIR/err" || fail "message does not name 127.0.0.1:$port: $(cat "$DIR/err")"
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures check(s) failed" >&2
+    exit 1
+fi
+echo "all checks passed"
