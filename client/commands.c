@@ -1,0 +1,597 @@
+/*
+ * commands.c - the subcommand table and what each subcommand does: it maps
+ * words onto one request, reads the reply and prints it.
+ */
+#include "commands.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "complete.h"
+
+/* Requests queued before their replies are read, when importing. Small
+ * enough that neither side's socket buffers fill up with unread replies. */
+#define IMPORT_WINDOW 64
+
+void session_fail(struct session *s, const char *code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "todo-cli: %s\n", msg);
+    if (out_error(&s->out, code, msg) != 0)
+        fprintf(stderr, "todo-cli: cannot write the error to stdout\n");
+}
+
+static const char *conn_code(enum conn_status st)
+{
+    switch (st) {
+    case CONN_E_CONNECT:
+        return "CONNECT";
+    case CONN_E_AUTH:
+        return "AUTH";
+    case CONN_E_TIMEOUT:
+        return "TIMEOUT";
+    case CONN_E_PROTO:
+        return "PROTOCOL";
+    case CONN_E_INTR:
+        return "INTERRUPTED";
+    case CONN_E_NOMEM:
+        return "NOMEM";
+    default:
+        return "IO";
+    }
+}
+
+/* Reports a failed connection call; returns the exit status for it. */
+static int conn_failed(struct session *s, enum conn_status st)
+{
+    session_fail(s, conn_code(st), "%s", s->conn.err);
+    return st == CONN_E_NOMEM ? CLI_EXIT_SERVER : CLI_EXIT_CONNECT;
+}
+
+int session_connect(struct session *s)
+{
+    /* The server may have closed an idle connection (a restart, an idle
+     * timeout); a shell or a batch then simply opens a new one. */
+    if (conn_is_open(&s->conn) && !conn_alive(&s->conn))
+        conn_close(&s->conn);
+    if (conn_is_open(&s->conn))
+        return 0;
+    enum conn_status st = conn_open(&s->conn);
+    if (st != CONN_OK)
+        return conn_failed(s, st);
+    return 0;
+}
+
+/* Turns an ERR reply into a message and an exit status. */
+static int server_error(struct session *s, const struct proto_reply *r)
+{
+    char code[32];
+    snprintf(code, sizeof(code), "%.*s", (int)r->code.len, r->code.ptr);
+    session_fail(s, code, "%.*s (%s)", (int)r->text.len, r->text.ptr, code);
+    return r->err == PROTO_E_AUTH ? CLI_EXIT_CONNECT : CLI_EXIT_SERVER;
+}
+
+static int unexpected(struct session *s, const char *what)
+{
+    session_fail(s, "PROTOCOL", "unexpected reply from %s:%s to %s", s->conn.cfg.host,
+                 s->conn.cfg.port, what);
+    conn_close(&s->conn);
+    return CLI_EXIT_SERVER;
+}
+
+static int output_failed(struct session *s)
+{
+    /* A closed pipe (`todo-cli list | head`) is not worth a message. */
+    if (errno != EPIPE)
+        fprintf(stderr, "todo-cli: cannot write the output: %s\n", strerror(errno));
+    (void)s;
+    return CLI_EXIT_SERVER;
+}
+
+/* Sends cmd with the words as arguments (none forced into quotes, so +tag,
+ * due:, pri: and keywords keep their meaning) and reads the reply. Returns
+ * -1 with *r filled when the reply is to be looked at, else an exit status. */
+static int call_words(struct session *s, enum proto_cmd cmd, int argc, char **argv,
+                      struct proto_reply *r)
+{
+    struct proto_arg args[PROTO_MAX_ARGS];
+    if (argc > PROTO_MAX_ARGS) {
+        session_fail(s, "USAGE", "too many words (at most %d)", PROTO_MAX_ARGS);
+        return CLI_EXIT_USAGE;
+    }
+    for (int i = 0; i < argc; i++) {
+        args[i].ptr = argv[i];
+        args[i].len = strlen(argv[i]);
+        args[i].force_quote = 0;
+    }
+    int rc = session_connect(s);
+    if (rc != 0)
+        return rc;
+    enum conn_status st = conn_call(&s->conn, cmd, args, (size_t)argc, r);
+    if (st != CONN_OK)
+        return conn_failed(s, st);
+    if (r->kind == PROTO_REPLY_ERR)
+        return server_error(s, r);
+    return -1;
+}
+
+/* The tasks of a DATA reply; strings point into the reply and scratch. */
+struct tasks {
+    struct proto_task *v;
+    size_t n;
+    char *scratch;
+};
+
+static void tasks_free(struct tasks *t)
+{
+    free(t->v);
+    free(t->scratch);
+    memset(t, 0, sizeof(*t));
+}
+
+static int tasks_decode(struct session *s, const struct proto_reply *r, struct tasks *t)
+{
+    struct proto_str body = r->body, line;
+    char err[160];
+    size_t used = 0;
+
+    memset(t, 0, sizeof(*t));
+    t->v = calloc(r->nlines ? r->nlines : 1, sizeof(*t->v));
+    t->scratch = malloc(body.len + 1);
+    if (!t->v || !t->scratch) {
+        session_fail(s, "NOMEM", "out of memory");
+        goto fail;
+    }
+    while (t->n < r->nlines && proto_body_next(&body, &line)) {
+        if (proto_task_decode(line.ptr, line.len, t->scratch + used, r->body.len + 1 - used,
+                              &t->v[t->n], err, sizeof(err)) != PROTO_E_NONE) {
+            session_fail(s, "PROTOCOL", "bad task line from %s:%s: %s", s->conn.cfg.host,
+                         s->conn.cfg.port, err);
+            goto fail;
+        }
+        used += line.len;
+        t->n++;
+    }
+    return 0;
+fail:
+    tasks_free(t);
+    return -1;
+}
+
+/* ---- the subcommands ---------------------------------------------------- */
+
+/* add, edit, done, undone, del: the reply is OK <id>. */
+static int run_change(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    int rc = call_words(s, c->cmd, argc, argv, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_OK)
+        return unexpected(s, c->name);
+    return out_id(&s->out, r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
+static int run_tasks(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    struct tasks t;
+    int rc = call_words(s, c->cmd, argc, argv, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_DATA || (c->cmd == PROTO_CMD_GET && r.nlines != 1))
+        return unexpected(s, c->name);
+    if (tasks_decode(s, &r, &t) != 0)
+        return CLI_EXIT_SERVER;
+    if (c->cmd == PROTO_CMD_GET)
+        rc = out_task(&s->out, &t.v[0]);
+    else
+        rc = out_tasks(&s->out, t.v, t.n);
+    tasks_free(&t);
+    return rc == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
+/* tags and stats: DATA lines of "name value". */
+static int run_pairs(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    struct proto_str body, line;
+    struct out_pair *p = NULL;
+    char *scratch = NULL;
+    size_t n = 0, used = 0;
+    int rc = call_words(s, c->cmd, argc, argv, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_DATA)
+        return unexpected(s, c->name);
+    p = calloc(r.nlines ? r.nlines : 1, sizeof(*p));
+    scratch = malloc(r.body.len + 1);
+    if (!p || !scratch) {
+        session_fail(s, "NOMEM", "out of memory");
+        rc = CLI_EXIT_SERVER;
+        goto out;
+    }
+    body = r.body;
+    while (n < r.nlines && proto_body_next(&body, &line)) {
+        struct proto_token tok[2];
+        char err[128];
+        if (proto_tokenize(line.ptr, line.len, scratch + used, line.len, tok, 2, err,
+                           sizeof(err)) != 2) {
+            rc = unexpected(s, c->name);
+            goto out;
+        }
+        used += line.len;
+        p[n].name = tok[0].s;
+        p[n].value = tok[1].s;
+        n++;
+    }
+    if (c->cmd == PROTO_CMD_TAGS)
+        rc = out_tags(&s->out, p, n);
+    else
+        rc = out_stats(&s->out, p, n);
+    rc = rc == 0 ? CLI_EXIT_OK : output_failed(s);
+out:
+    free(p);
+    free(scratch);
+    return rc;
+}
+
+static int run_ping(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    int rc = call_words(s, c->cmd, argc, argv, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_OK)
+        return unexpected(s, c->name);
+    return out_text(&s->out, "reply", r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
+static int run_help(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    const struct client_cmd *one = NULL;
+    json_t *a = NULL;
+    (void)c;
+
+    if (argc == 1) {
+        char name[32];
+        snprintf(name, sizeof(name), "%s", argv[0]);
+        for (char *q = name; *q; q++)
+            *q = (char)tolower((unsigned char)*q);
+        one = commands_find(name);
+        if (!one || (one->flags & CMD_HIDDEN)) {
+            session_fail(s, "USAGE", "no command named '%s'; 'help' lists them", argv[0]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (s->out.mode == OUT_JSON && !(a = json_array()))
+        return output_failed(s);
+    if (!one && !a && fputs("Commands:\n", s->out.fp) == EOF)
+        return output_failed(s);
+    for (size_t i = 0; commands_at(i); i++) {
+        const struct client_cmd *k = commands_at(i);
+        if ((one && k != one) || (k->flags & CMD_HIDDEN))
+            continue;
+        if (!one && (k->flags & CMD_NOT_ONESHOT) && s->mode == SESSION_ONESHOT)
+            continue;
+        const char *u = commands_usage(k), *sum = commands_summary(k);
+        int w;
+        if (a)
+            w = json_array_append_new(
+                a, json_pack("{s:s,s:s,s:s}", "command", k->name, "usage", u, "summary", sum));
+        else if (one)
+            w = fprintf(s->out.fp, "usage: %s%s%s\n%s\n", k->name, *u ? " " : "", u, sum) < 0;
+        else
+            w = fprintf(s->out.fp, "  %s%s%s\n      %s\n", k->name, *u ? " " : "", u, sum) < 0;
+        if (w != 0) {
+            json_decref(a);
+            return output_failed(s);
+        }
+    }
+    if (a)
+        return out_json(s->out.fp, a) == 0 ? CLI_EXIT_OK : output_failed(s);
+    if (!one && s->mode == SESSION_SHELL &&
+        fputs("  quit, exit\n      Leaves the shell (so does Ctrl-D).\n", s->out.fp) == EOF)
+        return output_failed(s);
+    return CLI_EXIT_OK;
+}
+
+static int run_export(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    struct tasks t;
+    char all[] = "all";
+    char *words[] = {all};
+    (void)argc;
+    (void)argv;
+    int rc = call_words(s, PROTO_CMD_LIST, 1, words, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_DATA)
+        return unexpected(s, c->name);
+    if (tasks_decode(s, &r, &t) != 0)
+        return CLI_EXIT_SERVER;
+    json_t *j = out_tasks_json(t.v, t.n);
+    tasks_free(&t);
+    if (!j) {
+        session_fail(s, "NOMEM", "cannot make JSON of the tasks (out of memory)");
+        return CLI_EXIT_SERVER;
+    }
+    return out_json(s->out.fp, j) == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
+/* One task of an import, as requests. */
+struct import_item {
+    size_t index; /* position in the input, from 1 */
+    int done;     /* send DONE after ADD */
+    char id[PROTO_MAX_ID + 1];
+    int ok;
+};
+
+/* Turns one JSON task into ADD arguments; -1 with a reason if it is malformed. */
+static int import_args(json_t *task, struct proto_arg *args, size_t *nargs, char bufs[][48],
+                       int *done, const char **why)
+{
+    json_t *text = json_object_get(task, "text"), *tags = json_object_get(task, "tags");
+    json_t *due = json_object_get(task, "due"), *pri = json_object_get(task, "priority");
+    json_t *status = json_object_get(task, "status");
+    size_t n = 0, i;
+    json_t *tag;
+
+    if (!json_is_object(task))
+        return *why = "not an object", -1;
+    if (!json_is_string(text))
+        return *why = "no \"text\" string", -1;
+    /* Quoted, so a text that looks like +tag or due:... stays text. */
+    args[n++] = (struct proto_arg){json_string_value(text), json_string_length(text), 1};
+    if (tags && !json_is_array(tags))
+        return *why = "\"tags\" is not an array", -1;
+    json_array_foreach(tags, i, tag)
+    {
+        if (!json_is_string(tag) || json_string_length(tag) > PROTO_MAX_TAG)
+            return *why = "a tag is not a short string", -1;
+        if (n >= PROTO_MAX_ARGS - 2)
+            return *why = "too many tags", -1;
+        snprintf(bufs[n], 48, "+%s", json_string_value(tag));
+        args[n] = (struct proto_arg){bufs[n], strlen(bufs[n]), 0};
+        n++;
+    }
+    if (due && !json_is_null(due)) {
+        if (!json_is_string(due) || json_string_length(due) != PROTO_DATE_LEN)
+            return *why = "\"due\" is not a YYYY-MM-DD string or null", -1;
+        snprintf(bufs[n], 48, "due:%s", json_string_value(due));
+        args[n] = (struct proto_arg){bufs[n], strlen(bufs[n]), 0};
+        n++;
+    }
+    if (pri && !json_is_null(pri)) {
+        if (!json_is_string(pri) || json_string_length(pri) > 8)
+            return *why = "\"priority\" is not low, med, high or null", -1;
+        snprintf(bufs[n], 48, "pri:%s", json_string_value(pri));
+        args[n] = (struct proto_arg){bufs[n], strlen(bufs[n]), 0};
+        n++;
+    }
+    *done = 0;
+    if (status && !json_is_null(status)) {
+        const char *v = json_string_value(status);
+        if (!v || (strcmp(v, "done") != 0 && strcmp(v, "pending") != 0))
+            return *why = "\"status\" is not \"pending\" or \"done\"", -1;
+        *done = strcmp(v, "done") == 0;
+    }
+    *nargs = n;
+    return 0;
+}
+
+/* Sends one window of tasks: every ADD first, then their replies, then a
+ * DONE for each done task, then those replies. Counts into *ok / *failed;
+ * returns 0, or an exit status when the connection failed. */
+static int import_window(struct session *s, json_t *tasks, size_t from, size_t to, size_t *ok,
+                         size_t *failed)
+{
+    struct import_item items[IMPORT_WINDOW];
+    size_t n = 0;
+    struct proto_reply r;
+    enum conn_status st;
+
+    for (size_t i = from; i < to; i++) {
+        struct proto_arg args[PROTO_MAX_ARGS];
+        char bufs[PROTO_MAX_ARGS][48];
+        size_t nargs = 0;
+        int done = 0;
+        const char *why = NULL;
+        if (import_args(json_array_get(tasks, i), args, &nargs, bufs, &done, &why) != 0) {
+            fprintf(stderr, "todo-cli: task %zu of the input: %s\n", i + 1, why);
+            (*failed)++;
+            continue;
+        }
+        if ((st = conn_queue(&s->conn, PROTO_CMD_ADD, args, nargs)) != CONN_OK)
+            return conn_failed(s, st);
+        items[n++] = (struct import_item){.index = i + 1, .done = done};
+    }
+    for (size_t k = 0; k < n; k++) {
+        if ((st = conn_read(&s->conn, &r)) != CONN_OK)
+            return conn_failed(s, st);
+        if (r.kind == PROTO_REPLY_OK && r.text.len > 0 && r.text.len <= PROTO_MAX_ID) {
+            memcpy(items[k].id, r.text.ptr, r.text.len);
+            items[k].id[r.text.len] = '\0';
+            items[k].ok = 1;
+        } else {
+            fprintf(stderr, "todo-cli: task %zu of the input: %.*s (%.*s)\n", items[k].index,
+                    (int)r.text.len, r.text.ptr, (int)r.code.len, r.code.ptr);
+        }
+    }
+    size_t ndone = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!items[k].ok || !items[k].done)
+            continue;
+        struct proto_arg a = {items[k].id, strlen(items[k].id), 0};
+        if ((st = conn_queue(&s->conn, PROTO_CMD_DONE, &a, 1)) != CONN_OK)
+            return conn_failed(s, st);
+        ndone++;
+    }
+    for (size_t k = 0; k < n && ndone > 0; k++) {
+        if (!items[k].ok || !items[k].done)
+            continue;
+        if ((st = conn_read(&s->conn, &r)) != CONN_OK)
+            return conn_failed(s, st);
+        ndone--;
+        if (r.kind != PROTO_REPLY_OK) {
+            fprintf(stderr,
+                    "todo-cli: task %zu of the input was added as %s but not marked done: %.*s\n",
+                    items[k].index, items[k].id, (int)r.text.len, r.text.ptr);
+            items[k].ok = 0;
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        (*(items[k].ok ? ok : failed))++;
+    return 0;
+}
+
+static int run_import(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    json_error_t jerr;
+    json_t *tasks = NULL;
+    FILE *fp = stdin;
+    const char *from = "stdin";
+    size_t ok = 0, failed = 0;
+    int rc;
+    (void)c;
+
+    if (argc == 1 && strcmp(argv[0], "-") != 0) {
+        from = argv[0];
+        fp = fopen(from, "r");
+        if (!fp) {
+            session_fail(s, "USAGE", "cannot open %s: %s", from, strerror(errno));
+            return CLI_EXIT_USAGE;
+        }
+    } else if (s->mode != SESSION_ONESHOT) {
+        session_fail(s, "USAGE", "here import needs a FILE: stdin holds the commands");
+        return CLI_EXIT_USAGE;
+    }
+    tasks = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+    if (fp != stdin)
+        fclose(fp);
+    if (!tasks || !json_is_array(tasks)) {
+        if (tasks)
+            session_fail(s, "USAGE", "%s does not hold a JSON array of tasks", from);
+        else
+            session_fail(s, "USAGE", "%s is not valid JSON: %s (line %d)", from, jerr.text,
+                         jerr.line);
+        json_decref(tasks);
+        return CLI_EXIT_USAGE;
+    }
+    if ((rc = session_connect(s)) != 0)
+        goto out;
+    for (size_t i = 0; i < json_array_size(tasks); i += IMPORT_WINDOW) {
+        size_t to = i + IMPORT_WINDOW;
+        if (to > json_array_size(tasks))
+            to = json_array_size(tasks);
+        if ((rc = import_window(s, tasks, i, to, &ok, &failed)) != 0) {
+            fprintf(stderr, "todo-cli: imported %zu tasks before the connection failed\n", ok);
+            goto out;
+        }
+    }
+    fprintf(stderr, "imported %zu tasks, %zu failed\n", ok, failed);
+    if (s->out.mode == OUT_JSON &&
+        out_json(s->out.fp, json_pack("{s:I,s:I}", "imported", (json_int_t)ok, "failed",
+                                      (json_int_t)failed)) != 0)
+        rc = output_failed(s);
+    else
+        rc = failed ? CLI_EXIT_SERVER : CLI_EXIT_OK;
+out:
+    json_decref(tasks);
+    return rc;
+}
+
+/* auth (shell and batch): logs in and keeps the password for reconnects. */
+static int run_auth(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    (void)c;
+    (void)argc;
+    int rc = session_connect(s);
+    if (rc != 0)
+        return rc;
+    struct proto_arg a = {argv[0], strlen(argv[0]), 1};
+    enum conn_status st = conn_call(&s->conn, PROTO_CMD_AUTH, &a, 1, &r);
+    if (st != CONN_OK)
+        return conn_failed(s, st);
+    if (r.kind == PROTO_REPLY_ERR)
+        return server_error(s, &r);
+    free(s->password);
+    s->password = strdup(argv[0]);
+    s->conn.cfg.password = s->password;
+    return out_text(&s->out, "reply", "OK", 2) == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
+static const struct client_cmd table[] = {
+    {"add", PROTO_CMD_ADD, NULL, NULL, 1, -1, run_change, 0},
+    {"get", PROTO_CMD_GET, NULL, NULL, 1, 1, run_tasks, 0},
+    {"edit", PROTO_CMD_EDIT, NULL, NULL, 2, -1, run_change, 0},
+    {"done", PROTO_CMD_DONE, NULL, NULL, 1, 1, run_change, 0},
+    {"undone", PROTO_CMD_UNDONE, NULL, NULL, 1, 1, run_change, 0},
+    {"del", PROTO_CMD_DEL, NULL, NULL, 1, 1, run_change, 0},
+    {"list", PROTO_CMD_LIST, NULL, NULL, 0, -1, run_tasks, 0},
+    {"tags", PROTO_CMD_TAGS, NULL, NULL, 0, 0, run_pairs, 0},
+    {"stats", PROTO_CMD_STATS, NULL, NULL, 0, 0, run_pairs, 0},
+    {"ping", PROTO_CMD_PING, NULL, NULL, 0, 0, run_ping, 0},
+    {"help", PROTO_CMD_NONE, "[COMMAND]", "Lists the commands, or shows how to use one of them.", 0,
+     1, run_help, 0},
+    {"export", PROTO_CMD_NONE, "", "Writes every task as a JSON array to stdout.", 0, 0, run_export,
+     0},
+    {"import", PROTO_CMD_NONE, "[FILE]",
+     "Re-creates the tasks of a JSON array (from export) read from FILE or stdin.", 0, 1,
+     run_import, 0},
+    {"auth", PROTO_CMD_AUTH, NULL, NULL, 1, 1, run_auth, CMD_NOT_ONESHOT},
+};
+
+const struct client_cmd *commands_at(size_t i)
+{
+    return i < sizeof(table) / sizeof(table[0]) ? &table[i] : NULL;
+}
+
+const struct client_cmd *commands_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(table[i].name, name) == 0)
+            return &table[i];
+    return NULL;
+}
+
+const char *commands_usage(const struct client_cmd *c)
+{
+    return c->usage ? c->usage : proto_cmd_info(c->cmd)->usage;
+}
+
+const char *commands_summary(const struct client_cmd *c)
+{
+    return c->summary ? c->summary : proto_cmd_info(c->cmd)->summary;
+}
+
+int commands_run(struct session *s, int argc, char **argv)
+{
+    const struct client_cmd *c = commands_find(argv[0]);
+    int nargs = argc - 1;
+
+    if (!c || (c->flags & CMD_HIDDEN)) {
+        session_fail(s, "USAGE", "unknown command '%s'; 'help' lists the commands", argv[0]);
+        return CLI_EXIT_USAGE;
+    }
+    if ((c->flags & CMD_NOT_ONESHOT) && s->mode == SESSION_ONESHOT) {
+        session_fail(s, "USAGE", "'%s' works in the shell; use --password-file or TODO_PASSWORD",
+                     c->name);
+        return CLI_EXIT_USAGE;
+    }
+    if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args)) {
+        const char *u = commands_usage(c);
+        session_fail(s, "USAGE", "usage: %s%s%s", c->name, *u ? " " : "", u);
+        return CLI_EXIT_USAGE;
+    }
+    return c->run(s, c, nargs, argv + 1);
+}

@@ -1,0 +1,64 @@
+/*
+ * commands.h - todo-cli's subcommands: the table and the dispatcher shared
+ * by the one-shot form, the batch mode and the shell.
+ */
+#ifndef TODO_CLI_COMMANDS_H
+#define TODO_CLI_COMMANDS_H
+
+#include <stdio.h>
+
+#include "conn.h"
+#include "output.h"
+
+/* Exit statuses, as documented in --help. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_SERVER = 1, /* the server answered an error */
+    CLI_EXIT_USAGE = 2,  /* bad options, command or arguments */
+    CLI_EXIT_CONNECT = 3 /* cannot connect or authenticate, or no reply in time */
+};
+
+enum session_mode { SESSION_ONESHOT = 0, SESSION_BATCH, SESSION_SHELL };
+
+struct session {
+    struct conn conn;
+    struct out out;
+    enum session_mode mode;
+    char *password; /* given with auth in the shell or a batch; kept for reconnects */
+};
+
+struct client_cmd;
+typedef int (*client_cmd_fn)(struct session *s, const struct client_cmd *c, int argc, char **argv);
+
+#define CMD_NOT_ONESHOT 0x01 /* only in the shell and batch mode (auth) */
+#define CMD_HIDDEN 0x02      /* left out of help and completion */
+
+struct client_cmd {
+    const char *name;       /* as typed: "add" */
+    enum proto_cmd cmd;     /* the request it sends; PROTO_CMD_NONE for local commands */
+    const char *usage;      /* NULL: libproto's usage for cmd */
+    const char *summary;    /* NULL: libproto's summary for cmd */
+    int min_args, max_args; /* words after the name; max -1 for no limit */
+    client_cmd_fn run;
+    unsigned flags;
+};
+
+/* The i-th command, or NULL past the end. */
+const struct client_cmd *commands_at(size_t i);
+/* The command named name (exact, lower case), or NULL. */
+const struct client_cmd *commands_find(const char *name);
+const char *commands_usage(const struct client_cmd *c);
+const char *commands_summary(const struct client_cmd *c);
+
+/* Runs argv[0] with its arguments; returns an exit status. Messages go to
+ * stderr, results to s->out. */
+int commands_run(struct session *s, int argc, char **argv);
+
+/* Connects s->conn if it is not open. 0, or CLI_EXIT_CONNECT after printing why. */
+int session_connect(struct session *s);
+
+/* Prints "todo-cli: MESSAGE" on stderr (and the JSON error on stdout in JSON mode). */
+void session_fail(struct session *s, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

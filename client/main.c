@@ -1,0 +1,87 @@
+/*
+ * main.c - todo-cli: options, then a one-shot command, the batch mode, the
+ * interactive shell, or the hidden __complete helper.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "complete.h"
+#include "options.h"
+#include "shell.h"
+
+static const char *env(const char *name)
+{
+    return getenv(name);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    struct session s;
+    char err[512];
+    int rc;
+
+    /* A server that goes away must give an error, not kill us. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        perror("todo-cli: signal");
+        return 1;
+    }
+    if (cli_parse_args(argc, argv, env, &o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "todo-cli: %s\nTry 'todo-cli --help'.\n", err);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.help || o.version) {
+        if (o.help)
+            cli_usage(stdout);
+        else
+            printf("todo-cli %s (protocol %s %d)\n", TODO_VERSION, PROTO_NAME, PROTO_VERSION);
+        cli_opts_free(&o);
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : 1;
+    }
+
+    struct conn_cfg cfg = {o.host, o.port, o.password, o.timeout_ms};
+    memset(&s, 0, sizeof(s));
+    conn_init(&s.conn, &cfg);
+    s.out.fp = stdout;
+    if (o.json)
+        s.out.mode = OUT_JSON;
+    else if (o.plain || !isatty(STDOUT_FILENO))
+        s.out.mode = OUT_PLAIN;
+    else
+        s.out.mode = OUT_TABLE;
+    const char *term = getenv("TERM");
+    s.out.color = s.out.mode == OUT_TABLE && !o.no_color && !(term && strcmp(term, "dumb") == 0);
+
+    int nargs = argc - o.first_arg;
+    char **args = argv + o.first_arg;
+    if (nargs > 0 && strcmp(args[0], "__complete") == 0) {
+        rc = complete_main(&cfg, nargs - 1, args + 1);
+    } else if (nargs > 0) {
+        s.mode = SESSION_ONESHOT;
+        rc = commands_run(&s, nargs, args);
+    } else if (isatty(STDIN_FILENO)) {
+        s.mode = SESSION_SHELL;
+        rc = shell_run(&s);
+    } else {
+        s.mode = SESSION_BATCH;
+        rc = batch_run(&s, stdin, o.stop_on_error);
+    }
+
+    conn_free(&s.conn);
+    if (s.password) {
+        explicit_bzero(s.password, strlen(s.password));
+        free(s.password);
+    }
+    cli_opts_free(&o);
+    if (fflush(stdout) != 0 && errno != EPIPE) {
+        fprintf(stderr, "todo-cli: cannot write the output: %s\n", strerror(errno));
+        if (rc == CLI_EXIT_OK)
+            rc = 1;
+    }
+    return rc;
+}

@@ -1,0 +1,267 @@
+/*
+ * options.c - todo-cli's options, environment variables and --help text.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_PASSWORD_FILE = 256,
+    OPT_TIMEOUT,
+    OPT_JSON,
+    OPT_PLAIN,
+    OPT_NO_COLOR,
+    OPT_STOP_ON_ERROR,
+    OPT_VERSION
+};
+
+static const struct option long_options[] = {
+    {"host", required_argument, NULL, 'H'},
+    {"port", required_argument, NULL, 'p'},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"plain", no_argument, NULL, OPT_PLAIN},
+    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"stop-on-error", no_argument, NULL, OPT_STOP_ON_ERROR},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+const char *const cli_option_names[] = {
+    "--help",          "--host",    "--json", "--no-color",
+    "--password-file", "--plain",   "--port", "--stop-on-error",
+    "--timeout",       "--version", NULL,
+};
+
+void cli_usage(FILE *fp)
+{
+    fputs("Usage: todo-cli [OPTIONS] [COMMAND [ARGS...]]\n"
+          "\n"
+          "A client for todo-server. With a COMMAND it runs it and exits; without one it\n"
+          "opens an interactive shell when stdin is a terminal, and otherwise runs one\n"
+          "command per line of stdin (batch mode; blank lines and lines starting with #\n"
+          "are skipped; words are split like a shell's, with \"...\" and '...').\n"
+          "\n"
+          "Commands:\n"
+          "  add TEXT... [+TAG]... [due:YYYY-MM-DD] [pri:low|med|high]   prints the new id\n"
+          "  get ID                       show one task\n"
+          "  edit ID [TEXT...] [+TAG] [-TAG] [due:DATE|due:none] [pri:LEVEL|pri:none]\n"
+          "  done ID | undone ID | del ID mark done, mark pending, delete\n"
+          "  list [pending|done|all] [+TAG]... [WORD...]   pending tasks by default\n"
+          "  tags | stats | ping          tags with counts, server statistics, liveness\n"
+          "  help [COMMAND]               the commands, or one command's syntax\n"
+          "  export                       every task as a JSON array on stdout\n"
+          "  import [FILE]                re-create the tasks of an export (stdin by default)\n"
+          "Options go before the command: in `todo-cli edit 3 -shopping`, -shopping is an\n"
+          "argument of edit. A word such as +tag, due:..., pri:... or a list keyword is\n"
+          "taken as such; other words form the task text.\n"
+          "\n"
+          "Options:\n"
+          "  -H, --host HOST          server host (env TODO_HOST; default 127.0.0.1)\n"
+          "  -p, --port PORT          server port (env TODO_PORT; default 9000)\n"
+          "      --password-file PATH send AUTH with the first line of PATH (or env\n"
+          "                           TODO_PASSWORD) after connecting\n"
+          "      --timeout SECONDS    limit for connecting and for each reply (default 5)\n"
+          "      --json               JSON output (see below)\n"
+          "      --plain              tab-separated lines even on a terminal\n"
+          "      --no-color           no colours (also when NO_COLOR is set)\n"
+          "      --stop-on-error      batch mode: stop at the first failing command\n"
+          "  -h, --help               this help\n"
+          "      --version            the version\n"
+          "\n"
+          "Output: on a terminal, an aligned table in colour. Otherwise (or with --plain)\n"
+          "one task per line, tab-separated: id, status, pri, due, tags, created, updated,\n"
+          "text; empty fields are \"-\", tags are joined by commas, times are UTC\n"
+          "(2026-11-26T10:00:00Z), and tab, newline, CR and backslash in the text are\n"
+          "written \\t \\n \\r \\\\. tags prints \"tag<TAB>count\", stats \"name<TAB>value\".\n"
+          "add, edit, done, undone and del print the task id; ping prints PONG.\n"
+          "\n"
+          "JSON: a task is {\"id\", \"text\", \"status\": \"pending\"|\"done\", \"priority\":\n"
+          "\"low\"|\"med\"|\"high\"|null, \"due\": \"YYYY-MM-DD\"|null, \"tags\": [...], "
+          "\"created\",\n"
+          "\"updated\"}; get prints a task, list and export an array of tasks; add, edit,\n"
+          "done, undone, del print {\"id\": \"3\"}; tags [{\"tag\": \"home\", \"count\": 2}];\n"
+          "stats {\"name\": value}; ping {\"reply\": \"PONG\"}; import {\"imported\": N,\n"
+          "\"failed\": M}; an error {\"error\": {\"code\": \"NOTFOUND\", \"message\": \"...\"}},\n"
+          "also on stdout, with the exit status below.\n"
+          "\n"
+          "Exit status: 0 success; 1 the server answered an error (e.g. no such task);\n"
+          "2 usage error; 3 cannot connect or authenticate, or no reply in time.\n"
+          "In batch mode: the worst status, or with --stop-on-error the first failure's.\n",
+          fp);
+}
+
+/* Reads the first line of path (without its line end) as the password. */
+static int read_password_file(const char *path, char **out, char *err, size_t errcap)
+{
+    FILE *fp = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    int ret = -1;
+
+    if (!fp) {
+        snprintf(err, errcap, "cannot read password file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = getline(&line, &cap, fp);
+    if (n < 0) {
+        if (ferror(fp))
+            snprintf(err, errcap, "cannot read password file %s: %s", path, strerror(errno));
+        else
+            snprintf(err, errcap, "password file %s is empty", path);
+        goto out;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    *out = line;
+    line = NULL;
+    ret = 0;
+out:
+    free(line);
+    if (fclose(fp) != 0 && ret == 0) {
+        snprintf(err, errcap, "cannot read password file %s: %s", path, strerror(errno));
+        free(*out);
+        *out = NULL;
+        ret = -1;
+    }
+    return ret;
+}
+
+static int parse_port(const char *s, char out[8])
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 65535 || s[0] == '+' ||
+        s[0] == '-' || s[0] == ' ')
+        return -1;
+    snprintf(out, 8, "%ld", v);
+    return 0;
+}
+
+static int parse_timeout(const char *s, int *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 86400)
+        return -1;
+    *ms = (int)(v * 1000 + 0.5);
+    if (*ms < 1)
+        *ms = 1;
+    return 0;
+}
+
+int cli_parse_args(int argc, char **argv, cli_getenv_fn env, struct cli_opts *o, char *err,
+                   size_t errcap)
+{
+    const char *password_file = NULL;
+    const char *e;
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->host = CLI_DEFAULT_HOST;
+    snprintf(o->port, sizeof(o->port), "%s", CLI_DEFAULT_PORT);
+    o->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+
+    if ((e = env("TODO_HOST")) && *e)
+        o->host = e;
+    if ((e = env("TODO_PORT")) && *e && parse_port(e, o->port) != 0) {
+        snprintf(err, errcap, "TODO_PORT must be a port number from 1 to 65535, not '%s'", e);
+        return 2;
+    }
+    if ((e = env("NO_COLOR")) && *e)
+        o->no_color = 1;
+
+    /* "+" stops at the first non-option, so a command's words stay its
+     * own; ":" reports a missing argument apart from an unknown option.
+     * optind = 0 makes getopt start afresh, which tests rely on. */
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:H:p:h", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'H':
+            if (!*optarg) {
+                snprintf(err, errcap, "the host must not be empty");
+                return 2;
+            }
+            o->host = optarg;
+            break;
+        case 'p':
+            if (parse_port(optarg, o->port) != 0) {
+                snprintf(err, errcap, "the port must be a number from 1 to 65535, not '%s'",
+                         optarg);
+                return 2;
+            }
+            break;
+        case OPT_PASSWORD_FILE:
+            password_file = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (parse_timeout(optarg, &o->timeout_ms) != 0) {
+                snprintf(err, errcap, "the timeout must be a number of seconds above 0, not '%s'",
+                         optarg);
+                return 2;
+            }
+            break;
+        case OPT_JSON:
+            o->json = 1;
+            break;
+        case OPT_PLAIN:
+            o->plain = 1;
+            break;
+        case OPT_NO_COLOR:
+            o->no_color = 1;
+            break;
+        case OPT_STOP_ON_ERROR:
+            o->stop_on_error = 1;
+            break;
+        case 'h':
+            o->help = 1;
+            break;
+        case OPT_VERSION:
+            o->version = 1;
+            break;
+        case ':':
+            snprintf(err, errcap, "option '%s' needs an argument", argv[optind - 1]);
+            return 2;
+        default:
+            if (optopt)
+                snprintf(err, errcap, "unknown option '-%c'", optopt);
+            else
+                snprintf(err, errcap, "unknown option '%s'", argv[optind - 1]);
+            return 2;
+        }
+    }
+    o->first_arg = optind;
+    if (o->json && o->plain) {
+        snprintf(err, errcap, "--json and --plain cannot be used together");
+        return 2;
+    }
+    if (password_file) {
+        if (read_password_file(password_file, &o->password, err, errcap) != 0)
+            return 2;
+    } else if ((e = env("TODO_PASSWORD")) && *e) {
+        o->password = strdup(e);
+        if (!o->password) {
+            snprintf(err, errcap, "out of memory");
+            return 2;
+        }
+    }
+    return 0;
+}
+
+void cli_opts_free(struct cli_opts *o)
+{
+    if (o->password) {
+        /* Do not leave the secret in freed memory. */
+        explicit_bzero(o->password, strlen(o->password));
+        free(o->password);
+        o->password = NULL;
+    }
+}

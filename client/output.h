@@ -1,0 +1,56 @@
+/*
+ * output.h - how todo-cli prints results: an aligned table (with colour) for
+ * a terminal, tab-separated plain lines for scripts, or JSON.
+ *
+ * Plain lines, one per task:
+ *   id TAB status TAB pri TAB due TAB tags TAB created TAB updated TAB text
+ * pri, due and tags are "-" when empty; tags are joined by commas; times are
+ * YYYY-MM-DDTHH:MM:SSZ; in text, tab, newline, carriage return and backslash
+ * are written as \t \n \r \\.
+ *
+ * JSON: a task is {"id","text","status","priority","due","tags","created",
+ * "updated"} with priority and due null when unset; a list is one array.
+ */
+#ifndef TODO_CLI_OUTPUT_H
+#define TODO_CLI_OUTPUT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "todo/proto.h"
+
+enum out_mode { OUT_TABLE = 0, OUT_PLAIN, OUT_JSON };
+
+struct out {
+    FILE *fp;
+    enum out_mode mode;
+    int color; /* ANSI colours in table mode */
+};
+
+/* A name and a value, as in TAGS and STATS data lines. */
+struct out_pair {
+    struct proto_str name, value;
+};
+
+/* Each returns 0, or -1 when writing failed or memory ran out. */
+int out_tasks(const struct out *o, const struct proto_task *t, size_t n); /* list */
+int out_task(const struct out *o, const struct proto_task *t);            /* get: one object */
+int out_tags(const struct out *o, const struct out_pair *p, size_t n);
+int out_stats(const struct out *o, const struct out_pair *p, size_t n);
+/* The id a changing command answered: alone on a line, or {"id": "..."}. */
+int out_id(const struct out *o, const char *id, size_t len);
+/* A bare OK text such as PONG: the text, or {"reply": "..."}. */
+int out_text(const struct out *o, const char *key, const char *text, size_t len);
+/* {"error":{"code":...,"message":...}} in JSON mode; nothing otherwise. */
+int out_error(const struct out *o, const char *code, const char *msg);
+
+/* JSON forms, new references (NULL when out of memory or the text is not UTF-8). */
+json_t *out_task_json(const struct proto_task *t);
+json_t *out_tasks_json(const struct proto_task *t, size_t n);
+/* Writes j (stealing the reference) followed by a newline. */
+int out_json(FILE *fp, json_t *j);
+
+/* Writes s with tab, newline, CR and backslash escaped as in plain lines. */
+int out_escape(FILE *fp, const char *s, size_t n);
+
+#endif
