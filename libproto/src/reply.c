@@ -39,16 +39,16 @@ int proto_reply_ok(struct proto_buf *b, const char *text)
     return append_line(b, "OK ", 3, text, strlen(text));
 }
 
-/* "ERR CODE sentence"; a missing sentence is replaced by the code's name in
- * lower case words would be guesswork, so the line is then "ERR CODE". */
+/* "ERR CODE sentence", or "ERR CODE" when there is no sentence; the
+ * decoder accepts both. */
 int proto_reply_err(struct proto_buf *b, enum proto_err e, const char *msg)
 {
     char prefix[32];
-    int n = snprintf(prefix, sizeof prefix, "ERR %s%s", proto_err_name(e),
-                     msg != NULL && msg[0] != '\0' ? " " : "");
+    int has_msg = msg != NULL && msg[0] != '\0';
+    int n = snprintf(prefix, sizeof prefix, "ERR %s%s", proto_err_name(e), has_msg ? " " : "");
     if (n < 0 || (size_t)n >= sizeof prefix)
         return -1;
-    return append_line(b, prefix, (size_t)n, msg ? msg : "", msg ? strlen(msg) : 0);
+    return append_line(b, prefix, (size_t)n, has_msg ? msg : "", has_msg ? strlen(msg) : 0);
 }
 
 int proto_reply_data(struct proto_buf *b, size_t nlines)

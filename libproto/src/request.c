@@ -15,6 +15,9 @@ void proto_reader_init(struct proto_reader *r, size_t max_line)
 }
 
 /*
+ * The caller drops the *consumed bytes after every call, whatever the
+ * status, and appends new bytes to the rest (see struct proto_reader).
+ *
  * A line is complete at LF, and a CR right before the LF is stripped.
  *
  * r->scanned remembers how far the caller's buffer has already been
@@ -201,11 +204,13 @@ enum words_mode { WORDS_ADD, WORDS_EDIT, WORDS_LIST };
  *   due:DATE    ADD, EDIT: the due date; due:none clears it (EDIT)
  *   pri:LEVEL   ADD, EDIT: the priority, see proto_pri_parse()
  *   pending|done|all   LIST, first word only: the status filter
- * A lone "+" or "-" is text. Everything else is text too. One text token is taken exactly as it is;
- * several are joined with single spaces, in scratch and in place: each
- * token starts at or after its offset in the line, and the joined text,
- * written from the first text token's offset, never overtakes the tokens
- * still to be read.
+ * Everything else, a lone "+" or "-" included, is text. One text token is
+ * taken exactly as it is; several are joined with single spaces, so that
+ * "ADD buy milk" works from nc. The join is done in scratch and in place:
+ * each quoted token lies in scratch at its offset in the line, and the
+ * joined text, written from the first text token's offset on, never
+ * overtakes a token still to be read (one space stands for a run of
+ * separators, and unescaping never lengthens).
  */
 static enum proto_err parse_words(enum words_mode mode, const char *verb, struct proto_token *a,
                                   size_t n, const char *line, char *scratch, size_t scratch_cap,
