@@ -17,7 +17,7 @@
 #include "lineedit.h"
 #include "words.h"
 
-#define CTRL(c) ((c)&0x1f)
+#define KEY_CTRL(c) ((c)&0x1f)
 
 void lr_init(struct lr *e)
 {
@@ -186,42 +186,42 @@ enum lr_action lr_feed(struct lr *e, unsigned char c)
     case 0x1b:
         e->esc = 1;
         return LR_NONE;
-    case CTRL('C'):
+    case KEY_CTRL('C'):
         lr_reset(e);
         return LR_CANCEL;
-    case CTRL('D'):
+    case KEY_CTRL('D'):
         if (e->len == 0)
             return LR_EOF;
         if (e->pos < e->len)
             delete_range(e, e->pos, next_char(e, e->pos));
         return LR_REDRAW;
     case 0x7f:
-    case CTRL('H'):
+    case KEY_CTRL('H'):
         if (e->pos == 0)
             return LR_BELL;
         delete_range(e, prev_char(e, e->pos), e->pos);
         return LR_REDRAW;
     case '\t':
         return LR_COMPLETE;
-    case CTRL('A'):
+    case KEY_CTRL('A'):
         e->pos = 0;
         return LR_REDRAW;
-    case CTRL('E'):
+    case KEY_CTRL('E'):
         e->pos = e->len;
         return LR_REDRAW;
-    case CTRL('B'):
+    case KEY_CTRL('B'):
         e->pos = prev_char(e, e->pos);
         return LR_REDRAW;
-    case CTRL('F'):
+    case KEY_CTRL('F'):
         e->pos = next_char(e, e->pos);
         return LR_REDRAW;
-    case CTRL('K'):
+    case KEY_CTRL('K'):
         delete_range(e, e->pos, e->len);
         return LR_REDRAW;
-    case CTRL('U'):
+    case KEY_CTRL('U'):
         delete_range(e, 0, e->pos);
         return LR_REDRAW;
-    case CTRL('W'): {
+    case KEY_CTRL('W'): {
         size_t p = e->pos;
         while (p > 0 && e->buf[p - 1] == ' ')
             p--;
@@ -230,11 +230,11 @@ enum lr_action lr_feed(struct lr *e, unsigned char c)
         delete_range(e, p, e->pos);
         return LR_REDRAW;
     }
-    case CTRL('P'):
+    case KEY_CTRL('P'):
         return history_move(e, 1);
-    case CTRL('N'):
+    case KEY_CTRL('N'):
         return history_move(e, 0);
-    case CTRL('L'):
+    case KEY_CTRL('L'):
         return LR_REDRAW;
     default:
         if (c < 0x20)

@@ -1,0 +1,138 @@
+/*
+ * test_cli_complete.c - completion candidates: the static ones from the
+ * command table, and live ids and tags from a fake source.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "complete.h"
+
+static int fake_ids(void *ctx, struct strlist *out)
+{
+    static const char *const ids[] = {"12", "1", "2", "1", NULL};
+    (*(int *)ctx)++;
+    for (size_t i = 0; ids[i]; i++)
+        if (strlist_add(out, ids[i], strlen(ids[i])) != 0)
+            return -1;
+    return 0;
+}
+
+static int fake_tags(void *ctx, struct strlist *out)
+{
+    static const char *const tags[] = {"work", "home", "home-office", NULL};
+    (*(int *)ctx)++;
+    for (size_t i = 0; tags[i]; i++)
+        if (strlist_add(out, tags[i], strlen(tags[i])) != 0)
+            return -1;
+    return 0;
+}
+
+static int calls;
+static const struct complete_live live = {fake_ids, fake_tags, &calls};
+
+/* Completes the words (NULL-terminated) and compares with the expected
+ * candidates, joined by spaces. */
+static void expect(const struct complete_live *src, unsigned flags, const char *want, ...)
+{
+    const char *words[16];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, want);
+    const char *w;
+    while ((w = va_arg(ap, const char *)) != NULL)
+        words[n++] = w;
+    va_end(ap);
+
+    struct strlist out = {0};
+    assert_int_equal(complete_words(words, n, src, flags, &out), 0);
+    char got[1024] = "";
+    for (size_t i = 0; i < out.n; i++) {
+        if (i)
+            strcat(got, " ");
+        strcat(got, out.v[i]);
+    }
+    strlist_free(&out);
+    assert_string_equal(got, want);
+}
+
+static void test_subcommands(void **state)
+{
+    (void)state;
+    expect(NULL, 0, "add del done edit export get help import list ping stats tags undone", "",
+           NULL);
+    expect(NULL, 0, "del done", "d", NULL);
+    expect(NULL, 0, "undone", "un", NULL);
+    expect(NULL, 0, "", "zzz", NULL);
+    /* The shell adds its own words. */
+    expect(NULL, COMPLETE_SHELL, "quit", "q", NULL);
+    expect(NULL, COMPLETE_SHELL, "add auth", "a", NULL);
+    expect(NULL, 0, "add", "a", NULL);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    expect(NULL, 0,
+           "--help --host --json --no-color --password-file --plain --port --stop-on-error "
+           "--timeout --version",
+           "-", NULL);
+    expect(NULL, 0, "--json", "--j", NULL);
+    expect(NULL, 0, "--password-file --plain --port", "--p", NULL);
+}
+
+static void test_keywords(void **state)
+{
+    (void)state;
+    expect(NULL, 0, "all done pending", "list", "", NULL);
+    expect(NULL, 0, "pending", "list", "p", NULL);
+    expect(NULL, 0, "due: pri:high pri:low pri:med", "add", "", NULL);
+    expect(NULL, 0, "pri:high", "add", "buy", "pri:h", NULL);
+    expect(NULL, 0, "due: pri:high pri:low pri:med", "edit", "3", "", NULL);
+    expect(NULL, 0, "edit", "help", "ed", NULL);
+    /* Without a server there are no ids and no tags, and nothing breaks. */
+    expect(NULL, 0, "", "done", "", NULL);
+    expect(NULL, 0, "", "add", "+", NULL);
+    expect(NULL, 0, "", "ping", "", NULL);
+    expect(NULL, 0, "", "frob", "", NULL);
+}
+
+static void test_live(void **state)
+{
+    (void)state;
+    calls = 0;
+    expect(&live, 0, "1 12 2", "done", "", NULL);
+    expect(&live, 0, "1 12", "get", "1", NULL);
+    expect(&live, 0, "12", "edit", "12", NULL);
+    /* After the id, get and del take nothing more. */
+    expect(&live, 0, "", "get", "1", "", NULL);
+    expect(&live, 0, "+home +home-office +work", "add", "milk", "+", NULL);
+    expect(&live, 0, "+home +home-office", "list", "+h", NULL);
+    expect(&live, 0, "-home -home-office -work", "edit", "3", "-", NULL);
+    /* Only edit removes tags. */
+    expect(&live, 0, "", "add", "-", NULL);
+    /* Tags are offered only for a word that starts with + or -. */
+    expect(&live, 0, "all done pending", "list", "", NULL);
+    int before = calls;
+    expect(&live, 0, "", "stats", "", NULL);
+    expect(&live, 0, "add", "ad", NULL);
+    assert_int_equal(calls, before); /* no server asked when nothing live is wanted */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_subcommands),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_keywords),
+        cmocka_unit_test(test_live),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

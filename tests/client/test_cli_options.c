@@ -1,0 +1,200 @@
+/*
+ * test_cli_options.c - todo-cli's option and environment parsing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+
+/* A fake environment for each test. */
+static const char *fake_env[16][2];
+
+static const char *env(const char *name)
+{
+    for (size_t i = 0; fake_env[i][0]; i++)
+        if (strcmp(fake_env[i][0], name) == 0)
+            return fake_env[i][1];
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(fake_env, 0, sizeof(fake_env));
+    return 0;
+}
+
+static int parse(struct cli_opts *o, char *err, size_t errcap, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, errcap);
+    argv[argc++] = "todo-cli";
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL)
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    err[0] = '\0';
+    return cli_parse_args(argc, argv, env, o, err, errcap);
+}
+
+static void test_defaults(void **state)
+{
+    struct cli_opts o;
+    char err[256];
+    (void)state;
+    assert_int_equal(parse(&o, err, sizeof(err), "list", NULL), 0);
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_string_equal(o.port, "9000");
+    assert_int_equal(o.timeout_ms, 5000);
+    assert_null(o.password);
+    assert_int_equal(o.first_arg, 1);
+    assert_false(o.json || o.plain || o.no_color || o.stop_on_error || o.help || o.version);
+    cli_opts_free(&o);
+}
+
+static void test_no_command(void **state)
+{
+    struct cli_opts o;
+    char err[256];
+    (void)state;
+    assert_int_equal(parse(&o, err, sizeof(err), "--stop-on-error", NULL), 0);
+    assert_int_equal(o.first_arg, 2); /* == argc: no command */
+    assert_true(o.stop_on_error);
+    cli_opts_free(&o);
+}
+
+static void test_environment(void **state)
+{
+    struct cli_opts o;
+    char err[256];
+    (void)state;
+    fake_env[0][0] = "TODO_HOST", fake_env[0][1] = "db.example";
+    fake_env[1][0] = "TODO_PORT", fake_env[1][1] = "7000";
+    fake_env[2][0] = "TODO_PASSWORD", fake_env[2][1] = "hunter2";
+    fake_env[3][0] = "NO_COLOR", fake_env[3][1] = "1";
+    assert_int_equal(parse(&o, err, sizeof(err), "ping", NULL), 0);
+    assert_string_equal(o.host, "db.example");
+    assert_string_equal(o.port, "7000");
+    assert_string_equal(o.password, "hunter2");
+    assert_true(o.no_color);
+    cli_opts_free(&o);
+
+    /* Options beat the environment. */
+    assert_int_equal(parse(&o, err, sizeof(err), "-H", "h2", "--port", "7001", "ping", NULL), 0);
+    assert_string_equal(o.host, "h2");
+    assert_string_equal(o.port, "7001");
+    cli_opts_free(&o);
+
+    /* An empty NO_COLOR does not count, as no-color.org says. */
+    fake_env[3][1] = "";
+    assert_int_equal(parse(&o, err, sizeof(err), "ping", NULL), 0);
+    assert_false(o.no_color);
+    cli_opts_free(&o);
+
+    fake_env[1][1] = "99999";
+    assert_int_equal(parse(&o, err, sizeof(err), "ping", NULL), 2);
+    assert_non_null(strstr(err, "TODO_PORT"));
+}
+
+static void test_stops_at_command(void **state)
+{
+    struct cli_opts o;
+    char err[256];
+    (void)state;
+    /* -shopping belongs to edit, not to todo-cli. */
+    assert_int_equal(
+        parse(&o, err, sizeof(err), "--json", "edit", "3", "-shopping", "--plain", NULL), 0);
+    assert_true(o.json);
+    assert_false(o.plain);
+    assert_int_equal(o.first_arg, 2);
+    cli_opts_free(&o);
+}
+
+static void test_all_flags(void **state)
+{
+    struct cli_opts o;
+    char err[256];
+    (void)state;
+    assert_int_equal(parse(&o, err, sizeof(err), "--plain", "--no-color", "--stop-on-error",
+                           "--timeout", "0.25", "-p", "65535", "-H", "::1", NULL),
+                     0);
+    assert_true(o.plain && o.no_color && o.stop_on_error);
+    assert_int_equal(o.timeout_ms, 250);
+    assert_string_equal(o.port, "65535");
+    assert_string_equal(o.host, "::1");
+    cli_opts_free(&o);
+    assert_int_equal(parse(&o, err, sizeof(err), "-h", NULL), 0);
+    assert_true(o.help);
+    cli_opts_free(&o);
+    assert_int_equal(parse(&o, err, sizeof(err), "--version", NULL), 0);
+    assert_true(o.version);
+    cli_opts_free(&o);
+}
+
+static void test_usage_errors(void **state)
+{
+    struct cli_opts o;
+    char err[256];
+    (void)state;
+    assert_int_equal(parse(&o, err, sizeof(err), "-p", "0", "ping", NULL), 2);
+    assert_non_null(strstr(err, "port"));
+    assert_int_equal(parse(&o, err, sizeof(err), "-p", "65536", NULL), 2);
+    assert_int_equal(parse(&o, err, sizeof(err), "-p", "12ab", NULL), 2);
+    assert_int_equal(parse(&o, err, sizeof(err), "--timeout", "0", NULL), 2);
+    assert_non_null(strstr(err, "timeout"));
+    assert_int_equal(parse(&o, err, sizeof(err), "--timeout", "soon", NULL), 2);
+    assert_int_equal(parse(&o, err, sizeof(err), "--frob", NULL), 2);
+    assert_non_null(strstr(err, "--frob"));
+    assert_int_equal(parse(&o, err, sizeof(err), "-x", NULL), 2);
+    assert_non_null(strstr(err, "-x"));
+    assert_int_equal(parse(&o, err, sizeof(err), "-H", NULL), 2);
+    assert_non_null(strstr(err, "needs an argument"));
+    assert_int_equal(parse(&o, err, sizeof(err), "--json", "--plain", "list", NULL), 2);
+    assert_int_equal(parse(&o, err, sizeof(err), "-H", "", NULL), 2);
+}
+
+static void test_password_file(void **state)
+{
+    struct cli_opts o;
+    char err[256], path[] = "/tmp/todo-cli-pw-XXXXXX";
+    (void)state;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "s3 cret\r\nsecond line\n", 21), 21);
+    close(fd);
+    fake_env[0][0] = "TODO_PASSWORD", fake_env[0][1] = "from-env";
+    /* The file wins over the environment, and only its first line counts. */
+    assert_int_equal(parse(&o, err, sizeof(err), "--password-file", path, "ping", NULL), 0);
+    assert_string_equal(o.password, "s3 cret");
+    cli_opts_free(&o);
+    assert_null(o.password);
+    unlink(path);
+    assert_int_equal(parse(&o, err, sizeof(err), "--password-file", path, "ping", NULL), 2);
+    assert_non_null(strstr(err, path));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults, setup),
+        cmocka_unit_test_setup(test_no_command, setup),
+        cmocka_unit_test_setup(test_environment, setup),
+        cmocka_unit_test_setup(test_stops_at_command, setup),
+        cmocka_unit_test_setup(test_all_flags, setup),
+        cmocka_unit_test_setup(test_usage_errors, setup),
+        cmocka_unit_test_setup(test_password_file, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
