@@ -1,0 +1,428 @@
+/*
+ * commands.c - the dispatch table and one handler per command.
+ *
+ * Handlers write their whole reply into x->out. Every append is checked:
+ * when one fails (the client's output passed its cap), x->out_full tells
+ * the worker to drop the connection, since a reply cut in the middle
+ * cannot be repaired.
+ */
+#include "commands.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "worker.h"
+
+typedef void (*cmd_fn)(struct cmd_ctx *x, const struct proto_request *req);
+
+static void count(atomic_ullong *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static void check(struct cmd_ctx *x, int rc)
+{
+    if (rc != 0)
+        x->out_full = 1;
+}
+
+void commands_error(struct cmd_ctx *x, enum proto_err e, const char *msg)
+{
+    count(&x->counters->errors);
+    check(x, proto_reply_err(x->out, e, msg));
+}
+
+static void errorf(struct cmd_ctx *x, enum proto_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void errorf(struct cmd_ctx *x, enum proto_err e, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    commands_error(x, e, msg);
+}
+
+static void store_failed(struct cmd_ctx *x, const char *verb)
+{
+    const char *why = store_errmsg(x->store);
+    log_error("%s failed in the store: %s", verb, why);
+    errorf(x, PROTO_E_STORE, "%s", why);
+}
+
+static void not_found(struct cmd_ctx *x, struct proto_str id)
+{
+    errorf(x, PROTO_E_NOTFOUND, "no task with id '%.*s'", (int)id.len, id.ptr);
+}
+
+/* Replies "OK <id>". */
+static void ok_id(struct cmd_ctx *x, struct proto_str id)
+{
+    char text[PROTO_MAX_ID + 1];
+    size_t n = id.len < PROTO_MAX_ID ? id.len : PROTO_MAX_ID;
+    memcpy(text, id.ptr, n);
+    text[n] = '\0';
+    check(x, proto_reply_ok(x->out, text));
+}
+
+static void cmd_ping(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    check(x, proto_reply_ok(x->out, "PONG"));
+}
+
+static void cmd_hello(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    char text[128];
+    snprintf(text, sizeof(text), "%s %d todo-server/%s", PROTO_NAME, PROTO_VERSION, TODO_VERSION);
+    check(x, proto_reply_ok(x->out, text));
+}
+
+/* One HELP line: NAME "usage" "summary", both always quoted so that the
+ * line has three fields even when the usage is empty. */
+static int help_line(struct proto_buf *b, const struct proto_cmd_info *c)
+{
+    if (proto_buf_append(b, c->name, strlen(c->name)) < 0 || proto_buf_append(b, " ", 1) < 0 ||
+        proto_quote_append(b, c->usage, strlen(c->usage), 1) < 0 ||
+        proto_buf_append(b, " ", 1) < 0 ||
+        proto_quote_append(b, c->summary, strlen(c->summary), 1) < 0 ||
+        proto_buf_append(b, "\r\n", 2) < 0)
+        return -1;
+    return 0;
+}
+
+/* HELP lists the visible entries of libproto's command table, so it can
+ * never drift from what the server accepts. */
+static void cmd_help(struct cmd_ctx *x, const struct proto_request *req)
+{
+    if (req->has_text) {
+        enum proto_cmd c = proto_cmd_lookup(req->text.ptr, req->text.len);
+        if (c == PROTO_CMD_NONE) {
+            errorf(x, PROTO_E_UNKNOWN, "no command '%.*s'; send HELP for the list",
+                   (int)(req->text.len > 32 ? 32 : req->text.len), req->text.ptr);
+            return;
+        }
+        check(x, proto_reply_data(x->out, 1));
+        check(x, help_line(x->out, proto_cmd_info(c)));
+        return;
+    }
+    size_t n = 0;
+    for (int i = PROTO_CMD_NONE + 1; i < PROTO_CMD__COUNT; i++)
+        if (!(proto_cmd_info((enum proto_cmd)i)->flags & PROTO_CMDF_HIDDEN))
+            n++;
+    check(x, proto_reply_data(x->out, n));
+    for (int i = PROTO_CMD_NONE + 1; i < PROTO_CMD__COUNT; i++) {
+        const struct proto_cmd_info *c = proto_cmd_info((enum proto_cmd)i);
+        if (!(c->flags & PROTO_CMDF_HIDDEN))
+            check(x, help_line(x->out, c));
+    }
+}
+
+static void cmd_add(struct cmd_ctx *x, const struct proto_request *req)
+{
+    char id[PROTO_MAX_ID + 1];
+    int rc = store_add(x->store, req, (int64_t)time(NULL), id);
+    if (rc != STORE_OK) {
+        store_failed(x, "ADD");
+        return;
+    }
+    struct proto_str ids = {id, strlen(id)};
+    ok_id(x, ids);
+}
+
+/* Collects task lines in the scratch buffer, so LIST can say how many
+ * there are before it sends them. */
+struct task_sink {
+    struct proto_buf *b;
+    size_t n;
+};
+
+static int sink_task(void *arg, const struct proto_task *t)
+{
+    struct task_sink *k = arg;
+    if (proto_task_encode(k->b, t) < 0)
+        return 1;
+    k->n++;
+    return 0;
+}
+
+/* Sends the sink as "DATA n" and its lines. */
+static void send_sink(struct cmd_ctx *x, struct task_sink *k)
+{
+    if (proto_reply_data(x->out, k->n) < 0 || proto_buf_append(x->out, k->b->data, k->b->len) < 0)
+        x->out_full = 1;
+}
+
+static void scratch_done(struct cmd_ctx *x)
+{
+    /* A big LIST may have grown the scratch buffer; do not keep megabytes
+     * around for the next PING. */
+    if (x->scratch->cap > 256 * 1024) {
+        size_t max = x->scratch->max;
+        proto_buf_free(x->scratch);
+        proto_buf_init(x->scratch, max);
+    }
+    x->scratch->len = 0;
+}
+
+static void cmd_get(struct cmd_ctx *x, const struct proto_request *req)
+{
+    struct task_sink k = {x->scratch, 0};
+    int rc = store_get(x->store, req->id, sink_task, &k);
+    if (rc == STORE_OK)
+        send_sink(x, &k);
+    else if (rc == STORE_NOTFOUND)
+        not_found(x, req->id);
+    else if (rc == STORE_STOPPED)
+        errorf(x, PROTO_E_INTERNAL, "out of memory");
+    else
+        store_failed(x, "GET");
+    scratch_done(x);
+}
+
+/* The write commands that name one task. */
+static void finish_write(struct cmd_ctx *x, int rc, const char *verb, struct proto_str id)
+{
+    if (rc == STORE_OK)
+        ok_id(x, id);
+    else if (rc == STORE_NOTFOUND)
+        not_found(x, id);
+    else if (rc == STORE_LIMIT)
+        errorf(x, PROTO_E_ARGS, "a task holds at most %d tags", PROTO_MAX_TAGS);
+    else
+        store_failed(x, verb);
+}
+
+static void cmd_edit(struct cmd_ctx *x, const struct proto_request *req)
+{
+    finish_write(x, store_edit(x->store, req, (int64_t)time(NULL)), "EDIT", req->id);
+}
+
+static void cmd_done(struct cmd_ctx *x, const struct proto_request *req)
+{
+    finish_write(x, store_set_done(x->store, req->id, 1, (int64_t)time(NULL)), "DONE", req->id);
+}
+
+static void cmd_undone(struct cmd_ctx *x, const struct proto_request *req)
+{
+    finish_write(x, store_set_done(x->store, req->id, 0, (int64_t)time(NULL)), "UNDONE", req->id);
+}
+
+static void cmd_del(struct cmd_ctx *x, const struct proto_request *req)
+{
+    finish_write(x, store_del(x->store, req->id), "DEL", req->id);
+}
+
+static void cmd_list(struct cmd_ctx *x, const struct proto_request *req)
+{
+    struct task_sink k = {x->scratch, 0};
+    int rc = store_list(x->store, req, sink_task, &k);
+    if (rc == STORE_OK)
+        send_sink(x, &k);
+    else if (rc == STORE_STOPPED)
+        errorf(x, PROTO_E_INTERNAL,
+               "the list is larger than the server's %u MiB reply limit; narrow it with "
+               "pending, done, +tag or a word",
+               SERVER_OUTPUT_MAX >> 20);
+    else
+        store_failed(x, "LIST");
+    scratch_done(x);
+}
+
+static int sink_tag(void *arg, struct proto_str tag, int64_t n)
+{
+    struct task_sink *k = arg;
+    char num[24];
+    snprintf(num, sizeof(num), "%" PRId64, n);
+    struct proto_str f[2] = {tag, {num, strlen(num)}};
+    if (proto_reply_fields(k->b, f, 2) < 0)
+        return 1;
+    k->n++;
+    return 0;
+}
+
+static void cmd_tags(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    struct task_sink k = {x->scratch, 0};
+    int rc = store_tags(x->store, sink_tag, &k);
+    if (rc == STORE_OK)
+        send_sink(x, &k);
+    else if (rc == STORE_STOPPED)
+        errorf(x, PROTO_E_INTERNAL, "out of memory");
+    else
+        store_failed(x, "TAGS");
+    scratch_done(x);
+}
+
+static int stat_line(struct task_sink *k, const char *name, unsigned long long v)
+{
+    char num[24];
+    snprintf(num, sizeof(num), "%llu", v);
+    struct proto_str f[2] = {{name, strlen(name)}, {num, strlen(num)}};
+    if (proto_reply_fields(k->b, f, 2) < 0)
+        return -1;
+    k->n++;
+    return 0;
+}
+
+static void cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    struct server_stats st;
+    int64_t tasks = 0;
+    if (store_count(x->store, &tasks) != STORE_OK) {
+        store_failed(x, "STATS");
+        return;
+    }
+    workers_stats(&st);
+    struct task_sink k = {x->scratch, 0};
+    struct proto_str ver = {"version", 7}, vv = {TODO_VERSION, strlen(TODO_VERSION)};
+    int rc = stat_line(&k, "connections_current", st.conns_current) |
+             stat_line(&k, "connections_total", st.conns_total) |
+             stat_line(&k, "commands", st.commands) | stat_line(&k, "errors", st.errors) |
+             stat_line(&k, "tasks", (unsigned long long)tasks) |
+             stat_line(&k, "uptime_seconds", st.uptime) | stat_line(&k, "writes", st.writes) |
+             stat_line(&k, "batches", st.batches) |
+             stat_line(&k, "batch_failures", st.batch_failures) |
+             stat_line(&k, "threads", st.threads) |
+             stat_line(&k, "max_clients", (unsigned long long)x->cfg->max_clients);
+    struct proto_str f[2] = {ver, vv};
+    rc |= proto_reply_fields(k.b, f, 2);
+    k.n++;
+    if (rc != 0)
+        x->out_full = 1;
+    else
+        send_sink(x, &k);
+    scratch_done(x);
+}
+
+static void cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
+{
+    if (!x->cfg->auth.enabled) {
+        errorf(x, PROTO_E_AUTH, "this server has no password; AUTH is not needed");
+        return;
+    }
+    if (!auth_check(&x->cfg->auth, req->text.ptr, req->text.len)) {
+        x->authed = 0;
+        log_warn("a client sent a wrong password");
+        errorf(x, PROTO_E_AUTH, "wrong password");
+        return;
+    }
+    x->authed = 1;
+    check(x, proto_reply_ok(x->out, NULL));
+}
+
+static void cmd_quit(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    x->quit = 1;
+    check(x, proto_reply_ok(x->out, "bye"));
+}
+
+/* The tutorial's GET/<key>/<field>: the bare text, or "no key match". */
+static int sink_bare(void *arg, const struct proto_task *t)
+{
+    struct cmd_ctx *x = arg;
+    check(x, proto_reply_bare(x->out, t->text.ptr, t->text.len));
+    return 0;
+}
+
+static void cmd_legacy_get(struct cmd_ctx *x, const struct proto_request *req)
+{
+    int rc = store_get(x->store, req->id, sink_bare, x);
+    if (rc == STORE_NOTFOUND)
+        check(x, proto_reply_bare(x->out, "no key match", 12));
+    else if (rc != STORE_OK)
+        store_failed(x, "GET/");
+}
+
+/* The tutorial's POST/<key>=<text>/<field>: create or replace, then
+ * "submit success". */
+static void cmd_legacy_post(struct cmd_ctx *x, const struct proto_request *req)
+{
+    if (store_put(x->store, req->id, req->text, (int64_t)time(NULL)) != STORE_OK) {
+        store_failed(x, "POST/");
+        return;
+    }
+    check(x, proto_reply_bare(x->out, "submit success", 14));
+}
+
+/* Indexed by enum proto_cmd; PROTO_CMD_NONE (a blank line) has no handler
+ * and no reply. The last entry fixes the array's size, so adding a command
+ * to the enum without a handler here fails the static_assert below. */
+static const cmd_fn handlers[] = {
+    [PROTO_CMD_NONE] = NULL,
+    [PROTO_CMD_PING] = cmd_ping,
+    [PROTO_CMD_HELLO] = cmd_hello,
+    [PROTO_CMD_HELP] = cmd_help,
+    [PROTO_CMD_ADD] = cmd_add,
+    [PROTO_CMD_GET] = cmd_get,
+    [PROTO_CMD_EDIT] = cmd_edit,
+    [PROTO_CMD_DONE] = cmd_done,
+    [PROTO_CMD_UNDONE] = cmd_undone,
+    [PROTO_CMD_DEL] = cmd_del,
+    [PROTO_CMD_LIST] = cmd_list,
+    [PROTO_CMD_TAGS] = cmd_tags,
+    [PROTO_CMD_STATS] = cmd_stats,
+    [PROTO_CMD_AUTH] = cmd_auth,
+    [PROTO_CMD_QUIT] = cmd_quit,
+    [PROTO_CMD_LEGACY_GET] = cmd_legacy_get,
+    [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
+};
+static_assert(sizeof(handlers) / sizeof(handlers[0]) == PROTO_CMD__COUNT,
+              "every protocol command needs an entry in handlers[]");
+
+void commands_run(struct cmd_ctx *x, const struct proto_request *req)
+{
+    if (req->cmd <= PROTO_CMD_NONE || req->cmd >= PROTO_CMD__COUNT)
+        return;
+    const struct proto_cmd_info *info = proto_cmd_info(req->cmd);
+    cmd_fn fn = handlers[req->cmd];
+
+    count(&x->counters->commands);
+    x->wrote = 0;
+    if (x->cfg->auth.enabled && !x->authed && !(info->flags & PROTO_CMDF_NOAUTH)) {
+        commands_error(x, PROTO_E_AUTH, "authentication required; send AUTH <password>");
+        return;
+    }
+    if (fn == NULL) {
+        errorf(x, PROTO_E_INTERNAL, "%s is not implemented", info->name);
+        return;
+    }
+    if (!(info->flags & PROTO_CMDF_WRITE)) {
+        fn(x, req);
+        return;
+    }
+
+    /* A write joins the worker's batch in a savepoint of its own, so that
+     * if it fails half-way only its own changes are undone. */
+    if (x->batch_open() != 0 || store_savepoint(x->store) != STORE_OK) {
+        store_failed(x, info->name);
+        return;
+    }
+    unsigned long long errors = atomic_load_explicit(&x->counters->errors, memory_order_relaxed);
+    fn(x, req);
+    int failed = atomic_load_explicit(&x->counters->errors, memory_order_relaxed) != errors;
+    int rc = failed ? store_rollback_to(x->store) : store_release(x->store);
+    if (rc != STORE_OK) {
+        /* The savepoint could not be closed, so the batch is in a state
+         * nobody can vouch for: the worker rolls all of it back and answers
+         * each of its writes with ERR STORE. */
+        log_error("%s: %s", info->name, store_errmsg(x->store));
+        x->batch_broken = 1;
+    }
+    if (!failed)
+        count(&x->counters->writes);
+    x->wrote = !failed;
+}

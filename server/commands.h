@@ -1,0 +1,52 @@
+/*
+ * commands.h - the dispatch table: one handler per protocol command, each
+ * writing its reply into the connection's output buffer.
+ */
+#ifndef TODO_SERVER_COMMANDS_H
+#define TODO_SERVER_COMMANDS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "todo/proto.h"
+
+struct store;
+struct server_config;
+
+/* A worker's counters. Only the owning worker writes them (relaxed atomic
+ * adds); STATS, on any worker, reads and sums them all. */
+struct cmd_counters {
+    atomic_ullong commands; /* requests answered (blank lines are not requests) */
+    atomic_ullong errors;   /* ERR replies */
+    atomic_ullong writes;   /* write commands that changed the store */
+};
+
+/* What a handler may touch: one connection's view of its worker. */
+struct cmd_ctx {
+    struct proto_buf *out;     /* the connection's replies */
+    struct proto_buf *scratch; /* the worker's spare buffer, empty between calls */
+    struct store *store;       /* the worker's store */
+    const struct server_config *cfg;
+    struct cmd_counters *counters; /* the worker's */
+    /* Opens the worker's write batch (a transaction shared by every write
+     * of this event-loop pass) if it is not open yet: 0, or -1 when the
+     * store failed (store_errmsg() says why). */
+    int (*batch_open)(void);
+    int authed;       /* in/out: this connection sent the right password */
+    int quit;         /* out: QUIT was answered; close once the replies are sent */
+    int out_full;     /* out: a reply did not fit in out (past its cap, or no memory) */
+    int wrote;        /* out: the command changed the store and waits for the commit */
+    int batch_broken; /* out: the batch must be rolled back, not committed */
+};
+
+/* Runs one parsed request: checks authentication, finds the handler in the
+ * table and lets it append its reply to x->out. A write command runs inside
+ * the worker's batch, in a savepoint of its own, and sets x->wrote; its
+ * reply must not be sent before the batch commits. */
+void commands_run(struct cmd_ctx *x, const struct proto_request *req);
+
+/* Appends "ERR CODE msg" and counts it (also for requests that did not
+ * parse, which never reach commands_run). */
+void commands_error(struct cmd_ctx *x, enum proto_err e, const char *msg);
+
+#endif /* TODO_SERVER_COMMANDS_H */

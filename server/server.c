@@ -1,0 +1,329 @@
+/*
+ * server.c - the listening socket and the acceptor loop (main thread).
+ *
+ * The main thread prepares the store, listens, and then only accepts: each
+ * new socket goes to a worker (worker.c), or, past --max-clients, gets one
+ * BUSY line and is closed. Signals arrive through a signalfd in the same
+ * epoll set, so nothing runs inside a signal handler.
+ */
+/* accept4() is a GNU extension. */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "worker.h"
+
+static int addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+static int resolve(const char *addr, int port, struct addrinfo **res, char *err, size_t errcap)
+{
+    struct addrinfo hints;
+    char ports[16];
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(ports, sizeof(ports), "%d", port);
+    int rc = getaddrinfo(addr, ports, &hints, res);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot use --bind %s: %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int server_bind_is_loopback(const char *addr, char *err, size_t errcap)
+{
+    struct addrinfo *res;
+    if (resolve(addr, 0, &res, err, errcap) != 0)
+        return -1;
+    int all = 1;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+        if (!addr_is_loopback(ai->ai_addr))
+            all = 0;
+    freeaddrinfo(res);
+    return all;
+}
+
+/* "ADDR:PORT", with brackets around an IPv6 address. */
+static void format_addr(const struct sockaddr *sa, char *buf, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        snprintf(buf, cap, "%s:%d", host, ntohs(a->sin_port));
+    } else {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        snprintf(buf, cap, "[%s]:%d", host, ntohs(a->sin6_port));
+    }
+}
+
+/* Binds the first address that works. Returns the socket or -1. */
+static int listen_on(const struct server_config *cfg, char *where, size_t wcap, char *err,
+                     size_t errcap)
+{
+    struct addrinfo *res;
+    int fd = -1, saved = 0;
+
+    if (resolve(cfg->bind, cfg->port, &res, err, errcap) != 0)
+        return -1;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+            bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        break;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot listen on %s port %d: %s", cfg->bind, cfg->port,
+                 strerror(saved));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+        snprintf(err, errcap, "getsockname: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    format_addr((struct sockaddr *)&ss, where, wcap);
+    return fd;
+}
+
+/* The tutorial's three tasks, into an empty store only. */
+static int load_demo(struct store *s, char *err, size_t errcap)
+{
+    static const char *const demo[][2] = {
+        {"task_01", "see someone"},
+        {"task_02", "read book"},
+        {"task_03", "play basketball"},
+    };
+    int64_t n;
+    if (store_count(s, &n) != STORE_OK)
+        goto fail;
+    if (n > 0) {
+        log_info("--demo: the store already holds %lld tasks; leaving it as it is", (long long)n);
+        return 0;
+    }
+    if (store_begin(s) != STORE_OK)
+        goto fail;
+    for (size_t i = 0; i < sizeof(demo) / sizeof(demo[0]); i++) {
+        struct proto_str id = {demo[i][0], strlen(demo[i][0])};
+        struct proto_str text = {demo[i][1], strlen(demo[i][1])};
+        if (store_put(s, id, text, (int64_t)time(NULL)) != STORE_OK) {
+            snprintf(err, errcap, "--demo: %s", store_errmsg(s));
+            store_rollback(s);
+            return -1;
+        }
+    }
+    if (store_commit(s) != STORE_OK)
+        goto fail;
+    log_info("--demo: loaded the tutorial's three tasks");
+    return 0;
+fail:
+    snprintf(err, errcap, "--demo: %s", store_errmsg(s));
+    return -1;
+}
+
+static void reject_busy(int fd, int max)
+{
+    char msg[96];
+    struct proto_buf b;
+    proto_buf_init(&b, 0);
+    snprintf(msg, sizeof(msg), "too many clients (max %d); try again later", max);
+    if (proto_reply_err(&b, PROTO_E_BUSY, msg) == 0) {
+        /* A fresh socket's buffer takes one short line; if not, the client
+         * sees the close, which is the same answer. */
+        if (send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            log_debug("BUSY reply: %s", strerror(errno));
+    }
+    proto_buf_free(&b);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
+/*
+ * Accepts until the queue is empty. When the process is out of file
+ * descriptors the pending connection would wake epoll forever: the spare
+ * descriptor is given up for a moment to accept it and close it at once.
+ */
+static void accept_all(int lfd, int *spare, const struct server_config *cfg)
+{
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if ((errno == EMFILE || errno == ENFILE) && *spare >= 0) {
+                log_warn("out of file descriptors (%s); refusing a client", strerror(errno));
+                close(*spare);
+                fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd >= 0)
+                    reject_busy(fd, cfg->max_clients);
+                *spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                continue;
+            }
+            log_error("accept: %s", strerror(errno));
+            return;
+        }
+        if (workers_connections() >= (unsigned)cfg->max_clients) {
+            log_warn("refusing a client: %d clients connected (--max-clients)", cfg->max_clients);
+            reject_busy(fd, cfg->max_clients);
+            continue;
+        }
+        workers_hand(fd);
+    }
+}
+
+int server_run(const struct server_config *cfg)
+{
+    char err[512], where[96];
+    struct store *main_store = NULL;
+    int lfd = -1, sfd = -1, ep = -1, spare = -1, status = 1, workers = 0;
+    sigset_t mask;
+
+    /* A client that goes away mid-reply must not kill the server; sends
+     * also pass MSG_NOSIGNAL. */
+    signal(SIGPIPE, SIG_IGN);
+    /* Block SIGINT and SIGTERM in every thread (workers inherit the mask)
+     * and read them from a signalfd in the acceptor's loop instead. */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0) {
+        log_error("cannot block signals");
+        return 1;
+    }
+    sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0) {
+        log_error("signalfd: %s", strerror(errno));
+        goto out;
+    }
+
+    /* The main thread's connection creates or upgrades the schema before
+     * any worker opens one, and holds an in-memory database open. */
+    struct store_options so = {cfg->db, cfg->sync_full, 5000};
+    if (store_open(&main_store, &so, err, sizeof(err)) != STORE_OK) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (cfg->demo && load_demo(main_store, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+
+    lfd = listen_on(cfg, where, sizeof(where), err, sizeof(err));
+    if (lfd < 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (workers_start(cfg, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    workers = 1;
+    spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
+    struct epoll_event evs = {.events = EPOLLIN, .data.fd = sfd};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) != 0 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &evs) != 0) {
+        log_error("epoll: %s", strerror(errno));
+        goto out;
+    }
+
+    printf("listening on %s\n", where);
+    fflush(stdout);
+    log_info("todo-server %s on %s: %d worker threads, database %s (%s, synchronous=%s), "
+             "at most %d clients, idle timeout %d s, %s",
+             TODO_VERSION, where, cfg->threads, cfg->db,
+             strcmp(cfg->db, ":memory:") == 0 ? "in memory, kept nothing" : "WAL",
+             cfg->sync_full ? "FULL" : "NORMAL", cfg->max_clients, cfg->idle_timeout,
+             cfg->auth.enabled ? "password required" : "no password");
+
+    for (;;) {
+        struct epoll_event got[8];
+        int n = epoll_wait(ep, got, 8, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("epoll_wait: %s", strerror(errno));
+            goto out;
+        }
+        for (int i = 0; i < n; i++) {
+            if (got[i].data.fd == sfd) {
+                struct signalfd_siginfo si;
+                if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                    log_info("%s: finishing requests in flight and stopping",
+                             si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                    status = 0;
+                    goto out;
+                }
+            } else {
+                accept_all(lfd, &spare, cfg);
+            }
+        }
+    }
+out:
+    /* Stop accepting first, then let the workers finish. */
+    if (lfd >= 0)
+        close(lfd);
+    if (workers)
+        workers_stop();
+    store_close(main_store);
+    if (ep >= 0)
+        close(ep);
+    if (sfd >= 0)
+        close(sfd);
+    if (spare >= 0)
+        close(spare);
+    if (status == 0)
+        log_info("stopped cleanly");
+    return status;
+}

@@ -1,0 +1,649 @@
+/*
+ * store-sqlite.c - the store on SQLite: WAL mode, prepared statements, a
+ * schema versioned with PRAGMA user_version and upgraded by migrations.
+ *
+ * Each worker thread opens its own connection (SQLITE_OPEN_NOMUTEX: it is
+ * never shared), so statements are prepared once per thread and reused.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/*
+ * The schema, one step per version: migrations[i] takes a database from
+ * user_version i to i + 1. Append new steps; never edit a released one.
+ */
+static const char *const migrations[] = {
+    /* 1: tasks, their tags, and the counter behind ADD's ids. */
+    "CREATE TABLE tasks("
+    "  id TEXT PRIMARY KEY,"
+    "  text TEXT NOT NULL,"
+    "  done INTEGER NOT NULL DEFAULT 0,"
+    "  pri INTEGER NOT NULL DEFAULT 0,"
+    "  due TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE INDEX tasks_by_done ON tasks(done, created);"
+    "CREATE TABLE task_tags("
+    "  task_id TEXT NOT NULL,"
+    "  tag TEXT NOT NULL,"
+    "  PRIMARY KEY(task_id, tag)) WITHOUT ROWID;"
+    "CREATE INDEX task_tags_by_tag ON task_tags(tag);"
+    "CREATE TABLE meta(next_id INTEGER NOT NULL);"
+    "INSERT INTO meta(next_id) VALUES(1);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The columns of a task line, tags joined by commas in name order. */
+#define TASK_COLS                                                                                  \
+    "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated,"                                    \
+    " (SELECT group_concat(tag, ',') FROM"                                                         \
+    "   (SELECT tag FROM task_tags WHERE task_id = t.id ORDER BY tag))"
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_NEXT_ID,
+    ST_SET_NEXT_ID,
+    ST_EXISTS,
+    ST_INSERT,
+    ST_ADD_TAG,
+    ST_DEL_TAG,
+    ST_COUNT_TAGS,
+    ST_GET,
+    ST_EDIT,
+    ST_SET_DONE,
+    ST_DEL,
+    ST_DEL_TAGS,
+    ST_TAGS,
+    ST_COUNT,
+    ST_PUT,
+    ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT cmd",
+    [ST_RELEASE] = "RELEASE cmd",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO cmd",
+    [ST_NEXT_ID] = "SELECT next_id FROM meta",
+    [ST_SET_NEXT_ID] = "UPDATE meta SET next_id = ?1",
+    [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = ?1",
+    [ST_INSERT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
+                  " VALUES(?1, ?2, 0, ?3, ?4, ?5, ?5)",
+    [ST_ADD_TAG] = "INSERT OR IGNORE INTO task_tags(task_id, tag) VALUES(?1, ?2)",
+    [ST_DEL_TAG] = "DELETE FROM task_tags WHERE task_id = ?1 AND tag = ?2",
+    [ST_COUNT_TAGS] = "SELECT count(*) FROM task_tags WHERE task_id = ?1",
+    [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?1",
+    [ST_EDIT] = "UPDATE tasks SET"
+                " text = CASE WHEN ?1 THEN ?2 ELSE text END,"
+                " pri = CASE WHEN ?3 >= 0 THEN ?3 ELSE pri END,"
+                " due = CASE ?4 WHEN 1 THEN ?5 WHEN -1 THEN NULL ELSE due END,"
+                " updated = ?6"
+                " WHERE id = ?7",
+    [ST_SET_DONE] = "UPDATE tasks SET done = ?1, updated = ?2 WHERE id = ?3",
+    [ST_DEL] = "DELETE FROM tasks WHERE id = ?1",
+    [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = ?1",
+    [ST_TAGS] = "SELECT tag, count(*) FROM task_tags GROUP BY tag ORDER BY tag",
+    [ST_COUNT] = "SELECT count(*) FROM tasks",
+    [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
+               " VALUES(?1, ?2, 0, 0, NULL, ?3, ?3)"
+               " ON CONFLICT(id) DO UPDATE SET text = excluded.text, updated = excluded.updated",
+};
+
+/* LIST statements differ by status filter, number of tag filters and
+ * whether a word is given; each variant is prepared the first time it is
+ * used and kept. */
+#define LIST_VARIANTS (3 * (PROTO_MAX_TAGS + 1) * 2)
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+    sqlite3_stmt *list[LIST_VARIANTS];
+    char err[256];
+};
+
+static int failf(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records "what: sqlite's message" as the store's last error. */
+static int failf(struct store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(s->err, sizeof(s->err), fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof(s->err))
+        snprintf(s->err + n, sizeof(s->err) - (size_t)n, ": %s", sqlite3_errmsg(s->db));
+    return STORE_ERROR;
+}
+
+const char *store_errmsg(struct store *s)
+{
+    return s->err;
+}
+
+static int bind_str(sqlite3_stmt *st, int i, struct proto_str v)
+{
+    /* An empty string must still bind as '' (not NULL). */
+    return sqlite3_bind_text(st, i, v.len ? v.ptr : "", (int)v.len, SQLITE_STATIC);
+}
+
+/* Steps a statement that returns no rows, then resets it. */
+static int exec_stmt(struct store *s, enum stmt_id id, const char *what)
+{
+    sqlite3_stmt *st = s->st[id];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return failf(s, "%s", what);
+    return STORE_OK;
+}
+
+/* Runs SQL text that returns no rows (used only while opening). */
+static int exec_sql(struct store *s, const char *sql, char *err, size_t errcap)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errcap, "%s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads a one-value pragma as text into out. */
+static int pragma_text(struct store *s, const char *sql, char *out, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    snprintf(out, cap, "%s", v ? (const char *)v : "");
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Brings the schema to SCHEMA_VERSION. The version is read again inside
+ * the write transaction because another process may have upgraded the
+ * file in between; the steps and the new user_version commit together, so
+ * a failed upgrade leaves the old database untouched.
+ */
+static int migrate(struct store *s, const char *path, char *err, size_t errcap)
+{
+    char v[32], msg[256];
+    int from;
+
+    if (pragma_text(s, "PRAGMA user_version", v, sizeof(v)) != 0) {
+        snprintf(err, errcap, "cannot read database %s: %s", path, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    from = atoi(v);
+    if (from > SCHEMA_VERSION)
+        goto too_new;
+    if (from == SCHEMA_VERSION)
+        return 0;
+    if (exec_sql(s, "BEGIN IMMEDIATE", msg, sizeof(msg)) != 0) {
+        snprintf(err, errcap, "cannot upgrade database %s: %s", path, msg);
+        return -1;
+    }
+    if (pragma_text(s, "PRAGMA user_version", v, sizeof(v)) != 0) {
+        snprintf(err, errcap, "cannot read database %s: %s", path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    from = atoi(v);
+    if (from > SCHEMA_VERSION) {
+        exec_sql(s, "ROLLBACK", msg, sizeof(msg));
+        goto too_new;
+    }
+    for (int i = from; i < SCHEMA_VERSION; i++) {
+        if (exec_sql(s, migrations[i], msg, sizeof(msg)) != 0) {
+            snprintf(err, errcap, "cannot upgrade database %s to schema version %d: %s", path,
+                     i + 1, msg);
+            goto fail;
+        }
+    }
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+    if (exec_sql(s, sql, msg, sizeof(msg)) != 0 || exec_sql(s, "COMMIT", msg, sizeof(msg)) != 0) {
+        snprintf(err, errcap, "cannot upgrade database %s: %s", path, msg);
+        goto fail;
+    }
+    if (from == 0)
+        log_info("database %s: created with schema version %d", path, SCHEMA_VERSION);
+    else
+        log_info("database %s: schema upgraded from version %d to %d", path, from, SCHEMA_VERSION);
+    return 0;
+fail:
+    exec_sql(s, "ROLLBACK", msg, sizeof(msg));
+    return -1;
+too_new:
+    snprintf(err, errcap,
+             "database %s has schema version %d, but this todo-server knows versions up to %d; "
+             "run a newer todo-server, or pick another --db",
+             path, from, SCHEMA_VERSION);
+    return -1;
+}
+
+int store_open(struct store **out, const struct store_options *o, char *err, size_t errcap)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const char *path = o->path;
+    char memname[64], msg[256], mode[32];
+    int mem = strcmp(o->path, ":memory:") == 0;
+
+    *out = NULL;
+    struct store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return STORE_ERROR;
+    }
+    /* A plain ":memory:" would give every thread a database of its own.
+     * The memdb VFS shares one in-memory database among the connections of
+     * this process that name it (names starting with '/'); it disappears
+     * when the last of them closes. */
+    if (mem) {
+        snprintf(memname, sizeof(memname), "file:/todo-server-%ld?vfs=memdb", (long)getpid());
+        path = memname;
+        flags |= SQLITE_OPEN_URI;
+    }
+    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errcap, "cannot open database %s: %s", o->path,
+                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, o->busy_ms);
+    if (!mem) {
+        /* WAL: readers never block the writer and a commit is one append;
+         * the mode is stored in the file, so this is needed once. */
+        if (pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof(mode)) != 0) {
+            snprintf(err, errcap, "cannot open database %s: %s", o->path, sqlite3_errmsg(s->db));
+            goto fail;
+        }
+        if (strcmp(mode, "wal") != 0) {
+            snprintf(err, errcap, "database %s cannot use WAL mode (journal mode is %s)", o->path,
+                     mode);
+            goto fail;
+        }
+    }
+    /* NORMAL in WAL mode: a commit is written to the WAL (the OS has it, so
+     * it survives the process dying) and fsync'd at checkpoints. FULL also
+     * fsyncs the WAL at every commit, so it survives power loss. */
+    if (exec_sql(s, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", msg,
+                 sizeof(msg)) != 0) {
+        snprintf(err, errcap, "cannot set up database %s: %s", o->path, msg);
+        goto fail;
+    }
+    if (migrate(s, o->path, err, errcap) != 0)
+        goto fail;
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errcap, "cannot prepare a statement on %s: %s", o->path,
+                     sqlite3_errmsg(s->db));
+            goto fail;
+        }
+    }
+    *out = s;
+    return STORE_OK;
+fail:
+    store_close(s);
+    return STORE_ERROR;
+}
+
+void store_close(struct store *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < LIST_VARIANTS; i++)
+        sqlite3_finalize(s->list[i]);
+    if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
+        log_warn("closing the database: %s", sqlite3_errmsg(s->db));
+    free(s);
+}
+
+int store_begin(struct store *s)
+{
+    return exec_stmt(s, ST_BEGIN, "cannot begin a transaction");
+}
+
+int store_commit(struct store *s)
+{
+    return exec_stmt(s, ST_COMMIT, "cannot commit");
+}
+
+int store_rollback(struct store *s)
+{
+    return exec_stmt(s, ST_ROLLBACK, "cannot roll back");
+}
+
+int store_savepoint(struct store *s)
+{
+    return exec_stmt(s, ST_SAVEPOINT, "cannot open a savepoint");
+}
+
+int store_release(struct store *s)
+{
+    return exec_stmt(s, ST_RELEASE, "cannot release a savepoint");
+}
+
+/* ROLLBACK TO leaves the savepoint open; RELEASE closes it. */
+int store_rollback_to(struct store *s)
+{
+    int rc = exec_stmt(s, ST_ROLLBACK_TO, "cannot roll back to a savepoint");
+    if (rc == STORE_OK)
+        rc = exec_stmt(s, ST_RELEASE, "cannot release a savepoint");
+    return rc;
+}
+
+static struct proto_str col_str(sqlite3_stmt *st, int i)
+{
+    struct proto_str v;
+    v.ptr = (const char *)sqlite3_column_text(st, i);
+    v.len = v.ptr ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (v.ptr == NULL)
+        v.ptr = "";
+    return v;
+}
+
+/* Hands the current row (TASK_COLS) to fn. */
+static int emit_task(sqlite3_stmt *st, store_task_fn fn, void *arg)
+{
+    struct proto_task t;
+    memset(&t, 0, sizeof(t));
+    t.id = col_str(st, 0);
+    t.text = col_str(st, 1);
+    t.done = sqlite3_column_int(st, 2) != 0;
+    t.pri = sqlite3_column_int(st, 3);
+    if (t.pri < PROTO_PRI_NONE || t.pri > PROTO_PRI_HIGH)
+        t.pri = PROTO_PRI_NONE;
+    struct proto_str due = col_str(st, 4);
+    if (due.len == PROTO_DATE_LEN)
+        memcpy(t.due, due.ptr, PROTO_DATE_LEN);
+    t.due[due.len == PROTO_DATE_LEN ? PROTO_DATE_LEN : 0] = '\0';
+    t.created = sqlite3_column_int64(st, 5);
+    t.updated = sqlite3_column_int64(st, 6);
+    t.tags = col_str(st, 7);
+    return fn(arg, &t);
+}
+
+/* Steps a query, handing each task row to fn. Resets the statement. */
+static int each_task(struct store *s, sqlite3_stmt *st, store_task_fn fn, void *arg, int *found)
+{
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        n++;
+        int stop = emit_task(st, fn, arg);
+        if (stop) {
+            sqlite3_reset(st);
+            return STORE_STOPPED;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return failf(s, "cannot read tasks");
+    if (found)
+        *found = n;
+    return STORE_OK;
+}
+
+static int id_exists(struct store *s, struct proto_str id, int *exists)
+{
+    sqlite3_stmt *st = s->st[ST_EXISTS];
+    bind_str(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return failf(s, "cannot look up a task");
+    *exists = rc == SQLITE_ROW;
+    return STORE_OK;
+}
+
+static int tag_change(struct store *s, enum stmt_id which, struct proto_str id,
+                      struct proto_str tag)
+{
+    sqlite3_stmt *st = s->st[which];
+    bind_str(st, 1, id);
+    bind_str(st, 2, tag);
+    return exec_stmt(s, which, "cannot change a task's tags");
+}
+
+/*
+ * ADD's id is meta.next_id, skipping ids that exist already (the legacy
+ * POST may have created "5"); the counter is moved past it in the same
+ * transaction, so an id is never handed out twice, even after a DEL.
+ */
+int store_add(struct store *s, const struct proto_request *req, int64_t now,
+              char id[PROTO_MAX_ID + 1])
+{
+    sqlite3_stmt *st = s->st[ST_NEXT_ID];
+    int64_t next;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return failf(s, "cannot read the id counter");
+    }
+    next = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (next < 1)
+        next = 1;
+    for (;;) {
+        int exists = 0;
+        snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)next);
+        struct proto_str ids = {id, strlen(id)};
+        if ((rc = id_exists(s, ids, &exists)) != STORE_OK)
+            return rc;
+        if (!exists)
+            break;
+        next++;
+    }
+    struct proto_str ids = {id, strlen(id)};
+
+    st = s->st[ST_INSERT];
+    bind_str(st, 1, ids);
+    bind_str(st, 2, req->text);
+    sqlite3_bind_int(st, 3, req->pri);
+    if (req->due_op == 1)
+        sqlite3_bind_text(st, 4, req->due, PROTO_DATE_LEN, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 4);
+    sqlite3_bind_int64(st, 5, now);
+    if ((rc = exec_stmt(s, ST_INSERT, "cannot add the task")) != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < req->ntags; i++)
+        if ((rc = tag_change(s, ST_ADD_TAG, ids, req->tags[i])) != STORE_OK)
+            return rc;
+    st = s->st[ST_SET_NEXT_ID];
+    sqlite3_bind_int64(st, 1, next + 1);
+    return exec_stmt(s, ST_SET_NEXT_ID, "cannot advance the id counter");
+}
+
+int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
+{
+    sqlite3_stmt *st = s->st[ST_GET];
+    int found = 0;
+    bind_str(st, 1, id);
+    int rc = each_task(s, st, fn, arg, &found);
+    if (rc != STORE_OK)
+        return rc;
+    return found ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* The statement's changes: 0 rows means no such task. */
+static int changed(struct store *s)
+{
+    return sqlite3_changes(s->db) > 0;
+}
+
+int store_edit(struct store *s, const struct proto_request *req, int64_t now)
+{
+    sqlite3_stmt *st = s->st[ST_EDIT];
+    int rc;
+
+    sqlite3_bind_int(st, 1, req->has_text);
+    if (req->has_text)
+        bind_str(st, 2, req->text);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int(st, 3, req->pri);
+    sqlite3_bind_int(st, 4, req->due_op);
+    if (req->due_op == 1)
+        sqlite3_bind_text(st, 5, req->due, PROTO_DATE_LEN, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_int64(st, 6, now);
+    bind_str(st, 7, req->id);
+    if ((rc = exec_stmt(s, ST_EDIT, "cannot edit the task")) != STORE_OK)
+        return rc;
+    if (!changed(s))
+        return STORE_NOTFOUND;
+    for (size_t i = 0; i < req->nuntags; i++)
+        if ((rc = tag_change(s, ST_DEL_TAG, req->id, req->untags[i])) != STORE_OK)
+            return rc;
+    for (size_t i = 0; i < req->ntags; i++)
+        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+            return rc;
+    if (req->ntags > 0) {
+        st = s->st[ST_COUNT_TAGS];
+        bind_str(st, 1, req->id);
+        rc = sqlite3_step(st);
+        int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW)
+            return failf(s, "cannot count the task's tags");
+        if (n > PROTO_MAX_TAGS)
+            return STORE_LIMIT;
+    }
+    return STORE_OK;
+}
+
+int store_set_done(struct store *s, struct proto_str id, int done, int64_t now)
+{
+    sqlite3_stmt *st = s->st[ST_SET_DONE];
+    sqlite3_bind_int(st, 1, done);
+    sqlite3_bind_int64(st, 2, now);
+    bind_str(st, 3, id);
+    int rc = exec_stmt(s, ST_SET_DONE, "cannot change the task");
+    if (rc != STORE_OK)
+        return rc;
+    return changed(s) ? STORE_OK : STORE_NOTFOUND;
+}
+
+int store_del(struct store *s, struct proto_str id)
+{
+    sqlite3_stmt *st = s->st[ST_DEL];
+    bind_str(st, 1, id);
+    int rc = exec_stmt(s, ST_DEL, "cannot delete the task");
+    if (rc != STORE_OK)
+        return rc;
+    if (!changed(s))
+        return STORE_NOTFOUND;
+    st = s->st[ST_DEL_TAGS];
+    bind_str(st, 1, id);
+    return exec_stmt(s, ST_DEL_TAGS, "cannot delete the task's tags");
+}
+
+int store_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now)
+{
+    sqlite3_stmt *st = s->st[ST_PUT];
+    bind_str(st, 1, id);
+    bind_str(st, 2, text);
+    sqlite3_bind_int64(st, 3, now);
+    return exec_stmt(s, ST_PUT, "cannot store the task");
+}
+
+/* Builds (once) the LIST statement for this filter, tag count and word:
+ * tags bind as ?1..?n and the word as ?n+1. The word is matched with
+ * instr() on lower-cased text, so '%' and '_' in it mean themselves. */
+static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int word)
+{
+    size_t idx = ((size_t)filter * (PROTO_MAX_TAGS + 1) + ntags) * 2 + (size_t)(word != 0);
+    if (s->list[idx] != NULL)
+        return s->list[idx];
+
+    char sql[4096];
+    size_t n = 0;
+    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT " TASK_COLS " FROM tasks t WHERE 1");
+    if (filter == PROTO_FILTER_PENDING)
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND t.done = 0");
+    else if (filter == PROTO_FILTER_DONE)
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND t.done = 1");
+    for (size_t i = 0; i < ntags; i++)
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+                              " AND EXISTS(SELECT 1 FROM task_tags g"
+                              " WHERE g.task_id = t.id AND g.tag = ?%zu)",
+                              i + 1);
+    if (word)
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+                              " AND instr(lower(t.text), lower(?%zu)) > 0", ntags + 1);
+    snprintf(sql + n, sizeof(sql) - n, " ORDER BY t.created, t.rowid");
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list[idx], NULL) !=
+        SQLITE_OK) {
+        failf(s, "cannot prepare LIST");
+        s->list[idx] = NULL;
+    }
+    return s->list[idx];
+}
+
+int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg)
+{
+    int filter = req->filter;
+    size_t ntags = req->ntags;
+    int word = req->has_text && req->text.len > 0;
+    if (filter < PROTO_FILTER_PENDING || filter > PROTO_FILTER_ALL)
+        filter = PROTO_FILTER_PENDING;
+    if (ntags > PROTO_MAX_TAGS)
+        ntags = PROTO_MAX_TAGS;
+    sqlite3_stmt *st = list_stmt(s, filter, ntags, word);
+    if (st == NULL)
+        return STORE_ERROR;
+    for (size_t i = 0; i < ntags; i++)
+        bind_str(st, (int)i + 1, req->tags[i]);
+    if (word)
+        bind_str(st, (int)ntags + 1, req->text);
+    return each_task(s, st, fn, arg, NULL);
+}
+
+int store_tags(struct store *s, store_tag_fn fn, void *arg)
+{
+    sqlite3_stmt *st = s->st[ST_TAGS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fn(arg, col_str(st, 0), sqlite3_column_int64(st, 1)) != 0) {
+            sqlite3_reset(st);
+            return STORE_STOPPED;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : failf(s, "cannot read tags");
+}
+
+int store_count(struct store *s, int64_t *n)
+{
+    sqlite3_stmt *st = s->st[ST_COUNT];
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? STORE_OK : failf(s, "cannot count tasks");
+}

@@ -1,0 +1,76 @@
+/*
+ * store.h - where tasks are kept. One struct store is one connection to the
+ * storage engine and belongs to one thread; every call on it must come from
+ * that thread. Today's engine is SQLite (store-sqlite.c).
+ *
+ * Writes happen between store_begin() and store_commit(); each write may be
+ * wrapped in a savepoint so that a failing one is undone alone.
+ */
+#ifndef TODO_SERVER_STORE_H
+#define TODO_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "todo/proto.h"
+
+struct store;
+
+enum store_rc {
+    STORE_OK = 0,
+    STORE_NOTFOUND = 1, /* no task with that id */
+    STORE_LIMIT = 2,    /* the change would give a task more than PROTO_MAX_TAGS tags */
+    STORE_STOPPED = 3,  /* a callback asked to stop */
+    STORE_ERROR = -1    /* the engine failed; store_errmsg() says why */
+};
+
+struct store_options {
+    const char *path; /* a file, or ":memory:" for a store that keeps nothing */
+    int sync_full;    /* make every commit durable against power loss */
+    int busy_ms;      /* how long to wait for another process's lock */
+};
+
+/* Opens the store, creating it or upgrading its schema when needed.
+ * STORE_OK, or STORE_ERROR with a sentence in err (e.g. a database made by
+ * a newer server). */
+int store_open(struct store **out, const struct store_options *o, char *err, size_t errcap);
+void store_close(struct store *s);
+/* The last error, as a sentence; valid until the next call on s. */
+const char *store_errmsg(struct store *s);
+
+/* Transactions: begin takes the write lock at once (so a busy database is
+ * seen here, not half-way through a batch). */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+int store_rollback(struct store *s);
+/* One savepoint at a time, inside a transaction. A write that fails may
+ * have made part of its change: roll back to the savepoint to undo it. */
+int store_savepoint(struct store *s);
+int store_release(struct store *s);
+int store_rollback_to(struct store *s);
+
+/* Called for each task (or tag) found; its strings live until it returns.
+ * Return nonzero to stop: the store call then returns STORE_STOPPED. */
+typedef int (*store_task_fn)(void *arg, const struct proto_task *t);
+typedef int (*store_tag_fn)(void *arg, struct proto_str tag, int64_t count);
+
+/* ADD: text, tags, pri, due from req. The new id (a decimal number never
+ * handed out before) is written to id. */
+int store_add(struct store *s, const struct proto_request *req, int64_t now,
+              char id[PROTO_MAX_ID + 1]);
+int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg);
+/* EDIT: the changes in req (has_text/text, pri unless PROTO_PRI_KEEP,
+ * due_op/due, tags to add, untags to remove). */
+int store_edit(struct store *s, const struct proto_request *req, int64_t now);
+int store_set_done(struct store *s, struct proto_str id, int done, int64_t now);
+int store_del(struct store *s, struct proto_str id);
+/* LIST: req's filter, tags (all must match) and text as a case-insensitive
+ * word, ordered by creation. */
+int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg);
+/* Every tag in use with the number of tasks that carry it, by name. */
+int store_tags(struct store *s, store_tag_fn fn, void *arg);
+int store_count(struct store *s, int64_t *n);
+/* The tutorial's POST: sets the text of id, creating the task if needed. */
+int store_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now);
+
+#endif /* TODO_SERVER_STORE_H */

@@ -1,0 +1,836 @@
+/*
+ * worker.c - the worker threads: one epoll loop each, many connections.
+ *
+ * The design is memcached's. The acceptor (main thread) pushes each new
+ * socket onto one worker's locked queue, round robin, and wakes it through
+ * its eventfd; from then on only that worker touches the connection, so a
+ * connection needs no lock at all.
+ *
+ * One pass of a worker's loop handles every ready connection: it reads,
+ * frames lines, parses and runs every complete request in order. Writes of
+ * all connections in the pass share one transaction (BEGIN IMMEDIATE ...
+ * COMMIT, "group commit"), and no reply of the pass is sent before that
+ * COMMIT has succeeded: a client is never told "OK" about a write that a
+ * crash could still take back. When COMMIT fails, the write replies of the
+ * pass are rewritten into ERR STORE before anything is sent.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "store.h"
+
+#define MAX_EVENTS 256
+/* Bytes read from a socket at once. */
+#define READ_CHUNK (64 * 1024)
+/* Backpressure: a client with this much unsent output is not read from
+ * (its requests wait in the socket) until it has taken most of it. */
+#define OUT_HIGH (1024 * 1024)
+#define OUT_LOW (256 * 1024)
+/* On SIGTERM, how long replies already made may take to leave. */
+#define STOP_GRACE_MS 2000
+/* How long a write batch waits for another process holding the database. */
+#define BUSY_TIMEOUT_MS 5000
+
+struct worker {
+    pthread_t thread;
+    int index;
+    int ep;  /* its epoll instance; used by the worker thread only */
+    int efd; /* eventfd: "new connections queued" or "stop"; written by any thread */
+
+    pthread_mutex_t qlock; /* guards q, qlen and qcap */
+    int *q;                /* sockets handed over, not adopted yet */
+    size_t qlen, qcap;
+
+    /* Written by this worker only; read by any worker for STATS. */
+    struct cmd_counters counters;
+    atomic_ullong batches;
+    atomic_ullong batch_failures;
+
+    /* Start-up report, under pool.start_lock. */
+    int started; /* 1 ready, -1 failed */
+    char err[256];
+};
+
+/*
+ * State shared by all threads. Each field says what guards it.
+ */
+static struct {
+    /* Set before the threads start, read-only afterwards. */
+    const struct server_config *cfg;
+    struct worker *w;
+    int n;
+    struct timespec started;
+    /* Used by the acceptor thread only. */
+    unsigned next;
+    /* Atomics: the acceptor adds, the worker that closes a connection
+     * subtracts; STATS reads. */
+    atomic_uint conns_current;
+    atomic_ullong conns_total;
+    /* Set once by the main thread on SIGINT/SIGTERM; workers read it after
+     * their eventfd wakes them. */
+    atomic_bool stop;
+    /* Held by a worker from its BEGIN IMMEDIATE to its COMMIT. SQLite
+     * allows one writer anyway; taking the turn here, instead of spinning
+     * in SQLite's busy handler (which sleeps in steps of up to 100 ms),
+     * hands the lock over at once and keeps SQLITE_BUSY away from clients. */
+    pthread_mutex_t write_lock;
+    /* Start-up handshake: guards every worker's started and err. */
+    pthread_mutex_t start_lock;
+    pthread_cond_t start_cond;
+} pool = {
+    .write_lock = PTHREAD_MUTEX_INITIALIZER,
+    .start_lock = PTHREAD_MUTEX_INITIALIZER,
+    .start_cond = PTHREAD_COND_INITIALIZER,
+};
+
+/*
+ * What a worker owns lives in thread-local storage (_Thread_local): every
+ * worker thread has its own copy of each variable below, the way Flask
+ * keeps one request object per thread. Code running on a worker reaches
+ * "its" store and buffers without passing them around and without locks,
+ * because no other thread can name them.
+ */
+static _Thread_local struct worker *self;  /* this thread's entry in pool.w */
+static _Thread_local struct store *tstore; /* its SQLite connection and statements */
+static _Thread_local char *rbuf;           /* read buffer: a kept partial line + READ_CHUNK */
+static _Thread_local size_t rbuf_cap;
+static _Thread_local char *pscratch; /* proto_request_parse()'s scratch (max_line + 1) */
+static _Thread_local size_t pscratch_cap;
+static _Thread_local struct proto_buf spare; /* LIST/STATS replies are assembled here */
+static _Thread_local int64_t now_s;          /* monotonic seconds, once per pass */
+static _Thread_local size_t nconns;
+/* Connections by last activity, oldest first (the idle timeout walks it). */
+static _Thread_local struct conn *lru_head, *lru_tail;
+/* Connections touched in this pass: settled (flushed, interest updated)
+ * after the commit. */
+static _Thread_local struct conn *dirty_head;
+/* Connections to close at the end of this pass. */
+static _Thread_local struct conn *close_head;
+/* Connections whose held-back requests run at the start of the next pass. */
+static _Thread_local struct conn **ready;
+static _Thread_local size_t nready, ready_cap;
+
+/* The write batch of this pass: which replies belong to writes. */
+struct batch_rec {
+    struct conn *c;
+    size_t start, end; /* the reply's bytes in c->out */
+};
+static _Thread_local struct {
+    int open;
+    int broken;
+    struct batch_rec *rec;
+    size_t n, cap;
+} batch;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- connection lists ---- */
+
+static void lru_unlink(struct conn *c)
+{
+    if (c->lru_prev)
+        c->lru_prev->lru_next = c->lru_next;
+    else if (lru_head == c)
+        lru_head = c->lru_next;
+    if (c->lru_next)
+        c->lru_next->lru_prev = c->lru_prev;
+    else if (lru_tail == c)
+        lru_tail = c->lru_prev;
+    c->lru_prev = c->lru_next = NULL;
+}
+
+static void lru_push(struct conn *c)
+{
+    c->lru_prev = lru_tail;
+    c->lru_next = NULL;
+    if (lru_tail)
+        lru_tail->lru_next = c;
+    else
+        lru_head = c;
+    lru_tail = c;
+}
+
+static void touch(struct conn *c)
+{
+    c->last_active = now_s;
+    if (lru_tail != c) {
+        lru_unlink(c);
+        lru_push(c);
+    }
+}
+
+static void mark_dirty(struct conn *c)
+{
+    if (!c->dirty) {
+        c->dirty = 1;
+        c->next_dirty = dirty_head;
+        dirty_head = c;
+    }
+}
+
+static void close_later(struct conn *c)
+{
+    if (!c->closing) {
+        c->closing = 1;
+        c->next_close = close_head;
+        close_head = c;
+    }
+}
+
+static void close_pending(void)
+{
+    while (close_head) {
+        struct conn *c = close_head;
+        close_head = c->next_close;
+        lru_unlink(c);
+        if (c->ready) {
+            /* Rare (a failed epoll_ctl): take it off the ready list. */
+            for (size_t i = 0; i < nready; i++)
+                if (ready[i] == c)
+                    ready[i] = ready[--nready];
+        }
+        conn_free(c); /* close() also drops it from the epoll set */
+        nconns--;
+        atomic_fetch_sub(&pool.conns_current, 1);
+    }
+}
+
+/* ---- the write batch ---- */
+
+static int batch_open(void)
+{
+    if (batch.open)
+        return 0;
+    pthread_mutex_lock(&pool.write_lock);
+    if (store_begin(tstore) != STORE_OK) {
+        pthread_mutex_unlock(&pool.write_lock);
+        return -1;
+    }
+    batch.open = 1;
+    return 0;
+}
+
+static void batch_note(struct conn *c, size_t start, size_t end)
+{
+    if (batch.n == batch.cap) {
+        size_t cap = batch.cap ? batch.cap * 2 : 64;
+        struct batch_rec *r = realloc(batch.rec, cap * sizeof(*r));
+        if (r == NULL) {
+            /* This reply could not be rewritten if the commit failed, so
+             * it must never be sent: roll the batch back and drop c. */
+            log_error("out of memory recording a write; rolling the batch back");
+            batch.broken = 1;
+            close_later(c);
+            return;
+        }
+        batch.rec = r;
+        batch.cap = cap;
+    }
+    batch.rec[batch.n++] = (struct batch_rec){c, start, end};
+}
+
+/* Commits the pass's writes, or rolls them back and turns each of their
+ * replies into ERR STORE. Releases the write lock either way. */
+static void batch_end(void)
+{
+    if (!batch.open)
+        return;
+    int ok = !batch.broken && store_commit(tstore) == STORE_OK;
+    if (ok) {
+        atomic_fetch_add_explicit(&self->batches, 1, memory_order_relaxed);
+    } else {
+        char why[300];
+        snprintf(why, sizeof(why), "the write was not saved: %s",
+                 batch.broken ? "a write could not be undone on its own" : store_errmsg(tstore));
+        log_error("write batch of %zu commands rolled back: %s", batch.n, why);
+        if (store_rollback(tstore) != STORE_OK)
+            log_debug("rollback: %s", store_errmsg(tstore));
+        struct proto_buf msg;
+        proto_buf_init(&msg, 0);
+        if (proto_reply_err(&msg, PROTO_E_STORE, why) != 0)
+            msg.len = 0;
+        /* Backwards, so a rewrite never moves a reply still to rewrite. */
+        for (size_t i = batch.n; i-- > 0;) {
+            struct batch_rec *r = &batch.rec[i];
+            if (r->c->closing)
+                continue;
+            if (msg.len == 0 || conn_out_splice(r->c, r->start, r->end, msg.data, msg.len) != 0)
+                close_later(r->c);
+        }
+        proto_buf_free(&msg);
+        atomic_fetch_add_explicit(&self->counters.errors, batch.n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&self->batch_failures, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&pool.write_lock);
+    batch.open = 0;
+    batch.broken = 0;
+    batch.n = 0;
+    if (batch.cap > 4096) {
+        free(batch.rec);
+        batch.rec = NULL;
+        batch.cap = 0;
+    }
+}
+
+/* ---- requests ---- */
+
+static void handle_line(struct conn *c, const char *line, size_t len)
+{
+    struct proto_request req;
+    char err[256];
+    struct cmd_ctx x = {
+        .out = &c->out,
+        .scratch = &spare,
+        .store = tstore,
+        .cfg = pool.cfg,
+        .counters = &self->counters,
+        .batch_open = batch_open,
+        .authed = c->authed,
+    };
+    size_t start = c->out.len;
+
+    enum proto_err e =
+        proto_request_parse(line, len, pscratch, pscratch_cap, &req, err, sizeof(err));
+    if (e != PROTO_E_NONE) {
+        atomic_fetch_add_explicit(&self->counters.commands, 1, memory_order_relaxed);
+        commands_error(&x, e, err);
+    } else if (req.cmd == PROTO_CMD_NONE) {
+        return; /* a blank line: no reply */
+    } else {
+        commands_run(&x, &req);
+    }
+    c->authed = x.authed != 0;
+    if (x.quit)
+        c->quit = 1;
+    if (x.batch_broken)
+        batch.broken = 1;
+    if (x.wrote)
+        batch_note(c, start, c->out.len);
+    if (x.out_full) {
+        char peer[64];
+        conn_peer(c, peer, sizeof(peer));
+        log_warn("client %s: %zu bytes of replies unread (limit %u); disconnecting it", peer,
+                 conn_out_pending(c), SERVER_OUTPUT_MAX);
+        close_later(c);
+    }
+    if (c->out.len != start)
+        mark_dirty(c);
+}
+
+/* Runs the complete lines in buf[0..len) in order; returns how many bytes
+ * were used. Stops early (leaving lines for later) on QUIT, on close, or
+ * when the client's unsent output asks for backpressure. */
+static size_t run_lines(struct conn *c, const char *buf, size_t len)
+{
+    size_t off = 0;
+    while (!c->closing && !c->quit && !c->paused) {
+        const char *line;
+        size_t line_len, used;
+        enum proto_status st =
+            proto_reader_next(&c->reader, buf + off, len - off, &line, &line_len, &used);
+        off += used;
+        if (st == PROTO_NEED_MORE)
+            break;
+        if (st == PROTO_ERROR) {
+            char msg[128];
+            struct cmd_ctx x = {.out = &c->out, .counters = &self->counters};
+            snprintf(msg, sizeof(msg), "request line longer than %zu bytes", pool.cfg->max_line);
+            atomic_fetch_add_explicit(&self->counters.commands, 1, memory_order_relaxed);
+            commands_error(&x, PROTO_E_TOOLONG, msg);
+            if (x.out_full)
+                close_later(c);
+            mark_dirty(c);
+        } else {
+            handle_line(c, line, line_len);
+        }
+        if (conn_out_pending(c) >= OUT_HIGH)
+            c->paused = 1;
+    }
+    return off;
+}
+
+static void keep_input(struct conn *c, const char *p, size_t n)
+{
+    if (conn_keep_input(c, p, n) != 0) {
+        log_error("out of memory keeping a client's input; disconnecting it");
+        close_later(c);
+    }
+}
+
+/* Runs lines held back by backpressure. */
+static void resume(struct conn *c)
+{
+    c->paused = 0;
+    mark_dirty(c);
+    if (c->in_len > 0) {
+        size_t used = run_lines(c, c->in, c->in_len);
+        keep_input(c, c->in + used, c->in_len - used);
+    }
+}
+
+/* Reads once and runs the complete lines. The kept partial line goes in
+ * front of the new bytes in the worker's read buffer, so the connection
+ * itself keeps only what is left over. */
+static void conn_read(struct conn *c)
+{
+    size_t have = c->in_len;
+    if (have + 1 > rbuf_cap) {
+        close_later(c); /* cannot happen: kept input is at most max_line + 1 */
+        return;
+    }
+    if (have > 0)
+        memcpy(rbuf, c->in, have);
+    size_t room = rbuf_cap - have < READ_CHUNK ? rbuf_cap - have : READ_CHUNK;
+    ssize_t n = recv(c->fd, rbuf + have, room, 0);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        if (errno != ECONNRESET)
+            log_debug("recv on fd %d: %s", c->fd, strerror(errno));
+        close_later(c);
+        return;
+    }
+    mark_dirty(c);
+    if (n == 0) {
+        c->eof = 1; /* answer what came, then close */
+        return;
+    }
+    touch(c);
+    size_t total = have + (size_t)n;
+    size_t used = run_lines(c, rbuf, total);
+    keep_input(c, rbuf + used, total - used);
+}
+
+static void conn_event(struct conn *c, uint32_t ev)
+{
+    if (c->closing)
+        return;
+    /* Already dirty means it ran requests in this pass (held back ones),
+     * so its buffer may hold replies of the batch: those wait for the
+     * commit, and settle() sends them. */
+    int held = c->dirty;
+    mark_dirty(c);
+    if ((ev & EPOLLOUT) && !held && conn_out_pending(c) > 0) {
+        size_t before = conn_out_pending(c);
+        if (conn_flush(c) == CONN_IO_CLOSED) {
+            close_later(c);
+            return;
+        }
+        if (conn_out_pending(c) != before)
+            touch(c);
+        if (c->paused && conn_out_pending(c) < OUT_LOW)
+            resume(c);
+    }
+    if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->paused && !c->eof && !c->quit)
+        conn_read(c);
+    else if ((ev & EPOLLERR) || ((ev & EPOLLHUP) && conn_out_pending(c) == 0))
+        close_later(c);
+}
+
+static void set_interest(struct conn *c, uint32_t want)
+{
+    if (want == c->events)
+        return;
+    struct epoll_event ev = {.events = want, .data.ptr = c};
+    if (epoll_ctl(self->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+        log_error("epoll_ctl: %s", strerror(errno));
+        close_later(c);
+        return;
+    }
+    c->events = want;
+}
+
+static void ready_push(struct conn *c)
+{
+    if (nready == ready_cap) {
+        size_t cap = ready_cap ? ready_cap * 2 : 64;
+        struct conn **r = realloc(ready, cap * sizeof(*r));
+        if (r == NULL) {
+            close_later(c);
+            return;
+        }
+        ready = r;
+        ready_cap = cap;
+    }
+    ready[nready++] = c;
+    c->ready = 1;
+}
+
+/* After the commit: send, then decide what to wait for next. */
+static void settle(struct conn *c)
+{
+    if (c->closing)
+        return;
+    if (conn_out_pending(c) > 0) {
+        size_t before = conn_out_pending(c);
+        if (conn_flush(c) == CONN_IO_CLOSED) {
+            close_later(c);
+            return;
+        }
+        if (conn_out_pending(c) != before)
+            touch(c);
+    }
+    size_t pending = conn_out_pending(c);
+    if (pending == 0 && (c->quit || (c->eof && !c->paused))) {
+        close_later(c);
+        return;
+    }
+    if (c->paused && pending < OUT_LOW)
+        ready_push(c);
+    uint32_t want = (!c->paused && !c->eof && !c->quit) ? EPOLLIN : 0;
+    if (pending > 0)
+        want |= EPOLLOUT;
+    set_interest(c, want);
+}
+
+static void settle_all(void)
+{
+    while (dirty_head) {
+        struct conn *c = dirty_head;
+        dirty_head = c->next_dirty;
+        c->dirty = 0;
+        c->next_dirty = NULL;
+        settle(c);
+    }
+}
+
+/* ---- new connections ---- */
+
+static void adopt(int fd)
+{
+    struct conn *c = conn_new(fd, pool.cfg->max_line);
+    if (c == NULL) {
+        log_error("out of memory for a new connection; closing it");
+        close(fd);
+        atomic_fetch_sub(&pool.conns_current, 1);
+        return;
+    }
+    c->events = EPOLLIN;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(self->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        log_error("epoll_ctl: %s", strerror(errno));
+        conn_free(c);
+        atomic_fetch_sub(&pool.conns_current, 1);
+        return;
+    }
+    c->last_active = now_s;
+    lru_push(c);
+    nconns++;
+    if (log_enabled(LOG_DEBUG)) {
+        char peer[64];
+        conn_peer(c, peer, sizeof(peer));
+        log_debug("worker %d: client %s connected (fd %d)", self->index, peer, fd);
+    }
+}
+
+static void adopt_queued(void)
+{
+    uint64_t v;
+    if (read(self->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        log_warn("eventfd read: %s", strerror(errno));
+    pthread_mutex_lock(&self->qlock);
+    int *q = self->q;
+    size_t n = self->qlen;
+    self->q = NULL;
+    self->qlen = self->qcap = 0;
+    pthread_mutex_unlock(&self->qlock);
+    for (size_t i = 0; i < n; i++)
+        adopt(q[i]);
+    free(q);
+}
+
+/* Closes connections idle for the timeout (the oldest are first). */
+static void sweep_idle(void)
+{
+    int64_t limit = pool.cfg->idle_timeout;
+    for (struct conn *c = lru_head; c && now_s - c->last_active >= limit; c = c->lru_next) {
+        if (c->closing || c->ready)
+            continue;
+        if (log_enabled(LOG_INFO)) {
+            char peer[64];
+            conn_peer(c, peer, sizeof(peer));
+            log_info("client %s idle for %lld s; closing it", peer, (long long)limit);
+        }
+        close_later(c);
+    }
+}
+
+/* SIGTERM: stop reading, give the replies already made a short while to
+ * leave, then close every connection. */
+static void drain_and_close(void)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t deadline = mono_ms() + STOP_GRACE_MS;
+    size_t pending = 0;
+
+    adopt_queued();
+    for (struct conn *c = lru_head; c; c = c->lru_next) {
+        c->paused = 1;
+        set_interest(c, conn_out_pending(c) ? EPOLLOUT : 0);
+        if (conn_out_pending(c))
+            pending++;
+    }
+    while (pending > 0 && mono_ms() < deadline) {
+        int n = epoll_wait(self->ep, evs, MAX_EVENTS, 100);
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (c == NULL || c->closing)
+                continue;
+            if (conn_out_pending(c) == 0) {
+                close_later(c); /* a hang-up of a client with nothing to send */
+                continue;
+            }
+            if (conn_flush(c) != CONN_IO_AGAIN) {
+                close_later(c);
+                pending--;
+            }
+        }
+        close_pending();
+    }
+    for (struct conn *c = lru_head; c; c = c->lru_next)
+        close_later(c);
+    close_pending();
+}
+
+static void report_start(struct worker *w, int status, const char *err)
+{
+    pthread_mutex_lock(&pool.start_lock);
+    w->started = status;
+    if (err)
+        snprintf(w->err, sizeof(w->err), "%s", err);
+    pthread_cond_broadcast(&pool.start_cond);
+    pthread_mutex_unlock(&pool.start_lock);
+}
+
+static void *worker_main(void *arg)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    char err[256];
+    const struct server_config *cfg = pool.cfg;
+    int64_t next_sweep = 0;
+
+    self = arg;
+    struct store_options so = {cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS};
+    if (store_open(&tstore, &so, err, sizeof(err)) != STORE_OK) {
+        report_start(self, -1, err);
+        return NULL;
+    }
+    rbuf_cap = cfg->max_line + 2 + READ_CHUNK;
+    pscratch_cap = cfg->max_line + 1;
+    rbuf = malloc(rbuf_cap);
+    pscratch = malloc(pscratch_cap);
+    proto_buf_init(&spare, SERVER_OUTPUT_MAX);
+    if (rbuf == NULL || pscratch == NULL) {
+        report_start(self, -1, "out of memory for buffers");
+        goto out;
+    }
+    report_start(self, 1, NULL);
+
+    for (;;) {
+        int timeout = nready ? 0 : (cfg->idle_timeout > 0 ? 1000 : -1);
+        int n = epoll_wait(self->ep, evs, MAX_EVENTS, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("worker %d: epoll_wait: %s", self->index, strerror(errno));
+            break;
+        }
+        now_s = mono_ms() / 1000;
+        int wake = 0;
+
+        /* Held-back requests first: they arrived before anything new. */
+        size_t nr = nready;
+        nready = 0;
+        for (size_t i = 0; i < nr; i++) {
+            struct conn *c = ready[i];
+            c->ready = 0;
+            if (!c->closing && c->paused && conn_out_pending(c) < OUT_LOW)
+                resume(c);
+        }
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == NULL)
+                wake = 1;
+            else
+                conn_event(evs[i].data.ptr, evs[i].events);
+        }
+        batch_end();
+        settle_all();
+        if (cfg->idle_timeout > 0 && now_s >= next_sweep) {
+            sweep_idle();
+            next_sweep = now_s + 1;
+        }
+        close_pending();
+        if (wake) {
+            if (atomic_load(&pool.stop))
+                break;
+            adopt_queued();
+        }
+    }
+    drain_and_close();
+out:
+    free(rbuf);
+    free(pscratch);
+    free(ready);
+    free(batch.rec);
+    proto_buf_free(&spare);
+    store_close(tstore);
+    log_debug("worker %d stopped", self->index);
+    return NULL;
+}
+
+/* ---- the pool, seen from the main thread ---- */
+
+int workers_start(const struct server_config *cfg, char *err, size_t errcap)
+{
+    pool.cfg = cfg;
+    pool.n = cfg->threads;
+    clock_gettime(CLOCK_MONOTONIC, &pool.started);
+    pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
+    if (pool.w == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    int started = 0;
+    for (int i = 0; i < pool.n; i++) {
+        struct worker *w = &pool.w[i];
+        w->index = i;
+        w->ep = epoll_create1(EPOLL_CLOEXEC);
+        w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->ep < 0 || w->efd < 0) {
+            snprintf(err, errcap, "cannot create worker %d's event loop: %s", i, strerror(errno));
+            goto fail;
+        }
+        /* data.ptr NULL marks the eventfd among the connections. */
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->efd, &ev) != 0) {
+            snprintf(err, errcap, "epoll_ctl: %s", strerror(errno));
+            goto fail;
+        }
+        pthread_mutex_init(&w->qlock, NULL);
+        int rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
+            snprintf(err, errcap, "cannot start worker thread %d: %s", i, strerror(rc));
+            goto fail;
+        }
+        started++;
+    }
+    /* Wait until every worker has opened its store (or failed to). */
+    pthread_mutex_lock(&pool.start_lock);
+    for (int i = 0; i < pool.n; i++) {
+        while (pool.w[i].started == 0)
+            pthread_cond_wait(&pool.start_cond, &pool.start_lock);
+        if (pool.w[i].started < 0) {
+            snprintf(err, errcap, "worker %d: %s", i, pool.w[i].err);
+            pthread_mutex_unlock(&pool.start_lock);
+            goto fail;
+        }
+    }
+    pthread_mutex_unlock(&pool.start_lock);
+    return 0;
+fail:
+    atomic_store(&pool.stop, 1);
+    for (int i = 0; i < started; i++) {
+        uint64_t one = 1;
+        if (write(pool.w[i].efd, &one, sizeof(one)) < 0)
+            log_warn("eventfd write: %s", strerror(errno));
+        pthread_join(pool.w[i].thread, NULL);
+    }
+    pool.n = started;
+    return -1;
+}
+
+unsigned workers_connections(void)
+{
+    return atomic_load(&pool.conns_current);
+}
+
+void workers_hand(int fd)
+{
+    struct worker *w = &pool.w[pool.next++ % (unsigned)pool.n];
+    atomic_fetch_add(&pool.conns_current, 1);
+    atomic_fetch_add(&pool.conns_total, 1);
+
+    pthread_mutex_lock(&w->qlock);
+    if (w->qlen == w->qcap) {
+        size_t cap = w->qcap ? w->qcap * 2 : 16;
+        int *q = realloc(w->q, cap * sizeof(*q));
+        if (q == NULL) {
+            pthread_mutex_unlock(&w->qlock);
+            log_error("out of memory handing a connection over; closing it");
+            close(fd);
+            atomic_fetch_sub(&pool.conns_current, 1);
+            return;
+        }
+        w->q = q;
+        w->qcap = cap;
+    }
+    w->q[w->qlen++] = fd;
+    pthread_mutex_unlock(&w->qlock);
+
+    uint64_t one = 1;
+    if (write(w->efd, &one, sizeof(one)) < 0)
+        log_error("waking worker %d: %s", w->index, strerror(errno));
+}
+
+void workers_stop(void)
+{
+    atomic_store(&pool.stop, 1);
+    for (int i = 0; i < pool.n; i++) {
+        uint64_t one = 1;
+        if (write(pool.w[i].efd, &one, sizeof(one)) < 0)
+            log_warn("waking worker %d: %s", i, strerror(errno));
+    }
+    for (int i = 0; i < pool.n; i++) {
+        struct worker *w = &pool.w[i];
+        pthread_join(w->thread, NULL);
+        close(w->ep);
+        close(w->efd);
+        for (size_t k = 0; k < w->qlen; k++)
+            close(w->q[k]);
+        free(w->q);
+        pthread_mutex_destroy(&w->qlock);
+    }
+    free(pool.w);
+    pool.w = NULL;
+    pool.n = 0;
+}
+
+void workers_stats(struct server_stats *st)
+{
+    struct timespec now;
+    memset(st, 0, sizeof(*st));
+    for (int i = 0; i < pool.n; i++) {
+        struct worker *w = &pool.w[i];
+        st->commands += atomic_load_explicit(&w->counters.commands, memory_order_relaxed);
+        st->errors += atomic_load_explicit(&w->counters.errors, memory_order_relaxed);
+        st->writes += atomic_load_explicit(&w->counters.writes, memory_order_relaxed);
+        st->batches += atomic_load_explicit(&w->batches, memory_order_relaxed);
+        st->batch_failures += atomic_load_explicit(&w->batch_failures, memory_order_relaxed);
+    }
+    st->conns_current = atomic_load(&pool.conns_current);
+    st->conns_total = atomic_load(&pool.conns_total);
+    st->threads = (unsigned long long)pool.n;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    st->uptime = (unsigned long long)(now.tv_sec - pool.started.tv_sec);
+}

@@ -1,0 +1,41 @@
+/*
+ * worker.h - the pool of worker threads. Each worker runs its own epoll
+ * loop over the connections handed to it and owns them from then on.
+ */
+#ifndef TODO_SERVER_WORKER_H
+#define TODO_SERVER_WORKER_H
+
+#include <stddef.h>
+
+struct server_config;
+
+/* Starts cfg->threads workers, each with its own store connection, and
+ * waits until all are ready. 0, or -1 with a sentence in err. cfg must
+ * outlive the pool. */
+int workers_start(const struct server_config *cfg, char *err, size_t errcap);
+
+/* Called by the acceptor only. The number of client connections open now. */
+unsigned workers_connections(void);
+/* Called by the acceptor only: counts the connection and hands fd (non-
+ * blocking) to the next worker, round robin; the worker closes it. */
+void workers_hand(int fd);
+
+/* Asks every worker to finish what it has read, send what it can within a
+ * short grace period, close its connections and its store; then joins them. */
+void workers_stop(void);
+
+/* Summed over all workers, on demand (for STATS). */
+struct server_stats {
+    unsigned long long conns_current;
+    unsigned long long conns_total;
+    unsigned long long commands;
+    unsigned long long errors;
+    unsigned long long writes;
+    unsigned long long batches;        /* committed write transactions */
+    unsigned long long batch_failures; /* batches rolled back */
+    unsigned long long threads;
+    unsigned long long uptime; /* seconds since start */
+};
+void workers_stats(struct server_stats *st);
+
+#endif /* TODO_SERVER_WORKER_H */
