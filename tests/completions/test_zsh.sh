@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# test_zsh.sh - completions/_todo-cli: an interactive zsh under zpty, with
+# compinit loaded from the completions folder, presses Tab at the end of a
+# line (zsh_complete.zsh); what zsh offers is checked against a real
+# todo-server.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+command -v zsh >/dev/null || skip "zsh is not installed (apt-get install zsh)"
+zsh -fc 'zmodload zsh/zpty' 2>/dev/null || skip "zsh has no zsh/zpty module"
+need_binaries
+start_test_server
+p=$SERVER_PORT
+
+# A private fpath holding only our function, and a HOME without a .zshrc.
+fdir=$(mktemp -d)
+cp "$TODO_SOURCE_DIR/completions/_todo-cli" "$fdir/" || fail "cannot copy _todo-cli"
+export HOME=$fdir ZDOTDIR=$fdir
+
+# comp LINE: REPLY is what zsh offers for a Tab at the end of LINE, sorted.
+comp() {
+    REPLY=$(timeout 30 zsh -f "$here/zsh_complete.zsh" "$fdir" "$1" | sort | tr '\n' ' ')
+    REPLY=${REPLY% }
+}
+
+comp "todo-cli d"
+expect_eq "subcommands 'd'" "$REPLY" "del done"
+comp "todo-cli --json -p $p un"
+expect_eq "subcommand after options" "$REPLY" "undone"
+comp "todo-cli --no-"
+expect_eq "option '--no-'" "$REPLY" "--no-color"
+comp "todo-cli -p $p done "
+expect_word "live id for done" "$REPLY" "$ID1"
+expect_word "live id for done" "$REPLY" "$ID2"
+comp "todo-cli -H 127.0.0.1 --port=$p get $ID2"
+expect_eq "live id for get, by prefix" "$REPLY" "$ID2"
+comp "todo-cli -p $p edit $ID1 +"
+expect_eq "live tags for edit" "$REPLY" "+home +work"
+comp "todo-cli -p $p edit $ID1 -w"
+expect_eq "tag to remove for edit" "$REPLY" "-work"
+comp "todo-cli -p $p list "
+expect_eq "list filters" "$REPLY" "all done pending"
+comp "todo-cli -p $p add milk pri:m"
+expect_eq "pri: keyword" "$REPLY" "pri:med"
+: >"$fdir/secret-pw"
+comp "todo-cli --password-file $fdir/sec"
+expect_word "--password-file takes a file" "$REPLY" "secret-pw"
+
+# A server that accepts but never answers must not hang the shell.
+kill -STOP "$SERVER_PID"
+t0=$(ms_now)
+comp "todo-cli -p $p done "
+t1=$(ms_now)
+kill -CONT "$SERVER_PID"
+expect_eq "nothing from a hung server" "$REPLY" ""
+((t1 - t0 < 5000)) && pass "hung server: $((t1 - t0)) ms" || fail "hung server: took $((t1 - t0)) ms"
+
+rm -rf "$fdir"
+finish
