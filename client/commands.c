@@ -355,8 +355,10 @@ static int import_args(json_t *task, struct proto_arg *args, size_t *nargs, char
         return *why = "\"tags\" is not an array", -1;
     json_array_foreach(tags, i, tag)
     {
-        if (!json_is_string(tag) || json_string_length(tag) > PROTO_MAX_TAG)
-            return *why = "a tag is not a short string", -1;
+        /* Checked here: a tag with a blank would be quoted, and so taken as text. */
+        if (!json_is_string(tag) ||
+            !proto_valid_tag(json_string_value(tag), json_string_length(tag)))
+            return *why = "a tag is not made of letters, digits, '_', '.' and '-'", -1;
         if (n >= PROTO_MAX_ARGS - 2)
             return *why = "too many tags", -1;
         snprintf(bufs[n], 48, "+%s", json_string_value(tag));
@@ -364,14 +366,16 @@ static int import_args(json_t *task, struct proto_arg *args, size_t *nargs, char
         n++;
     }
     if (due && !json_is_null(due)) {
-        if (!json_is_string(due) || json_string_length(due) != PROTO_DATE_LEN)
-            return *why = "\"due\" is not a YYYY-MM-DD string or null", -1;
+        if (!json_is_string(due) ||
+            !proto_valid_date(json_string_value(due), json_string_length(due)))
+            return *why = "\"due\" is not a YYYY-MM-DD date or null", -1;
         snprintf(bufs[n], 48, "due:%s", json_string_value(due));
         args[n] = (struct proto_arg){bufs[n], strlen(bufs[n]), 0};
         n++;
     }
     if (pri && !json_is_null(pri)) {
-        if (!json_is_string(pri) || json_string_length(pri) > 8)
+        if (!json_is_string(pri) ||
+            proto_pri_parse(json_string_value(pri), json_string_length(pri)) < 0)
             return *why = "\"priority\" is not low, med, high or null", -1;
         snprintf(bufs[n], 48, "pri:%s", json_string_value(pri));
         args[n] = (struct proto_arg){bufs[n], strlen(bufs[n]), 0};
