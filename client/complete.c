@@ -141,6 +141,8 @@ int complete_words(const char *const *words, size_t n, const struct complete_liv
     }
     if (rc != 0)
         return -1;
+    if (out->n == 0)
+        return 0;
     qsort(out->v, out->n, sizeof(*out->v), cmp_str);
     /* Drop duplicates: an id or tag may be offered twice. */
     size_t k = 0;
