@@ -1,0 +1,278 @@
+/*
+ * test_durability.c - what was acknowledged stays: across a clean restart,
+ * across SIGTERM in the middle of requests, and across kill -9 during a
+ * write load. A database from a newer schema is refused.
+ */
+#include "srv_test.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[512];
+static char db[600];
+
+static int make_dir(void **state)
+{
+    (void)state;
+    make_tmpdir(dir, sizeof(dir));
+    snprintf(db, sizeof(db), "%s/todo.db", dir);
+    return 0;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    rm_tree(dir);
+    return 0;
+}
+
+static void start_file(struct server_proc *p)
+{
+    const char *const extra[] = {"--db", db, NULL};
+    srv_start(p, extra);
+}
+
+static void stop_clean(struct server_proc *p)
+{
+    int st = server_stop(p, SIGTERM);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static long add(struct cli *c, const char *req)
+{
+    const char *r = cli_cmd(c, req);
+    assert_true(strncmp(r, "OK ", 3) == 0);
+    return atol(r + 3);
+}
+
+static void restart_keeps_data(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    static char before[64 * 1024];
+    char req[128];
+
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    long a = add(c, "ADD first +one due:2026-12-01 pri:high\n");
+    long b = add(c, "ADD second +two\n");
+    long last = add(c, "ADD third\n");
+    assert_int_equal(b, a + 1);
+    snprintf(req, sizeof(req), "DONE %ld\n", b);
+    assert_true(strncmp(cli_cmd(c, req), "OK ", 3) == 0);
+    assert_string_equal(cli_cmd(c, "POST/task_09=from the tutorial/x\n"), "submit success\r\n");
+    snprintf(req, sizeof(req), "DEL %ld\n", last);
+    assert_true(strncmp(cli_cmd(c, req), "OK ", 3) == 0);
+    snprintf(before, sizeof(before), "%s", cli_cmd(c, "LIST all\n"));
+    assert_true(strncmp(before, "DATA 3\r\n", 8) == 0);
+    cli_close(c);
+    stop_clean(&p);
+
+    start_file(&p);
+    c = cli_open(p.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "LIST all\n"), before);
+    assert_string_equal(cli_cmd(c, "GET/task_09/status\n"), "from the tutorial\r\n");
+    assert_string_equal(cli_cmd(c, "TAGS\n"), "DATA 2\r\none 1\r\ntwo 1\r\n");
+    /* The id of the deleted task is not handed out again. */
+    assert_int_equal(add(c, "ADD fourth\n"), last + 1);
+    cli_close(c);
+    stop_clean(&p);
+}
+
+/* SIGTERM while requests are in flight: what was answered is kept, and the
+ * server exits 0. */
+static void sigterm_mid_load(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    static char buf[200 * 40];
+    size_t n = 0;
+
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    for (int i = 0; i < 200; i++)
+        n += (size_t)sprintf(buf + n, "ADD term %d\n", i);
+    assert_int_equal(sock_send_all(c->fd, buf, n), 0);
+    char line[128];
+    assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
+    assert_int_equal(kill(p.pid, SIGTERM), 0);
+    long ids[200];
+    int acked = 0;
+    ids[acked++] = atol(line + 3);
+    while (acked < 200 && cli_line(c, line, sizeof(line), 5000) > 0) {
+        assert_true(strncmp(line, "OK ", 3) == 0);
+        ids[acked++] = atol(line + 3);
+    }
+    cli_close(c);
+    stop_clean(&p); /* already stopping; this reaps it and checks the status */
+
+    start_file(&p);
+    c = cli_open(p.port);
+    assert_non_null(c);
+    for (int i = 0; i < acked; i++) {
+        char req[64], want[64];
+        snprintf(req, sizeof(req), "GET %ld\n", ids[i]);
+        snprintf(want, sizeof(want), "\"term %d\"\r\n", i);
+        assert_non_null(strstr(cli_cmd(c, req), want));
+    }
+    cli_close(c);
+    stop_clean(&p);
+}
+
+/* kill -9 during a write load: every acknowledged write is there after. */
+#define KILL_THREADS 8
+#define KILL_MAX 20000
+
+struct loader {
+    int port, k;
+    long ids[KILL_MAX];
+    int acked;
+    pthread_t t;
+};
+
+static void *load(void *arg)
+{
+    struct loader *l = arg;
+    struct cli *c = cli_open(l->port);
+    if (c == NULL)
+        return NULL;
+    char req[64], line[128];
+    /* Pipelined in small windows, as a busy client would. */
+    for (int i = 0; i + 10 <= KILL_MAX; i += 10) {
+        char win[640];
+        size_t n = 0;
+        for (int j = 0; j < 10; j++)
+            n += (size_t)snprintf(win + n, sizeof(win) - n, "ADD kill %d %d\n", l->k, i + j);
+        (void)req;
+        if (sock_send_all(c->fd, win, n) != 0)
+            break;
+        for (int j = 0; j < 10; j++) {
+            if (cli_line(c, line, sizeof(line), 5000) <= 0 || strncmp(line, "OK ", 3) != 0)
+                goto out;
+            l->ids[l->acked++] = atol(line + 3);
+        }
+    }
+out:
+    cli_close(c);
+    return NULL;
+}
+
+static void kill9_keeps_acknowledged(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    static struct loader ls[KILL_THREADS];
+
+    start_file(&p);
+    for (int k = 0; k < KILL_THREADS; k++) {
+        ls[k].port = p.port;
+        ls[k].k = k;
+        ls[k].acked = 0;
+        assert_int_equal(pthread_create(&ls[k].t, NULL, load, &ls[k]), 0);
+    }
+    usleep(500 * 1000);
+    int st = server_stop(&p, SIGKILL);
+    assert_true(WIFSIGNALED(st));
+    int total = 0;
+    for (int k = 0; k < KILL_THREADS; k++) {
+        pthread_join(ls[k].t, NULL);
+        total += ls[k].acked;
+    }
+    assert_true(total > 0);
+
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    /* Ask for all of them pipelined, then check each answer. */
+    for (int k = 0; k < KILL_THREADS; k++) {
+        for (int i = 0; i < ls[k].acked; i += 100) {
+            char buf[100 * 32];
+            size_t n = 0;
+            int m = ls[k].acked - i < 100 ? ls[k].acked - i : 100;
+            for (int j = 0; j < m; j++)
+                n += (size_t)sprintf(buf + n, "GET %ld\n", ls[k].ids[i + j]);
+            assert_int_equal(sock_send_all(c->fd, buf, n), 0);
+            for (int j = 0; j < m; j++) {
+                char reply[512], want[64];
+                assert_true(cli_reply(c, reply, sizeof(reply), 5000) > 0);
+                snprintf(want, sizeof(want), "\"kill %d %d\"\r\n", k, i + j);
+                if (strstr(reply, want) == NULL)
+                    fail_msg("acknowledged write %ld (%s) lost: %s", ls[k].ids[i + j], want, reply);
+            }
+        }
+    }
+    long long tasks = srv_stat(c, "tasks");
+    assert_true(tasks >= total);
+    print_message("kill -9 after %d acknowledged writes; all found (%lld tasks on disk)\n", total,
+                  tasks);
+    cli_close(c);
+    stop_clean(&p);
+}
+
+/* A database written by a newer server is refused, and left untouched. */
+static void newer_schema_refused(void **state)
+{
+    (void)state;
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h, "CREATE TABLE future(x); PRAGMA user_version = 99", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(h);
+
+    static char out[4096], err[4096];
+    const char *args[] = {"--port", "0", "--db", db, NULL};
+    int st = srv_run(args, out, sizeof(out), err, sizeof(err), 5000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_non_null(strstr(err, "schema version 99"));
+    assert_null(strstr(out, "listening"));
+
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 99);
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+}
+
+/* A file that is not a database at all is reported, not overwritten. */
+static void not_a_database(void **state)
+{
+    (void)state;
+    FILE *f = fopen(db, "w");
+    assert_non_null(f);
+    fputs("this is a shopping list, not a database\n", f);
+    fclose(f);
+    static char out[4096], err[4096];
+    const char *args[] = {"--port", "0", "--db", db, NULL};
+    int st = srv_run(args, out, sizeof(out), err, sizeof(err), 5000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_non_null(strstr(err, db));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
+        return 2;
+    }
+    srv_bin = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(restart_keeps_data, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(sigterm_mid_load, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(kill9_keeps_acknowledged, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(newer_schema_refused, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(not_a_database, make_dir, remove_dir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

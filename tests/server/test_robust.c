@@ -1,0 +1,306 @@
+/*
+ * test_robust.c - bad input and bad clients harm nobody: oversized lines,
+ * garbage bytes, a client gone mid-reply, too many clients, idle clients,
+ * wrong passwords, and an unprotected public bind.
+ */
+#include "srv_test.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct server_proc sp;
+
+static int stop(void **state)
+{
+    (void)state;
+    int st = server_stop(&sp, SIGTERM);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int start_small_lines(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", ":memory:", "--max-line", "1024", NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+static void oversized_line(void **state)
+{
+    (void)state;
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    char line[256];
+
+    /* Whole in one send. */
+    char *big = malloc(300 * 1024);
+    assert_non_null(big);
+    memset(big, 'a', 5000);
+    strcpy(big + 5000, "\nPING\n");
+    assert_int_equal(cli_send(c, big), 0);
+    assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
+    assert_true(strncmp(line, "ERR TOOLONG ", 12) == 0);
+    assert_non_null(strstr(line, "1024"));
+    assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
+    assert_string_equal(line, "OK PONG\r\n");
+
+    /* Spread over many sends, longer than any read buffer. */
+    memset(big, 'b', 300 * 1024 - 1);
+    big[300 * 1024 - 1] = '\0';
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(cli_send(c, big), 0);
+    assert_string_equal(cli_cmd(c, "\nPING\n"),
+                        "ERR TOOLONG request line longer than 1024 bytes\r\n");
+    assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
+    assert_string_equal(line, "OK PONG\r\n");
+
+    /* Exactly the limit is fine (an unknown command, not TOOLONG). */
+    memset(big, 'c', 1024);
+    strcpy(big + 1024, "\r\n");
+    assert_true(strncmp(cli_cmd(c, big), "ERR UNKNOWN ", 12) == 0);
+    free(big);
+    cli_close(c);
+}
+
+static void garbage_bytes(void **state)
+{
+    (void)state;
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    static const char nul_line[] = "PI\0NG\n";
+    assert_int_equal(sock_send_all(c->fd, nul_line, sizeof(nul_line) - 1), 0);
+    char line[512];
+    assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
+    assert_true(strncmp(line, "ERR ENCODING ", 13) == 0);
+    assert_true(strncmp(cli_cmd(c, "\xff\xfe\xc0\xaf\n"), "ERR ENCODING ", 13) == 0);
+    assert_true(strncmp(cli_cmd(c, "ADD \"a\\q\"\n"), "ERR SYNTAX ", 11) == 0);
+    assert_true(strncmp(cli_cmd(c, "ADD \"x\\x00y\"\n"), "ERR ENCODING ", 13) == 0);
+
+    /* Random bytes: every complete line gets exactly one ERR (or, by luck,
+     * nothing for a blank line); then the connection still works. */
+    unsigned seed = 12345;
+    char junk[8192];
+    for (size_t i = 0; i < sizeof(junk); i++) {
+        seed = seed * 1103515245 + 12345;
+        junk[i] = (char)(seed >> 16);
+    }
+    junk[sizeof(junk) - 1] = '\n';
+    assert_int_equal(sock_send_all(c->fd, junk, sizeof(junk)), 0);
+    assert_int_equal(cli_send(c, "PING\n"), 0);
+    for (;;) {
+        long n = cli_line(c, line, sizeof(line), 5000);
+        assert_true(n > 0);
+        if (strcmp(line, "OK PONG\r\n") == 0)
+            break;
+        assert_true(strncmp(line, "ERR ", 4) == 0);
+    }
+    cli_close(c);
+}
+
+static int start_mem(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", ":memory:", NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+/* A client asks for a big LIST and leaves without reading it. */
+static void gone_mid_reply(void **state)
+{
+    (void)state;
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    char text[1100];
+    memset(text, 'y', 1000);
+    text[1000] = '\0';
+    char *req = malloc(3000 * 1100);
+    assert_non_null(req);
+    size_t n = 0;
+    for (int i = 0; i < 3000; i++)
+        n += (size_t)sprintf(req + n, "ADD %s %d\n", text, i);
+    assert_int_equal(sock_send_all(c->fd, req, n), 0);
+    for (int i = 0; i < 3000; i++) {
+        char line[64];
+        assert_true(cli_line(c, line, sizeof(line), 10000) > 0);
+        assert_true(strncmp(line, "OK ", 3) == 0);
+    }
+    free(req);
+    /* Three MB of replies asked for, twice, then a reset. */
+    assert_int_equal(cli_send(c, "LIST\nLIST\n"), 0);
+    usleep(50 * 1000);
+    struct linger lg = {1, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    cli_close(c);
+
+    /* The same again, closed politely while the reply is on its way. */
+    c = cli_open(sp.port);
+    assert_non_null(c);
+    assert_int_equal(cli_send(c, "LIST\n"), 0);
+    cli_close(c);
+
+    struct cli *d = cli_open(sp.port);
+    assert_non_null(d);
+    assert_string_equal(cli_cmd(d, "PING\n"), "OK PONG\r\n");
+    assert_int_equal(srv_stat(d, "tasks"), 3000);
+    cli_close(d);
+}
+
+static int start_max3(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", ":memory:", "--max-clients", "3", NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+static void max_clients(void **state)
+{
+    (void)state;
+    struct cli *c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = cli_open(sp.port);
+        assert_non_null(c[i]);
+        assert_string_equal(cli_cmd(c[i], "PING\n"), "OK PONG\r\n");
+    }
+    struct cli *x = cli_open(sp.port);
+    assert_non_null(x);
+    char line[256];
+    assert_true(cli_line(x, line, sizeof(line), 5000) > 0);
+    assert_string_equal(line, "ERR BUSY too many clients (max 3); try again later\r\n");
+    assert_true(cli_closed(x, 3000));
+    cli_close(x);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(cli_cmd(c[i], "PING\n"), "OK PONG\r\n");
+
+    /* When one leaves, a newcomer gets in. */
+    cli_close(c[0]);
+    int ok = 0;
+    for (int tries = 0; tries < 100 && !ok; tries++) {
+        struct cli *y = cli_open(sp.port);
+        assert_non_null(y);
+        ok = strcmp(cli_cmd(y, "PING\n"), "OK PONG\r\n") == 0;
+        if (ok)
+            c[0] = y;
+        else {
+            cli_close(y);
+            usleep(20 * 1000);
+        }
+    }
+    assert_true(ok);
+    for (int i = 0; i < 3; i++)
+        cli_close(c[i]);
+}
+
+static int start_idle1(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", ":memory:", "--idle-timeout", "1", NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+static void idle_timeout(void **state)
+{
+    (void)state;
+    struct cli *idle = cli_open(sp.port);
+    struct cli *busy = cli_open(sp.port);
+    assert_non_null(idle);
+    assert_non_null(busy);
+    assert_string_equal(cli_cmd(idle, "PING\n"), "OK PONG\r\n");
+    /* The busy client talks every 200 ms and is kept; the idle one is
+     * closed after 1 s (checked once a second, so within about 2.5 s). */
+    for (int i = 0; i < 14; i++) {
+        assert_string_equal(cli_cmd(busy, "PING\n"), "OK PONG\r\n");
+        usleep(200 * 1000);
+    }
+    assert_true(cli_closed(idle, 1000));
+    assert_string_equal(cli_cmd(busy, "PING\n"), "OK PONG\r\n");
+    cli_close(idle);
+    cli_close(busy);
+}
+
+static char pwdir[512];
+
+static int start_password(void **state)
+{
+    (void)state;
+    char path[600];
+    make_tmpdir(pwdir, sizeof(pwdir));
+    snprintf(path, sizeof(path), "%s/pw", pwdir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fputs("open sesame\n", f);
+    fclose(f);
+    const char *const extra[] = {"--db", ":memory:", "--demo", "--password-file", path, NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+static int stop_password(void **state)
+{
+    int rc = stop(state);
+    rm_tree(pwdir);
+    return rc;
+}
+
+static void password(void **state)
+{
+    (void)state;
+    static const char need[] = "ERR AUTH authentication required; send AUTH <password>\r\n";
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    /* PING, HELP and QUIT work before AUTH; nothing else does. */
+    assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
+    assert_true(strncmp(cli_cmd(c, "HELP\n"), "DATA ", 5) == 0);
+    assert_string_equal(cli_cmd(c, "LIST\n"), need);
+    assert_string_equal(cli_cmd(c, "ADD sneaky\n"), need);
+    assert_string_equal(cli_cmd(c, "STATS\n"), need);
+    assert_string_equal(cli_cmd(c, "GET/task_01/status\n"), need);
+    assert_string_equal(cli_cmd(c, "POST/task_01=hacked/status\n"), need);
+    assert_string_equal(cli_cmd(c, "AUTH open\n"), "ERR AUTH wrong password\r\n");
+    assert_string_equal(cli_cmd(c, "AUTH \"open sesame!\"\n"), "ERR AUTH wrong password\r\n");
+    assert_string_equal(cli_cmd(c, "AUTH \"\"\n"), "ERR AUTH wrong password\r\n");
+    assert_string_equal(cli_cmd(c, "LIST\n"), need);
+    assert_string_equal(cli_cmd(c, "AUTH \"open sesame\"\n"), "OK\r\n");
+    assert_string_equal(cli_cmd(c, "GET/task_01/status\n"), "see someone\r\n");
+    assert_true(strncmp(cli_cmd(c, "LIST\n"), "DATA 3\r\n", 8) == 0);
+    /* Authentication belongs to the connection. */
+    struct cli *d = cli_open(sp.port);
+    assert_non_null(d);
+    assert_string_equal(cli_cmd(d, "LIST\n"), need);
+    assert_string_equal(cli_cmd(d, "QUIT\n"), "OK bye\r\n");
+    cli_close(d);
+    cli_close(c);
+}
+
+/* Bound to a public address without a password: refuse to start. (Tests
+ * never listen on a public address, so --insecure is not tried here.) */
+static void public_bind_needs_password(void **state)
+{
+    (void)state;
+    static char out[4096], err[4096];
+    const char *args[] = {"--bind", "0.0.0.0", "--port", "0", "--db", ":memory:", NULL};
+    int st = srv_run(args, out, sizeof(out), err, sizeof(err), 5000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    assert_non_null(strstr(err, "password"));
+    assert_non_null(strstr(err, "--insecure"));
+    assert_null(strstr(out, "listening"));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
+        return 2;
+    }
+    srv_bin = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(oversized_line, start_small_lines, stop),
+        cmocka_unit_test_setup_teardown(garbage_bytes, start_small_lines, stop),
+        cmocka_unit_test_setup_teardown(gone_mid_reply, start_mem, stop),
+        cmocka_unit_test_setup_teardown(max_clients, start_max3, stop),
+        cmocka_unit_test_setup_teardown(idle_timeout, start_idle1, stop),
+        cmocka_unit_test_setup_teardown(password, start_password, stop_password),
+        cmocka_unit_test(public_bind_needs_password),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
