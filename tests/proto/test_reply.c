@@ -553,8 +553,15 @@ static void test_decode_errors(void **state)
     (void)state;
     static const char *const bad[] = {
         "read book\r\n", /* a legacy bare line is not a native reply */
-        "HELLO\r\n",     "OKAY\r\n",    "ERR\r\n",     "DATA\r\n",
-        "DATA x\r\n",    "DATA -1\r\n", "DATA 1x\r\n", "DATA 99999999999999999999999999\r\n",
+        "HELLO\r\n",
+        "OKAY\r\n",
+        "ERR\r\n",
+        "DATA\r\n",
+        "DATA x\r\n",
+        "DATA -1\r\n",
+        "DATA 1x\r\n",
+        "DATA 99999999999999999999999999\r\n",
+        "DATA 18446744073709551617\r\n", /* 2^64 + 1 must not wrap round to 1 */
         "\r\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
