@@ -107,6 +107,17 @@ _todo_cli() {
         cmd_at=$cword
     fi
 
+    # import reads the file named after it (stdin without one).
+    if [[ ${words[cmd_at]} == import ]] && ((cword == cmd_at + 1)) && [[ $cur != -* ]]; then
+        if declare -F _filedir >/dev/null 2>&1; then
+            _filedir
+        else
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+        return
+    fi
+
     # Ask todo-cli. A hung server must never hang the shell: todo-cli keeps its
     # own timeout short, and timeout(1) is a hard stop behind it.
     local -a run=(todo-cli)

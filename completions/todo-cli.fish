@@ -45,6 +45,12 @@ function __todo_cli_needs_command
     test (count $words) -eq 0
 end
 
+# True on the word after import, which names the file to read.
+function __todo_cli_import_file
+    set -l words (__todo_cli_split)
+    test (count $words) -eq 1; and test "$words[1]" = import
+end
+
 # The helper's candidates for the word under the cursor. A hung server must
 # never hang the shell: todo-cli keeps its own timeout short, and timeout(1)
 # is a hard stop behind it.
@@ -72,3 +78,4 @@ complete -c todo-cli -n __todo_cli_needs_command -l stop-on-error -d 'In batch m
 complete -c todo-cli -n __todo_cli_needs_command -s h -l help -d 'Show help and exit'
 complete -c todo-cli -n __todo_cli_needs_command -l version -d 'Show the version and exit'
 complete -c todo-cli -a '(__todo_cli_candidates)'
+complete -c todo-cli -n __todo_cli_import_file -F

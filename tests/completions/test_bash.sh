@@ -90,6 +90,9 @@ checks() {
     expect_word "$mode: -H takes a host" "$REPLY" "todo-test-host.example"
     comp "todo-cli -p "
     expect_eq "$mode: -p takes a port, nothing to offer" "$REPLY" ""
+    : >"$dir/tasks-backup.json"
+    comp "todo-cli -p $p import $dir/tasks-b"
+    expect_eq "$mode: import takes a file" "$REPLY" "$dir/tasks-backup.json"
     rm -rf "$dir"
 
     comp "todo-cli -p $p done "

@@ -45,6 +45,9 @@ expect_eq "pri: keyword" "$REPLY" "pri:med"
 : >"$fdir/secret-pw"
 comp "todo-cli --password-file $fdir/sec"
 expect_word "--password-file takes a file" "$REPLY" "secret-pw"
+: >"$fdir/tasks-backup.json"
+comp "todo-cli -p $p import $fdir/tasks-b"
+expect_word "import takes a file" "$REPLY" "tasks-backup.json"
 
 # A server that accepts but never answers must not hang the shell.
 kill -STOP "$SERVER_PID"
