@@ -4,11 +4,11 @@
  */
 #include "commands.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "complete.h"
 
@@ -51,6 +51,9 @@ static const char *conn_code(enum conn_status st)
 /* Reports a failed connection call; returns the exit status for it. */
 static int conn_failed(struct session *s, enum conn_status st)
 {
+    /* The terminal echoed ^C on the current line; start the message on its own. */
+    if (st == CONN_E_INTR)
+        fputc('\n', stderr);
     session_fail(s, conn_code(st), "%s", s->conn.err);
     return st == CONN_E_NOMEM ? CLI_EXIT_SERVER : CLI_EXIT_CONNECT;
 }
@@ -261,11 +264,7 @@ static int run_help(struct session *s, const struct client_cmd *c, int argc, cha
     (void)c;
 
     if (argc == 1) {
-        char name[32];
-        snprintf(name, sizeof(name), "%s", argv[0]);
-        for (char *q = name; *q; q++)
-            *q = (char)tolower((unsigned char)*q);
-        one = commands_find(name);
+        one = commands_find(argv[0]);
         if (!one || (one->flags & CMD_HIDDEN)) {
             session_fail(s, "USAGE", "no command named '%s'; 'help' lists them", argv[0]);
             return CLI_EXIT_USAGE;
@@ -563,7 +562,7 @@ const struct client_cmd *commands_at(size_t i)
 const struct client_cmd *commands_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (strcmp(table[i].name, name) == 0)
+        if (strcasecmp(table[i].name, name) == 0) /* the protocol's verbs ignore case too */
             return &table[i];
     return NULL;
 }

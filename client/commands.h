@@ -45,7 +45,7 @@ struct client_cmd {
 
 /* The i-th command, or NULL past the end. */
 const struct client_cmd *commands_at(size_t i);
-/* The command named name (exact, lower case), or NULL. */
+/* The command named name (in any case), or NULL. */
 const struct client_cmd *commands_find(const char *name);
 const char *commands_usage(const struct client_cmd *c);
 const char *commands_summary(const struct client_cmd *c);

@@ -279,7 +279,8 @@ enum conn_status conn_flush(struct conn *c)
                 return broken(c, CONN_E_TIMEOUT);
             }
             if (r == -2) {
-                set_err(c, "interrupted");
+                set_err(c, "interrupted while sending to %s:%s; the connection is closed",
+                        c->cfg.host, c->cfg.port);
                 return broken(c, CONN_E_INTR);
             }
         }
@@ -351,7 +352,8 @@ enum conn_status conn_read(struct conn *c, struct proto_reply *r)
                 return broken(c, CONN_E_TIMEOUT);
             }
             if (w == -2) {
-                set_err(c, "interrupted");
+                set_err(c, "interrupted while waiting for %s:%s; the connection is closed",
+                        c->cfg.host, c->cfg.port);
                 return broken(c, CONN_E_INTR);
             }
         }
