@@ -63,7 +63,9 @@ function __todo_cli_candidates
     if not set -q words[1]; and string match -q -- '-*' $cur
         return
     end
-    $run (__todo_cli_split --conn) __complete $words $cur 2>/dev/null
+    # A tilde in --password-file is not expanded in the tokens.
+    set -l conn (__todo_cli_split --conn | string replace -r '^(--password-file=)?~/' '$1'$HOME/)
+    $run $conn __complete $words $cur 2>/dev/null
 end
 
 complete -c todo-cli -f

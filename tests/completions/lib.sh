@@ -87,3 +87,15 @@ ms_now() {
     t=$(date +%s%N)
     echo $((t / 1000000))
 }
+
+# restart_with_password: replaces the server by one that wants the password
+# in $HOME/todo-pw (HOME is the test's own), holding one task, PW_ID.
+restart_with_password() {
+    stop_server
+    echo "s3cret word" >"$HOME/todo-pw"
+    start_server --db :memory: --password-file "$HOME/todo-pw" ||
+        { fail "todo-server with a password did not start"; finish; }
+    PW_ID=$(TODO_PASSWORD="s3cret word" todo-cli -p "$SERVER_PORT" add "locked away") ||
+        fail "todo-cli add with TODO_PASSWORD failed"
+    echo "server with a password on port $SERVER_PORT, task $PW_ID"
+}

@@ -7,6 +7,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 need_binaries
+# A HOME of the test's own, for the password file.
+HOME=$(mktemp -d)
+export HOME
 start_test_server
 script=$TODO_SOURCE_DIR/completions/todo-cli.bash
 
@@ -167,4 +170,14 @@ comp "todo-cli -p $old_port done "
 t1=$(ms_now)
 expect_eq "server gone: no ids" "$REPLY" ""
 ((t1 - t0 < 3000)) && pass "server gone: $((t1 - t0)) ms" || fail "server gone: took $((t1 - t0)) ms"
+
+# The --password-file typed on the line is used for the live values.
+restart_with_password
+trap 'stop_server; rm -rf "$HOME"' EXIT
+comp "todo-cli -p $SERVER_PORT --password-file ~/todo-pw done "
+expect_eq "ids with --password-file ~/FILE" "$REPLY" "$PW_ID"
+comp "todo-cli --password-file=$HOME/todo-pw -p $SERVER_PORT get "
+expect_eq "ids with --password-file=FILE" "$REPLY" "$PW_ID"
+comp "todo-cli -p $SERVER_PORT done "
+expect_eq "no ids without the password" "$REPLY" ""
 finish

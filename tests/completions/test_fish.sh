@@ -62,5 +62,14 @@ kill -CONT "$SERVER_PID"
 expect_eq "nothing from a hung server" "$REPLY" ""
 ((t1 - t0 < 5000)) && pass "hung server: $((t1 - t0)) ms" || fail "hung server: took $((t1 - t0)) ms"
 
+# The --password-file typed on the line is used for the live values.
+restart_with_password
+comp "todo-cli -p $SERVER_PORT --password-file ~/todo-pw done "
+expect_eq "ids with --password-file ~/FILE" "$REPLY" "$PW_ID"
+comp "todo-cli --password-file=~/todo-pw -p $SERVER_PORT get "
+expect_eq "ids with --password-file=~/FILE" "$REPLY" "$PW_ID"
+comp "todo-cli -p $SERVER_PORT done "
+expect_eq "no ids without the password" "$REPLY" ""
+
 rm -rf "$home"
 finish
