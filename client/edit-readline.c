@@ -66,6 +66,10 @@ static char **attempt_completion(const char *text, int start, int end)
         strlist_free(&matches);
     free(all);
     words_free(&w);
+    /* "due:" wants its date right after it, not a blank. */
+    rl_completion_append_character = ' ';
+    if (matches.n == 1 && matches.v[0][0] && matches.v[0][strlen(matches.v[0]) - 1] == ':')
+        rl_completion_append_character = '\0';
     return rl_completion_matches(text, match_generator);
 }
 

@@ -269,7 +269,10 @@ int lr_complete_apply(struct lr *e, const struct strlist *cands)
     int changed = common > have;
     if (changed && insert(e, cands->v[0] + have, common - have) != 0)
         return 0;
-    if (cands->n == 1 && (e->pos == e->len || e->buf[e->pos] != ' ')) {
+    /* A whole word gets a blank after it, except "due:", which wants its date. */
+    size_t clen = strlen(cands->v[0]);
+    int open_ended = clen > 0 && cands->v[0][clen - 1] == ':';
+    if (cands->n == 1 && !open_ended && (e->pos == e->len || e->buf[e->pos] != ' ')) {
         if (insert(e, " ", 1) != 0)
             return changed;
         changed = 1;

@@ -160,6 +160,13 @@ static void test_complete_apply(void **state)
     strlist_free(&c);
 
     lr_reset(&e);
+    feed(&e, "add x d");
+    strlist_add(&c, "due:", 4);
+    assert_int_equal(lr_complete_apply(&e, &c), 1);
+    assert_string_equal(e.buf, "add x due:"); /* no blank: the date follows */
+    strlist_free(&c);
+
+    lr_reset(&e);
     feed(&e, "list +ho");
     strlist_add(&c, "+home", 5);
     strlist_add(&c, "+home-office", 12);
