@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "complete.h"
+#include "options.h"
 
 /* Requests queued before their replies are read, when importing. Small
  * enough that neither side's socket buffers fill up with unread replies. */
@@ -590,6 +591,19 @@ int commands_run(struct session *s, int argc, char **argv)
         session_fail(s, "USAGE", "'%s' works in the shell; use --password-file or TODO_PASSWORD",
                      c->name);
         return CLI_EXIT_USAGE;
+    }
+    /* `todo-cli list --json` would search for the word "--json": say where
+     * options belong instead of quietly finding nothing. */
+    for (int i = 1; i < argc; i++) {
+        for (size_t k = 0; cli_option_names[k]; k++) {
+            size_t n = strlen(cli_option_names[k]);
+            if (strncmp(argv[i], cli_option_names[k], n) == 0 &&
+                (argv[i][n] == '\0' || argv[i][n] == '=')) {
+                session_fail(s, "USAGE", "options go before the command: todo-cli %s %s ...",
+                             cli_option_names[k], c->name);
+                return CLI_EXIT_USAGE;
+            }
+        }
     }
     if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args)) {
         const char *u = commands_usage(c);

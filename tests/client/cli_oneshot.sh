@@ -88,6 +88,9 @@ cli frob
 expect_rc 2 "unknown command"
 cli --frob list
 expect_rc 2 "unknown option"
+cli list --json
+expect_rc 2 "an option after the command"
+expect_has "$ERR" "options go before the command: todo-cli --json list" "misplaced option message"
 cli auth secret
 expect_rc 2 "auth is for the shell"
 cli help
