@@ -78,7 +78,11 @@ static int server_error(struct session *s, const struct proto_reply *r)
 {
     char code[32];
     snprintf(code, sizeof(code), "%.*s", (int)r->code.len, r->code.ptr);
-    session_fail(s, code, "%.*s (%s)", (int)r->text.len, r->text.ptr, code);
+    /* Outside the shell there is no auth command: say how to give a password. */
+    const char *hint = r->err == PROTO_E_AUTH && s->mode != SESSION_SHELL && !s->conn.cfg.password
+                           ? "; give the password with --password-file or TODO_PASSWORD"
+                           : "";
+    session_fail(s, code, "%.*s (%s)%s", (int)r->text.len, r->text.ptr, code, hint);
     return r->err == PROTO_E_AUTH ? CLI_EXIT_CONNECT : CLI_EXIT_SERVER;
 }
 
