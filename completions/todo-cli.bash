@@ -62,6 +62,7 @@ _todo_cli() {
         i=$((i + 1))
     done
     # A tilde in --password-file is not expanded in COMP_WORDS.
+    # shellcheck disable=SC2088 # the tilde is matched literally on purpose
     for i in "${!conn[@]}"; do
         case ${conn[i]} in
         "~/"*) conn[i]=$HOME/${conn[i]#"~/"} ;;
