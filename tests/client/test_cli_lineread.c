@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "history.h"
+#include "lineedit.h"
 #include "lineread.h"
 #include "words.h"
 
@@ -177,12 +179,52 @@ static void test_complete_apply(void **state)
     lr_free(&e);
 }
 
+/* The reader on a pipe instead of a terminal: a prompt, then a line at a time. */
+static void test_le_read_pipe(void **state)
+{
+    int in[2], saved_in = dup(STDIN_FILENO), saved_out = dup(STDOUT_FILENO);
+    char outpath[] = "/tmp/todo-cli-lr-XXXXXX";
+    struct le_config cfg = {0};
+    (void)state;
+    int outfd = mkstemp(outpath);
+    assert_true(outfd >= 0 && saved_in >= 0 && saved_out >= 0);
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(write(in[1], "ping\nlist all\r\nlast", 19), 19);
+    close(in[1]);
+    assert_true(dup2(in[0], STDIN_FILENO) >= 0);
+    assert_true(dup2(outfd, STDOUT_FILENO) >= 0);
+    close(in[0]);
+
+    assert_int_equal(le_init(&cfg), 0);
+    char *a = le_read("p> "), *b = le_read("p> "), *c = le_read("p> "), *d = le_read("p> ");
+    le_history_add("ping");
+    le_end();
+
+    assert_true(dup2(saved_in, STDIN_FILENO) >= 0);
+    assert_true(dup2(saved_out, STDOUT_FILENO) >= 0);
+    close(saved_in);
+    close(saved_out);
+    char shown[64] = "";
+    assert_true(pread(outfd, shown, sizeof(shown) - 1, 0) >= 0);
+    close(outfd);
+    unlink(outpath);
+
+    assert_string_equal(a, "ping");
+    assert_string_equal(b, "list all");
+    assert_string_equal(c, "last"); /* a last line without a newline still counts */
+    assert_null(d);
+    assert_string_equal(shown, "p> p> p> p> ");
+    free(a);
+    free(b);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words),          cmocka_unit_test(test_history_keep),
         cmocka_unit_test(test_editing),        cmocka_unit_test(test_history),
-        cmocka_unit_test(test_complete_apply),
+        cmocka_unit_test(test_complete_apply), cmocka_unit_test(test_le_read_pipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
