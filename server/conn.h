@@ -27,6 +27,7 @@ struct conn {
     unsigned closing : 1; /* to be closed at the end of this loop pass */
     unsigned dirty : 1;   /* touched in this pass, on the dirty list */
     unsigned ready : 1;   /* on the list of held-back requests to run next pass */
+    unsigned queued : 1;  /* has requests queued to run in this pass */
 
     /* The worker's lists: least recently active first (for the idle
      * timeout), replies waiting for this pass's commit, closes pending. */

@@ -108,8 +108,9 @@ static struct {
  */
 static _Thread_local struct worker *self;  /* this thread's entry in pool.w */
 static _Thread_local struct store *tstore; /* its SQLite connection and statements */
-static _Thread_local char *rbuf;           /* read buffer: a kept partial line + READ_CHUNK */
-static _Thread_local size_t rbuf_cap;
+/* Bytes read in this pass, each connection's behind its kept partial line. */
+static _Thread_local char *arena;
+static _Thread_local size_t arena_cap, arena_used;
 static _Thread_local char *pscratch; /* proto_request_parse()'s scratch (max_line + 1) */
 static _Thread_local size_t pscratch_cap;
 static _Thread_local struct proto_buf spare; /* LIST/STATS replies are assembled here */
@@ -122,6 +123,14 @@ static _Thread_local struct conn *lru_head, *lru_tail;
 static _Thread_local struct conn *dirty_head;
 /* Connections to close at the end of this pass. */
 static _Thread_local struct conn *close_head;
+/* Connections with requests to run in this pass, in the order they came. */
+struct run {
+    struct conn *c;
+    int in_arena; /* the bytes are arena[off..off+len), else c->in */
+    size_t off, len;
+};
+static _Thread_local struct run *runs;
+static _Thread_local size_t nruns, runs_cap;
 /* Connections whose held-back requests run at the start of the next pass. */
 static _Thread_local struct conn **ready;
 static _Thread_local size_t nready, ready_cap;
@@ -378,31 +387,49 @@ static void keep_input(struct conn *c, const char *p, size_t n)
     }
 }
 
-/* Runs lines held back by backpressure. */
+static void queue_run(struct conn *c, int in_arena, size_t off, size_t len)
+{
+    if (nruns == runs_cap) {
+        size_t cap = runs_cap ? runs_cap * 2 : MAX_EVENTS;
+        struct run *r = realloc(runs, cap * sizeof(*r));
+        if (r == NULL) {
+            log_error("out of memory queueing requests; disconnecting a client");
+            close_later(c);
+            return;
+        }
+        runs = r;
+        runs_cap = cap;
+    }
+    runs[nruns++] = (struct run){c, in_arena, off, len};
+    c->queued = 1;
+}
+
+/* Lets lines held back by backpressure run in this pass. */
 static void resume(struct conn *c)
 {
     c->paused = 0;
     mark_dirty(c);
-    if (c->in_len > 0) {
-        size_t used = run_lines(c, c->in, c->in_len);
-        keep_input(c, c->in + used, c->in_len - used);
-    }
+    if (!c->queued && c->in_len > 0)
+        queue_run(c, 0, 0, 0);
 }
 
-/* Reads once and runs the complete lines. The kept partial line goes in
- * front of the new bytes in the worker's read buffer, so the connection
- * itself keeps only what is left over. */
+/* Reads once into the pass's arena, behind the connection's kept partial
+ * line, and queues the bytes to run; the connection itself will keep only
+ * what is left over after they ran. A connection that already has work
+ * queued, or that does not fit in the arena any more, is read in the next
+ * pass (epoll is level-triggered, so it will be reported again). */
 static void conn_read(struct conn *c)
 {
     size_t have = c->in_len;
-    if (have + 1 > rbuf_cap) {
-        close_later(c); /* cannot happen: kept input is at most max_line + 1 */
+    if (c->queued || arena_cap - arena_used < have + 4096)
         return;
-    }
+    size_t off = arena_used;
     if (have > 0)
-        memcpy(rbuf, c->in, have);
-    size_t room = rbuf_cap - have < READ_CHUNK ? rbuf_cap - have : READ_CHUNK;
-    ssize_t n = recv(c->fd, rbuf + have, room, 0);
+        memcpy(arena + off, c->in, have);
+    size_t room = arena_cap - off - have;
+    if (room > READ_CHUNK)
+        room = READ_CHUNK;
+    ssize_t n = recv(c->fd, arena + off + have, room, 0);
     if (n < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
             return;
@@ -417,21 +444,43 @@ static void conn_read(struct conn *c)
         return;
     }
     touch(c);
-    size_t total = have + (size_t)n;
-    size_t used = run_lines(c, rbuf, total);
-    keep_input(c, rbuf + used, total - used);
+    arena_used += have + (size_t)n;
+    keep_input(c, NULL, 0);
+    queue_run(c, 1, off, have + (size_t)n);
+}
+
+/* Runs the queued requests. No recv() happens in here, so the write lock
+ * that the first write of the pass takes is held only for the requests
+ * themselves and the commit, never across socket reads. */
+static void run_queued(void)
+{
+    for (size_t i = 0; i < nruns; i++) {
+        struct run *r = &runs[i];
+        struct conn *c = r->c;
+        c->queued = 0;
+        if (c->closing)
+            continue;
+        if (r->in_arena) {
+            size_t used = run_lines(c, arena + r->off, r->len);
+            keep_input(c, arena + r->off + used, r->len - used);
+        } else if (c->in_len > 0) {
+            size_t used = run_lines(c, c->in, c->in_len);
+            keep_input(c, c->in + used, c->in_len - used);
+        }
+    }
+    nruns = 0;
+    arena_used = 0;
 }
 
 static void conn_event(struct conn *c, uint32_t ev)
 {
     if (c->closing)
         return;
-    /* Already dirty means it ran requests in this pass (held back ones),
-     * so its buffer may hold replies of the batch: those wait for the
-     * commit, and settle() sends them. */
-    int held = c->dirty;
+    /* Requests run only after every event of the pass is handled, so
+     * nothing in the buffer belongs to this pass's uncommitted batch yet:
+     * it is safe to send. */
     mark_dirty(c);
-    if ((ev & EPOLLOUT) && !held && conn_out_pending(c) > 0) {
+    if ((ev & EPOLLOUT) && conn_out_pending(c) > 0) {
         size_t before = conn_out_pending(c);
         if (conn_flush(c) == CONN_IO_CLOSED) {
             close_later(c);
@@ -636,12 +685,16 @@ static void *worker_main(void *arg)
         report_start(self, -1, err);
         return NULL;
     }
-    rbuf_cap = cfg->max_line + 2 + READ_CHUNK;
+    /* Room for many connections' reads in one pass; at least one whole
+     * kept line plus a read. */
+    arena_cap = cfg->max_line + 2 + READ_CHUNK;
+    if (arena_cap < 1024 * 1024)
+        arena_cap = 1024 * 1024;
     pscratch_cap = cfg->max_line + 1;
-    rbuf = malloc(rbuf_cap);
+    arena = malloc(arena_cap);
     pscratch = malloc(pscratch_cap);
     proto_buf_init(&spare, SERVER_OUTPUT_MAX);
-    if (rbuf == NULL || pscratch == NULL) {
+    if (arena == NULL || pscratch == NULL) {
         report_start(self, -1, "out of memory for buffers");
         goto out;
     }
@@ -674,6 +727,7 @@ static void *worker_main(void *arg)
             else
                 conn_event(evs[i].data.ptr, evs[i].events);
         }
+        run_queued();
         batch_end();
         settle_all();
         if (cfg->idle_timeout > 0 && now_s >= next_sweep) {
@@ -689,7 +743,8 @@ static void *worker_main(void *arg)
     }
     drain_and_close();
 out:
-    free(rbuf);
+    free(arena);
+    free(runs);
     free(pscratch);
     free(ready);
     free(batch.rec);
