@@ -584,12 +584,21 @@ static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int wo
 
     char sql[4096];
     size_t n = 0;
-    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT " TASK_COLS " FROM tasks t WHERE 1");
+    /* With tags, the first one drives the query through the tag index
+     * (CROSS JOIN fixes that order), so a LIST +tag costs the tasks that
+     * carry the tag, not every task. */
+    if (ntags > 0)
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+                              "SELECT " TASK_COLS " FROM task_tags g0 CROSS JOIN tasks t"
+                              " ON t.id = g0.task_id WHERE g0.tag = ?1");
+    else
+        n +=
+            (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT " TASK_COLS " FROM tasks t WHERE 1");
     if (filter == PROTO_FILTER_PENDING)
         n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND t.done = 0");
     else if (filter == PROTO_FILTER_DONE)
         n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND t.done = 1");
-    for (size_t i = 0; i < ntags; i++)
+    for (size_t i = 1; i < ntags; i++)
         n += (size_t)snprintf(sql + n, sizeof(sql) - n,
                               " AND EXISTS(SELECT 1 FROM task_tags g"
                               " WHERE g.task_id = t.id AND g.tag = ?%zu)",
