@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_zsh.sh - completions/_todo-cli: an interactive zsh under zpty, with
-# compinit loaded from the completions folder, presses Tab at the end of a
+# compinit loaded from the completions folder, presses Tab at the end of each
 # line (zsh_complete.zsh); what zsh offers is checked against a real
 # todo-server.
 set -u
@@ -17,52 +17,84 @@ fdir=$(mktemp -d)
 cp "$TODO_SOURCE_DIR/completions/_todo-cli" "$fdir/" || fail "cannot copy _todo-cli"
 export HOME=$fdir ZDOTDIR=$fdir
 
-# comp LINE: REPLY is what zsh offers for a Tab at the end of LINE, sorted.
-comp() {
-    REPLY=$(timeout 30 zsh -f "$here/zsh_complete.zsh" "$fdir" "$1" | sort | tr '\n' ' ')
+# tab LINE...: one zsh presses Tab after each LINE; got LINE then sets REPLY
+# to what zsh offered there, sorted and joined by spaces.
+declare -A offered
+tab() {
+    local out l key=''
+    out=$(timeout 60 zsh -f "$here/zsh_complete.zsh" "$fdir" "$@") || fail "zsh_complete.zsh failed"
+    while IFS= read -r l; do
+        if [[ $l == "== "* ]]; then
+            key=${l#== }
+            offered[$key]=''
+        elif [[ -n $key ]]; then
+            offered[$key]+="$l"$'\n'
+        fi
+    done <<<"$out"
+}
+got() {
+    if [[ -z ${offered[$1]+set} ]]; then
+        REPLY="(no answer for '$1')"
+        return
+    fi
+    REPLY=$(printf '%s' "${offered[$1]}" | sort | tr '\n' ' ')
     REPLY=${REPLY% }
 }
 
-comp "todo-cli d"
+: >"$fdir/secret-pw"
+: >"$fdir/tasks-backup.json"
+tab "todo-cli d" \
+    "todo-cli --json -p $p un" \
+    "todo-cli --no-" \
+    "todo-cli -p $p done " \
+    "todo-cli -H 127.0.0.1 --port=$p get $ID2" \
+    "todo-cli -p $p edit $ID1 +" \
+    "todo-cli -p $p edit $ID1 -w" \
+    "todo-cli -p $p list " \
+    "todo-cli -p $p add milk pri:m" \
+    "todo-cli --password-file $fdir/sec" \
+    "todo-cli -p $p import $fdir/tasks-b"
+
+got "todo-cli d"
 expect_eq "subcommands 'd'" "$REPLY" "del done"
-comp "todo-cli --json -p $p un"
+got "todo-cli --json -p $p un"
 expect_eq "subcommand after options" "$REPLY" "undone"
-comp "todo-cli --no-"
+got "todo-cli --no-"
 expect_eq "option '--no-'" "$REPLY" "--no-color"
-comp "todo-cli -p $p done "
+got "todo-cli -p $p done "
 expect_word "live id for done" "$REPLY" "$ID1"
 expect_word "live id for done" "$REPLY" "$ID2"
-comp "todo-cli -H 127.0.0.1 --port=$p get $ID2"
+got "todo-cli -H 127.0.0.1 --port=$p get $ID2"
 expect_eq "live id for get, by prefix" "$REPLY" "$ID2"
-comp "todo-cli -p $p edit $ID1 +"
+got "todo-cli -p $p edit $ID1 +"
 expect_eq "live tags for edit" "$REPLY" "+home +work"
-comp "todo-cli -p $p edit $ID1 -w"
+got "todo-cli -p $p edit $ID1 -w"
 expect_eq "tag to remove for edit" "$REPLY" "-work"
-comp "todo-cli -p $p list "
+got "todo-cli -p $p list "
 expect_eq "list filters" "$REPLY" "all done pending"
-comp "todo-cli -p $p add milk pri:m"
+got "todo-cli -p $p add milk pri:m"
 expect_eq "pri: keyword" "$REPLY" "pri:med"
-: >"$fdir/secret-pw"
-comp "todo-cli --password-file $fdir/sec"
+got "todo-cli --password-file $fdir/sec"
 expect_word "--password-file takes a file" "$REPLY" "secret-pw"
-: >"$fdir/tasks-backup.json"
-comp "todo-cli -p $p import $fdir/tasks-b"
+got "todo-cli -p $p import $fdir/tasks-b"
 expect_word "import takes a file" "$REPLY" "tasks-backup.json"
 
 # A server that accepts but never answers must not hang the shell.
 kill -STOP "$SERVER_PID"
 t0=$(ms_now)
-comp "todo-cli -p $p done "
+tab "todo-cli -p $p done "
 t1=$(ms_now)
 kill -CONT "$SERVER_PID"
+got "todo-cli -p $p done "
 expect_eq "nothing from a hung server" "$REPLY" ""
 ((t1 - t0 < 5000)) && pass "hung server: $((t1 - t0)) ms" || fail "hung server: took $((t1 - t0)) ms"
 
 # The --password-file typed on the line is used for the live values.
 restart_with_password
-comp "todo-cli -p $SERVER_PORT --password-file ~/todo-pw done "
+tab "todo-cli -p $SERVER_PORT --password-file ~/todo-pw done " "todo-cli -p $SERVER_PORT done "
+got "todo-cli -p $SERVER_PORT --password-file ~/todo-pw done "
 expect_eq "ids with --password-file ~/FILE" "$REPLY" "$PW_ID"
-comp "todo-cli -p $SERVER_PORT done "
+got "todo-cli -p $SERVER_PORT done "
 expect_eq "no ids without the password" "$REPLY" ""
 
 rm -rf "$fdir"
