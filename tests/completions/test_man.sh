@@ -36,7 +36,7 @@ $n: $line"
     done < <(cat "$out/$name.txt")
     [ -z "$wide" ] && pass "$name: fits 80 columns" || fail "$name: lines wider than 80: $wide"
     local s
-    for s in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" FILES EXAMPLES "SEE ALSO"; do
+    for s in NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRONMENT FILES "EXIT STATUS" EXAMPLES "SEE ALSO"; do
         grep -qx "$s" "$out/$name.txt" || fail "$name: no $s section"
     done
     if command -v lexgrog >/dev/null; then
