@@ -422,7 +422,5 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
         log_error("%s: %s", info->name, store_errmsg(x->store));
         x->batch_broken = 1;
     }
-    if (!failed)
-        count(&x->counters->writes);
     x->wrote = !failed;
 }

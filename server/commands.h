@@ -18,7 +18,7 @@ struct server_config;
 struct cmd_counters {
     atomic_ullong commands; /* requests answered (blank lines are not requests) */
     atomic_ullong errors;   /* ERR replies */
-    atomic_ullong writes;   /* write commands that changed the store */
+    atomic_ullong writes;   /* write commands committed (counted by the worker) */
 };
 
 /* What a handler may touch: one connection's view of its worker. */

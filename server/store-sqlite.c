@@ -338,6 +338,11 @@ int store_rollback(struct store *s)
     return exec_stmt(s, ST_ROLLBACK, "cannot roll back");
 }
 
+int store_in_transaction(struct store *s)
+{
+    return !sqlite3_get_autocommit(s->db);
+}
+
 int store_savepoint(struct store *s)
 {
     return exec_stmt(s, ST_SAVEPOINT, "cannot open a savepoint");

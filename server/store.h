@@ -43,6 +43,9 @@ const char *store_errmsg(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
+/* 1 while a transaction is open. SQLite may end one by itself after some
+ * errors (disk full, I/O error), which the batching code must notice. */
+int store_in_transaction(struct store *s);
 /* One savepoint at a time, inside a transaction. A write that fails may
  * have made part of its change: roll back to the savepoint to undo it. */
 int store_savepoint(struct store *s);

@@ -229,8 +229,16 @@ static void close_pending(void)
 
 static int batch_open(void)
 {
-    if (batch.open)
+    if (batch.open) {
+        /* A batch that went wrong, or whose transaction SQLite ended on
+         * its own, takes no more writes: they could otherwise run (and
+         * commit) outside it. The pass's writes all get ERR STORE. */
+        if (batch.broken || !store_in_transaction(tstore)) {
+            batch.broken = 1;
+            return -1;
+        }
         return 0;
+    }
     pthread_mutex_lock(&pool.write_lock);
     if (store_begin(tstore) != STORE_OK) {
         pthread_mutex_unlock(&pool.write_lock);
@@ -268,6 +276,7 @@ static void batch_end(void)
     int ok = !batch.broken && store_commit(tstore) == STORE_OK;
     if (ok) {
         atomic_fetch_add_explicit(&self->batches, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&self->counters.writes, batch.n, memory_order_relaxed);
     } else {
         char why[300];
         snprintf(why, sizeof(why), "the write was not saved: %s",
