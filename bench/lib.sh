@@ -1,0 +1,96 @@
+# bench/lib.sh - shell helpers shared by bench/compare and bench/profile:
+# start and stop todo-server and redis-server on 127.0.0.1 and free ports.
+# The caller sets SERVER (todo-server binary), REDIS (redis-server binary),
+# TMP (a scratch directory it removes), IDLE (idle connections Redis must
+# accept) and defines die().
+
+# Stops one process by pid: SIGTERM, then SIGKILL if it lingers.
+stop_pid() {
+    local pid=$1 i
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# start_todo DB: starts todo-server on a free port; sets TODO_PID, TODO_PORT
+# and TODO_START_MS (time from exec to its "listening on" line).
+start_todo() {
+    local fifo=$TMP/todo.out.$RANDOM line t0 t1
+    mkfifo "$fifo"
+    t0=$EPOCHREALTIME
+    TODO_T0=$t0
+    "$SERVER" --bind 127.0.0.1 --port 0 --db "$1" >"$fifo" 2>>"$TMP/todo.err" &
+    TODO_PID=$!
+    exec {TODO_FD}<"$fifo"
+    if ! IFS= read -r -t 10 line <&"$TODO_FD"; then
+        cat "$TMP/todo.err" >&2
+        die "todo-server printed no 'listening on' line"
+    fi
+    t1=$EPOCHREALTIME
+    case "$line" in
+    "listening on "*) TODO_PORT=${line##*:} ;;
+    *) die "todo-server said '$line'" ;;
+    esac
+    TODO_START_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
+    # The server may log more to stdout: drain it so it never blocks.
+    cat <&"$TODO_FD" >/dev/null &
+    exec {TODO_FD}<&-
+}
+
+stop_todo() {
+    stop_pid "$TODO_PID"
+    TODO_PID=
+}
+
+# start_redis: on a free port (tries a few random ones); sets REDIS_PID, REDIS_PORT.
+start_redis() {
+    local try port i
+    mkdir -p "$TMP/redis"
+    for ((try = 0; try < 20; try++)); do
+        port=$((20000 + RANDOM % 30000))
+        # Something already answers there: pick another.
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            continue
+        fi
+        "$REDIS" --bind 127.0.0.1 --port "$port" --dir "$TMP/redis" \
+            --appendonly yes --appendfsync everysec --save '' \
+            --maxclients $((IDLE + 1000)) --daemonize no \
+            --logfile "$TMP/redis/redis.log" &
+        REDIS_PID=$!
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$REDIS_PID" 2>/dev/null || break
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+                REDIS_PORT=$port
+                return 0
+            fi
+            sleep 0.1
+        done
+        stop_pid "$REDIS_PID"
+        REDIS_PID=
+    done
+    tail -5 "$TMP/redis/redis.log" >&2 || true
+    die "redis-server would not start"
+}
+
+# A value of the size of a todo task line; GET's reply ends in "-end\r\n".
+VALUE=bench-value-0123456789abcdef0123456789abcdef0123456789abcd-end
+
+# Stores key:0 .. key:N-1 so every GET in the timed part hits.
+fill_redis() {
+    local n=$1 i line fd
+    exec {fd}<>"/dev/tcp/127.0.0.1/$REDIS_PORT"
+    for ((i = 0; i < n; i++)); do
+        printf 'SET key:%d %s\r\n' "$i" "$VALUE"
+    done >&"$fd"
+    for ((i = 0; i < n; i++)); do
+        IFS= read -r -t 10 line <&"$fd" || die "redis-server stopped answering while being filled"
+        [ "$line" = $'+OK\r' ] || die "redis-server answered '$line' to SET"
+    done
+    exec {fd}>&-
+}
+
