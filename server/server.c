@@ -185,6 +185,22 @@ static void reject_busy(int fd, int max)
     close(fd);
 }
 
+/* Logs refused clients at most once a second, so a crowd at the door
+ * cannot flood the log. Acceptor thread only. */
+static void note_busy(int max)
+{
+    static time_t last;
+    static unsigned long missed;
+    time_t now = time(NULL);
+    if (now == last) {
+        missed++;
+        return;
+    }
+    log_warn("refused %lu client(s): %d clients connected (--max-clients)", missed + 1, max);
+    last = now;
+    missed = 0;
+}
+
 /*
  * Accepts until the queue is empty. When the process is out of file
  * descriptors the pending connection would wake epoll forever: the spare
@@ -212,7 +228,7 @@ static void accept_all(int lfd, int *spare, const struct server_config *cfg)
             return;
         }
         if (workers_connections() >= (unsigned)cfg->max_clients) {
-            log_warn("refusing a client: %d clients connected (--max-clients)", cfg->max_clients);
+            note_busy(cfg->max_clients);
             reject_busy(fd, cfg->max_clients);
             continue;
         }

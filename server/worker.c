@@ -625,10 +625,10 @@ static void sweep_idle(void)
     for (struct conn *c = lru_head; c && now_s - c->last_active >= limit; c = c->lru_next) {
         if (c->closing || c->ready)
             continue;
-        if (log_enabled(LOG_INFO)) {
+        if (log_enabled(LOG_DEBUG)) {
             char peer[64];
             conn_peer(c, peer, sizeof(peer));
-            log_info("client %s idle for %lld s; closing it", peer, (long long)limit);
+            log_debug("client %s idle for %lld s; closing it", peer, (long long)limit);
         }
         close_later(c);
     }

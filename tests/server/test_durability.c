@@ -260,6 +260,70 @@ static void not_a_database(void **state)
     assert_non_null(strstr(err, db));
 }
 
+/* --sync full runs and keeps what it acknowledged across a restart. */
+static void sync_full(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    const char *const extra[] = {"--db", db, "--sync", "full", NULL};
+    static char buf[50 * 32];
+    size_t n = 0;
+
+    srv_start(&p, extra);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    for (int i = 0; i < 50; i++)
+        n += (size_t)sprintf(buf + n, "ADD full %d\n", i);
+    assert_int_equal(sock_send_all(c->fd, buf, n), 0);
+    for (int i = 0; i < 50; i++) {
+        char line[64];
+        assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
+        assert_true(strncmp(line, "OK ", 3) == 0);
+    }
+    cli_close(c);
+    stop_clean(&p);
+    srv_start(&p, extra);
+    c = cli_open(p.port);
+    assert_non_null(c);
+    assert_int_equal(srv_stat(c, "tasks"), 50);
+    cli_close(c);
+    stop_clean(&p);
+}
+
+/* A database of an older schema (here version 0: a file with someone
+ * else's table) is upgraded in place, keeping what was there. */
+static void older_schema_upgraded(void **state)
+{
+    (void)state;
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "CREATE TABLE notes(x); INSERT INTO notes VALUES('kept')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+
+    struct server_proc p;
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "ADD upgraded\n"), "OK 1\r\n");
+    cli_close(c);
+    stop_clean(&p);
+
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            h, "SELECT (SELECT x FROM notes), (SELECT user_version FROM pragma_user_version)", -1,
+            &s, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "kept");
+    assert_int_equal(sqlite3_column_int(s, 1), 1);
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -273,6 +337,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(kill9_keeps_acknowledged, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(newer_schema_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(not_a_database, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(sync_full, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(older_schema_upgraded, make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
