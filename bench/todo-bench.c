@@ -936,17 +936,73 @@ static void report(const struct options *o, const struct result *r)
  * Idle connections.
  * ---------------------------------------------------------------------- */
 
+/* Opens o->idle connections, up to IDLE_WINDOW handshakes at once: one
+ * blocking connect() after another spends most of its time waiting for the
+ * peer's SYN-ACK. ai must be a single address that is known to answer. */
+#define IDLE_WINDOW 256
 static int open_idle(const struct addrinfo *ai, const struct options *o, int *fds)
 {
-    for (long i = 0; i < o->idle; i++) {
-        fds[i] = dial(ai, 1);
-        if (fds[i] < 0) {
-            msg("cannot open idle connection %ld of %ld to %s:%s: %s", i + 1, o->idle, o->host,
-                o->port, strerror(errno));
-            for (long j = 0; j < i; j++)
-                close(fds[j]);
-            return -1;
+    struct epoll_event evs[IDLE_WINDOW];
+    long opened = 0, done = 0, inflight = 0;
+    int err = 0;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) {
+        msg("epoll_create1: %s", strerror(errno));
+        return -1;
+    }
+    while (done < o->idle && !err) {
+        while (inflight < IDLE_WINDOW && opened < o->idle) {
+            int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                            ai->ai_protocol);
+            if (fd < 0) {
+                err = errno;
+                break;
+            }
+            fds[opened++] = fd;
+            if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+                done++;
+                continue;
+            }
+            if (errno != EINPROGRESS) {
+                err = errno;
+                break;
+            }
+            struct epoll_event ev = {.events = EPOLLOUT, .data.fd = fd};
+            if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                err = errno;
+                break;
+            }
+            inflight++;
         }
+        if (err || inflight == 0)
+            continue;
+        int n = epoll_wait(ep, evs, IDLE_WINDOW, 10000);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            err = n == 0 ? ETIMEDOUT : errno;
+            break;
+        }
+        for (int i = 0; i < n && !err; i++) {
+            int soerr = 0;
+            socklen_t len = sizeof(soerr);
+            if (getsockopt(evs[i].data.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+                err = errno;
+            else if (soerr != 0)
+                err = soerr;
+            else if (epoll_ctl(ep, EPOLL_CTL_DEL, evs[i].data.fd, NULL) < 0)
+                err = errno;
+            inflight--;
+            done++;
+        }
+    }
+    close(ep);
+    if (err) {
+        msg("cannot open idle connection %ld of %ld to %s:%s: %s", opened, o->idle, o->host,
+            o->port, strerror(err));
+        for (long j = 0; j < opened; j++)
+            close(fds[j]);
+        return -1;
     }
     return 0;
 }
@@ -1326,14 +1382,25 @@ int main(int argc, char **argv)
         rc = EXIT_CONNECT;
         goto out;
     }
-    /* Fail early, with a clear message, when nothing listens there. */
-    int probe = dial(ai, 0);
+    /* Fail early, with a clear message, when nothing listens there; from
+     * then on use only the address that answered. */
+    struct addrinfo *good = ai;
+    int probe = -1;
+    for (; good; good = good->ai_next) {
+        struct addrinfo one = *good;
+        one.ai_next = NULL;
+        probe = dial(&one, 0);
+        if (probe >= 0)
+            break;
+    }
     if (probe < 0) {
         msg("cannot connect to %s:%s: %s", o.host, o.port, strerror(errno));
         rc = EXIT_CONNECT;
         goto out;
     }
     close(probe);
+    struct addrinfo addr = *good;
+    addr.ai_next = NULL;
 
     for (int i = 0; i < o.ntests; i++) {
         enum test_kind k = o.order[i];
@@ -1344,9 +1411,9 @@ int main(int argc, char **argv)
     snprintf(list_tag, sizeof(list_tag), "bench%lx%llx", (unsigned long)getpid(),
              (unsigned long long)(now_ns() % 0xFFFFFFFFFFull));
     uint64_t t0 = now_ns();
-    if (need_keys && prepare_tasks(ai, &o, o.keyspace, NULL, &ids) < 0)
+    if (need_keys && prepare_tasks(&addr, &o, o.keyspace, NULL, &ids) < 0)
         goto out;
-    if (need_list && prepare_tasks(ai, &o, o.list_size, list_tag, NULL) < 0)
+    if (need_list && prepare_tasks(&addr, &o, o.list_size, list_tag, NULL) < 0)
         goto out;
     if ((need_keys || need_list) && !o.csv)
         fprintf(stderr, "%s: prepared %" PRIu64 " tasks in %.2f s\n", progname,
@@ -1360,7 +1427,7 @@ int main(int argc, char **argv)
             goto out;
         }
         t0 = now_ns();
-        if (open_idle(ai, &o, idle) < 0) {
+        if (open_idle(&addr, &o, idle) < 0) {
             free(idle);
             idle = NULL;
             rc = EXIT_CONNECT;
@@ -1384,7 +1451,7 @@ int main(int argc, char **argv)
             rc = EXIT_FAIL;
             break;
         }
-        int trc = run_test(&t, ai, r);
+        int trc = run_test(&t, &addr, r);
         if (trc == EXIT_OK || trc == EXIT_FAIL) {
             if (r->name)
                 report(&o, r);
