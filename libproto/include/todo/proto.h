@@ -119,7 +119,7 @@ enum proto_cmd proto_cmd_lookup(const char *name, size_t len);
 
 /* Priority levels. On the wire: "-", "low", "med", "high". */
 enum proto_pri { PROTO_PRI_NONE = 0, PROTO_PRI_LOW, PROTO_PRI_MED, PROTO_PRI_HIGH };
-#define PROTO_PRI_KEEP (-1) /* EDIT: leave the priority as it is */
+#define PROTO_PRI_KEEP (-1)          /* EDIT: leave the priority as it is */
 const char *proto_pri_name(int pri); /* "-" for NONE; "?" out of range */
 /* Accepts "low|med|high|none" and their short forms "l|m|h|0|1|2|3"; -1 if invalid. */
 int proto_pri_parse(const char *s, size_t len);
@@ -131,9 +131,10 @@ enum proto_filter { PROTO_FILTER_PENDING = 0, PROTO_FILTER_DONE, PROTO_FILTER_AL
  * Validation helpers, shared by both ends.
  * ---------------------------------------------------------------------- */
 
-int proto_valid_utf8(const char *s, size_t len); /* 1 if valid UTF-8 (no overlongs, no surrogates) */
-int proto_valid_id(const char *s, size_t len);   /* 1 if [A-Za-z0-9_.-]{1,PROTO_MAX_ID} */
-int proto_valid_tag(const char *s, size_t len);  /* 1 if [A-Za-z0-9_.-]{1,PROTO_MAX_TAG} */
+int proto_valid_utf8(const char *s,
+                     size_t len);               /* 1 if valid UTF-8 (no overlongs, no surrogates) */
+int proto_valid_id(const char *s, size_t len);  /* 1 if [A-Za-z0-9_.-]{1,PROTO_MAX_ID} */
+int proto_valid_tag(const char *s, size_t len); /* 1 if [A-Za-z0-9_.-]{1,PROTO_MAX_TAG} */
 int proto_valid_date(const char *s, size_t len); /* 1 if a real calendar date YYYY-MM-DD */
 
 /* Formats seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out,
@@ -191,8 +192,8 @@ int proto_tokenize(const char *line, size_t len, char *scratch, size_t scratch_c
  * the start of its buffer and passes them again with new bytes appended. */
 struct proto_reader {
     size_t max_line;
-    size_t scanned;  /* bytes already searched for LF (private) */
-    int discarding;  /* skipping the rest of an oversized line (private) */
+    size_t scanned; /* bytes already searched for LF (private) */
+    int discarding; /* skipping the rest of an oversized line (private) */
 };
 
 void proto_reader_init(struct proto_reader *r, size_t max_line);
@@ -212,17 +213,17 @@ enum proto_status proto_reader_next(struct proto_reader *r, const char *buf, siz
  * given to proto_request_parse() and live as long as both do. */
 struct proto_request {
     enum proto_cmd cmd;
-    struct proto_str id;    /* GET EDIT DONE UNDONE DEL; legacy key */
-    struct proto_str text;  /* ADD EDIT legacy-POST: task text; LIST: word filter;
-                             * AUTH: password; HELP: command name */
-    int has_text;           /* text was given (EDIT: replace the text) */
-    int pri;                /* ADD: PROTO_PRI_*; EDIT: PROTO_PRI_* or PROTO_PRI_KEEP */
-    int due_op;             /* 0 keep / none, 1 set to due, -1 clear (EDIT due:none) */
+    struct proto_str id;   /* GET EDIT DONE UNDONE DEL; legacy key */
+    struct proto_str text; /* ADD EDIT legacy-POST: task text; LIST: word filter;
+                            * AUTH: password; HELP: command name */
+    int has_text;          /* text was given (EDIT: replace the text) */
+    int pri;               /* ADD: PROTO_PRI_*; EDIT: PROTO_PRI_* or PROTO_PRI_KEEP */
+    int due_op;            /* 0 keep / none, 1 set to due, -1 clear (EDIT due:none) */
     char due[PROTO_DATE_LEN + 1];
     enum proto_filter filter; /* LIST */
-    size_t ntags;           /* ADD: tags; EDIT: tags to add; LIST: tags to match (all) */
+    size_t ntags;             /* ADD: tags; EDIT: tags to add; LIST: tags to match (all) */
     struct proto_str tags[PROTO_MAX_TAGS];
-    size_t nuntags;         /* EDIT: tags to remove (-tag) */
+    size_t nuntags; /* EDIT: tags to remove (-tag) */
     struct proto_str untags[PROTO_MAX_TAGS];
 };
 
@@ -231,9 +232,8 @@ struct proto_request {
  * Returns PROTO_E_NONE, or an error code with a sentence for people in err
  * (errcap bytes, always NUL-terminated). An empty or blank line gives
  * PROTO_CMD_NONE. Never reads outside line[0..len). */
-enum proto_err proto_request_parse(const char *line, size_t len, char *scratch,
-                                   size_t scratch_cap, struct proto_request *req, char *err,
-                                   size_t errcap);
+enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, size_t scratch_cap,
+                                   struct proto_request *req, char *err, size_t errcap);
 
 /* An argument for proto_request_encode(). */
 struct proto_arg {
@@ -305,11 +305,11 @@ struct proto_reply {
 };
 
 struct proto_reply_decoder {
-    size_t max_line;   /* per line; the whole reply is bounded only by the caller's buffer */
-    size_t scanned;    /* private */
-    size_t seen;       /* private: data lines found so far */
-    size_t header_len; /* private */
-    int have_header;   /* private */
+    size_t max_line;        /* per line; the whole reply is bounded only by the caller's buffer */
+    size_t scanned;         /* private */
+    size_t seen;            /* private: data lines found so far */
+    size_t header_len;      /* private */
+    int have_header;        /* private */
     struct proto_reply hdr; /* private */
 };
 
