@@ -2,7 +2,8 @@
 # start and stop todo-server and redis-server on 127.0.0.1 and free ports.
 # The caller sets SERVER (todo-server binary), REDIS (redis-server binary),
 # TMP (a scratch directory it removes), IDLE (idle connections Redis must
-# accept) and defines die().
+# accept) and defines die(). SERVER_ARGS (an array, may be empty) holds
+# extra arguments for todo-server.
 
 # Stops one process by pid: SIGTERM, then SIGKILL if it lingers.
 stop_pid() {
@@ -24,7 +25,8 @@ start_todo() {
     mkfifo "$fifo"
     t0=$EPOCHREALTIME
     TODO_T0=$t0
-    "$SERVER" --bind 127.0.0.1 --port 0 --db "$1" >"$fifo" 2>>"$TMP/todo.err" &
+    "$SERVER" --bind 127.0.0.1 --port 0 --db "$1" ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} \
+        >"$fifo" 2>>"$TMP/todo.err" &
     TODO_PID=$!
     exec {TODO_FD}<"$fifo"
     if ! IFS= read -r -t 10 line <&"$TODO_FD"; then
