@@ -61,10 +61,10 @@ uint64_t hist_quantile(const struct hist *h, double q)
 {
     if (h->count == 0)
         return 0;
+    if (q >= 1)
+        return h->max; /* known exactly, even past the top bucket */
     if (q < 0)
         q = 0;
-    if (q > 1)
-        q = 1;
     /* The rank of the sample we want, counted from 1; ceil without libm. */
     double want = q * (double)h->count;
     uint64_t rank = (uint64_t)want;
