@@ -63,7 +63,7 @@ static int unquote(const char *line, size_t len, size_t *pos, char *scratch, siz
         if (c == '\\') {
             if (i + 1 >= len)
                 break; /* unterminated */
-            char e = line[i + 1];
+            unsigned char e = (unsigned char)line[i + 1];
             int v;
             switch (e) {
             case '"':
