@@ -82,7 +82,12 @@ static int server_error(struct session *s, const struct proto_reply *r)
     const char *hint = r->err == PROTO_E_AUTH && s->mode != SESSION_SHELL && !s->conn.cfg.password
                            ? "; give the password with --password-file or TODO_PASSWORD"
                            : "";
-    session_fail(s, code, "%.*s (%s)%s", (int)r->text.len, r->text.ptr, code, hint);
+    /* People read the code beside the sentence; JSON carries it in its own field. */
+    char text[1024];
+    snprintf(text, sizeof(text), "%.*s", (int)r->text.len, r->text.ptr);
+    fprintf(stderr, "todo-cli: %s (%s)%s\n", text, code, hint);
+    if (out_error(&s->out, code, text) != 0)
+        fprintf(stderr, "todo-cli: cannot write the error to stdout\n");
     return r->err == PROTO_E_AUTH ? CLI_EXIT_CONNECT : CLI_EXIT_SERVER;
 }
 

@@ -76,6 +76,7 @@ expect_eq "$OUT" "" "no stdout on an error"
 cli --json get 999999
 expect_rc 1 "get --json of a missing task"
 expect_has "$OUT" '"code": "NOTFOUND"' "JSON error on stdout"
+expect_has "$OUT" "\"message\": \"no task with id '999999'\"" "JSON message is the server's sentence alone"
 cli edit "$id" due:2026-02-30
 expect_rc 1 "a bad date is the server's error"
 expect_has "$ERR" "(ARGS)" "bad date message"
