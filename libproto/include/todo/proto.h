@@ -196,6 +196,7 @@ struct proto_reader {
     int discarding; /* skipping the rest of an oversized line (private) */
 };
 
+/* max_line 0 means PROTO_MAX_LINE_DEFAULT. */
 void proto_reader_init(struct proto_reader *r, size_t max_line);
 
 /* Finds the next line in buf[0..len).
@@ -313,6 +314,7 @@ struct proto_reply_decoder {
     struct proto_reply hdr; /* private */
 };
 
+/* max_line 0 means PROTO_MAX_LINE_DEFAULT. */
 void proto_reply_decoder_init(struct proto_reply_decoder *d, size_t max_line);
 
 /* Decodes the next reply in buf[0..len), with the same buffer contract as
