@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -175,13 +176,32 @@ static void scratch_done(struct cmd_ctx *x)
     x->scratch->len = 0;
 }
 
+/*
+ * GET is served from the worker's cache when the entry's generation is
+ * still the store's (nothing was committed since its snapshot began).
+ * Inside a write batch (x->in_batch) the store sees the batch's
+ * uncommitted changes, so the cache is neither read nor filled there.
+ */
 static void cmd_get(struct cmd_ctx *x, const struct proto_request *req)
 {
     struct task_sink k = {x->scratch, 0};
+    unsigned long gen = 0;
+    if (!x->in_batch) {
+        size_t len;
+        const char *hit = cache_get(req->id, store_generation(), &len);
+        if (hit != NULL) {
+            check(x, proto_buf_append(x->out, hit, len));
+            return;
+        }
+        gen = store_read_generation(x->store);
+    }
+    size_t before = x->out->len;
     int rc = store_get(x->store, req->id, sink_task, &k);
-    if (rc == STORE_OK)
+    if (rc == STORE_OK) {
         send_sink(x, &k);
-    else if (rc == STORE_NOTFOUND)
+        if (!x->in_batch && !x->out_full)
+            cache_put(req->id, gen, x->out->data + before, x->out->len - before);
+    } else if (rc == STORE_NOTFOUND)
         not_found(x, req->id);
     else if (rc == STORE_STOPPED)
         errorf(x, PROTO_E_INTERNAL, "out of memory");
@@ -407,14 +427,18 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
 
     /* A write joins the worker's batch in a savepoint of its own, so that
      * if it fails half-way only its own changes are undone. */
-    if (x->batch_open() != 0 || store_savepoint(x->store) != STORE_OK) {
+    struct store *w = NULL;
+    int rc = x->batch_open(&w);
+    x->store = w;
+    if (rc != 0 || store_savepoint(x->store) != STORE_OK) {
         store_failed(x, info->name);
         return;
     }
     unsigned long long errors = atomic_load_explicit(&x->counters->errors, memory_order_relaxed);
+    x->in_batch = 1;
     fn(x, req);
     int failed = atomic_load_explicit(&x->counters->errors, memory_order_relaxed) != errors;
-    int rc = failed ? store_rollback_to(x->store) : store_release(x->store);
+    rc = failed ? store_rollback_to(x->store) : store_release(x->store);
     if (rc != STORE_OK) {
         /* The savepoint could not be closed, so the batch is in a state
          * nobody can vouch for: the worker rolls all of it back and answers

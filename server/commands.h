@@ -25,13 +25,18 @@ struct cmd_counters {
 struct cmd_ctx {
     struct proto_buf *out;     /* the connection's replies */
     struct proto_buf *scratch; /* the worker's spare buffer, empty between calls */
-    struct store *store;       /* the worker's store */
+    /* The worker's own store for reads; once the pass's write batch is open,
+     * the writer store (which sees the batch's changes). */
+    struct store *store;
     const struct server_config *cfg;
     struct cmd_counters *counters; /* the worker's */
     /* Opens the worker's write batch (a transaction shared by every write
-     * of this event-loop pass) if it is not open yet: 0, or -1 when the
-     * store failed (store_errmsg() says why). */
-    int (*batch_open)(void);
+     * of this event-loop pass, on the server's one writer store, under the
+     * write lock) if it is not open yet. Sets *writer to the writer store
+     * either way; 0, or -1 when the batch cannot take writes
+     * (store_errmsg(*writer) says why). */
+    int (*batch_open)(struct store **writer);
+    int in_batch;     /* in/out: the write batch is open (x->store is the writer) */
     int authed;       /* in/out: this connection sent the right password */
     int quit;         /* out: QUIT was answered; close once the replies are sent */
     int out_full;     /* out: a reply did not fit in out (past its cap, or no memory) */

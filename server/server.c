@@ -123,6 +123,7 @@ static int listen_on(const struct server_config *cfg, char *where, size_t wcap, 
         return -1;
     }
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
     socklen_t len = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
         snprintf(err, errcap, "getsockname: %s", strerror(errno));
@@ -142,7 +143,9 @@ static int load_demo(struct store *s, char *err, size_t errcap)
         {"task_03", "play basketball"},
     };
     int64_t n;
-    if (store_count(s, &n) != STORE_OK)
+    int rc = store_count(s, &n);
+    store_read_end(s);
+    if (rc != STORE_OK)
         goto fail;
     if (n > 0) {
         log_info("--demo: the store already holds %lld tasks; leaving it as it is", (long long)n);
@@ -262,8 +265,10 @@ int server_run(const struct server_config *cfg)
     }
 
     /* The main thread's connection creates or upgrades the schema before
-     * any worker opens one, and holds an in-memory database open. */
-    struct store_options so = {cfg->db, cfg->sync_full, 5000};
+     * any worker opens one, and holds an in-memory database open. It is
+     * also the writer: every worker's write batch runs on it, under the
+     * pool's write lock, so its page cache stays warm. */
+    struct store_options so = {cfg->db, cfg->sync_full, 5000, 1};
     if (store_open(&main_store, &so, err, sizeof(err)) != STORE_OK) {
         log_error("%s", err);
         goto out;
@@ -278,7 +283,7 @@ int server_run(const struct server_config *cfg)
         log_error("%s", err);
         goto out;
     }
-    if (workers_start(cfg, err, sizeof(err)) != 0) {
+    if (workers_start(cfg, main_store, err, sizeof(err)) != 0) {
         log_error("%s", err);
         goto out;
     }

@@ -7,7 +7,9 @@
  */
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,7 @@ static const char *const migrations[] = {
 
 enum stmt_id {
     ST_BEGIN,
+    ST_BEGIN_READ,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_SAVEPOINT,
@@ -74,6 +77,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_BEGIN_READ] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_SAVEPOINT] = "SAVEPOINT cmd",
@@ -111,10 +115,25 @@ static const char *const stmt_sql[ST__COUNT] = {
 
 struct store {
     sqlite3 *db;
+    int reading;            /* a read transaction of ours is open (store_read_end ends it) */
+    unsigned long read_gen; /* committed_gen loaded just before it began */
+    int writer;             /* opened with store_options.writer */
     sqlite3_stmt *st[ST__COUNT];
     sqlite3_stmt *list[LIST_VARIANTS];
     char err[256];
 };
+
+/*
+ * Shared by every thread, lock-free:
+ * committed_gen counts the transactions that changed the database. It is
+ * bumped after each COMMIT (and ROLLBACK) of a write transaction, so a
+ * reader that loads it before its snapshot is taken knows that any data
+ * read in that snapshot is at least as new as that generation.
+ * wal_frames is the WAL's size in frames after the last commit, written by
+ * the writer connection's WAL hook.
+ */
+static atomic_ulong committed_gen = 1;
+static atomic_long wal_frames;
 
 static int failf(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -243,8 +262,27 @@ too_new:
     return -1;
 }
 
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)arg;
+    (void)db;
+    (void)name;
+    atomic_store(&wal_frames, frames);
+    return SQLITE_OK;
+}
+
+/* SQLite's memory statistics take a global mutex on every allocation, and
+ * nothing here reads them; this must run before SQLite's first use. */
+static void sqlite_setup(void)
+{
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        log_debug("SQLite was initialized already; its memory statistics stay on");
+}
+
 int store_open(struct store **out, const struct store_options *o, char *err, size_t errcap)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_setup);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     const char *path = o->path;
     char memname[64], msg[256], mode[32];
@@ -295,6 +333,17 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
     }
     if (migrate(s, o->path, err, errcap) != 0)
         goto fail;
+    s->writer = o->writer;
+    if (o->writer && !mem) {
+        /* Checkpoints are run by the server between passes (store_checkpoint),
+         * not inside whichever commit crosses SQLite's mark while every other
+         * writer waits for it. */
+        if (exec_sql(s, "PRAGMA wal_autocheckpoint=0", msg, sizeof(msg)) != 0) {
+            snprintf(err, errcap, "cannot set up database %s: %s", o->path, msg);
+            goto fail;
+        }
+        sqlite3_wal_hook(s->db, wal_hook, NULL);
+    }
     for (int i = 0; i < ST__COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
                                NULL) != SQLITE_OK) {
@@ -314,6 +363,7 @@ void store_close(struct store *s)
 {
     if (s == NULL)
         return;
+    store_read_end(s);
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     for (int i = 0; i < LIST_VARIANTS; i++)
@@ -323,19 +373,77 @@ void store_close(struct store *s)
     free(s);
 }
 
+/* Opens a read transaction unless one (or a write transaction) is open:
+ * the reads that follow share one snapshot and one set of SQLite's file
+ * locks, instead of taking and dropping them for each statement. The
+ * generation is loaded before the snapshot is taken (at the first step). */
+static void read_open(struct store *s)
+{
+    if (s->reading || !sqlite3_get_autocommit(s->db))
+        return;
+    s->read_gen = atomic_load(&committed_gen);
+    if (exec_stmt(s, ST_BEGIN_READ, "cannot begin reading") == STORE_OK)
+        s->reading = 1;
+}
+
+void store_read_end(struct store *s)
+{
+    if (!s->reading)
+        return;
+    s->reading = 0;
+    if (!sqlite3_get_autocommit(s->db) &&
+        exec_stmt(s, ST_COMMIT, "cannot end a read transaction") != STORE_OK) {
+        log_warn("%s", s->err);
+        if (exec_stmt(s, ST_ROLLBACK, "cannot roll back a read transaction") != STORE_OK)
+            log_warn("%s", s->err);
+    }
+}
+
+unsigned long store_generation(void)
+{
+    return atomic_load(&committed_gen);
+}
+
+unsigned long store_read_generation(struct store *s)
+{
+    read_open(s);
+    return s->read_gen;
+}
+
+long store_wal_frames(void)
+{
+    return atomic_load(&wal_frames);
+}
+
+int store_checkpoint(struct store *s)
+{
+    int log = 0, done = 0;
+    store_read_end(s);
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        return failf(s, "cannot checkpoint");
+    return STORE_OK;
+}
+
 int store_begin(struct store *s)
 {
+    store_read_end(s);
     return exec_stmt(s, ST_BEGIN, "cannot begin a transaction");
 }
 
 int store_commit(struct store *s)
 {
-    return exec_stmt(s, ST_COMMIT, "cannot commit");
+    int rc = exec_stmt(s, ST_COMMIT, "cannot commit");
+    /* After the commit is visible: see committed_gen. */
+    atomic_fetch_add(&committed_gen, 1);
+    return rc;
 }
 
 int store_rollback(struct store *s)
 {
-    return exec_stmt(s, ST_ROLLBACK, "cannot roll back");
+    int rc = exec_stmt(s, ST_ROLLBACK, "cannot roll back");
+    atomic_fetch_add(&committed_gen, 1);
+    return rc;
 }
 
 int store_in_transaction(struct store *s)
@@ -488,6 +596,7 @@ int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 {
     sqlite3_stmt *st = s->st[ST_GET];
     int found = 0;
+    read_open(s);
     bind_str(st, 1, id);
     int rc = each_task(s, st, fn, arg, &found);
     if (rc != STORE_OK)
@@ -632,6 +741,7 @@ int store_list(struct store *s, const struct proto_request *req, store_task_fn f
     sqlite3_stmt *st = list_stmt(s, filter, ntags, word);
     if (st == NULL)
         return STORE_ERROR;
+    read_open(s);
     for (size_t i = 0; i < ntags; i++)
         bind_str(st, (int)i + 1, req->tags[i]);
     if (word)
@@ -643,6 +753,7 @@ int store_tags(struct store *s, store_tag_fn fn, void *arg)
 {
     sqlite3_stmt *st = s->st[ST_TAGS];
     int rc;
+    read_open(s);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (fn(arg, col_str(st, 0), sqlite3_column_int64(st, 1)) != 0) {
             sqlite3_reset(st);
@@ -656,6 +767,7 @@ int store_tags(struct store *s, store_tag_fn fn, void *arg)
 int store_count(struct store *s, int64_t *n)
 {
     sqlite3_stmt *st = s->st[ST_COUNT];
+    read_open(s);
     int rc = sqlite3_step(st);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);

@@ -28,6 +28,11 @@ struct store_options {
     const char *path; /* a file, or ":memory:" for a store that keeps nothing */
     int sync_full;    /* make every commit durable against power loss */
     int busy_ms;      /* how long to wait for another process's lock */
+    /* The one connection that makes every write (the server's, used under
+     * its write lock): SQLite's automatic checkpoints are off on it, and
+     * store_wal_frames() follows its commits; checkpoints are run with
+     * store_checkpoint() instead. */
+    int writer;
 };
 
 /* Opens the store, creating it or upgrading its schema when needed.
@@ -41,8 +46,31 @@ const char *store_errmsg(struct store *s);
 /* Transactions: begin takes the write lock at once (so a busy database is
  * seen here, not half-way through a batch). */
 int store_begin(struct store *s);
+/* Commit and rollback also bump the store's generation (see below). */
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
+
+/* Reads (get, list, tags, count) outside a write transaction share one
+ * read transaction, opened by the first of them, until store_read_end().
+ * Call it before waiting for anything: an open snapshot keeps checkpoints
+ * from finishing and the WAL from being reused. store_begin() ends it too. */
+void store_read_end(struct store *s);
+
+/* The generation: a counter shared by all connections of this process,
+ * bumped after every commit or rollback of a write transaction. An answer
+ * read in a snapshot is current for as long as store_generation() still
+ * equals the store_read_generation() of that snapshot. */
+unsigned long store_generation(void);
+/* Opens s's read transaction if none is open (outside a write transaction)
+ * and returns the generation loaded just before its snapshot was taken. */
+unsigned long store_read_generation(struct store *s);
+
+/* Frames in the WAL after the writer connection's last commit (0 for a
+ * store without a WAL). */
+long store_wal_frames(void);
+/* A PASSIVE checkpoint through s (ends s's read transaction first): copies
+ * what it can of the WAL into the database without waiting for anyone. */
+int store_checkpoint(struct store *s);
 /* 1 while a transaction is open. SQLite may end one by itself after some
  * errors (disk full, I/O error), which the batching code must notice. */
 int store_in_transaction(struct store *s);

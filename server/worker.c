@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "commands.h"
 #include "config.h"
 #include "conn.h"
@@ -46,6 +47,12 @@
 #define STOP_GRACE_MS 2000
 /* How long a write batch waits for another process holding the database. */
 #define BUSY_TIMEOUT_MS 5000
+/* Checkpoints (see ckpt_main): a PASSIVE one, outside the write lock, each
+ * time the WAL has grown by CKPT_FRAMES; one under the write lock, so that
+ * the next write can start the WAL over, once it passes CKPT_HARD_FRAMES
+ * (16,000 frames of 4 KiB: a WAL of about 64 MiB at most). */
+#define CKPT_FRAMES 1000
+#define CKPT_HARD_FRAMES 16000
 
 struct worker {
     pthread_t thread;
@@ -90,11 +97,25 @@ static struct {
      * in SQLite's busy handler (which sleeps in steps of up to 100 ms),
      * hands the lock over at once and keeps SQLITE_BUSY away from clients. */
     pthread_mutex_t write_lock;
+    /* The server's one writer connection: every write batch runs on it,
+     * only while write_lock is held, so its page cache stays warm. */
+    struct store *wstore;
+    /* The checkpoint thread (ckpt_main). ckpt_lock guards ckpt_want and
+     * ckpt_quit; ckpt_mark (the WAL's size in frames when the last
+     * checkpoint ran) is written by that thread only. */
+    pthread_t ckpt_thread;
+    int ckpt_started;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    int ckpt_want, ckpt_quit;
+    atomic_long ckpt_mark;
     /* Start-up handshake: guards every worker's started and err. */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
 } pool = {
     .write_lock = PTHREAD_MUTEX_INITIALIZER,
+    .ckpt_lock = PTHREAD_MUTEX_INITIALIZER,
+    .ckpt_cond = PTHREAD_COND_INITIALIZER,
     .start_lock = PTHREAD_MUTEX_INITIALIZER,
     .start_cond = PTHREAD_COND_INITIALIZER,
 };
@@ -227,20 +248,21 @@ static void close_pending(void)
 
 /* ---- the write batch ---- */
 
-static int batch_open(void)
+static int batch_open(struct store **writer)
 {
+    *writer = pool.wstore;
     if (batch.open) {
         /* A batch that went wrong, or whose transaction SQLite ended on
          * its own, takes no more writes: they could otherwise run (and
          * commit) outside it. The pass's writes all get ERR STORE. */
-        if (batch.broken || !store_in_transaction(tstore)) {
+        if (batch.broken || !store_in_transaction(pool.wstore)) {
             batch.broken = 1;
             return -1;
         }
         return 0;
     }
     pthread_mutex_lock(&pool.write_lock);
-    if (store_begin(tstore) != STORE_OK) {
+    if (store_begin(pool.wstore) != STORE_OK) {
         pthread_mutex_unlock(&pool.write_lock);
         return -1;
     }
@@ -273,17 +295,18 @@ static void batch_end(void)
 {
     if (!batch.open)
         return;
-    int ok = !batch.broken && store_commit(tstore) == STORE_OK;
+    int ok = !batch.broken && store_commit(pool.wstore) == STORE_OK;
     if (ok) {
         atomic_fetch_add_explicit(&self->batches, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&self->counters.writes, batch.n, memory_order_relaxed);
     } else {
         char why[300];
         snprintf(why, sizeof(why), "the write was not saved: %s",
-                 batch.broken ? "a write could not be undone on its own" : store_errmsg(tstore));
+                 batch.broken ? "a write could not be undone on its own"
+                              : store_errmsg(pool.wstore));
         log_error("write batch of %zu commands rolled back: %s", batch.n, why);
-        if (store_rollback(tstore) != STORE_OK)
-            log_debug("rollback: %s", store_errmsg(tstore));
+        if (store_rollback(pool.wstore) != STORE_OK)
+            log_debug("rollback: %s", store_errmsg(pool.wstore));
         struct proto_buf msg;
         proto_buf_init(&msg, 0);
         if (proto_reply_err(&msg, PROTO_E_STORE, why) != 0)
@@ -320,10 +343,11 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     struct cmd_ctx x = {
         .out = &c->out,
         .scratch = &spare,
-        .store = tstore,
+        .store = batch.open ? pool.wstore : tstore,
         .cfg = pool.cfg,
         .counters = &self->counters,
         .batch_open = batch_open,
+        .in_batch = batch.open,
         .authed = c->authed,
     };
     size_t start = c->out.len;
@@ -573,6 +597,93 @@ static void settle_all(void)
     }
 }
 
+/*
+ * Checkpoints run on a thread of their own, so that no worker (and none of
+ * its clients) waits for their fsyncs. A PASSIVE checkpoint copies the WAL
+ * into the database without stopping writers or readers; but under
+ * continuous writes it never catches up with the end of the WAL, and
+ * SQLite starts the WAL over only once a checkpoint has. So when the WAL
+ * passes CKPT_HARD_FRAMES a second one runs under the write lock: it has
+ * only what was appended meanwhile to copy, and the next write transaction
+ * restarts the WAL. The WAL thus stays under about CKPT_HARD_FRAMES plus
+ * what is written during one checkpoint.
+ */
+static void maybe_checkpoint(void)
+{
+    long frames = store_wal_frames();
+    long mark = atomic_load(&pool.ckpt_mark);
+    if (frames >= mark && frames - mark < CKPT_FRAMES)
+        return;
+    if (frames < mark && frames < CKPT_FRAMES)
+        return; /* the WAL was started over and is small */
+    pthread_mutex_lock(&pool.ckpt_lock);
+    if (!pool.ckpt_want) {
+        pool.ckpt_want = 1;
+        pthread_cond_signal(&pool.ckpt_cond);
+    }
+    pthread_mutex_unlock(&pool.ckpt_lock);
+}
+
+static void *ckpt_main(void *arg)
+{
+    struct store *s = arg;
+    pthread_mutex_lock(&pool.ckpt_lock);
+    for (;;) {
+        while (!pool.ckpt_want && !pool.ckpt_quit)
+            pthread_cond_wait(&pool.ckpt_cond, &pool.ckpt_lock);
+        if (pool.ckpt_quit)
+            break;
+        pool.ckpt_want = 0;
+        pthread_mutex_unlock(&pool.ckpt_lock);
+
+        long frames = store_wal_frames();
+        if (store_checkpoint(s) != STORE_OK)
+            log_warn("checkpoint: %s", store_errmsg(s));
+        if (frames >= CKPT_HARD_FRAMES) {
+            pthread_mutex_lock(&pool.write_lock);
+            if (store_checkpoint(pool.wstore) != STORE_OK)
+                log_warn("checkpoint: %s", store_errmsg(pool.wstore));
+            pthread_mutex_unlock(&pool.write_lock);
+        }
+        atomic_store(&pool.ckpt_mark, frames);
+        pthread_mutex_lock(&pool.ckpt_lock);
+    }
+    pthread_mutex_unlock(&pool.ckpt_lock);
+    store_close(s);
+    return NULL;
+}
+
+/* Opens the checkpoint thread's own connection here, so that a failure is
+ * reported at start-up. */
+static int ckpt_start(char *err, size_t errcap)
+{
+    struct store *s = NULL;
+    struct store_options so = {pool.cfg->db, pool.cfg->sync_full, BUSY_TIMEOUT_MS, 0};
+    if (store_open(&s, &so, err, errcap) != STORE_OK)
+        return -1;
+    int rc = pthread_create(&pool.ckpt_thread, NULL, ckpt_main, s);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot start the checkpoint thread: %s", strerror(rc));
+        store_close(s);
+        return -1;
+    }
+    pool.ckpt_started = 1;
+    return 0;
+}
+
+static void ckpt_stop(void)
+{
+    if (!pool.ckpt_started)
+        return;
+    pthread_mutex_lock(&pool.ckpt_lock);
+    pool.ckpt_quit = 1;
+    pthread_cond_signal(&pool.ckpt_cond);
+    pthread_mutex_unlock(&pool.ckpt_lock);
+    pthread_join(pool.ckpt_thread, NULL);
+    pool.ckpt_started = 0;
+    pool.ckpt_quit = 0;
+}
+
 /* ---- new connections ---- */
 
 static void adopt(int fd)
@@ -689,7 +800,7 @@ static void *worker_main(void *arg)
     int64_t next_sweep = 0;
 
     self = arg;
-    struct store_options so = {cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS};
+    struct store_options so = {cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS, 0};
     if (store_open(&tstore, &so, err, sizeof(err)) != STORE_OK) {
         report_start(self, -1, err);
         return NULL;
@@ -700,6 +811,7 @@ static void *worker_main(void *arg)
     if (arena_cap < 1024 * 1024)
         arena_cap = 1024 * 1024;
     pscratch_cap = cfg->max_line + 1;
+    cache_init(pool.n);
     arena = malloc(arena_cap);
     pscratch = malloc(pscratch_cap);
     proto_buf_init(&spare, SERVER_OUTPUT_MAX);
@@ -737,8 +849,11 @@ static void *worker_main(void *arg)
                 conn_event(evs[i].data.ptr, evs[i].events);
         }
         run_queued();
+        /* No snapshot is held across epoll_wait (see store_read_end). */
+        store_read_end(tstore);
         batch_end();
         settle_all();
+        maybe_checkpoint();
         if (cfg->idle_timeout > 0 && now_s >= next_sweep) {
             sweep_idle();
             next_sweep = now_s + 1;
@@ -758,6 +873,7 @@ out:
     free(ready);
     free(batch.rec);
     proto_buf_free(&spare);
+    cache_free();
     store_close(tstore);
     log_debug("worker %d stopped", self->index);
     return NULL;
@@ -765,14 +881,20 @@ out:
 
 /* ---- the pool, seen from the main thread ---- */
 
-int workers_start(const struct server_config *cfg, char *err, size_t errcap)
+int workers_start(const struct server_config *cfg, struct store *writer, char *err, size_t errcap)
 {
     pool.cfg = cfg;
+    pool.wstore = writer;
     pool.n = cfg->threads;
     clock_gettime(CLOCK_MONOTONIC, &pool.started);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
     if (pool.w == NULL) {
         snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    if (ckpt_start(err, errcap) != 0) {
+        free(pool.w);
+        pool.w = NULL;
         return -1;
     }
     int started = 0;
@@ -821,6 +943,7 @@ fail:
         pthread_join(pool.w[i].thread, NULL);
     }
     pool.n = started;
+    ckpt_stop();
     return -1;
 }
 
@@ -878,6 +1001,7 @@ void workers_stop(void)
     free(pool.w);
     pool.w = NULL;
     pool.n = 0;
+    ckpt_stop();
 }
 
 void workers_stats(struct server_stats *st)

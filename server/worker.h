@@ -9,10 +9,13 @@
 
 struct server_config;
 
-/* Starts cfg->threads workers, each with its own store connection, and
- * waits until all are ready. 0, or -1 with a sentence in err. cfg must
- * outlive the pool. */
-int workers_start(const struct server_config *cfg, char *err, size_t errcap);
+struct store;
+
+/* Starts cfg->threads workers, each with its own store connection for
+ * reads, and waits until all are ready. Every write batch runs on writer
+ * (opened with store_options.writer), under the pool's write lock. 0, or
+ * -1 with a sentence in err. cfg and writer must outlive the pool. */
+int workers_start(const struct server_config *cfg, struct store *writer, char *err, size_t errcap);
 
 /* Called by the acceptor only. The number of client connections open now. */
 unsigned workers_connections(void);

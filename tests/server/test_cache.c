@@ -1,0 +1,272 @@
+/*
+ * test_cache.c - GET replies are cached per worker; a cached reply must
+ * never be served once a newer write has been acknowledged. With two or
+ * more workers, consecutive connections land on different workers (round
+ * robin), so a write on one connection and a read on the next cross
+ * workers, caches and SQLite connections.
+ */
+#include "srv_test.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ROUNDS 1500
+
+/* "OK <id>" of an ADD, as the id. */
+static long add_task(struct cli *c, const char *text)
+{
+    char req[256];
+    snprintf(req, sizeof(req), "ADD %s\n", text);
+    const char *r = cli_cmd(c, req);
+    if (strncmp(r, "OK ", 3) != 0)
+        fail_msg("ADD: %s", r);
+    return atol(r + 3);
+}
+
+/* Text of a GET reply's task line ("" when it is not DATA 1). */
+static void get_text(struct cli *c, long id, char *out, size_t cap)
+{
+    char req[64];
+    snprintf(req, sizeof(req), "GET %ld\n", id);
+    const char *r = cli_cmd(c, req);
+    const char *q = strchr(r, '"');
+    out[0] = '\0';
+    if (strncmp(r, "DATA 1\r\n", 8) != 0 || q == NULL)
+        return;
+    snprintf(out, cap, "%s", q);
+}
+
+/* Edits on one connection, reads (twice, so the second is served from the
+ * cache) on another: each read sees the last acknowledged edit. */
+static void edit_then_get_elsewhere(void **state)
+{
+    (void)state;
+    char dir[512], db[600], want[64], got[256];
+    struct server_proc sp;
+
+    make_tmpdir(dir, sizeof(dir));
+    snprintf(db, sizeof(db), "%s/todo.db", dir);
+    const char *const extra[] = {"--db", db, "--threads", "2", NULL};
+    srv_start(&sp, extra);
+    struct cli *a = cli_open(sp.port);
+    struct cli *b = cli_open(sp.port);
+    assert_non_null(a);
+    assert_non_null(b);
+    long id = add_task(a, "v-start");
+
+    for (int i = 0; i < ROUNDS; i++) {
+        char req[128];
+        snprintf(req, sizeof(req), "EDIT %ld v-%d\n", id, i);
+        snprintf(want, sizeof(want), "OK %ld\r\n", id);
+        assert_string_equal(cli_cmd(a, req), want);
+        snprintf(want, sizeof(want), "\"v-%d\"\r\n", i);
+        for (int k = 0; k < 2; k++) {
+            get_text(b, id, got, sizeof(got));
+            if (strcmp(got, want) != 0)
+                fail_msg("round %d, read %d: wanted %s, got %s", i, k, want, got);
+        }
+        /* DONE / UNDONE change the line as well. */
+        if (i % 100 == 0) {
+            snprintf(req, sizeof(req), "DONE %ld\n", id);
+            assert_true(strncmp(cli_cmd(a, req), "OK ", 3) == 0);
+            snprintf(req, sizeof(req), "GET %ld\n", id);
+            const char *r = cli_cmd(b, req);
+            if (strstr(r, " done ") == NULL)
+                fail_msg("round %d: GET after DONE: %s", i, r);
+            snprintf(req, sizeof(req), "UNDONE %ld\n", id);
+            assert_true(strncmp(cli_cmd(a, req), "OK ", 3) == 0);
+            snprintf(req, sizeof(req), "GET %ld\n", id);
+            r = cli_cmd(b, req);
+            if (strstr(r, " pending ") == NULL)
+                fail_msg("round %d: GET after UNDONE: %s", i, r);
+        }
+    }
+    /* DEL: a cached reply must not outlive the task. */
+    char req[64];
+    snprintf(req, sizeof(req), "GET %ld\n", id);
+    assert_true(strncmp(cli_cmd(b, req), "DATA 1", 6) == 0);
+    snprintf(req, sizeof(req), "DEL %ld\n", id);
+    assert_true(strncmp(cli_cmd(a, req), "OK ", 3) == 0);
+    snprintf(req, sizeof(req), "GET %ld\n", id);
+    assert_true(strncmp(cli_cmd(b, req), "ERR NOTFOUND", 12) == 0);
+
+    cli_close(a);
+    cli_close(b);
+    int st = server_stop(&sp, SIGTERM);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    rm_tree(dir);
+}
+
+/* On one connection, pipelined in one send: a GET after an EDIT in the
+ * same batch sees the edit (the cache is not used inside a batch), and a
+ * GET before it does not. */
+static void pipelined_own_write(void **state)
+{
+    (void)state;
+    struct server_proc sp;
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", NULL};
+    srv_start(&sp, extra);
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    long id = add_task(c, "p-start");
+    char prev[64], want[64], got[512];
+    snprintf(prev, sizeof(prev), "\"p-start\"\r\n");
+
+    for (int i = 0; i < 300; i++) {
+        char req[256];
+        snprintf(req, sizeof(req), "GET %ld\nEDIT %ld p-%d\nGET %ld\nGET %ld\n", id, id, i, id, id);
+        assert_int_equal(cli_send(c, req), 0);
+        snprintf(want, sizeof(want), "\"p-%d\"\r\n", i);
+        const char *expect[4] = {prev, NULL, want, want};
+        for (int k = 0; k < 4; k++) {
+            assert_true(cli_reply(c, got, sizeof(got), 10000) > 0);
+            if (expect[k] == NULL) {
+                if (strncmp(got, "OK ", 3) != 0)
+                    fail_msg("round %d: EDIT: %s", i, got);
+            } else if (strstr(got, expect[k]) == NULL) {
+                fail_msg("round %d, reply %d: wanted %s, got %s", i, k, expect[k], got);
+            }
+        }
+        snprintf(prev, sizeof(prev), "%s", want);
+    }
+    cli_close(c);
+    int st = server_stop(&sp, SIGTERM);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* One writer thread and readers on other connections at once: a reader
+ * that saw the writer's acknowledgement of edit n before it sent its GET
+ * must read edit n or a later one. */
+#define READERS 3
+#define EDITS 1500
+
+struct shared {
+    int port;
+    long id;
+    atomic_int acked; /* the last edit number acknowledged; -1 none */
+    atomic_int stop;
+    atomic_int failures;
+    char first[256];
+    pthread_mutex_t lock;
+};
+
+static void record(struct shared *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void record(struct shared *sh, const char *fmt, ...)
+{
+    if (atomic_fetch_add(&sh->failures, 1) == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        pthread_mutex_lock(&sh->lock);
+        vsnprintf(sh->first, sizeof(sh->first), fmt, ap);
+        pthread_mutex_unlock(&sh->lock);
+        va_end(ap);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct shared *sh = arg;
+    struct cli *c = cli_open(sh->port);
+    if (c == NULL) {
+        record(sh, "writer: cannot connect");
+        atomic_store(&sh->stop, 1);
+        return NULL;
+    }
+    for (int i = 0; i < EDITS && atomic_load(&sh->failures) == 0; i++) {
+        char req[128];
+        snprintf(req, sizeof(req), "EDIT %ld n%d\n", sh->id, i);
+        const char *r = cli_cmd(c, req);
+        if (strncmp(r, "OK ", 3) != 0) {
+            record(sh, "writer: EDIT %d: %s", i, r);
+            break;
+        }
+        atomic_store(&sh->acked, i);
+    }
+    atomic_store(&sh->stop, 1);
+    cli_close(c);
+    return NULL;
+}
+
+static void *reader_main(void *arg)
+{
+    struct shared *sh = arg;
+    struct cli *c = cli_open(sh->port);
+    if (c == NULL) {
+        record(sh, "reader: cannot connect");
+        return NULL;
+    }
+    char req[64];
+    snprintf(req, sizeof(req), "GET %ld\n", sh->id);
+    /* Bounded: the writer stops after EDITS edits; 200,000 reads at most. */
+    for (int n = 0; n < 200000 && !atomic_load(&sh->stop); n++) {
+        int before = atomic_load(&sh->acked);
+        const char *r = cli_cmd(c, req);
+        const char *q = strstr(r, "\"n");
+        int seen = q ? atoi(q + 2) : -1;
+        if (strncmp(r, "DATA 1\r\n", 8) != 0 || (q == NULL && before >= 0)) {
+            record(sh, "reader: GET: %s", r);
+            break;
+        }
+        if (seen < before) {
+            record(sh, "reader: edit %d was acknowledged before the GET, which read %d", before,
+                   seen);
+            break;
+        }
+    }
+    cli_close(c);
+    return NULL;
+}
+
+static void readers_and_writer(void **state)
+{
+    (void)state;
+    struct server_proc sp;
+    char dir[512], db[600];
+    static struct shared sh;
+
+    make_tmpdir(dir, sizeof(dir));
+    snprintf(db, sizeof(db), "%s/todo.db", dir);
+    const char *const extra[] = {"--db", db, "--threads", "3", NULL};
+    srv_start(&sp, extra);
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    sh.port = sp.port;
+    sh.id = add_task(c, "start");
+    atomic_store(&sh.acked, -1);
+    pthread_mutex_init(&sh.lock, NULL);
+
+    pthread_t w, r[READERS];
+    for (int i = 0; i < READERS; i++)
+        assert_int_equal(pthread_create(&r[i], NULL, reader_main, &sh), 0);
+    assert_int_equal(pthread_create(&w, NULL, writer_main, &sh), 0);
+    pthread_join(w, NULL);
+    for (int i = 0; i < READERS; i++)
+        pthread_join(r[i], NULL);
+    if (atomic_load(&sh.failures) > 0)
+        fail_msg("%d failures; first: %s", atomic_load(&sh.failures), sh.first);
+    assert_int_equal(atomic_load(&sh.acked), EDITS - 1);
+
+    cli_close(c);
+    int st = server_stop(&sp, SIGTERM);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    pthread_mutex_destroy(&sh.lock);
+    rm_tree(dir);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
+        return 2;
+    }
+    srv_bin = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(edit_then_get_elsewhere),
+        cmocka_unit_test(pipelined_own_write),
+        cmocka_unit_test(readers_and_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
