@@ -84,19 +84,18 @@ void cache_put(struct proto_str id, unsigned long gen, const char *reply, size_t
     }
     size_t h = hash(id);
     struct entry *set = &table[(h & set_mask) * 2];
-    struct entry *e;
     /* The same id's entry (so an id has one entry at most), else an
      * out-of-date one, else either. */
-    if (same(&set[0], id))
-        e = &set[0];
-    else if (same(&set[1], id))
-        e = &set[1];
-    else if (set[0].gen != gen)
-        e = &set[0];
-    else if (set[1].gen != gen)
-        e = &set[1];
-    else
-        e = &set[(h >> 31) & 1];
+    int w = -1;
+    for (int k = 0; k < 2 && w < 0; k++)
+        if (same(&set[k], id))
+            w = k;
+    for (int k = 0; k < 2 && w < 0; k++)
+        if (set[k].gen != gen)
+            w = k;
+    if (w < 0)
+        w = (int)((h >> 31) & 1);
+    struct entry *e = &set[w];
     e->gen = gen;
     e->len = (uint16_t)len;
     e->idlen = (uint8_t)id.len;

@@ -75,6 +75,9 @@ enum stmt_id {
     ST__COUNT
 };
 
+/* Long statements are split over lines as adjacent literals on purpose;
+ * every entry has its designator, so a missing comma cannot go unseen. */
+/* NOLINTBEGIN(bugprone-suspicious-missing-comma) */
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_BEGIN_READ] = "BEGIN",
@@ -107,6 +110,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                " VALUES(?1, ?2, 0, 0, NULL, ?3, ?3)"
                " ON CONFLICT(id) DO UPDATE SET text = excluded.text, updated = excluded.updated",
 };
+/* NOLINTEND(bugprone-suspicious-missing-comma) */
 
 /* LIST statements differ by status filter, number of tag filters and
  * whether a word is given; each variant is prepared the first time it is

@@ -547,7 +547,8 @@ static void ready_push(struct conn *c)
 {
     if (nready == ready_cap) {
         size_t cap = ready_cap ? ready_cap * 2 : 64;
-        struct conn **r = realloc(ready, cap * sizeof(*r));
+        /* An array of pointers: sizeof(*r) is one pointer, as meant. */
+        struct conn **r = realloc(ready, cap * sizeof(*r)); /* NOLINT(bugprone-sizeof-expression) */
         if (r == NULL) {
             close_later(c);
             return;

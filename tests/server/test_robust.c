@@ -36,7 +36,7 @@ static void oversized_line(void **state)
     char *big = malloc(300 * 1024);
     assert_non_null(big);
     memset(big, 'a', 5000);
-    strcpy(big + 5000, "\nPING\n");
+    memcpy(big + 5000, "\nPING\n", 7);
     assert_int_equal(cli_send(c, big), 0);
     assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
     assert_true(strncmp(line, "ERR TOOLONG ", 12) == 0);
@@ -56,7 +56,7 @@ static void oversized_line(void **state)
 
     /* Exactly the limit is fine (an unknown command, not TOOLONG). */
     memset(big, 'c', 1024);
-    strcpy(big + 1024, "\r\n");
+    memcpy(big + 1024, "\r\n", 3);
     assert_true(strncmp(cli_cmd(c, big), "ERR UNKNOWN ", 12) == 0);
     free(big);
     cli_close(c);
