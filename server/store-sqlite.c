@@ -59,6 +59,7 @@ enum stmt_id {
     ST_ROLLBACK_TO,
     ST_NEXT_ID,
     ST_SET_NEXT_ID,
+    ST_GIVE_BACK_IDS,
     ST_EXISTS,
     ST_INSERT,
     ST_ADD_TAG,
@@ -88,6 +89,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ROLLBACK_TO] = "ROLLBACK TO cmd",
     [ST_NEXT_ID] = "SELECT next_id FROM meta",
     [ST_SET_NEXT_ID] = "UPDATE meta SET next_id = ?1",
+    [ST_GIVE_BACK_IDS] = "UPDATE meta SET next_id = ?1 WHERE next_id = ?2",
     [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = ?1",
     [ST_INSERT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
                   " VALUES(?1, ?2, 0, ?3, ?4, ?5, ?5)",
@@ -122,6 +124,10 @@ struct store {
     int reading;            /* a read transaction of ours is open (store_read_end ends it) */
     unsigned long read_gen; /* committed_gen loaded just before it began */
     int writer;             /* opened with store_options.writer */
+    /* ADD's ids [id_next, id_end) are reserved: meta.next_id is id_end
+     * (committed or in the open transaction). Valid while ids_known. */
+    int ids_known;
+    int64_t id_next, id_end;
     sqlite3_stmt *st[ST__COUNT];
     sqlite3_stmt *list[LIST_VARIANTS];
     char err[256];
@@ -363,11 +369,28 @@ fail:
     return STORE_ERROR;
 }
 
+/* On a clean close, ids reserved but not handed out go back to the
+ * counter, so that a restart goes on from the next id; after a crash they
+ * are skipped (never reused). */
+static void give_back_ids(struct store *s)
+{
+    if (!s->ids_known || s->id_next >= s->id_end || !sqlite3_get_autocommit(s->db))
+        return;
+    sqlite3_stmt *st = s->st[ST_GIVE_BACK_IDS];
+    sqlite3_bind_int64(st, 1, s->id_next);
+    sqlite3_bind_int64(st, 2, s->id_end);
+    if (exec_stmt(s, ST_GIVE_BACK_IDS, "cannot give back unused ids") != STORE_OK)
+        log_debug("%s", s->err);
+    s->ids_known = 0;
+}
+
 void store_close(struct store *s)
 {
     if (s == NULL)
         return;
     store_read_end(s);
+    if (s->st[ST_GIVE_BACK_IDS] != NULL)
+        give_back_ids(s);
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     for (int i = 0; i < LIST_VARIANTS; i++)
@@ -445,6 +468,7 @@ int store_commit(struct store *s)
 
 int store_rollback(struct store *s)
 {
+    s->ids_known = 0; /* the reservation may have been undone */
     int rc = exec_stmt(s, ST_ROLLBACK, "cannot roll back");
     atomic_fetch_add(&committed_gen, 1);
     return rc;
@@ -468,6 +492,7 @@ int store_release(struct store *s)
 /* ROLLBACK TO leaves the savepoint open; RELEASE closes it. */
 int store_rollback_to(struct store *s)
 {
+    s->ids_known = 0;
     int rc = exec_stmt(s, ST_ROLLBACK_TO, "cannot roll back to a savepoint");
     if (rc == STORE_OK)
         rc = exec_stmt(s, ST_RELEASE, "cannot release a savepoint");
@@ -547,24 +572,36 @@ static int tag_change(struct store *s, enum stmt_id which, struct proto_str id,
 }
 
 /*
- * ADD's id is meta.next_id, skipping ids that exist already (the legacy
- * POST may have created "5"); the counter is moved past it in the same
- * transaction, so an id is never handed out twice, even after a DEL.
+ * ADD's id is the next unused number, skipping ids that exist already (the
+ * legacy POST may have created "5"). Ids are reserved ID_BLOCK at a time:
+ * meta.next_id is moved past the block in the transaction of the ADD that
+ * first needs it, and the rest of the block is handed out from memory, so
+ * most ADDs do not rewrite the meta page. An id is never handed out twice,
+ * even after a DEL or a crash (which skips the rest of the block); any
+ * rollback forgets the block, since it may have undone the reservation.
  */
+#define ID_BLOCK 1000
+
 int store_add(struct store *s, const struct proto_request *req, int64_t now,
               char id[PROTO_MAX_ID + 1])
 {
-    sqlite3_stmt *st = s->st[ST_NEXT_ID];
-    int64_t next;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
+    sqlite3_stmt *st;
+    int rc;
+    if (!s->ids_known) {
+        st = s->st[ST_NEXT_ID];
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            sqlite3_reset(st);
+            return failf(s, "cannot read the id counter");
+        }
+        int64_t m = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
-        return failf(s, "cannot read the id counter");
+        if (m < 1)
+            m = 1;
+        s->id_next = s->id_end = m;
+        s->ids_known = 1;
     }
-    next = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (next < 1)
-        next = 1;
+    int64_t next = s->id_next;
     for (;;) {
         int exists = 0;
         snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)next);
@@ -574,6 +611,13 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
         if (!exists)
             break;
         next++;
+    }
+    if (next >= s->id_end) {
+        st = s->st[ST_SET_NEXT_ID];
+        sqlite3_bind_int64(st, 1, next + ID_BLOCK);
+        if ((rc = exec_stmt(s, ST_SET_NEXT_ID, "cannot advance the id counter")) != STORE_OK)
+            return rc;
+        s->id_end = next + ID_BLOCK;
     }
     struct proto_str ids = {id, strlen(id)};
 
@@ -591,9 +635,8 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
     for (size_t i = 0; i < req->ntags; i++)
         if ((rc = tag_change(s, ST_ADD_TAG, ids, req->tags[i])) != STORE_OK)
             return rc;
-    st = s->st[ST_SET_NEXT_ID];
-    sqlite3_bind_int64(st, 1, next + 1);
-    return exec_stmt(s, ST_SET_NEXT_ID, "cannot advance the id counter");
+    s->id_next = next + 1;
+    return STORE_OK;
 }
 
 int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
