@@ -2,8 +2,12 @@
  * store-sqlite.c - the store on SQLite: WAL mode, prepared statements, a
  * schema versioned with PRAGMA user_version and upgraded by migrations.
  *
- * Each worker thread opens its own connection (SQLITE_OPEN_NOMUTEX: it is
- * never shared), so statements are prepared once per thread and reused.
+ * Each worker thread opens its own connection for reads (SQLITE_OPEN_NOMUTEX:
+ * used by that thread only), so statements are prepared once per thread and
+ * reused; reads share one read transaction per event-loop pass. Writes all
+ * go through one writer connection, used by one thread at a time under the
+ * server's write lock. Automatic checkpoints are off on the writer: the
+ * server runs them on a thread of its own (store_checkpoint).
  */
 #include "store.h"
 

@@ -1,7 +1,8 @@
 /*
  * store.h - where tasks are kept. One struct store is one connection to the
- * storage engine and belongs to one thread; every call on it must come from
- * that thread. Today's engine is SQLite (store-sqlite.c).
+ * storage engine; it is used by one thread at a time (a worker's own store
+ * by that worker only; the writer store by whichever thread holds the
+ * server's write lock). Today's engine is SQLite (store-sqlite.c).
  *
  * Writes happen between store_begin() and store_commit(); each write may be
  * wrapped in a savepoint so that a failing one is undone alone.

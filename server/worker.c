@@ -7,12 +7,17 @@
  * connection needs no lock at all.
  *
  * One pass of a worker's loop handles every ready connection: it reads,
- * frames lines, parses and runs every complete request in order. Writes of
- * all connections in the pass share one transaction (BEGIN IMMEDIATE ...
- * COMMIT, "group commit"), and no reply of the pass is sent before that
+ * frames lines, parses and runs every complete request in order. Reads run
+ * on the worker's own store, in one read transaction for the pass (ended
+ * before epoll_wait); GET replies are also cached per worker (cache.h).
+ * Writes of all connections in the pass share one transaction (BEGIN
+ * IMMEDIATE ... COMMIT, "group commit") on the server's one writer store,
+ * under the write lock, and no reply of the pass is sent before that
  * COMMIT has succeeded: a client is never told "OK" about a write that a
  * crash could still take back. When COMMIT fails, the write replies of the
- * pass are rewritten into ERR STORE before anything is sent.
+ * pass are rewritten into ERR STORE before anything is sent. Once the
+ * batch is open, the pass's later reads also run on the writer store, so a
+ * client reads its own writes in order.
  */
 #include "worker.h"
 
@@ -92,7 +97,8 @@ static struct {
     /* Set once by the main thread on SIGINT/SIGTERM; workers read it after
      * their eventfd wakes them. */
     atomic_bool stop;
-    /* Held by a worker from its BEGIN IMMEDIATE to its COMMIT. SQLite
+    /* Held by a worker from its BEGIN IMMEDIATE to its COMMIT (and by the
+     * checkpoint thread for a checkpoint that must restart the WAL). SQLite
      * allows one writer anyway; taking the turn here, instead of spinning
      * in SQLite's busy handler (which sleeps in steps of up to 100 ms),
      * hands the lock over at once and keeps SQLITE_BUSY away from clients. */
