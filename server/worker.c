@@ -58,7 +58,8 @@
 /* Checkpoints (see ckpt_main): a PASSIVE one, outside the write lock, each
  * time the WAL has grown by CKPT_FRAMES; one under the write lock, so that
  * the next write can start the WAL over, once it passes CKPT_HARD_FRAMES
- * (16,000 frames of 4 KiB: a WAL of about 64 MiB at most). */
+ * (16,000 frames of one page each: a WAL of about 16 MiB at most with the
+ * 1 KiB pages of a database this server created, 64 MiB with 4 KiB pages). */
 #define CKPT_FRAMES 1000
 #define CKPT_HARD_FRAMES 16000
 
