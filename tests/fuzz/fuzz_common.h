@@ -91,4 +91,39 @@ static inline char *exact_copy(const char *p, size_t n)
     return c;
 }
 
+/* One pass of a target over the input: decode with max_line, fed whole or
+ * in chunks, and write what was decoded into log. flag is the target's own
+ * (whether to go deeper into what was decoded). */
+typedef void (*fuzz_pass_fn)(const uint8_t *data, size_t size, size_t max_line, int chunked,
+                             int flag, struct proto_buf *log);
+
+static inline int same_log(const struct proto_buf *a, const struct proto_buf *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* The decoders must not care how the bytes arrive: whole and chunked runs
+ * must log the same, with the default line limit and with a tiny one. */
+static inline void fuzz_same_whole_and_chunked(const uint8_t *data, size_t size, fuzz_pass_fn pass)
+{
+    struct proto_buf whole, chunks;
+    struct chunker c;
+
+    chunker_init(&c, data, size, 0);
+    size_t small = 1 + (size_t)(c.state % 48);
+
+    proto_buf_init(&whole, 0);
+    proto_buf_init(&chunks, 0);
+    pass(data, size, PROTO_MAX_LINE_DEFAULT, 0, 1, &whole);
+    pass(data, size, PROTO_MAX_LINE_DEFAULT, 1, 0, &chunks);
+    CHECK(same_log(&whole, &chunks));
+
+    whole.len = chunks.len = 0;
+    pass(data, size, small, 0, 0, &whole);
+    pass(data, size, small, 1, 0, &chunks);
+    CHECK(same_log(&whole, &chunks));
+    proto_buf_free(&whole);
+    proto_buf_free(&chunks);
+}
+
 #endif /* TODO_FUZZ_COMMON_H */

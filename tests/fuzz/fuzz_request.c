@@ -270,36 +270,16 @@ static void frame(const uint8_t *data, size_t size, size_t max_line, int chunked
     free(buf);
 }
 
-static int same_log(const struct proto_buf *a, const struct proto_buf *b)
-{
-    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct proto_buf whole, chunks;
     struct chunker c;
-    size_t small;
 
-    chunker_init(&c, data, size, 0);
-    small = 1 + (size_t)(c.state % 48);
-
-    proto_buf_init(&whole, 0);
-    proto_buf_init(&chunks, 0);
-    frame(data, size, PROTO_MAX_LINE_DEFAULT, 0, 1, &whole);
-    frame(data, size, PROTO_MAX_LINE_DEFAULT, 1, 0, &chunks);
-    CHECK(same_log(&whole, &chunks));
-
-    whole.len = chunks.len = 0;
-    frame(data, size, small, 0, 0, &whole);
-    frame(data, size, small, 1, 0, &chunks);
-    CHECK(same_log(&whole, &chunks));
-    proto_buf_free(&whole);
-    proto_buf_free(&chunks);
+    fuzz_same_whole_and_chunked(data, size, frame);
 
     /* Any byte string survives quoting, bare when it can be or forced. */
+    chunker_init(&c, data, size, 0);
     quote_roundtrip((const char *)data, size, (int)(c.state >> 8) & 1);
     return 0;
 }
