@@ -26,6 +26,7 @@ struct server_config {
     int idle_timeout; /* seconds without traffic before a close; 0 = never */
     size_t max_line;  /* longest request line in bytes */
     int sync_full;    /* SQLite synchronous=FULL instead of NORMAL */
+    int sched_normal; /* workers keep SCHED_OTHER instead of SCHED_BATCH */
     int demo;         /* load the tutorial's three tasks into an empty store */
     int insecure;     /* allow a non-loopback bind without a password */
     struct auth auth; /* the password, if any */

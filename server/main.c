@@ -45,6 +45,10 @@ static void usage(FILE *f, int ncpu)
             "                            kill -9 of the server (default); full: it also\n"
             "                            survives power loss, at the cost of an fsync per\n"
             "                            batch of writes\n"
+            "      --sched batch|normal  batch: workers do not preempt other programs\n"
+            "                            when woken, for throughput on a machine shared\n"
+            "                            with clients (default); normal: lower tail\n"
+            "                            latency\n"
             "      --demo                load the tutorial's task_01..task_03 into an empty\n"
             "                            store\n"
             "      --log-level LEVEL     error, warn, info or debug (default info); the log\n"
@@ -134,6 +138,7 @@ enum {
     OPT_PASSWORD_FILE,
     OPT_INSECURE,
     OPT_SYNC,
+    OPT_SCHED,
     OPT_DEMO,
     OPT_LOG_LEVEL,
 };
@@ -149,6 +154,7 @@ static const struct option long_opts[] = {
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"sync", required_argument, NULL, OPT_SYNC},
+    {"sched", required_argument, NULL, OPT_SCHED},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
@@ -215,6 +221,14 @@ int main(int argc, char **argv)
                 cfg.sync_full = 1;
             else
                 die_usage("--sync wants normal or full, not '%s'", optarg);
+            break;
+        case OPT_SCHED:
+            if (strcmp(optarg, "batch") == 0)
+                cfg.sched_normal = 0;
+            else if (strcmp(optarg, "normal") == 0)
+                cfg.sched_normal = 1;
+            else
+                die_usage("--sched wants batch or normal, not '%s'", optarg);
             break;
         case OPT_DEMO:
             cfg.demo = 1;

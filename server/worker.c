@@ -816,13 +816,16 @@ static void *worker_main(void *arg)
      * machine the server shares with its clients) and which would then
      * send its next request later. A worker still runs at once on an idle
      * core. With 2 workers and the load generator on 2 cores, GET at 50
-     * connections went from 131,000-139,000 to 174,000-184,000 req/s, p99
-     * unchanged. Unprivileged threads may choose it; if not, nothing else
-     * changes. */
-    struct sched_param sp = {0};
-    int src = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
-    if (src != 0)
-        log_debug("worker %d: cannot use SCHED_BATCH: %s", self->index, strerror(src));
+     * connections went from 131,000-139,000 to 174,000-184,000 req/s, but
+     * p99 usually rose (docs/PERFORMANCE.md), so --sched normal keeps the
+     * default policy for those who prefer tail latency. Unprivileged threads
+     * may choose SCHED_BATCH; if not, nothing else changes. */
+    if (!cfg->sched_normal) {
+        struct sched_param sp = {0};
+        int src = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+        if (src != 0)
+            log_debug("worker %d: cannot use SCHED_BATCH: %s", self->index, strerror(src));
+    }
     struct store_options so = {cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS, 0};
     if (store_open(&tstore, &so, err, sizeof(err)) != STORE_OK) {
         report_start(self, -1, err);

@@ -3,8 +3,13 @@
  * the tutorial's nc session byte for byte, each native command and its
  * errors, pipelined requests in order, STATS, and the command line.
  */
+/* SCHED_BATCH (sched.h). */
+#define _GNU_SOURCE
 #include "srv_test.h"
 
+#include <dirent.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -321,11 +326,11 @@ static void command_line(void **state)
     const char *help[] = {"--help", NULL};
     int st = srv_run(help, out, sizeof(out), err, sizeof(err), 5000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    static const char *const flags[] = {"--bind",     "--port",          "--db",
-                                        "--threads",  "--max-clients",   "--idle-timeout",
-                                        "--max-line", "--password-file", "--insecure",
-                                        "--sync",     "--demo",          "--log-level",
-                                        "--help",     "--version",       "todo.db"};
+    static const char *const flags[] = {
+        "--bind",        "--port",         "--db",       "--threads",
+        "--max-clients", "--idle-timeout", "--max-line", "--password-file",
+        "--insecure",    "--sync",         "--sched",    "--demo",
+        "--log-level",   "--help",         "--version",  "todo.db"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         assert_non_null(strstr(out, flags[i]));
 
@@ -337,7 +342,7 @@ static void command_line(void **state)
     const char *const bad[][3] = {
         {"--frobnicate", NULL, NULL}, {"--port", "70000", NULL},     {"--port", "12x", NULL},
         {"--threads", "0", NULL},     {"--sync", "sometimes", NULL}, {"--log-level", "loud", NULL},
-        {"stray", NULL, NULL},
+        {"stray", NULL, NULL},        {"--sched", "fast", NULL},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         st = srv_run(bad[i], out, sizeof(out), err, sizeof(err), 5000);
@@ -346,6 +351,65 @@ static void command_line(void **state)
         assert_true(strlen(err) > 10);
         assert_string_equal(out, "");
     }
+}
+
+/* Counts the server's threads running under SCHED_BATCH, from the policy
+ * field (the 41st) of /proc/PID/task/TID/stat. */
+static int batch_threads(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char statpath[384], buf[1024];
+        snprintf(statpath, sizeof(statpath), "%s/%s/stat", path, e->d_name);
+        FILE *f = fopen(statpath, "r");
+        if (f == NULL)
+            continue; /* the thread ended meanwhile */
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* Fields start at 3 after the ")" that closes the command name. */
+        char *p = strrchr(buf, ')');
+        assert_non_null(p);
+        int field = 2;
+        for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
+            if (++field == 41) {
+                n += atoi(tok) == SCHED_BATCH;
+                break;
+            }
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Workers run under SCHED_BATCH by default, and keep the normal policy with
+ * --sched normal. */
+static void sched_policy(void **state)
+{
+    (void)state;
+    struct server_proc srv;
+    const char *batch[] = {"--db", ":memory:", "--threads", "2", NULL};
+    srv_start(&srv, batch);
+    struct cli *c = cli_open(srv.port);
+    assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
+    assert_int_equal(batch_threads(srv.pid), 2);
+    cli_close(c);
+    assert_int_equal(server_stop(&srv, SIGTERM), 0);
+
+    const char *normal[] = {"--db", ":memory:", "--threads", "2", "--sched", "normal", NULL};
+    srv_start(&srv, normal);
+    c = cli_open(srv.port);
+    assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
+    assert_int_equal(batch_threads(srv.pid), 0);
+    cli_close(c);
+    assert_int_equal(server_stop(&srv, SIGTERM), 0);
 }
 
 int main(int argc, char **argv)
@@ -363,6 +427,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(backpressure, start_demo, stop),
         cmocka_unit_test_setup_teardown(stats_change, start_demo, stop),
         cmocka_unit_test(command_line),
+        cmocka_unit_test(sched_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
