@@ -389,27 +389,38 @@ static int batch_threads(pid_t pid)
     return n;
 }
 
-/* Workers run under SCHED_BATCH by default, and keep the normal policy with
- * --sched normal. */
-static void sched_policy(void **state)
+static int start_sched_default(void **state)
 {
     (void)state;
-    struct server_proc srv;
-    const char *batch[] = {"--db", ":memory:", "--threads", "2", NULL};
-    srv_start(&srv, batch);
-    struct cli *c = cli_open(srv.port);
-    assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
-    assert_int_equal(batch_threads(srv.pid), 2);
-    cli_close(c);
-    assert_int_equal(server_stop(&srv, SIGTERM), 0);
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", NULL};
+    return server_start(&sp, srv_bin, extra);
+}
 
-    const char *normal[] = {"--db", ":memory:", "--threads", "2", "--sched", "normal", NULL};
-    srv_start(&srv, normal);
-    c = cli_open(srv.port);
+static int start_sched_normal(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", "--sched", "normal", NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+/* Workers run under SCHED_BATCH by default (--threads 2: two of them). */
+static void sched_batch_default(void **state)
+{
+    (void)state;
+    struct cli *c = cli_open(sp.port);
     assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
-    assert_int_equal(batch_threads(srv.pid), 0);
+    assert_int_equal(batch_threads(sp.pid), 2);
     cli_close(c);
-    assert_int_equal(server_stop(&srv, SIGTERM), 0);
+}
+
+/* --sched normal keeps the default policy in every thread. */
+static void sched_normal(void **state)
+{
+    (void)state;
+    struct cli *c = cli_open(sp.port);
+    assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
+    assert_int_equal(batch_threads(sp.pid), 0);
+    cli_close(c);
 }
 
 int main(int argc, char **argv)
@@ -427,7 +438,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(backpressure, start_demo, stop),
         cmocka_unit_test_setup_teardown(stats_change, start_demo, stop),
         cmocka_unit_test(command_line),
-        cmocka_unit_test(sched_policy),
+        cmocka_unit_test_setup_teardown(sched_batch_default, start_sched_default, stop),
+        cmocka_unit_test_setup_teardown(sched_normal, start_sched_normal, stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
