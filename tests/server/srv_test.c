@@ -235,3 +235,14 @@ void rm_tree(const char *path)
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", path);
 }
+
+int srv_test_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
+        return 2;
+    }
+    srv_bin = argv[1];
+    const char *slash = strrchr(argv[0], '/');
+    return _cmocka_run_group_tests(slash ? slash + 1 : argv[0], tests, n, NULL, NULL);
+}

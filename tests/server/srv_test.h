@@ -64,4 +64,9 @@ int srv_run(const char *const *args, char *out, size_t outcap, char *err, size_t
 void make_tmpdir(char *path, size_t cap);
 void rm_tree(const char *path);
 
+/* The main() of every server test program: takes the path of todo-server
+ * from argv[1] into srv_bin and runs the tests as one group named after the
+ * program. Returns the exit status for main(). */
+int srv_test_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n);
+
 #endif /* TODO_SRV_TEST_H */

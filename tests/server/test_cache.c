@@ -258,15 +258,10 @@ static void readers_and_writer(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
-        return 2;
-    }
-    srv_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(edit_then_get_elsewhere),
         cmocka_unit_test(pipelined_own_write),
         cmocka_unit_test(readers_and_writer),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -200,13 +200,8 @@ static void many_writers(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
-        return 2;
-    }
-    srv_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(many_writers),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

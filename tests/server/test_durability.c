@@ -338,11 +338,6 @@ static void older_schema_upgraded(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
-        return 2;
-    }
-    srv_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(restart_keeps_data, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(sigterm_mid_load, make_dir, remove_dir),
@@ -352,5 +347,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(sync_full, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(older_schema_upgraded, make_dir, remove_dir),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

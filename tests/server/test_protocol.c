@@ -425,11 +425,6 @@ static void sched_normal(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
-        return 2;
-    }
-    srv_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tutorial_session, start_demo, stop),
         cmocka_unit_test_setup_teardown(native_commands, start_demo, stop),
@@ -441,5 +436,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(sched_batch_default, start_sched_default, stop),
         cmocka_unit_test_setup_teardown(sched_normal, start_sched_normal, stop),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -288,11 +288,6 @@ static void public_bind_needs_password(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PATH-TO-todo-server\n", argv[0]);
-        return 2;
-    }
-    srv_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(oversized_line, start_small_lines, stop),
         cmocka_unit_test_setup_teardown(garbage_bytes, start_small_lines, stop),
@@ -302,5 +297,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(password, start_password, stop_password),
         cmocka_unit_test(public_bind_needs_password),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
