@@ -249,6 +249,9 @@ int server_run(const struct server_config *cfg)
     /* A client that goes away mid-reply must not kill the server; sends
      * also pass MSG_NOSIGNAL. */
     signal(SIGPIPE, SIG_IGN);
+    /* Past a file size limit (ulimit -f) a write must fail with EFBIG, to
+     * be answered ERR STORE, rather than kill the server. */
+    signal(SIGXFSZ, SIG_IGN);
     /* Block SIGINT and SIGTERM in every thread (workers inherit the mask)
      * and read them from a signalfd in the acceptor's loop instead. */
     sigemptyset(&mask);

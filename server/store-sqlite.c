@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "wal-gather.h"
 
 /*
  * The schema, one step per version: migrations[i] takes a database from
@@ -64,7 +65,6 @@ enum stmt_id {
     ST_NEXT_ID,
     ST_SET_NEXT_ID,
     ST_GIVE_BACK_IDS,
-    ST_EXISTS,
     ST_INSERT,
     ST_ADD_TAG,
     ST_DEL_TAG,
@@ -94,8 +94,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_NEXT_ID] = "SELECT next_id FROM meta",
     [ST_SET_NEXT_ID] = "UPDATE meta SET next_id = ?1",
     [ST_GIVE_BACK_IDS] = "UPDATE meta SET next_id = ?1 WHERE next_id = ?2",
-    [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = ?1",
-    [ST_INSERT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
+    [ST_INSERT] = "INSERT OR IGNORE INTO tasks(id, text, done, pri, due, created, updated)"
                   " VALUES(?1, ?2, 0, ?3, ?4, ?5, ?5)",
     [ST_ADD_TAG] = "INSERT OR IGNORE INTO task_tags(task_id, tag) VALUES(?1, ?2)",
     [ST_DEL_TAG] = "DELETE FROM task_tags WHERE task_id = ?1 AND tag = ?2",
@@ -286,11 +285,15 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 /* SQLite's memory statistics take a global mutex on every allocation, and
- * nothing here reads them; this must run before SQLite's first use. */
+ * nothing here reads them; this must run before SQLite's first use. The
+ * WAL-gathering VFS (wal-gather.h) halves a commit's system calls. */
 static void sqlite_setup(void)
 {
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
         log_debug("SQLite was initialized already; its memory statistics stay on");
+    int rc = wal_gather_register();
+    if (rc != SQLITE_OK)
+        log_warn("WAL writes are not gathered: %s", sqlite3_errstr(rc));
 }
 
 int store_open(struct store **out, const struct store_options *o, char *err, size_t errcap)
@@ -323,7 +326,10 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         goto fail;
     }
-    sqlite3_busy_timeout(s->db, o->busy_ms);
+    /* The first connection finds out at once whether another process has
+     * the database (see the fail label); the others of this process share
+     * its lock and wait for each other's transactions as usual. */
+    sqlite3_busy_timeout(s->db, o->writer ? 0 : o->busy_ms);
     if (!mem) {
         /* 1 KiB pages for a new database (an existing one keeps its own):
          * the WAL stores whole pages, so an EDIT of one task appends a
@@ -355,6 +361,7 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
     }
     if (migrate(s, o->path, err, errcap) != 0)
         goto fail;
+    sqlite3_busy_timeout(s->db, o->busy_ms);
     s->writer = o->writer;
     if (o->writer && !mem) {
         /* Checkpoints are run by the server between passes (store_checkpoint),
@@ -377,6 +384,13 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
     *out = s;
     return STORE_OK;
 fail:
+    /* The VFS (wal-gather.h) keeps the database to this process while it
+     * is open, so a lock held elsewhere means another process has it. */
+    if (s->db != NULL && sqlite3_errcode(s->db) == SQLITE_BUSY)
+        snprintf(err, errcap,
+                 "database %s is in use by another process (another todo-server?); "
+                 "the server needs it to itself",
+                 o->path);
     store_close(s);
     return STORE_ERROR;
 }
@@ -562,16 +576,9 @@ static int each_task(struct store *s, sqlite3_stmt *st, store_task_fn fn, void *
     return STORE_OK;
 }
 
-static int id_exists(struct store *s, struct proto_str id, int *exists)
+static int changed(struct store *s)
 {
-    sqlite3_stmt *st = s->st[ST_EXISTS];
-    bind_str(st, 1, id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return failf(s, "cannot look up a task");
-    *exists = rc == SQLITE_ROW;
-    return STORE_OK;
+    return sqlite3_changes(s->db) > 0;
 }
 
 static int tag_change(struct store *s, enum stmt_id which, struct proto_str id,
@@ -613,28 +620,7 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
         s->id_next = s->id_end = m;
         s->ids_known = 1;
     }
-    int64_t next = s->id_next;
-    for (;;) {
-        int exists = 0;
-        snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)next);
-        struct proto_str ids = {id, strlen(id)};
-        if ((rc = id_exists(s, ids, &exists)) != STORE_OK)
-            return rc;
-        if (!exists)
-            break;
-        next++;
-    }
-    if (next >= s->id_end) {
-        st = s->st[ST_SET_NEXT_ID];
-        sqlite3_bind_int64(st, 1, next + ID_BLOCK);
-        if ((rc = exec_stmt(s, ST_SET_NEXT_ID, "cannot advance the id counter")) != STORE_OK)
-            return rc;
-        s->id_end = next + ID_BLOCK;
-    }
-    struct proto_str ids = {id, strlen(id)};
-
     st = s->st[ST_INSERT];
-    bind_str(st, 1, ids);
     bind_str(st, 2, req->text);
     sqlite3_bind_int(st, 3, req->pri);
     if (req->due_op == 1)
@@ -642,8 +628,27 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
     else
         sqlite3_bind_null(st, 4);
     sqlite3_bind_int64(st, 5, now);
-    if ((rc = exec_stmt(s, ST_INSERT, "cannot add the task")) != STORE_OK)
-        return rc;
+    /* INSERT OR IGNORE changes nothing when the id exists (a POST made
+     * it): then the next number is tried. One statement in the usual case,
+     * instead of a look-up and an insert. */
+    int64_t next = s->id_next;
+    struct proto_str ids;
+    for (;; next++) {
+        if (next >= s->id_end) {
+            sqlite3_stmt *adv = s->st[ST_SET_NEXT_ID];
+            sqlite3_bind_int64(adv, 1, next + ID_BLOCK);
+            if ((rc = exec_stmt(s, ST_SET_NEXT_ID, "cannot advance the id counter")) != STORE_OK)
+                return rc;
+            s->id_end = next + ID_BLOCK;
+        }
+        snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)next);
+        ids = (struct proto_str){id, strlen(id)};
+        bind_str(st, 1, ids);
+        if ((rc = exec_stmt(s, ST_INSERT, "cannot add the task")) != STORE_OK)
+            return rc;
+        if (changed(s))
+            break;
+    }
     for (size_t i = 0; i < req->ntags; i++)
         if ((rc = tag_change(s, ST_ADD_TAG, ids, req->tags[i])) != STORE_OK)
             return rc;
@@ -664,11 +669,6 @@ int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 }
 
 /* The statement's changes: 0 rows means no such task. */
-static int changed(struct store *s)
-{
-    return sqlite3_changes(s->db) > 0;
-}
-
 int store_edit(struct store *s, const struct proto_request *req, int64_t now)
 {
     sqlite3_stmt *st = s->st[ST_EDIT];

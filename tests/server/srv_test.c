@@ -136,9 +136,28 @@ int cli_closed(struct cli *c, int timeout_ms)
     }
 }
 
+/* Every server srv_start() started, so that srv_kill_left() can stop those
+ * a failed assertion left running (their pids; a reaped one is skipped). */
+static pid_t started[64];
+static size_t nstarted;
+
 void srv_start(struct server_proc *sp, const char *const *extra)
 {
     assert_int_equal(server_start(sp, srv_bin, extra), 0);
+    if (nstarted < sizeof(started) / sizeof(started[0]))
+        started[nstarted++] = sp->pid;
+}
+
+void srv_kill_left(void)
+{
+    for (size_t i = 0; i < nstarted; i++) {
+        int st;
+        if (waitpid(started[i], &st, WNOHANG) == 0) {
+            kill(started[i], SIGKILL);
+            waitpid(started[i], &st, 0);
+        }
+    }
+    nstarted = 0;
 }
 
 long long srv_stat(struct cli *c, const char *name)

@@ -51,6 +51,9 @@ int cli_closed(struct cli *c, int timeout_ms);
 /* Starts todo-server with extra args (NULL-terminated) on a free port;
  * fails the test if it does not come up. */
 void srv_start(struct server_proc *sp, const char *const *extra);
+/* Kills (SIGKILL) every server srv_start() started that is still running:
+ * for a teardown, after a failed assertion skipped the test's own stop. */
+void srv_kill_left(void);
 /* Reads one STATS value; -1 if missing. */
 long long srv_stat(struct cli *c, const char *name);
 

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@ static int make_dir(void **state)
 static int remove_dir(void **state)
 {
     (void)state;
+    srv_kill_left();
     rm_tree(dir);
     return 0;
 }
@@ -256,6 +258,85 @@ static void newer_schema_refused(void **state)
     sqlite3_close(h);
 }
 
+/* A second server on the same database is refused at once with a message
+ * that says why, and the first goes on serving. */
+static void second_server_refused(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "ADD first\n"), "OK 1\r\n");
+
+    static char out[4096], err[4096];
+    const char *args[] = {"--port", "0", "--db", db, NULL};
+    int st = srv_run(args, out, sizeof(out), err, sizeof(err), 3000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_non_null(strstr(err, "in use by another process"));
+    assert_null(strstr(out, "listening"));
+
+    assert_string_equal(cli_cmd(c, "ADD second\n"), "OK 2\r\n");
+    cli_close(c);
+    stop_clean(&p);
+}
+
+/* When the disk is full (here: a file size limit, as ulimit -f sets),
+ * writes are answered ERR STORE, reads go on, and every write that was
+ * acknowledged before is there after a restart, none of the refused ones. */
+static void full_disk_refuses_writes(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    struct rlimit old, lim;
+    char req[160], line[512];
+    long acked = 0, refused = 0;
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 256 * 1024; /* inherited by the server started now */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    start_file(&p);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    /* 100 bytes of text a task: the 256 KiB are used up within about a
+     * thousand writes; 5,000 bounds the loop. */
+    for (int i = 0; i < 5000 && refused < 3; i++) {
+        snprintf(req, sizeof(req), "ADD task %d %s\n", i,
+                 "filling the disk with text, filling the disk with text, filling the disk");
+        const char *r = cli_cmd(c, req);
+        if (strncmp(r, "OK ", 3) == 0) {
+            assert_int_equal(refused, 0); /* nothing is acknowledged after a refusal */
+            acked++;
+        } else {
+            assert_true(strncmp(r, "ERR STORE ", 10) == 0);
+            refused++;
+        }
+    }
+    assert_true(acked > 0);
+    assert_int_equal(refused, 3);
+    /* Reads and other clients are still served. */
+    assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
+    struct cli *c2 = cli_open(p.port);
+    assert_non_null(c2);
+    assert_int_equal(cli_send(c2, "GET 1\n"), 0);
+    assert_true(cli_line(c2, line, sizeof(line), 5000) > 0);
+    assert_string_equal(line, "DATA 1\r\n");
+    cli_close(c2);
+    cli_close(c);
+    server_stop(&p, SIGTERM); /* its last checkpoint may fail: the limit still holds */
+
+    start_file(&p);
+    c = cli_open(p.port);
+    assert_non_null(c);
+    assert_int_equal(srv_stat(c, "tasks"), acked);
+    cli_close(c);
+    stop_clean(&p);
+}
+
 /* A file that is not a database at all is reported, not overwritten. */
 static void not_a_database(void **state)
 {
@@ -346,6 +427,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(not_a_database, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(sync_full, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(older_schema_upgraded, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(second_server_refused, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(full_disk_refuses_writes, make_dir, remove_dir),
     };
     return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
