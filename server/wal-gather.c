@@ -20,9 +20,12 @@
 
 /* A WAL frame header (page number, commit mark, salts, checksums). */
 #define FRAME_HEADER 24
-/* The buffer grows to this; a larger commit is written in pieces. */
-#define GATHER_MAX (1024 * 1024)
-#define GATHER_MIN (64 * 1024)
+/* The buffer, and so the largest write: a larger commit is written in
+ * pieces of this size. It must stay below 128 KiB: the unix VFS cuts the
+ * length of every write to 17 bits (it only ever writes pages of 64 KiB at
+ * most) and then reports a short write as a full disk. */
+#define GATHER_MAX (64 * 1024)
+#define GATHER_MIN GATHER_MAX
 
 struct gather_file {
     sqlite3_file base;  /* base.pMethods is gather_methods */
