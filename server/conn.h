@@ -1,7 +1,9 @@
 /*
  * conn.h - one client connection: its socket, unparsed input and unsent
- * replies. A connection belongs to one worker thread; only that thread
- * ever touches it.
+ * replies. A connection is owned by one worker thread at a time: the one
+ * that the shared epoll instance handed it to, until that worker arms it
+ * again (worker.c). Only the owner touches it, but for the fields marked
+ * otherwise below.
  *
  * An idle connection holds no buffers: input and output are allocated when
  * bytes arrive or replies are made, and freed once they are empty, so ten
@@ -10,6 +12,7 @@
 #ifndef TODO_SERVER_CONN_H
 #define TODO_SERVER_CONN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +20,15 @@
 
 struct conn {
     int fd;
-    uint32_t events;     /* the epoll interest registered now */
-    int64_t last_active; /* monotonic seconds of the last byte read or sent */
+    uint32_t events; /* the epoll interest it was last armed with */
+    /* Monotonic seconds of the last byte read or sent: written by the
+     * owner, read by the idle sweep (relaxed; a second either way is fine). */
+    _Atomic int64_t last_active;
+    /* Bumped (release) by each thread that arms the connection, read
+     * (acquire) by the worker that receives it: what the one did to the
+     * connection is visible to the next, in the C memory model's terms. */
+    atomic_uint handoff;
+    int swept; /* the idle sweep shut it down (sweep only, under its lock) */
 
     unsigned authed : 1;  /* sent the right password */
     unsigned paused : 1;  /* not reading: too many replies wait to be sent */
@@ -29,9 +39,10 @@ struct conn {
     unsigned ready : 1;   /* on the list of held-back requests to run next pass */
     unsigned queued : 1;  /* has requests queued to run in this pass */
 
-    /* The worker's lists: least recently active first (for the idle
-     * timeout), replies waiting for this pass's commit, closes pending. */
-    struct conn *lru_prev, *lru_next;
+    /* Every open connection, for the idle sweep and the final drain (under
+     * the pool's registry lock); then the owner's lists for this pass:
+     * replies waiting for the commit, closes pending. */
+    struct conn *reg_prev, *reg_next;
     struct conn *next_dirty;
     struct conn *next_close;
 

@@ -313,7 +313,7 @@ int server_run(const struct server_config *cfg)
 
     for (;;) {
         struct epoll_event got[8];
-        int n = epoll_wait(ep, got, 8, -1);
+        int n = epoll_wait(ep, got, 8, cfg->idle_timeout > 0 ? 1000 : -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -333,6 +333,7 @@ int server_run(const struct server_config *cfg)
                 accept_all(lfd, &spare, cfg);
             }
         }
+        workers_sweep();
     }
 out:
     /* Stop accepting first, then let the workers finish. */

@@ -1,10 +1,19 @@
 /*
- * worker.c - the worker threads: one epoll loop each, many connections.
+ * worker.c - the worker threads: a pool of epoll loops over one shared
+ * epoll instance.
  *
- * The design is memcached's. The acceptor (main thread) pushes each new
- * socket onto one worker's locked queue, round robin, and wakes it through
- * its eventfd; from then on only that worker touches the connection, so a
- * connection needs no lock at all.
+ * Every connection is registered once in the shared instance, armed with
+ * EPOLLONESHOT: epoll hands a ready connection to one worker only, and
+ * reports it to nobody else until that worker arms it again at the end of
+ * its pass. So a connection is owned by one thread at a time and needs no
+ * lock, and a ready connection goes to whichever worker is free, instead
+ * of waiting for the one it was given to. That matters when the workers
+ * share cores with other programs (their clients, say): a worker the
+ * scheduler has set aside holds up no client, because the others take the
+ * ready connections; with a loop and connections of its own per worker
+ * (memcached's design, this server's first), the clients of a worker that
+ * waited for a core waited with it, for milliseconds (docs/PERFORMANCE.md).
+ * Arming costs one epoll_ctl per connection per pass.
  *
  * One pass of a worker's loop handles every ready connection: it reads,
  * frames lines, parses and runs every complete request in order. Reads run
@@ -70,12 +79,6 @@
 struct worker {
     pthread_t thread;
     int index;
-    int ep;  /* its epoll instance; used by the worker thread only */
-    int efd; /* eventfd: "new connections queued" or "stop"; written by any thread */
-
-    pthread_mutex_t qlock; /* guards q, qlen and qcap */
-    int *q;                /* sockets handed over, not adopted yet */
-    size_t qlen, qcap;
 
     /* Written by this worker only; read by any worker for STATS. */
     struct cmd_counters counters;
@@ -96,14 +99,22 @@ static struct {
     struct worker *w;
     int n;
     struct timespec started;
-    /* Used by the acceptor thread only. */
-    unsigned next;
+    /* The shared epoll instance (see the top of this file), and an eventfd
+     * in it, level-triggered, written once to stop every worker. */
+    int ep;
+    int efd;
+    /* Every open connection (conn.reg_prev/reg_next), for the idle sweep
+     * and the final drain. A connection is closed under this lock, so the
+     * sweep never shuts down a descriptor number that was reused. */
+    pthread_mutex_t reg_lock;
+    struct conn *reg_head;
+    /* The acceptor's: when the idle sweep ran last (monotonic seconds). */
+    int64_t last_sweep;
     /* Atomics: the acceptor adds, the worker that closes a connection
      * subtracts; STATS reads. */
     atomic_uint conns_current;
     atomic_ullong conns_total;
-    /* Set once by the main thread on SIGINT/SIGTERM; workers read it after
-     * their eventfd wakes them. */
+    /* Set once by the main thread on SIGINT/SIGTERM, before it writes efd. */
     atomic_bool stop;
     /* Held by a worker from its BEGIN IMMEDIATE to its COMMIT (and by the
      * checkpoint thread for a checkpoint that must restart the WAL). SQLite
@@ -127,6 +138,9 @@ static struct {
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
 } pool = {
+    .ep = -1,
+    .efd = -1,
+    .reg_lock = PTHREAD_MUTEX_INITIALIZER,
     .write_lock = PTHREAD_MUTEX_INITIALIZER,
     .ckpt_lock = PTHREAD_MUTEX_INITIALIZER,
     .ckpt_cond = PTHREAD_COND_INITIALIZER,
@@ -150,9 +164,6 @@ static _Thread_local char *pscratch; /* proto_request_parse()'s scratch (max_lin
 static _Thread_local size_t pscratch_cap;
 static _Thread_local struct proto_buf spare; /* LIST/STATS replies are assembled here */
 static _Thread_local int64_t now_s;          /* monotonic seconds, once per pass */
-static _Thread_local size_t nconns;
-/* Connections by last activity, oldest first (the idle timeout walks it). */
-static _Thread_local struct conn *lru_head, *lru_tail;
 /* Connections touched in this pass: settled (flushed, interest updated)
  * after the commit. */
 static _Thread_local struct conn *dirty_head;
@@ -191,37 +202,30 @@ static int64_t mono_ms(void)
 
 /* ---- connection lists ---- */
 
-static void lru_unlink(struct conn *c)
+/* The registry; pool.reg_lock held. */
+static void reg_unlink(struct conn *c)
 {
-    if (c->lru_prev)
-        c->lru_prev->lru_next = c->lru_next;
-    else if (lru_head == c)
-        lru_head = c->lru_next;
-    if (c->lru_next)
-        c->lru_next->lru_prev = c->lru_prev;
-    else if (lru_tail == c)
-        lru_tail = c->lru_prev;
-    c->lru_prev = c->lru_next = NULL;
+    if (c->reg_prev)
+        c->reg_prev->reg_next = c->reg_next;
+    else
+        pool.reg_head = c->reg_next;
+    if (c->reg_next)
+        c->reg_next->reg_prev = c->reg_prev;
+    c->reg_prev = c->reg_next = NULL;
 }
 
-static void lru_push(struct conn *c)
+static void reg_push(struct conn *c)
 {
-    c->lru_prev = lru_tail;
-    c->lru_next = NULL;
-    if (lru_tail)
-        lru_tail->lru_next = c;
-    else
-        lru_head = c;
-    lru_tail = c;
+    c->reg_prev = NULL;
+    c->reg_next = pool.reg_head;
+    if (pool.reg_head)
+        pool.reg_head->reg_prev = c;
+    pool.reg_head = c;
 }
 
 static void touch(struct conn *c)
 {
-    c->last_active = now_s;
-    if (lru_tail != c) {
-        lru_unlink(c);
-        lru_push(c);
-    }
+    atomic_store_explicit(&c->last_active, now_s, memory_order_relaxed);
 }
 
 static void mark_dirty(struct conn *c)
@@ -247,15 +251,16 @@ static void close_pending(void)
     while (close_head) {
         struct conn *c = close_head;
         close_head = c->next_close;
-        lru_unlink(c);
         if (c->ready) {
             /* Rare (a failed epoll_ctl): take it off the ready list. */
             for (size_t i = 0; i < nready; i++)
                 if (ready[i] == c)
                     ready[i] = ready[--nready];
         }
+        pthread_mutex_lock(&pool.reg_lock);
+        reg_unlink(c);
         conn_free(c); /* close() also drops it from the epoll set */
-        nconns--;
+        pthread_mutex_unlock(&pool.reg_lock);
         atomic_fetch_sub(&pool.conns_current, 1);
     }
 }
@@ -544,17 +549,29 @@ static void conn_event(struct conn *c, uint32_t ev)
         close_later(c);
 }
 
-static void set_interest(struct conn *c, uint32_t want)
+/* The one place that re-arms a descriptor. ThreadSanitizer orders what a
+ * thread did before EPOLL_CTL_ADD with what the thread that epoll_wait
+ * hands the descriptor to does next, but not so for EPOLL_CTL_MOD: it
+ * takes this call's use of the descriptor to race with the next owner's
+ * close(). tests/tsan.supp names this function to silence that report
+ * alone; the memory the two threads share is ordered by conn.handoff. */
+__attribute__((noinline)) static int epoll_rearm(int fd, struct epoll_event *ev)
 {
-    if (want == c->events)
-        return;
-    struct epoll_event ev = {.events = want, .data.ptr = c};
-    if (epoll_ctl(self->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-        log_error("epoll_ctl: %s", strerror(errno));
-        close_later(c);
-        return;
-    }
+    return epoll_ctl(pool.ep, EPOLL_CTL_MOD, fd, ev);
+}
+
+/* Arms c again for the events in want and gives it up: from here on
+ * another worker may own it, so this must be the pass's last use of c. */
+static void arm(struct conn *c, uint32_t want)
+{
+    struct epoll_event ev = {.events = want | EPOLLONESHOT, .data.ptr = c};
+    int fd = c->fd; /* read before the release: the next owner may close it */
     c->events = want;
+    atomic_fetch_add_explicit(&c->handoff, 1, memory_order_release);
+    if (epoll_rearm(fd, &ev) != 0) {
+        log_error("epoll_ctl: %s", strerror(errno));
+        close_later(c); /* still ours: nobody else was told of it */
+    }
 }
 
 static void ready_push(struct conn *c)
@@ -593,12 +610,14 @@ static void settle(struct conn *c)
         close_later(c);
         return;
     }
-    if (c->paused && pending < OUT_LOW)
-        ready_push(c);
+    if (c->paused && pending < OUT_LOW) {
+        ready_push(c); /* kept, not armed: its held-back requests run next pass */
+        return;
+    }
     uint32_t want = (!c->paused && !c->eof && !c->quit) ? EPOLLIN : 0;
     if (pending > 0)
         want |= EPOLLOUT;
-    set_interest(c, want);
+    arm(c, want);
 }
 
 static void settle_all(void)
@@ -699,8 +718,10 @@ static void ckpt_stop(void)
     pool.ckpt_quit = 0;
 }
 
-/* ---- new connections ---- */
+/* ---- new connections, idle ones, and the last ones ---- */
 
+/* The acceptor's: registers fd in the shared epoll instance, where the
+ * first free worker takes it when it has something to say. */
 static void adopt(int fd)
 {
     struct conn *c = conn_new(fd, pool.cfg->max_line);
@@ -710,91 +731,96 @@ static void adopt(int fd)
         atomic_fetch_sub(&pool.conns_current, 1);
         return;
     }
-    c->events = EPOLLIN;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-    if (epoll_ctl(self->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        log_error("epoll_ctl: %s", strerror(errno));
-        conn_free(c);
-        atomic_fetch_sub(&pool.conns_current, 1);
-        return;
-    }
-    c->last_active = now_s;
-    lru_push(c);
-    nconns++;
     if (log_enabled(LOG_DEBUG)) {
         char peer[64];
         conn_peer(c, peer, sizeof(peer));
-        log_debug("worker %d: client %s connected (fd %d)", self->index, peer, fd);
+        log_debug("client %s connected (fd %d)", peer, fd);
     }
+    atomic_store_explicit(&c->last_active, mono_ms() / 1000, memory_order_relaxed);
+    c->events = EPOLLIN;
+    pthread_mutex_lock(&pool.reg_lock);
+    reg_push(c);
+    pthread_mutex_unlock(&pool.reg_lock);
+    atomic_fetch_add_explicit(&c->handoff, 1, memory_order_release);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
+    if (epoll_ctl(pool.ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        log_error("epoll_ctl: %s", strerror(errno));
+        pthread_mutex_lock(&pool.reg_lock);
+        reg_unlink(c);
+        conn_free(c);
+        pthread_mutex_unlock(&pool.reg_lock);
+        atomic_fetch_sub(&pool.conns_current, 1);
+    }
+    /* From here on a worker may own c: the acceptor no longer touches it. */
 }
 
-static void adopt_queued(void)
-{
-    uint64_t v;
-    if (read(self->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-        log_warn("eventfd read: %s", strerror(errno));
-    pthread_mutex_lock(&self->qlock);
-    int *q = self->q;
-    size_t n = self->qlen;
-    self->q = NULL;
-    self->qlen = self->qcap = 0;
-    pthread_mutex_unlock(&self->qlock);
-    for (size_t i = 0; i < n; i++)
-        adopt(q[i]);
-    free(q);
-}
-
-/* Closes connections idle for the timeout (the oldest are first). */
-static void sweep_idle(void)
+/*
+ * The acceptor's, once a second: shuts down connections idle for the
+ * timeout. It cannot close them, since a worker may own one right now;
+ * shutdown() makes the socket report end of file, and the worker that
+ * takes it next closes it the usual way.
+ */
+void workers_sweep(void)
 {
     int64_t limit = pool.cfg->idle_timeout;
-    for (struct conn *c = lru_head; c && now_s - c->last_active >= limit; c = c->lru_next) {
-        if (c->closing || c->ready)
+    int64_t now = mono_ms() / 1000;
+    if (limit <= 0 || now == pool.last_sweep)
+        return;
+    pool.last_sweep = now;
+    pthread_mutex_lock(&pool.reg_lock);
+    for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
+        if (c->swept || now - atomic_load_explicit(&c->last_active, memory_order_relaxed) < limit)
             continue;
         if (log_enabled(LOG_DEBUG)) {
             char peer[64];
             conn_peer(c, peer, sizeof(peer));
             log_debug("client %s idle for %lld s; closing it", peer, (long long)limit);
         }
-        close_later(c);
+        c->swept = 1;
+        if (shutdown(c->fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
+            log_debug("shutdown(%d): %s", c->fd, strerror(errno));
     }
+    pthread_mutex_unlock(&pool.reg_lock);
 }
 
-/* SIGTERM: stop reading, give the replies already made a short while to
- * leave, then close every connection. */
+/* SIGTERM, once the workers have stopped (so this thread owns every
+ * connection): give the replies already made a short while to leave, then
+ * close every connection. */
 static void drain_and_close(void)
 {
     struct epoll_event evs[MAX_EVENTS];
     int64_t deadline = mono_ms() + STOP_GRACE_MS;
     size_t pending = 0;
+    int dep = epoll_create1(EPOLL_CLOEXEC);
 
-    adopt_queued();
-    for (struct conn *c = lru_head; c; c = c->lru_next) {
-        c->paused = 1;
-        set_interest(c, conn_out_pending(c) ? EPOLLOUT : 0);
-        if (conn_out_pending(c))
+    if (dep < 0)
+        log_warn("epoll_create1: %s; closing connections at once", strerror(errno));
+    pthread_mutex_lock(&pool.reg_lock);
+    for (struct conn *c = pool.reg_head; dep >= 0 && c; c = c->reg_next) {
+        atomic_load_explicit(&c->handoff, memory_order_acquire);
+        struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
+        if (conn_out_pending(c) > 0 && epoll_ctl(dep, EPOLL_CTL_ADD, c->fd, &ev) == 0)
             pending++;
     }
     while (pending > 0 && mono_ms() < deadline) {
-        int n = epoll_wait(self->ep, evs, MAX_EVENTS, 100);
+        int n = epoll_wait(dep, evs, MAX_EVENTS, 100);
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
-            if (c == NULL || c->closing)
-                continue;
-            if (conn_out_pending(c) == 0) {
-                close_later(c); /* a hang-up of a client with nothing to send */
-                continue;
-            }
             if (conn_flush(c) != CONN_IO_AGAIN) {
-                close_later(c);
+                epoll_ctl(dep, EPOLL_CTL_DEL, c->fd, NULL);
                 pending--;
             }
         }
-        close_pending();
     }
-    for (struct conn *c = lru_head; c; c = c->lru_next)
-        close_later(c);
-    close_pending();
+    while (pool.reg_head) {
+        struct conn *c = pool.reg_head;
+        reg_unlink(c);
+        conn_free(c);
+        atomic_fetch_sub(&pool.conns_current, 1);
+    }
+    pthread_mutex_unlock(&pool.reg_lock);
+    if (dep >= 0)
+        close(dep);
 }
 
 static void report_start(struct worker *w, int status, const char *err)
@@ -812,18 +838,17 @@ static void *worker_main(void *arg)
     struct epoll_event evs[MAX_EVENTS];
     char err[256];
     const struct server_config *cfg = pool.cfg;
-    int64_t next_sweep = 0;
 
     self = arg;
     /* SCHED_BATCH: a worker woken by a request does not preempt the thread
      * running on its core, which is often the client that sent it (on a
      * machine the server shares with its clients) and which would then
      * send its next request later. A worker still runs at once on an idle
-     * core. With 2 workers and the load generator on 2 cores, GET at 50
-     * connections went from 131,000-139,000 to 174,000-184,000 req/s, but
-     * p99 usually rose (docs/PERFORMANCE.md), so --sched normal keeps the
-     * default policy for those who prefer tail latency. Unprivileged threads
-     * may choose SCHED_BATCH; if not, nothing else changes. */
+     * core. With 2 workers on the shared epoll instance and the load
+     * generator on 2 cores, GET at 50 connections: 188,000 req/s, p99
+     * 0.58 ms, against 112,000 req/s and 1.4 ms with the default policy,
+     * which --sched normal keeps (docs/PERFORMANCE.md). Unprivileged
+     * threads may choose SCHED_BATCH; if not, nothing else changes. */
     if (!cfg->sched_normal) {
         struct sched_param sp = {0};
         int src = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
@@ -852,8 +877,7 @@ static void *worker_main(void *arg)
     report_start(self, 1, NULL);
 
     for (;;) {
-        int timeout = nready ? 0 : (cfg->idle_timeout > 0 ? 1000 : -1);
-        int n = epoll_wait(self->ep, evs, MAX_EVENTS, timeout);
+        int n = epoll_wait(pool.ep, evs, MAX_EVENTS, nready ? 0 : -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -873,10 +897,14 @@ static void *worker_main(void *arg)
                 resume(c);
         }
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr == NULL)
-                wake = 1;
-            else
-                conn_event(evs[i].data.ptr, evs[i].events);
+            struct conn *c = evs[i].data.ptr;
+            if (c == NULL) {
+                wake = 1; /* pool.efd: stop */
+                continue;
+            }
+            /* Ours now: see what its last owner did (conn.handoff). */
+            atomic_load_explicit(&c->handoff, memory_order_acquire);
+            conn_event(c, evs[i].events);
         }
         run_queued();
         /* No snapshot is held across epoll_wait (see store_read_end). */
@@ -884,18 +912,10 @@ static void *worker_main(void *arg)
         batch_end();
         settle_all();
         maybe_checkpoint();
-        if (cfg->idle_timeout > 0 && now_s >= next_sweep) {
-            sweep_idle();
-            next_sweep = now_s + 1;
-        }
         close_pending();
-        if (wake) {
-            if (atomic_load(&pool.stop))
-                break;
-            adopt_queued();
-        }
+        if (wake && atomic_load(&pool.stop))
+            break;
     }
-    drain_and_close();
 out:
     free(arena);
     free(runs);
@@ -911,6 +931,23 @@ out:
 
 /* ---- the pool, seen from the main thread ---- */
 
+/* Wakes every worker for good (pool.efd stays readable). */
+static void wake_all(void)
+{
+    uint64_t one = 1;
+    if (pool.efd >= 0 && write(pool.efd, &one, sizeof(one)) < 0)
+        log_warn("waking the workers: %s", strerror(errno));
+}
+
+static void close_loop(void)
+{
+    if (pool.efd >= 0)
+        close(pool.efd);
+    if (pool.ep >= 0)
+        close(pool.ep);
+    pool.efd = pool.ep = -1;
+}
+
 int workers_start(const struct server_config *cfg, struct store *writer, char *err, size_t errcap)
 {
     pool.cfg = cfg;
@@ -922,7 +959,20 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
         snprintf(err, errcap, "out of memory");
         return -1;
     }
+    pool.ep = epoll_create1(EPOLL_CLOEXEC);
+    pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    /* data.ptr NULL marks the eventfd among the connections; it is never
+     * read, so once written it wakes every worker. */
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (pool.ep < 0 || pool.efd < 0 || epoll_ctl(pool.ep, EPOLL_CTL_ADD, pool.efd, &ev) != 0) {
+        snprintf(err, errcap, "cannot create the workers' event loop: %s", strerror(errno));
+        close_loop();
+        free(pool.w);
+        pool.w = NULL;
+        return -1;
+    }
     if (ckpt_start(err, errcap) != 0) {
+        close_loop();
         free(pool.w);
         pool.w = NULL;
         return -1;
@@ -931,19 +981,6 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
     for (int i = 0; i < pool.n; i++) {
         struct worker *w = &pool.w[i];
         w->index = i;
-        w->ep = epoll_create1(EPOLL_CLOEXEC);
-        w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (w->ep < 0 || w->efd < 0) {
-            snprintf(err, errcap, "cannot create worker %d's event loop: %s", i, strerror(errno));
-            goto fail;
-        }
-        /* data.ptr NULL marks the eventfd among the connections. */
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->efd, &ev) != 0) {
-            snprintf(err, errcap, "epoll_ctl: %s", strerror(errno));
-            goto fail;
-        }
-        pthread_mutex_init(&w->qlock, NULL);
         int rc = pthread_create(&w->thread, NULL, worker_main, w);
         if (rc != 0) {
             snprintf(err, errcap, "cannot start worker thread %d: %s", i, strerror(rc));
@@ -966,14 +1003,14 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
     return 0;
 fail:
     atomic_store(&pool.stop, 1);
-    for (int i = 0; i < started; i++) {
-        uint64_t one = 1;
-        if (write(pool.w[i].efd, &one, sizeof(one)) < 0)
-            log_warn("eventfd write: %s", strerror(errno));
+    wake_all();
+    for (int i = 0; i < started; i++)
         pthread_join(pool.w[i].thread, NULL);
-    }
-    pool.n = started;
+    free(pool.w);
+    pool.w = NULL;
+    pool.n = 0;
     ckpt_stop();
+    close_loop();
     return -1;
 }
 
@@ -984,54 +1021,23 @@ unsigned workers_connections(void)
 
 void workers_hand(int fd)
 {
-    struct worker *w = &pool.w[pool.next++ % (unsigned)pool.n];
     atomic_fetch_add(&pool.conns_current, 1);
     atomic_fetch_add(&pool.conns_total, 1);
-
-    pthread_mutex_lock(&w->qlock);
-    if (w->qlen == w->qcap) {
-        size_t cap = w->qcap ? w->qcap * 2 : 16;
-        int *q = realloc(w->q, cap * sizeof(*q));
-        if (q == NULL) {
-            pthread_mutex_unlock(&w->qlock);
-            log_error("out of memory handing a connection over; closing it");
-            close(fd);
-            atomic_fetch_sub(&pool.conns_current, 1);
-            return;
-        }
-        w->q = q;
-        w->qcap = cap;
-    }
-    w->q[w->qlen++] = fd;
-    pthread_mutex_unlock(&w->qlock);
-
-    uint64_t one = 1;
-    if (write(w->efd, &one, sizeof(one)) < 0)
-        log_error("waking worker %d: %s", w->index, strerror(errno));
+    adopt(fd);
 }
 
 void workers_stop(void)
 {
     atomic_store(&pool.stop, 1);
-    for (int i = 0; i < pool.n; i++) {
-        uint64_t one = 1;
-        if (write(pool.w[i].efd, &one, sizeof(one)) < 0)
-            log_warn("waking worker %d: %s", i, strerror(errno));
-    }
-    for (int i = 0; i < pool.n; i++) {
-        struct worker *w = &pool.w[i];
-        pthread_join(w->thread, NULL);
-        close(w->ep);
-        close(w->efd);
-        for (size_t k = 0; k < w->qlen; k++)
-            close(w->q[k]);
-        free(w->q);
-        pthread_mutex_destroy(&w->qlock);
-    }
+    wake_all();
+    for (int i = 0; i < pool.n; i++)
+        pthread_join(pool.w[i].thread, NULL);
     free(pool.w);
     pool.w = NULL;
     pool.n = 0;
+    drain_and_close();
     ckpt_stop();
+    close_loop();
 }
 
 void workers_stats(struct server_stats *st)

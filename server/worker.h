@@ -1,6 +1,7 @@
 /*
- * worker.h - the pool of worker threads. Each worker runs its own epoll
- * loop over the connections handed to it and owns them from then on.
+ * worker.h - the pool of worker threads. The workers run epoll loops over
+ * one shared epoll instance; a ready connection is owned by the worker
+ * that epoll handed it to until that worker has answered it (worker.c).
  */
 #ifndef TODO_SERVER_WORKER_H
 #define TODO_SERVER_WORKER_H
@@ -19,9 +20,13 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
 
 /* Called by the acceptor only. The number of client connections open now. */
 unsigned workers_connections(void);
-/* Called by the acceptor only: counts the connection and hands fd (non-
- * blocking) to the next worker, round robin; the worker closes it. */
+/* Called by the acceptor only: counts the connection and registers fd
+ * (non-blocking) with the workers, the first free one of which will serve
+ * it; the workers close it. */
 void workers_hand(int fd);
+/* Called by the acceptor at least once a second: shuts down connections
+ * idle for cfg->idle_timeout (a worker then closes them). */
+void workers_sweep(void);
 
 /* Asks every worker to finish what it has read, send what it can within a
  * short grace period, close its connections and its store; then joins them. */
