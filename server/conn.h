@@ -43,7 +43,7 @@ struct conn {
      * the pool's registry lock); then the owner's lists for this pass:
      * replies waiting for the commit, closes pending. */
     struct conn *reg_prev, *reg_next;
-    struct conn *next_dirty;
+    struct conn *next_dirty, *prev_dirty;
     struct conn *next_close;
 
     struct proto_reader reader;

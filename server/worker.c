@@ -21,12 +21,13 @@
  * before epoll_wait); GET replies are also cached per worker (cache.h).
  * Writes of all connections in the pass share one transaction (BEGIN
  * IMMEDIATE ... COMMIT, "group commit") on the server's one writer store,
- * under the write lock, and no reply of the pass is sent before that
- * COMMIT has succeeded: a client is never told "OK" about a write that a
- * crash could still take back. When COMMIT fails, the write replies of the
- * pass are rewritten into ERR STORE before anything is sent. Once the
- * batch is open, the pass's later reads also run on the writer store, so a
- * client reads its own writes in order.
+ * under the write lock, and no reply made after the pass's first write is
+ * sent before that COMMIT has succeeded: a client is never told "OK" about
+ * a write that a crash could still take back. When COMMIT fails, the write
+ * replies of the pass are rewritten into ERR STORE before anything is
+ * sent. Once the batch is open, the pass's later reads also run on the
+ * writer store, so a client reads its own writes in order. Replies made
+ * before the first write (reads of committed data) leave at once.
  */
 /* SCHED_BATCH (sched.h). */
 #define _GNU_SOURCE
@@ -232,9 +233,24 @@ static void mark_dirty(struct conn *c)
 {
     if (!c->dirty) {
         c->dirty = 1;
+        c->prev_dirty = NULL;
         c->next_dirty = dirty_head;
+        if (dirty_head)
+            dirty_head->prev_dirty = c;
         dirty_head = c;
     }
+}
+
+static void unmark_dirty(struct conn *c)
+{
+    if (c->prev_dirty)
+        c->prev_dirty->next_dirty = c->next_dirty;
+    else
+        dirty_head = c->next_dirty;
+    if (c->next_dirty)
+        c->next_dirty->prev_dirty = c->prev_dirty;
+    c->next_dirty = c->prev_dirty = NULL;
+    c->dirty = 0;
 }
 
 static void close_later(struct conn *c)
@@ -504,6 +520,8 @@ static void conn_read(struct conn *c)
 /* Runs the queued requests. No recv() happens in here, so the write lock
  * that the first write of the pass takes is held only for the requests
  * themselves and the commit, never across socket reads. */
+static void settle(struct conn *c);
+
 static void run_queued(void)
 {
     for (size_t i = 0; i < nruns; i++) {
@@ -518,6 +536,13 @@ static void run_queued(void)
         } else if (c->in_len > 0) {
             size_t used = run_lines(c, c->in, c->in_len);
             keep_input(c, c->in + used, c->in_len - used);
+        }
+        /* Until a write opens the pass's batch, every reply is final: send
+         * it now rather than after the whole pass, so this client gets on
+         * with its next request while the pass goes on. */
+        if (!batch.open && c->dirty) {
+            unmark_dirty(c);
+            settle(c);
         }
     }
     nruns = 0;
@@ -624,9 +649,7 @@ static void settle_all(void)
 {
     while (dirty_head) {
         struct conn *c = dirty_head;
-        dirty_head = c->next_dirty;
-        c->dirty = 0;
-        c->next_dirty = NULL;
+        unmark_dirty(c);
         settle(c);
     }
 }
