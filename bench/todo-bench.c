@@ -87,7 +87,8 @@ struct options {
     const char *name; /* row label for --raw */
     int threads;
     uint64_t list_size;
-    int write_pct; /* mixed: percentage of EDITs */
+    int write_pct;   /* mixed: percentage of EDITs */
+    const char *acc; /* --accumulate: results are added to FILE.<test> */
 };
 
 /* Task ids returned by the preparing ADDs, kept in one arena. */
@@ -910,6 +911,73 @@ static double us(uint64_t ns)
     return (double)ns / 1000.0;
 }
 
+/*
+ * --accumulate: FILE.<test> keeps the sums of earlier runs as text: a
+ * header line, then "requests errors seconds count min max", then one
+ * "bucket count" line for each bucket that is not empty. The run's result
+ * becomes the sum, and the file is rewritten with it. 0, or -1 with a
+ * message (the result is then this run's alone).
+ */
+#define ACC_MAGIC "todo-bench-accumulate 1"
+static int accumulate(const char *file, struct result *r)
+{
+    char path[4096];
+    struct result *old = calloc(1, sizeof(*old));
+    FILE *f;
+    int rc = -1;
+
+    if (old == NULL) {
+        msg("out of memory");
+        return -1;
+    }
+    hist_init(&old->hist);
+    snprintf(path, sizeof(path), "%s.%s", file, r->name);
+    if ((f = fopen(path, "r")) != NULL) {
+        char magic[64];
+        unsigned long long done, errors, count, min, max, b, n;
+        if (!fgets(magic, sizeof(magic), f) || strncmp(magic, ACC_MAGIC, strlen(ACC_MAGIC)) != 0 ||
+            fscanf(f, "%llu %llu %lf %llu %llu %llu", &done, &errors, &old->seconds, &count, &min,
+                   &max) != 6) {
+            msg("%s: not a file of --accumulate", path);
+            fclose(f);
+            goto out;
+        }
+        old->done = done;
+        old->errors = errors;
+        old->hist.count = count;
+        old->hist.min = min;
+        old->hist.max = max;
+        while (fscanf(f, "%llu %llu", &b, &n) == 2)
+            if (b < HIST_BUCKETS)
+                old->hist.buckets[b] = n;
+        fclose(f);
+        r->done += old->done;
+        r->errors += old->errors;
+        r->seconds += old->seconds;
+        hist_merge(&r->hist, &old->hist);
+    } else if (errno != ENOENT) {
+        msg("%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if ((f = fopen(path, "w")) == NULL) {
+        msg("%s: %s", path, strerror(errno));
+        goto out;
+    }
+    fprintf(f, "%s\n%" PRIu64 " %" PRIu64 " %.9f %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", ACC_MAGIC,
+            r->done, r->errors, r->seconds, r->hist.count, r->hist.min, r->hist.max);
+    for (unsigned i = 0; i < HIST_BUCKETS; i++)
+        if (r->hist.buckets[i])
+            fprintf(f, "%u %" PRIu64 "\n", i, r->hist.buckets[i]);
+    if (fclose(f) != 0) {
+        msg("%s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    free(old);
+    return rc;
+}
+
 static void report(const struct options *o, const struct result *r)
 {
     double rps = r->seconds > 0 ? (double)r->done / r->seconds : 0;
@@ -1047,6 +1115,10 @@ static void usage(FILE *f)
             "      --write-pct N      mixed: percentage of EDITs among GETs (default 10)\n"
             "      --idle N           also hold N idle connections open for the whole run\n"
             "      --csv              one CSV row per test (after a header row)\n"
+            "      --accumulate FILE  add each test's requests, errors, time and latencies\n"
+            "                         to those kept in FILE.<test> (made if missing) and\n"
+            "                         report the sums: short runs against two servers,\n"
+            "                         taken in turns, add up to one run of each\n"
             "      --raw LINE         send LINE (CRLF appended; __rand__ becomes a random\n"
             "                         key number below KEYSPACE) instead of the tests\n"
             "      --reply-until STR  with --raw: a reply is complete when the bytes received\n"
@@ -1169,7 +1241,17 @@ static int parse_tests(const char *s, struct options *o)
     return 0;
 }
 
-enum { OPT_IDLE = 256, OPT_CSV, OPT_RAW, OPT_UNTIL, OPT_THREADS, OPT_LIST, OPT_WPCT, OPT_NAME };
+enum {
+    OPT_IDLE = 256,
+    OPT_CSV,
+    OPT_RAW,
+    OPT_UNTIL,
+    OPT_THREADS,
+    OPT_LIST,
+    OPT_WPCT,
+    OPT_NAME,
+    OPT_ACC
+};
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -1184,6 +1266,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"keyspace", required_argument, NULL, 'r'},
         {"idle", required_argument, NULL, OPT_IDLE},
         {"csv", no_argument, NULL, OPT_CSV},
+        {"accumulate", required_argument, NULL, OPT_ACC},
         {"raw", required_argument, NULL, OPT_RAW},
         {"reply-until", required_argument, NULL, OPT_UNTIL},
         {"threads", required_argument, NULL, OPT_THREADS},
@@ -1272,6 +1355,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -1;
             }
             o->idle = (long)v;
+            break;
+        case OPT_ACC:
+            o->acc = optarg;
             break;
         case OPT_CSV:
             o->csv = 1;
@@ -1453,6 +1539,8 @@ int main(int argc, char **argv)
         }
         int trc = run_test(&t, &addr, r);
         if (trc == EXIT_OK || trc == EXIT_FAIL) {
+            if (r->name && o.acc && accumulate(o.acc, r) != 0)
+                trc = EXIT_FAIL;
             if (r->name)
                 report(&o, r);
         }

@@ -52,6 +52,22 @@ check_rows "$out" " get"
 reqs=$(tail -1 <<<"$out" | cut -d, -f4)
 [ "$reqs" = 500 ] || fail "-n 500 completed $reqs requests"
 
+echo "--accumulate adds two runs of -n 300 and 200 into one of 500:"
+for n in 300 200; do
+    out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 2 -n "$n" -r 50 --csv -t get --accumulate "$DIR/acc") ||
+        fail "todo-bench --accumulate exited with $?"
+done
+check_rows "$out" " get"
+reqs=$(tail -1 <<<"$out" | cut -d, -f4)
+[ "$reqs" = 500 ] || fail "--accumulate reported $reqs requests, not 300 + 200"
+[ "$(sed -n 2p "$DIR/acc.get" | cut -d' ' -f4)" = 500 ] ||
+    fail "$DIR/acc.get does not hold 500 latencies: $(head -2 "$DIR/acc.get")"
+echo "not a file of --accumulate" >"$DIR/bad.get"
+rc=0
+"$TODO_BENCH" -p "$SERVER_PORT" -c 1 -n 10 -r 5 -t get --accumulate "$DIR/bad" >/dev/null 2>"$DIR/err" || rc=$?
+[ "$rc" = 1 ] || fail "a foreign --accumulate file: expected exit 1, got $rc"
+grep -q "not a file of --accumulate" "$DIR/err" || fail "no message for a foreign file: $(cat "$DIR/err")"
+
 echo "--raw PING against todo-server, with 100 idle connections held open:"
 out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 2 -d 0.5 --idle 100 --csv --raw PING \
     --reply-until 'PONG\r\n' 2>"$DIR/err") || fail "todo-bench --raw exited with $?"
