@@ -21,8 +21,9 @@
 struct conn {
     int fd;
     uint32_t events; /* the epoll interest it was last armed with */
-    /* Monotonic seconds of the last byte read or sent: written by the
-     * owner, read by the idle sweep (relaxed; a second either way is fine). */
+    /* Monotonic milliseconds of the last byte read or sent (as of the
+     * owner's pass): written by the owner, read by the idle sweep (relaxed:
+     * a pass either way is fine). */
     _Atomic int64_t last_active;
     /* Bumped (release) by each thread that arms the connection, read
      * (acquire) by the worker that receives it: what the one did to the

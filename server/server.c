@@ -171,12 +171,17 @@ fail:
     return -1;
 }
 
+/* Answers ERR BUSY with why (max > 0: --max-clients; 0: out of file
+ * descriptors) and closes fd. */
 static void reject_busy(int fd, int max)
 {
     char msg[96];
     struct proto_buf b;
     proto_buf_init(&b, 0);
-    snprintf(msg, sizeof(msg), "too many clients (max %d); try again later", max);
+    if (max > 0)
+        snprintf(msg, sizeof(msg), "too many clients (max %d); try again later", max);
+    else
+        snprintf(msg, sizeof(msg), "server out of file descriptors; try again later");
     if (proto_reply_err(&b, PROTO_E_BUSY, msg) == 0) {
         /* A fresh socket's buffer takes one short line; if not, the client
          * sees the close, which is the same answer. */
@@ -219,12 +224,18 @@ static void accept_all(int lfd, int *spare, const struct server_config *cfg)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
             if ((errno == EMFILE || errno == ENFILE) && *spare >= 0) {
-                log_warn("out of file descriptors (%s); refusing a client", strerror(errno));
+                /* accept() fails so whether or not a client waits: only
+                 * the accept made with the spare's descriptor tells. */
+                int why = errno;
                 close(*spare);
                 fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-                if (fd >= 0)
-                    reject_busy(fd, cfg->max_clients);
+                if (fd >= 0) {
+                    log_warn("out of file descriptors (%s); refusing a client", strerror(why));
+                    reject_busy(fd, 0);
+                }
                 *spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                    return; /* nobody else waits (or accept failed): back to epoll */
                 continue;
             }
             log_error("accept: %s", strerror(errno));

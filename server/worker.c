@@ -164,7 +164,7 @@ static _Thread_local size_t arena_cap, arena_used;
 static _Thread_local char *pscratch; /* proto_request_parse()'s scratch (max_line + 1) */
 static _Thread_local size_t pscratch_cap;
 static _Thread_local struct proto_buf spare; /* LIST/STATS replies are assembled here */
-static _Thread_local int64_t now_s;          /* monotonic seconds, once per pass */
+static _Thread_local int64_t now_ms;         /* monotonic milliseconds, once per pass */
 /* Connections touched in this pass: settled (flushed, interest updated)
  * after the commit. */
 static _Thread_local struct conn *dirty_head;
@@ -226,7 +226,7 @@ static void reg_push(struct conn *c)
 
 static void touch(struct conn *c)
 {
-    atomic_store_explicit(&c->last_active, now_s, memory_order_relaxed);
+    atomic_store_explicit(&c->last_active, now_ms, memory_order_relaxed);
 }
 
 static void mark_dirty(struct conn *c)
@@ -759,7 +759,7 @@ static void adopt(int fd)
         conn_peer(c, peer, sizeof(peer));
         log_debug("client %s connected (fd %d)", peer, fd);
     }
-    atomic_store_explicit(&c->last_active, mono_ms() / 1000, memory_order_relaxed);
+    atomic_store_explicit(&c->last_active, mono_ms(), memory_order_relaxed);
     c->events = EPOLLIN;
     pthread_mutex_lock(&pool.reg_lock);
     reg_push(c);
@@ -785,11 +785,11 @@ static void adopt(int fd)
  */
 void workers_sweep(void)
 {
-    int64_t limit = pool.cfg->idle_timeout;
-    int64_t now = mono_ms() / 1000;
-    if (limit <= 0 || now == pool.last_sweep)
+    int64_t limit = (int64_t)pool.cfg->idle_timeout * 1000;
+    int64_t now = mono_ms();
+    if (limit <= 0 || now / 1000 == pool.last_sweep)
         return;
-    pool.last_sweep = now;
+    pool.last_sweep = now / 1000;
     pthread_mutex_lock(&pool.reg_lock);
     for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
         if (c->swept || now - atomic_load_explicit(&c->last_active, memory_order_relaxed) < limit)
@@ -797,7 +797,7 @@ void workers_sweep(void)
         if (log_enabled(LOG_DEBUG)) {
             char peer[64];
             conn_peer(c, peer, sizeof(peer));
-            log_debug("client %s idle for %lld s; closing it", peer, (long long)limit);
+            log_debug("client %s idle for %lld s; closing it", peer, (long long)limit / 1000);
         }
         c->swept = 1;
         if (shutdown(c->fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
@@ -907,7 +907,7 @@ static void *worker_main(void *arg)
             log_error("worker %d: epoll_wait: %s", self->index, strerror(errno));
             break;
         }
-        now_s = mono_ms() / 1000;
+        now_ms = mono_ms();
         int wake = 0;
 
         /* Held-back requests first: they arrived before anything new. */

@@ -1,10 +1,15 @@
 /*
  * test_robust.c - bad input and bad clients harm nobody: oversized lines,
- * garbage bytes, a client gone mid-reply, too many clients, idle clients,
- * wrong passwords, and an unprotected public bind.
+ * garbage bytes, a client gone mid-reply, too many clients, a server out
+ * of file descriptors, idle clients, wrong passwords, and an unprotected
+ * public bind.
  */
+/* prlimit (sys/resource.h). */
+#define _GNU_SOURCE
 #include "srv_test.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -190,6 +195,85 @@ static void max_clients(void **state)
         cli_close(c[i]);
 }
 
+/* The smallest limit on descriptor numbers that leaves exactly `room` of
+ * them free in the server process; -1 if its descriptors cannot be read. */
+static int limit_leaving(pid_t pid, int room)
+{
+    char path[64];
+    unsigned char used[1024] = {0};
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd >= 0 && fd < (int)sizeof(used))
+            used[fd] = 1;
+    }
+    closedir(d);
+    int fd = 0;
+    for (int free_fds = 0; fd < (int)sizeof(used) && free_fds < room; fd++)
+        free_fds += !used[fd];
+    return fd;
+}
+
+/* Out of file descriptors (the limit lowered under the running server, as
+ * if something else had used them up): a newcomer gets ERR BUSY saying so
+ * and is closed, the clients already in are served, and once one of them
+ * leaves a newcomer gets in again. */
+static void out_of_descriptors(void **state)
+{
+    (void)state;
+    struct cli *in[16];
+    int nin = 0, refused = 0;
+    char line[256];
+    struct rlimit old, lim;
+
+    int limit = limit_leaving(sp.pid, 3); /* room for 3 clients */
+    assert_true(limit > 0);
+    lim.rlim_cur = lim.rlim_max = (rlim_t)limit;
+    assert_int_equal(prlimit(sp.pid, RLIMIT_NOFILE, &lim, &old), 0);
+
+    for (int i = 0; i < 16 && !refused; i++) {
+        struct cli *c = cli_open(sp.port);
+        assert_non_null(c);
+        assert_int_equal(cli_send(c, "PING\n"), 0);
+        assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
+        if (strcmp(line, "OK PONG\r\n") == 0) {
+            in[nin++] = c;
+            continue;
+        }
+        assert_string_equal(line, "ERR BUSY server out of file descriptors; try again later\r\n");
+        assert_true(cli_closed(c, 3000));
+        cli_close(c);
+        refused = 1;
+    }
+    assert_true(refused);
+    assert_int_equal(nin, 3);
+    for (int i = 0; i < nin; i++)
+        assert_string_equal(cli_cmd(in[i], "PING\n"), "OK PONG\r\n");
+
+    cli_close(in[--nin]);
+    int ok = 0;
+    for (int tries = 0; tries < 100 && !ok; tries++) {
+        struct cli *y = cli_open(sp.port);
+        assert_non_null(y);
+        ok = strcmp(cli_cmd(y, "PING\n"), "OK PONG\r\n") == 0;
+        if (ok)
+            in[nin++] = y;
+        else {
+            cli_close(y);
+            usleep(20 * 1000);
+        }
+    }
+    assert_true(ok);
+    for (int i = 0; i < nin; i++)
+        cli_close(in[i]);
+    /* Give the limit back (raising the hard limit needs root; the server
+     * stops cleanly either way). */
+    prlimit(sp.pid, RLIMIT_NOFILE, &old, NULL);
+}
+
 static int start_idle1(void **state)
 {
     (void)state;
@@ -293,6 +377,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(garbage_bytes, start_small_lines, stop),
         cmocka_unit_test_setup_teardown(gone_mid_reply, start_mem, stop),
         cmocka_unit_test_setup_teardown(max_clients, start_max3, stop),
+        cmocka_unit_test_setup_teardown(out_of_descriptors, start_mem, stop),
         cmocka_unit_test_setup_teardown(idle_timeout, start_idle1, stop),
         cmocka_unit_test_setup_teardown(password, start_password, stop_password),
         cmocka_unit_test(public_bind_needs_password),
