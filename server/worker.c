@@ -830,7 +830,8 @@ static void drain_and_close(void)
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
             if (conn_flush(c) != CONN_IO_AGAIN) {
-                epoll_ctl(dep, EPOLL_CTL_DEL, c->fd, NULL);
+                if (epoll_ctl(dep, EPOLL_CTL_DEL, c->fd, NULL) != 0)
+                    log_debug("epoll_ctl: %s", strerror(errno));
                 pending--;
             }
         }
