@@ -20,7 +20,6 @@
 
 struct conn {
     int fd;
-    uint32_t events; /* the epoll interest it was last armed with */
     /* Monotonic milliseconds of the last byte read or sent (as of the
      * owner's pass): written by the owner, read by the idle sweep (relaxed:
      * a pass either way is fine). */

@@ -25,13 +25,12 @@
  * length of every write to 17 bits (it only ever writes pages of 64 KiB at
  * most) and then reports a short write as a full disk. */
 #define GATHER_MAX (64 * 1024)
-#define GATHER_MIN GATHER_MAX
 
 struct gather_file {
     sqlite3_file base;  /* base.pMethods is gather_methods */
     sqlite3_file *real; /* the default VFS's file, right after this struct */
-    unsigned char *buf; /* bytes to be written at off */
-    size_t len, cap;
+    unsigned char *buf; /* GATHER_MAX bytes, at the first write; len of them to go at off */
+    size_t len;
     sqlite3_int64 off;
     int commit_next; /* the next write completes a commit frame */
 };
@@ -68,47 +67,25 @@ static int gather_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 off)
     return rc != SQLITE_OK ? rc : g->real->pMethods->xRead(g->real, p, amt, off);
 }
 
-/* Makes room for amt more bytes: grows the buffer, or writes it out when it
- * is at its largest. 0 if the bytes fit now, 1 if they must be written
- * directly (too many for any buffer), -1 with *rc set on failure. */
-static int make_room(struct gather_file *g, size_t amt, int *rc)
-{
-    if (g->len + amt <= g->cap)
-        return 0;
-    size_t want = g->cap ? g->cap : GATHER_MIN;
-    while (want < g->len + amt && want < GATHER_MAX)
-        want *= 2;
-    if (want >= g->len + amt) {
-        unsigned char *nb = realloc(g->buf, want);
-        if (nb != NULL) {
-            g->buf = nb;
-            g->cap = want;
-            return 0;
-        }
-    }
-    /* No bigger buffer: write out what is there and start again. */
-    *rc = flush(g);
-    if (*rc != SQLITE_OK)
-        return -1;
-    return amt <= g->cap ? 0 : 1;
-}
-
 static int gather_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off)
 {
     struct gather_file *g = (struct gather_file *)f;
     int rc = SQLITE_OK;
 
     /* Only appends are gathered: anything else writes the buffer out
-     * first, so the file sees every write in SQLite's order. */
-    if (g->len > 0 && off != g->off + (sqlite3_int64)g->len) {
+     * first, so the file sees every write in SQLite's order; so does an
+     * append that would not fit. */
+    if (g->len > 0 &&
+        (off != g->off + (sqlite3_int64)g->len || g->len + (size_t)amt > GATHER_MAX)) {
         rc = flush(g);
         if (rc != SQLITE_OK)
             return rc;
     }
-    int room = make_room(g, (size_t)amt, &rc);
-    if (room < 0)
-        return rc;
-    if (room > 0)
+    if (g->buf == NULL)
+        g->buf = malloc(GATHER_MAX);
+    /* Without a buffer (out of memory), or for a write larger than it,
+     * SQLite's write goes through as it is. */
+    if (g->buf == NULL || (size_t)amt > GATHER_MAX)
         return g->real->pMethods->xWrite(g->real, p, amt, off);
     if (g->len == 0)
         g->off = off;

@@ -115,8 +115,6 @@ static struct {
      * subtracts; STATS reads. */
     atomic_uint conns_current;
     atomic_ullong conns_total;
-    /* Set once by the main thread on SIGINT/SIGTERM, before it writes efd. */
-    atomic_bool stop;
     /* Held by a worker from its BEGIN IMMEDIATE to its COMMIT (and by the
      * checkpoint thread for a checkpoint that must restart the WAL). SQLite
      * allows one writer anyway; taking the turn here, instead of spinning
@@ -224,6 +222,18 @@ static void reg_push(struct conn *c)
     pool.reg_head = c;
 }
 
+/* Closes c and drops it from the registry and the count. Under the
+ * registry's lock, so that the idle sweep never shuts down a descriptor
+ * number that close() has just freed for reuse. */
+static void forget(struct conn *c)
+{
+    pthread_mutex_lock(&pool.reg_lock);
+    reg_unlink(c);
+    conn_free(c); /* close() also drops it from the epoll set */
+    pthread_mutex_unlock(&pool.reg_lock);
+    atomic_fetch_sub(&pool.conns_current, 1);
+}
+
 static void touch(struct conn *c)
 {
     atomic_store_explicit(&c->last_active, now_ms, memory_order_relaxed);
@@ -273,11 +283,7 @@ static void close_pending(void)
                 if (ready[i] == c)
                     ready[i] = ready[--nready];
         }
-        pthread_mutex_lock(&pool.reg_lock);
-        reg_unlink(c);
-        conn_free(c); /* close() also drops it from the epoll set */
-        pthread_mutex_unlock(&pool.reg_lock);
-        atomic_fetch_sub(&pool.conns_current, 1);
+        forget(c);
     }
 }
 
@@ -591,7 +597,6 @@ static void arm(struct conn *c, uint32_t want)
 {
     struct epoll_event ev = {.events = want | EPOLLONESHOT, .data.ptr = c};
     int fd = c->fd; /* read before the release: the next owner may close it */
-    c->events = want;
     atomic_fetch_add_explicit(&c->handoff, 1, memory_order_release);
     if (epoll_rearm(fd, &ev) != 0) {
         log_error("epoll_ctl: %s", strerror(errno));
@@ -760,7 +765,6 @@ static void adopt(int fd)
         log_debug("client %s connected (fd %d)", peer, fd);
     }
     atomic_store_explicit(&c->last_active, mono_ms(), memory_order_relaxed);
-    c->events = EPOLLIN;
     pthread_mutex_lock(&pool.reg_lock);
     reg_push(c);
     pthread_mutex_unlock(&pool.reg_lock);
@@ -768,11 +772,7 @@ static void adopt(int fd)
     struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
     if (epoll_ctl(pool.ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
         log_error("epoll_ctl: %s", strerror(errno));
-        pthread_mutex_lock(&pool.reg_lock);
-        reg_unlink(c);
-        conn_free(c);
-        pthread_mutex_unlock(&pool.reg_lock);
-        atomic_fetch_sub(&pool.conns_current, 1);
+        forget(c); /* nobody was told of it */
     }
     /* From here on a worker may own c: the acceptor no longer touches it. */
 }
@@ -937,8 +937,8 @@ static void *worker_main(void *arg)
         settle_all();
         maybe_checkpoint();
         close_pending();
-        if (wake && atomic_load(&pool.stop))
-            break;
+        if (wake)
+            break; /* efd is written only to stop the workers */
     }
 out:
     free(arena);
@@ -1026,7 +1026,6 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
     pthread_mutex_unlock(&pool.start_lock);
     return 0;
 fail:
-    atomic_store(&pool.stop, 1);
     wake_all();
     for (int i = 0; i < started; i++)
         pthread_join(pool.w[i].thread, NULL);
@@ -1052,7 +1051,6 @@ void workers_hand(int fd)
 
 void workers_stop(void)
 {
-    atomic_store(&pool.stop, 1);
     wake_all();
     for (int i = 0; i < pool.n; i++)
         pthread_join(pool.w[i].thread, NULL);
