@@ -29,6 +29,10 @@ struct conn {
      * connection is visible to the next, in the C memory model's terms. */
     atomic_uint handoff;
     int swept; /* the idle sweep shut it down (sweep only, under its lock) */
+    /* The events the epoll registration asks for right now (0 once an
+     * EPOLLONESHOT registration has fired): lets a lone worker skip the
+     * epoll_ctl that would change nothing (worker.c, arm). */
+    uint32_t armed;
 
     unsigned authed : 1;  /* sent the right password */
     unsigned paused : 1;  /* not reading: too many replies wait to be sent */

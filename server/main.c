@@ -22,7 +22,7 @@
 
 static const char *prog = "todo-server";
 
-static void usage(FILE *f, int ncpu)
+static void usage(FILE *f, int threads)
 {
     fprintf(f,
             "Usage: %s [OPTION]...\n"
@@ -34,7 +34,8 @@ static void usage(FILE *f, int ncpu)
             "  -p, --port N              TCP port; 0 takes a free one (default %d)\n"
             "  -d, --db PATH             SQLite database file (default: %s in the current\n"
             "                            directory); :memory: keeps nothing\n"
-            "  -t, --threads N           worker threads (default: online CPUs, here %d)\n"
+            "  -t, --threads N           worker threads (default: online CPUs less one, at\n"
+            "                            least 1; here %d)\n"
             "      --max-clients N       clients connected at once; more get ERR BUSY\n"
             "                            (default %d)\n"
             "      --idle-timeout SECS   close a client silent this long; 0 never (default %d)\n"
@@ -58,7 +59,7 @@ static void usage(FILE *f, int ncpu)
             "\n"
             "Once listening it prints \"listening on ADDR:PORT\" on stdout. SIGINT or SIGTERM\n"
             "stops it cleanly: requests already read are answered, the database is closed.\n",
-            prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, ncpu,
+            prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
             SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, PROTO_MAX_LINE_DEFAULT);
 }
 
@@ -177,7 +178,11 @@ int main(int argc, char **argv)
     cfg.bind = SERVER_DEFAULT_BIND;
     cfg.port = SERVER_DEFAULT_PORT;
     cfg.db = SERVER_DEFAULT_DB;
-    cfg.threads = (int)ncpu;
+    /* One core is left to the checkpoint thread, the acceptor and, often,
+     * clients on the same machine: on 2 cores one worker beat two in every
+     * row of bench/compare (docs/PERFORMANCE.md). */
+    int default_threads = ncpu > 1 ? (int)ncpu - 1 : 1;
+    cfg.threads = default_threads;
     cfg.max_clients = SERVER_DEFAULT_MAX_CLIENTS;
     cfg.idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT;
     cfg.max_line = PROTO_MAX_LINE_DEFAULT;
@@ -241,7 +246,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'h':
-            usage(stdout, (int)ncpu);
+            usage(stdout, default_threads);
             return 0;
         case 'V':
             printf("todo-server %s (protocol %s %d)\n", TODO_VERSION, PROTO_NAME, PROTO_VERSION);

@@ -315,9 +315,9 @@ int server_run(const struct server_config *cfg)
 
     printf("listening on %s\n", where);
     fflush(stdout);
-    log_info("todo-server %s on %s: %d worker threads, database %s (%s, synchronous=%s), "
+    log_info("todo-server %s on %s: %d worker thread%s, database %s (%s, synchronous=%s), "
              "at most %d clients, idle timeout %d s, %s",
-             TODO_VERSION, where, cfg->threads, cfg->db,
+             TODO_VERSION, where, cfg->threads, cfg->threads == 1 ? "" : "s", cfg->db,
              strcmp(cfg->db, ":memory:") == 0 ? "in memory, kept nothing" : "WAL",
              cfg->sync_full ? "FULL" : "NORMAL", cfg->max_clients, cfg->idle_timeout,
              cfg->auth.enabled ? "password required" : "no password");

@@ -31,8 +31,17 @@ int server_start(struct server_proc *sp, const char *server_bin, const char *con
     argv[argc++] = "127.0.0.1";
     argv[argc++] = "--port";
     argv[argc++] = "0";
-    for (size_t i = 0; extra && extra[i] && argc < 63; i++)
+    for (size_t i = 0; extra && extra[i] && argc < 61; i++)
         argv[argc++] = extra[i];
+    /* TODO_TEST_THREADS runs a whole test program on that many workers
+     * (after the test's own options, so it wins): the server has two ways
+     * of handing out connections, one for a lone worker and one for more
+     * (server/worker.c), and the tests run on both. */
+    const char *threads = getenv("TODO_TEST_THREADS");
+    if (threads && *threads) {
+        argv[argc++] = "--threads";
+        argv[argc++] = threads;
+    }
     argv[argc] = NULL;
 
     if (pipe(pipefd) != 0) {

@@ -16,7 +16,8 @@ struct server_proc {
 };
 
 /* Starts server_bin with "--bind 127.0.0.1 --port 0" followed by extra
- * (NULL-terminated, may be NULL). Waits up to 10 s for the listening line.
+ * (NULL-terminated, may be NULL), then "--threads $TODO_TEST_THREADS" if that
+ * is set. Waits up to 10 s for the listening line.
  * Returns 0, or -1 with a message on stderr. */
 int server_start(struct server_proc *sp, const char *server_bin, const char *const *extra);
 

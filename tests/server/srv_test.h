@@ -57,6 +57,10 @@ void srv_kill_left(void);
 /* Reads one STATS value; -1 if missing. */
 long long srv_stat(struct cli *c, const char *name);
 
+/* The workers a server started with "--threads asked" has: TODO_TEST_THREADS
+ * overrides what a test asks for (common/server_proc.h). */
+int srv_threads(int asked);
+
 /* Runs todo-server with argv[1..] = args (NULL-terminated) to completion,
  * within timeout_ms. Captures stdout and stderr (NUL-terminated, cut to
  * cap). Returns the wait status, or -1. */

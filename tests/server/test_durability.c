@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -372,6 +373,67 @@ static void big_batches(void **state)
     stop_clean(&p);
 }
 
+/* Under a steady load of writes the WAL does not grow without end: the
+ * server checkpoints it and starts it over (with 1 KiB pages it stays
+ * under about 50 MB, 100 MB at the very most). 16 clients, each waiting
+ * for its reply, edit random tasks, so each commit writes about one page
+ * per edit: 140,000 edits would leave a WAL of some 145 MB if it were never
+ * started over. The WAL header counts the times it was (bytes 12-15). */
+static void wal_stays_bounded(void **state)
+{
+    (void)state;
+    enum { TASKS = 5000, CONNS = 16, EDITS = 140000 };
+    static char buf[TASKS * 40];
+    size_t n = 0;
+    struct server_proc p;
+    struct cli *c[CONNS];
+
+    start_file(&p);
+    for (int i = 0; i < CONNS; i++) {
+        c[i] = cli_open(p.port);
+        assert_non_null(c[i]);
+    }
+    for (int i = 0; i < TASKS; i++)
+        n += (size_t)sprintf(buf + n, "ADD task %d\n", i);
+    assert_int_equal(sock_send_all(c[0]->fd, buf, n), 0);
+    char line[256];
+    for (int i = 0; i < TASKS; i++)
+        assert_true(cli_line(c[0], line, sizeof(line), 10000) > 0);
+
+    unsigned seed = 1;
+    for (int done = 0; done < EDITS; done += CONNS) {
+        for (int i = 0; i < CONNS; i++) {
+            char req[64];
+            int len = snprintf(req, sizeof(req), "EDIT %d edit %d\n",
+                               1 + (int)(rand_r(&seed) % TASKS), done + i);
+            assert_int_equal(sock_send_all(c[i]->fd, req, (size_t)len), 0);
+        }
+        for (int i = 0; i < CONNS; i++) {
+            assert_true(cli_line(c[i], line, sizeof(line), 10000) > 0);
+            if (strncmp(line, "OK", 2) != 0)
+                fail_msg("edit %d: %s", done + i, line);
+        }
+    }
+
+    char wal[700];
+    snprintf(wal, sizeof(wal), "%s-wal", db);
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    unsigned char hdr[16];
+    FILE *f = fopen(wal, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+    fclose(f);
+    unsigned long restarts = (unsigned long)hdr[12] << 24 | (unsigned long)hdr[13] << 16 |
+                             (unsigned long)hdr[14] << 8 | hdr[15];
+    if (restarts < 1 || st.st_size > 100L * 1024 * 1024)
+        fail_msg("WAL of %lld bytes, started over %lu times", (long long)st.st_size, restarts);
+
+    for (int i = 0; i < CONNS; i++)
+        cli_close(c[i]);
+    stop_clean(&p);
+}
+
 /* A file that is not a database at all is reported, not overwritten. */
 static void not_a_database(void **state)
 {
@@ -465,6 +527,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(second_server_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(full_disk_refuses_writes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(big_batches, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(wal_stays_bounded, make_dir, remove_dir),
     };
     return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
