@@ -78,8 +78,11 @@
  * the next write can start the WAL over, once it passes CKPT_HARD_FRAMES
  * (48,000 frames of one page each: a WAL of about 48 MiB at most with the
  * 1 KiB pages of a database this server created, 192 MiB with 4 KiB pages).
- * Should the checkpoint thread get no core for that long, a worker restarts
- * the WAL itself at CKPT_FORCE_FRAMES.
+ * Should the checkpoint thread fall that far behind, a worker restarts the
+ * WAL itself at CKPT_FORCE_FRAMES, unless that thread is in the middle of a
+ * checkpoint (SQLite runs one at a time): with every core busy, the WAL
+ * can then grow until the thread, at the lowest priority, gets to finish
+ * (to 110 MB in a test run next to another).
  * A checkpoint copies each page once however often it was written since the
  * last one, so a longer interval copies less for the same writes: 12,000
  * rather than 1,000 frames took EDIT from 8.3 to 7.6 us of server CPU a

@@ -374,15 +374,18 @@ static void big_batches(void **state)
 }
 
 /* Under a steady load of writes the WAL does not grow without end: the
- * server checkpoints it and starts it over (with 1 KiB pages it stays
- * under about 50 MB, 100 MB at the very most). 16 clients, each waiting
- * for its reply, edit random tasks, so each commit writes about one page
- * per edit: 140,000 edits would leave a WAL of some 145 MB if it were never
- * started over. The WAL header counts the times it was (bytes 12-15). */
+ * server checkpoints it and starts it over. 16 clients, each waiting for
+ * its reply, edit random tasks, so each commit writes about one 1 KiB page
+ * per edit: 200,000 edits would leave a WAL of some 207 MB if it were never
+ * started over. The WAL header counts the times it was (bytes 12-15). How
+ * big the file gets depends on CPU time: it stays under about 50 MB when
+ * the low-priority checkpoint thread gets a core, and grew to 110 MB with
+ * every core busy (ctest -j2 running two of these at once), so the bound
+ * checked is a loose one. */
 static void wal_stays_bounded(void **state)
 {
     (void)state;
-    enum { TASKS = 5000, CONNS = 16, EDITS = 140000 };
+    enum { TASKS = 5000, CONNS = 16, EDITS = 200000 };
     static char buf[TASKS * 40];
     size_t n = 0;
     struct server_proc p;
@@ -426,8 +429,9 @@ static void wal_stays_bounded(void **state)
     fclose(f);
     unsigned long restarts = (unsigned long)hdr[12] << 24 | (unsigned long)hdr[13] << 16 |
                              (unsigned long)hdr[14] << 8 | hdr[15];
-    if (restarts < 1 || st.st_size > 100L * 1024 * 1024)
+    if (restarts < 1 || st.st_size > 160L * 1024 * 1024)
         fail_msg("WAL of %lld bytes, started over %lu times", (long long)st.st_size, restarts);
+    print_message("WAL of %lld bytes, started over %lu times\n", (long long)st.st_size, restarts);
 
     for (int i = 0; i < CONNS; i++)
         cli_close(c[i]);
