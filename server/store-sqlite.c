@@ -473,9 +473,14 @@ int store_checkpoint(struct store *s)
     int log = 0, done = 0;
     store_read_end(s);
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_INTERRUPT)
         return failf(s, "cannot checkpoint");
     return STORE_OK;
+}
+
+void store_interrupt(struct store *s)
+{
+    sqlite3_interrupt(s->db);
 }
 
 int store_begin(struct store *s)

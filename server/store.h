@@ -70,8 +70,12 @@ unsigned long store_read_generation(struct store *s);
  * store without a WAL). */
 long store_wal_frames(void);
 /* A PASSIVE checkpoint through s (ends s's read transaction first): copies
- * what it can of the WAL into the database without waiting for anyone. */
+ * what it can of the WAL into the database without waiting for anyone.
+ * One that another checkpoint kept out, or that store_interrupt() stopped,
+ * did nothing and is not an error. */
 int store_checkpoint(struct store *s);
+/* Makes s's checkpoint in progress, if any, stop soon (from any thread). */
+void store_interrupt(struct store *s);
 /* 1 while a transaction is open. SQLite may end one by itself after some
  * errors (disk full, I/O error), which the batching code must notice. */
 int store_in_transaction(struct store *s);
