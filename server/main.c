@@ -95,14 +95,13 @@ static long parse_num(const char *opt, const char *s, long min, long max)
 /*
  * Raises the soft limit on open files to the hard limit, and checks that
  * --max-clients fits: each client is one descriptor, and the server needs
- * some of its own (listener, signalfd, epoll, eventfd, a spare; per SQLite
- * connection, one per worker and a few more, the database, the WAL twice
- * (wal-gather.c) and the shm file).
+ * some of its own (listener, signalfd, a spare, per worker an epoll, an
+ * eventfd and SQLite's database, WAL and shm files).
  */
 static void fit_fd_limit(struct server_config *cfg, int explicit_max)
 {
     struct rlimit rl;
-    rlim_t own = 32 + 7 * (rlim_t)cfg->threads;
+    rlim_t own = 32 + 6 * (rlim_t)cfg->threads;
     rlim_t need = (rlim_t)cfg->max_clients + own;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {

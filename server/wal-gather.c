@@ -11,25 +11,12 @@
  * SQLite writes before the commit (a transaction too big for its cache)
  * stay in the buffer until the commit or until the connection reads them
  * back, which writes them out first.
- *
- * It also starts the kernel's writeback of the WAL as it grows, a
- * megabyte at a time (sync_file_range, which does not wait), so that the
- * fdatasync a checkpoint must do before it copies the WAL into the database
- * finds little left to write. On this project's virtual machine a disk
- * flush slows every thread down while it lasts; a checkpoint's flush of
- * 12 MB at once did so for milliseconds, a tail on every client's latency
- * (docs/PERFORMANCE.md: EDIT at 50 connections, p99 lower in 15 of 16
- * interleaved runs, by 8 % on average).
  */
-/* sync_file_range (fcntl.h). */
-#define _GNU_SOURCE
 #include "wal-gather.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* A WAL frame header (page number, commit mark, salts, checksums). */
 #define FRAME_HEADER 24
@@ -38,8 +25,6 @@
  * length of every write to 17 bits (it only ever writes pages of 64 KiB at
  * most) and then reports a short write as a full disk. */
 #define GATHER_MAX (64 * 1024)
-/* Writeback of the WAL is started for each this much written. */
-#define WRITEBACK_CHUNK (1024 * 1024)
 
 struct gather_file {
     sqlite3_file base;  /* base.pMethods is gather_methods */
@@ -48,34 +33,9 @@ struct gather_file {
     size_t len;
     sqlite3_int64 off;
     int commit_next; /* the next write completes a commit frame */
-    /* A descriptor of the WAL's own, for sync_file_range (-1: none), and
-     * the bytes [wb_lo, wb_hi) written since writeback was last started. */
-    int wb_fd;
-    sqlite3_int64 wb_lo, wb_hi;
 };
 
 static sqlite3_vfs *root;
-
-/* Notes that len bytes went to the file at off, and starts their
- * writeback once a WRITEBACK_CHUNK of them is waiting. */
-static void start_writeback(struct gather_file *g, sqlite3_int64 off, size_t len)
-{
-    if (g->wb_fd < 0)
-        return;
-    if (off != g->wb_hi)
-        g->wb_lo = off; /* the WAL started over (a checkpoint's flush takes the rest) */
-    g->wb_hi = off + (sqlite3_int64)len;
-    if (g->wb_hi - g->wb_lo < WRITEBACK_CHUNK)
-        return;
-    if (sync_file_range(g->wb_fd, g->wb_lo, g->wb_hi - g->wb_lo, SYNC_FILE_RANGE_WRITE) != 0) {
-        /* Only a head start: without it, the checkpoint's fdatasync writes
-         * everything, as it would anyway. Do not try again. */
-        close(g->wb_fd);
-        g->wb_fd = -1;
-        return;
-    }
-    g->wb_lo = g->wb_hi;
-}
 
 /* Writes the buffer out. It is emptied even on failure: SQLite treats a
  * failed write as leaving those bytes unknown, and the commit they belong
@@ -85,8 +45,6 @@ static int flush(struct gather_file *g)
     if (g->len == 0)
         return SQLITE_OK;
     int rc = g->real->pMethods->xWrite(g->real, g->buf, (int)g->len, g->off);
-    if (rc == SQLITE_OK)
-        start_writeback(g, g->off, g->len);
     g->len = 0;
     g->commit_next = 0;
     return rc;
@@ -97,8 +55,6 @@ static int gather_close(sqlite3_file *f)
     struct gather_file *g = (struct gather_file *)f;
     int rc = flush(g);
     int rc2 = g->real->pMethods->xClose(g->real);
-    if (g->wb_fd >= 0)
-        close(g->wb_fd); /* read-only: nothing to lose if it fails */
     free(g->buf);
     g->buf = NULL;
     return rc != SQLITE_OK ? rc : rc2;
@@ -129,12 +85,8 @@ static int gather_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 o
         g->buf = malloc(GATHER_MAX);
     /* Without a buffer (out of memory), or for a write larger than it,
      * SQLite's write goes through as it is. */
-    if (g->buf == NULL || (size_t)amt > GATHER_MAX) {
-        rc = g->real->pMethods->xWrite(g->real, p, amt, off);
-        if (rc == SQLITE_OK)
-            start_writeback(g, off, (size_t)amt);
-        return rc;
-    }
+    if (g->buf == NULL || (size_t)amt > GATHER_MAX)
+        return g->real->pMethods->xWrite(g->real, p, amt, off);
     if (g->len == 0)
         g->off = off;
     memcpy(g->buf + g->len, p, (size_t)amt);
@@ -237,7 +189,6 @@ static int gather_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f,
 
     struct gather_file *g = (struct gather_file *)f;
     memset(g, 0, sizeof(*g));
-    g->wb_fd = -1;
     g->real = (sqlite3_file *)(g + 1);
     int rc = root->xOpen(root, name, g->real, flags, out_flags);
     if (rc != SQLITE_OK) {
@@ -249,8 +200,6 @@ static int gather_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f,
         return rc;
     }
     g->base.pMethods = &gather_methods;
-    /* Without it (out of descriptors, say), there is just no head start. */
-    g->wb_fd = open(name, O_RDONLY | O_CLOEXEC);
     return SQLITE_OK;
 }
 

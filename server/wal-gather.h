@@ -11,8 +11,7 @@
  * Any other use of the WAL file (a read, a sync, a size, a write elsewhere)
  * writes the buffer out first, so nobody ever sees the file without it.
  * Every other file (the database itself, its shared-memory index) is the
- * default VFS's own, untouched. It also starts the writeback of the WAL
- * as it grows (sync_file_range), so that checkpoints flush less at once.
+ * default VFS's own, untouched.
  */
 #ifndef TODO_SERVER_WAL_GATHER_H
 #define TODO_SERVER_WAL_GATHER_H
