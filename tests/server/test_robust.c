@@ -150,6 +150,38 @@ static void gone_mid_reply(void **state)
     cli_close(d);
 }
 
+/* A LIST whose reply would pass the server's 64 MiB cap on unsent output
+ * is refused with a clear error, and the client and the server go on:
+ * 1,100 tasks of 62,000 bytes each make a list of about 68 MB. */
+static void list_past_reply_limit(void **state)
+{
+    (void)state;
+    enum { TASKS = 1100, TEXT = 62000 };
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    char *req = malloc(TEXT + 64);
+    assert_non_null(req);
+    memcpy(req, "ADD ", 4);
+    memset(req + 4, 'z', TEXT);
+    for (int i = 0; i < TASKS; i++) {
+        int n = 4 + TEXT + sprintf(req + 4 + TEXT, " %d\n", i);
+        assert_int_equal(sock_send_all(c->fd, req, (size_t)n), 0);
+        char line[64];
+        assert_true(cli_line(c, line, sizeof(line), 10000) > 0);
+        assert_true(strncmp(line, "OK ", 3) == 0);
+    }
+    free(req);
+
+    char line[512];
+    assert_int_equal(cli_send(c, "LIST\n"), 0);
+    assert_true(cli_line(c, line, sizeof(line), 30000) > 0);
+    assert_string_equal(line, "ERR INTERNAL the list is larger than the server's 64 MiB reply "
+                              "limit; narrow it with pending, done, +tag or a word\r\n");
+    assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
+    assert_int_equal(srv_stat(c, "tasks"), TASKS);
+    cli_close(c);
+}
+
 static int start_max3(void **state)
 {
     (void)state;
@@ -376,6 +408,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(oversized_line, start_small_lines, stop),
         cmocka_unit_test_setup_teardown(garbage_bytes, start_small_lines, stop),
         cmocka_unit_test_setup_teardown(gone_mid_reply, start_mem, stop),
+        cmocka_unit_test_setup_teardown(list_past_reply_limit, start_mem, stop),
         cmocka_unit_test_setup_teardown(max_clients, start_max3, stop),
         cmocka_unit_test_setup_teardown(out_of_descriptors, start_mem, stop),
         cmocka_unit_test_setup_teardown(idle_timeout, start_idle1, stop),
