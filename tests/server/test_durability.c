@@ -45,6 +45,34 @@ static void stop_clean(struct server_proc *p)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* Sends the n bytes of requests in buf at once and checks that the first
+ * `replies` replies are all OK. */
+static void send_expect_ok(struct cli *c, const char *buf, size_t n, int replies)
+{
+    assert_int_equal(sock_send_all(c->fd, buf, n), 0);
+    for (int i = 0; i < replies; i++) {
+        char line[256];
+        assert_true(cli_line(c, line, sizeof(line), 10000) > 0);
+        if (strncmp(line, "OK", 2) != 0)
+            fail_msg("reply %d: %s", i, line);
+    }
+}
+
+/* Starts a server on the test's database (with extra options, or none),
+ * and returns how many tasks it has; stops it cleanly. */
+static long long tasks_after_restart(const char *const *extra)
+{
+    const char *const plain[] = {"--db", db, NULL};
+    struct server_proc p;
+    srv_start(&p, extra ? extra : plain);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    long long n = srv_stat(c, "tasks");
+    cli_close(c);
+    stop_clean(&p);
+    return n;
+}
+
 static long add(struct cli *c, const char *req)
 {
     const char *r = cli_cmd(c, req);
@@ -330,12 +358,7 @@ static void full_disk_refuses_writes(void **state)
     cli_close(c);
     server_stop(&p, SIGTERM); /* its last checkpoint may fail: the limit still holds */
 
-    start_file(&p);
-    c = cli_open(p.port);
-    assert_non_null(c);
-    assert_int_equal(srv_stat(c, "tasks"), acked);
-    cli_close(c);
-    stop_clean(&p);
+    assert_int_equal(tasks_after_restart(NULL), acked);
 }
 
 /* Thousands of writes pipelined in one send share a few commits of
@@ -355,22 +378,11 @@ static void big_batches(void **state)
     for (int i = 0; i < N; i++)
         n += (size_t)sprintf(buf + n, "ADD batch task %d, some words to fill its page +t%d\n", i,
                              i % 50);
-    assert_int_equal(sock_send_all(c->fd, buf, n), 0);
-    for (int i = 0; i < N; i++) {
-        char line[256];
-        assert_true(cli_line(c, line, sizeof(line), 10000) > 0);
-        if (strncmp(line, "OK ", 3) != 0)
-            fail_msg("reply %d: %s", i, line);
-    }
+    send_expect_ok(c, buf, n, N);
     cli_close(c);
     stop_clean(&p);
 
-    start_file(&p);
-    c = cli_open(p.port);
-    assert_non_null(c);
-    assert_int_equal(srv_stat(c, "tasks"), N);
-    cli_close(c);
-    stop_clean(&p);
+    assert_int_equal(tasks_after_restart(NULL), N);
 }
 
 /* Under a steady load of writes the WAL does not grow without end: the
@@ -397,10 +409,8 @@ static void wal_stays_bounded(void **state)
     }
     for (int i = 0; i < TASKS; i++)
         n += (size_t)sprintf(buf + n, "ADD task %d\n", i);
-    assert_int_equal(sock_send_all(c[0]->fd, buf, n), 0);
+    send_expect_ok(c[0], buf, n, TASKS);
     char line[256];
-    for (int i = 0; i < TASKS; i++)
-        assert_true(cli_line(c[0], line, sizeof(line), 10000) > 0);
 
     unsigned seed = 1;
     for (int done = 0; done < EDITS; done += CONNS) {
@@ -467,20 +477,10 @@ static void sync_full(void **state)
     assert_non_null(c);
     for (int i = 0; i < 50; i++)
         n += (size_t)sprintf(buf + n, "ADD full %d\n", i);
-    assert_int_equal(sock_send_all(c->fd, buf, n), 0);
-    for (int i = 0; i < 50; i++) {
-        char line[64];
-        assert_true(cli_line(c, line, sizeof(line), 5000) > 0);
-        assert_true(strncmp(line, "OK ", 3) == 0);
-    }
+    send_expect_ok(c, buf, n, 50);
     cli_close(c);
     stop_clean(&p);
-    srv_start(&p, extra);
-    c = cli_open(p.port);
-    assert_non_null(c);
-    assert_int_equal(srv_stat(c, "tasks"), 50);
-    cli_close(c);
-    stop_clean(&p);
+    assert_int_equal(tasks_after_restart(extra), 50);
 }
 
 /* A database of an older schema (here version 0: a file with someone

@@ -182,6 +182,23 @@ static void list_past_reply_limit(void **state)
     cli_close(c);
 }
 
+/* A client let in once the server has noticed that another left: tries for
+ * up to 2 s until PING is answered (and not refused); fails the test if it
+ * never is. */
+static struct cli *newcomer(void)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        struct cli *y = cli_open(sp.port);
+        assert_non_null(y);
+        if (strcmp(cli_cmd(y, "PING\n"), "OK PONG\r\n") == 0)
+            return y;
+        cli_close(y);
+        usleep(20 * 1000);
+    }
+    fail_msg("no newcomer was let in within 2 s");
+    return NULL;
+}
+
 static int start_max3(void **state)
 {
     (void)state;
@@ -210,19 +227,7 @@ static void max_clients(void **state)
 
     /* When one leaves, a newcomer gets in. */
     cli_close(c[0]);
-    int ok = 0;
-    for (int tries = 0; tries < 100 && !ok; tries++) {
-        struct cli *y = cli_open(sp.port);
-        assert_non_null(y);
-        ok = strcmp(cli_cmd(y, "PING\n"), "OK PONG\r\n") == 0;
-        if (ok)
-            c[0] = y;
-        else {
-            cli_close(y);
-            usleep(20 * 1000);
-        }
-    }
-    assert_true(ok);
+    c[0] = newcomer();
     for (int i = 0; i < 3; i++)
         cli_close(c[i]);
 }
@@ -286,19 +291,7 @@ static void out_of_descriptors(void **state)
         assert_string_equal(cli_cmd(in[i], "PING\n"), "OK PONG\r\n");
 
     cli_close(in[--nin]);
-    int ok = 0;
-    for (int tries = 0; tries < 100 && !ok; tries++) {
-        struct cli *y = cli_open(sp.port);
-        assert_non_null(y);
-        ok = strcmp(cli_cmd(y, "PING\n"), "OK PONG\r\n") == 0;
-        if (ok)
-            in[nin++] = y;
-        else {
-            cli_close(y);
-            usleep(20 * 1000);
-        }
-    }
-    assert_true(ok);
+    in[nin++] = newcomer();
     for (int i = 0; i < nin; i++)
         cli_close(in[i]);
     /* Give the limit back (raising the hard limit needs root; the server
