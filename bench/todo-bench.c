@@ -320,6 +320,14 @@ static int prepare_tasks(const struct addrinfo *ai, const struct options *o, uin
         msg("cannot connect to %s:%s: %s", o->host, o->port, strerror(errno));
         goto out;
     }
+    /* The input buffer exists before the first reply is decoded, so the
+     * memmove() that drops a decoded reply never sees a NULL buffer. */
+    in = malloc(IN_CHUNK);
+    if (!in) {
+        msg("out of memory");
+        goto out;
+    }
+    in_cap = IN_CHUNK;
     /* A server that stops answering must not hang the preparation. */
     struct timeval tv = {.tv_sec = 30, .tv_usec = 0};
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
@@ -777,7 +785,8 @@ static void free_workers(struct worker *ws, int nw)
 {
     for (int i = 0; i < nw; i++) {
         struct worker *w = &ws[i];
-        for (int j = 0; j < w->nconns; j++) {
+        /* A worker whose setup failed has no connection array. */
+        for (int j = 0; w->conns && j < w->nconns; j++) {
             struct conn *c = &w->conns[j];
             if (c->fd >= 0)
                 close(c->fd);
@@ -818,8 +827,8 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
         struct worker *w = &ws[i];
         w->t = t;
         w->go = &go;
-        w->nconns = o->conns / nw + (i < o->conns % nw);
-        w->live = w->nconns;
+        int nconns = o->conns / nw + (i < o->conns % nw);
+        w->live = nconns;
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1) ^ (uint64_t)now_ns();
         if (w->rng == 0)
             w->rng = 1;
@@ -827,14 +836,21 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
                        ? o->requests / (uint64_t)nw + ((uint64_t)i < o->requests % (uint64_t)nw)
                        : 0;
         hist_init(&w->hist);
-        w->conns = calloc((size_t)w->nconns, sizeof(*w->conns));
-        w->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (!w->conns || w->epfd < 0) {
+        /* w->nconns is set only once every fd in the array is -1, so
+         * free_workers() never closes the fd 0 that calloc() left in it. */
+        w->conns = calloc((size_t)nconns, sizeof(*w->conns));
+        if (!w->conns) {
             msg("cannot set up worker %d: %s", i, strerror(errno));
             goto out;
         }
-        for (int j = 0; j < w->nconns; j++)
+        for (int j = 0; j < nconns; j++)
             w->conns[j].fd = -1;
+        w->nconns = nconns;
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (w->epfd < 0) {
+            msg("cannot set up worker %d: %s", i, strerror(errno));
+            goto out;
+        }
         for (int j = 0; j < w->nconns; j++) {
             struct conn *c = &w->conns[j];
             c->fd = dial(ai, 1);
@@ -1054,12 +1070,13 @@ static int open_idle(const struct addrinfo *ai, const struct options *o, int *fd
         for (int i = 0; i < n && !err; i++) {
             int soerr = 0;
             socklen_t len = sizeof(soerr);
+            /* The connect's own error, else the error reading it, else the
+             * error taking the now open socket out of the set; 0 if none. */
             if (getsockopt(evs[i].data.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-                err = errno;
-            else if (soerr != 0)
-                err = soerr;
-            else if (epoll_ctl(ep, EPOLL_CTL_DEL, evs[i].data.fd, NULL) < 0)
-                err = errno;
+                soerr = errno;
+            if (soerr == 0 && epoll_ctl(ep, EPOLL_CTL_DEL, evs[i].data.fd, NULL) < 0)
+                soerr = errno;
+            err = soerr;
             inflight--;
             done++;
         }

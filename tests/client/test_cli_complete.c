@@ -54,10 +54,11 @@ static void expect(const struct complete_live *src, unsigned flags, const char *
     struct strlist out = {0};
     assert_int_equal(complete_words(words, n, src, flags, &out), 0);
     char got[1024] = "";
+    size_t len = 0;
     for (size_t i = 0; i < out.n; i++) {
-        if (i)
-            strcat(got, " ");
-        strcat(got, out.v[i]);
+        int k = snprintf(got + len, sizeof(got) - len, "%s%s", i ? " " : "", out.v[i]);
+        assert_true(k >= 0 && (size_t)k < sizeof(got) - len);
+        len += (size_t)k;
     }
     strlist_free(&out);
     assert_string_equal(got, want);

@@ -340,9 +340,17 @@ static int run_cli(const char *const *argv, char *err, size_t cap, long *ms)
 {
     int pfd[2];
     long start = now_ms();
+    /* Callers read both outputs even when the run failed. */
+    err[0] = '\0';
+    *ms = 0;
     if (pipe(pfd) != 0)
         return -1;
     pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, STDOUT_FILENO);
@@ -359,8 +367,10 @@ static int run_cli(const char *const *argv, char *err, size_t cap, long *ms)
     err[n] = '\0';
     close(pfd[0]);
     int status;
-    waitpid(pid, &status, 0);
+    pid_t waited = waitpid(pid, &status, 0);
     *ms = now_ms() - start;
+    if (waited != pid)
+        return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

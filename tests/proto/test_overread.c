@@ -127,7 +127,8 @@ static void test_reader_toolong(void **state)
     size_t len;
 
     memset(in, 'x', 40);
-    memcpy(in + 40, "\nPING\n", 6);
+    /* With its terminator, which lies past the len bytes used. */
+    memcpy(in + 40, "\nPING\n", sizeof("\nPING\n"));
     len = 46;
     for (size_t n = 0; n <= len; n++) {
         const char *p = place(&f->in, in, n);

@@ -242,7 +242,7 @@ static void test_task_roundtrip(void **state)
                         t.text = texts[i];
                         t.done = done;
                         t.pri = pri;
-                        strcpy(t.due, dues[u]);
+                        snprintf(t.due, sizeof(t.due), "%s", dues[u]);
                         t.tags = (struct proto_str){tags[g], strlen(tags[g])};
                         t.created = 1000000000 + (int64_t)i;
                         t.updated = 2000000000 + (int64_t)g;
@@ -581,21 +581,25 @@ static void test_decode_toolong(void **state)
     struct replies got;
     size_t one = 1;
 
-    memset(in, 'x', sizeof(in));
-    memcpy(in, "OK ", 3);
+    /* Each header is copied with its terminator, which the filler or the
+     * next copy then overwrites or which lies past the bytes decoded. */
+    memcpy(in, "OK ", sizeof("OK "));
+    memset(in + 3, 'x', sizeof(in) - 3);
     run_decoder(in, 100, &one, 1, 32, &got);
     assert_int_equal(got.error, 1);
     assert_int_equal(got.n, 0);
 
-    memcpy(in, "DATA 1\r\n", 8);
+    memcpy(in, "DATA 1\r\n", sizeof("DATA 1\r\n"));
+    memset(in + 8, 'x', sizeof(in) - 8);
     run_decoder(in, 100, &one, 1, 32, &got);
     assert_int_equal(got.error, 1);
     assert_int_equal(got.n, 0);
 
     /* Exactly max_line bytes before CRLF is fine. */
-    memcpy(in, "DATA 1\r\n", 8);
+    memcpy(in, "DATA 1\r\n", sizeof("DATA 1\r\n"));
     memset(in + 8, 'y', 32);
-    memcpy(in + 40, "\r\nOK 0123456789012345678901234567\r\n", 35);
+    memcpy(in + 40, "\r\nOK 0123456789012345678901234567\r\n",
+           sizeof("\r\nOK 0123456789012345678901234567\r\n"));
     run_decoder(in, 75, &one, 1, 32, &got);
     assert_int_equal(got.error, 0);
     assert_int_equal(got.n, 2);

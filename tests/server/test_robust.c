@@ -161,7 +161,7 @@ static void list_past_reply_limit(void **state)
     assert_non_null(c);
     char *req = malloc(TEXT + 64);
     assert_non_null(req);
-    memcpy(req, "ADD ", 4);
+    memcpy(req, "ADD ", sizeof("ADD ")); /* the filler overwrites the terminator */
     memset(req + 4, 'z', TEXT);
     for (int i = 0; i < TASKS; i++) {
         int n = 4 + TEXT + sprintf(req + 4 + TEXT, " %d\n", i);
