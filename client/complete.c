@@ -72,6 +72,8 @@ static int complete_args(const struct client_cmd *c, size_t pos, const char *wor
                          const struct complete_live *live, struct strlist *out)
 {
     static const char *const attrs[] = {"due:", "pri:low", "pri:med", "pri:high", NULL};
+    /* What only EDIT takes: clearing a due date or a priority. */
+    static const char *const clears[] = {"due:none", "pri:none", NULL};
     const struct proto_cmd_info *info = proto_cmd_info(c->cmd);
     int rc = 0;
 
@@ -99,9 +101,12 @@ static int complete_args(const struct client_cmd *c, size_t pos, const char *wor
         else if (c->cmd == PROTO_CMD_EDIT)
             rc = offer_live(out, word, "-", live->tags, live->ctx);
     }
-    if (info->flags & PROTO_CMDF_ATTRS)
+    if (info->flags & PROTO_CMDF_ATTRS) {
         for (size_t i = 0; attrs[i] && rc == 0; i++)
             rc = offer(out, word, "", attrs[i]);
+        for (size_t i = 0; c->cmd == PROTO_CMD_EDIT && clears[i] && rc == 0; i++)
+            rc = offer(out, word, "", clears[i]);
+    }
     for (size_t i = 0; info->keywords[i] && rc == 0; i++)
         rc = offer(out, word, "", info->keywords[i]);
     return rc;

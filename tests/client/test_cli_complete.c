@@ -96,7 +96,10 @@ static void test_keywords(void **state)
     expect(NULL, 0, "pending", "list", "p", NULL);
     expect(NULL, 0, "due: pri:high pri:low pri:med", "add", "", NULL);
     expect(NULL, 0, "pri:high", "add", "buy", "pri:h", NULL);
-    expect(NULL, 0, "due: pri:high pri:low pri:med", "edit", "3", "", NULL);
+    /* edit also clears a due date or a priority; add has nothing to clear. */
+    expect(NULL, 0, "due: due:none pri:high pri:low pri:med pri:none", "edit", "3", "", NULL);
+    expect(NULL, 0, "pri:none", "edit", "3", "pri:n", NULL);
+    expect(NULL, 0, "", "add", "buy", "pri:n", NULL);
     expect(NULL, 0, "edit", "help", "ed", NULL);
     /* Without a server there are no ids and no tags, and nothing breaks. */
     expect(NULL, 0, "", "done", "", NULL);
