@@ -17,17 +17,9 @@
 
 #include <cmocka.h>
 
-#include "todo/proto.h"
+#include "../common/cmocka_analyzer.h"
 
-/* A failed cmocka assertion ends the test (it longjmps out of it), but
- * cmocka's header does not say so, and the static analyzer then follows
- * paths on which an assertion failed and reports what happens after it.
- * For the analyzer alone, a failed assert_true() ends the program; the
- * compiled tests use cmocka's own. */
-#ifdef __clang_analyzer__
-#undef assert_true
-#define assert_true(c) ((c) ? (void)0 : abort())
-#endif
+#include "todo/proto.h"
 
 /* Compares a counted string with an expected byte string of known length.
  * The length is checked first so a mismatch prints something readable. */

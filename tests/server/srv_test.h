@@ -18,20 +18,9 @@
 
 #include <cmocka.h>
 
-#include "server_proc.h"
+#include "cmocka_analyzer.h"
 
-/* A failed cmocka assertion ends the test (it longjmps out of it), but
- * cmocka's header does not say so, and the static analyzer then follows
- * paths on which an assertion failed and reports what happens after it.
- * For the analyzer alone, a failed assert_true() or assert_int_equal()
- * ends the program; the compiled tests use cmocka's own. */
-#ifdef __clang_analyzer__
-#undef assert_true
-#define assert_true(c) ((c) ? (void)0 : abort())
-#undef assert_int_equal
-#define assert_int_equal(a, b)                                                                     \
-    (cast_to_largest_integral_type(a) == cast_to_largest_integral_type(b) ? (void)0 : abort())
-#endif
+#include "server_proc.h"
 
 /* The todo-server binary under test: argv[1] of every test program. */
 extern const char *srv_bin;
