@@ -45,14 +45,20 @@ static const char *const migrations[] = {
     "CREATE INDEX task_tags_by_tag ON task_tags(tag);"
     "CREATE TABLE meta(next_id INTEGER NOT NULL);"
     "INSERT INTO meta(next_id) VALUES(1);",
+    /* 2: each task's tags, joined by commas in name order, also in its own
+     * row (task_tags stays the truth and serves tag searches), so that
+     * reading a task does not look its tags up: that look-up was two
+     * thirds of the SQL time of a LIST of 10,000 tasks. set_tags() keeps
+     * the copy. */
+    "ALTER TABLE tasks ADD COLUMN tags TEXT;"
+    "UPDATE tasks SET tags ="
+    " (SELECT group_concat(tag, ',') FROM"
+    "   (SELECT tag FROM task_tags WHERE task_id = tasks.id ORDER BY tag));",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-/* The columns of a task line, tags joined by commas in name order. */
-#define TASK_COLS                                                                                  \
-    "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated,"                                    \
-    " (SELECT group_concat(tag, ',') FROM"                                                         \
-    "   (SELECT tag FROM task_tags WHERE task_id = t.id ORDER BY tag))"
+/* The columns of a task line. */
+#define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags"
 
 enum stmt_id {
     ST_BEGIN,
@@ -69,6 +75,7 @@ enum stmt_id {
     ST_ADD_TAG,
     ST_DEL_TAG,
     ST_COUNT_TAGS,
+    ST_SET_TAGS,
     ST_GET,
     ST_EDIT,
     ST_SET_DONE,
@@ -99,6 +106,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ADD_TAG] = "INSERT OR IGNORE INTO task_tags(task_id, tag) VALUES(?1, ?2)",
     [ST_DEL_TAG] = "DELETE FROM task_tags WHERE task_id = ?1 AND tag = ?2",
     [ST_COUNT_TAGS] = "SELECT count(*) FROM task_tags WHERE task_id = ?1",
+    [ST_SET_TAGS] = "UPDATE tasks SET tags ="
+                    " (SELECT group_concat(tag, ',') FROM"
+                    "   (SELECT tag FROM task_tags WHERE task_id = ?1 ORDER BY tag))"
+                    " WHERE id = ?1",
     [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?1",
     [ST_EDIT] = "UPDATE tasks SET"
                 " text = CASE WHEN ?1 THEN ?2 ELSE text END,"
@@ -595,6 +606,14 @@ static int tag_change(struct store *s, enum stmt_id which, struct proto_str id,
     return exec_stmt(s, which, "cannot change a task's tags");
 }
 
+/* Copies the task's tags from task_tags into its row (schema step 2),
+ * after every change to them. */
+static int set_tags(struct store *s, struct proto_str id)
+{
+    bind_str(s->st[ST_SET_TAGS], 1, id);
+    return exec_stmt(s, ST_SET_TAGS, "cannot change a task's tags");
+}
+
 /*
  * ADD's id is the next unused number, skipping ids that exist already (the
  * legacy POST may have created "5"). Ids are reserved ID_BLOCK at a time:
@@ -657,6 +676,8 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
     for (size_t i = 0; i < req->ntags; i++)
         if ((rc = tag_change(s, ST_ADD_TAG, ids, req->tags[i])) != STORE_OK)
             return rc;
+    if (req->ntags > 0 && (rc = set_tags(s, ids)) != STORE_OK)
+        return rc;
     s->id_next = next + 1;
     return STORE_OK;
 }
@@ -713,6 +734,8 @@ int store_edit(struct store *s, const struct proto_request *req, int64_t now)
         if (n > PROTO_MAX_TAGS)
             return STORE_LIMIT;
     }
+    if (req->ntags > 0 || req->nuntags > 0)
+        return set_tags(s, req->id);
     return STORE_OK;
 }
 

@@ -512,9 +512,68 @@ static void older_schema_upgraded(void **state)
         SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "kept");
-    assert_int_equal(sqlite3_column_int(s, 1), 1);
+    assert_int_equal(sqlite3_column_int(s, 1), 2);
     sqlite3_finalize(s);
     sqlite3_close(h);
+}
+
+/* A database of schema version 1, as the first release wrote it (tags in
+ * task_tags only), is upgraded to version 2: every task shows the tags it
+ * had, in name order, and tag changes made afterwards show too. */
+static void version1_tags_upgraded(void **state)
+{
+    (void)state;
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "PRAGMA journal_mode=WAL;"
+                     "CREATE TABLE tasks(id TEXT PRIMARY KEY, text TEXT NOT NULL,"
+                     " done INTEGER NOT NULL DEFAULT 0, pri INTEGER NOT NULL DEFAULT 0, due TEXT,"
+                     " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+                     "CREATE INDEX tasks_by_done ON tasks(done, created);"
+                     "CREATE TABLE task_tags(task_id TEXT NOT NULL, tag TEXT NOT NULL,"
+                     " PRIMARY KEY(task_id, tag)) WITHOUT ROWID;"
+                     "CREATE INDEX task_tags_by_tag ON task_tags(tag);"
+                     "CREATE TABLE meta(next_id INTEGER NOT NULL);"
+                     "INSERT INTO meta(next_id) VALUES(3);"
+                     "INSERT INTO tasks VALUES('1', 'tagged', 0, 0, NULL, 1700000000, 1700000000);"
+                     "INSERT INTO tasks VALUES('2', 'plain', 1, 3, '2026-12-01', 1700000001,"
+                     " 1700000001);"
+                     "INSERT INTO task_tags VALUES('1', 'zeta'), ('1', 'alpha'), ('1', 'mid');"
+                     "PRAGMA user_version = 1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(h);
+
+    struct server_proc p;
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "LIST all\n"),
+                        "DATA 2\r\n"
+                        "1 pending - - alpha,mid,zeta 2023-11-14T22:13:20Z 2023-11-14T22:13:20Z "
+                        "\"tagged\"\r\n"
+                        "2 done high 2026-12-01 - 2023-11-14T22:13:21Z 2023-11-14T22:13:21Z "
+                        "\"plain\"\r\n");
+    assert_string_equal(cli_cmd(c, "LIST all +mid\n"), cli_cmd(c, "GET 1\n"));
+    assert_string_equal(cli_cmd(c, "ADD third +b +a +b\n"), "OK 3\r\n");
+    assert_string_equal(cli_cmd(c, "EDIT 1 -zeta -mid +beta\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(c, "EDIT 2 +solo\n"), "OK 2\r\n");
+    assert_string_equal(cli_cmd(c, "EDIT 2 -solo\n"), "OK 2\r\n");
+    cli_close(c);
+    stop_clean(&p);
+
+    /* What the clients saw was written down, not only held in memory. */
+    start_file(&p);
+    c = cli_open(p.port);
+    assert_non_null(c);
+    assert_non_null(strstr(cli_cmd(c, "GET 1\n"), "1 pending - - alpha,beta 2023-11-14T22:13:20Z"));
+    assert_non_null(strstr(cli_cmd(c, "GET 2\n"), "2 done high 2026-12-01 - "));
+    assert_non_null(strstr(cli_cmd(c, "GET 3\n"), "3 pending - - a,b "));
+    assert_string_equal(cli_cmd(c, "TAGS\n"), "DATA 4\r\na 1\r\nalpha 1\r\nb 1\r\nbeta 1\r\n");
+    cli_close(c);
+    stop_clean(&p);
 }
 
 int main(int argc, char **argv)
@@ -527,6 +586,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(not_a_database, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(sync_full, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(older_schema_upgraded, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(version1_tags_upgraded, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(second_server_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(full_disk_refuses_writes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(big_batches, make_dir, remove_dir),
