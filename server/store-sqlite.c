@@ -47,8 +47,8 @@ static const char *const migrations[] = {
     "INSERT INTO meta(next_id) VALUES(1);",
     /* 2: each task's tags, joined by commas in name order, also in its own
      * row (task_tags stays the truth and serves tag searches), so that
-     * reading a task does not look its tags up: that look-up was two
-     * thirds of the SQL time of a LIST of 10,000 tasks. set_tags() keeps
+     * reading a task does not look its tags up: that look-up was more
+     * than half the SQL time of a LIST of 10,000 tasks. set_tags() keeps
      * the copy. */
     "ALTER TABLE tasks ADD COLUMN tags TEXT;"
     "UPDATE tasks SET tags ="
