@@ -196,6 +196,25 @@ static struct addrinfo *resolve(const struct options *o)
     return res;
 }
 
+/* todo-bench loads only servers on this machine (127.0.0.0/8, ::1, or an
+ * IPv4 loopback address mapped into IPv6), so that a mistyped -H cannot
+ * turn it on someone else's server. */
+static int is_loopback(const struct addrinfo *ai)
+{
+    if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in in;
+        memcpy(&in, ai->ai_addr, sizeof(in));
+        return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ai->ai_family == AF_INET6 && ai->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, ai->ai_addr, sizeof(in6));
+        return IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr) ||
+               (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr) && in6.sin6_addr.s6_addr[12] == 127);
+    }
+    return 0;
+}
+
 /* A connected socket, blocking unless nonblock is set, or -1 with errno set. */
 static int dial(const struct addrinfo *ai, int nonblock)
 {
@@ -1118,7 +1137,8 @@ static void usage(FILE *f)
             "\n"
             "Load generator for todo-server (or, with --raw, any line protocol).\n"
             "\n"
-            "  -H, --host HOST        server address (default 127.0.0.1)\n"
+            "  -H, --host HOST        server address, a loopback one: todo-bench loads\n"
+            "                         only servers on this machine (default 127.0.0.1)\n"
             "  -p, --port PORT        server port (default 9000)\n"
             "  -c, --connections N    busy connections (default 50)\n"
             "  -P, --pipeline N       requests in flight per connection (default 1)\n"
@@ -1488,13 +1508,31 @@ int main(int argc, char **argv)
     /* Fail early, with a clear message, when nothing listens there; from
      * then on use only the address that answered. */
     struct addrinfo *good = ai;
-    int probe = -1;
+    int probe = -1, loopback = 0;
     for (; good; good = good->ai_next) {
+        if (!is_loopback(good))
+            continue;
+        loopback = 1;
         struct addrinfo one = *good;
         one.ai_next = NULL;
         probe = dial(&one, 0);
         if (probe >= 0)
             break;
+    }
+    if (!loopback) {
+        char a[NI_MAXHOST];
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), NULL, 0, NI_NUMERICHOST) != 0)
+            snprintf(a, sizeof(a), "%s", "an address");
+        if (strcmp(a, o.host) == 0)
+            msg("%s is not a loopback address: todo-bench only loads a server on this machine "
+                "(-H 127.0.0.1, ::1 or localhost)",
+                o.host);
+        else
+            msg("%s is %s, not a loopback address: todo-bench only loads a server on this "
+                "machine (-H 127.0.0.1, ::1 or localhost)",
+                o.host, a);
+        rc = EXIT_USAGE;
+        goto out;
     }
     if (probe < 0) {
         msg("cannot connect to %s:%s: %s", o.host, o.port, strerror(errno));

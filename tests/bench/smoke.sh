@@ -84,6 +84,21 @@ rc=0
 [ "$rc" = 3 ] || fail "expected exit 3 when nothing listens, got $rc"
 grep -q "127.0.0.1:$port" "$DIR/err" || fail "message does not name 127.0.0.1:$port: $(cat "$DIR/err")"
 
+echo "a host that is not this machine: refused before any connection, exit status 2:"
+for host in 192.0.2.1 2001:db8::1; do
+    rc=0
+    "$TODO_BENCH" -H "$host" -p "$port" -n 1 -t ping 2>"$DIR/err" >/dev/null || rc=$?
+    [ "$rc" = 2 ] || fail "-H $host: expected exit 2, got $rc"
+    grep -q "$host is not a loopback address" "$DIR/err" ||
+        fail "-H $host: no message saying why: $(cat "$DIR/err")"
+done
+echo "-H ::1 and -H localhost are this machine (nothing listens: exit 3, not 2):"
+for host in ::1 localhost; do
+    rc=0
+    "$TODO_BENCH" -H "$host" -p "$port" -n 1 -t ping 2>"$DIR/err" >/dev/null || rc=$?
+    [ "$rc" = 3 ] || fail "-H $host: expected exit 3 when nothing listens, got $rc: $(cat "$DIR/err")"
+done
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed" >&2
     exit 1
