@@ -81,7 +81,7 @@ struct options {
     uint64_t keyspace;
     long idle;
     int csv;
-    const char *raw; /* line template, without CRLF */
+    char *raw;       /* --raw, unescaped: the line template, without CRLF */
     char *until;     /* --reply-until, unescaped */
     size_t until_len;
     const char *name; /* row label for --raw */
@@ -1157,7 +1157,9 @@ static void usage(FILE *f)
             "                         report the sums: short runs against two servers,\n"
             "                         taken in turns, add up to one run of each\n"
             "      --raw LINE         send LINE (CRLF appended; __rand__ becomes a random\n"
-            "                         key number below KEYSPACE) instead of the tests\n"
+            "                         key number below KEYSPACE; the escapes of\n"
+            "                         --reply-until, e.g. \\r\\n between two lines) instead\n"
+            "                         of the tests\n"
             "      --reply-until STR  with --raw: a reply is complete when the bytes received\n"
             "                         contain STR (escapes \\r \\n \\t \\\\ \\xHH allowed)\n"
             "      --name NAME        with --raw: the test's name in the report (default raw)\n"
@@ -1399,13 +1401,26 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_CSV:
             o->csv = 1;
             break;
-        case OPT_RAW:
+        case OPT_RAW: {
+            /* Escapes let one request span lines (memcached's set is a
+             * command line and a data line); the template is a C string,
+             * so it cannot hold a NUL byte. */
+            size_t len = 0;
+            free(o->raw);
+            o->raw = NULL;
             if (strchr(optarg, '\n') || strchr(optarg, '\r')) {
-                msg("--raw LINE must be one line (CRLF is appended)");
+                msg("--raw LINE must be one line (CRLF is appended; write \\r\\n for line "
+                    "breaks inside it)");
                 return -1;
             }
-            o->raw = optarg;
+            if (unescape(optarg, &o->raw, &len) < 0 || len == 0 || strlen(o->raw) != len) {
+                msg("bad --raw '%s' (a non-empty line; escapes \\r \\n \\t \\\\ \\xHH, "
+                    "but not \\x00)",
+                    optarg);
+                return -1;
+            }
             break;
+        }
         case OPT_UNTIL:
             free(o->until);
             o->until = NULL;
@@ -1599,6 +1614,13 @@ int main(int argc, char **argv)
             if (r->name)
                 report(&o, r);
         }
+        /* A run in which nothing was answered measured nothing: with --raw
+         * the usual cause is a reply that never contains the string. */
+        if (trc == EXIT_OK && r->done == 0) {
+            msg("%s: no reply was complete in %.1f s%s", r->name ? r->name : "test", r->seconds,
+                o.raw ? "; does every reply contain the --reply-until string?" : "");
+            trc = EXIT_FAIL;
+        }
         any_errors |= r->errors > 0;
         free(r);
         if (trc != EXIT_OK) {
@@ -1626,5 +1648,6 @@ out:
     free(ids.arena);
     free(ids.off);
     free(o.until);
+    free(o.raw);
     return rc;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # smoke.sh - run every todo-bench test for about a second against a real
 # todo-server and check that each reports a nonzero rate and no errors; then
-# check -n's exact count, --raw, --idle and the "cannot connect" exit status.
+# check -n's exact count, --raw (with escapes, and without a complete reply),
+# --idle, and the exit statuses for nothing listening and a host not on this machine.
 # Needs TODO_SERVER, TODO_BENCH and TESTS_COMMON (set by CTest).
 set -euo pipefail
 
@@ -75,6 +76,17 @@ check_rows "$out" " raw"
 if grep -q 'idle connections were closed' "$DIR/err"; then
     fail "the server dropped idle connections: $(cat "$DIR/err")"
 fi
+
+echo "--raw with escapes: two lines in one request, both answered:"
+out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 2 -n 200 --csv --raw 'PING\r\nPING' \
+    --reply-until 'PONG\r\nOK PONG\r\n' 2>"$DIR/err") || fail "todo-bench --raw with escapes exited with $? $(cat "$DIR/err")"
+check_rows "$out" " raw"
+
+echo "--raw whose replies never contain --reply-until: exit 1 and a message, not a rate of 0:"
+rc=0
+"$TODO_BENCH" -p "$SERVER_PORT" -c 2 -d 0.5 --raw PING --reply-until 'NEVER' >/dev/null 2>"$DIR/err" || rc=$?
+[ "$rc" = 1 ] || fail "no complete reply: expected exit 1, got $rc"
+grep -q "no reply was complete" "$DIR/err" || fail "no message for a run without replies: $(cat "$DIR/err")"
 
 port=$SERVER_PORT
 stop_server || true
