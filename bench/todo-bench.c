@@ -81,8 +81,8 @@ struct options {
     uint64_t keyspace;
     long idle;
     int csv;
-    char *raw;       /* --raw, unescaped: the line template, without CRLF */
-    char *until;     /* --reply-until, unescaped */
+    char *raw;   /* --raw, unescaped: the line template, without CRLF */
+    char *until; /* --reply-until, unescaped */
     size_t until_len;
     const char *name; /* row label for --raw */
     int threads;
