@@ -178,7 +178,9 @@ static void native_commands(void **state)
     snprintf(req, sizeof(req), "EDIT %s renamed +u1 +u2 +u3 +u4 +u5 +u6 +u7\n", id3);
     assert_true(strncmp(cli_cmd(c, req), "ERR ARGS ", 9) == 0);
     snprintf(req, sizeof(req), "GET %s\n", id3);
-    assert_non_null(strstr(cli_cmd(c, req), "\"tagged\""));
+    r = cli_cmd(c, req);
+    assert_non_null(strstr(r, "\"tagged\""));
+    assert_non_null(strstr(r, " t1,t10,t2,t3,t4,t5,t6,t7,t8,t9 "));
 
     /* Blank lines get no reply at all. */
     assert_string_equal(cli_cmd(c, "\n  \r\nPING\n"), "OK PONG\r\n");
