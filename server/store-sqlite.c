@@ -161,15 +161,23 @@ static atomic_long wal_frames;
 
 static int failf(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Records "what: sqlite's message" as the store's last error. */
+/* Records "what: sqlite's message" as the store's last error, with
+ * SQLite's extended code when it says more than the message (which of the
+ * many "disk I/O error"s it was: 522 is a short read, 778 a failed write). */
 static int failf(struct store *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(s->err, sizeof(s->err), fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof(s->err))
-        snprintf(s->err + n, sizeof(s->err) - (size_t)n, ": %s", sqlite3_errmsg(s->db));
+    int code = sqlite3_extended_errcode(s->db);
+    if (n >= 0 && (size_t)n < sizeof(s->err)) {
+        if (code != (code & 0xff))
+            snprintf(s->err + n, sizeof(s->err) - (size_t)n, ": %s (SQLite code %d)",
+                     sqlite3_errmsg(s->db), code);
+        else
+            snprintf(s->err + n, sizeof(s->err) - (size_t)n, ": %s", sqlite3_errmsg(s->db));
+    }
     return STORE_ERROR;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +49,7 @@ int server_start(struct server_proc *sp, const char *server_bin, const char *con
         perror("pipe");
         return -1;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         perror("fork");
@@ -56,6 +58,11 @@ int server_start(struct server_proc *sp, const char *server_bin, const char *con
         return -1;
     }
     if (pid == 0) {
+        /* A test that fails (a cmocka assert ends it at once) or crashes
+         * must not leave its server behind: an orphan keeps the test's
+         * output pipe open, and ctest would wait for it until its timeout. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+            _exit(127);
         if (dup2(pipefd[1], STDOUT_FILENO) < 0)
             _exit(127);
         close(pipefd[0]);
