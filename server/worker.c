@@ -154,6 +154,10 @@ static struct {
      * Under ckpt_lock. */
     int ckpt_running, ckpt_held;
     pthread_cond_t ckpt_idle;
+    /* Set (under ckpt_lock, ckpt_idle signalled) once the thread has taken
+     * its low priority: the server says it is listening only after that,
+     * as it does once every worker is set up. */
+    int ckpt_ready;
     atomic_long ckpt_mark;
     /* Set by the checkpoint thread when the WAL has passed CKPT_HARD_FRAMES
      * and should start over; taken (exchanged for 0) by the worker that
@@ -811,6 +815,8 @@ static void *ckpt_main(void *arg)
         log_debug("checkpoint thread: cannot lower its priority: %s", strerror(errno));
 
     pthread_mutex_lock(&pool.ckpt_lock);
+    pool.ckpt_ready = 1;
+    pthread_cond_broadcast(&pool.ckpt_idle);
     for (;;) {
         while (!pool.ckpt_want && !pool.ckpt_quit)
             pthread_cond_wait(&pool.ckpt_cond, &pool.ckpt_lock);
@@ -860,6 +866,10 @@ static int ckpt_start(char *err, size_t errcap)
         return -1;
     }
     pool.ckpt_started = 1;
+    pthread_mutex_lock(&pool.ckpt_lock);
+    while (!pool.ckpt_ready)
+        pthread_cond_wait(&pool.ckpt_idle, &pool.ckpt_lock);
+    pthread_mutex_unlock(&pool.ckpt_lock);
     return 0;
 }
 
