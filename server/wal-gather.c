@@ -33,6 +33,12 @@ struct gather_file {
     size_t len;
     sqlite3_int64 off;
     int commit_next; /* the next write completes a commit frame */
+    /* Where the last commit written out ends: SQLite may write below it
+     * only to rewrite frames it has published or is about to (the
+     * checksums of a transaction that spilled pages into the WAL before
+     * its commit), and such a write goes to the file at once. A new WAL
+     * (its header written at offset 0) starts it over. */
+    sqlite3_int64 commit_end;
 };
 
 static sqlite3_vfs *root;
@@ -70,8 +76,13 @@ static int gather_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 off)
 static int gather_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off)
 {
     struct gather_file *g = (struct gather_file *)f;
+    /* Taken before anything else: the flush below for a write that does
+     * not fit clears it, and this write must still go out at once. */
+    int completes_commit = g->commit_next;
     int rc = SQLITE_OK;
 
+    if (off == 0)
+        g->commit_end = 0;
     /* Only appends are gathered: anything else writes the buffer out
      * first, so the file sees every write in SQLite's order; so does an
      * append that would not fit. */
@@ -81,19 +92,23 @@ static int gather_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 o
         if (rc != SQLITE_OK)
             return rc;
     }
+    g->commit_next = 0;
     if (g->buf == NULL)
         g->buf = malloc(GATHER_MAX);
-    /* Without a buffer (out of memory), or for a write larger than it,
-     * SQLite's write goes through as it is. */
-    if (g->buf == NULL || (size_t)amt > GATHER_MAX)
+    /* Without a buffer (out of memory), for a write larger than it, or for
+     * a rewrite of what a commit has written out, SQLite's write goes
+     * through as it is. */
+    if (g->buf == NULL || (size_t)amt > GATHER_MAX || off < g->commit_end)
         return g->real->pMethods->xWrite(g->real, p, amt, off);
     if (g->len == 0)
         g->off = off;
     memcpy(g->buf + g->len, p, (size_t)amt);
     g->len += (size_t)amt;
 
-    if (g->commit_next)
+    if (completes_commit) {
+        g->commit_end = g->off + (sqlite3_int64)g->len;
         return flush(g);
+    }
     /* A frame header with a nonzero database size (bytes 4 to 7) marks the
      * last frame of a commit: its page is the next write. */
     if (amt == FRAME_HEADER) {
@@ -107,6 +122,8 @@ static int gather_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
     struct gather_file *g = (struct gather_file *)f;
     int rc = flush(g);
+    if (g->commit_end > size)
+        g->commit_end = size;
     return rc != SQLITE_OK ? rc : g->real->pMethods->xTruncate(g->real, size);
 }
 
