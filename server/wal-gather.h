@@ -8,6 +8,8 @@
  * in a buffer and writes them out with one pwrite() as soon as the frame
  * that carries the commit mark is complete, before SQLite publishes the
  * commit to readers, so that a write that fails still fails the commit.
+ * A write below the end of the last commit written out (SQLite rewriting
+ * the checksums of a commit) goes to the file at once.
  * Any other use of the WAL file (a read, a sync, a size, a write elsewhere)
  * writes the buffer out first, so nobody ever sees the file without it.
  * Every other file (the database itself, its shared-memory index) is the
