@@ -193,6 +193,111 @@ static void spilled_commit_survives_a_crash(void **state)
     assert_int_equal(sqlite3_close(w), SQLITE_OK);
 }
 
+/* The state a test expects: each key's value length, 0 when absent. */
+#define KEYS 400
+struct model {
+    int len[KEYS + 1];
+};
+
+static void expect_state(sqlite3 *h, const struct model *m, const char *when)
+{
+    long long count = 0, sum = 0, weighted = 0;
+    for (int k = 1; k <= KEYS; k++) {
+        count += m->len[k] > 0;
+        sum += m->len[k];
+        weighted += (long long)k * m->len[k];
+    }
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(h,
+                           "SELECT count(*), total(length(v)), total(k * length(v)),"
+                           " total(v <> CAST(printf('%.*c', length(v), char(65 + k % 26)) AS BLOB))"
+                           " FROM t",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        fail_msg("%s: reading gets %s (%d)", when, sqlite3_errmsg(h), sqlite3_extended_errcode(h));
+    if (sqlite3_column_int64(st, 0) != count || sqlite3_column_int64(st, 1) != sum ||
+        sqlite3_column_int64(st, 2) != weighted || sqlite3_column_int64(st, 3) != 0)
+        fail_msg("%s: %lld rows, %lld bytes, weighted %lld, %lld bad values; expected %lld, %lld, "
+                 "%lld, 0",
+                 when, (long long)sqlite3_column_int64(st, 0),
+                 (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2),
+                 (long long)sqlite3_column_int64(st, 3), count, sum, weighted);
+    sqlite3_finalize(st);
+}
+
+static uint64_t next_rand(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* 300 transactions of random size, some in a page cache small enough to
+ * spill, with the WAL restarted now and then so that frames overwrite old
+ * ones in the file: after each, a reader must see exactly what was
+ * committed (a page left behind would show the old one), and now and then
+ * a crash copy must recover to the same. */
+static void random_commits_with_restarts(void **state)
+{
+    (void)state;
+    static struct model m;
+    memset(&m, 0, sizeof(m));
+    sqlite3 *w = open_writer();
+    sqlite3 *r = open_db(db, NULL);
+    sqlite3 *c = open_db(db, NULL);
+    sqlite3_stmt *put;
+    assert_int_equal(
+        sqlite3_prepare_v2(w,
+                           "INSERT OR REPLACE INTO t(k, v)"
+                           " VALUES(?1, CAST(printf('%.*c', ?2, char(65 + ?1 % 26)) AS BLOB))",
+                           -1, &put, NULL),
+        SQLITE_OK);
+    char copy[400], copy_wal[410], when[64];
+    snprintf(copy, sizeof(copy), "%s/copy.db", dir);
+    snprintf(copy_wal, sizeof(copy_wal), "%s-wal", copy);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    static const char *const caches[] = {"PRAGMA cache_size=5", "PRAGMA cache_size=40",
+                                         "PRAGMA cache_size=2000"};
+
+    for (int tx = 1; tx <= 300; tx++) {
+        exec(w, caches[next_rand(&x) % 3]);
+        exec(w, "BEGIN");
+        int n = 1 + (int)(next_rand(&x) % 120);
+        for (int i = 0; i < n; i++) {
+            int k = 1 + (int)(next_rand(&x) % KEYS);
+            int len = 50 + (int)(next_rand(&x) % 850);
+            sqlite3_bind_int(put, 1, k);
+            sqlite3_bind_int(put, 2, len);
+            assert_int_equal(sqlite3_step(put), SQLITE_DONE);
+            sqlite3_reset(put);
+            m.len[k] = len;
+        }
+        exec(w, "COMMIT");
+        snprintf(when, sizeof(when), "after transaction %d", tx);
+        expect_state(r, &m, when);
+        if (tx % 25 == 0) /* the next write starts the WAL over */
+            exec(c, "PRAGMA wal_checkpoint(RESTART)");
+        if (tx % 30 == 0) {
+            copy_file(db, copy);
+            copy_file(wal, copy_wal);
+            sqlite3 *h = open_db(copy, "unix");
+            snprintf(when, sizeof(when), "a crash after transaction %d", tx);
+            expect_state(h, &m, when);
+            assert_int_equal(sqlite3_close(h), SQLITE_OK);
+            unlink(copy);
+            unlink(copy_wal);
+        }
+    }
+    sqlite3_finalize(put);
+    assert_int_equal(sqlite3_close(c), SQLITE_OK);
+    assert_int_equal(sqlite3_close(r), SQLITE_OK);
+    assert_int_equal(sqlite3_close(w), SQLITE_OK);
+}
+
 int main(void)
 {
     if (wal_gather_register() != SQLITE_OK) {
@@ -202,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(every_commit_is_in_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(spilled_commit_survives_a_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(random_commits_with_restarts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
