@@ -21,6 +21,12 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+const char *server_test_threads(void)
+{
+    const char *t = getenv("TODO_TEST_THREADS");
+    return t && *t ? t : NULL;
+}
+
 int server_start(struct server_proc *sp, const char *server_bin, const char *const *extra)
 {
     const char *argv[64];
@@ -38,8 +44,8 @@ int server_start(struct server_proc *sp, const char *server_bin, const char *con
      * (after the test's own options, so it wins): the server has two ways
      * of handing out connections, one for a lone worker and one for more
      * (server/worker.c), and the tests run on both. */
-    const char *threads = getenv("TODO_TEST_THREADS");
-    if (threads && *threads) {
+    const char *threads = server_test_threads();
+    if (threads) {
         argv[argc++] = "--threads";
         argv[argc++] = threads;
     }

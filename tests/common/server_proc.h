@@ -21,6 +21,10 @@ struct server_proc {
  * Returns 0, or -1 with a message on stderr. */
 int server_start(struct server_proc *sp, const char *server_bin, const char *const *extra);
 
+/* The worker count TODO_TEST_THREADS imposes on every server a test
+ * starts, or NULL when it is not set. */
+const char *server_test_threads(void);
+
 /* Sends sig (SIGTERM for a clean stop, SIGKILL for a crash) and reaps the
  * process. Returns its exit status as waitpid() reports it, or -1. */
 int server_stop(struct server_proc *sp, int sig);

@@ -162,8 +162,8 @@ void srv_kill_left(void)
 
 int srv_threads(int asked)
 {
-    const char *t = getenv("TODO_TEST_THREADS");
-    return t && *t ? atoi(t) : asked;
+    const char *t = server_test_threads();
+    return t ? atoi(t) : asked;
 }
 
 long long srv_stat(struct cli *c, const char *name)
