@@ -142,6 +142,14 @@ struct store {
      * (committed or in the open transaction). Valid while ids_known. */
     int ids_known;
     int64_t id_next, id_end;
+    /* The reservation as it was when the transaction began and when the
+     * savepoint was opened: a rollback to either puts it back as it was,
+     * with meta.next_id, so that a refused command or a failed batch does
+     * not cost the rest of the block (ids stay consecutive). */
+    struct id_mark {
+        int known;
+        int64_t next, end;
+    } tx_mark, sp_mark;
     sqlite3_stmt *st[ST__COUNT];
     sqlite3_stmt *list[LIST_VARIANTS];
     char err[256];
@@ -502,9 +510,22 @@ void store_interrupt(struct store *s)
     sqlite3_interrupt(s->db);
 }
 
+static struct id_mark id_mark_take(const struct store *s)
+{
+    return (struct id_mark){s->ids_known, s->id_next, s->id_end};
+}
+
+static void id_mark_restore(struct store *s, const struct id_mark *m)
+{
+    s->ids_known = m->known;
+    s->id_next = m->next;
+    s->id_end = m->end;
+}
+
 int store_begin(struct store *s)
 {
     store_read_end(s);
+    s->tx_mark = id_mark_take(s);
     return exec_stmt(s, ST_BEGIN, "cannot begin a transaction");
 }
 
@@ -516,9 +537,12 @@ int store_commit(struct store *s)
     return rc;
 }
 
+/* The rollback undoes every reservation made in the transaction (and
+ * SQLite may have rolled it back already, after a full disk): the ids
+ * reserved when it began are the ones still reserved. */
 int store_rollback(struct store *s)
 {
-    s->ids_known = 0; /* the reservation may have been undone */
+    id_mark_restore(s, &s->tx_mark);
     int rc = exec_stmt(s, ST_ROLLBACK, "cannot roll back");
     atomic_fetch_add(&committed_gen, 1);
     return rc;
@@ -531,6 +555,7 @@ int store_in_transaction(struct store *s)
 
 int store_savepoint(struct store *s)
 {
+    s->sp_mark = id_mark_take(s);
     return exec_stmt(s, ST_SAVEPOINT, "cannot open a savepoint");
 }
 
@@ -542,10 +567,14 @@ int store_release(struct store *s)
 /* ROLLBACK TO leaves the savepoint open; RELEASE closes it. */
 int store_rollback_to(struct store *s)
 {
-    s->ids_known = 0;
     int rc = exec_stmt(s, ST_ROLLBACK_TO, "cannot roll back to a savepoint");
-    if (rc == STORE_OK)
+    if (rc == STORE_OK) {
+        /* meta.next_id is back where it was at the savepoint, and so is
+         * the block in memory. Had the ROLLBACK TO failed, the caller
+         * rolls the whole batch back, which restores tx_mark. */
+        id_mark_restore(s, &s->sp_mark);
         rc = exec_stmt(s, ST_RELEASE, "cannot release a savepoint");
+    }
     return rc;
 }
 
@@ -628,8 +657,11 @@ static int set_tags(struct store *s, struct proto_str id)
  * meta.next_id is moved past the block in the transaction of the ADD that
  * first needs it, and the rest of the block is handed out from memory, so
  * most ADDs do not rewrite the meta page. An id is never handed out twice,
- * even after a DEL or a crash (which skips the rest of the block); any
- * rollback forgets the block, since it may have undone the reservation.
+ * even after a DEL or a crash (which skips the rest of the block). A
+ * rollback (of a savepoint or of the transaction) puts the reservation in
+ * memory back as it was when the savepoint or transaction began, as it
+ * does meta.next_id: a refused command gives its id back, and the next
+ * ADD gets the next number.
  */
 #define ID_BLOCK 1000
 

