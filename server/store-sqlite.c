@@ -240,6 +240,19 @@ out:
     return rc;
 }
 
+/* todo_words(text, words): LIST's word filter, as libproto defines it
+ * (proto_text_has_words), so that the server and the protocol's document
+ * cannot disagree on what a word is. */
+static void sql_words(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    size_t tl = t ? (size_t)sqlite3_value_bytes(argv[0]) : 0;
+    const char *w = (const char *)sqlite3_value_text(argv[1]);
+    size_t wl = w ? (size_t)sqlite3_value_bytes(argv[1]) : 0;
+    sqlite3_result_int(ctx, proto_text_has_words(t ? t : "", tl, w ? w : "", wl));
+}
+
 /*
  * Brings the schema to SCHEMA_VERSION. The version is read again inside
  * the write transaction because another process may have upgraded the
@@ -389,6 +402,12 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
     if (migrate(s, o->path, err, errcap) != 0)
         goto fail;
     sqlite3_busy_timeout(s->db, o->busy_ms);
+    if (sqlite3_create_function_v2(s->db, "todo_words", 2,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   sql_words, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "cannot set up database %s: %s", o->path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
     s->writer = o->writer;
     if (o->writer && !mem) {
         /* Checkpoints are run by the server between passes (store_checkpoint),
@@ -814,9 +833,9 @@ int store_put(struct store *s, struct proto_str id, struct proto_str text, int64
     return exec_stmt(s, ST_PUT, "cannot store the task");
 }
 
-/* Builds (once) the LIST statement for this filter, tag count and word:
- * tags bind as ?1..?n and the word as ?n+1. The word is matched with
- * instr() on lower-cased text, so '%' and '_' in it mean themselves. */
+/* Builds (once) the LIST statement for this filter, tag count and words:
+ * tags bind as ?1..?n and the words as ?n+1, matched each on its own by
+ * todo_words() (so '%' and '_' in them mean themselves). */
 static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int word)
 {
     size_t idx = ((size_t)filter * (PROTO_MAX_TAGS + 1) + ntags) * 2 + (size_t)(word != 0);
@@ -845,8 +864,7 @@ static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int wo
                               " WHERE g.task_id = t.id AND g.tag = ?%zu)",
                               i + 1);
     if (word)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
-                              " AND instr(lower(t.text), lower(?%zu)) > 0", ntags + 1);
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND todo_words(t.text, ?%zu)", ntags + 1);
     snprintf(sql + n, sizeof(sql) - n, " ORDER BY t.created, t.rowid");
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list[idx], NULL) !=
         SQLITE_OK) {

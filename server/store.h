@@ -100,8 +100,8 @@ int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 int store_edit(struct store *s, const struct proto_request *req, int64_t now);
 int store_set_done(struct store *s, struct proto_str id, int done, int64_t now);
 int store_del(struct store *s, struct proto_str id);
-/* LIST: req's filter, tags (all must match) and text as a case-insensitive
- * word, ordered by creation. */
+/* LIST: req's filter, tags (all must match) and words (each must be in the
+ * text as a word, see proto_text_has_words), ordered by creation. */
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg);
 /* Every tag in use with the number of tasks that carry it, by name. */
 int store_tags(struct store *s, store_tag_fn fn, void *arg);

@@ -240,7 +240,8 @@ static enum proto_err parse_words(enum words_mode mode, const char *verb, struct
             if (l > 1 && p[0] == '+') {
                 if (!proto_valid_tag(p + 1, l - 1)) {
                     proto__errf(err, errcap,
-                                "a tag is 1 to %d letters, digits, '_', '.' or '-', e.g. +home "
+                                "a tag is 1 to %d bytes of letters or digits (of any script), '_', "
+                                "'.' or '-', e.g. +home "
                                 "(quote the word to use it as text)",
                                 PROTO_MAX_TAG);
                     return PROTO_E_ARGS;
@@ -254,7 +255,8 @@ static enum proto_err parse_words(enum words_mode mode, const char *verb, struct
             if (mode == WORDS_EDIT && l > 1 && p[0] == '-') {
                 if (!proto_valid_tag(p + 1, l - 1)) {
                     proto__errf(err, errcap,
-                                "a tag is 1 to %d letters, digits, '_', '.' or '-', e.g. -home "
+                                "a tag is 1 to %d bytes of letters or digits (of any script), '_', "
+                                "'.' or '-', e.g. -home "
                                 "(quote the word to use it as text)",
                                 PROTO_MAX_TAG);
                     return PROTO_E_ARGS;

@@ -176,12 +176,104 @@ static void ids_pipelined(void **state)
     cli_close(c);
 }
 
+/* Adds a task and returns its id (a static buffer). */
+static const char *add_id(struct cli *c, const char *req)
+{
+    static char id[64];
+    const char *r = cli_cmd(c, req);
+    if (strncmp(r, "OK ", 3) != 0)
+        fail_msg("%s got %s", req, r);
+    snprintf(id, sizeof(id), "%.*s", (int)strcspn(r + 3, "\r"), r + 3);
+    return id;
+}
+
+/* The number of DATA lines of a reply, or -1. */
+static long data_n(const char *r)
+{
+    return strncmp(r, "DATA ", 5) == 0 ? atol(r + 5) : -1;
+}
+
+/* Issue 12: LIST's words were one phrase; each must be in the text as a
+ * word, in any order, ignoring ASCII case. */
+static void list_words(void **state)
+{
+    (void)state;
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    add_id(c, "ADD buy milk\n");
+    add_id(c, "ADD buy a milkshake\n");
+    add_id(c, "ADD \"call Mum, then get MILK.\"\n");
+    add_id(c, "ADD 我要学习中文\n");
+    const char *r = cli_cmd(c, "LIST all milk buy\n");
+    assert_int_equal(data_n(r), 1);
+    assert_non_null(strstr(r, "\"buy milk\""));
+    r = cli_cmd(c, "LIST all milk\n");
+    assert_int_equal(data_n(r), 2);
+    assert_null(strstr(r, "milkshake"));
+    assert_int_equal(data_n(cli_cmd(c, "LIST all mum milk\n")), 1);
+    assert_int_equal(data_n(cli_cmd(c, "LIST all MUM CALL\n")), 1);
+    assert_int_equal(data_n(cli_cmd(c, "LIST all buy\n")), 2);
+    assert_int_equal(data_n(cli_cmd(c, "LIST all buy bread\n")), 0);
+    assert_int_equal(data_n(cli_cmd(c, "LIST all milkshake a\n")), 1);
+    /* A quoted phrase is words too. */
+    assert_int_equal(data_n(cli_cmd(c, "LIST all \"milk buy\"\n")), 1);
+    /* Words of Chinese are found inside the text: it has no spaces. */
+    assert_int_equal(data_n(cli_cmd(c, "LIST all 学习\n")), 1);
+    assert_int_equal(data_n(cli_cmd(c, "LIST all 中文 学习\n")), 1);
+    assert_int_equal(data_n(cli_cmd(c, "LIST all 日本\n")), 0);
+    /* The demo tasks are there, and words combine with the filters. */
+    assert_int_equal(data_n(cli_cmd(c, "LIST pending book read\n")), 1);
+    assert_int_equal(data_n(cli_cmd(c, "LIST done milk\n")), 0);
+    cli_close(c);
+}
+
+/* Issue 12: "add 学习 +家" was refused. Tags of any script are stored,
+ * found, counted and removed, and compare byte for byte. */
+static void tags_any_script(void **state)
+{
+    (void)state;
+    char req[256];
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    char a[80], b[64];
+    snprintf(a, sizeof(a), "%s", add_id(c, "ADD 学习 +家\n"));
+    snprintf(b, sizeof(b), "%s", add_id(c, "ADD \"café au lait\" +café +家 +Ελληνικά +дом\n"));
+    add_id(c, "ADD nfd +cafe\xcc\x81\n"); /* e and U+0301: another tag */
+    add_id(c, "ADD upper +Café\n");       /* case matters */
+    snprintf(req, sizeof(req), "GET %s\n", a);
+    assert_non_null(strstr(cli_cmd(c, req), " 家 "));
+    const char *r = cli_cmd(c, "LIST +家\n");
+    assert_int_equal(data_n(r), 2);
+    assert_non_null(strstr(r, "\"学习\""));
+    assert_int_equal(data_n(cli_cmd(c, "LIST +家 +café\n")), 1);
+    assert_int_equal(data_n(cli_cmd(c, "LIST +café\n")), 1);
+    assert_int_equal(data_n(cli_cmd(c, "LIST +дом\n")), 1);
+    /* TAGS in byte order (UTF-8 sorts by code point). */
+    assert_string_equal(cli_cmd(c, "TAGS\n"), "DATA 6\r\nCafé 1\r\ncafe\xcc\x81 1\r\ncafé 1\r\n"
+                                              "Ελληνικά 1\r\nдом 1\r\n家 2\r\n");
+    snprintf(req, sizeof(req), "EDIT %s -家 +学习\n", b);
+    snprintf(a, sizeof(a), "OK %s\r\n", b);
+    assert_string_equal(cli_cmd(c, req), a);
+    assert_int_equal(data_n(cli_cmd(c, "LIST +家\n")), 1);
+    assert_int_equal(data_n(cli_cmd(c, "LIST +学习\n")), 1);
+    assert_non_null(strstr(cli_cmd(c, "TAGS\n"), "\r\n学习 1\r\n家 1\r\n"));
+    /* Emoji, symbols and spaces are not letters; ten CJK characters are 30
+     * bytes and fit, eleven (33 bytes) do not. */
+    assert_true(strncmp(cli_cmd(c, "ADD x +😀\n"), "ERR ARGS ", 9) == 0);
+    assert_true(strncmp(cli_cmd(c, "ADD x +a€\n"), "ERR ARGS ", 9) == 0);
+    assert_true(strncmp(cli_cmd(c, "ADD x +中，文\n"), "ERR ARGS ", 9) == 0);
+    add_id(c, "ADD ten +一二三四五六七八九十\n");
+    assert_true(strncmp(cli_cmd(c, "ADD x +一二三四五六七八九十一\n"), "ERR ARGS ", 9) == 0);
+    cli_close(c);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(ids_after_each_refusal, start_password, stop),
         cmocka_unit_test_setup_teardown(ids_pipelined, start_password, stop),
+        cmocka_unit_test_setup_teardown(list_words, start_plain, stop),
+        cmocka_unit_test_setup_teardown(tags_any_script, start_plain, stop),
     };
-    (void)start_plain;
     return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
