@@ -84,6 +84,9 @@ enum stmt_id {
     ST_TAGS,
     ST_COUNT,
     ST_PUT,
+    ST_EXISTS,
+    ST_RESTORE,
+    ST_REPLACE,
     ST__COUNT
 };
 
@@ -125,6 +128,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
                " VALUES(?1, ?2, 0, 0, NULL, ?3, ?3)"
                " ON CONFLICT(id) DO UPDATE SET text = excluded.text, updated = excluded.updated",
+    [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = ?1",
+    [ST_RESTORE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_REPLACE] = "UPDATE tasks SET text = ?2, done = ?3, pri = ?4, due = ?5, created = ?6,"
+                   " updated = ?7 WHERE id = ?1",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -684,25 +692,33 @@ static int set_tags(struct store *s, struct proto_str id)
  */
 #define ID_BLOCK 1000
 
+/* Reads meta.next_id into the reservation when it is not known. */
+static int ids_load(struct store *s)
+{
+    if (s->ids_known)
+        return STORE_OK;
+    sqlite3_stmt *st = s->st[ST_NEXT_ID];
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return failf(s, "cannot read the id counter");
+    }
+    int64_t m = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (m < 1)
+        m = 1;
+    s->id_next = s->id_end = m;
+    s->ids_known = 1;
+    return STORE_OK;
+}
+
 int store_add(struct store *s, const struct proto_request *req, int64_t now,
               char id[PROTO_MAX_ID + 1])
 {
     sqlite3_stmt *st;
     int rc;
-    if (!s->ids_known) {
-        st = s->st[ST_NEXT_ID];
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW) {
-            sqlite3_reset(st);
-            return failf(s, "cannot read the id counter");
-        }
-        int64_t m = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        if (m < 1)
-            m = 1;
-        s->id_next = s->id_end = m;
-        s->ids_known = 1;
-    }
+    if ((rc = ids_load(s)) != STORE_OK)
+        return rc;
     st = s->st[ST_INSERT];
     bind_str(st, 2, req->text);
     sqlite3_bind_int(st, 3, req->pri);
@@ -738,6 +754,86 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
     if (req->ntags > 0 && (rc = set_tags(s, ids)) != STORE_OK)
         return rc;
     s->id_next = next + 1;
+    return STORE_OK;
+}
+
+/* The number an id is, if ADD could have made it: decimal digits without
+ * a leading zero, below 10^18. -1 for any other id. */
+static int64_t id_number(struct proto_str id)
+{
+    if (id.len == 0 || id.len > 18 || id.ptr[0] == '0')
+        return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < id.len; i++) {
+        if (id.ptr[i] < '0' || id.ptr[i] > '9')
+            return -1;
+        n = n * 10 + (id.ptr[i] - '0');
+    }
+    return n;
+}
+
+/* ADD never hands out n once a task "n" is imported: the counter moves
+ * past it (and no block is reserved until the next ADD needs one). */
+static int ids_pass(struct store *s, int64_t n)
+{
+    int rc = ids_load(s);
+    if (rc != STORE_OK || n < s->id_next)
+        return rc;
+    s->id_next = n + 1;
+    if (n + 1 > s->id_end) {
+        sqlite3_bind_int64(s->st[ST_SET_NEXT_ID], 1, n + 1);
+        if ((rc = exec_stmt(s, ST_SET_NEXT_ID, "cannot advance the id counter")) != STORE_OK)
+            return rc;
+        s->id_end = n + 1;
+    }
+    return STORE_OK;
+}
+
+int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
+{
+    sqlite3_stmt *st = s->st[ST_EXISTS];
+    int rc;
+    bind_str(st, 1, req->id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return failf(s, "cannot look the task up");
+    int exists = rc == SQLITE_ROW;
+    if (exists && req->import_mode == PROTO_IMPORT_SKIP) {
+        *outcome = STORE_IMPORT_SKIPPED;
+        return STORE_OK;
+    }
+    if (exists && req->import_mode != PROTO_IMPORT_REPLACE)
+        return STORE_EXISTS;
+
+    enum stmt_id which = exists ? ST_REPLACE : ST_RESTORE;
+    st = s->st[which];
+    bind_str(st, 1, req->id);
+    bind_str(st, 2, req->text);
+    sqlite3_bind_int(st, 3, req->done != 0);
+    sqlite3_bind_int(st, 4, req->pri);
+    if (req->due_op == 1)
+        sqlite3_bind_text(st, 5, req->due, PROTO_DATE_LEN, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_int64(st, 6, req->created == PROTO_TIME_NOW ? now : req->created);
+    sqlite3_bind_int64(st, 7, req->updated == PROTO_TIME_NOW ? now : req->updated);
+    if ((rc = exec_stmt(s, which, "cannot import the task")) != STORE_OK)
+        return rc;
+    if (exists) {
+        bind_str(s->st[ST_DEL_TAGS], 1, req->id);
+        if ((rc = exec_stmt(s, ST_DEL_TAGS, "cannot replace the task's tags")) != STORE_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < req->ntags; i++)
+        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+            return rc;
+    if ((exists || req->ntags > 0) && (rc = set_tags(s, req->id)) != STORE_OK)
+        return rc;
+    int64_t n = id_number(req->id);
+    if (n > 0 && (rc = ids_pass(s, n)) != STORE_OK)
+        return rc;
+    *outcome = exists ? STORE_IMPORT_REPLACED : STORE_IMPORT_ADDED;
     return STORE_OK;
 }
 

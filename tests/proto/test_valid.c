@@ -340,7 +340,7 @@ static void test_err_names(void **state)
     (void)state;
     static const char *const names[PROTO_E__COUNT] = {
         "NONE",     "SYNTAX", "UNKNOWN", "ARGS",  "NOTFOUND", "TOOLONG",
-        "ENCODING", "AUTH",   "BUSY",    "STORE", "INTERNAL",
+        "ENCODING", "AUTH",   "BUSY",    "STORE", "INTERNAL", "EXISTS",
     };
 
     for (int e = 0; e < PROTO_E__COUNT; e++) {
@@ -405,8 +405,8 @@ static void test_cmd_table(void **state)
             assert_int_not_equal(proto_cmd_lookup(ci->name, n - 1), c);
         }
     }
-    /* The fourteen native commands the issue asks for. */
-    assert_int_equal(visible, 14);
+    /* The fourteen native commands the issue asks for, and IMPORT. */
+    assert_int_equal(visible, 15);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_GET)->flags & PROTO_CMDF_HIDDEN);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_POST)->flags & PROTO_CMDF_HIDDEN);
     assert_null(proto_cmd_info(PROTO_CMD__COUNT));
@@ -459,6 +459,18 @@ static void test_cmd_flags(void **state)
     assert_int_equal(done, 1);
     assert_int_equal(all, 1);
     assert_null(proto_cmd_info(PROTO_CMD_PING)->keywords[0]);
+
+    /* IMPORT is a write, so it needs AUTH and joins the batch. */
+    assert_true(proto_cmd_info(PROTO_CMD_IMPORT)->flags & PROTO_CMDF_WRITE);
+    assert_false(proto_cmd_info(PROTO_CMD_IMPORT)->flags & PROTO_CMDF_NOAUTH);
+    assert_int_equal(proto_cmd_lookup(U("import")), PROTO_CMD_IMPORT);
+    assert_string_equal(proto_import_mode_name(PROTO_IMPORT_SKIP), "skip");
+    assert_string_equal(proto_import_mode_name(PROTO_IMPORT_REPLACE), "replace");
+    assert_string_equal(proto_import_mode_name(PROTO_IMPORT_FAIL), "fail");
+    assert_string_equal(proto_import_mode_name(7), "?");
+    assert_int_equal(proto_import_mode_parse(U("Replace")), PROTO_IMPORT_REPLACE);
+    assert_int_equal(proto_import_mode_parse(U("skipp")), -1);
+    assert_int_equal(proto_err_lookup(U("EXISTS")), PROTO_E_EXISTS);
 }
 
 int main(void)

@@ -94,6 +94,9 @@ static void ids_after_each_refusal(void **state)
         {"FROB 1\n", "ERR UNKNOWN "},
         {"ADD \"open\n", "ERR SYNTAX "},
         {"AUTH wrong\n", "ERR AUTH "},
+        {"IMPORT fail 1 pending - - \"taken\"\n", "ERR EXISTS "},
+        {"IMPORT fail 2 pending - -\n", "ERR ARGS "},
+        {"IMPORT maybe 2 pending - - x\n", "ERR ARGS "},
     };
     struct cli *c = authed();
     long next = 1;
@@ -115,6 +118,7 @@ static void ids_after_each_refusal(void **state)
     assert_non_null(d);
     assert_true(strncmp(cli_cmd(d, "ADD sneaky\n"), "ERR AUTH ", 9) == 0);
     assert_true(strncmp(cli_cmd(d, "DEL 1\n"), "ERR AUTH ", 9) == 0);
+    assert_true(strncmp(cli_cmd(d, "IMPORT skip x pending - - x\n"), "ERR AUTH ", 9) == 0);
     add_expect(c, "after an unauthenticated write", next++);
     cli_close(d);
     cli_close(c);
@@ -267,6 +271,97 @@ static void tags_any_script(void **state)
     cli_close(c);
 }
 
+/* IMPORT restores a task whole: its id, status, times, tags, due date,
+ * priority and text; what happens to an id that exists is the client's
+ * choice; an imported number moves ADD's counter past it. */
+static void import_command(void **state)
+{
+    (void)state;
+    char want[512];
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    static const char line500[] =
+        "500 done high 2026-12-01 home,学习 2026-11-26T10:00:00Z 2026-11-27T08:30:00Z "
+        "\"buy \\\"oat\\\" milk\"\r\n";
+    assert_string_equal(cli_cmd(c,
+                                "IMPORT fail 500 done 2026-11-26T10:00:00Z 2026-11-27T08:30:00Z "
+                                "\"buy \\\"oat\\\" milk\" +学习 +home due:2026-12-01 pri:high\n"),
+                        "OK imported 500\r\n");
+    snprintf(want, sizeof(want), "DATA 1\r\n%s", line500);
+    assert_string_equal(cli_cmd(c, "GET 500\n"), want);
+    /* The next ADD goes on after 500, and a refused IMPORT costs no id. */
+    add_expect(c, "after 500", 501);
+    assert_true(strncmp(cli_cmd(c, "IMPORT fail 500 pending - - \"again\"\n"),
+                        "ERR EXISTS a task with id '500' exists", 38) == 0);
+    add_expect(c, "after a refused import", 502);
+    /* skip leaves the task as it is. */
+    assert_string_equal(cli_cmd(c, "IMPORT skip 500 pending - - \"other\" +x\n"),
+                        "OK skipped 500\r\n");
+    assert_string_equal(cli_cmd(c, "GET 500\n"), want);
+    /* replace takes everything from the import, tags too. */
+    assert_string_equal(cli_cmd(c, "IMPORT replace 500 pending 2025-01-02T03:04:05Z "
+                                   "2025-06-07T08:09:10Z \"new text\" +work\n"),
+                        "OK replaced 500\r\n");
+    assert_string_equal(cli_cmd(c, "GET 500\n"),
+                        "DATA 1\r\n500 pending - - work 2025-01-02T03:04:05Z 2025-06-07T08:09:10Z "
+                        "\"new text\"\r\n");
+    assert_string_equal(cli_cmd(c, "TAGS\n"), "DATA 1\r\nwork 1\r\n");
+    /* A smaller number, a text id and a number ADD would not write (007)
+     * leave the counter alone. */
+    assert_string_equal(cli_cmd(c, "IMPORT fail 7 pending - - seven\n"), "OK imported 7\r\n");
+    assert_string_equal(cli_cmd(c, "IMPORT fail task_09 pending 2026-01-01T00:00:00Z "
+                                   "2026-01-01T00:00:00Z \"the tutorial's\"\n"),
+                        "OK imported task_09\r\n");
+    assert_string_equal(cli_cmd(c, "GET/task_09/status\n"), "the tutorial's\r\n");
+    assert_string_equal(cli_cmd(c, "IMPORT fail 007 pending - - \"bond\"\n"),
+                        "OK imported 007\r\n");
+    add_expect(c, "after small ids", 503);
+    /* Past the block of 1,000 reserved ids. */
+    assert_string_equal(cli_cmd(c, "IMPORT fail 2500 pending - - far\n"), "OK imported 2500\r\n");
+    add_expect(c, "after 2500", 2501);
+    /* The demo's tasks are there: fail refuses, - takes the time now. */
+    assert_true(strncmp(cli_cmd(c, "IMPORT fail task_01 pending - - x\n"), "ERR EXISTS ", 11) == 0);
+    const char *r = cli_cmd(c, "IMPORT replace task_01 pending - - \"seen\"\n");
+    assert_string_equal(r, "OK replaced task_01\r\n");
+    r = cli_cmd(c, "GET task_01\n");
+    assert_null(strstr(r, " 2025-"));
+    assert_non_null(strstr(r, "\"seen\""));
+    /* Bad IMPORTs, each ERR ARGS, and nothing is stored. */
+    static const char *const bad[] = {
+        "IMPORT\n",
+        "IMPORT fail\n",
+        "IMPORT fail 9 pending - -\n",
+        "IMPORT fail 9 pending - - \"\"\n",
+        "IMPORT sometimes 9 pending - - x\n",
+        "IMPORT fail a/b pending - - x\n",
+        "IMPORT fail 9 finished - - x\n",
+        "IMPORT fail 9 pending 2026-11-26 - x\n",
+        "IMPORT fail 9 pending - 2026-02-30T00:00:00Z x\n",
+        "IMPORT fail 9 pending - - x +😀\n",
+        "IMPORT fail 9 pending - - x due:tomorrow\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = cli_cmd(c, bad[i]);
+        if (strncmp(r, "ERR ARGS ", 9) != 0)
+            fail_msg("%s got %s", bad[i], r);
+    }
+    assert_true(strncmp(cli_cmd(c, "GET 9\n"), "ERR NOTFOUND ", 13) == 0);
+    add_expect(c, "after bad imports", 2502);
+    /* Pipelined with ADDs: one batch, each in its own savepoint. */
+    assert_int_equal(cli_send(c, "IMPORT fail 3000 pending - - a\nADD b\nIMPORT fail 3000 "
+                                 "pending - - a\nADD c\n"),
+                     0);
+    static const char *const piped[] = {"OK imported 3000\r\n", "OK 3001\r\n", "ERR EXISTS ",
+                                        "OK 3002\r\n"};
+    for (size_t i = 0; i < 4; i++) {
+        char reply[512];
+        assert_true(cli_reply(c, reply, sizeof(reply), 5000) > 0);
+        if (strncmp(reply, piped[i], strlen(piped[i])) != 0)
+            fail_msg("reply %zu: %s", i + 1, reply);
+    }
+    cli_close(c);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +369,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(ids_pipelined, start_password, stop),
         cmocka_unit_test_setup_teardown(list_words, start_plain, stop),
         cmocka_unit_test_setup_teardown(tags_any_script, start_plain, stop),
+        cmocka_unit_test_setup_teardown(import_command, start_plain, stop),
     };
     return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -53,6 +53,7 @@ enum proto_err {
     PROTO_E_BUSY,     /* too many clients */
     PROTO_E_STORE,    /* the server's storage failed; nothing was changed */
     PROTO_E_INTERNAL, /* anything else on the server's side */
+    PROTO_E_EXISTS,   /* IMPORT fail: a task with that id exists already */
     PROTO_E__COUNT
 };
 
@@ -83,6 +84,7 @@ enum proto_cmd {
     PROTO_CMD_DONE,
     PROTO_CMD_UNDONE,
     PROTO_CMD_DEL,
+    PROTO_CMD_IMPORT, /* restores a task as export wrote it */
     PROTO_CMD_LIST,
     PROTO_CMD_TAGS,
     PROTO_CMD_STATS,
@@ -123,6 +125,17 @@ enum proto_pri { PROTO_PRI_NONE = 0, PROTO_PRI_LOW, PROTO_PRI_MED, PROTO_PRI_HIG
 const char *proto_pri_name(int pri); /* "-" for NONE; "?" out of range */
 /* Accepts "low|med|high|none" and their short forms "l|m|h|0|1|2|3"; -1 if invalid. */
 int proto_pri_parse(const char *s, size_t len);
+
+/* What IMPORT does when a task with the id exists: leave it and answer
+ * "OK skipped ID", replace it ("OK replaced ID"), or refuse (ERR EXISTS).
+ * On the wire: "skip", "replace", "fail". */
+enum proto_import_mode { PROTO_IMPORT_FAIL = 0, PROTO_IMPORT_SKIP, PROTO_IMPORT_REPLACE };
+/* "fail", "skip", "replace"; "?" out of range. */
+const char *proto_import_mode_name(int mode);
+/* The inverse, without regard to case; -1 if invalid. */
+int proto_import_mode_parse(const char *s, size_t len);
+/* IMPORT's CREATED or UPDATED given as "-": the server's time now. */
+#define PROTO_TIME_NOW INT64_MIN
 
 /* LIST's status filter. */
 enum proto_filter { PROTO_FILTER_PENDING = 0, PROTO_FILTER_DONE, PROTO_FILTER_ALL };
@@ -244,6 +257,10 @@ struct proto_request {
     struct proto_str tags[PROTO_MAX_TAGS];
     size_t nuntags; /* EDIT: tags to remove (-tag) */
     struct proto_str untags[PROTO_MAX_TAGS];
+    /* IMPORT (id, text, tags, pri, due as for ADD and GET): */
+    int import_mode;          /* enum proto_import_mode */
+    int done;                 /* the task's status is done */
+    int64_t created, updated; /* seconds since the epoch, or PROTO_TIME_NOW */
 };
 
 /* Parses one line (as given by proto_reader_next) into req. Text that needs
