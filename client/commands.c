@@ -385,7 +385,7 @@ static int import_time(json_t *v, char out[PROTO_TIME_LEN + 1])
 {
     int64_t t;
     if (!v || json_is_null(v)) {
-        strcpy(out, "-");
+        memcpy(out, "-", 2);
         return 0;
     }
     if (!json_is_string(v) || proto_time_parse(json_string_value(v), json_string_length(v), &t))
