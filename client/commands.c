@@ -336,111 +336,191 @@ static int run_export(struct session *s, const struct client_cmd *c, int argc, c
     return out_json(s->out.fp, j) == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 
-/* One task of an import, as requests. */
+/*
+ * import: each task of the JSON array becomes one request. A task with an
+ * "id" (as export writes them) is restored whole with IMPORT: id, status,
+ * created and updated times, tags, due date, priority and text, so that
+ * export after import gives back the same bytes. A task without one (a
+ * file written by hand) is added with ADD, and DONE after it when its
+ * status is done.
+ */
 struct import_item {
     size_t index; /* position in the input, from 1 */
-    int done;     /* send DONE after ADD */
+    int restore;  /* sent as IMPORT (else ADD) */
+    int done;     /* ADD: send DONE after it */
     char id[PROTO_MAX_ID + 1];
     int ok;
 };
 
-/* Turns one JSON task into ADD arguments; -1 with a reason if it is malformed. */
-static int import_args(json_t *task, struct proto_arg *args, size_t *nargs, char bufs[][48],
-                       int *done, const char **why)
+/* What import counts; the four add up to the number of tasks read. */
+struct import_counts {
+    size_t imported, skipped, replaced, failed;
+};
+
+/* Room for one task's arguments: the five of IMPORT before the text, the
+ * text, the tags and due: and pri:. */
+#define IMPORT_ARGS (6 + PROTO_MAX_TAGS + 2)
+
+struct import_args {
+    struct proto_arg a[IMPORT_ARGS];
+    size_t n;
+    char words[IMPORT_ARGS][PROTO_MAX_TAG + 8];
+    char times[2][PROTO_TIME_LEN + 1];
+};
+
+/* Appends the word prefix + v. */
+static int import_word(struct import_args *x, const char *prefix, const char *v)
+{
+    if (x->n >= IMPORT_ARGS)
+        return -1;
+    snprintf(x->words[x->n], sizeof(x->words[x->n]), "%s%s", prefix, v);
+    x->a[x->n] = (struct proto_arg){x->words[x->n], strlen(x->words[x->n]), 0};
+    x->n++;
+    return 0;
+}
+
+/* A "created" or "updated" field: a time as export writes it, or absent
+ * or null ("-": the server's time now). */
+static int import_time(json_t *v, char out[PROTO_TIME_LEN + 1])
+{
+    int64_t t;
+    if (!v || json_is_null(v)) {
+        memcpy(out, "-", 2);
+        return 0;
+    }
+    if (!json_is_string(v) || proto_time_parse(json_string_value(v), json_string_length(v), &t))
+        return -1;
+    memcpy(out, json_string_value(v), PROTO_TIME_LEN + 1);
+    return 0;
+}
+
+/* Turns one JSON task into the arguments of IMPORT (it has an "id") or
+ * ADD; -1 with a reason if it is malformed. */
+static int import_args(json_t *task, int mode, struct import_args *x, struct import_item *it,
+                       const char **why)
 {
     json_t *text = json_object_get(task, "text"), *tags = json_object_get(task, "tags");
     json_t *due = json_object_get(task, "due"), *pri = json_object_get(task, "priority");
-    json_t *status = json_object_get(task, "status");
-    size_t n = 0, i;
+    json_t *status = json_object_get(task, "status"), *id = json_object_get(task, "id");
+    size_t i;
     json_t *tag;
 
+    x->n = 0;
     if (!json_is_object(task))
         return *why = "not an object", -1;
-    if (!json_is_string(text))
+    if (!json_is_string(text) || json_string_length(text) == 0)
         return *why = "no \"text\" string", -1;
-    /* Quoted, so a text that looks like +tag or due:... stays text. */
-    args[n++] = (struct proto_arg){json_string_value(text), json_string_length(text), 1};
+    it->done = 0;
+    if (status && !json_is_null(status)) {
+        const char *v = json_string_value(status);
+        if (!v || (strcmp(v, "done") != 0 && strcmp(v, "pending") != 0))
+            return *why = "\"status\" is not \"pending\" or \"done\"", -1;
+        it->done = strcmp(v, "done") == 0;
+    }
+    it->restore = id && !json_is_null(id);
+    if (it->restore) {
+        if (!json_is_string(id) || !proto_valid_id(json_string_value(id), json_string_length(id)))
+            return *why = "\"id\" is not 1 to 64 letters, digits, '_', '.' or '-'", -1;
+        if (import_time(json_object_get(task, "created"), x->times[0]) != 0 ||
+            import_time(json_object_get(task, "updated"), x->times[1]) != 0)
+            return *why = "\"created\" or \"updated\" is not a time as YYYY-MM-DDTHH:MM:SSZ", -1;
+        snprintf(it->id, sizeof(it->id), "%s", json_string_value(id));
+        import_word(x, "", proto_import_mode_name(mode));
+        x->a[x->n++] = (struct proto_arg){it->id, strlen(it->id), 0};
+        import_word(x, "", it->done ? "done" : "pending");
+        x->a[x->n++] = (struct proto_arg){x->times[0], strlen(x->times[0]), 0};
+        x->a[x->n++] = (struct proto_arg){x->times[1], strlen(x->times[1]), 0};
+    }
+    /* Quoted, so a text that looks like +tag or due:... stays text, and
+     * sent as one token, so that it comes back byte for byte. */
+    x->a[x->n++] = (struct proto_arg){json_string_value(text), json_string_length(text), 1};
     if (tags && !json_is_array(tags))
         return *why = "\"tags\" is not an array", -1;
+    if (json_array_size(tags) > PROTO_MAX_TAGS)
+        return *why = "more than 16 tags", -1;
     json_array_foreach(tags, i, tag)
     {
         /* Checked here: a tag with a blank would be quoted, and so taken as text. */
         if (!json_is_string(tag) ||
             !proto_valid_tag(json_string_value(tag), json_string_length(tag)))
             return *why = "a tag is not made of letters, digits, '_', '.' and '-'", -1;
-        if (n >= PROTO_MAX_ARGS - 2)
-            return *why = "too many tags", -1;
-        snprintf(bufs[n], 48, "+%s", json_string_value(tag));
-        args[n] = (struct proto_arg){bufs[n], strlen(bufs[n]), 0};
-        n++;
+        import_word(x, "+", json_string_value(tag));
     }
     if (due && !json_is_null(due)) {
         if (!json_is_string(due) ||
             !proto_valid_date(json_string_value(due), json_string_length(due)))
             return *why = "\"due\" is not a YYYY-MM-DD date or null", -1;
-        snprintf(bufs[n], 48, "due:%s", json_string_value(due));
-        args[n] = (struct proto_arg){bufs[n], strlen(bufs[n]), 0};
-        n++;
+        import_word(x, "due:", json_string_value(due));
     }
     if (pri && !json_is_null(pri)) {
         if (!json_is_string(pri) ||
             proto_pri_parse(json_string_value(pri), json_string_length(pri)) < 0)
             return *why = "\"priority\" is not low, med, high or null", -1;
-        snprintf(bufs[n], 48, "pri:%s", json_string_value(pri));
-        args[n] = (struct proto_arg){bufs[n], strlen(bufs[n]), 0};
-        n++;
+        import_word(x, "pri:", json_string_value(pri));
     }
-    *done = 0;
-    if (status && !json_is_null(status)) {
-        const char *v = json_string_value(status);
-        if (!v || (strcmp(v, "done") != 0 && strcmp(v, "pending") != 0))
-            return *why = "\"status\" is not \"pending\" or \"done\"", -1;
-        *done = strcmp(v, "done") == 0;
-    }
-    *nargs = n;
     return 0;
 }
 
-/* Sends one window of tasks: every ADD first, then their replies, then a
- * DONE for each done task, then those replies. Counts into *ok / *failed;
- * returns 0, or an exit status when the connection failed. */
-static int import_window(struct session *s, json_t *tasks, size_t from, size_t to, size_t *ok,
-                         size_t *failed)
+/* Counts an IMPORT's "OK imported|skipped|replaced ID". */
+static int import_outcome(const struct proto_reply *r, struct import_counts *n)
+{
+    static const char *const words[] = {"imported ", "skipped ", "replaced "};
+    size_t *slot[] = {&n->imported, &n->skipped, &n->replaced};
+    for (size_t i = 0; i < 3; i++) {
+        size_t l = strlen(words[i]);
+        if (r->text.len > l && memcmp(r->text.ptr, words[i], l) == 0) {
+            (*slot[i])++;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Sends one window of tasks: every IMPORT or ADD first, then their
+ * replies, then a DONE for each added task that is done, then those
+ * replies. Counts into *n; returns 0, or an exit status when the
+ * connection failed. */
+static int import_window(struct session *s, json_t *tasks, size_t from, size_t to, int mode,
+                         struct import_counts *n)
 {
     struct import_item items[IMPORT_WINDOW];
-    size_t n = 0;
+    size_t k, count = 0;
     struct proto_reply r;
     enum conn_status st;
 
     for (size_t i = from; i < to; i++) {
-        struct proto_arg args[PROTO_MAX_ARGS];
-        char bufs[PROTO_MAX_ARGS][48];
-        size_t nargs = 0;
-        int done = 0;
+        struct import_args x;
+        struct import_item it = {.index = i + 1};
         const char *why = NULL;
-        if (import_args(json_array_get(tasks, i), args, &nargs, bufs, &done, &why) != 0) {
+        if (import_args(json_array_get(tasks, i), mode, &x, &it, &why) != 0) {
             fprintf(stderr, "todo-cli: task %zu of the input: %s\n", i + 1, why);
-            (*failed)++;
+            n->failed++;
             continue;
         }
-        if ((st = conn_queue(&s->conn, PROTO_CMD_ADD, args, nargs)) != CONN_OK)
+        st = conn_queue(&s->conn, it.restore ? PROTO_CMD_IMPORT : PROTO_CMD_ADD, x.a, x.n);
+        if (st != CONN_OK)
             return conn_failed(s, st);
-        items[n++] = (struct import_item){.index = i + 1, .done = done};
+        items[count++] = it;
     }
-    for (size_t k = 0; k < n; k++) {
+    for (k = 0; k < count; k++) {
+        struct import_item *it = &items[k];
         if ((st = conn_read(&s->conn, &r)) != CONN_OK)
             return conn_failed(s, st);
-        if (r.kind == PROTO_REPLY_OK && r.text.len > 0 && r.text.len <= PROTO_MAX_ID) {
-            memcpy(items[k].id, r.text.ptr, r.text.len);
-            items[k].id[r.text.len] = '\0';
-            items[k].ok = 1;
-        } else {
-            fprintf(stderr, "todo-cli: task %zu of the input: %.*s (%.*s)\n", items[k].index,
-                    (int)r.text.len, r.text.ptr, (int)r.code.len, r.code.ptr);
+        if (r.kind == PROTO_REPLY_OK && it->restore && import_outcome(&r, n) == 0)
+            continue;
+        if (r.kind == PROTO_REPLY_OK && !it->restore && r.text.len > 0 &&
+            r.text.len <= PROTO_MAX_ID) {
+            memcpy(it->id, r.text.ptr, r.text.len);
+            it->id[r.text.len] = '\0';
+            it->ok = 1;
+            continue;
         }
+        fprintf(stderr, "todo-cli: task %zu of the input: %.*s (%.*s)\n", it->index,
+                (int)r.text.len, r.text.ptr, (int)r.code.len, r.code.ptr);
+        n->failed++;
     }
     size_t ndone = 0;
-    for (size_t k = 0; k < n; k++) {
+    for (k = 0; k < count; k++) {
         if (!items[k].ok || !items[k].done)
             continue;
         struct proto_arg a = {items[k].id, strlen(items[k].id), 0};
@@ -448,7 +528,7 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
             return conn_failed(s, st);
         ndone++;
     }
-    for (size_t k = 0; k < n && ndone > 0; k++) {
+    for (k = 0; k < count && ndone > 0; k++) {
         if (!items[k].ok || !items[k].done)
             continue;
         if ((st = conn_read(&s->conn, &r)) != CONN_OK)
@@ -461,9 +541,73 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
             items[k].ok = 0;
         }
     }
-    for (size_t k = 0; k < n; k++)
-        (*(items[k].ok ? ok : failed))++;
+    for (k = 0; k < count; k++)
+        if (!items[k].restore)
+            (*(items[k].ok ? &n->imported : &n->failed))++;
     return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    const struct proto_str *x = a, *y = b;
+    size_t m = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->ptr, y->ptr, m);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * --on-conflict fail (the default): before anything is sent, look for the
+ * input's ids on the server (one LIST all), so that an import that would
+ * meet tasks already there changes nothing at all. Returns 0 when none is
+ * there, -1 after reporting them (*taken: how many), or an exit status.
+ */
+static int import_precheck(struct session *s, json_t *tasks, size_t *taken)
+{
+    struct proto_reply r;
+    struct tasks t;
+    struct proto_str *ids = NULL;
+    char all[] = "all", shown[200] = "";
+    char *words[] = {all};
+    int rc = call_words(s, PROTO_CMD_LIST, 1, words, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_DATA)
+        return unexpected(s, "import");
+    if (tasks_decode(s, &r, &t) != 0)
+        return CLI_EXIT_SERVER;
+    *taken = 0;
+    if (t.n > 0 && !(ids = malloc(t.n * sizeof(*ids)))) {
+        tasks_free(&t);
+        session_fail(s, "NOMEM", "out of memory");
+        return CLI_EXIT_SERVER;
+    }
+    for (size_t i = 0; i < t.n; i++)
+        ids[i] = t.v[i].id;
+    if (t.n > 0)
+        qsort(ids, t.n, sizeof(*ids), cmp_str);
+    for (size_t i = 0; i < json_array_size(tasks) && t.n > 0; i++) {
+        json_t *id = json_object_get(json_array_get(tasks, i), "id");
+        if (!json_is_string(id))
+            continue;
+        struct proto_str key = {json_string_value(id), json_string_length(id)};
+        if (!bsearch(&key, ids, t.n, sizeof(*ids), cmp_str))
+            continue;
+        if (++*taken <= 5) {
+            size_t l = strlen(shown);
+            snprintf(shown + l, sizeof(shown) - l, "%s%.*s", l ? ", " : "",
+                     (int)(key.len > 20 ? 20 : key.len), key.ptr);
+        }
+    }
+    free(ids);
+    tasks_free(&t);
+    if (*taken == 0)
+        return 0;
+    /* On stderr only: with --json, stdout carries the counts. */
+    fprintf(stderr,
+            "todo-cli: %zu of the %zu tasks have ids that the server holds already (%s%s); "
+            "nothing was imported: give --on-conflict skip or --on-conflict replace\n",
+            *taken, json_array_size(tasks), shown, *taken > 5 ? ", ..." : "");
+    return -1;
 }
 
 static int run_import(struct session *s, const struct client_cmd *c, int argc, char **argv)
@@ -471,13 +615,35 @@ static int run_import(struct session *s, const struct client_cmd *c, int argc, c
     json_error_t jerr;
     json_t *tasks = NULL;
     FILE *fp = stdin;
-    const char *from = "stdin";
-    size_t ok = 0, failed = 0;
-    int rc;
+    const char *from = "stdin", *file = NULL;
+    struct import_counts n = {0, 0, 0, 0};
+    int mode = PROTO_IMPORT_FAIL, rc;
     (void)c;
 
-    if (argc == 1 && strcmp(argv[0], "-") != 0) {
-        from = argv[0];
+    for (int i = 0; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--on-conflict") == 0) {
+            if (i + 1 == argc) {
+                session_fail(s, "USAGE", "--on-conflict needs skip, replace or fail");
+                return CLI_EXIT_USAGE;
+            }
+            v = argv[++i];
+        } else if (strncmp(argv[i], "--on-conflict=", 14) == 0) {
+            v = argv[i] + 14;
+        } else if (file == NULL) {
+            file = argv[i];
+            continue;
+        } else {
+            session_fail(s, "USAGE", "usage: import [--on-conflict skip|replace|fail] [FILE]");
+            return CLI_EXIT_USAGE;
+        }
+        if ((mode = proto_import_mode_parse(v, strlen(v))) < 0) {
+            session_fail(s, "USAGE", "--on-conflict takes skip, replace or fail, not '%s'", v);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (file != NULL && strcmp(file, "-") != 0) {
+        from = file;
         fp = fopen(from, "r");
         if (!fp) {
             session_fail(s, "USAGE", "cannot open %s: %s", from, strerror(errno));
@@ -501,22 +667,33 @@ static int run_import(struct session *s, const struct client_cmd *c, int argc, c
     }
     if ((rc = session_connect(s)) != 0)
         goto out;
+    if (mode == PROTO_IMPORT_FAIL) {
+        rc = import_precheck(s, tasks, &n.failed);
+        if (rc > 0)
+            goto out;
+        if (rc < 0)
+            goto report;
+    }
     for (size_t i = 0; i < json_array_size(tasks); i += IMPORT_WINDOW) {
         size_t to = i + IMPORT_WINDOW;
         if (to > json_array_size(tasks))
             to = json_array_size(tasks);
-        if ((rc = import_window(s, tasks, i, to, &ok, &failed)) != 0) {
-            fprintf(stderr, "todo-cli: imported %zu tasks before the connection failed\n", ok);
+        if ((rc = import_window(s, tasks, i, to, mode, &n)) != 0) {
+            fprintf(stderr, "todo-cli: imported %zu tasks before the connection failed\n",
+                    n.imported);
             goto out;
         }
     }
-    fprintf(stderr, "imported %zu tasks, %zu failed\n", ok, failed);
+report:
+    fprintf(stderr, "imported %zu, skipped %zu, replaced %zu, failed %zu\n", n.imported, n.skipped,
+            n.replaced, n.failed);
     if (s->out.mode == OUT_JSON &&
-        out_json(s->out.fp, json_pack("{s:I,s:I}", "imported", (json_int_t)ok, "failed",
-                                      (json_int_t)failed)) != 0)
+        out_json(s->out.fp, json_pack("{s:I,s:I,s:I,s:I}", "imported", (json_int_t)n.imported,
+                                      "skipped", (json_int_t)n.skipped, "replaced",
+                                      (json_int_t)n.replaced, "failed", (json_int_t)n.failed)) != 0)
         rc = output_failed(s);
     else
-        rc = failed ? CLI_EXIT_SERVER : CLI_EXIT_OK;
+        rc = n.failed ? CLI_EXIT_SERVER : CLI_EXIT_OK;
 out:
     json_decref(tasks);
     return rc;
@@ -558,9 +735,11 @@ static const struct client_cmd table[] = {
      1, run_help, 0},
     {"export", PROTO_CMD_NONE, "", "Writes every task as a JSON array to stdout.", 0, 0, run_export,
      0},
-    {"import", PROTO_CMD_NONE, "[FILE]",
-     "Re-creates the tasks of a JSON array (from export) read from FILE or stdin.", 0, 1,
-     run_import, 0},
+    {"import", PROTO_CMD_NONE, "[--on-conflict skip|replace|fail] [FILE]",
+     "Restores the tasks of an export (a JSON array) read from FILE or stdin: same ids, status, "
+     "times and tags. A task whose id is taken fails the whole import unless --on-conflict "
+     "skip or replace is given.",
+     0, 3, run_import, 0},
     {"auth", PROTO_CMD_AUTH, NULL, NULL, 1, 1, run_auth, CMD_NOT_ONESHOT},
 };
 

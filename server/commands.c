@@ -243,6 +243,30 @@ static void cmd_del(struct cmd_ctx *x, const struct proto_request *req)
     finish_write(x, store_del(x->store, req->id), "DEL", req->id);
 }
 
+/* IMPORT: "OK imported|skipped|replaced ID", or ERR EXISTS under fail. */
+static void cmd_import(struct cmd_ctx *x, const struct proto_request *req)
+{
+    static const char *const said[] = {
+        [STORE_IMPORT_ADDED] = "imported",
+        [STORE_IMPORT_SKIPPED] = "skipped",
+        [STORE_IMPORT_REPLACED] = "replaced",
+    };
+    int outcome = STORE_IMPORT_ADDED;
+    int rc = store_import(x->store, req, (int64_t)time(NULL), &outcome);
+    if (rc == STORE_EXISTS) {
+        errorf(x, PROTO_E_EXISTS, "a task with id '%.*s' exists; IMPORT skip or replace takes it",
+               (int)req->id.len, req->id.ptr);
+        return;
+    }
+    if (rc != STORE_OK) {
+        store_failed(x, "IMPORT");
+        return;
+    }
+    char text[PROTO_MAX_ID + 16];
+    snprintf(text, sizeof(text), "%s %.*s", said[outcome], (int)req->id.len, req->id.ptr);
+    check(x, proto_reply_ok(x->out, text));
+}
+
 static void cmd_list(struct cmd_ctx *x, const struct proto_request *req)
 {
     struct task_sink k = {x->scratch, 0};
@@ -392,6 +416,7 @@ static const cmd_fn handlers[] = {
     [PROTO_CMD_DONE] = cmd_done,
     [PROTO_CMD_UNDONE] = cmd_undone,
     [PROTO_CMD_DEL] = cmd_del,
+    [PROTO_CMD_IMPORT] = cmd_import,
     [PROTO_CMD_LIST] = cmd_list,
     [PROTO_CMD_TAGS] = cmd_tags,
     [PROTO_CMD_STATS] = cmd_stats,

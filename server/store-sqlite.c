@@ -84,6 +84,9 @@ enum stmt_id {
     ST_TAGS,
     ST_COUNT,
     ST_PUT,
+    ST_EXISTS,
+    ST_RESTORE,
+    ST_REPLACE,
     ST__COUNT
 };
 
@@ -125,6 +128,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
                " VALUES(?1, ?2, 0, 0, NULL, ?3, ?3)"
                " ON CONFLICT(id) DO UPDATE SET text = excluded.text, updated = excluded.updated",
+    [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = ?1",
+    [ST_RESTORE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_REPLACE] = "UPDATE tasks SET text = ?2, done = ?3, pri = ?4, due = ?5, created = ?6,"
+                   " updated = ?7 WHERE id = ?1",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -142,6 +150,14 @@ struct store {
      * (committed or in the open transaction). Valid while ids_known. */
     int ids_known;
     int64_t id_next, id_end;
+    /* The reservation as it was when the transaction began and when the
+     * savepoint was opened: a rollback to either puts it back as it was,
+     * with meta.next_id, so that a refused command or a failed batch does
+     * not cost the rest of the block (ids stay consecutive). */
+    struct id_mark {
+        int known;
+        int64_t next, end;
+    } tx_mark, sp_mark;
     sqlite3_stmt *st[ST__COUNT];
     sqlite3_stmt *list[LIST_VARIANTS];
     char err[256];
@@ -230,6 +246,19 @@ static int pragma_text(struct store *s, const char *sql, char *out, size_t cap)
 out:
     sqlite3_finalize(st);
     return rc;
+}
+
+/* todo_words(text, words): LIST's word filter, as libproto defines it
+ * (proto_text_has_words), so that the server and the protocol's document
+ * cannot disagree on what a word is. */
+static void sql_words(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    size_t tl = t ? (size_t)sqlite3_value_bytes(argv[0]) : 0;
+    const char *w = (const char *)sqlite3_value_text(argv[1]);
+    size_t wl = w ? (size_t)sqlite3_value_bytes(argv[1]) : 0;
+    sqlite3_result_int(ctx, proto_text_has_words(t ? t : "", tl, w ? w : "", wl));
 }
 
 /*
@@ -381,6 +410,12 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
     if (migrate(s, o->path, err, errcap) != 0)
         goto fail;
     sqlite3_busy_timeout(s->db, o->busy_ms);
+    if (sqlite3_create_function_v2(s->db, "todo_words", 2,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   sql_words, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "cannot set up database %s: %s", o->path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
     s->writer = o->writer;
     if (o->writer && !mem) {
         /* Checkpoints are run by the server between passes (store_checkpoint),
@@ -502,9 +537,22 @@ void store_interrupt(struct store *s)
     sqlite3_interrupt(s->db);
 }
 
+static struct id_mark id_mark_take(const struct store *s)
+{
+    return (struct id_mark){s->ids_known, s->id_next, s->id_end};
+}
+
+static void id_mark_restore(struct store *s, const struct id_mark *m)
+{
+    s->ids_known = m->known;
+    s->id_next = m->next;
+    s->id_end = m->end;
+}
+
 int store_begin(struct store *s)
 {
     store_read_end(s);
+    s->tx_mark = id_mark_take(s);
     return exec_stmt(s, ST_BEGIN, "cannot begin a transaction");
 }
 
@@ -516,9 +564,12 @@ int store_commit(struct store *s)
     return rc;
 }
 
+/* The rollback undoes every reservation made in the transaction (and
+ * SQLite may have rolled it back already, after a full disk): the ids
+ * reserved when it began are the ones still reserved. */
 int store_rollback(struct store *s)
 {
-    s->ids_known = 0; /* the reservation may have been undone */
+    id_mark_restore(s, &s->tx_mark);
     int rc = exec_stmt(s, ST_ROLLBACK, "cannot roll back");
     atomic_fetch_add(&committed_gen, 1);
     return rc;
@@ -531,6 +582,7 @@ int store_in_transaction(struct store *s)
 
 int store_savepoint(struct store *s)
 {
+    s->sp_mark = id_mark_take(s);
     return exec_stmt(s, ST_SAVEPOINT, "cannot open a savepoint");
 }
 
@@ -542,10 +594,14 @@ int store_release(struct store *s)
 /* ROLLBACK TO leaves the savepoint open; RELEASE closes it. */
 int store_rollback_to(struct store *s)
 {
-    s->ids_known = 0;
     int rc = exec_stmt(s, ST_ROLLBACK_TO, "cannot roll back to a savepoint");
-    if (rc == STORE_OK)
+    if (rc == STORE_OK) {
+        /* meta.next_id is back where it was at the savepoint, and so is
+         * the block in memory. Had the ROLLBACK TO failed, the caller
+         * rolls the whole batch back, which restores tx_mark. */
+        id_mark_restore(s, &s->sp_mark);
         rc = exec_stmt(s, ST_RELEASE, "cannot release a savepoint");
+    }
     return rc;
 }
 
@@ -628,30 +684,41 @@ static int set_tags(struct store *s, struct proto_str id)
  * meta.next_id is moved past the block in the transaction of the ADD that
  * first needs it, and the rest of the block is handed out from memory, so
  * most ADDs do not rewrite the meta page. An id is never handed out twice,
- * even after a DEL or a crash (which skips the rest of the block); any
- * rollback forgets the block, since it may have undone the reservation.
+ * even after a DEL or a crash (which skips the rest of the block). A
+ * rollback (of a savepoint or of the transaction) puts the reservation in
+ * memory back as it was when the savepoint or transaction began, as it
+ * does meta.next_id: a refused command gives its id back, and the next
+ * ADD gets the next number.
  */
 #define ID_BLOCK 1000
+
+/* Reads meta.next_id into the reservation when it is not known. */
+static int ids_load(struct store *s)
+{
+    if (s->ids_known)
+        return STORE_OK;
+    sqlite3_stmt *st = s->st[ST_NEXT_ID];
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return failf(s, "cannot read the id counter");
+    }
+    int64_t m = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (m < 1)
+        m = 1;
+    s->id_next = s->id_end = m;
+    s->ids_known = 1;
+    return STORE_OK;
+}
 
 int store_add(struct store *s, const struct proto_request *req, int64_t now,
               char id[PROTO_MAX_ID + 1])
 {
     sqlite3_stmt *st;
     int rc;
-    if (!s->ids_known) {
-        st = s->st[ST_NEXT_ID];
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW) {
-            sqlite3_reset(st);
-            return failf(s, "cannot read the id counter");
-        }
-        int64_t m = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        if (m < 1)
-            m = 1;
-        s->id_next = s->id_end = m;
-        s->ids_known = 1;
-    }
+    if ((rc = ids_load(s)) != STORE_OK)
+        return rc;
     st = s->st[ST_INSERT];
     bind_str(st, 2, req->text);
     sqlite3_bind_int(st, 3, req->pri);
@@ -687,6 +754,86 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
     if (req->ntags > 0 && (rc = set_tags(s, ids)) != STORE_OK)
         return rc;
     s->id_next = next + 1;
+    return STORE_OK;
+}
+
+/* The number an id is, if ADD could have made it: decimal digits without
+ * a leading zero, below 10^18. -1 for any other id. */
+static int64_t id_number(struct proto_str id)
+{
+    if (id.len == 0 || id.len > 18 || id.ptr[0] == '0')
+        return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < id.len; i++) {
+        if (id.ptr[i] < '0' || id.ptr[i] > '9')
+            return -1;
+        n = n * 10 + (id.ptr[i] - '0');
+    }
+    return n;
+}
+
+/* ADD never hands out n once a task "n" is imported: the counter moves
+ * past it (and no block is reserved until the next ADD needs one). */
+static int ids_pass(struct store *s, int64_t n)
+{
+    int rc = ids_load(s);
+    if (rc != STORE_OK || n < s->id_next)
+        return rc;
+    s->id_next = n + 1;
+    if (n + 1 > s->id_end) {
+        sqlite3_bind_int64(s->st[ST_SET_NEXT_ID], 1, n + 1);
+        if ((rc = exec_stmt(s, ST_SET_NEXT_ID, "cannot advance the id counter")) != STORE_OK)
+            return rc;
+        s->id_end = n + 1;
+    }
+    return STORE_OK;
+}
+
+int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
+{
+    sqlite3_stmt *st = s->st[ST_EXISTS];
+    int rc;
+    bind_str(st, 1, req->id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return failf(s, "cannot look the task up");
+    int exists = rc == SQLITE_ROW;
+    if (exists && req->import_mode == PROTO_IMPORT_SKIP) {
+        *outcome = STORE_IMPORT_SKIPPED;
+        return STORE_OK;
+    }
+    if (exists && req->import_mode != PROTO_IMPORT_REPLACE)
+        return STORE_EXISTS;
+
+    enum stmt_id which = exists ? ST_REPLACE : ST_RESTORE;
+    st = s->st[which];
+    bind_str(st, 1, req->id);
+    bind_str(st, 2, req->text);
+    sqlite3_bind_int(st, 3, req->done != 0);
+    sqlite3_bind_int(st, 4, req->pri);
+    if (req->due_op == 1)
+        sqlite3_bind_text(st, 5, req->due, PROTO_DATE_LEN, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_int64(st, 6, req->created == PROTO_TIME_NOW ? now : req->created);
+    sqlite3_bind_int64(st, 7, req->updated == PROTO_TIME_NOW ? now : req->updated);
+    if ((rc = exec_stmt(s, which, "cannot import the task")) != STORE_OK)
+        return rc;
+    if (exists) {
+        bind_str(s->st[ST_DEL_TAGS], 1, req->id);
+        if ((rc = exec_stmt(s, ST_DEL_TAGS, "cannot replace the task's tags")) != STORE_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < req->ntags; i++)
+        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+            return rc;
+    if ((exists || req->ntags > 0) && (rc = set_tags(s, req->id)) != STORE_OK)
+        return rc;
+    int64_t n = id_number(req->id);
+    if (n > 0 && (rc = ids_pass(s, n)) != STORE_OK)
+        return rc;
+    *outcome = exists ? STORE_IMPORT_REPLACED : STORE_IMPORT_ADDED;
     return STORE_OK;
 }
 
@@ -782,9 +929,9 @@ int store_put(struct store *s, struct proto_str id, struct proto_str text, int64
     return exec_stmt(s, ST_PUT, "cannot store the task");
 }
 
-/* Builds (once) the LIST statement for this filter, tag count and word:
- * tags bind as ?1..?n and the word as ?n+1. The word is matched with
- * instr() on lower-cased text, so '%' and '_' in it mean themselves. */
+/* Builds (once) the LIST statement for this filter, tag count and words:
+ * tags bind as ?1..?n and the words as ?n+1, matched each on its own by
+ * todo_words() (so '%' and '_' in them mean themselves). */
 static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int word)
 {
     size_t idx = ((size_t)filter * (PROTO_MAX_TAGS + 1) + ntags) * 2 + (size_t)(word != 0);
@@ -813,8 +960,7 @@ static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int wo
                               " WHERE g.task_id = t.id AND g.tag = ?%zu)",
                               i + 1);
     if (word)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
-                              " AND instr(lower(t.text), lower(?%zu)) > 0", ntags + 1);
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND todo_words(t.text, ?%zu)", ntags + 1);
     snprintf(sql + n, sizeof(sql) - n, " ORDER BY t.created, t.rowid");
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list[idx], NULL) !=
         SQLITE_OK) {

@@ -22,6 +22,7 @@ enum store_rc {
     STORE_NOTFOUND = 1, /* no task with that id */
     STORE_LIMIT = 2,    /* the change would give a task more than PROTO_MAX_TAGS tags */
     STORE_STOPPED = 3,  /* a callback asked to stop */
+    STORE_EXISTS = 4,   /* IMPORT fail: a task with that id exists */
     STORE_ERROR = -1    /* the engine failed; store_errmsg() says why */
 };
 
@@ -94,14 +95,21 @@ typedef int (*store_tag_fn)(void *arg, struct proto_str tag, int64_t count);
  * handed out before) is written to id. */
 int store_add(struct store *s, const struct proto_request *req, int64_t now,
               char id[PROTO_MAX_ID + 1]);
+/* IMPORT: the task of req (id, text, done, pri, due, tags, created and
+ * updated, PROTO_TIME_NOW meaning now) as it was exported. When the id
+ * exists, req->import_mode decides: skip it (STORE_OK, outcome SKIPPED),
+ * replace the whole task, or STORE_EXISTS. A decimal id such as ADD makes
+ * moves ADD's counter past it, so that ADD never collides with it. */
+enum { STORE_IMPORT_ADDED = 0, STORE_IMPORT_SKIPPED, STORE_IMPORT_REPLACED };
+int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome);
 int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg);
 /* EDIT: the changes in req (has_text/text, pri unless PROTO_PRI_KEEP,
  * due_op/due, tags to add, untags to remove). */
 int store_edit(struct store *s, const struct proto_request *req, int64_t now);
 int store_set_done(struct store *s, struct proto_str id, int done, int64_t now);
 int store_del(struct store *s, struct proto_str id);
-/* LIST: req's filter, tags (all must match) and text as a case-insensitive
- * word, ordered by creation. */
+/* LIST: req's filter, tags (all must match) and words (each must be in the
+ * text as a word, see proto_text_has_words), ordered by creation. */
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg);
 /* Every tag in use with the number of tasks that carry it, by name. */
 int store_tags(struct store *s, store_tag_fn fn, void *arg);

@@ -11,6 +11,7 @@
 
 static const char *const no_keywords[] = {NULL};
 static const char *const list_keywords[] = {"pending", "done", "all", NULL};
+static const char *const import_keywords[] = {"skip", "replace", "fail", "pending", "done", NULL};
 
 static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
     [PROTO_CMD_NONE] = {PROTO_CMD_NONE, "", "", "", 0, no_keywords},
@@ -38,6 +39,11 @@ static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
                           PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_keywords},
     [PROTO_CMD_DEL] = {PROTO_CMD_DEL, "DEL", "ID", "Deletes a task.",
                        PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_keywords},
+    [PROTO_CMD_IMPORT] = {PROTO_CMD_IMPORT, "IMPORT",
+                          "skip|replace|fail ID pending|done CREATED|- UPDATED|- TEXT... [+TAG]... "
+                          "[due:DATE] [pri:LEVEL]",
+                          "Restores a task as export wrote it: id, status, times, tags and all.",
+                          PROTO_CMDF_WRITE | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS, import_keywords},
     [PROTO_CMD_LIST] = {PROTO_CMD_LIST, "LIST", "[pending|done|all] [+TAG]... [WORD...]",
                         "Lists tasks (pending ones by default) that have all the tags and words.",
                         PROTO_CMDF_TAGS, list_keywords},
@@ -86,7 +92,7 @@ static const char *const err_names[PROTO_E__COUNT] = {
     [PROTO_E_NONE] = "NONE",         [PROTO_E_SYNTAX] = "SYNTAX",     [PROTO_E_UNKNOWN] = "UNKNOWN",
     [PROTO_E_ARGS] = "ARGS",         [PROTO_E_NOTFOUND] = "NOTFOUND", [PROTO_E_TOOLONG] = "TOOLONG",
     [PROTO_E_ENCODING] = "ENCODING", [PROTO_E_AUTH] = "AUTH",         [PROTO_E_BUSY] = "BUSY",
-    [PROTO_E_STORE] = "STORE",       [PROTO_E_INTERNAL] = "INTERNAL",
+    [PROTO_E_STORE] = "STORE",       [PROTO_E_INTERNAL] = "INTERNAL", [PROTO_E_EXISTS] = "EXISTS",
 };
 
 /* An out-of-range code is a bug on our side, so it is named INTERNAL. */
@@ -119,6 +125,26 @@ const char *proto_pri_name(int pri)
     if (pri < PROTO_PRI_NONE || pri > PROTO_PRI_HIGH)
         return "?";
     return pri_names[pri];
+}
+
+static const char *const import_modes[] = {
+    [PROTO_IMPORT_FAIL] = "fail", [PROTO_IMPORT_SKIP] = "skip", [PROTO_IMPORT_REPLACE] = "replace"};
+
+const char *proto_import_mode_name(int mode)
+{
+    if (mode < PROTO_IMPORT_FAIL || mode > PROTO_IMPORT_REPLACE)
+        return "?";
+    return import_modes[mode];
+}
+
+int proto_import_mode_parse(const char *s, size_t len)
+{
+    if (s == NULL)
+        return -1;
+    for (int i = PROTO_IMPORT_FAIL; i <= PROTO_IMPORT_REPLACE; i++)
+        if (proto__eq_nocase(s, len, import_modes[i]))
+            return i;
+    return -1;
 }
 
 /* People type these, so they are matched without regard to case. The digits

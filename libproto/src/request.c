@@ -240,7 +240,8 @@ static enum proto_err parse_words(enum words_mode mode, const char *verb, struct
             if (l > 1 && p[0] == '+') {
                 if (!proto_valid_tag(p + 1, l - 1)) {
                     proto__errf(err, errcap,
-                                "a tag is 1 to %d letters, digits, '_', '.' or '-', e.g. +home "
+                                "a tag is 1 to %d bytes of letters or digits (of any script), '_', "
+                                "'.' or '-', e.g. +home "
                                 "(quote the word to use it as text)",
                                 PROTO_MAX_TAG);
                     return PROTO_E_ARGS;
@@ -254,7 +255,8 @@ static enum proto_err parse_words(enum words_mode mode, const char *verb, struct
             if (mode == WORDS_EDIT && l > 1 && p[0] == '-') {
                 if (!proto_valid_tag(p + 1, l - 1)) {
                     proto__errf(err, errcap,
-                                "a tag is 1 to %d letters, digits, '_', '.' or '-', e.g. -home "
+                                "a tag is 1 to %d bytes of letters or digits (of any script), '_', "
+                                "'.' or '-', e.g. -home "
                                 "(quote the word to use it as text)",
                                 PROTO_MAX_TAG);
                     return PROTO_E_ARGS;
@@ -352,6 +354,57 @@ static enum proto_err want_id(const char *verb, const struct proto_token *a, siz
         return PROTO_E_ARGS;
     }
     req->id = a[0].s;
+    return PROTO_E_NONE;
+}
+
+/* IMPORT's CREATED and UPDATED: a UTC time as task lines carry it, or "-". */
+static int import_time(const struct proto_token *t, int64_t *out)
+{
+    if (!t->quoted && t->s.len == 1 && t->s.ptr[0] == '-') {
+        *out = PROTO_TIME_NOW;
+        return 0;
+    }
+    return proto_time_parse(t->s.ptr, t->s.len, out);
+}
+
+/*
+ * IMPORT MODE ID STATUS CREATED UPDATED and then the words of ADD: the
+ * fields a task line has, in the order export needs to give them back.
+ */
+static enum proto_err parse_import(struct proto_token *a, size_t na, const char *line,
+                                   char *scratch, size_t scratch_cap, struct proto_request *req,
+                                   char *err, size_t errcap)
+{
+    static const char usage[] =
+        "IMPORT takes skip, replace or fail, a task id, pending or done, the created and "
+        "updated times (YYYY-MM-DDTHH:MM:SSZ, or - for now) and the task's words, e.g. "
+        "IMPORT fail 42 done 2026-11-26T10:00:00Z 2026-11-27T08:30:00Z \"buy milk\" +home";
+    int mode;
+    if (na < 6 || (mode = proto_import_mode_parse(a[0].s.ptr, a[0].s.len)) < 0 ||
+        !proto_valid_id(a[1].s.ptr, a[1].s.len)) {
+        proto__errf(err, errcap, "%s", usage);
+        return PROTO_E_ARGS;
+    }
+    req->import_mode = mode;
+    req->id = a[1].s;
+    if (proto__eq_nocase(a[2].s.ptr, a[2].s.len, "done"))
+        req->done = 1;
+    else if (!proto__eq_nocase(a[2].s.ptr, a[2].s.len, "pending")) {
+        proto__errf(err, errcap, "IMPORT's status is pending or done; %s", usage);
+        return PROTO_E_ARGS;
+    }
+    if (import_time(&a[3], &req->created) != 0 || import_time(&a[4], &req->updated) != 0) {
+        proto__errf(err, errcap, "IMPORT's times are YYYY-MM-DDTHH:MM:SSZ (UTC) or -; %s", usage);
+        return PROTO_E_ARGS;
+    }
+    enum proto_err rc = parse_words(WORDS_ADD, "IMPORT", a + 5, na - 5, line, scratch, scratch_cap,
+                                    req, err, errcap);
+    if (rc != PROTO_E_NONE)
+        return rc;
+    if (!req->has_text || req->text.len == 0) {
+        proto__errf(err, errcap, "IMPORT needs the task's text; %s", usage);
+        return PROTO_E_ARGS;
+    }
     return PROTO_E_NONE;
 }
 
@@ -503,6 +556,9 @@ enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, 
 
     case PROTO_CMD_LIST:
         return parse_words(WORDS_LIST, verb, a, na, line, scratch, scratch_cap, req, err, errcap);
+
+    case PROTO_CMD_IMPORT:
+        return parse_import(a, na, line, scratch, scratch_cap, req, err, errcap);
 
     default:
         /* Hidden and NONE entries are never returned by the lookup. */

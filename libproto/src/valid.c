@@ -60,9 +60,9 @@ static int name_byte(unsigned char c)
            c == '.' || c == '-';
 }
 
-static int valid_name(const char *s, size_t len, size_t max)
+static int valid_id(const char *s, size_t len)
 {
-    if (s == NULL || len == 0 || len > max)
+    if (s == NULL || len == 0 || len > PROTO_MAX_ID)
         return 0;
     for (size_t i = 0; i < len; i++)
         if (!name_byte((unsigned char)s[i]))
@@ -72,12 +72,7 @@ static int valid_name(const char *s, size_t len, size_t max)
 
 int proto_valid_id(const char *s, size_t len)
 {
-    return valid_name(s, len, PROTO_MAX_ID);
-}
-
-int proto_valid_tag(const char *s, size_t len)
-{
-    return valid_name(s, len, PROTO_MAX_TAG);
+    return valid_id(s, len);
 }
 
 /* Reads n decimal digits; -1 if any is not a digit. */

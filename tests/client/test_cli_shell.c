@@ -225,6 +225,14 @@ static int scenario_tab(struct server_proc *sp)
     send_keys(&p, "\r");
     check(expect(&p, "tab task"), "Tab completed the tag");
     check(expect(&p, prompt), "prompt");
+    /* A tag of another script (issue 12), completed from its first
+     * character. */
+    send_keys(&p, "add 学习 +家务\r");
+    check(expect(&p, prompt), "prompt");
+    send_keys(&p, "list +家\t");
+    send_keys(&p, "\r");
+    check(expect(&p, "学习"), "Tab completed the tag +家务");
+    check(expect(&p, prompt), "prompt");
     /* due: is completed without a blank, so the date can follow at once. */
     send_keys(&p, "add tabdue d\t");
     send_keys(&p, "2026-12-24\r");

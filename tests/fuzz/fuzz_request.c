@@ -44,6 +44,8 @@ static void check_same_request(const struct proto_request *a, const struct proto
     if (a->due_op == 1)
         CHECK(strcmp(a->due, b->due) == 0);
     CHECK(a->filter == b->filter);
+    CHECK(a->import_mode == b->import_mode && a->done == b->done);
+    CHECK(a->created == b->created && a->updated == b->updated);
     CHECK(a->ntags == b->ntags);
     for (size_t i = 0; i < a->ntags; i++)
         CHECK(same_str(a->tags[i], b->tags[i]));
@@ -80,9 +82,10 @@ static void reparse(const struct proto_buf *b, const struct proto_request *want)
  * back; the tutorial's forms are rebuilt by hand as they are not encoded. */
 static void reencode(const struct proto_request *req)
 {
-    struct proto_arg args[2 + 2 * PROTO_MAX_TAGS + 3];
+    struct proto_arg args[7 + 2 * PROTO_MAX_TAGS + 3];
     char tagw[2 * PROTO_MAX_TAGS][PROTO_MAX_TAG + 2];
     char duew[PROTO_DATE_LEN + 8], priw[16];
+    char times[2][PROTO_TIME_LEN + 1];
     size_t n = 0, nt = 0;
     struct proto_buf b;
     const struct proto_cmd_info *ci = proto_cmd_info(req->cmd);
@@ -116,6 +119,21 @@ static void reencode(const struct proto_request *req)
 
     if (ci->flags & PROTO_CMDF_ID)
         ADDARG(req->id.ptr, req->id.len, 0);
+    if (req->cmd == PROTO_CMD_IMPORT) {
+        const char *m = proto_import_mode_name(req->import_mode);
+        ADDARG(m, strlen(m), 0);
+        ADDARG(req->id.ptr, req->id.len, 0);
+        ADDARG(req->done ? "done" : "pending", req->done ? 4 : 7, 0);
+        int64_t t[2] = {req->created, req->updated};
+        for (int i = 0; i < 2; i++) {
+            if (t[i] == PROTO_TIME_NOW) {
+                ADDARG("-", 1, 0);
+            } else {
+                proto_time_format(t[i], times[i]);
+                ADDARG(times[i], PROTO_TIME_LEN, 0);
+            }
+        }
+    }
     if (req->cmd == PROTO_CMD_LIST) {
         static const char *const kw[] = {"pending", "done", "all"};
         ADDARG(kw[req->filter], strlen(kw[req->filter]), 0);
@@ -132,7 +150,8 @@ static void reencode(const struct proto_request *req)
     } else if (req->due_op == -1) {
         ADDARG("due:none", 8, 0);
     }
-    if ((req->cmd == PROTO_CMD_ADD && req->pri != PROTO_PRI_NONE) ||
+    if (((req->cmd == PROTO_CMD_ADD || req->cmd == PROTO_CMD_IMPORT) &&
+         req->pri != PROTO_PRI_NONE) ||
         (req->cmd == PROTO_CMD_EDIT && req->pri != PROTO_PRI_KEEP)) {
         snprintf(priw, sizeof(priw), "pri:%s",
                  req->pri == PROTO_PRI_NONE ? "none" : proto_pri_name(req->pri));
@@ -207,8 +226,12 @@ static void handle_line(const char *from, size_t len)
     if (req.text.len > 0)
         CHECK(proto_valid_utf8(req.text.ptr, req.text.len) &&
               memchr(req.text.ptr, '\0', req.text.len) == NULL);
-    if (req.cmd == PROTO_CMD_ADD || req.cmd == PROTO_CMD_LEGACY_POST)
+    if (req.cmd == PROTO_CMD_ADD || req.cmd == PROTO_CMD_LEGACY_POST || req.cmd == PROTO_CMD_IMPORT)
         CHECK(req.has_text && req.text.len > 0);
+    if (req.cmd == PROTO_CMD_IMPORT) {
+        CHECK(proto_valid_id(req.id.ptr, req.id.len));
+        CHECK(req.import_mode >= PROTO_IMPORT_FAIL && req.import_mode <= PROTO_IMPORT_REPLACE);
+    }
     if (req.cmd == PROTO_CMD_ADD)
         quote_roundtrip(req.text.ptr, req.text.len, 1);
     reencode(&req);

@@ -595,6 +595,45 @@ static void test_parse_list(void **state)
     assert_int_equal(PARSE(&p, "LIST +bad!tag"), PROTO_E_ARGS);
 }
 
+static void test_parse_import(void **state)
+{
+    (void)state;
+    struct parsed p;
+
+    assert_int_equal(PARSE(&p, "IMPORT fail 42 pending 2026-11-26T10:00:00Z 2026-11-27T08:30:00Z "
+                               "buy  milk +home pri:high"),
+                     PROTO_E_NONE);
+    assert_int_equal(p.req.cmd, PROTO_CMD_IMPORT);
+    assert_int_equal(p.req.import_mode, PROTO_IMPORT_FAIL);
+    assert_pstr(p.req.id, "42");
+    assert_int_equal(p.req.done, 0);
+    assert_int_equal(p.req.created, 1795687200);
+    assert_int_equal(p.req.updated, 1795768200);
+    assert_pstr(p.req.text, "buy milk");
+    assert_int_equal(p.req.ntags, 1);
+    assert_int_equal(p.req.pri, PROTO_PRI_HIGH);
+    assert_int_equal(p.req.due_op, 0);
+    assert_int_equal(PARSE(&p, "import REPLACE x DONE - - \"  two  spaces \""), PROTO_E_NONE);
+    assert_int_equal(p.req.import_mode, PROTO_IMPORT_REPLACE);
+    assert_int_equal(p.req.done, 1);
+    assert_true(p.req.created == PROTO_TIME_NOW && p.req.updated == PROTO_TIME_NOW);
+    assert_pstr(p.req.text, "  two  spaces ");
+
+    assert_int_equal(PARSE(&p, "IMPORT"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending - -"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending - - \"\""), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending - - +home"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT always 1 pending - - x"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip a=b pending - - x"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 open - - x"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending 2026-11-26T10:00:00 - x"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending - 2026-13-01T00:00:00Z x"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending \"-\" - x"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending - - x +bad!tag"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending - - x due:2026-02-30"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "IMPORT skip 1 pending - - \"x\\x00\""), PROTO_E_ENCODING);
+}
+
 static void test_parse_auth(void **state)
 {
     (void)state;
@@ -885,11 +924,31 @@ static void test_encode_every_command(void **state)
             assert_pstr(p.req.text, "pa ss\"w\\ord");
             break;
         }
+        case PROTO_CMD_IMPORT: {
+            /* As todo-cli sends an exported task: the text always quoted. */
+            const struct proto_arg a[] = {ARG("skip", 0),   ARG("task_01", 0),
+                                          ARG("done", 0),   ARG("2026-11-26T10:00:00Z", 0),
+                                          ARG("-", 0),      ARG("+1 due:x pri:y", 1),
+                                          ARG("+家", 0),    ARG("due:2026-12-01", 0),
+                                          ARG("pri:low", 0)};
+            encode_parse(PROTO_CMD_IMPORT, a, 9, &p);
+            assert_int_equal(p.req.import_mode, PROTO_IMPORT_SKIP);
+            assert_pstr(p.req.id, "task_01");
+            assert_int_equal(p.req.done, 1);
+            assert_int_equal(p.req.created, 1795687200);
+            assert_true(p.req.updated == PROTO_TIME_NOW);
+            assert_pstr(p.req.text, "+1 due:x pri:y");
+            assert_int_equal(p.req.ntags, 1);
+            assert_pstr(p.req.tags[0], "家");
+            assert_string_equal(p.req.due, "2026-12-01");
+            assert_int_equal(p.req.pri, PROTO_PRI_LOW);
+            break;
+        }
         default:
             fail_msg("visible command %s has no encode test", ci->name);
         }
     }
-    assert_int_equal(covered, 14);
+    assert_int_equal(covered, 15);
 }
 
 static void test_encode_refuses(void **state)
@@ -1029,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_parse_add_limits),
         cmocka_unit_test(test_parse_edit),
         cmocka_unit_test(test_parse_list),
+        cmocka_unit_test(test_parse_import),
         cmocka_unit_test(test_parse_auth),
         cmocka_unit_test(test_parse_legacy),
         cmocka_unit_test(test_parse_errors),

@@ -116,6 +116,125 @@ static void test_valid_tag(void **state)
     assert_int_equal(proto_valid_tag(tag, PROTO_MAX_TAG + 1), 0);
 }
 
+/* Letters, marks and digits of any script (issue 12: "add 学习 +家" was
+ * refused); symbols, punctuation, emoji and spaces of any script are not. */
+static void test_valid_tag_scripts(void **state)
+{
+    (void)state;
+    char tag[PROTO_MAX_TAG + 4];
+
+    assert_int_equal(proto_valid_tag(U("家")), 1);
+    assert_int_equal(proto_valid_tag(U("学习")), 1);
+    assert_int_equal(proto_valid_tag(U("café")), 1);         /* U+00E9, NFC */
+    assert_int_equal(proto_valid_tag(U("cafe\xcc\x81")), 1); /* e + U+0301, NFD: a mark */
+    assert_int_equal(proto_valid_tag(U("Ελληνικά")), 1);     /* Greek */
+    assert_int_equal(proto_valid_tag(U("дом")), 1);          /* Cyrillic */
+    assert_int_equal(proto_valid_tag(U("עברית")), 1);        /* Hebrew */
+    assert_int_equal(proto_valid_tag(U("عربي")), 1);         /* Arabic */
+    assert_int_equal(proto_valid_tag(U("हिन्दी")), 1);        /* Devanagari, with marks */
+    assert_int_equal(proto_valid_tag(U("ひらがな")), 1);     /* Hiragana */
+    assert_int_equal(proto_valid_tag(U("한국어")), 1);       /* Hangul */
+    assert_int_equal(proto_valid_tag(U("٣")), 1);            /* Arabic-Indic digit three */
+    assert_int_equal(proto_valid_tag(U("q4.学习-b_2")), 1);
+    assert_int_equal(proto_valid_tag(U("\xf0\xa0\x80\x80")), 1); /* U+20000, CJK ext. B */
+
+    assert_int_equal(proto_valid_tag(U("😀")), 0); /* emoji: a symbol (So) */
+    assert_int_equal(proto_valid_tag(U("home😀")), 0);
+    assert_int_equal(proto_valid_tag(U("€")), 0); /* currency symbol (Sc) */
+    assert_int_equal(proto_valid_tag(U("a\xc2\xa0"
+                                       "b")),
+                     0); /* no-break space */
+    assert_int_equal(proto_valid_tag(U("a\xe3\x80\x80"
+                                       "b")),
+                     0);                                 /* ideographic space */
+    assert_int_equal(proto_valid_tag(U("中，文")), 0);   /* full-width comma */
+    assert_int_equal(proto_valid_tag(U("«a»")), 0);      /* quotation marks */
+    assert_int_equal(proto_valid_tag(U("\xc2\xb2")), 0); /* superscript two: No, not Nd */
+    assert_int_equal(proto_valid_tag(U("a\xe2\x80\x8b"
+                                       "b")),
+                     0);                                     /* zero-width space (Cf) */
+    assert_int_equal(proto_valid_tag(U("\xee\x80\x80")), 0); /* private use U+E000 */
+
+    /* Invalid UTF-8: an overlong '/', a lone continuation byte, a cut
+     * sequence, a surrogate, past U+10FFFF, an overlong 'A'. */
+    assert_int_equal(proto_valid_tag(U("\xc0\xaf")), 0);
+    assert_int_equal(proto_valid_tag(U("a\x80")), 0);
+    assert_int_equal(proto_valid_tag(U("\xe5\xae")), 0);
+    assert_int_equal(proto_valid_tag(U("\xed\xa0\x80")), 0);
+    assert_int_equal(proto_valid_tag(U("\xf4\x90\x80\x80")), 0);
+    assert_int_equal(proto_valid_tag(U("\xc1\x81")), 0);
+    /* "家" cut after one or two of its three bytes. */
+    assert_int_equal(proto_valid_tag("家", 1), 0);
+    assert_int_equal(proto_valid_tag("家", 2), 0);
+
+    /* The limit is in bytes: ten 3-byte characters and two letters fit in
+     * 32, one letter more does not. */
+    for (int i = 0; i < 10; i++)
+        memcpy(tag + 3 * i, "学", 3);
+    assert_int_equal(proto_valid_tag(tag, 30), 1);
+    memcpy(tag + 30, "xyz", 3);
+    assert_int_equal(proto_valid_tag(tag, 32), 1);
+    assert_int_equal(proto_valid_tag(tag, 33), 0);
+    /* A character may not be cut by the limit: 31 bytes and one of 3. */
+    memset(tag, 'a', 31);
+    memcpy(tag + 31, "学", 3);
+    assert_int_equal(proto_valid_tag(tag, 34), 0);
+    assert_int_equal(proto_valid_tag(tag, 32), 0);
+
+    assert_int_equal(proto_letter_or_digit(0x5BB6), 1); /* 家 */
+    assert_int_equal(proto_letter_or_digit('_'), 0);
+    assert_int_equal(proto_letter_or_digit(0x1F600), 0);
+    assert_int_equal(proto_letter_or_digit(0x10FFFF), 0);
+    assert_string_equal(proto_unicode_version(), "14.0.0");
+}
+
+/* LIST's words: each one on its own, in any order, as a word, ignoring
+ * ASCII case (issue 12: "LIST all milk buy" did not find "buy milk"). */
+static void test_text_words(void **state)
+{
+    (void)state;
+#define HAS(t, w) proto_text_has_words(U(t), U(w))
+    assert_int_equal(HAS("buy milk", "milk buy"), 1);
+    assert_int_equal(HAS("buy milk", "buy milk"), 1);
+    assert_int_equal(HAS("buy milk", "MILK"), 1);
+    assert_int_equal(HAS("Buy Milk", "milk  buy"), 1);
+    assert_int_equal(HAS("buy milk", ""), 1);
+    assert_int_equal(HAS("buy milk", "   "), 1);
+    assert_int_equal(HAS("buy milk", "milk bread"), 0);
+    assert_int_equal(HAS("buy milk", "buymilk"), 0);
+    /* A word, not a part of one. */
+    assert_int_equal(HAS("buy milkshake", "milk"), 0);
+    assert_int_equal(HAS("buttermilk", "milk"), 0);
+    assert_int_equal(HAS("milk_run", "milk"), 0);
+    assert_int_equal(HAS("buttermilk and milk", "milk"), 1);
+    /* Punctuation ends a word. */
+    assert_int_equal(HAS("call Mum, then milk.", "mum milk"), 1);
+    assert_int_equal(HAS("e-mail (Ann)", "mail ann"), 1);
+    assert_int_equal(HAS("tab\there", "here"), 1);
+    /* A word may hold punctuation; only its letter or digit ends are bounded. */
+    assert_int_equal(HAS("learn C++ today", "c++"), 1);
+    assert_int_equal(HAS("50% off", "%"), 1);
+    assert_int_equal(HAS("o_t", "o_t"), 1);
+    assert_int_equal(HAS("oat", "o_t"), 0);
+    assert_int_equal(HAS("oat", "%"), 0);
+    /* Other scripts: letters join as in Latin ... */
+    assert_int_equal(HAS("купить молоко", "молоко"), 1);
+    assert_int_equal(HAS("купить молоко", "мол"), 0);
+    assert_int_equal(HAS("un café noir", "café"), 1);
+    assert_int_equal(HAS("un café noir", "caf"), 0);
+    /* ... but Chinese, Japanese and Thai have no spaces between words,
+     * so their words are found anywhere. */
+    assert_int_equal(HAS("我要学习中文", "学习"), 1);
+    assert_int_equal(HAS("我要学习中文", "中文 学习"), 1);
+    assert_int_equal(HAS("我要学习中文", "日本"), 0);
+    assert_int_equal(HAS("学习English", "english"), 1);
+    assert_int_equal(HAS("ひらがなのテスト", "テスト"), 1);
+    /* Non-ASCII case is not folded (documented). */
+    assert_int_equal(HAS("Ärger", "ärger"), 0);
+    assert_int_equal(HAS("", "x"), 0);
+#undef HAS
+}
+
 static void test_valid_date(void **state)
 {
     (void)state;
@@ -220,7 +339,7 @@ static void test_err_names(void **state)
     (void)state;
     static const char *const names[PROTO_E__COUNT] = {
         "NONE",     "SYNTAX", "UNKNOWN", "ARGS",  "NOTFOUND", "TOOLONG",
-        "ENCODING", "AUTH",   "BUSY",    "STORE", "INTERNAL",
+        "ENCODING", "AUTH",   "BUSY",    "STORE", "INTERNAL", "EXISTS",
     };
 
     for (int e = 0; e < PROTO_E__COUNT; e++) {
@@ -285,8 +404,8 @@ static void test_cmd_table(void **state)
             assert_int_not_equal(proto_cmd_lookup(ci->name, n - 1), c);
         }
     }
-    /* The fourteen native commands the issue asks for. */
-    assert_int_equal(visible, 14);
+    /* The fourteen native commands the issue asks for, and IMPORT. */
+    assert_int_equal(visible, 15);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_GET)->flags & PROTO_CMDF_HIDDEN);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_POST)->flags & PROTO_CMDF_HIDDEN);
     assert_null(proto_cmd_info(PROTO_CMD__COUNT));
@@ -339,6 +458,18 @@ static void test_cmd_flags(void **state)
     assert_int_equal(done, 1);
     assert_int_equal(all, 1);
     assert_null(proto_cmd_info(PROTO_CMD_PING)->keywords[0]);
+
+    /* IMPORT is a write, so it needs AUTH and joins the batch. */
+    assert_true(proto_cmd_info(PROTO_CMD_IMPORT)->flags & PROTO_CMDF_WRITE);
+    assert_false(proto_cmd_info(PROTO_CMD_IMPORT)->flags & PROTO_CMDF_NOAUTH);
+    assert_int_equal(proto_cmd_lookup(U("import")), PROTO_CMD_IMPORT);
+    assert_string_equal(proto_import_mode_name(PROTO_IMPORT_SKIP), "skip");
+    assert_string_equal(proto_import_mode_name(PROTO_IMPORT_REPLACE), "replace");
+    assert_string_equal(proto_import_mode_name(PROTO_IMPORT_FAIL), "fail");
+    assert_string_equal(proto_import_mode_name(7), "?");
+    assert_int_equal(proto_import_mode_parse(U("Replace")), PROTO_IMPORT_REPLACE);
+    assert_int_equal(proto_import_mode_parse(U("skipp")), -1);
+    assert_int_equal(proto_err_lookup(U("EXISTS")), PROTO_E_EXISTS);
 }
 
 int main(void)
@@ -349,7 +480,8 @@ int main(void)
         cmocka_unit_test(test_valid_tag),         cmocka_unit_test(test_valid_date),
         cmocka_unit_test(test_time_format_parse), cmocka_unit_test(test_pri),
         cmocka_unit_test(test_err_names),         cmocka_unit_test(test_cmd_table),
-        cmocka_unit_test(test_cmd_flags),
+        cmocka_unit_test(test_cmd_flags),         cmocka_unit_test(test_valid_tag_scripts),
+        cmocka_unit_test(test_text_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

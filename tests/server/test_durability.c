@@ -3,6 +3,8 @@
  * across SIGTERM in the middle of requests, and across kill -9 during a
  * write load. A database from a newer schema is refused.
  */
+/* prlimit (sys/resource.h). */
+#define _GNU_SOURCE
 #include "srv_test.h"
 
 #include <pthread.h>
@@ -369,6 +371,59 @@ static void full_disk_refuses_writes(void **state)
     assert_int_equal(tasks_after_restart(NULL), acked);
 }
 
+/* A batch that fails (here: its commit passes a file size limit) gives
+ * its ids back: once the server can write again (the limit is raised
+ * under it with prlimit), the next ADD gets the number after the last
+ * one acknowledged, not the start of the next block of 1,000. */
+static void ids_after_failed_batch(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    struct rlimit old, lim;
+    char req[160];
+    long acked = 0, refused = 0;
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 128 * 1024; /* inherited by the server started now */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    start_file(&p);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    /* The 128 KiB are used up within a few hundred writes of 100 bytes
+     * (fewer than the 1,000 ids of a block); 5,000 bounds the loop. */
+    for (int i = 0; i < 5000 && refused < 3; i++) {
+        snprintf(req, sizeof(req), "ADD task %d %s\n", i,
+                 "filling the disk with text, filling the disk with text, filling the disk");
+        const char *r = cli_cmd(c, req);
+        if (strncmp(r, "OK ", 3) == 0) {
+            assert_int_equal(atol(r + 3), acked + 1);
+            acked++;
+        } else {
+            assert_true(strncmp(r, "ERR STORE ", 10) == 0);
+            refused++;
+        }
+    }
+    assert_int_equal(refused, 3);
+    assert_true(acked > 0 && acked < 1000);
+    assert_int_equal(prlimit(p.pid, RLIMIT_FSIZE, &old, NULL), 0);
+    snprintf(req, sizeof(req), "OK %ld\r\n", acked + 1);
+    assert_string_equal(cli_cmd(c, "ADD once there is room\n"), req);
+    cli_close(c);
+    stop_clean(&p);
+
+    /* A clean stop gives the rest of the block back, as before. */
+    start_file(&p);
+    c = cli_open(p.port);
+    assert_non_null(c);
+    snprintf(req, sizeof(req), "OK %ld\r\n", acked + 2);
+    assert_string_equal(cli_cmd(c, "ADD after a restart\n"), req);
+    cli_close(c);
+    stop_clean(&p);
+}
+
 /* Thousands of writes pipelined in one send share a few commits of
  * megabytes of WAL: all are acknowledged and all are there after a restart
  * (a commit larger than the VFS's write size once failed as "disk full"). */
@@ -591,6 +646,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(version1_tags_upgraded, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(second_server_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(full_disk_refuses_writes, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(ids_after_failed_batch, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(big_batches, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(wal_stays_bounded, make_dir, remove_dir),
     };

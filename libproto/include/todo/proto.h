@@ -21,14 +21,14 @@ extern "C" {
 #endif
 
 #define PROTO_NAME "todo"
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 
 /* Default and hard limits. A line is counted without its LF / CRLF. */
 #define PROTO_MAX_LINE_DEFAULT (64 * 1024)
 #define PROTO_MAX_ARGS 64 /* tokens after the verb */
 #define PROTO_MAX_TAGS 16 /* tags on one task, and tag filters in one LIST */
 #define PROTO_MAX_ID 64   /* bytes in a task id: [A-Za-z0-9_.-]{1,64} */
-#define PROTO_MAX_TAG 32  /* bytes in a tag: [A-Za-z0-9_.-]{1,32} */
+#define PROTO_MAX_TAG 32  /* bytes in a tag: 1 to 32 bytes of letters, digits, _ . - */
 #define PROTO_DATE_LEN 10 /* "YYYY-MM-DD" */
 #define PROTO_TIME_LEN 20 /* "YYYY-MM-DDTHH:MM:SSZ" */
 
@@ -53,6 +53,7 @@ enum proto_err {
     PROTO_E_BUSY,     /* too many clients */
     PROTO_E_STORE,    /* the server's storage failed; nothing was changed */
     PROTO_E_INTERNAL, /* anything else on the server's side */
+    PROTO_E_EXISTS,   /* IMPORT fail: a task with that id exists already */
     PROTO_E__COUNT
 };
 
@@ -83,6 +84,7 @@ enum proto_cmd {
     PROTO_CMD_DONE,
     PROTO_CMD_UNDONE,
     PROTO_CMD_DEL,
+    PROTO_CMD_IMPORT, /* restores a task as export wrote it */
     PROTO_CMD_LIST,
     PROTO_CMD_TAGS,
     PROTO_CMD_STATS,
@@ -124,6 +126,17 @@ const char *proto_pri_name(int pri); /* "-" for NONE; "?" out of range */
 /* Accepts "low|med|high|none" and their short forms "l|m|h|0|1|2|3"; -1 if invalid. */
 int proto_pri_parse(const char *s, size_t len);
 
+/* What IMPORT does when a task with the id exists: leave it and answer
+ * "OK skipped ID", replace it ("OK replaced ID"), or refuse (ERR EXISTS).
+ * On the wire: "skip", "replace", "fail". */
+enum proto_import_mode { PROTO_IMPORT_FAIL = 0, PROTO_IMPORT_SKIP, PROTO_IMPORT_REPLACE };
+/* "fail", "skip", "replace"; "?" out of range. */
+const char *proto_import_mode_name(int mode);
+/* The inverse, without regard to case; -1 if invalid. */
+int proto_import_mode_parse(const char *s, size_t len);
+/* IMPORT's CREATED or UPDATED given as "-": the server's time now. */
+#define PROTO_TIME_NOW INT64_MIN
+
 /* LIST's status filter. */
 enum proto_filter { PROTO_FILTER_PENDING = 0, PROTO_FILTER_DONE, PROTO_FILTER_ALL };
 
@@ -132,10 +145,28 @@ enum proto_filter { PROTO_FILTER_PENDING = 0, PROTO_FILTER_DONE, PROTO_FILTER_AL
  * ---------------------------------------------------------------------- */
 
 int proto_valid_utf8(const char *s,
-                     size_t len);               /* 1 if valid UTF-8 (no overlongs, no surrogates) */
-int proto_valid_id(const char *s, size_t len);  /* 1 if [A-Za-z0-9_.-]{1,PROTO_MAX_ID} */
-int proto_valid_tag(const char *s, size_t len); /* 1 if [A-Za-z0-9_.-]{1,PROTO_MAX_TAG} */
+                     size_t len);              /* 1 if valid UTF-8 (no overlongs, no surrogates) */
+int proto_valid_id(const char *s, size_t len); /* 1 if [A-Za-z0-9_.-]{1,PROTO_MAX_ID} */
+/* 1 if s is 1 to PROTO_MAX_TAG bytes of valid UTF-8 made of letters,
+ * marks and decimal digits of any script (proto_letter_or_digit), '_', '.'
+ * and '-'. Tags compare byte for byte: case matters and no Unicode
+ * normalization is done (send NFC; "caf\u00e9" and "cafe\u0301" differ). */
+int proto_valid_tag(const char *s, size_t len);
 int proto_valid_date(const char *s, size_t len); /* 1 if a real calendar date YYYY-MM-DD */
+
+/* 1 if the code point is an ASCII letter or digit, or past ASCII a letter
+ * (L*), mark (M*) or decimal digit (Nd) in the Unicode version that
+ * proto_unicode_version() names (libproto's own table; no locale). */
+int proto_letter_or_digit(uint32_t cp);
+const char *proto_unicode_version(void); /* "14.0.0" */
+
+/* LIST's word filter: 1 if every word of words (separated by blanks) is in
+ * text as a word, in any order, ignoring ASCII case. A word is found where
+ * the text does not go on with a letter, digit or '_' before or after it
+ * (checked only on a side where the word itself has a letter or digit);
+ * letters of scripts written without spaces (Chinese, Japanese, Thai, ...)
+ * never join, so such words are found anywhere. Both are valid UTF-8. */
+int proto_text_has_words(const char *text, size_t tlen, const char *words, size_t wlen);
 
 /* Formats seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out,
  * which must hold PROTO_TIME_LEN + 1 bytes. */
@@ -226,6 +257,10 @@ struct proto_request {
     struct proto_str tags[PROTO_MAX_TAGS];
     size_t nuntags; /* EDIT: tags to remove (-tag) */
     struct proto_str untags[PROTO_MAX_TAGS];
+    /* IMPORT (id, text, tags, pri, due as for ADD and GET): */
+    int import_mode;          /* enum proto_import_mode */
+    int done;                 /* the task's status is done */
+    int64_t created, updated; /* seconds since the epoch, or PROTO_TIME_NOW */
 };
 
 /* Parses one line (as given by proto_reader_next) into req. Text that needs
