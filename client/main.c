@@ -3,10 +3,12 @@
  * interactive shell, or the hidden __complete helper.
  */
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -19,6 +21,16 @@ static const char *env(const char *name)
     return getenv(name);
 }
 
+/* Today's date where the user is, for marking overdue tasks; "" if unknown. */
+static void local_today(char out[PROTO_DATE_LEN + 1])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    out[0] = '\0';
+    if (now != (time_t)-1 && localtime_r(&now, &tm))
+        strftime(out, PROTO_DATE_LEN + 1, "%Y-%m-%d", &tm);
+}
+
 int main(int argc, char **argv)
 {
     struct cli_opts o;
@@ -26,6 +38,10 @@ int main(int argc, char **argv)
     char err[512];
     int rc;
 
+    /* The locale's character type, for the display width of text and for
+     * readline's handling of UTF-8 input. Nothing else (numbers, messages)
+     * changes with it. */
+    setlocale(LC_CTYPE, "");
     /* A server that goes away must give an error, not kill us. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         perror("todo-cli: signal");
@@ -57,13 +73,18 @@ int main(int argc, char **argv)
     const char *term = getenv("TERM");
     s.out.color = s.out.mode == OUT_TABLE && !o.no_color && !(term && strcmp(term, "dumb") == 0);
 
-    int nargs = argc - o.first_arg;
-    char **args = argv + o.first_arg;
+    if (s.out.mode == OUT_TABLE) {
+        s.out.width = out_term_width(STDOUT_FILENO, getenv("COLUMNS"));
+        local_today(s.out.today);
+    }
+
+    int nargs = o.nargs;
+    char **args = o.args;
     if (nargs > 0 && strcmp(args[0], "__complete") == 0) {
         rc = complete_main(&cfg, nargs - 1, args + 1);
     } else if (nargs > 0) {
         s.mode = SESSION_ONESHOT;
-        rc = commands_run(&s, nargs, args);
+        rc = commands_run(&s, nargs, args, o.text);
     } else if (isatty(STDIN_FILENO)) {
         s.mode = SESSION_SHELL;
         rc = shell_run(&s);
