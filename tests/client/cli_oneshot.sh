@@ -81,6 +81,26 @@ cli edit "$id" due:2026-02-30
 expect_rc 1 "a bad date is the server's error"
 expect_has "$ERR" "(ARGS)" "bad date message"
 
+# Terminal safety: the issue's sequences come back as escapes, never as
+# the bytes that retitle or recolour a terminal (a C1 CSI and DEL too; the
+# server refuses text that is not UTF-8, so test_cli_output covers that).
+cli add $'\e]0;pwned\a\e[31mRED\xc2\x9b1m\x7f'
+expect_rc 0 "add a text with control sequences"
+eid=$OUT
+shown='\e]0;pwned\x07\e[31mRED\u009b1m\x7f'
+for how in "list --plain all" "get $eid" "--plain get $eid"; do
+    cli $how
+    expect_has "$OUT" "$shown" "$how shows the escapes"
+    ! grep -q $'\e\|\a\|\x7f\|\xc2\x9b' "$TMP/out" || fail "$how wrote a control byte: $OUT"
+done
+cli --json get "$eid"
+expect_eq "$(jq -r .text <<<"$OUT")" $'\e]0;pwned\a\e[31mRED\xc2\x9b1m\x7f' \
+    "JSON keeps the text exact"
+cli $'\e]0;pwned\a'
+expect_eq "$ERR" "todo-cli: unknown command '\e]0;pwned\x07'; 'help' lists the commands" \
+    "a message quoting the user's word is escaped"
+cli del "$eid"
+
 # Usage errors: exit 2, nothing sent.
 cli get
 expect_rc 2 "get without an id"
