@@ -13,6 +13,7 @@
 
 #include "complete.h"
 #include "options.h"
+#include "askpass.h"
 #include "text.h"
 
 /* Requests queued before their replies are read, when importing. Small
@@ -540,25 +541,49 @@ out:
     return rc;
 }
 
-/* auth (shell and batch): logs in and keeps the password for reconnects. */
+/* auth (shell and batch): logs in and keeps the password for reconnects.
+ * In the shell, auth without a password asks for it without echo. */
 static int run_auth(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
-    (void)c;
-    (void)argc;
-    int rc = session_connect(s);
-    if (rc != 0)
-        return rc;
-    struct proto_arg a = {argv[0], strlen(argv[0]), 1};
+    char *asked = NULL;
+    int rc;
+
+    if (argc == 0) {
+        if (s->mode != SESSION_SHELL) {
+            const char *u = commands_usage(c);
+            session_fail(s, "USAGE", "usage: %s %s (here it cannot be asked for)", c->name, u);
+            return CLI_EXIT_USAGE;
+        }
+        if (!(asked = askpass("Password: ", s->conn.cancel)))
+            return CLI_EXIT_USAGE;
+    }
+    const char *pw = asked ? asked : argv[0];
+    if ((rc = session_connect(s)) != 0)
+        goto out;
+    struct proto_arg a = {pw, strlen(pw), 1};
     enum conn_status st = conn_call(&s->conn, PROTO_CMD_AUTH, &a, 1, &r);
-    if (st != CONN_OK)
-        return conn_failed(s, st);
-    if (r.kind == PROTO_REPLY_ERR)
-        return server_error(s, &r);
-    free(s->password);
-    s->password = strdup(argv[0]);
+    if (st != CONN_OK) {
+        rc = conn_failed(s, st);
+        goto out;
+    }
+    if (r.kind == PROTO_REPLY_ERR) {
+        rc = server_error(s, &r);
+        goto out;
+    }
+    if (s->password) {
+        explicit_bzero(s->password, strlen(s->password));
+        free(s->password);
+    }
+    s->password = strdup(pw);
     s->conn.cfg.password = s->password;
-    return out_text(&s->out, "reply", "OK", 2) == 0 ? CLI_EXIT_OK : output_failed(s);
+    rc = out_text(&s->out, "reply", "OK", 2) == 0 ? CLI_EXIT_OK : output_failed(s);
+out:
+    if (asked) {
+        explicit_bzero(asked, strlen(asked));
+        free(asked);
+    }
+    return rc;
 }
 
 static const struct client_cmd table[] = {
@@ -579,7 +604,9 @@ static const struct client_cmd table[] = {
     {"import", PROTO_CMD_NONE, "[FILE]",
      "Re-creates the tasks of a JSON array (from export) read from FILE or stdin.", 0, 1,
      run_import, 0},
-    {"auth", PROTO_CMD_AUTH, NULL, NULL, 1, 1, run_auth, CMD_NOT_ONESHOT},
+    {"auth", PROTO_CMD_AUTH, "[PASSWORD]",
+     "Logs in; in the shell, without PASSWORD it is asked for without echo.", 0, 1, run_auth,
+     CMD_NOT_ONESHOT},
 };
 
 const struct client_cmd *commands_at(size_t i)
