@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -19,16 +18,6 @@
 static const char *env(const char *name)
 {
     return getenv(name);
-}
-
-/* Today's date where the user is, for marking overdue tasks; "" if unknown. */
-static void local_today(char out[PROTO_DATE_LEN + 1])
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    out[0] = '\0';
-    if (now != (time_t)-1 && localtime_r(&now, &tm))
-        strftime(out, PROTO_DATE_LEN + 1, "%Y-%m-%d", &tm);
 }
 
 int main(int argc, char **argv)
@@ -73,10 +62,8 @@ int main(int argc, char **argv)
     const char *term = getenv("TERM");
     s.out.color = s.out.mode == OUT_TABLE && !o.no_color && !(term && strcmp(term, "dumb") == 0);
 
-    if (s.out.mode == OUT_TABLE) {
-        s.out.width = out_term_width(STDOUT_FILENO, getenv("COLUMNS"));
-        local_today(s.out.today);
-    }
+    if (s.out.mode == OUT_TABLE)
+        out_term_update(&s.out);
 
     int nargs = o.nargs;
     char **args = o.args;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "text.h"
@@ -29,6 +30,16 @@ static int put_str(FILE *fp, struct proto_str s, const char *empty)
     if (s.len == 0)
         return fputs(empty, fp) == EOF ? -1 : 0;
     return text_fputs(fp, s.ptr, s.len);
+}
+
+void out_term_update(struct out *o)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    o->width = out_term_width(fileno(o->fp), getenv("COLUMNS"));
+    o->today[0] = '\0';
+    if (now != (time_t)-1 && localtime_r(&now, &tm))
+        strftime(o->today, sizeof(o->today), "%Y-%m-%d", &tm);
 }
 
 size_t out_term_width(int fd, const char *columns)

@@ -65,6 +65,9 @@ int out_doc(const struct out *o, json_t *j);
 /* The terminal's width on fd (TIOCGWINSZ), else the number in columns
  * ($COLUMNS; may be NULL), else 80. */
 size_t out_term_width(int fd, const char *columns);
+/* Sets o->width from the terminal on o->fp and o->today from the local
+ * clock; the shell calls it before each command, as both may change. */
+void out_term_update(struct out *o);
 
 /* Writes s escaped as in plain lines (text_fputs). */
 int out_escape(FILE *fp, const char *s, size_t n);

@@ -93,6 +93,9 @@ int text_escape(struct proto_buf *b, const char *s, size_t n)
     size_t i = 0, plain = 0; /* s[plain..i) is waiting to be copied as it is */
     char buf[8];
 
+    if (n == 0)
+        return 0; /* s may be NULL then */
+
     while (i < n) {
         size_t len;
         const char *e = escape_of(s + i, n - i, &len, buf);
@@ -126,6 +129,8 @@ int text_fputs(FILE *fp, const char *s, size_t n)
     char buf[8];
     size_t i = 0, plain = 0;
 
+    if (n == 0)
+        return 0; /* s may be NULL then */
     while (i < n) {
         size_t len;
         const char *e = escape_of(s + i, n - i, &len, buf);

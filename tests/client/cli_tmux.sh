@@ -3,7 +3,7 @@
 # screen (capture-pane; -e keeps the colours as escapes) and title are what
 # a person would see.
 #
-#   cli_tmux.sh SCENARIO     escapes | width | overdue | history | auth
+#   cli_tmux.sh SCENARIO     escapes | width | overdue | words | history | auth
 #
 # Exit 0 passed, 1 failed, 77 skipped (no tmux).
 . "$(dirname "$0")/lib.sh"
@@ -156,6 +156,27 @@ scenario_overdue() {
     ! screen nocolor -e | grep -qF "$ESC[3" || fail "--no-color still colours"
 }
 
+# In the shell, a quoted word is text, a misspelt command gets a
+# suggestion, and an option of todo-cli's own is pointed out.
+scenario_words() {
+    start_server --db :memory: || exit 1
+    tm_run sh 100 "$(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    wait_for sh "todo 127.0.0.1:$SERVER_PORT>"
+    type_line sh 'add "+urgent" now'
+    type_line sh 'add "+1" for the idea'
+    type_line sh 'list "+urgent"'
+    wait_for sh "+urgent now"
+    type_line sh 'doen 1'
+    wait_for sh "unknown command 'doen'; did you mean 'done'?"
+    type_line sh 'list --json'
+    wait_for sh "--json is an option of todo-cli itself"
+    type_line sh quit
+    cli get 2
+    expect_eq "$(cut -f5,8 <<<"$OUT")" "-	+1 for the idea" "the shell sent \"+1\" as text"
+    cli tags
+    expect_eq "$OUT" "" "no tag was made"
+}
+
 # Two shells open at once both keep their lines in the one history file.
 scenario_history() {
     start_server --db :memory: || exit 1
@@ -234,9 +255,9 @@ $(screen $p)"
 }
 
 case "${1:-}" in
-escapes | width | overdue | history | auth) "scenario_$1" ;;
+escapes | width | overdue | words | history | auth) "scenario_$1" ;;
 *)
-    echo "usage: $0 escapes|width|overdue|history|auth" >&2
+    echo "usage: $0 escapes|width|overdue|words|history|auth" >&2
     exit 2
     ;;
 esac
