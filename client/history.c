@@ -214,8 +214,8 @@ int history_append(const char *path, const char *line, int max)
     if (!buf) {
         rc = ENOMEM;
     } else {
-        memcpy(buf, line, n);
-        buf[n] = '\n';
+        memcpy(buf, line, n + 1);
+        buf[n] = '\n'; /* in place of the NUL: the bytes written are the line and LF */
         ssize_t w = write(fd, buf, n + 1);
         if (w < 0)
             rc = errno;

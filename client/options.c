@@ -162,6 +162,8 @@ static int parse_timeout(const char *s, int *ms)
 static int apply_option(struct cli_opts *o, int c, const char *arg, const char **password_file,
                         char *err, size_t errcap)
 {
+    if (!arg)
+        arg = ""; /* options without a value do not look at it */
     switch (c) {
     case 'H':
         if (!*arg) {
@@ -309,10 +311,9 @@ int cli_parse_args(int argc, char **argv, cli_getenv_fn env, struct cli_opts *o,
      * --json), but a word with one dash is the command's (edit 3 -shopping
      * removes a tag), and after "--" every word is text (add -- +urgent).
      * The hidden __complete takes its words as they are. */
-    int text = 0;
+    int text = 0, raw = optind < argc && strcmp(argv[optind], "__complete") == 0;
     for (int i = optind; i < argc;) {
         const char *a = argv[i];
-        int raw = o->nargs > 0 && strcmp(o->args[0], "__complete") == 0;
         if (o->nargs > 0 && !raw && !no_options && !text) {
             if (strcmp(a, "--") == 0) {
                 text = 1;
