@@ -26,9 +26,15 @@ char *askpass(const char *prompt, const volatile sig_atomic_t *cancel)
      * read() fail with EINTR, which cancels. */
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON | ISIG;
-    if (fputs(prompt, stdout) == EOF || fflush(stdout) != 0 ||
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
+    /* The echo goes off before the prompt shows, so nothing typed after
+     * the prompt is ever echoed; what was typed before it is dropped. */
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
         fprintf(stderr, "todo-cli: cannot turn the echo off: %s\n", strerror(errno));
+        return NULL;
+    }
+    if (fputs(prompt, stdout) == EOF || fflush(stdout) != 0) {
+        if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) != 0)
+            fprintf(stderr, "todo-cli: cannot restore the terminal: %s\n", strerror(errno));
         return NULL;
     }
     for (;;) {

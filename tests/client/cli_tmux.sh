@@ -39,6 +39,20 @@ $(screen "$1")"
     return 1
 }
 
+# wait_n NAME TEXT N: until TEXT is on the screen N times, at most 10 s.
+# Typing waits for the prompt, so that no key reaches the terminal before
+# the program has turned its echo off.
+wait_n() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ "$(screen "$1" | grep -oF -- "$2" | wc -l)" -ge "$3" ] && return 0
+        sleep 0.05
+    done
+    fail "$1: [$2] did not appear $3 times; the pane shows:
+$(screen "$1")"
+    return 1
+}
+
 # type NAME TEXT: types TEXT and Enter.
 type_line() {
     tm send-keys -t "$1" -l -- "$2"
@@ -222,29 +236,36 @@ scenario_auth() {
     start_server --db :memory: --password-file "$TMP/pw" || exit 1
     local hist=$TMP/hist cmd
     cmd="TODO_CLI_HISTFILE=$(printf '%q' "$hist") $(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    local prompt="todo 127.0.0.1:$SERVER_PORT>"
     tm_run sh 100 "$cmd"
-    wait_for sh "todo 127.0.0.1:$SERVER_PORT>"
+    wait_n sh "$prompt" 1
     type_line sh "list"
     wait_for sh "(AUTH)"
+    wait_n sh "$prompt" 2
     type_line sh "auth s3cret-word"
     wait_for sh "OK"
+    wait_n sh "$prompt" 3
     type_line sh "list"
     wait_for sh "(no tasks)"
     expect_has "$(screen sh)" "auth ********" "the typed password is masked"
     tm kill-session -t sh
     tm_run sh2 100 "$cmd"
-    wait_for sh2 "todo 127.0.0.1:$SERVER_PORT>"
+    wait_n sh2 "$prompt" 1
     type_line sh2 "auth"
-    wait_for sh2 "Password:"
+    wait_n sh2 "Password:" 1
     type_line sh2 "s3cret-word"
     wait_for sh2 "OK"
+    wait_n sh2 "$prompt" 2
     type_line sh2 "add asked +pw"
+    wait_n sh2 "$prompt" 3
     type_line sh2 "list +pw"
     wait_for sh2 "asked"
+    wait_n sh2 "$prompt" 4
     type_line sh2 "auth"
-    wait_for sh2 "Password:"
+    wait_n sh2 "Password:" 2
     type_line sh2 "wrong-guess-7"
     wait_for sh2 "(AUTH)"
+    wait_n sh2 "$prompt" 5
     type_line sh2 quit
     for p in sh sh2; do
         ! screen $p 2>/dev/null | grep -q "s3cret\|wrong-guess" || fail "$p shows a password:
