@@ -290,6 +290,17 @@ static void test_overdue(void **state)
     free(s);
 }
 
+/* Not a terminal: $COLUMNS when it is a number, else 80. */
+static void test_term_width(void **state)
+{
+    (void)state;
+    assert_int_equal(out_term_width(-1, "57"), 57);
+    assert_int_equal(out_term_width(-1, NULL), 80);
+    assert_int_equal(out_term_width(-1, ""), 80);
+    assert_int_equal(out_term_width(-1, "wide"), 80);
+    assert_int_equal(out_term_width(-1, "-3"), 80);
+}
+
 static void check_task_json(json_t *j, const struct proto_task *t)
 {
     assert_true(json_is_object(j));
@@ -431,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_json),        cmocka_unit_test(test_id_and_error),
         cmocka_unit_test(test_tags_stats),  cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_table_width), cmocka_unit_test(test_overdue),
+        cmocka_unit_test(test_term_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
