@@ -139,6 +139,25 @@ scenario_width() {
         [ "$w" -le 60 ] || fail "a row is $w cells wide: [$row]"
     done <<<"$s"
     [ "$bad" -eq 0 ] || echo "$s" >&2
+
+    # The shell reads the width before each command: after a resize from
+    # 200 to 60 columns, the long text wraps.
+    tm_run sh 200 "$(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    wait_n sh "todo 127.0.0.1:$SERVER_PORT>" 1
+    type_line sh "list"
+    wait_n sh "todo 127.0.0.1:$SERVER_PORT>" 2
+    expect_has "$(screen sh)" "$long" "at 200 columns the long text is on one row"
+    tm resize-window -t sh -x 60 -y 50
+    type_line sh "list"
+    wait_n sh "todo 127.0.0.1:$SERVER_PORT>" 3
+    # The row as the one-shot table wrapped it, blanks up to the text column
+    # and all (tmux's own reflow of the old rows never starts with blanks).
+    local row3
+    row3=$(sed -n 3p <<<"$s")
+    screen sh | grep -qxF -- "$row3" ||
+        fail "after the resize the shell does not wrap as the one-shot table does: [$row3]
+$(screen sh)"
+    type_line sh quit
 }
 
 # Pending tasks due before today are red, due today yellow; later dates,
