@@ -89,8 +89,12 @@ int le_init(const struct le_config *c)
     rl_completer_word_break_characters = " \t";
     rl_completer_quote_characters = "\"'";
     rl_catch_signals = 0;
-    rl_bind_key('\r', accept_line);
-    rl_bind_key('\n', accept_line);
+    /* Enter masks a password typed on the line, in emacs and vi mode alike. */
+    Keymap maps[] = {emacs_standard_keymap, vi_insertion_keymap, vi_movement_keymap};
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        rl_bind_key_in_map('\r', accept_line, maps[i]);
+        rl_bind_key_in_map('\n', accept_line, maps[i]);
+    }
     using_history();
     stifle_history(HISTORY_MAX);
     if (cfg.histfile) {

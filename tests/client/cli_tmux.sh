@@ -266,7 +266,9 @@ scenario_auth() {
     wait_n sh "$prompt" 3
     type_line sh "list"
     wait_for sh "(no tasks)"
-    expect_has "$(screen sh)" "auth ********" "the typed password is masked"
+    local seen
+    seen=$(screen sh)
+    expect_has "$seen" "auth ********" "the typed password is masked"
     tm kill-session -t sh
     tm_run sh2 100 "$cmd"
     wait_n sh2 "$prompt" 1
@@ -285,11 +287,22 @@ scenario_auth() {
     type_line sh2 "wrong-guess-7"
     wait_for sh2 "(AUTH)"
     wait_n sh2 "$prompt" 5
+    seen+=$(screen sh2)
+    expect_has "$seen" "asked" "the second shell's screen was read"
     type_line sh2 quit
-    for p in sh sh2; do
-        ! screen $p 2>/dev/null | grep -q "s3cret\|wrong-guess" || fail "$p shows a password:
-$(screen $p)"
-    done
+    # In readline's vi mode too.
+    printf 'set editing-mode vi\n' >"$TMP/inputrc"
+    tm_run vi 100 "INPUTRC=$(printf '%q' "$TMP/inputrc") $cmd"
+    wait_n vi "$prompt" 1
+    type_line vi "auth s3cret-word"
+    wait_for vi "OK"
+    wait_n vi "$prompt" 2
+    seen+=$(screen vi)
+    expect_has "$(screen vi)" "auth ********" "the typed password is masked in vi mode"
+    type_line vi quit
+    # The screens as they were before each shell left.
+    ! grep -q "s3cret\|wrong-guess" <<<"$seen" || fail "a screen shows a password:
+$seen"
     ! grep -q "s3cret\|wrong-guess\|^auth" "$hist" || fail "the history holds a password: $(cat "$hist")"
     grep -qx "add asked +pw" "$hist" || fail "the history lost a line: $(cat "$hist")"
 }
