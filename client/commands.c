@@ -4,12 +4,10 @@
  */
 #include "commands.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "complete.h"
 #include "options.h"
@@ -614,10 +612,26 @@ const struct client_cmd *commands_at(size_t i)
     return i < sizeof(table) / sizeof(table[0]) ? &table[i] : NULL;
 }
 
+/* ASCII case folding: the command names are ASCII, and LC_CTYPE follows the
+ * user's locale (main.c), where tolower('I') need not be 'i'. */
+static char fold(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static int eq_nocase(const char *a, const char *b)
+{
+    while (*a && fold(*a) == fold(*b)) {
+        a++;
+        b++;
+    }
+    return *a == '\0' && *b == '\0';
+}
+
 const struct client_cmd *commands_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (strcasecmp(table[i].name, name) == 0) /* the protocol's verbs ignore case too */
+        if (eq_nocase(table[i].name, name)) /* the protocol's verbs ignore case too */
             return &table[i];
     return NULL;
 }
@@ -646,15 +660,15 @@ static size_t distance(const char *a, const char *b)
         d[0][j] = j;
     for (size_t i = 1; i <= la; i++) {
         for (size_t j = 1; j <= lb; j++) {
-            char ca = (char)tolower((unsigned char)a[i - 1]);
-            char cb = (char)tolower((unsigned char)b[j - 1]);
+            char ca = fold(a[i - 1]);
+            char cb = fold(b[j - 1]);
             size_t best = d[i - 1][j - 1] + (ca != cb);
             if (d[i - 1][j] + 1 < best)
                 best = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < best)
                 best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+            if (i > 1 && j > 1 && ca == fold(b[j - 2]) && fold(a[i - 2]) == cb &&
+                d[i - 2][j - 2] + 1 < best)
                 best = d[i - 2][j - 2] + 1;
             d[i][j] = best;
         }

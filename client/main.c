@@ -29,8 +29,9 @@ int main(int argc, char **argv)
 
     /* The locale's character type, for the display width of text and for
      * readline's handling of UTF-8 input. Nothing else (numbers, messages)
-     * changes with it. */
-    setlocale(LC_CTYPE, "");
+     * changes with it. When it fails the "C" locale stays, for which
+     * text.c has width tables of its own. */
+    (void)setlocale(LC_CTYPE, "");
     /* A server that goes away must give an error, not kill us. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         perror("todo-cli: signal");

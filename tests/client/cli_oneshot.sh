@@ -64,6 +64,9 @@ expect_rc 0 "stats"
 cli ping
 expect_rc 0 "ping"
 expect_eq "$OUT" "PONG" "ping"
+# Command names ignore case, whatever the locale's idea of case is.
+LC_ALL=tr_TR.UTF-8 cli PING
+expect_eq "$OUT" "PONG" "PING in capitals"
 cli --json ping
 expect_has "$OUT" '"reply": "PONG"' "ping --json"
 
