@@ -307,6 +307,10 @@ $seen"
     grep -qx "add asked +pw" "$hist" || fail "the history lost a line: $(cat "$hist")"
 }
 
+# One session that lasts, so the tmux server does not exit (and race with
+# the next new-session) when a test's last pane has closed.
+tm new-session -d -s keep "sleep 600" || { echo "tmux cannot start" >&2; exit 1; }
+
 case "${1:-}" in
 escapes | width | overdue | words | history | auth) "scenario_$1" ;;
 *)
