@@ -17,6 +17,9 @@ int batch_run(struct session *s, FILE *in, int stop_on_error)
     unsigned long lineno = 0;
     int worst = CLI_EXIT_OK;
 
+    /* Many JSON documents, one after the other: one per line (JSON Lines),
+     * which jq and `python3 -m json.tool --json-lines` read. */
+    s->out.json_lines = 1;
     while ((n = getline(&line, &cap, in)) >= 0) {
         struct words w;
         char err[128];
@@ -28,6 +31,8 @@ int batch_run(struct session *s, FILE *in, int stop_on_error)
         size_t skip = strspn(line, " \t");
         if (line[skip] == '\0' || line[skip] == '#')
             continue;
+        /* A JSON error names the line it answers. */
+        s->out.line = lineno;
         if (words_split(line, (size_t)n, 0, &w, err, sizeof(err)) != 0) {
             session_fail(s, "USAGE", "line %lu: %s", lineno, err);
             rc = CLI_EXIT_USAGE;
@@ -36,7 +41,7 @@ int batch_run(struct session *s, FILE *in, int stop_on_error)
                 words_free(&w);
                 break;
             }
-            rc = commands_run(s, (int)w.n, w.v);
+            rc = commands_run(s, (int)w.n, w.v, w.quoted);
             words_free(&w);
         }
         /* Keep each command's output ahead of the next one's messages. */
@@ -49,6 +54,7 @@ int batch_run(struct session *s, FILE *in, int stop_on_error)
             break;
         }
     }
+    s->out.line = 0;
     if (ferror(in)) {
         fprintf(stderr, "todo-cli: cannot read the commands: %s\n", strerror(errno));
         if (worst == CLI_EXIT_OK)

@@ -8,10 +8,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "complete.h"
 #include "options.h"
+#include "askpass.h"
+#include "text.h"
 
 /* Requests queued before their replies are read, when importing. Small
  * enough that neither side's socket buffers fill up with unread replies. */
@@ -24,7 +25,10 @@ void session_fail(struct session *s, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "todo-cli: %s\n", msg);
+    /* The message may quote the user's words or the server's: shown, never obeyed. */
+    fputs("todo-cli: ", stderr);
+    text_fputs(stderr, msg, strlen(msg));
+    fputc('\n', stderr);
     if (out_error(&s->out, code, msg) != 0)
         fprintf(stderr, "todo-cli: cannot write the error to stdout\n");
 }
@@ -85,7 +89,11 @@ static int server_error(struct session *s, const struct proto_reply *r)
     /* People read the code beside the sentence; JSON carries it in its own field. */
     char text[1024];
     snprintf(text, sizeof(text), "%.*s", (int)r->text.len, r->text.ptr);
-    fprintf(stderr, "todo-cli: %s (%s)%s\n", text, code, hint);
+    fputs("todo-cli: ", stderr);
+    text_fputs(stderr, text, strlen(text));
+    fputs(" (", stderr);
+    text_fputs(stderr, code, strlen(code));
+    fprintf(stderr, ")%s\n", hint);
     if (out_error(&s->out, code, text) != 0)
         fprintf(stderr, "todo-cli: cannot write the error to stdout\n");
     return r->err == PROTO_E_AUTH ? CLI_EXIT_CONNECT : CLI_EXIT_SERVER;
@@ -108,11 +116,13 @@ static int output_failed(struct session *s)
     return CLI_EXIT_SERVER;
 }
 
-/* Sends cmd with the words as arguments (none forced into quotes, so +tag,
- * due:, pri: and keywords keep their meaning) and reads the reply. Returns
- * -1 with *r filled when the reply is to be looked at, else an exit status. */
-static int call_words(struct session *s, enum proto_cmd cmd, int argc, char **argv,
-                      struct proto_reply *r)
+/* Sends cmd with the words as arguments and reads the reply. A word marked
+ * in quoted (may be NULL) goes quoted, so the server takes it as text; the
+ * others go as they are, so +tag, due:, pri: and keywords keep their
+ * meaning. Returns -1 with *r filled when the reply is to be looked at,
+ * else an exit status. */
+static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **argv,
+                     const unsigned char *quoted, struct proto_reply *r)
 {
     struct proto_arg args[PROTO_MAX_ARGS];
     if (argc > PROTO_MAX_ARGS) {
@@ -122,7 +132,7 @@ static int call_words(struct session *s, enum proto_cmd cmd, int argc, char **ar
     for (int i = 0; i < argc; i++) {
         args[i].ptr = argv[i];
         args[i].len = strlen(argv[i]);
-        args[i].force_quote = 0;
+        args[i].force_quote = quoted ? quoted[i] : 0;
     }
     int rc = session_connect(s);
     if (rc != 0)
@@ -133,6 +143,13 @@ static int call_words(struct session *s, enum proto_cmd cmd, int argc, char **ar
     if (r->kind == PROTO_REPLY_ERR)
         return server_error(s, r);
     return -1;
+}
+
+/* call_args with no word forced into quotes. */
+static int call_words(struct session *s, enum proto_cmd cmd, int argc, char **argv,
+                      struct proto_reply *r)
+{
+    return call_args(s, cmd, argc, argv, NULL, r);
 }
 
 /* The tasks of a DATA reply; strings point into the reply and scratch. */
@@ -184,7 +201,7 @@ fail:
 static int run_change(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
-    int rc = call_words(s, c->cmd, argc, argv, &r);
+    int rc = call_args(s, c->cmd, argc, argv, s->quoted, &r);
     if (rc >= 0)
         return rc;
     if (r.kind != PROTO_REPLY_OK)
@@ -196,7 +213,7 @@ static int run_tasks(struct session *s, const struct client_cmd *c, int argc, ch
 {
     struct proto_reply r;
     struct tasks t;
-    int rc = call_words(s, c->cmd, argc, argv, &r);
+    int rc = call_args(s, c->cmd, argc, argv, s->quoted, &r);
     if (rc >= 0)
         return rc;
     if (r.kind != PROTO_REPLY_DATA || (c->cmd == PROTO_CMD_GET && r.nlines != 1))
@@ -219,7 +236,7 @@ static int run_pairs(struct session *s, const struct client_cmd *c, int argc, ch
     struct out_pair *p = NULL;
     char *scratch = NULL;
     size_t n = 0, used = 0;
-    int rc = call_words(s, c->cmd, argc, argv, &r);
+    int rc = call_args(s, c->cmd, argc, argv, s->quoted, &r);
     if (rc >= 0)
         return rc;
     if (r.kind != PROTO_REPLY_DATA)
@@ -259,7 +276,7 @@ out:
 static int run_ping(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
-    int rc = call_words(s, c->cmd, argc, argv, &r);
+    int rc = call_args(s, c->cmd, argc, argv, s->quoted, &r);
     if (rc >= 0)
         return rc;
     if (r.kind != PROTO_REPLY_OK)
@@ -305,7 +322,7 @@ static int run_help(struct session *s, const struct client_cmd *c, int argc, cha
         }
     }
     if (a)
-        return out_json(s->out.fp, a) == 0 ? CLI_EXIT_OK : output_failed(s);
+        return out_doc(&s->out, a) == 0 ? CLI_EXIT_OK : output_failed(s);
     if (!one && s->mode == SESSION_SHELL &&
         fputs("  quit, exit\n      Leaves the shell (so does Ctrl-D).\n", s->out.fp) == EOF)
         return output_failed(s);
@@ -333,7 +350,7 @@ static int run_export(struct session *s, const struct client_cmd *c, int argc, c
         session_fail(s, "NOMEM", "cannot make JSON of the tasks (out of memory)");
         return CLI_EXIT_SERVER;
     }
-    return out_json(s->out.fp, j) == 0 ? CLI_EXIT_OK : output_failed(s);
+    return out_doc(&s->out, j) == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 
 /*
@@ -515,8 +532,11 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
             it->ok = 1;
             continue;
         }
-        fprintf(stderr, "todo-cli: task %zu of the input: %.*s (%.*s)\n", it->index,
-                (int)r.text.len, r.text.ptr, (int)r.code.len, r.code.ptr);
+        /* The server's sentence may quote the task's own text: escaped,
+         * like every message that reaches a terminal (text.h). */
+        fprintf(stderr, "todo-cli: task %zu of the input: ", it->index);
+        text_fputs(stderr, r.text.ptr, r.text.len);
+        fprintf(stderr, " (%.*s)\n", (int)r.code.len, r.code.ptr);
         n->failed++;
     }
     size_t ndone = 0;
@@ -535,9 +555,10 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
             return conn_failed(s, st);
         ndone--;
         if (r.kind != PROTO_REPLY_OK) {
-            fprintf(stderr,
-                    "todo-cli: task %zu of the input was added as %s but not marked done: %.*s\n",
-                    items[k].index, items[k].id, (int)r.text.len, r.text.ptr);
+            fprintf(stderr, "todo-cli: task %zu of the input was added as %s but not marked done: ",
+                    items[k].index, items[k].id);
+            text_fputs(stderr, r.text.ptr, r.text.len);
+            fputc('\n', stderr);
             items[k].ok = 0;
         }
     }
@@ -688,9 +709,9 @@ report:
     fprintf(stderr, "imported %zu, skipped %zu, replaced %zu, failed %zu\n", n.imported, n.skipped,
             n.replaced, n.failed);
     if (s->out.mode == OUT_JSON &&
-        out_json(s->out.fp, json_pack("{s:I,s:I,s:I,s:I}", "imported", (json_int_t)n.imported,
-                                      "skipped", (json_int_t)n.skipped, "replaced",
-                                      (json_int_t)n.replaced, "failed", (json_int_t)n.failed)) != 0)
+        out_doc(&s->out, json_pack("{s:I,s:I,s:I,s:I}", "imported", (json_int_t)n.imported,
+                                   "skipped", (json_int_t)n.skipped, "replaced",
+                                   (json_int_t)n.replaced, "failed", (json_int_t)n.failed)) != 0)
         rc = output_failed(s);
     else
         rc = n.failed ? CLI_EXIT_SERVER : CLI_EXIT_OK;
@@ -699,25 +720,49 @@ out:
     return rc;
 }
 
-/* auth (shell and batch): logs in and keeps the password for reconnects. */
+/* auth (shell and batch): logs in and keeps the password for reconnects.
+ * In the shell, auth without a password asks for it without echo. */
 static int run_auth(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
-    (void)c;
-    (void)argc;
-    int rc = session_connect(s);
-    if (rc != 0)
-        return rc;
-    struct proto_arg a = {argv[0], strlen(argv[0]), 1};
+    char *asked = NULL;
+    int rc;
+
+    if (argc == 0) {
+        if (s->mode != SESSION_SHELL) {
+            const char *u = commands_usage(c);
+            session_fail(s, "USAGE", "usage: %s %s (here it cannot be asked for)", c->name, u);
+            return CLI_EXIT_USAGE;
+        }
+        if (!(asked = askpass("Password: ", s->conn.cancel)))
+            return CLI_EXIT_USAGE;
+    }
+    const char *pw = asked ? asked : argv[0];
+    if ((rc = session_connect(s)) != 0)
+        goto out;
+    struct proto_arg a = {pw, strlen(pw), 1};
     enum conn_status st = conn_call(&s->conn, PROTO_CMD_AUTH, &a, 1, &r);
-    if (st != CONN_OK)
-        return conn_failed(s, st);
-    if (r.kind == PROTO_REPLY_ERR)
-        return server_error(s, &r);
-    free(s->password);
-    s->password = strdup(argv[0]);
+    if (st != CONN_OK) {
+        rc = conn_failed(s, st);
+        goto out;
+    }
+    if (r.kind == PROTO_REPLY_ERR) {
+        rc = server_error(s, &r);
+        goto out;
+    }
+    if (s->password) {
+        explicit_bzero(s->password, strlen(s->password));
+        free(s->password);
+    }
+    s->password = strdup(pw);
     s->conn.cfg.password = s->password;
-    return out_text(&s->out, "reply", "OK", 2) == 0 ? CLI_EXIT_OK : output_failed(s);
+    rc = out_text(&s->out, "reply", "OK", 2) == 0 ? CLI_EXIT_OK : output_failed(s);
+out:
+    if (asked) {
+        explicit_bzero(asked, strlen(asked));
+        free(asked);
+    }
+    return rc;
 }
 
 static const struct client_cmd table[] = {
@@ -740,7 +785,9 @@ static const struct client_cmd table[] = {
      "times and tags. A task whose id is taken fails the whole import unless --on-conflict "
      "skip or replace is given.",
      0, 3, run_import, 0},
-    {"auth", PROTO_CMD_AUTH, NULL, NULL, 1, 1, run_auth, CMD_NOT_ONESHOT},
+    {"auth", PROTO_CMD_AUTH, "[PASSWORD]",
+     "Logs in; in the shell, without PASSWORD it is asked for without echo.", 0, 1, run_auth,
+     CMD_NOT_ONESHOT},
 };
 
 const struct client_cmd *commands_at(size_t i)
@@ -748,10 +795,26 @@ const struct client_cmd *commands_at(size_t i)
     return i < sizeof(table) / sizeof(table[0]) ? &table[i] : NULL;
 }
 
+/* ASCII case folding: the command names are ASCII, and LC_CTYPE follows the
+ * user's locale (main.c), where tolower('I') need not be 'i'. */
+static char fold(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static int eq_nocase(const char *a, const char *b)
+{
+    while (*a && fold(*a) == fold(*b)) {
+        a++;
+        b++;
+    }
+    return *a == '\0' && *b == '\0';
+}
+
 const struct client_cmd *commands_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (strcasecmp(table[i].name, name) == 0) /* the protocol's verbs ignore case too */
+        if (eq_nocase(table[i].name, name)) /* the protocol's verbs ignore case too */
             return &table[i];
     return NULL;
 }
@@ -766,29 +829,89 @@ const char *commands_summary(const struct client_cmd *c)
     return c->summary ? c->summary : proto_cmd_info(c->cmd)->summary;
 }
 
-int commands_run(struct session *s, int argc, char **argv)
+/* Edit distance with transpositions (optimal string alignment), ignoring
+ * case, capped at 9: "doen" is one step from "done". */
+static size_t distance(const char *a, const char *b)
 {
-    const struct client_cmd *c = commands_find(argv[0]);
+    size_t la = strlen(a), lb = strlen(b);
+    size_t d[16][16];
+    if (la > 15 || lb > 15)
+        return 9;
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            char ca = fold(a[i - 1]);
+            char cb = fold(b[j - 1]);
+            size_t best = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == fold(b[j - 2]) && fold(a[i - 2]) == cb &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+const char *commands_suggest(const char *name, enum session_mode mode)
+{
+    static const char *const shell_words[] = {"quit", "exit"};
+    const char *best = NULL;
+    size_t best_d = 9;
+    /* One slip in a short word, two in a longer one; more is a guess. */
+    size_t limit = strlen(name) <= 3 ? 1 : 2;
+
+    for (size_t i = 0; commands_at(i); i++) {
+        const struct client_cmd *c = commands_at(i);
+        if ((c->flags & CMD_HIDDEN) || ((c->flags & CMD_NOT_ONESHOT) && mode == SESSION_ONESHOT))
+            continue;
+        size_t d = distance(name, c->name);
+        if (d < best_d) {
+            best_d = d;
+            best = c->name;
+        }
+    }
+    for (size_t i = 0; mode != SESSION_ONESHOT && i < 2; i++) {
+        size_t d = distance(name, shell_words[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = shell_words[i];
+        }
+    }
+    return best_d <= limit ? best : NULL;
+}
+
+/* Checks the words and runs c; argv and quoted are the command's words
+ * after "--" was taken out. */
+static int run_checked(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
     int nargs = argc - 1;
 
-    if (!c || (c->flags & CMD_HIDDEN)) {
-        session_fail(s, "USAGE", "unknown command '%s'; 'help' lists the commands", argv[0]);
-        return CLI_EXIT_USAGE;
-    }
     if ((c->flags & CMD_NOT_ONESHOT) && s->mode == SESSION_ONESHOT) {
         session_fail(s, "USAGE", "'%s' works in the shell; use --password-file or TODO_PASSWORD",
                      c->name);
         return CLI_EXIT_USAGE;
     }
-    /* `todo-cli list --json` would search for the word "--json": say where
-     * options belong instead of quietly finding nothing. */
-    for (int i = 1; i < argc; i++) {
+    /* In the shell and a batch, `list --json` would search for the word
+     * "--json": say where options belong instead of quietly finding
+     * nothing. (One-shot mode takes them anywhere; options.c does that.) */
+    for (int i = 1; s->mode != SESSION_ONESHOT && i < argc; i++) {
+        if (s->quoted && s->quoted[i - 1])
+            continue;
         for (size_t k = 0; cli_option_names[k]; k++) {
             size_t n = strlen(cli_option_names[k]);
             if (strncmp(argv[i], cli_option_names[k], n) == 0 &&
                 (argv[i][n] == '\0' || argv[i][n] == '=')) {
-                session_fail(s, "USAGE", "options go before the command: todo-cli %s %s ...",
-                             cli_option_names[k], c->name);
+                session_fail(s, "USAGE",
+                             "%s is an option of todo-cli itself: give it when todo-cli starts "
+                             "(quote it, or put it after --, to use it as a word)",
+                             cli_option_names[k]);
                 return CLI_EXIT_USAGE;
             }
         }
@@ -799,4 +922,46 @@ int commands_run(struct session *s, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     return c->run(s, c, nargs, argv + 1);
+}
+
+int commands_run(struct session *s, int argc, char **argv, const unsigned char *quoted)
+{
+    const struct client_cmd *c = commands_find(argv[0]);
+
+    if (!c || (c->flags & CMD_HIDDEN)) {
+        const char *near = commands_suggest(argv[0], s->mode);
+        if (near)
+            session_fail(s, "USAGE", "unknown command '%s'; did you mean '%s'?", argv[0], near);
+        else
+            session_fail(s, "USAGE", "unknown command '%s'; 'help' lists the commands", argv[0]);
+        return CLI_EXIT_USAGE;
+    }
+    /* The words without an unquoted "--", and which of them are text:
+     * the quoted ones and every word after "--". */
+    char **v = malloc(((size_t)argc + 1) * sizeof(*v));
+    unsigned char *q = calloc((size_t)argc + 1, 1);
+    int n = 0, text = 0, rc;
+    if (!v || !q) {
+        free(v);
+        free(q);
+        session_fail(s, "NOMEM", "out of memory");
+        return CLI_EXIT_SERVER;
+    }
+    v[n++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        int was_quoted = quoted && quoted[i];
+        if (!text && !was_quoted && strcmp(argv[i], "--") == 0) {
+            text = 1;
+            continue;
+        }
+        q[n - 1] = (unsigned char)(was_quoted || text);
+        v[n++] = argv[i];
+    }
+    v[n] = NULL;
+    s->quoted = q;
+    rc = run_checked(s, c, n, v);
+    s->quoted = NULL;
+    free(v);
+    free(q);
+    return rc;
 }

@@ -25,6 +25,9 @@ struct session {
     struct out out;
     enum session_mode mode;
     char *password; /* given with auth in the shell or a batch; kept for reconnects */
+    /* While a command runs: quoted[i] is 1 when its i-th argument is text
+     * (the user quoted it, or it came after "--"); NULL for none. */
+    const unsigned char *quoted;
 };
 
 struct client_cmd;
@@ -51,8 +54,14 @@ const char *commands_usage(const struct client_cmd *c);
 const char *commands_summary(const struct client_cmd *c);
 
 /* Runs argv[0] with its arguments; returns an exit status. Messages go to
- * stderr, results to s->out. */
-int commands_run(struct session *s, int argc, char **argv);
+ * stderr, results to s->out. quoted (NULL: none) marks the words that are
+ * text whatever they look like; after an unquoted "--" every word is. */
+int commands_run(struct session *s, int argc, char **argv, const unsigned char *quoted);
+
+/* The command nearest to name by edit distance (for "did you mean"), or
+ * NULL when none is near enough. Shell words (quit, exit) count in the
+ * shell and batch modes. */
+const char *commands_suggest(const char *name, enum session_mode mode);
 
 /* Connects s->conn if it is not open. 0, or CLI_EXIT_CONNECT after printing why. */
 int session_connect(struct session *s);

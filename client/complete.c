@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "text.h"
 
 int strlist_add(struct strlist *l, const char *s, size_t len)
 {
@@ -52,7 +53,15 @@ static int offer(struct strlist *out, const char *word, const char *prefix, cons
         return 0;
     if (strncmp(buf, word, strlen(word)) != 0)
         return 0;
-    return strlist_add(out, buf, (size_t)n);
+    if (text_is_safe(buf, (size_t)n))
+        return strlist_add(out, buf, (size_t)n);
+    /* A candidate is printed by the shell scripts and the line editors:
+     * shown escaped, never obeyed by the terminal. */
+    struct proto_buf b;
+    proto_buf_init(&b, 0);
+    int rc = text_escape(&b, buf, (size_t)n) == 0 ? strlist_add(out, b.data, b.len) : -1;
+    proto_buf_free(&b);
+    return rc;
 }
 
 static int offer_live(struct strlist *out, const char *word, const char *prefix,
@@ -141,8 +150,15 @@ int complete_words(const char *const *words, size_t n, const struct complete_liv
         }
     } else {
         const struct client_cmd *c = commands_find(words[0]);
+        int after_dashdash = 0;
+        for (size_t i = 1; i + 1 < n; i++)
+            after_dashdash |= strcmp(words[i], "--") == 0;
         if (c && !(c->flags & CMD_HIDDEN))
             rc = complete_args(c, n - 1, word, live, out);
+        /* One-shot mode takes long options after the command too, up to "--". */
+        if (!(flags & COMPLETE_SHELL) && !after_dashdash && strncmp(word, "--", 2) == 0)
+            for (size_t i = 0; cli_option_names[i] && rc == 0; i++)
+                rc = offer(out, word, "", cli_option_names[i]);
     }
     if (rc != 0)
         return -1;

@@ -8,6 +8,7 @@
  * dropped here, outside the handler, where readline may be called safely.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,10 @@ static char **attempt_completion(const char *text, int start, int end)
 }
 
 static char *histfile;
+/* The line as typed when it held a password: the line editor was given a
+ * masked copy to show, this is what the shell gets. */
+static char *secret_line;
+static int accept_line(int count, int key);
 
 int le_init(const struct le_config *c)
 {
@@ -84,6 +89,12 @@ int le_init(const struct le_config *c)
     rl_completer_word_break_characters = " \t";
     rl_completer_quote_characters = "\"'";
     rl_catch_signals = 0;
+    /* Enter masks a password typed on the line, in emacs and vi mode alike. */
+    Keymap maps[] = {emacs_standard_keymap, vi_insertion_keymap, vi_movement_keymap};
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        rl_bind_key_in_map('\r', accept_line, maps[i]);
+        rl_bind_key_in_map('\n', accept_line, maps[i]);
+    }
     using_history();
     stifle_history(HISTORY_MAX);
     if (cfg.histfile) {
@@ -98,6 +109,8 @@ int le_init(const struct le_config *c)
 
 void le_end(void)
 {
+    free(secret_line);
+    secret_line = NULL;
     strlist_free(&matches);
     free(histfile);
     histfile = NULL;
@@ -109,17 +122,32 @@ void le_history_add(const char *line)
     if (!history_keep(line))
         return;
     HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
-    if (!last || strcmp(last->line, line) != 0)
-        add_history(line);
+    if (last && strcmp(last->line, line) == 0)
+        return;
+    add_history(line);
     if (!histfile)
         return;
-    /* Written after every line, so a crash or a closed terminal loses nothing;
-     * the file is private (0600) because commands may name private things. */
-    int rc = write_history(histfile);
+    /* This line is appended to the file at once, so a crash or a closed
+     * terminal loses nothing, and appended rather than the whole history
+     * written, so two shells open at once both keep their lines (bash's
+     * histappend). The lock keeps one shell's trim from undoing the other's
+     * append; the file is private (0600) because commands may name private
+     * things. */
+    int lock = history_lock(histfile), rc = 0;
+    if (lock < 0)
+        rc = errno;
+    if (rc == 0) {
+        int fd = open(histfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0 || close(fd) != 0)
+            rc = errno; /* append_history() does not make the file */
+    }
+    if (rc == 0)
+        rc = append_history(1, histfile);
     if (rc == 0)
         rc = history_truncate_file(histfile, HISTORY_MAX);
     if (rc == 0 && chmod(histfile, 0600) != 0)
         rc = errno;
+    history_unlock(lock);
     if (rc != 0) {
         fprintf(stderr, "todo-cli: cannot write the history %s: %s; it is kept in memory only\n",
                 histfile, strerror(rc));
@@ -128,8 +156,36 @@ void le_history_add(const char *line)
     }
 }
 
+/* Enter: a password typed on the line ("auth secret") is masked on the
+ * screen before the line is accepted, and dropped from readline's undo
+ * list; the shell still gets the line as typed. */
+static int accept_line(int count, int key)
+{
+    int at = history_secret_at(rl_line_buffer);
+    if (at >= 0) {
+        free(secret_line);
+        secret_line = strdup(rl_line_buffer);
+        char *masked = malloc((size_t)at + 9);
+        if (secret_line && masked) {
+            memcpy(masked, rl_line_buffer, (size_t)at);
+            memcpy(masked + at, "********", 9);
+            rl_replace_line(masked, 1);
+            rl_point = rl_end;
+            rl_redisplay();
+        }
+        free(masked);
+    }
+    return rl_newline(count, key);
+}
+
 static void on_line(char *line)
 {
+    if (secret_line && line) {
+        explicit_bzero(line, strlen(line));
+        free(line);
+        line = secret_line;
+        secret_line = NULL;
+    }
     line_read = line;
     line_done = 1;
     rl_callback_handler_remove();

@@ -283,27 +283,58 @@ int lr_complete_apply(struct lr *e, const struct strlist *cands)
 /* ---- the terminal driver -------------------------------------------- */
 
 volatile sig_atomic_t le_sigint;
-const int le_persistent_history = 0;
+const int le_persistent_history = 1;
 
 static struct le_config cfg;
 static struct lr ed;
+static char *histfile;
+
+static int load_one(void *ctx, const char *line)
+{
+    return lr_history_add(ctx, line);
+}
 
 int le_init(const struct le_config *c)
 {
     cfg = *c;
     lr_init(&ed);
+    if (cfg.histfile && (histfile = strdup(cfg.histfile))) {
+        int rc = history_load(histfile, load_one, &ed);
+        if (rc != 0)
+            fprintf(stderr, "todo-cli: cannot read the history %s: %s\n", histfile, strerror(rc));
+    }
     return 0;
 }
 
 void le_end(void)
 {
     lr_free(&ed);
+    free(histfile);
+    histfile = NULL;
 }
 
 void le_history_add(const char *line)
 {
-    if (history_keep(line) && lr_history_add(&ed, line) != 0)
+    if (!history_keep(line))
+        return;
+    size_t before = ed.nhist;
+    const char *last = before > 0 ? ed.hist[before - 1] : NULL;
+    int repeat = last && strcmp(last, line) == 0;
+    if (lr_history_add(&ed, line) != 0) {
         fprintf(stderr, "todo-cli: out of memory for the history\n");
+        return;
+    }
+    if (!histfile || repeat)
+        return;
+    /* Appended at once and only this line, so that two shells open at
+     * once both keep their lines (history.c). */
+    int rc = history_append(histfile, line, HISTORY_MAX);
+    if (rc != 0) {
+        fprintf(stderr, "todo-cli: cannot write the history %s: %s; it is kept in memory only\n",
+                histfile, strerror(rc));
+        free(histfile);
+        histfile = NULL;
+    }
 }
 
 static int put(const char *s, size_t n)
@@ -422,8 +453,18 @@ char *le_read(const char *prompt)
             break;
         enum lr_action a = lr_feed(&ed, c);
         if (a == LR_ENTER) {
-            puts_out("\r\n");
             line = strdup(ed.buf);
+            /* A password typed on the line ("auth secret") is masked on
+             * the screen before the line is left. */
+            int at = history_secret_at(ed.buf);
+            if (at >= 0) {
+                snprintf(ed.buf + at, sizeof(ed.buf) - (size_t)at, "********");
+                ed.len = ed.pos = strlen(ed.buf);
+                redraw(prompt);
+                explicit_bzero(ed.buf, sizeof(ed.buf));
+                lr_reset(&ed);
+            }
+            puts_out("\r\n");
             if (!line)
                 fprintf(stderr, "todo-cli: out of memory\n");
             break;

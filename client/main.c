@@ -3,6 +3,7 @@
  * interactive shell, or the hidden __complete helper.
  */
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,11 @@ int main(int argc, char **argv)
     char err[512];
     int rc;
 
+    /* The locale's character type, for the display width of text and for
+     * readline's handling of UTF-8 input. Nothing else (numbers, messages)
+     * changes with it. When it fails the "C" locale stays, for which
+     * text.c has width tables of its own. */
+    (void)setlocale(LC_CTYPE, "");
     /* A server that goes away must give an error, not kill us. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         perror("todo-cli: signal");
@@ -57,13 +63,16 @@ int main(int argc, char **argv)
     const char *term = getenv("TERM");
     s.out.color = s.out.mode == OUT_TABLE && !o.no_color && !(term && strcmp(term, "dumb") == 0);
 
-    int nargs = argc - o.first_arg;
-    char **args = argv + o.first_arg;
+    if (s.out.mode == OUT_TABLE)
+        out_term_update(&s.out);
+
+    int nargs = o.nargs;
+    char **args = o.args;
     if (nargs > 0 && strcmp(args[0], "__complete") == 0) {
         rc = complete_main(&cfg, nargs - 1, args + 1);
     } else if (nargs > 0) {
         s.mode = SESSION_ONESHOT;
-        rc = commands_run(&s, nargs, args);
+        rc = commands_run(&s, nargs, args, o.text);
     } else if (isatty(STDIN_FILENO)) {
         s.mode = SESSION_SHELL;
         rc = shell_run(&s);

@@ -18,16 +18,20 @@ struct cli_opts {
     int timeout_ms;   /* --timeout, for a connect and for each reply */
     int json, plain, no_color, stop_on_error;
     int help, version;
-    int first_arg; /* argv index of the command (argc when there is none) */
+    char **args;         /* nargs words (command first) and a NULL; they point into argv */
+    unsigned char *text; /* text[i]: args[i] must reach the server as text (quoted) */
+    int nargs;           /* 0 when there is no command */
 };
 
 /* Looks an environment variable up; getenv in the program, a table in tests. */
 typedef const char *(*cli_getenv_fn)(const char *name);
 
-/* Parses argv with getopt_long, stopping at the first non-option word so a
- * command's own words ("edit 3 -shopping") are never taken as options.
+/* Parses argv. Before the command word every option counts; after it, long
+ * options (--json) still do, words with one dash are the command's own
+ * ("edit 3 -shopping"), and after "--" every word is text. A word holding
+ * whitespace is text too (the user's shell removed the quotes around it).
  * Returns 0, or 2 (the usage exit status) with a sentence in err. On 0,
- * cli_opts_free() releases the password. */
+ * cli_opts_free() releases the password and the word list. */
 int cli_parse_args(int argc, char **argv, cli_getenv_fn env, struct cli_opts *o, char *err,
                    size_t errcap);
 void cli_opts_free(struct cli_opts *o);

@@ -3,8 +3,14 @@
  */
 #include "output.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "text.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -16,33 +22,38 @@
 
 int out_escape(FILE *fp, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        const char *e = NULL;
-        switch (s[i]) {
-        case '\t':
-            e = "\\t";
-            break;
-        case '\n':
-            e = "\\n";
-            break;
-        case '\r':
-            e = "\\r";
-            break;
-        case '\\':
-            e = "\\\\";
-            break;
-        }
-        if (e ? fputs(e, fp) == EOF : putc(s[i], fp) == EOF)
-            return -1;
-    }
-    return 0;
+    return text_fputs(fp, s, n);
 }
 
 static int put_str(FILE *fp, struct proto_str s, const char *empty)
 {
     if (s.len == 0)
         return fputs(empty, fp) == EOF ? -1 : 0;
-    return fwrite(s.ptr, 1, s.len, fp) == s.len ? 0 : -1;
+    return text_fputs(fp, s.ptr, s.len);
+}
+
+void out_term_update(struct out *o)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    o->width = out_term_width(fileno(o->fp), getenv("COLUMNS"));
+    o->today[0] = '\0';
+    if (now != (time_t)-1 && localtime_r(&now, &tm))
+        strftime(o->today, sizeof(o->today), "%Y-%m-%d", &tm);
+}
+
+size_t out_term_width(int fd, const char *columns)
+{
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    if (columns && *columns) {
+        char *end;
+        long v = strtol(columns, &end, 10);
+        if (*end == '\0' && v > 0 && v < 100000)
+            return (size_t)v;
+    }
+    return 80;
 }
 
 /* ---- JSON ---------------------------------------------------------- */
@@ -106,6 +117,19 @@ json_t *out_tasks_json(const struct proto_task *t, size_t n)
     return a;
 }
 
+int out_doc(const struct out *o, json_t *j)
+{
+    if (!j)
+        return -1;
+    /* JSON Lines (one document a line) when many documents follow each other. */
+    size_t flags = o->json_lines ? JSON_COMPACT : JSON_INDENT(2);
+    int r = json_dumpf(j, o->fp, flags | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (r != 0 || putc('\n', o->fp) == EOF)
+        return -1;
+    return 0;
+}
+
 int out_json(FILE *fp, json_t *j)
 {
     if (!j)
@@ -154,63 +178,156 @@ static const char *pri_color(int pri)
     }
 }
 
-/* One padded cell; colour codes do not count towards the width. */
-static int cell(FILE *fp, const char *color, const char *s, size_t len, size_t width, int use_color)
+/* The colour of a task's due date: overdue (pending, due before today)
+ * and due today stand out; a done task's date is only history. */
+static const char *due_color(const struct out *o, const struct proto_task *t)
 {
-    int on = use_color && color && *color;
-    if ((on && fputs(color, fp) == EOF) || fwrite(s, 1, len, fp) != len ||
+    if (t->done || !t->due[0] || !o->today[0])
+        return "";
+    int c = strcmp(t->due, o->today);
+    return c < 0 ? C_BOLD C_RED : c == 0 ? C_BOLD C_YELLOW : "";
+}
+
+/* A cell's text, escaped, and what is left of it to print. */
+struct cellv {
+    struct proto_buf b;
+    size_t off;  /* bytes already printed */
+    size_t cols; /* the column's width */
+    const char *brk;
+    const char *color;
+};
+
+/* Writes the next row of c (padded to its column unless last), colour
+ * codes not counting towards the width. */
+static int cell_row(FILE *fp, struct cellv *c, int use_color, int last)
+{
+    const char *s = c->b.data + c->off;
+    size_t n = c->b.len - c->off, cells = 0, k = 0;
+    if (n > 0) {
+        k = text_wrap(s, n, c->cols, c->brk, &cells);
+        c->off += k;
+        /* The blanks a row was broken at do not start the next one. */
+        while (c->off < c->b.len && c->b.data[c->off] == ' ')
+            c->off++;
+        /* Nor do they end this one. */
+        while (k > 0 && s[k - 1] == ' ') {
+            k--;
+            cells--;
+        }
+    }
+    int on = use_color && c->color && *c->color && k > 0;
+    if ((on && fputs(c->color, fp) == EOF) || fwrite(s, 1, k, fp) != k ||
         (on && fputs(C_RESET, fp) == EOF))
         return -1;
-    for (size_t i = len; i < width + 2; i++)
+    for (size_t i = cells; !last && i < c->cols + 2; i++)
         if (putc(' ', fp) == EOF)
             return -1;
     return 0;
 }
 
+static int cell_set(struct cellv *c, const char *s, size_t n, const char *color)
+{
+    c->b.len = 0;
+    c->off = 0;
+    c->color = color;
+    /* A NUL after the text, not counted, so that data is never NULL. */
+    if (text_escape(&c->b, s, n) != 0 || proto_buf_append(&c->b, "", 1) != 0)
+        return -1;
+    c->b.len--;
+    return 0;
+}
+
+enum { COL_ID, COL_STATUS, COL_PRI, COL_DUE, COL_TAGS, COL_TEXT, NCOLS };
+
+/* The text column is never squeezed below this; a terminal narrower than
+ * the other columns plus this wraps the rows itself. */
+#define TEXT_MIN_COLS 16
+
 static int table_tasks(const struct out *o, const struct proto_task *t, size_t n)
 {
+    static const char *const heads[NCOLS] = {"ID", "STATUS", "PRI", "DUE", "TAGS", "TEXT"};
     FILE *fp = o->fp;
-    size_t wid = 2, wst = 6, wpri = 3, wdue = 3, wtags = 4;
+    size_t w[NCOLS] = {2, 6, 3, 3, 4, 4};
+    struct cellv c[NCOLS];
+    struct proto_buf tmp;
+    int ret = -1;
 
     if (n == 0)
         return fputs("(no tasks)\n", fp) == EOF ? -1 : 0;
+    memset(c, 0, sizeof(c));
+    for (size_t k = 0; k < NCOLS; k++)
+        proto_buf_init(&c[k].b, 0);
+    proto_buf_init(&tmp, 0);
+    /* Widths in terminal cells of what is shown, i.e. of the escaped text. */
     for (size_t i = 0; i < n; i++) {
-        wid = max_sz(wid, t[i].id.len);
-        wst = max_sz(wst, t[i].done ? 4 : 7);
-        wpri = max_sz(wpri, strlen(proto_pri_name(t[i].pri)));
-        wdue = max_sz(wdue, t[i].due[0] ? strlen(t[i].due) : 1);
-        wtags = max_sz(wtags, t[i].tags.len ? t[i].tags.len : 1);
+        tmp.len = 0;
+        if (text_escape(&tmp, t[i].id.ptr, t[i].id.len) != 0)
+            goto out;
+        w[COL_ID] = max_sz(w[COL_ID], text_width(tmp.data, tmp.len));
+        w[COL_STATUS] = max_sz(w[COL_STATUS], t[i].done ? 4 : 7);
+        w[COL_PRI] = max_sz(w[COL_PRI], strlen(proto_pri_name(t[i].pri)));
+        w[COL_DUE] = max_sz(w[COL_DUE], t[i].due[0] ? strlen(t[i].due) : 1);
+        tmp.len = 0;
+        if (text_escape(&tmp, t[i].tags.ptr, t[i].tags.len) != 0)
+            goto out;
+        w[COL_TAGS] = max_sz(w[COL_TAGS], text_width(tmp.data, tmp.len));
+        tmp.len = 0;
+        if (text_escape(&tmp, t[i].text.ptr, t[i].text.len) != 0)
+            goto out;
+        w[COL_TEXT] = max_sz(w[COL_TEXT], text_width(tmp.data, tmp.len));
     }
-    const char *hc = C_BOLD;
-    if (cell(fp, hc, "ID", 2, wid, o->color) || cell(fp, hc, "STATUS", 6, wst, o->color) ||
-        cell(fp, hc, "PRI", 3, wpri, o->color) || cell(fp, hc, "DUE", 3, wdue, o->color) ||
-        cell(fp, hc, "TAGS", 4, wtags, o->color) ||
-        (o->color ? fputs(C_BOLD "TEXT" C_RESET "\n", fp) : fputs("TEXT\n", fp)) == EOF)
-        return -1;
+    /* Fit the terminal: the text column takes what the others leave, and
+     * long tags give way first down to a third of the line. Every column
+     * but the last is followed by two blanks. */
+    size_t fixed = w[COL_ID] + w[COL_STATUS] + w[COL_PRI] + w[COL_DUE] + 8;
+    w[COL_TEXT] = SIZE_MAX / 2;
+    if (o->width > 0) {
+        size_t room = o->width > fixed + 2 + TEXT_MIN_COLS ? o->width - fixed - 2 : TEXT_MIN_COLS;
+        if (w[COL_TAGS] + TEXT_MIN_COLS > room)
+            w[COL_TAGS] = max_sz(4, room > TEXT_MIN_COLS ? room - TEXT_MIN_COLS : 0);
+        w[COL_TEXT] = room > w[COL_TAGS] + TEXT_MIN_COLS ? room - w[COL_TAGS] : TEXT_MIN_COLS;
+    }
+    for (size_t k = 0; k < NCOLS; k++) {
+        c[k].cols = w[k];
+        c[k].brk = k == COL_TAGS ? "," : NULL;
+        if (cell_set(&c[k], heads[k], strlen(heads[k]), C_BOLD) != 0)
+            goto out;
+    }
+    for (size_t k = 0; k < NCOLS; k++)
+        if (cell_row(fp, &c[k], o->color, k == COL_TEXT) != 0)
+            goto out;
+    if (putc('\n', fp) == EOF)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         const struct proto_task *k = &t[i];
         const char *st = k->done ? "done" : "pending";
         const char *pri = proto_pri_name(k->pri);
         const char *due = k->due[0] ? k->due : "-";
-        const char *tags = k->tags.len ? k->tags.ptr : "-";
-        size_t tags_len = k->tags.len ? k->tags.len : 1;
-        if (cell(fp, NULL, k->id.ptr, k->id.len, wid, 0) ||
-            cell(fp, k->done ? C_GREEN : "", st, strlen(st), wst, o->color) ||
-            cell(fp, pri_color(k->pri), pri, strlen(pri), wpri, o->color) ||
-            cell(fp, NULL, due, strlen(due), wdue, 0) ||
-            cell(fp, C_CYAN, tags, tags_len, wtags, o->color))
-            return -1;
-        /* Done tasks are dimmed so the pending ones stand out. */
-        if (o->color && k->done && fputs(C_DIM, fp) == EOF)
-            return -1;
-        if (out_escape(fp, k->text.ptr, k->text.len) != 0)
-            return -1;
-        if (o->color && k->done && fputs(C_RESET, fp) == EOF)
-            return -1;
-        if (putc('\n', fp) == EOF)
-            return -1;
+        if (cell_set(&c[COL_ID], k->id.ptr, k->id.len, NULL) != 0 ||
+            cell_set(&c[COL_STATUS], st, strlen(st), k->done ? C_GREEN : "") != 0 ||
+            cell_set(&c[COL_PRI], pri, strlen(pri), pri_color(k->pri)) != 0 ||
+            cell_set(&c[COL_DUE], due, strlen(due), due_color(o, k)) != 0 ||
+            cell_set(&c[COL_TAGS], k->tags.len ? k->tags.ptr : "-", k->tags.len ? k->tags.len : 1,
+                     C_CYAN) != 0 ||
+            /* Done tasks are dimmed so the pending ones stand out. */
+            cell_set(&c[COL_TEXT], k->text.ptr, k->text.len, k->done ? C_DIM : NULL) != 0)
+            goto out;
+        /* A long text or tag list goes on over more rows inside its own
+         * column; the cells that have ended are blank on those rows. */
+        do {
+            for (size_t col = 0; col < NCOLS; col++)
+                if (cell_row(fp, &c[col], o->color, col == COL_TEXT) != 0)
+                    goto out;
+            if (putc('\n', fp) == EOF)
+                goto out;
+        } while (c[COL_TAGS].off < c[COL_TAGS].b.len || c[COL_TEXT].off < c[COL_TEXT].b.len);
     }
-    return 0;
+    ret = 0;
+out:
+    for (size_t k = 0; k < NCOLS; k++)
+        proto_buf_free(&c[k].b);
+    proto_buf_free(&tmp);
+    return ret;
 }
 
 /* ---- the public printers ---------------------------------------------- */
@@ -219,7 +336,7 @@ int out_tasks(const struct out *o, const struct proto_task *t, size_t n)
 {
     switch (o->mode) {
     case OUT_JSON:
-        return out_json(o->fp, out_tasks_json(t, n));
+        return out_doc(o, out_tasks_json(t, n));
     case OUT_PLAIN:
         for (size_t i = 0; i < n; i++)
             if (plain_task(o->fp, &t[i]) != 0)
@@ -233,7 +350,7 @@ int out_tasks(const struct out *o, const struct proto_task *t, size_t n)
 int out_task(const struct out *o, const struct proto_task *t)
 {
     if (o->mode == OUT_JSON)
-        return out_json(o->fp, out_task_json(t));
+        return out_doc(o, out_task_json(t));
     if (o->mode == OUT_PLAIN)
         return plain_task(o->fp, t);
     return table_tasks(o, t, 1);
@@ -256,24 +373,36 @@ static json_t *json_value(struct proto_str v)
 
 static int pairs_text(const struct out *o, const struct out_pair *p, size_t n)
 {
+    struct proto_buf b;
     size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w = max_sz(w, p[i].name.len);
+    int ret = -1;
+    proto_buf_init(&b, 0);
     for (size_t i = 0; i < n; i++) {
-        if (out_escape(o->fp, p[i].name.ptr, p[i].name.len) != 0)
-            return -1;
+        b.len = 0;
+        if (text_escape(&b, p[i].name.ptr, p[i].name.len) != 0)
+            goto out;
+        w = max_sz(w, text_width(b.data, b.len));
+    }
+    for (size_t i = 0; i < n; i++) {
+        b.len = 0;
+        if (text_escape(&b, p[i].name.ptr, p[i].name.len) != 0 ||
+            fwrite(b.data, 1, b.len, o->fp) != b.len)
+            goto out;
         if (o->mode == OUT_PLAIN) {
             if (putc('\t', o->fp) == EOF)
-                return -1;
+                goto out;
         } else {
-            for (size_t k = p[i].name.len; k < w + 2; k++)
+            for (size_t k = text_width(b.data, b.len); k < w + 2; k++)
                 if (putc(' ', o->fp) == EOF)
-                    return -1;
+                    goto out;
         }
         if (out_escape(o->fp, p[i].value.ptr, p[i].value.len) != 0 || putc('\n', o->fp) == EOF)
-            return -1;
+            goto out;
     }
-    return 0;
+    ret = 0;
+out:
+    proto_buf_free(&b);
+    return ret;
 }
 
 int out_tags(const struct out *o, const struct out_pair *p, size_t n)
@@ -291,7 +420,7 @@ int out_tags(const struct out *o, const struct out_pair *p, size_t n)
             a = NULL;
         }
     }
-    return out_json(o->fp, a);
+    return out_doc(o, a);
 }
 
 int out_stats(const struct out *o, const struct out_pair *p, size_t n)
@@ -307,14 +436,14 @@ int out_stats(const struct out *o, const struct out_pair *p, size_t n)
             obj = NULL;
         }
     }
-    return out_json(o->fp, obj);
+    return out_doc(o, obj);
 }
 
 int out_id(const struct out *o, const char *id, size_t len)
 {
     if (o->mode == OUT_JSON)
-        return out_json(o->fp, json_pack("{s:s%}", "id", id, len));
-    if (fwrite(id, 1, len, o->fp) != len || putc('\n', o->fp) == EOF)
+        return out_doc(o, json_pack("{s:s%}", "id", id, len));
+    if (text_fputs(o->fp, id, len) != 0 || putc('\n', o->fp) == EOF)
         return -1;
     return 0;
 }
@@ -322,8 +451,8 @@ int out_id(const struct out *o, const char *id, size_t len)
 int out_text(const struct out *o, const char *key, const char *text, size_t len)
 {
     if (o->mode == OUT_JSON)
-        return out_json(o->fp, json_pack("{s:s%}", key, text, len));
-    if (fwrite(text, 1, len, o->fp) != len || putc('\n', o->fp) == EOF)
+        return out_doc(o, json_pack("{s:s%}", key, text, len));
+    if (text_fputs(o->fp, text, len) != 0 || putc('\n', o->fp) == EOF)
         return -1;
     return 0;
 }
@@ -332,5 +461,12 @@ int out_error(const struct out *o, const char *code, const char *msg)
 {
     if (o->mode != OUT_JSON)
         return 0;
-    return out_json(o->fp, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    json_t *e = json_pack("{s:s,s:s}", "code", code, "message", msg);
+    /* In a batch, the input line the error answers. */
+    if (e && o->line > 0 &&
+        json_object_set_new(e, "line", json_integer((json_int_t)o->line)) != 0) {
+        json_decref(e);
+        e = NULL;
+    }
+    return out_doc(o, e ? json_pack("{s:o}", "error", e) : NULL);
 }

@@ -5,11 +5,17 @@
  * Plain lines, one per task:
  *   id TAB status TAB pri TAB due TAB tags TAB created TAB updated TAB text
  * pri, due and tags are "-" when empty; tags are joined by commas; times are
- * YYYY-MM-DDTHH:MM:SSZ; in text, tab, newline, carriage return and backslash
- * are written as \t \n \r \\.
+ * YYYY-MM-DDTHH:MM:SSZ; in every field, tab, newline, carriage return,
+ * backslash, the other control characters and bytes that are not UTF-8 are
+ * written as escapes (text.h), so no output can drive a terminal.
+ *
+ * The table fits width cells: long text and tags wrap inside their own
+ * columns. Pending tasks due before today are marked red, due today yellow.
  *
  * JSON: a task is {"id","text","status","priority","due","tags","created",
  * "updated"} with priority and due null when unset; a list is one array.
+ * With json_lines, each document is written on one line (JSON Lines), and
+ * errors carry the input line they answer.
  */
 #ifndef TODO_CLI_OUTPUT_H
 #define TODO_CLI_OUTPUT_H
@@ -24,7 +30,11 @@ enum out_mode { OUT_TABLE = 0, OUT_PLAIN, OUT_JSON };
 struct out {
     FILE *fp;
     enum out_mode mode;
-    int color; /* ANSI colours in table mode */
+    int color;                      /* ANSI colours in table mode */
+    size_t width;                   /* table: the terminal's columns; 0 for no limit */
+    char today[PROTO_DATE_LEN + 1]; /* local date for overdue marks; "" for none */
+    int json_lines;                 /* JSON: one compact document per line */
+    unsigned long line;             /* batch: the input line being answered; 0 for none */
 };
 
 /* A name and a value, as in TAGS and STATS data lines. */
@@ -49,8 +59,17 @@ json_t *out_task_json(const struct proto_task *t);
 json_t *out_tasks_json(const struct proto_task *t, size_t n);
 /* Writes j (stealing the reference) followed by a newline. */
 int out_json(FILE *fp, json_t *j);
+/* The same, on one line when o->json_lines is set. */
+int out_doc(const struct out *o, json_t *j);
 
-/* Writes s with tab, newline, CR and backslash escaped as in plain lines. */
+/* The terminal's width on fd (TIOCGWINSZ), else the number in columns
+ * ($COLUMNS; may be NULL), else 80. */
+size_t out_term_width(int fd, const char *columns);
+/* Sets o->width from the terminal on o->fp and o->today from the local
+ * clock; the shell calls it before each command, as both may change. */
+void out_term_update(struct out *o);
+
+/* Writes s escaped as in plain lines (text_fputs). */
 int out_escape(FILE *fp, const char *s, size_t n);
 
 #endif

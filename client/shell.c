@@ -82,7 +82,10 @@ int shell_run(struct session *s)
         int leave = w.n > 0 && (strcmp(w.v[0], "quit") == 0 || strcmp(w.v[0], "exit") == 0);
         if (w.n > 0 && !leave) {
             le_sigint = 0;
-            (void)commands_run(s, (int)w.n, w.v);
+            /* The terminal may have been resized, or midnight passed. */
+            if (s->out.mode == OUT_TABLE)
+                out_term_update(&s->out);
+            (void)commands_run(s, (int)w.n, w.v, w.quoted);
         }
         words_free(&w);
         if (leave)

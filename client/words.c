@@ -27,11 +27,12 @@ int words_split(const char *line, size_t len, int partial, struct words *w, char
     size_t maxwords = len / 2 + 3;
     char *store = malloc(len + maxwords + 1);
     char **v = malloc((maxwords + 1) * sizeof(*v));
+    unsigned char *quoted = calloc(maxwords + 1, 1);
     size_t n = 0, o = 0, i = 0;
     int open_word = 0; /* the last word runs to the end of the line */
     int ret = -1;
 
-    if (!store || !v) {
+    if (!store || !v || !quoted) {
         set_err(err, errcap, "out of memory");
         goto out;
     }
@@ -43,6 +44,9 @@ int words_split(const char *line, size_t len, int partial, struct words *w, char
         v[n++] = store + o;
         while (i < len && !is_blank(line[i])) {
             char c = line[i++];
+            /* Any quoting makes the word text: "+urgent" is no tag. */
+            if (c == '\\' || c == '\'' || c == '"')
+                quoted[n - 1] = 1;
             if (c == '\\') {
                 if (i < len)
                     store[o++] = line[i++];
@@ -95,12 +99,15 @@ int words_split(const char *line, size_t len, int partial, struct words *w, char
     w->v = v;
     w->n = n;
     w->store = store;
+    w->quoted = quoted;
     v = NULL;
     store = NULL;
+    quoted = NULL;
     ret = 0;
 out:
     free(v);
     free(store);
+    free(quoted);
     return ret;
 }
 
@@ -108,7 +115,9 @@ void words_free(struct words *w)
 {
     free(w->v);
     free(w->store);
+    free(w->quoted);
     w->v = NULL;
     w->store = NULL;
+    w->quoted = NULL;
     w->n = 0;
 }

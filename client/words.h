@@ -10,7 +10,9 @@
 struct words {
     char **v; /* n words, each NUL-terminated, then a NULL */
     size_t n;
-    char *store; /* one allocation holding every word */
+    char *store;           /* one allocation holding every word */
+    unsigned char *quoted; /* quoted[i]: some part of word i was quoted or
+                            * backslash-escaped, so it is text to the server */
 };
 
 /* Splits line[0..len) into w. Words are separated by blanks; "..." keeps

@@ -8,9 +8,10 @@
 # Install as todo-cli in bash-completion's completionsdir (cmake --install does),
 # or source it from ~/.bashrc. Works with and without the bash-completion package.
 
-# The options todo-cli takes before its subcommand.
+# The options todo-cli takes before its subcommand (the long ones also go
+# after it; `todo-cli __complete` offers those there).
 _todo_cli_opts='-H --host -p --port --password-file --timeout --json --plain --no-color
---stop-on-error -h --help --version'
+--stop-on-error -h --help -V --version'
 
 # Splits the line up to the cursor into words on blanks only, for shells without
 # bash-completion: bash itself also splits on ':' and '=', which would break

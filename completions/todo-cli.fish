@@ -78,6 +78,6 @@ complete -c todo-cli -n __todo_cli_needs_command -l plain -d 'Print tab-separate
 complete -c todo-cli -n __todo_cli_needs_command -l no-color -d 'No colour in the output'
 complete -c todo-cli -n __todo_cli_needs_command -l stop-on-error -d 'In batch mode, stop at the first failure'
 complete -c todo-cli -n __todo_cli_needs_command -s h -l help -d 'Show help and exit'
-complete -c todo-cli -n __todo_cli_needs_command -l version -d 'Show the version and exit'
+complete -c todo-cli -n __todo_cli_needs_command -s V -l version -d 'Show the version and exit'
 complete -c todo-cli -a '(__todo_cli_candidates)'
 complete -c todo-cli -n __todo_cli_import_file -F

@@ -35,6 +35,10 @@ comp l
 expect_eq "$COUT" "list" "subcommand"
 comp --no
 expect_eq "$COUT" "--no-color" "option"
+comp list all --js
+expect_eq "$COUT" "--json" "a long option after the command"
+comp add -- --js
+expect_eq "$COUT" "" "no option after --"
 comp add ""
 expect_eq "$(tr '\n' ' ' <<<"$COUT")" "due: pri:high pri:low pri:med " "add keywords"
 

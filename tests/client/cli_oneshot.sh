@@ -64,6 +64,9 @@ expect_rc 0 "stats"
 cli ping
 expect_rc 0 "ping"
 expect_eq "$OUT" "PONG" "ping"
+# Command names ignore case, whatever the locale's idea of case is.
+LC_ALL=tr_TR.UTF-8 cli PING
+expect_eq "$OUT" "PONG" "PING in capitals"
 cli --json ping
 expect_has "$OUT" '"reply": "PONG"' "ping --json"
 
@@ -81,17 +84,86 @@ cli edit "$id" due:2026-02-30
 expect_rc 1 "a bad date is the server's error"
 expect_has "$ERR" "(ARGS)" "bad date message"
 
+# Terminal safety: the issue's sequences come back as escapes, never as
+# the bytes that retitle or recolour a terminal (a C1 CSI and DEL too; the
+# server refuses text that is not UTF-8, so test_cli_output covers that).
+cli add $'\e]0;pwned\a\e[31mRED\xc2\x9b1m\x7f'
+expect_rc 0 "add a text with control sequences"
+eid=$OUT
+shown='\e]0;pwned\x07\e[31mRED\u009b1m\x7f'
+for how in "list --plain all" "get $eid" "--plain get $eid"; do
+    cli $how
+    expect_has "$OUT" "$shown" "$how shows the escapes"
+    ! grep -q $'\e\|\a\|\x7f\|\xc2\x9b' "$TMP/out" || fail "$how wrote a control byte: $OUT"
+done
+cli --json get "$eid"
+expect_eq "$(jq -r .text <<<"$OUT")" $'\e]0;pwned\a\e[31mRED\xc2\x9b1m\x7f' \
+    "JSON keeps the text exact"
+cli $'\e]0;pwned\a'
+expect_eq "$ERR" "todo-cli: unknown command '\e]0;pwned\x07'; 'help' lists the commands" \
+    "a message quoting the user's word is escaped"
+cli del "$eid"
+
 # Usage errors: exit 2, nothing sent.
 cli get
 expect_rc 2 "get without an id"
 expect_eq "$ERR" "todo-cli: usage: get ID" "usage message"
 cli frob
 expect_rc 2 "unknown command"
+expect_eq "$ERR" "todo-cli: unknown command 'frob'; 'help' lists the commands" \
+    "an unknown command far from any"
+cli doen 1
+expect_rc 2 "a misspelt command"
+expect_eq "$ERR" "todo-cli: unknown command 'doen'; did you mean 'done'?" "did you mean"
+cli lsit
+expect_eq "$ERR" "todo-cli: unknown command 'lsit'; did you mean 'list'?" "did you mean list"
+cli aut x
+expect_has "$ERR" "'help' lists the commands" "auth is not suggested outside the shell"
 cli --frob list
 expect_rc 2 "unknown option"
-cli list --json
-expect_rc 2 "an option after the command"
-expect_has "$ERR" "options go before the command: todo-cli --json list" "misplaced option message"
+
+# Options go before or after the command word.
+cli list all --json
+expect_rc 0 "an option after the command"
+[ "${OUT:0:1}" = "[" ] || fail "list all --json did not print JSON: $OUT"
+cli list all
+all_out=$OUT
+cli list --plain all --timeout 2
+expect_rc 0 "options between the command's words"
+expect_eq "$OUT" "$all_out" "list --plain all --timeout 2 is list all"
+cli list --jsn
+expect_rc 2 "an unknown long option after the command"
+expect_has "$ERR" "unknown option '--jsn'" "unknown option after the command"
+for v in -V --version; do
+    "$TODO_CLI" $v >"$TMP/out" 2>&1
+    expect_eq "$?" "0" "$v"
+    [[ $(cat "$TMP/out") =~ ^todo-cli\ [0-9]+\.[0-9]+\.[0-9]+\ \(protocol\ [A-Za-z]+\ [0-9]+\)$ ]] ||
+        fail "$v prints [$(cat "$TMP/out")]"
+done
+
+# After --, every word is text: a tag-looking word, an option-looking word.
+cli add -- +urgent
+expect_rc 0 "add -- +urgent"
+cli get "$OUT"
+expect_eq "$(cut -f5,8 <<<"$OUT")" "-	+urgent" "add -- +urgent adds the text, no tag"
+cli add -- --not-an-option
+expect_rc 0 "add -- --not-an-option"
+cli get "$OUT"
+expect_eq "$(cut -f8 <<<"$OUT")" "--not-an-option" "after -- an option is text"
+cli add call +later -- pri:high due:2026-01-01
+cli get "$OUT"
+expect_eq "$(cut -f3,4,5,8 <<<"$OUT")" "-	-	later	call pri:high due:2026-01-01" \
+    "words before -- keep their meaning, those after are text"
+# An argument holding a blank was quoted in the user's shell: it is text.
+cli add "+1 for the idea"
+expect_rc 0 "add '+1 for the idea'"
+qid=$OUT
+cli get "$qid"
+expect_eq "$(cut -f5,8 <<<"$OUT")" "-	+1 for the idea" "a word with a blank is text"
+cli edit "$qid" -- -old
+expect_rc 0 "edit -- -old"
+cli get "$qid"
+expect_eq "$(cut -f5,8 <<<"$OUT")" "-	-old" "edit -- -old sets the text, removes no tag"
 cli auth secret
 expect_rc 2 "auth is for the shell"
 cli help

@@ -35,6 +35,18 @@ static int fake_tags(void *ctx, struct strlist *out)
     return 0;
 }
 
+/* Tags no server would hold, as a hostile or broken one could send them. */
+static int evil_tags(void *ctx, struct strlist *out)
+{
+    static const char *const tags[] = {
+        "ok", "\033]0;pwned\a\033[31mRED", "c1\xc2\x9bx", "bad\xff", "del\x7f", NULL};
+    (void)ctx;
+    for (size_t i = 0; tags[i]; i++)
+        if (strlist_add(out, tags[i], strlen(tags[i])) != 0)
+            return -1;
+    return 0;
+}
+
 static int calls;
 static const struct complete_live live = {fake_ids, fake_tags, &calls};
 
@@ -87,6 +99,19 @@ static void test_options(void **state)
            "-", NULL);
     expect(NULL, 0, "--json", "--j", NULL);
     expect(NULL, 0, "--password-file --plain --port", "--p", NULL);
+    /* Long options go after the command too, but not after -- nor in the shell. */
+    expect(NULL, 0, "--json", "list", "all", "--j", NULL);
+    expect(NULL, 0, "", "add", "--", "--j", NULL);
+    expect(NULL, COMPLETE_SHELL, "", "list", "--j", NULL);
+}
+
+/* No candidate reaches a terminal as a control sequence. */
+static void test_escaped(void **state)
+{
+    const struct complete_live evil = {fake_ids, evil_tags, &calls};
+    (void)state;
+    expect(&evil, 0, "+\\e]0;pwned\\x07\\e[31mRED +bad\\xff +c1\\u009bx +del\\x7f +ok", "add", "x",
+           "+", NULL);
 }
 
 static void test_keywords(void **state)
@@ -133,10 +158,9 @@ static void test_live(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_subcommands),
-        cmocka_unit_test(test_options),
-        cmocka_unit_test(test_keywords),
-        cmocka_unit_test(test_live),
+        cmocka_unit_test(test_subcommands), cmocka_unit_test(test_options),
+        cmocka_unit_test(test_keywords),    cmocka_unit_test(test_live),
+        cmocka_unit_test(test_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,7 +59,8 @@ static void test_defaults(void **state)
     assert_string_equal(o.port, "9000");
     assert_int_equal(o.timeout_ms, 5000);
     assert_null(o.password);
-    assert_int_equal(o.first_arg, 1);
+    assert_int_equal(o.nargs, 1);
+    assert_string_equal(o.args[0], "list");
     assert_false(o.json || o.plain || o.no_color || o.stop_on_error || o.help || o.version);
     cli_opts_free(&o);
 }
@@ -70,7 +71,7 @@ static void test_no_command(void **state)
     char err[256];
     (void)state;
     assert_int_equal(parse(&o, err, sizeof(err), "--stop-on-error", NULL), 0);
-    assert_int_equal(o.first_arg, 2); /* == argc: no command */
+    assert_int_equal(o.nargs, 0); /* no command */
     assert_true(o.stop_on_error);
     cli_opts_free(&o);
 }
@@ -108,18 +109,76 @@ static void test_environment(void **state)
     assert_non_null(strstr(err, "TODO_PORT"));
 }
 
-static void test_stops_at_command(void **state)
+/* Words after the command: long options still count, one-dash words are
+ * the command's, "--" makes every later word text, and so does a blank. */
+static void test_after_command(void **state)
 {
     struct cli_opts o;
     char err[256];
     (void)state;
-    /* -shopping belongs to edit, not to todo-cli. */
-    assert_int_equal(
-        parse(&o, err, sizeof(err), "--json", "edit", "3", "-shopping", "--plain", NULL), 0);
-    assert_true(o.json);
-    assert_false(o.plain);
-    assert_int_equal(o.first_arg, 2);
+    /* -shopping belongs to edit, not to todo-cli; --plain is an option. */
+    assert_int_equal(parse(&o, err, sizeof(err), "edit", "3", "-shopping", "--plain", "-p",
+                           "--timeout", "2", NULL),
+                     0);
+    assert_true(o.plain);
+    assert_int_equal(o.timeout_ms, 2000);
+    assert_string_equal(o.port, "9000"); /* -p after the command is a word (a tag) */
+    assert_int_equal(o.nargs, 4);
+    assert_string_equal(o.args[0], "edit");
+    assert_string_equal(o.args[2], "-shopping");
+    assert_string_equal(o.args[3], "-p");
+    assert_null(o.args[4]);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(o.text[i], 0);
     cli_opts_free(&o);
+
+    assert_int_equal(parse(&o, err, sizeof(err), "list", "--json", "--port=7002", NULL), 0);
+    assert_true(o.json);
+    assert_string_equal(o.port, "7002");
+    assert_int_equal(o.nargs, 1);
+    cli_opts_free(&o);
+
+    /* After --, nothing is an option and every word is text. */
+    assert_int_equal(parse(&o, err, sizeof(err), "add", "buy milk", "--", "+urgent",
+                           "--not-an-option", "--", NULL),
+                     0);
+    assert_false(o.json);
+    assert_int_equal(o.nargs, 5);
+    assert_string_equal(o.args[1], "buy milk");
+    assert_int_equal(o.text[1], 1); /* it holds a blank: the user quoted it */
+    assert_string_equal(o.args[2], "+urgent");
+    assert_int_equal(o.text[2], 1);
+    assert_string_equal(o.args[3], "--not-an-option");
+    assert_int_equal(o.text[3], 1);
+    assert_string_equal(o.args[4], "--");
+    assert_int_equal(o.text[4], 1);
+    assert_int_equal(o.text[0], 0);
+    cli_opts_free(&o);
+
+    /* A -- before the command ends the options too. */
+    assert_int_equal(parse(&o, err, sizeof(err), "--", "list", "--json", NULL), 0);
+    assert_false(o.json);
+    assert_int_equal(o.nargs, 2);
+    assert_string_equal(o.args[1], "--json");
+    cli_opts_free(&o);
+    /* But not when it is an option's value. */
+    assert_int_equal(parse(&o, err, sizeof(err), "-H", "--", "list", "--json", NULL), 0);
+    assert_true(o.json);
+    assert_string_equal(o.host, "--");
+    cli_opts_free(&o);
+
+    /* __complete takes its words as they are. */
+    assert_int_equal(parse(&o, err, sizeof(err), "__complete", "list", "--js", NULL), 0);
+    assert_int_equal(o.nargs, 3);
+    assert_string_equal(o.args[2], "--js");
+    cli_opts_free(&o);
+
+    assert_int_equal(parse(&o, err, sizeof(err), "list", "--js", NULL), 2);
+    assert_non_null(strstr(err, "unknown option '--js'"));
+    assert_int_equal(parse(&o, err, sizeof(err), "list", "--port", NULL), 2);
+    assert_non_null(strstr(err, "needs an argument"));
+    assert_int_equal(parse(&o, err, sizeof(err), "list", "--json=1", NULL), 2);
+    assert_int_equal(parse(&o, err, sizeof(err), "--json", "list", "--plain", NULL), 2);
 }
 
 static void test_all_flags(void **state)
@@ -139,6 +198,9 @@ static void test_all_flags(void **state)
     assert_true(o.help);
     cli_opts_free(&o);
     assert_int_equal(parse(&o, err, sizeof(err), "--version", NULL), 0);
+    assert_true(o.version);
+    cli_opts_free(&o);
+    assert_int_equal(parse(&o, err, sizeof(err), "-V", NULL), 0);
     assert_true(o.version);
     cli_opts_free(&o);
 }
@@ -191,7 +253,7 @@ int main(void)
         cmocka_unit_test_setup(test_defaults, setup),
         cmocka_unit_test_setup(test_no_command, setup),
         cmocka_unit_test_setup(test_environment, setup),
-        cmocka_unit_test_setup(test_stops_at_command, setup),
+        cmocka_unit_test_setup(test_after_command, setup),
         cmocka_unit_test_setup(test_all_flags, setup),
         cmocka_unit_test_setup(test_usage_errors, setup),
         cmocka_unit_test_setup(test_password_file, setup),

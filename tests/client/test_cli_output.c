@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "text.h"
 
 #define T_CREATED 1795687200 /* 2026-11-26T10:00:00Z */
 
@@ -51,6 +52,7 @@ static void cap_open(struct capture *c, struct out *o, enum out_mode mode, int c
     c->len = 0;
     c->fp = open_memstream(&c->buf, &c->len);
     assert_non_null(c->fp);
+    memset(o, 0, sizeof(*o));
     o->fp = c->fp;
     o->mode = mode;
     o->color = color;
@@ -115,6 +117,188 @@ static void test_table(void **state)
     s = cap_close(&c);
     assert_string_equal(s, "(no tasks)\n");
     free(s);
+}
+
+/* The issue's exact sequences: an OSC title, BEL, an SGR colour, a C1 CSI,
+ * DEL, a NUL and bytes that are not UTF-8. */
+#define EVIL                                                                                       \
+    "\033]0;pwned\a\033[31mRED\xc2\x9b"                                                            \
+    "31m\x7f\x01\xff\xc3"
+#define EVIL_SHOWN "\\e]0;pwned\\x07\\e[31mRED\\u009b31m\\x7f\\x01\\xff\\xc3"
+
+static void test_escapes(void **state)
+{
+    struct proto_task t[2];
+    struct capture c;
+    struct out o;
+    (void)state;
+    sample(t);
+    t[0].pri = PROTO_PRI_NONE; /* no red of its own in the table */
+    t[0].text = (struct proto_str){EVIL " caf\xc3\xa9 \xe4\xb8\xad", sizeof(EVIL) - 1 + 10};
+    t[0].tags = S("x\033[2J");
+    cap_open(&c, &o, OUT_PLAIN, 0);
+    assert_int_equal(out_task(&o, t), 0);
+    char *s = cap_close(&c);
+    /* Valid UTF-8 stays as it is; everything else is an escape. */
+    assert_non_null(strstr(s, "\t" EVIL_SHOWN " caf\xc3\xa9 \xe4\xb8\xad\n"));
+    assert_non_null(strstr(s, "\tx\\e[2J\t"));
+    assert_null(strchr(s, '\033'));
+    assert_null(strstr(s, "\xc2\x9b"));
+    free(s);
+
+    for (int color = 0; color <= 1; color++) {
+        cap_open(&c, &o, OUT_TABLE, color);
+        assert_int_equal(out_tasks(&o, t, 1), 0);
+        s = cap_close(&c);
+        assert_non_null(strstr(s, EVIL_SHOWN));
+        assert_non_null(strstr(s, "x\\e[2J"));
+        assert_null(strstr(s, "\033]"));
+        assert_null(strstr(s, "\033[31m")); /* the only red would be the task's */
+        assert_null(strstr(s, "\033[2J"));
+        assert_null(strstr(s, "\xc2\x9b"));
+        assert_null(strchr(s, '\a'));
+        free(s);
+    }
+
+    struct out_pair p = {S("t\033]0;x\a"), S("1")};
+    cap_open(&c, &o, OUT_PLAIN, 0);
+    assert_int_equal(out_tags(&o, &p, 1), 0);
+    assert_int_equal(out_id(&o, "7\033[31m", 6), 0);
+    assert_int_equal(out_text(&o, "reply", "PONG\a", 5), 0);
+    s = cap_close(&c);
+    assert_string_equal(s, "t\\e]0;x\\x07\t1\n7\\e[31m\nPONG\\x07\n");
+    free(s);
+
+    /* JSON stays exact: its own escapes keep the terminal safe. */
+    cap_open(&c, &o, OUT_JSON, 0);
+    t[0].text = S("\033]0;pwned\a\033[31mRED\xc2\x9b");
+    assert_int_equal(out_task(&o, t), 0);
+    s = cap_close(&c);
+    json_error_t jerr;
+    json_t *j = json_loads(s, 0, &jerr);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "text")),
+                        "\033]0;pwned\a\033[31mRED\xc2\x9b");
+    assert_null(strchr(s, '\033'));
+    json_decref(j);
+    free(s);
+}
+
+#define ACUTE "e\xcc\x81"
+#define ACUTE4 ACUTE ACUTE ACUTE ACUTE
+#define ACUTE20 ACUTE4 ACUTE4 ACUTE4 ACUTE4 ACUTE4
+
+/* The display width of each escaped row, in cells. */
+static size_t row_width(const char *row, size_t len)
+{
+    return text_width(row, len);
+}
+
+/* A table in 60 columns: the text wraps inside its own column, by cells
+ * (CJK takes two, a combining mark none), and no row starts a new line in
+ * the id column. */
+static void test_table_width(void **state)
+{
+    struct proto_task t[3];
+    struct capture c;
+    struct out o;
+    (void)state;
+    sample(t);
+    memset(&t[2], 0, sizeof(t[2]));
+    t[0].text = S("the quick brown fox jumps over the lazy dog and keeps on running far away");
+    t[1].text = S("\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\xe6\x96\x87"
+                  "\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\xe6\x96\x87"
+                  "\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\xe6\x96\x87"
+                  "\xe4\xb8\xad\xe6\x96\x87");
+    t[2].id = S("100");
+    /* e and a combining acute accent, 20 times: 20 cells, one row. */
+    t[2].text = S(ACUTE20);
+    cap_open(&c, &o, OUT_TABLE, 0);
+    o.width = 60;
+    assert_int_equal(out_tasks(&o, t, 3), 0);
+    char *s = cap_close(&c);
+    size_t col = (size_t)(strstr(s, "TAGS") - s);
+    size_t rows = 0, cjk = 0;
+    const char *ids[] = {"3 ", "12 ", "100 "};
+    size_t task = 0;
+    for (char *r = strchr(s, '\n') + 1; *r; rows++) {
+        char *end = strchr(r, '\n');
+        assert_non_null(end);
+        assert_true(row_width(r, (size_t)(end - r)) <= 60);
+        if (r[0] != ' ') {
+            /* A task's first row starts with its id. */
+            assert_true(task < 3);
+            assert_memory_equal(r, ids[task], strlen(ids[task]));
+            task++;
+        } else {
+            /* Continuation rows are blank up to the tags column. */
+            for (size_t k = 0; k < col; k++)
+                assert_int_equal(r[k], ' ');
+        }
+        if (strstr(r, "\xe4\xb8\xad") && strstr(r, "\xe4\xb8\xad") < end)
+            cjk++;
+        r = end + 1;
+    }
+    assert_int_equal(task, 3);
+    assert_true(rows > 5);
+    assert_true(cjk >= 2); /* 40 cells of CJK do not fit in one row */
+    /* Words are not split: the long text breaks at blanks. */
+    assert_non_null(strstr(s, "running"));
+    free(s);
+
+    /* No width: one row per task, as before. */
+    cap_open(&c, &o, OUT_TABLE, 0);
+    assert_int_equal(out_tasks(&o, t, 3), 0);
+    s = cap_close(&c);
+    size_t lines = 0;
+    for (char *p = s; (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, 4);
+    free(s);
+}
+
+/* Pending tasks due before today are red, due today yellow; done tasks and
+ * later dates are not marked, and nothing is without colour. */
+static void test_overdue(void **state)
+{
+    struct proto_task t[4];
+    struct capture c;
+    struct out o;
+    (void)state;
+    memset(t, 0, sizeof(t));
+    const char *due[] = {"2026-11-30", "2026-12-01", "2026-12-02", "2026-11-01"};
+    for (int i = 0; i < 4; i++) {
+        t[i].id = S(i == 0 ? "1" : i == 1 ? "2" : i == 2 ? "3" : "4");
+        t[i].text = S("x");
+        snprintf(t[i].due, sizeof(t[i].due), "%s", due[i]);
+    }
+    t[3].done = 1;
+    cap_open(&c, &o, OUT_TABLE, 1);
+    snprintf(o.today, sizeof(o.today), "2026-12-01");
+    assert_int_equal(out_tasks(&o, t, 4), 0);
+    char *s = cap_close(&c);
+    assert_non_null(strstr(s, "\033[1m\033[31m2026-11-30\033[0m"));
+    assert_non_null(strstr(s, "\033[1m\033[33m2026-12-01\033[0m"));
+    assert_non_null(strstr(s, " 2026-12-02 "));
+    assert_non_null(strstr(s, " 2026-11-01 "));
+    free(s);
+    cap_open(&c, &o, OUT_TABLE, 0);
+    snprintf(o.today, sizeof(o.today), "2026-12-01");
+    assert_int_equal(out_tasks(&o, t, 4), 0);
+    s = cap_close(&c);
+    assert_null(strchr(s, '\033'));
+    free(s);
+}
+
+/* Not a terminal: $COLUMNS when it is a number, else 80. */
+static void test_term_width(void **state)
+{
+    (void)state;
+    assert_int_equal(out_term_width(-1, "57"), 57);
+    assert_int_equal(out_term_width(-1, NULL), 80);
+    assert_int_equal(out_term_width(-1, ""), 80);
+    assert_int_equal(out_term_width(-1, "wide"), 80);
+    assert_int_equal(out_term_width(-1, "-3"), 80);
 }
 
 static void check_task_json(json_t *j, const struct proto_task *t)
@@ -254,9 +438,11 @@ static void test_tags_stats(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),      cmocka_unit_test(test_table),
-        cmocka_unit_test(test_json),       cmocka_unit_test(test_id_and_error),
-        cmocka_unit_test(test_tags_stats),
+        cmocka_unit_test(test_plain),       cmocka_unit_test(test_table),
+        cmocka_unit_test(test_json),        cmocka_unit_test(test_id_and_error),
+        cmocka_unit_test(test_tags_stats),  cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_table_width), cmocka_unit_test(test_overdue),
+        cmocka_unit_test(test_term_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

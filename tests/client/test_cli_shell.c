@@ -5,7 +5,7 @@
  *   test_cli_shell SCENARIO TODO_CLI TODO_SERVER
  *
  * Scenarios: command, tab, history, reconnect, timeout. Exit 0 passed,
- * 1 failed, 77 skipped (history needs the readline build).
+ * 1 failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +24,6 @@
 #include <unistd.h>
 
 #include "server_proc.h"
-
-#define SKIP 77
 
 static const char *cli_bin, *server_bin;
 static char tmpdir[] = "/tmp/todo-cli-shell-XXXXXX";
@@ -246,16 +244,12 @@ static int scenario_tab(struct server_proc *sp)
 }
 
 /* History from one session is there in the next; AUTH lines are not kept. */
-static int scenario_history(struct server_proc *sp, int persistent)
+static int scenario_history(struct server_proc *sp)
 {
     struct pty p;
     char prompt[64], hist[300], envhist[330], xdg[300], envxdg[330],
         envnohist[] = "TODO_CLI_HISTFILE=";
     struct stat st;
-    if (!persistent) {
-        printf("SKIP: history across sessions needs the readline build\n");
-        return SKIP;
-    }
     snprintf(hist, sizeof(hist), "%s/hist", tmpdir);
     snprintf(envhist, sizeof(envhist), "TODO_CLI_HISTFILE=%s", hist);
     const char *env[] = {envhist, NULL};
@@ -416,13 +410,12 @@ int main(int argc, char **argv)
 {
     struct server_proc sp = {0};
     int rc;
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s SCENARIO TODO_CLI TODO_SERVER READLINE(0|1)\n", argv[0]);
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s SCENARIO TODO_CLI TODO_SERVER\n", argv[0]);
         return 2;
     }
     cli_bin = argv[2];
     server_bin = argv[3];
-    int persistent = atoi(argv[4]);
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;
@@ -439,7 +432,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[1], "tab") == 0)
             rc = scenario_tab(&sp);
         else if (strcmp(argv[1], "history") == 0)
-            rc = scenario_history(&sp, persistent);
+            rc = scenario_history(&sp);
         else if (strcmp(argv[1], "reconnect") == 0)
             rc = scenario_reconnect(&sp);
         else {
@@ -455,6 +448,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot remove %s\n", tmpdir);
     if (rc == 0 && failures > 0)
         rc = 1;
-    printf("%s\n", rc == 0 ? "passed" : rc == SKIP ? "skipped" : "FAILED");
+    printf("%s\n", rc == 0 ? "passed" : "FAILED");
     return rc;
 }

@@ -1,0 +1,321 @@
+#!/bin/bash
+# todo-cli on a real terminal: tmux runs it in a pane, and the pane's
+# screen (capture-pane; -e keeps the colours as escapes) and title are what
+# a person would see.
+#
+#   cli_tmux.sh SCENARIO     escapes | width | overdue | words | history | auth
+#
+# Exit 0 passed, 1 failed, 77 skipped (no tmux).
+. "$(dirname "$0")/lib.sh"
+
+command -v tmux >/dev/null || { echo "SKIP: no tmux"; exit 77; }
+TM_SOCK=$TMP/tmux.sock
+# -u: UTF-8 whatever the locale; -f /dev/null: none of the user's settings.
+tm() { tmux -u -S "$TM_SOCK" -f /dev/null "$@"; }
+trap 'tm kill-server 2>/dev/null; stop_server; rm -rf "$TMP"' EXIT
+# The panes' programs get this environment (tmux's server keeps it).
+unset NO_COLOR TODO_PASSWORD TODO_HOST TODO_PORT
+export LANG=C.UTF-8 TODO_CLI_HISTFILE=$TMP/default-history
+
+# tm_run NAME COLS COMMAND: a new pane, COLS wide, running the shell COMMAND.
+tm_run() {
+    tm new-session -d -s "$1" -x "$2" -y 50 "$3" || fail "tmux cannot start $1"
+}
+
+# screen NAME [-e]: everything the pane shows, scrolled-off rows included.
+screen() {
+    tm capture-pane -p -S - -t "$1" ${2:-} 2>/dev/null
+}
+
+# wait_for NAME TEXT: until TEXT is on the screen, at most 10 s.
+wait_for() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        screen "$1" | grep -qF -- "$2" && return 0
+        sleep 0.05
+    done
+    fail "$1: [$2] did not appear; the pane shows:
+$(screen "$1")"
+    return 1
+}
+
+# wait_n NAME TEXT N: until TEXT is on the screen N times, at most 10 s.
+# Typing waits for the prompt, so that no key reaches the terminal before
+# the program has turned its echo off.
+wait_n() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ "$(screen "$1" | grep -oF -- "$2" | wc -l)" -ge "$3" ] && return 0
+        sleep 0.05
+    done
+    fail "$1: [$2] did not appear $3 times; the pane shows:
+$(screen "$1")"
+    return 1
+}
+
+# type NAME TEXT: types TEXT and Enter.
+type_line() {
+    tm send-keys -t "$1" -l -- "$2"
+    tm send-keys -t "$1" Enter
+}
+
+# oneshot NAME COLS ARGS...: runs todo-cli ARGS in a pane, waits for it to end.
+oneshot() {
+    local name=$1 cols=$2
+    shift 2
+    tm_run "$name" "$cols" "$(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT" "$@"); echo __END__; sleep 600"
+    wait_for "$name" __END__
+}
+
+ESC=$'\e'
+EVIL=$'\e]0;pwned\a\e[31mRED\xc2\x9b1m\x7f'
+SHOWN='\e]0;pwned\x07\e[31mRED\u009b1m\x7f'
+
+# No byte of a task's text may retitle or recolour the terminal: not in the
+# table, not in get, not in the shell.
+scenario_escapes() {
+    start_server --db :memory: || exit 1
+    cli add "$EVIL" +safe
+    local id=$OUT
+    local title
+    oneshot list 100 list
+    oneshot get 100 get "$id"
+    tm_run shell 100 "$(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    wait_for shell "todo 127.0.0.1:$SERVER_PORT>"
+    type_line shell "list +safe"
+    wait_for shell "$SHOWN"
+    type_line shell "get $id"
+    type_line shell "ping"
+    wait_for shell PONG
+    for p in list get shell; do
+        expect_has "$(screen $p)" "$SHOWN" "$p shows the text's escapes"
+        title=$(tm display -p -t "$p" '#{pane_title}')
+        [ "$title" != pwned ] || fail "$p: the task's text retitled the pane"
+        ! screen "$p" -e | grep -qF "$ESC[31m" || fail "$p: the task's text turned the pane red:
+$(screen "$p" -e | cat -v)"
+    done
+    type_line shell quit
+}
+
+# The table fits 60 columns: long text and CJK text wrap inside the text
+# column, and no row spills into the id column.
+scenario_width() {
+    start_server --db :memory: || exit 1
+    local long="the quick brown fox jumps over the lazy dog and then it keeps running far away from home"
+    local cjk=$'\u4e2d\u6587\u6f22\u5b57\u65e5\u672c\u8a9e\u306e\u6587\u5b57\u5217\u3067\u3059\u3088\u3002\u5e45\u304c\u4e8c\u3064\u5206\u3042\u308b\u6587\u5b57\u3067\u3059\u306d'
+    cli add "$long" +width
+    cli add "$cjk" +width
+    oneshot table 60 list
+    local s
+    s=$(screen table | sed '/^__END__/,$d')
+    local head textcol rows=0 bad=0
+    head=$(head -n 1 <<<"$s")
+    textcol=${head%%TEXT*}
+    textcol=${#textcol}
+    while IFS= read -r row; do
+        rows=$((rows + 1))
+        [ "$rows" -eq 1 ] && continue
+        [ -z "$row" ] && continue
+        if [[ $row =~ ^[0-9]+\  ]]; then
+            continue
+        fi
+        # A continuation row is blank up to the text column.
+        [[ ${row:0:textcol} =~ ^\ *$ ]] || {
+            fail "a row spills into the first columns: [$row]"
+            bad=1
+        }
+    done <<<"$s"
+    [ "$rows" -ge 5 ] || fail "the long texts did not wrap: $s"
+    # Read back in order, the text column holds the whole texts.
+    local joined
+    joined=$(tail -n +2 <<<"$s" | cut -c$((textcol + 1))- | tr -d '\n')
+    expect_has "$(tr -d ' ' <<<"$joined")" "${long// /}" "the long text is all there"
+    expect_has "$(tr -d ' ' <<<"$joined")" "$cjk" "the CJK text is all there"
+    # Each CJK row holds whole characters in at most 60 cells: tmux puts a
+    # character that does not fit at the start of the next row instead.
+    local w
+    while IFS= read -r row; do
+        w=$(python3 -c 'import sys,unicodedata as u; s=sys.argv[1]; print(sum(2 if u.east_asian_width(c) in "WF" else 1 for c in s))' "$row")
+        [ "$w" -le 60 ] || fail "a row is $w cells wide: [$row]"
+    done <<<"$s"
+    [ "$bad" -eq 0 ] || echo "$s" >&2
+
+    # The shell reads the width before each command: after a resize from
+    # 200 to 60 columns, the long text wraps.
+    tm_run sh 200 "$(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    wait_n sh "todo 127.0.0.1:$SERVER_PORT>" 1
+    type_line sh "list"
+    wait_n sh "todo 127.0.0.1:$SERVER_PORT>" 2
+    expect_has "$(screen sh)" "$long" "at 200 columns the long text is on one row"
+    tm resize-window -t sh -x 60 -y 50
+    type_line sh "list"
+    wait_n sh "todo 127.0.0.1:$SERVER_PORT>" 3
+    # The row as the one-shot table wrapped it, blanks up to the text column
+    # and all (tmux's own reflow of the old rows never starts with blanks).
+    local row3
+    row3=$(sed -n 3p <<<"$s")
+    screen sh | grep -qxF -- "$row3" ||
+        fail "after the resize the shell does not wrap as the one-shot table does: [$row3]
+$(screen sh)"
+    type_line sh quit
+}
+
+# Pending tasks due before today are red, due today yellow; later dates,
+# done tasks and --no-color are not marked.
+scenario_overdue() {
+    start_server --db :memory: || exit 1
+    local yday today tmrw
+    yday=$(date -d yesterday +%F)
+    today=$(date +%F)
+    tmrw=$(date -d tomorrow +%F)
+    cli add late due:"$yday"
+    cli add now due:"$today"
+    cli add later due:"$tmrw"
+    cli add finished due:"$yday"
+    cli done "$OUT"
+    oneshot color 100 list all
+    oneshot nocolor 100 --no-color list all
+    local s
+    s=$(screen color -e)
+    local late now later finished
+    late=$(grep -w late <<<"$s")
+    now=$(grep -w now <<<"$s")
+    later=$(grep -w later <<<"$s")
+    finished=$(grep -w finished <<<"$s")
+    expect_has "$late" "$ESC[31m$yday" "an overdue date is red"
+    expect_has "$now" "$ESC[33m$today" "today's date is yellow"
+    ! grep -qF "m$tmrw" <<<"$later" || fail "a later date is marked: $(cat -v <<<"$later")"
+    ! grep -qF "m$yday" <<<"$finished" || fail "a done task is marked overdue: $(cat -v <<<"$finished")"
+    ! screen nocolor -e | grep -qF "$ESC[3" || fail "--no-color still colours"
+}
+
+# In the shell, a quoted word is text, a misspelt command gets a
+# suggestion, and an option of todo-cli's own is pointed out.
+scenario_words() {
+    start_server --db :memory: || exit 1
+    tm_run sh 100 "$(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    wait_for sh "todo 127.0.0.1:$SERVER_PORT>"
+    type_line sh 'add "+urgent" now'
+    type_line sh 'add "+1" for the idea'
+    type_line sh 'list "+urgent"'
+    wait_for sh "+urgent now"
+    type_line sh 'doen 1'
+    wait_for sh "unknown command 'doen'; did you mean 'done'?"
+    type_line sh 'list --json'
+    wait_for sh "--json is an option of todo-cli itself"
+    type_line sh quit
+    cli get 2
+    expect_eq "$(cut -f5,8 <<<"$OUT")" "-	+1 for the idea" "the shell sent \"+1\" as text"
+    cli tags
+    expect_eq "$OUT" "" "no tag was made"
+}
+
+# Two shells open at once both keep their lines in the one history file.
+scenario_history() {
+    start_server --db :memory: || exit 1
+    local hist=$TMP/hist cmd
+    cmd="TODO_CLI_HISTFILE=$(printf '%q' "$hist") $(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    tm_run a 100 "$cmd"
+    tm_run b 100 "$cmd"
+    wait_for a "todo 127.0.0.1:$SERVER_PORT>"
+    wait_for b "todo 127.0.0.1:$SERVER_PORT>"
+    type_line a "ping"
+    wait_for a PONG
+    type_line b "stats"
+    wait_for b uptime
+    type_line a "tags"
+    wait_for a "(no tags)"
+    type_line b "help ping"
+    wait_for b "usage: ping"
+    # Ctrl-D leaves without a line of its own in the history.
+    tm send-keys -t a C-d
+    tm send-keys -t b C-d
+    local i
+    for ((i = 0; i < 200; i++)); do
+        tm has-session -t a 2>/dev/null || tm has-session -t b 2>/dev/null || break
+        sleep 0.05
+    done
+    for l in ping stats tags "help ping"; do
+        grep -qx -- "$l" "$hist" || fail "the history lost [$l]: $(cat "$hist")"
+    done
+    expect_eq "$(stat -c %a "$hist")" "600" "the history file is private"
+    # A third shell starts with both: Up brings back the last line of all.
+    tm_run c 100 "$cmd"
+    wait_for c "todo 127.0.0.1:$SERVER_PORT>"
+    tm send-keys -t c Up
+    tm send-keys -t c Enter
+    wait_for c "usage: ping"
+    type_line c quit
+}
+
+# auth: a password on the line is masked, without one it is asked for
+# without echo, and neither reaches the screen or the history.
+scenario_auth() {
+    echo "s3cret-word" >"$TMP/pw"
+    start_server --db :memory: --password-file "$TMP/pw" || exit 1
+    local hist=$TMP/hist cmd
+    cmd="TODO_CLI_HISTFILE=$(printf '%q' "$hist") $(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    local prompt="todo 127.0.0.1:$SERVER_PORT>"
+    tm_run sh 100 "$cmd"
+    wait_n sh "$prompt" 1
+    type_line sh "list"
+    wait_for sh "(AUTH)"
+    wait_n sh "$prompt" 2
+    type_line sh "auth s3cret-word"
+    wait_for sh "OK"
+    wait_n sh "$prompt" 3
+    type_line sh "list"
+    wait_for sh "(no tasks)"
+    local seen
+    seen=$(screen sh)
+    expect_has "$seen" "auth ********" "the typed password is masked"
+    tm kill-session -t sh
+    tm_run sh2 100 "$cmd"
+    wait_n sh2 "$prompt" 1
+    type_line sh2 "auth"
+    wait_n sh2 "Password:" 1
+    type_line sh2 "s3cret-word"
+    wait_for sh2 "OK"
+    wait_n sh2 "$prompt" 2
+    type_line sh2 "add asked +pw"
+    wait_n sh2 "$prompt" 3
+    type_line sh2 "list +pw"
+    wait_for sh2 "asked"
+    wait_n sh2 "$prompt" 4
+    type_line sh2 "auth"
+    wait_n sh2 "Password:" 2
+    type_line sh2 "wrong-guess-7"
+    wait_for sh2 "(AUTH)"
+    wait_n sh2 "$prompt" 5
+    seen+=$(screen sh2)
+    expect_has "$seen" "asked" "the second shell's screen was read"
+    type_line sh2 quit
+    # In readline's vi mode too.
+    printf 'set editing-mode vi\n' >"$TMP/inputrc"
+    tm_run vi 100 "INPUTRC=$(printf '%q' "$TMP/inputrc") $cmd"
+    wait_n vi "$prompt" 1
+    type_line vi "auth s3cret-word"
+    wait_for vi "OK"
+    wait_n vi "$prompt" 2
+    seen+=$(screen vi)
+    expect_has "$(screen vi)" "auth ********" "the typed password is masked in vi mode"
+    type_line vi quit
+    # The screens as they were before each shell left.
+    ! grep -q "s3cret\|wrong-guess" <<<"$seen" || fail "a screen shows a password:
+$seen"
+    ! grep -q "s3cret\|wrong-guess\|^auth" "$hist" || fail "the history holds a password: $(cat "$hist")"
+    grep -qx "add asked +pw" "$hist" || fail "the history lost a line: $(cat "$hist")"
+}
+
+# One session that lasts, so the tmux server does not exit (and race with
+# the next new-session) when a test's last pane has closed.
+tm new-session -d -s keep "sleep 600" || { echo "tmux cannot start" >&2; exit 1; }
+
+case "${1:-}" in
+escapes | width | overdue | words | history | auth) "scenario_$1" ;;
+*)
+    echo "usage: $0 escapes|width|overdue|words|history|auth" >&2
+    exit 2
+    ;;
+esac
+finish
