@@ -46,8 +46,11 @@ for line in "$@"; do
     zpty -n -w todo_z "$line"$'\t'
     read_until '<<END>>'
     zpty -n -w todo_z $'\x15'
-    # Matches of the wrapped compadd, in order, without duplicates.
-    hits=(${(f)"$(print -r -- $out | tr -d '\r' | sed -n 's/.*<<HIT>>//p')"})
+    # Matches of the wrapped compadd, in order, without duplicates. Bytes
+    # C, so that ".*" also spans the odd bytes of zle's redraw that can land
+    # on a hit's line under load (in a UTF-8 locale "." stops at them and
+    # the redraw was taken for part of the hit).
+    hits=(${(f)"$(print -r -- $out | LC_ALL=C tr -d '\r' | LC_ALL=C sed -n 's/.*<<HIT>>//p')"})
     print -r -- "== $line"
     (( $#hits )) && print -rl -- $hits
 done
