@@ -130,8 +130,11 @@ static struct {
      * sweep never shuts down a descriptor number that was reused. */
     pthread_mutex_t reg_lock;
     struct conn *reg_head;
-    /* The acceptor's: when the idle sweep ran last (monotonic seconds). */
+    /* The acceptor's: when the idle sweep ran last (monotonic seconds), and
+     * before when no connection can have been idle long enough to be
+     * evicted (workers_evict). */
     int64_t last_sweep;
+    int64_t evict_not_before;
     /* Connections told to go (conn.doom) and not closed yet: the acceptor
      * adds, forget() subtracts (both under reg_lock); they no longer count
      * against --max-clients. And what the acceptor told them, for STATS. */
@@ -614,6 +617,8 @@ static void resume(struct conn *c)
         queue_run(c, 0, 0, 0);
 }
 
+static void tell_doom(struct conn *c, int why);
+
 /* Reads once into the pass's arena, behind the connection's kept partial
  * line, and queues the bytes to run; the connection itself will keep only
  * what is left over after they ran. A connection that already has work
@@ -641,6 +646,11 @@ static void conn_read(struct conn *c)
     }
     mark_dirty(c);
     if (n == 0) {
+        /* The acceptor's shutdown may come between conn_event's look at
+         * conn.doom and this read. */
+        int why = atomic_load_explicit(&c->doom, memory_order_acquire);
+        if (why != CONN_DOOM_NONE && !c->told)
+            tell_doom(c, why);
         c->eof = 1; /* answer what came, then close */
         return;
     }
@@ -1236,6 +1246,10 @@ int workers_evict(void)
 {
     int64_t now = mono_ms(), best_idle = 0;
     struct conn *best = NULL;
+    /* A scan that found none idle long enough also says how soon one can
+     * be: until then, a crowd at the door costs no scan each. */
+    if (now < pool.evict_not_before)
+        return 0;
     pthread_mutex_lock(&pool.reg_lock);
     for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
         if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE ||
@@ -1251,6 +1265,11 @@ int workers_evict(void)
     if (found) {
         best->doom_idle_s = (int)(best_idle / 1000);
         doom(best, CONN_DOOM_EVICT, now);
+    } else {
+        /* None can reach the limit before the idlest has: no scan till
+         * then, and 20 a second at most while the server stays full. */
+        int64_t soon = SERVER_EVICT_MIN_IDLE_MS - best_idle;
+        pool.evict_not_before = now + (soon > 50 ? 50 : soon);
     }
     pthread_mutex_unlock(&pool.reg_lock);
     return found;
