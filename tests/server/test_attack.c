@@ -2,7 +2,9 @@
  * test_attack.c - clients that attack rather than talk: a web page's
  * request that a browser sends to the todo port (cross-protocol), and
  * password guessing. Each server's log (its stderr) goes to a file, since
- * what it says, and how often, is part of what is tested.
+ * what it says, and how often, is part of what is tested. Servers run two
+ * workers (one in the _1worker run), so that a connection held back on one
+ * may be taken up again by the other.
  */
 #include "srv_test.h"
 
@@ -89,7 +91,7 @@ static struct cli *cli_open_from(const char *from, int port)
 static int start_web(void **state)
 {
     (void)state;
-    const char *const extra[] = {"--db", ":memory:", "--demo", NULL};
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", "--demo", NULL};
     return start_logged(extra);
 }
 
@@ -238,7 +240,8 @@ static int start_password(void **state)
     snprintf(pwpath, sizeof(pwpath), "%s", pw);
     char pwdir[512];
     snprintf(pwdir, sizeof(pwdir), "%s", dir);
-    const char *const extra[] = {"--db", ":memory:", "--demo", "--password-file", pwpath, NULL};
+    const char *const extra[] = {"--db",   ":memory:",        "--threads", "2",
+                                 "--demo", "--password-file", pwpath,      NULL};
     int rc = start_logged(extra);
     rm_tree(pwdir); /* the server has read it */
     return rc;

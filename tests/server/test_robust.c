@@ -213,7 +213,7 @@ static struct cli *newcomer(void)
 static int start_max3(void **state)
 {
     (void)state;
-    const char *const extra[] = {"--db", ":memory:", "--max-clients", "3", NULL};
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", "--max-clients", "3", NULL};
     return server_start(&sp, srv_bin, extra);
 }
 
@@ -342,7 +342,7 @@ static void out_of_descriptors(void **state)
 static int start_idle1(void **state)
 {
     (void)state;
-    const char *const extra[] = {"--db", ":memory:", "--idle-timeout", "1", NULL};
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", "--idle-timeout", "1", NULL};
     return server_start(&sp, srv_bin, extra);
 }
 
@@ -375,8 +375,8 @@ static void idle_timeout(void **state)
 static int start_line3(void **state)
 {
     (void)state;
-    const char *const extra[] = {"--db", ":memory:", "--idle-timeout", "2", "--line-timeout",
-                                 "3",    NULL};
+    const char *const extra[] = {"--db", ":memory:",       "--threads", "2", "--idle-timeout",
+                                 "2",    "--line-timeout", "3",         NULL};
     return server_start(&sp, srv_bin, extra);
 }
 
