@@ -372,6 +372,49 @@ static void idle_timeout(void **state)
     cli_close(busy);
 }
 
+/* An idle client that does not read what it asked for (a LIST bigger than
+ * its socket can take) cannot be told why it is closed, but it is closed
+ * all the same, a couple of seconds later, and its place is given back. */
+static void idle_not_reading(void **state)
+{
+    (void)state;
+    struct cli *other = cli_open(sp.port);
+    assert_non_null(other);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int small = 4096; /* a small window keeps the reply on the server's side */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sp.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct cli *c = malloc(sizeof(*c));
+    assert_non_null(c);
+    c->fd = fd;
+    c->len = 0;
+    char text[1100];
+    memset(text, 'x', 1000);
+    text[1000] = '\0';
+    for (int i = 0; i < 4000; i++) {
+        char req[1200];
+        snprintf(req, sizeof(req), "ADD %s %d\n", text, i);
+        assert_true(strncmp(cli_cmd(c, req), "OK ", 3) == 0);
+    }
+    assert_int_equal(cli_send(c, "LIST\n"), 0); /* 4 MB it will not read */
+
+    /* Told after 1 s idle, shut down 2 s after that: within 10 s the
+     * server counts one connection, the other one. */
+    long n = -1;
+    for (int tries = 0; tries < 100 && n != 1; tries++) {
+        usleep(100 * 1000);
+        n = srv_stat(other, "connections_current");
+        assert_string_equal(cli_cmd(other, "PING\n"), "OK PONG\r\n");
+    }
+    assert_int_equal(n, 1);
+    assert_int_equal(srv_stat(other, "idle_closed"), 1);
+    cli_close(c);
+    cli_close(other);
+}
+
 static int start_line3(void **state)
 {
     (void)state;
@@ -528,6 +571,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(max_clients, start_max3, stop),
         cmocka_unit_test_setup_teardown(out_of_descriptors, start_mem, stop),
         cmocka_unit_test_setup_teardown(idle_timeout, start_idle1, stop),
+        cmocka_unit_test_setup_teardown(idle_not_reading, start_idle1, stop),
         cmocka_unit_test_setup_teardown(line_timeout, start_line3, stop),
         cmocka_unit_test_setup_teardown(port_taken, start_mem, stop),
         cmocka_unit_test_setup_teardown(password, start_password, stop_password),
