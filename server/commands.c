@@ -17,6 +17,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "guard.h"
 #include "log.h"
 #include "store.h"
 #include "worker.h"
@@ -330,17 +331,24 @@ static void cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
         return;
     }
     workers_stats(&st);
+    struct guard_stats gs;
+    guard_stats(&gs);
     struct task_sink k = {x->scratch, 0};
     struct proto_str ver = {"version", 7}, vv = {TODO_VERSION, strlen(TODO_VERSION)};
-    int rc = stat_line(&k, "connections_current", st.conns_current) |
-             stat_line(&k, "connections_total", st.conns_total) |
-             stat_line(&k, "commands", st.commands) | stat_line(&k, "errors", st.errors) |
-             stat_line(&k, "tasks", (unsigned long long)tasks) |
-             stat_line(&k, "uptime_seconds", st.uptime) | stat_line(&k, "writes", st.writes) |
-             stat_line(&k, "batches", st.batches) |
-             stat_line(&k, "batch_failures", st.batch_failures) |
-             stat_line(&k, "threads", st.threads) |
-             stat_line(&k, "max_clients", (unsigned long long)x->cfg->max_clients);
+    int rc =
+        stat_line(&k, "connections_current", st.conns_current) |
+        stat_line(&k, "connections_total", st.conns_total) |
+        stat_line(&k, "commands", st.commands) | stat_line(&k, "errors", st.errors) |
+        stat_line(&k, "tasks", (unsigned long long)tasks) |
+        stat_line(&k, "uptime_seconds", st.uptime) | stat_line(&k, "writes", st.writes) |
+        stat_line(&k, "batches", st.batches) | stat_line(&k, "batch_failures", st.batch_failures) |
+        stat_line(&k, "threads", st.threads) |
+        stat_line(&k, "max_clients", (unsigned long long)x->cfg->max_clients) |
+        stat_line(&k, "idle_closed", st.idle_closed) |
+        stat_line(&k, "line_timeouts", st.line_timeouts) | stat_line(&k, "evicted", st.evicted) |
+        stat_line(&k, "auth_failures", gs.auth_failures) |
+        stat_line(&k, "auth_delayed", gs.auth_delayed) |
+        stat_line(&k, "auth_closed", gs.auth_closed) | stat_line(&k, "http_closed", gs.http_closed);
     struct proto_str f[2] = {ver, vv};
     rc |= proto_reply_fields(k.b, f, 2);
     k.n++;
@@ -351,6 +359,13 @@ static void cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
     scratch_done(x);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
 {
     if (!x->cfg->auth.enabled) {
@@ -359,7 +374,15 @@ static void cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
     }
     if (!auth_check(&x->cfg->auth, req->text.ptr, req->text.len)) {
         x->authed = 0;
-        log_warn("a client sent a wrong password");
+        /* The guard counts it, makes the connection's next request (and
+         * its address's next AUTH) wait longer after each failure, and logs
+         * at most a line a minute per address rather than one per guess. */
+        if (x->peer != NULL && guard_auth_failed(x->peer, mono_ms())) {
+            errorf(x, PROTO_E_AUTH, "wrong password; %d wrong in a row, closing the connection",
+                   x->peer->auth_fails);
+            x->quit = 1;
+            return;
+        }
         errorf(x, PROTO_E_AUTH, "wrong password");
         return;
     }

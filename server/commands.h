@@ -12,6 +12,7 @@
 
 struct store;
 struct server_config;
+struct guard_peer;
 
 /* A worker's counters. Only the owning worker writes them (relaxed atomic
  * adds); STATS, on any worker, reads and sums them all. */
@@ -36,8 +37,11 @@ struct cmd_ctx {
      * either way; 0, or -1 when the batch cannot take writes
      * (store_errmsg(*writer) says why). */
     int (*batch_open)(struct store **writer);
-    int in_batch;     /* in/out: the write batch is open (x->store is the writer) */
-    int authed;       /* in/out: this connection sent the right password */
+    int in_batch; /* in/out: the write batch is open (x->store is the writer) */
+    int authed;   /* in/out: this connection sent the right password */
+    /* The connection's address and wrong passwords (AUTH counts them, the
+     * guard slows them down); NULL: none are counted. */
+    struct guard_peer *peer;
     int quit;         /* out: QUIT was answered; close once the replies are sent */
     int out_full;     /* out: a reply did not fit in out (past its cap, or no memory) */
     int wrote;        /* out: the command changed the store and waits for the commit */

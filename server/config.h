@@ -13,7 +13,17 @@
 #define SERVER_DEFAULT_PORT 9000
 #define SERVER_DEFAULT_DB "todo.db"
 #define SERVER_DEFAULT_MAX_CLIENTS 10240
-#define SERVER_DEFAULT_IDLE_TIMEOUT 60
+/* Long enough for a person typing into nc, short enough that connections a
+ * crashed program or a dropped network left behind do not pile up. */
+#define SERVER_DEFAULT_IDLE_TIMEOUT 300
+/* A request line must be finished this long after its first byte: a
+ * person types one in well under a minute; a client trickling a byte at a
+ * time (which the idle timeout never catches) holds its slot no longer. */
+#define SERVER_DEFAULT_LINE_TIMEOUT 60
+/* At --max-clients, the connection idle longest makes room for a new
+ * client if it has been idle at least this long (ms); if none has, the
+ * newcomer gets ERR BUSY. */
+#define SERVER_EVICT_MIN_IDLE_MS 1000
 /* A client whose unread output passes this is disconnected. */
 #define SERVER_OUTPUT_MAX (64u * 1024 * 1024)
 
@@ -24,6 +34,7 @@ struct server_config {
     int threads;      /* worker threads */
     int max_clients;  /* open client connections at once */
     int idle_timeout; /* seconds without traffic before a close; 0 = never */
+    int line_timeout; /* seconds from a request line's first byte to its end; 0 = no limit */
     size_t max_line;  /* longest request line in bytes */
     int sync_full;    /* SQLite synchronous=FULL instead of NORMAL */
     int sched_normal; /* workers keep SCHED_OTHER instead of SCHED_BATCH */

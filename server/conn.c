@@ -15,12 +15,14 @@
 #include "config.h"
 #include "log.h"
 
-struct conn *conn_new(int fd, size_t max_line)
+struct conn *conn_new(int fd, size_t max_line, const struct sockaddr *addr)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->fd = fd;
+    if (addr != NULL)
+        guard_addr_from(&c->peer.addr, addr);
     proto_reader_init(&c->reader, max_line);
     proto_buf_init(&c->out, SERVER_OUTPUT_MAX);
     return c;

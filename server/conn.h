@@ -16,7 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guard.h"
 #include "todo/proto.h"
+
+/* Why the acceptor has decided to close a connection (conn.doom). */
+enum conn_doom {
+    CONN_DOOM_NONE = 0,
+    CONN_DOOM_IDLE,  /* silent for --idle-timeout */
+    CONN_DOOM_LINE,  /* a request line not finished within --line-timeout */
+    CONN_DOOM_EVICT, /* the idlest when a new client came to a full server */
+};
 
 struct conn {
     int fd;
@@ -28,20 +37,37 @@ struct conn {
      * (acquire) by the worker that receives it: what the one did to the
      * connection is visible to the next, in the C memory model's terms. */
     atomic_uint handoff;
-    int swept; /* the idle sweep shut it down (sweep only, under its lock) */
+    /* Monotonic milliseconds of the first byte of a request line not yet
+     * finished (0: none): written by the owner, read by the sweep, as
+     * last_active. */
+    _Atomic int64_t line_since;
+    /* Set once (release) by the acceptor, under the registry lock, when it
+     * decides to close the connection (enum conn_doom); it then shuts the
+     * socket down for reading, so that the owner sees the end of input,
+     * reads this (acquire), tells the client why and closes. */
+    atomic_int doom;
+    int doom_idle_s;   /* CONN_DOOM_EVICT: seconds it had been idle (written before doom) */
+    int64_t doomed_at; /* the acceptor's, under the registry lock: when doom was set */
+    int forced;        /* the acceptor's: shut down both ways as well (the client did not read) */
     /* The events the epoll registration asks for right now (0 once an
      * EPOLLONESHOT registration has fired): lets a lone worker skip the
      * epoll_ctl that would change nothing (worker.c, arm). */
     uint32_t armed;
 
-    unsigned authed : 1;  /* sent the right password */
-    unsigned paused : 1;  /* not reading: too many replies wait to be sent */
-    unsigned eof : 1;     /* the client will send nothing more */
-    unsigned quit : 1;    /* close once the replies are sent */
-    unsigned closing : 1; /* to be closed at the end of this loop pass */
-    unsigned dirty : 1;   /* touched in this pass, on the dirty list */
-    unsigned ready : 1;   /* on the list of held-back requests to run next pass */
-    unsigned queued : 1;  /* has requests queued to run in this pass */
+    unsigned authed : 1;    /* sent the right password */
+    unsigned paused : 1;    /* not reading: too many replies wait to be sent */
+    unsigned eof : 1;       /* the client will send nothing more */
+    unsigned quit : 1;      /* close once the replies are sent */
+    unsigned closing : 1;   /* to be closed at the end of this loop pass */
+    unsigned dirty : 1;     /* touched in this pass, on the dirty list */
+    unsigned ready : 1;     /* on the list of held-back requests to run next pass */
+    unsigned queued : 1;    /* has requests queued to run in this pass */
+    unsigned told : 1;      /* the reason for its doom is in out */
+    unsigned spoke : 1;     /* a non-blank line has come (the next is not the first) */
+    unsigned held : 1;      /* its next request waits for peer.auth_next or its address's turn */
+    unsigned parked : 1;    /* held, out of the epoll set, on the pool's held list */
+    unsigned unreg : 1;     /* out of the epoll set: arm() adds it again */
+    unsigned line_done : 1; /* a request line was finished in this run */
 
     /* Every open connection, for the idle sweep and the final drain (under
      * the pool's registry lock); then the owner's lists for this pass:
@@ -49,6 +75,12 @@ struct conn {
     struct conn *reg_prev, *reg_next;
     struct conn *next_dirty, *prev_dirty;
     struct conn *next_close;
+    /* The pool's list of held connections (under its held lock), and when
+     * this one is to run again (monotonic ms). */
+    struct conn *next_held;
+    int64_t wake_at;
+
+    struct guard_peer peer; /* its address, its wrong passwords */
 
     struct proto_reader reader;
     char *in; /* unparsed bytes (a partial line, or lines held back); NULL if none */
@@ -57,8 +89,9 @@ struct conn {
     size_t out_off;
 };
 
-/* A connection for fd with no buffers yet; NULL when out of memory. */
-struct conn *conn_new(int fd, size_t max_line);
+/* A connection for fd from the client at addr (may be NULL), with no
+ * buffers yet; NULL when out of memory. */
+struct conn *conn_new(int fd, size_t max_line, const struct sockaddr *addr);
 /* Closes the socket and frees everything. */
 void conn_free(struct conn *c);
 

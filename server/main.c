@@ -36,9 +36,13 @@ static void usage(FILE *f, int threads)
             "                            directory); :memory: keeps nothing\n"
             "  -t, --threads N           worker threads (default: online CPUs less one, at\n"
             "                            least 1; here %d)\n"
-            "      --max-clients N       clients connected at once; more get ERR BUSY\n"
-            "                            (default %d)\n"
-            "      --idle-timeout SECS   close a client silent this long; 0 never (default %d)\n"
+            "      --max-clients N       clients connected at once (default %d); when full,\n"
+            "                            the one idle longest (1 s at least) is closed to\n"
+            "                            let a new one in, or else the new one gets ERR BUSY\n"
+            "      --idle-timeout SECS   close a client silent this long, telling it why;\n"
+            "                            0 never (default %d)\n"
+            "      --line-timeout SECS   close a client whose request line is not finished\n"
+            "                            this long after its first byte; 0 never (default %d)\n"
             "      --max-line BYTES      longest request line (default %d)\n"
             "      --password-file PATH  clients must AUTH with the first line of PATH\n"
             "      --insecure            allow a non-loopback --bind without a password\n"
@@ -60,7 +64,8 @@ static void usage(FILE *f, int threads)
             "Once listening it prints \"listening on ADDR:PORT\" on stdout. SIGINT or SIGTERM\n"
             "stops it cleanly: requests already read are answered, the database is closed.\n",
             prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
-            SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, PROTO_MAX_LINE_DEFAULT);
+            SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, SERVER_DEFAULT_LINE_TIMEOUT,
+            PROTO_MAX_LINE_DEFAULT);
 }
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -135,6 +140,7 @@ static void fit_fd_limit(struct server_config *cfg, int explicit_max)
 enum {
     OPT_MAX_CLIENTS = 256,
     OPT_IDLE_TIMEOUT,
+    OPT_LINE_TIMEOUT,
     OPT_MAX_LINE,
     OPT_PASSWORD_FILE,
     OPT_INSECURE,
@@ -151,6 +157,7 @@ static const struct option long_opts[] = {
     {"threads", required_argument, NULL, 't'},
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"line-timeout", required_argument, NULL, OPT_LINE_TIMEOUT},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"insecure", no_argument, NULL, OPT_INSECURE},
@@ -185,6 +192,7 @@ int main(int argc, char **argv)
     cfg.threads = default_threads;
     cfg.max_clients = SERVER_DEFAULT_MAX_CLIENTS;
     cfg.idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT;
+    cfg.line_timeout = SERVER_DEFAULT_LINE_TIMEOUT;
     cfg.max_line = PROTO_MAX_LINE_DEFAULT;
 
     while ((opt = getopt_long(argc, argv, "b:p:d:t:hV", long_opts, NULL)) != -1) {
@@ -209,6 +217,9 @@ int main(int argc, char **argv)
             break;
         case OPT_IDLE_TIMEOUT:
             cfg.idle_timeout = (int)parse_num("--idle-timeout", optarg, 0, 7 * 24 * 3600);
+            break;
+        case OPT_LINE_TIMEOUT:
+            cfg.line_timeout = (int)parse_num("--line-timeout", optarg, 0, 7 * 24 * 3600);
             break;
         case OPT_MAX_LINE:
             cfg.max_line = (size_t)parse_num("--max-line", optarg, 64, 16L * 1024 * 1024);

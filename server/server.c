@@ -91,16 +91,30 @@ static void format_addr(const struct sockaddr *sa, char *buf, size_t cap)
     }
 }
 
-/* Binds the first address that works. Returns the socket or -1. */
+/* "address already in use", from strerror's "Address already in use": the
+ * reason reads as the end of one sentence. */
+static void reason(int e, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", strerror(e));
+    if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+}
+
+/* Binds the first address that works. Returns the socket, or -1 with a
+ * sentence in err ("cannot listen on 127.0.0.1:9000: address already in
+ * use"). */
 static int listen_on(const struct server_config *cfg, char *where, size_t wcap, char *err,
                      size_t errcap)
 {
     struct addrinfo *res;
     int fd = -1, saved = 0;
+    char tried[96] = "";
 
     if (resolve(cfg->bind, cfg->port, &res, err, errcap) != 0)
         return -1;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (tried[0] == '\0')
+            format_addr(ai->ai_addr, tried, sizeof(tried));
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             saved = errno;
@@ -118,8 +132,9 @@ static int listen_on(const struct server_config *cfg, char *where, size_t wcap, 
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        snprintf(err, errcap, "cannot listen on %s port %d: %s", cfg->bind, cfg->port,
-                 strerror(saved));
+        char why[128];
+        reason(saved, why, sizeof(why));
+        snprintf(err, errcap, "cannot listen on %s: %s", tried[0] ? tried : cfg->bind, why);
         return -1;
     }
     struct sockaddr_storage ss;
@@ -217,7 +232,10 @@ static void note_busy(int max)
 static void accept_all(int lfd, int *spare, const struct server_config *cfg)
 {
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        memset(&peer, 0, sizeof(peer));
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -241,12 +259,16 @@ static void accept_all(int lfd, int *spare, const struct server_config *cfg)
             log_error("accept: %s", strerror(errno));
             return;
         }
-        if (workers_connections() >= (unsigned)cfg->max_clients) {
+        /* Full: the connection idle longest makes room, if it has been
+         * idle a while (workers_evict); else the newcomer is refused. The
+         * evicted one is told why and closed by its worker at once, so the
+         * count may pass the limit by the few being closed. */
+        if (workers_connections() >= (unsigned)cfg->max_clients && !workers_evict()) {
             note_busy(cfg->max_clients);
             reject_busy(fd, cfg->max_clients);
             continue;
         }
-        workers_hand(fd);
+        workers_hand(fd, (struct sockaddr *)&peer);
     }
 }
 
@@ -278,6 +300,18 @@ int server_run(const struct server_config *cfg)
         goto out;
     }
 
+    /* Listen before the store is opened: a server that cannot listen (the
+     * port taken, the address not this machine's) must leave no new
+     * database file behind. It says so in one sentence and exits 2, as for
+     * a bad command line, since the fix is in how it was started. Clients
+     * that connect meanwhile wait in the listen queue. */
+    lfd = listen_on(cfg, where, sizeof(where), err, sizeof(err));
+    if (lfd < 0) {
+        fprintf(stderr, "todo-server: %s\n", err);
+        status = 2;
+        goto out;
+    }
+
     /* The main thread's connection creates or upgrades the schema before
      * any worker opens one, and holds an in-memory database open. It is
      * also the writer: every worker's write batch runs on it, under the
@@ -292,11 +326,6 @@ int server_run(const struct server_config *cfg)
         goto out;
     }
 
-    lfd = listen_on(cfg, where, sizeof(where), err, sizeof(err));
-    if (lfd < 0) {
-        log_error("%s", err);
-        goto out;
-    }
     if (workers_start(cfg, main_store, err, sizeof(err)) != 0) {
         log_error("%s", err);
         goto out;
@@ -316,15 +345,17 @@ int server_run(const struct server_config *cfg)
     printf("listening on %s\n", where);
     fflush(stdout);
     log_info("todo-server %s on %s: %d worker thread%s, database %s (%s, synchronous=%s), "
-             "at most %d clients, idle timeout %d s, %s",
+             "at most %d clients, idle timeout %d s, line timeout %d s, %s",
              TODO_VERSION, where, cfg->threads, cfg->threads == 1 ? "" : "s", cfg->db,
              strcmp(cfg->db, ":memory:") == 0 ? "in memory, kept nothing" : "WAL",
              cfg->sync_full ? "FULL" : "NORMAL", cfg->max_clients, cfg->idle_timeout,
-             cfg->auth.enabled ? "password required" : "no password");
+             cfg->line_timeout, cfg->auth.enabled ? "password required" : "no password");
 
     for (;;) {
         struct epoll_event got[8];
-        int n = epoll_wait(ep, got, 8, cfg->idle_timeout > 0 ? 1000 : -1);
+        /* Once a second at least, for the sweep (timeouts, and closing
+         * connections told to go that have not). */
+        int n = epoll_wait(ep, got, 8, 1000);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

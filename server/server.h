@@ -14,8 +14,9 @@ int server_bind_is_loopback(const char *addr, char *err, size_t errcap);
 
 /* Opens the store (upgrading it, loading --demo data), listens, prints
  * "listening on ADDR:PORT", starts the workers and accepts until SIGINT or
- * SIGTERM. Returns the process exit status: 0 after a clean stop, 1 when
- * something failed (said on stderr). */
+ * SIGTERM. Returns the process exit status: 0 after a clean stop, 2 when
+ * it cannot listen (before any database file is created), 1 when anything
+ * else failed (said on stderr). */
 int server_run(const struct server_config *cfg);
 
 #endif /* TODO_SERVER_SERVER_H */

@@ -47,11 +47,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +61,7 @@
 #include "commands.h"
 #include "config.h"
 #include "conn.h"
+#include "guard.h"
 #include "log.h"
 #include "store.h"
 
@@ -71,6 +74,9 @@
 #define OUT_LOW (256 * 1024)
 /* On SIGTERM, how long replies already made may take to leave. */
 #define STOP_GRACE_MS 2000
+/* A connection told to go (conn.doom) that is still open this long after
+ * is shut down both ways: its client does not read the reason. */
+#define DOOM_GRACE_MS 2000
 /* How long a write batch waits for another process holding the database. */
 #define BUSY_TIMEOUT_MS 5000
 /* Checkpoints (see ckpt_main): a PASSIVE one, outside the write lock, each
@@ -124,8 +130,25 @@ static struct {
      * sweep never shuts down a descriptor number that was reused. */
     pthread_mutex_t reg_lock;
     struct conn *reg_head;
-    /* The acceptor's: when the idle sweep ran last (monotonic seconds). */
+    /* The acceptor's: when the idle sweep ran last (monotonic seconds), and
+     * before when no connection can have been idle long enough to be
+     * evicted (workers_evict). */
     int64_t last_sweep;
+    int64_t evict_not_before;
+    /* Connections told to go (conn.doom) and not closed yet: the acceptor
+     * adds, forget() subtracts (both under reg_lock); they no longer count
+     * against --max-clients. And what the acceptor told them, for STATS. */
+    atomic_uint doomed;
+    atomic_ullong idle_closed, line_timeouts, evicted;
+    /* Connections whose next request waits (an AUTH delay), out of the
+     * epoll set, with the timerfd (in the shared epoll set, EPOLLONESHOT)
+     * set to the earliest wake_at among them: the worker that the timer
+     * fires on takes those due and runs them. held_lock guards held and
+     * timer_at (0: the timer is not set). */
+    pthread_mutex_t held_lock;
+    struct conn *held;
+    int64_t timer_at;
+    int tfd;
     /* Atomics: the acceptor adds, the worker that closes a connection
      * subtracts; STATS reads. */
     atomic_uint conns_current;
@@ -171,7 +194,9 @@ static struct {
 } pool = {
     .ep = -1,
     .efd = -1,
+    .tfd = -1,
     .reg_lock = PTHREAD_MUTEX_INITIALIZER,
+    .held_lock = PTHREAD_MUTEX_INITIALIZER,
     .write_lock = PTHREAD_MUTEX_INITIALIZER,
     .ckpt_lock = PTHREAD_MUTEX_INITIALIZER,
     .ckpt_cond = PTHREAD_COND_INITIALIZER,
@@ -266,6 +291,8 @@ static void reg_push(struct conn *c)
 static void forget(struct conn *c)
 {
     pthread_mutex_lock(&pool.reg_lock);
+    if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE)
+        atomic_fetch_sub(&pool.doomed, 1);
     reg_unlink(c);
     conn_free(c); /* close() also drops it from the epoll set */
     pthread_mutex_unlock(&pool.reg_lock);
@@ -428,6 +455,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .batch_open = batch_open,
         .in_batch = batch.open,
         .authed = c->authed,
+        .peer = &c->peer,
     };
     size_t start = c->out.len;
 
@@ -459,20 +487,77 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         mark_dirty(c);
 }
 
+/* A line whose verb is AUTH (in any case, blanks before it allowed). */
+static int is_auth(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (len - i < 4 || strncasecmp(line + i, "AUTH", 4) != 0)
+        return 0;
+    return len - i == 4 || line[i + 4] == ' ' || line[i + 4] == '\t';
+}
+
+/*
+ * A web page can make the browser send a request to this port (a form's
+ * POST to http://127.0.0.1:9000/, say), whose body lines would then run as
+ * commands. Such a connection is closed at its first line that belongs to
+ * HTTP (guard_http_line), before that line or anything after it runs, as
+ * Redis does. 1 if c was closed.
+ */
+static int refuse_http(struct conn *c, const char *line, size_t len)
+{
+    int first = !c->spoke;
+    for (size_t i = 0; i < len && !c->spoke; i++)
+        if (line[i] != ' ' && line[i] != '\t')
+            c->spoke = 1; /* blank lines before the first do not count (RFC 9112 2.2) */
+    if (!guard_http_line(line, len, first))
+        return 0;
+    guard_http_seen(&c->peer.addr, now_ms, line, len);
+    close_later(c);
+    return 1;
+}
+
+/* Whether the line must wait, and till when: every request of a connection
+ * that sent a wrong password waits out its delay, and an AUTH also waits
+ * for its address's turn (guard.h). The worker does not wait: c is set
+ * aside (park) until then. */
+static int held_back(struct conn *c, const char *line, size_t len)
+{
+    if (!pool.cfg->auth.enabled)
+        return 0;
+    int64_t wait = c->peer.auth_next - now_ms;
+    if (wait <= 0 && is_auth(line, len))
+        wait = guard_auth_turn(&c->peer.addr, now_ms);
+    if (wait <= 0)
+        return 0;
+    c->held = 1;
+    c->wake_at = now_ms + wait;
+    guard_auth_delayed();
+    mark_dirty(c);
+    return 1;
+}
+
 /* Runs the complete lines in buf[0..len) in order; returns how many bytes
- * were used. Stops early (leaving lines for later) on QUIT, on close, or
- * when the client's unsent output asks for backpressure. */
+ * were used. Stops early (leaving lines for later) on QUIT, on close, when
+ * the client's unsent output asks for backpressure, or when its next
+ * request must wait (held_back). */
 static size_t run_lines(struct conn *c, const char *buf, size_t len)
 {
     size_t off = 0;
-    while (!c->closing && !c->quit && !c->paused) {
+    while (!c->closing && !c->quit && !c->paused && !c->held) {
         const char *line;
         size_t line_len, used;
         enum proto_status st =
             proto_reader_next(&c->reader, buf + off, len - off, &line, &line_len, &used);
         off += used;
-        if (st == PROTO_NEED_MORE)
+        if (st == PROTO_NEED_MORE) {
+            /* Bytes dropped with the skipping over: an overlong line ended
+             * (the reader's own field, read only). */
+            if (used > 0 && !c->reader.discarding)
+                c->line_done = 1;
             break;
+        }
         if (st == PROTO_ERROR) {
             char msg[128];
             struct cmd_ctx x = {.out = &c->out, .counters = &self->counters};
@@ -483,6 +568,13 @@ static size_t run_lines(struct conn *c, const char *buf, size_t len)
                 close_later(c);
             mark_dirty(c);
         } else {
+            c->line_done = 1;
+            if (refuse_http(c, line, line_len))
+                break;
+            if (held_back(c, line, line_len)) {
+                off = (size_t)(line - buf); /* it runs when the wait is over */
+                break;
+            }
             handle_line(c, line, line_len);
         }
         if (conn_out_pending(c) >= OUT_HIGH)
@@ -525,6 +617,8 @@ static void resume(struct conn *c)
         queue_run(c, 0, 0, 0);
 }
 
+static void tell_doom(struct conn *c, int why);
+
 /* Reads once into the pass's arena, behind the connection's kept partial
  * line, and queues the bytes to run; the connection itself will keep only
  * what is left over after they ran. A connection that already has work
@@ -552,6 +646,11 @@ static void conn_read(struct conn *c)
     }
     mark_dirty(c);
     if (n == 0) {
+        /* The acceptor's shutdown may come between conn_event's look at
+         * conn.doom and this read. */
+        int why = atomic_load_explicit(&c->doom, memory_order_acquire);
+        if (why != CONN_DOOM_NONE && !c->told)
+            tell_doom(c, why);
         c->eof = 1; /* answer what came, then close */
         return;
     }
@@ -559,6 +658,20 @@ static void conn_read(struct conn *c)
     arena_used += have + (size_t)n;
     keep_input(c, NULL, 0);
     queue_run(c, 1, off, have + (size_t)n);
+}
+
+/* Starts or stops the clock of --line-timeout after a run. It runs while
+ * the client owes the end of a line, from the first byte of that line; not
+ * while whole lines wait on the server (held back, or for backpressure). */
+static void line_clock(struct conn *c)
+{
+    int64_t was = atomic_load_explicit(&c->line_since, memory_order_relaxed), since = 0;
+    int skipping = c->reader.discarding; /* the reader's own field, read only */
+    if (skipping || (c->in_len > 0 && memchr(c->in, '\n', c->in_len) == NULL))
+        since = was == 0 || (c->line_done && !skipping) ? now_ms : was;
+    c->line_done = 0;
+    if (since != was)
+        atomic_store_explicit(&c->line_since, since, memory_order_relaxed);
 }
 
 /* Runs the queued requests. No recv() happens in here, so the write lock
@@ -581,6 +694,7 @@ static void run_queued(void)
             size_t used = run_lines(c, c->in, c->in_len);
             keep_input(c, c->in + used, c->in_len - used);
         }
+        line_clock(c);
         /* Until a write opens the pass's batch, every reply is final: send
          * it now rather than after the whole pass, so this client gets on
          * with its next request while the pass goes on. */
@@ -593,6 +707,46 @@ static void run_queued(void)
     arena_used = 0;
 }
 
+/*
+ * The acceptor has told c to go (conn.doom) and shut it down for reading,
+ * which is how this worker came to hear of it: the client is told why, in
+ * one ERR line after the replies it has, and the connection is closed once
+ * that is sent. Whatever it sent after the acceptor's decision is not run.
+ */
+static void tell_doom(struct conn *c, int why)
+{
+    char msg[192], junk[4096];
+    enum proto_err code = PROTO_E_TIMEOUT;
+
+    if (why == CONN_DOOM_IDLE)
+        snprintf(msg, sizeof(msg), "closing an idle connection after %d s", pool.cfg->idle_timeout);
+    else if (why == CONN_DOOM_LINE)
+        snprintf(msg, sizeof(msg), "request line not completed within %d s",
+                 pool.cfg->line_timeout);
+    else {
+        code = PROTO_E_BUSY;
+        snprintf(msg, sizeof(msg),
+                 "server full (max %d clients): closing this connection, idle for %d s, the "
+                 "longest, to let a new client in",
+                 pool.cfg->max_clients, c->doom_idle_s);
+    }
+    c->told = 1;
+    c->eof = 1;
+    c->quit = 1;
+    keep_input(c, NULL, 0);
+    /* Unread input at close() makes the kernel send a reset instead of the
+     * end of the stream, and the client could lose this line with it: read
+     * away what has come (a bounded amount; a reset past that is the
+     * client's doing). */
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = recv(c->fd, junk, sizeof(junk), 0);
+        if (n <= 0 && !(n < 0 && errno == EINTR))
+            break;
+    }
+    if (proto_reply_err(&c->out, code, msg) != 0)
+        close_later(c);
+}
+
 static void conn_event(struct conn *c, uint32_t ev)
 {
     if (c->closing)
@@ -601,6 +755,13 @@ static void conn_event(struct conn *c, uint32_t ev)
      * nothing in the buffer belongs to this pass's uncommitted batch yet:
      * it is safe to send. */
     mark_dirty(c);
+    if (!c->told) {
+        int why = atomic_load_explicit(&c->doom, memory_order_acquire);
+        if (why != CONN_DOOM_NONE) {
+            tell_doom(c, why);
+            return;
+        }
+    }
     if ((ev & EPOLLOUT) && conn_out_pending(c) > 0) {
         size_t before = conn_out_pending(c);
         if (conn_flush(c) == CONN_IO_CLOSED) {
@@ -650,15 +811,102 @@ static int epoll_rearm(int fd, struct epoll_event *ev)
  * A lone worker's connection that is still armed for want needs nothing. */
 static void arm(struct conn *c, uint32_t want)
 {
-    if (!pool.oneshot && c->armed == want)
+    if (!pool.oneshot && c->armed == want && !c->unreg)
         return;
     struct epoll_event ev = {.events = want | pool.oneshot, .data.ptr = c};
     int fd = c->fd; /* read before the release: the next owner may close it */
+    int add = c->unreg;
     c->armed = want;
+    c->unreg = 0;
     atomic_fetch_add_explicit(&c->handoff, 1, memory_order_release);
-    if (epoll_rearm(fd, &ev) != 0) {
+    /* A connection back from the held list is not in the epoll set. */
+    if ((add ? epoll_ctl(pool.ep, EPOLL_CTL_ADD, fd, &ev) : epoll_rearm(fd, &ev)) != 0) {
         log_error("epoll_ctl: %s", strerror(errno));
         close_later(c); /* still ours: nobody else was told of it */
+    }
+}
+
+/* Sets the held list's timer to at (monotonic ms); pool.held_lock held. */
+static void timer_set(int64_t at)
+{
+    struct itimerspec its;
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = (time_t)(at / 1000);
+    its.it_value.tv_nsec = (long)(at % 1000) * 1000000;
+    if (timerfd_settime(pool.tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+        log_error("timerfd_settime: %s", strerror(errno));
+    pool.timer_at = at;
+}
+
+/*
+ * Sets a held connection aside until c->wake_at: out of the epoll set (a
+ * lone worker's level-triggered registration would report its unread
+ * input, or a hang-up, on every pass), onto the held list, whose timer the
+ * first free worker takes when it fires. From here on c is the held
+ * list's, not this worker's: this must be the pass's last use of c.
+ */
+static void park(struct conn *c)
+{
+    /* Held again at once after its wait, it is out of the set already. */
+    if (!c->unreg && epoll_ctl(pool.ep, EPOLL_CTL_DEL, c->fd, NULL) != 0) {
+        log_error("epoll_ctl: %s", strerror(errno));
+        close_later(c);
+        return;
+    }
+    c->unreg = 1;
+    c->parked = 1;
+    c->armed = 0;
+    pthread_mutex_lock(&pool.held_lock);
+    c->next_held = pool.held;
+    pool.held = c;
+    if (pool.timer_at == 0 || c->wake_at < pool.timer_at)
+        timer_set(c->wake_at);
+    pthread_mutex_unlock(&pool.held_lock);
+}
+
+/* The held list's timer fired on this worker: takes the connections that
+ * are due, sets the timer for the rest, arms it again, and queues the
+ * requests of those taken to run in this pass. */
+static void unpark_due(void)
+{
+    uint64_t ticks;
+    struct conn *due = NULL;
+    if (read(pool.tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+        log_debug("timerfd read: %s", strerror(errno));
+    /* A fresh clock: held_back() compares with it, and a pass that began
+     * a moment before the timer fired must not hold them again. */
+    now_ms = mono_ms();
+    pthread_mutex_lock(&pool.held_lock);
+    int64_t next = 0;
+    for (struct conn **p = &pool.held; *p;) {
+        struct conn *c = *p;
+        if (c->wake_at <= now_ms) {
+            *p = c->next_held;
+            c->next_held = due;
+            due = c;
+        } else {
+            if (next == 0 || c->wake_at < next)
+                next = c->wake_at;
+            p = &c->next_held;
+        }
+    }
+    pool.timer_at = 0;
+    if (next != 0)
+        timer_set(next);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = &pool.tfd};
+    if (epoll_ctl(pool.ep, EPOLL_CTL_MOD, pool.tfd, &ev) != 0)
+        log_error("epoll_ctl (timer): %s", strerror(errno));
+    pthread_mutex_unlock(&pool.held_lock);
+
+    while (due) {
+        struct conn *c = due;
+        due = c->next_held;
+        c->next_held = NULL;
+        c->parked = 0;
+        c->held = 0;
+        mark_dirty(c);
+        if (!c->queued && c->in_len > 0)
+            queue_run(c, 0, 0, 0);
     }
 }
 
@@ -692,6 +940,10 @@ static void settle(struct conn *c)
         }
         if (conn_out_pending(c) != before)
             touch(c);
+    }
+    if (c->held) {
+        park(c);
+        return;
     }
     size_t pending = conn_out_pending(c);
     if (pending == 0 && (c->quit || (c->eof && !c->paused))) {
@@ -891,9 +1143,9 @@ static void ckpt_stop(void)
 
 /* The acceptor's: registers fd in the shared epoll instance, where the
  * first free worker takes it when it has something to say. */
-static void adopt(int fd)
+static void adopt(int fd, const struct sockaddr *addr)
 {
-    struct conn *c = conn_new(fd, pool.cfg->max_line);
+    struct conn *c = conn_new(fd, pool.cfg->max_line, addr);
     if (c == NULL) {
         log_error("out of memory for a new connection; closing it");
         close(fd);
@@ -920,32 +1172,107 @@ static void adopt(int fd)
 }
 
 /*
- * The acceptor's, once a second: shuts down connections idle for the
- * timeout. It cannot close them, since a worker may own one right now;
- * shutdown() makes the socket report end of file, and the worker that
- * takes it next closes it the usual way.
+ * Telling a connection to go, the acceptor's. It cannot close it, since a
+ * worker may own it right now, nor write to it. shutdown(SHUT_RD) makes the
+ * socket report the end of input, so that the worker that takes it next
+ * sees conn.doom, tells the client why and closes it (tell_doom). Should
+ * the client not read that (its socket full), the sweep shuts it down both
+ * ways DOOM_GRACE_MS later and the worker's next send fails. pool.reg_lock
+ * held.
+ */
+static void doom(struct conn *c, int why, int64_t now)
+{
+    if (log_enabled(LOG_DEBUG)) {
+        char peer[64];
+        conn_peer(c, peer, sizeof(peer));
+        log_debug("client %s: closing it (%s)", peer,
+                  why == CONN_DOOM_IDLE   ? "idle"
+                  : why == CONN_DOOM_LINE ? "request line too slow"
+                                          : "idle longest, for a new client");
+    }
+    c->doomed_at = now;
+    atomic_store_explicit(&c->doom, why, memory_order_release);
+    atomic_fetch_add(&pool.doomed, 1);
+    atomic_fetch_add_explicit(why == CONN_DOOM_IDLE   ? &pool.idle_closed
+                              : why == CONN_DOOM_LINE ? &pool.line_timeouts
+                                                      : &pool.evicted,
+                              1, memory_order_relaxed);
+    if (shutdown(c->fd, SHUT_RD) != 0 && errno != ENOTCONN)
+        log_debug("shutdown(%d): %s", c->fd, strerror(errno));
+}
+
+/*
+ * The acceptor's, once a second: tells connections idle for the idle
+ * timeout, or whose request line has taken longer than the line timeout,
+ * to go; and shuts down for good those told a while ago that are still
+ * open.
  */
 void workers_sweep(void)
 {
-    int64_t limit = (int64_t)pool.cfg->idle_timeout * 1000;
+    int64_t idle = (int64_t)pool.cfg->idle_timeout * 1000;
+    int64_t line = (int64_t)pool.cfg->line_timeout * 1000;
     int64_t now = mono_ms();
-    if (limit <= 0 || now / 1000 == pool.last_sweep)
+    if (now / 1000 == pool.last_sweep)
         return;
     pool.last_sweep = now / 1000;
     pthread_mutex_lock(&pool.reg_lock);
     for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
-        if (c->swept || now - atomic_load_explicit(&c->last_active, memory_order_relaxed) < limit)
+        if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE) {
+            if (!c->forced && now - c->doomed_at >= DOOM_GRACE_MS) {
+                c->forced = 1;
+                if (shutdown(c->fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
+                    log_debug("shutdown(%d): %s", c->fd, strerror(errno));
+            }
             continue;
-        if (log_enabled(LOG_DEBUG)) {
-            char peer[64];
-            conn_peer(c, peer, sizeof(peer));
-            log_debug("client %s idle for %lld s; closing it", peer, (long long)limit / 1000);
         }
-        c->swept = 1;
-        if (shutdown(c->fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
-            log_debug("shutdown(%d): %s", c->fd, strerror(errno));
+        int64_t since = atomic_load_explicit(&c->line_since, memory_order_relaxed);
+        if (line > 0 && since != 0 && now - since >= line)
+            doom(c, CONN_DOOM_LINE, now);
+        else if (idle > 0 &&
+                 now - atomic_load_explicit(&c->last_active, memory_order_relaxed) >= idle)
+            doom(c, CONN_DOOM_IDLE, now);
     }
     pthread_mutex_unlock(&pool.reg_lock);
+}
+
+/*
+ * The policy when full (nginx, likewise, closes idle keep-alive connections
+ * when it runs out): the connection idle longest goes, if it has been idle
+ * at least SERVER_EVICT_MIN_IDLE_MS and has no request line under way. A
+ * client in the middle of a conversation is never the one. Scans every
+ * connection, but only when the server is full.
+ */
+int workers_evict(void)
+{
+    int64_t now = mono_ms(), best_idle = 0;
+    struct conn *best = NULL;
+    /* A scan that found none idle long enough also says how soon one can
+     * be: until then, a crowd at the door costs no scan each. */
+    if (now < pool.evict_not_before)
+        return 0;
+    pthread_mutex_lock(&pool.reg_lock);
+    for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
+        if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE ||
+            atomic_load_explicit(&c->line_since, memory_order_relaxed) != 0)
+            continue;
+        int64_t idle = now - atomic_load_explicit(&c->last_active, memory_order_relaxed);
+        if (idle > best_idle) {
+            best_idle = idle;
+            best = c;
+        }
+    }
+    int found = best != NULL && best_idle >= SERVER_EVICT_MIN_IDLE_MS;
+    if (found) {
+        best->doom_idle_s = (int)(best_idle / 1000);
+        doom(best, CONN_DOOM_EVICT, now);
+    } else {
+        /* None can reach the limit before the idlest has: no scan till
+         * then, and 20 a second at most while the server stays full. */
+        int64_t soon = SERVER_EVICT_MIN_IDLE_MS - best_idle;
+        pool.evict_not_before = now + (soon > 50 ? 50 : soon);
+    }
+    pthread_mutex_unlock(&pool.reg_lock);
+    return found;
 }
 
 /* SIGTERM, once the workers have stopped (so this thread owns every
@@ -984,7 +1311,13 @@ static void drain_and_close(void)
         conn_free(c);
         atomic_fetch_sub(&pool.conns_current, 1);
     }
+    atomic_store(&pool.doomed, 0);
     pthread_mutex_unlock(&pool.reg_lock);
+    /* Held connections were in the registry too, and are closed. */
+    pthread_mutex_lock(&pool.held_lock);
+    pool.held = NULL;
+    pool.timer_at = 0;
+    pthread_mutex_unlock(&pool.held_lock);
     if (dep >= 0)
         close(dep);
 }
@@ -1068,6 +1401,10 @@ static void *worker_main(void *arg)
                 wake = 1; /* pool.efd: stop */
                 continue;
             }
+            if ((void *)c == (void *)&pool.tfd) {
+                unpark_due();
+                continue;
+            }
             /* Ours now: see what its last owner did (conn.handoff). */
             atomic_load_explicit(&c->handoff, memory_order_acquire);
             if (pool.oneshot)
@@ -1109,6 +1446,9 @@ static void wake_all(void)
 
 static void close_loop(void)
 {
+    if (pool.tfd >= 0)
+        close(pool.tfd);
+    pool.tfd = -1;
     if (pool.efd >= 0)
         close(pool.efd);
     if (pool.ep >= 0)
@@ -1133,7 +1473,13 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
     /* data.ptr NULL marks the eventfd among the connections; it is never
      * read, so once written it wakes every worker. */
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (pool.ep < 0 || pool.efd < 0 || epoll_ctl(pool.ep, EPOLL_CTL_ADD, pool.efd, &ev) != 0) {
+    /* The held list's timer: one worker at a time handles it (unpark_due),
+     * whatever the worker count. */
+    pool.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    struct epoll_event tev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = &pool.tfd};
+    if (pool.ep < 0 || pool.efd < 0 || pool.tfd < 0 ||
+        epoll_ctl(pool.ep, EPOLL_CTL_ADD, pool.efd, &ev) != 0 ||
+        epoll_ctl(pool.ep, EPOLL_CTL_ADD, pool.tfd, &tev) != 0) {
         snprintf(err, errcap, "cannot create the workers' event loop: %s", strerror(errno));
         close_loop();
         free(pool.w);
@@ -1184,14 +1530,16 @@ fail:
 
 unsigned workers_connections(void)
 {
-    return atomic_load(&pool.conns_current);
+    /* Those told to go are on their way out: they do not hold a place. */
+    unsigned n = atomic_load(&pool.conns_current), d = atomic_load(&pool.doomed);
+    return n > d ? n - d : 0;
 }
 
-void workers_hand(int fd)
+void workers_hand(int fd, const struct sockaddr *addr)
 {
     atomic_fetch_add(&pool.conns_current, 1);
     atomic_fetch_add(&pool.conns_total, 1);
-    adopt(fd);
+    adopt(fd, addr);
 }
 
 void workers_stop(void)
@@ -1222,6 +1570,9 @@ void workers_stats(struct server_stats *st)
     st->conns_current = atomic_load(&pool.conns_current);
     st->conns_total = atomic_load(&pool.conns_total);
     st->threads = (unsigned long long)pool.n;
+    st->idle_closed = atomic_load_explicit(&pool.idle_closed, memory_order_relaxed);
+    st->line_timeouts = atomic_load_explicit(&pool.line_timeouts, memory_order_relaxed);
+    st->evicted = atomic_load_explicit(&pool.evicted, memory_order_relaxed);
     clock_gettime(CLOCK_MONOTONIC, &now);
     st->uptime = (unsigned long long)(now.tv_sec - pool.started.tv_sec);
 }

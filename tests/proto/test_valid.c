@@ -338,8 +338,8 @@ static void test_err_names(void **state)
 {
     (void)state;
     static const char *const names[PROTO_E__COUNT] = {
-        "NONE",     "SYNTAX", "UNKNOWN", "ARGS",  "NOTFOUND", "TOOLONG",
-        "ENCODING", "AUTH",   "BUSY",    "STORE", "INTERNAL", "EXISTS",
+        "NONE", "SYNTAX", "UNKNOWN", "ARGS",     "NOTFOUND", "TOOLONG", "ENCODING",
+        "AUTH", "BUSY",   "STORE",   "INTERNAL", "EXISTS",   "TIMEOUT",
     };
 
     for (int e = 0; e < PROTO_E__COUNT; e++) {
@@ -358,6 +358,9 @@ static void test_err_names(void **state)
     assert_int_equal(proto_err_lookup(U("WHATEVER")), PROTO_E_INTERNAL);
     assert_int_equal(proto_err_lookup(U("")), PROTO_E_INTERNAL);
     assert_int_equal(proto_err_lookup("BUSYX", 4), PROTO_E_BUSY);
+    /* The server's word for an idle connection or a request line that took
+     * too long: a client must know it, not take it for a newer peer's. */
+    assert_int_equal(proto_err_lookup(U("TIMEOUT")), PROTO_E_TIMEOUT);
 }
 
 static void test_cmd_table(void **state)

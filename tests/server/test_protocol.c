@@ -328,11 +328,12 @@ static void command_line(void **state)
     const char *help[] = {"--help", NULL};
     int st = srv_run(help, out, sizeof(out), err, sizeof(err), 5000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    static const char *const flags[] = {
-        "--bind",        "--port",         "--db",       "--threads",
-        "--max-clients", "--idle-timeout", "--max-line", "--password-file",
-        "--insecure",    "--sync",         "--sched",    "--demo",
-        "--log-level",   "--help",         "--version",  "todo.db"};
+    static const char *const flags[] = {"--bind",      "--port",          "--db",
+                                        "--threads",   "--max-clients",   "--idle-timeout",
+                                        "--max-line",  "--password-file", "--insecure",
+                                        "--sync",      "--sched",         "--demo",
+                                        "--log-level", "--help",          "--version",
+                                        "todo.db",     "--line-timeout"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         assert_non_null(strstr(out, flags[i]));
 
@@ -344,7 +345,7 @@ static void command_line(void **state)
     const char *const bad[][3] = {
         {"--frobnicate", NULL, NULL}, {"--port", "70000", NULL},     {"--port", "12x", NULL},
         {"--threads", "0", NULL},     {"--sync", "sometimes", NULL}, {"--log-level", "loud", NULL},
-        {"stray", NULL, NULL},        {"--sched", "fast", NULL},
+        {"stray", NULL, NULL},        {"--sched", "fast", NULL},     {"--line-timeout", "-1", NULL},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         st = srv_run(bad[i], out, sizeof(out), err, sizeof(err), 5000);

@@ -1,20 +1,31 @@
 /*
  * test_robust.c - bad input and bad clients harm nobody: oversized lines,
  * garbage bytes, a client gone mid-reply, too many clients, a server out
- * of file descriptors, idle clients, wrong passwords, and an unprotected
- * public bind.
+ * of file descriptors, idle clients, clients that trickle a line byte by
+ * byte, wrong passwords, a port already taken, and an unprotected public
+ * bind.
  */
 /* prlimit (sys/resource.h). */
 #define _GNU_SOURCE
 #include "srv_test.h"
 
 #include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct server_proc sp;
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int stop(void **state)
 {
@@ -202,34 +213,63 @@ static struct cli *newcomer(void)
 static int start_max3(void **state)
 {
     (void)state;
-    const char *const extra[] = {"--db", ":memory:", "--max-clients", "3", NULL};
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", "--max-clients", "3", NULL};
     return server_start(&sp, srv_bin, extra);
 }
 
+/* Clients with a request line under way are busy: at --max-clients none
+ * of them is closed for a newcomer, who gets ERR BUSY. Once one of them
+ * has finished its line and been idle for a second, a newcomer gets in in
+ * its place, and it is told why it was closed; the busy ones go on. */
 static void max_clients(void **state)
 {
     (void)state;
     struct cli *c[3];
+    char line[256];
     for (int i = 0; i < 3; i++) {
         c[i] = cli_open(sp.port);
         assert_non_null(c[i]);
         assert_string_equal(cli_cmd(c[i], "PING\n"), "OK PONG\r\n");
+        assert_int_equal(cli_send(c[i], "PI"), 0); /* a line under way */
     }
     struct cli *x = cli_open(sp.port);
     assert_non_null(x);
-    char line[256];
     assert_true(cli_line(x, line, sizeof(line), 5000) > 0);
     assert_string_equal(line, "ERR BUSY too many clients (max 3); try again later\r\n");
     assert_true(cli_closed(x, 3000));
     cli_close(x);
     for (int i = 0; i < 3; i++)
-        assert_string_equal(cli_cmd(c[i], "PING\n"), "OK PONG\r\n");
+        assert_string_equal(cli_cmd(c[i], "NG\n"), "OK PONG\r\n");
+    for (int i = 1; i < 3; i++)
+        assert_int_equal(cli_send(c[i], "PI"), 0);
 
-    /* When one leaves, a newcomer gets in. */
+    /* c[0] is idle now: within a few seconds a newcomer gets in. */
+    struct cli *y = NULL;
+    for (int tries = 0; tries < 50 && y == NULL; tries++) {
+        y = cli_open(sp.port);
+        assert_non_null(y);
+        const char *r = cli_cmd(y, "PING\n");
+        if (strcmp(r, "OK PONG\r\n") == 0)
+            break;
+        assert_string_equal(r, "ERR BUSY too many clients (max 3); try again later\r\n");
+        cli_close(y);
+        y = NULL;
+        usleep(200 * 1000);
+    }
+    assert_non_null(y);
+    assert_true(cli_line(c[0], line, sizeof(line), 5000) > 0);
+    assert_true(strncmp(line,
+                        "ERR BUSY server full (max 3 clients): closing this connection, idle for ",
+                        72) == 0);
+    assert_non_null(strstr(line, " s, the longest, to let a new client in\r\n"));
+    assert_true(cli_closed(c[0], 3000));
     cli_close(c[0]);
-    c[0] = newcomer();
-    for (int i = 0; i < 3; i++)
+    for (int i = 1; i < 3; i++)
+        assert_string_equal(cli_cmd(c[i], "NG\n"), "OK PONG\r\n");
+    assert_int_equal(srv_stat(y, "evicted"), 1);
+    for (int i = 1; i < 3; i++)
         cli_close(c[i]);
+    cli_close(y);
 }
 
 /* The smallest limit on descriptor numbers that leaves exactly `room` of
@@ -302,13 +342,16 @@ static void out_of_descriptors(void **state)
 static int start_idle1(void **state)
 {
     (void)state;
-    const char *const extra[] = {"--db", ":memory:", "--idle-timeout", "1", NULL};
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", "--idle-timeout", "1", NULL};
     return server_start(&sp, srv_bin, extra);
 }
 
+/* An idle client is told why it is closed, with the timeout's length; a
+ * client that talks is kept. */
 static void idle_timeout(void **state)
 {
     (void)state;
+    char line[256];
     struct cli *idle = cli_open(sp.port);
     struct cli *busy = cli_open(sp.port);
     assert_non_null(idle);
@@ -320,9 +363,104 @@ static void idle_timeout(void **state)
         assert_string_equal(cli_cmd(busy, "PING\n"), "OK PONG\r\n");
         usleep(200 * 1000);
     }
+    assert_true(cli_line(idle, line, sizeof(line), 1000) > 0);
+    assert_string_equal(line, "ERR TIMEOUT closing an idle connection after 1 s\r\n");
     assert_true(cli_closed(idle, 1000));
     assert_string_equal(cli_cmd(busy, "PING\n"), "OK PONG\r\n");
+    assert_int_equal(srv_stat(busy, "idle_closed"), 1);
     cli_close(idle);
+    cli_close(busy);
+}
+
+/* An idle client that does not read what it asked for (a LIST bigger than
+ * its socket can take) cannot be told why it is closed, but it is closed
+ * all the same, a couple of seconds later, and its place is given back. */
+static void idle_not_reading(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int small = 4096; /* a small window keeps the reply on the server's side */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sp.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct cli *c = malloc(sizeof(*c));
+    assert_non_null(c);
+    c->fd = fd;
+    c->len = 0;
+    char text[1100];
+    memset(text, 'x', 1000);
+    text[1000] = '\0';
+    for (int i = 0; i < 4000; i++) {
+        char req[1200];
+        snprintf(req, sizeof(req), "ADD %s %d\n", text, i);
+        assert_true(strncmp(cli_cmd(c, req), "OK ", 3) == 0);
+    }
+    assert_int_equal(cli_send(c, "LIST\n"), 0); /* 4 MB it will not read */
+    struct cli *other = cli_open(sp.port);      /* connected now, so as not to be idle */
+    assert_non_null(other);
+
+    /* Told after 1 s idle, shut down 2 s after that: within 10 s the
+     * server counts one connection, the other one. */
+    long n = -1;
+    for (int tries = 0; tries < 100 && n != 1; tries++) {
+        usleep(100 * 1000);
+        n = srv_stat(other, "connections_current");
+        assert_string_equal(cli_cmd(other, "PING\n"), "OK PONG\r\n");
+    }
+    assert_int_equal(n, 1);
+    assert_int_equal(srv_stat(other, "idle_closed"), 1);
+    cli_close(c);
+    cli_close(other);
+}
+
+static int start_line3(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", ":memory:",       "--threads", "2", "--idle-timeout",
+                                 "2",    "--line-timeout", "3",         NULL};
+    return server_start(&sp, srv_bin, extra);
+}
+
+/* A client that sends a byte of its line every 200 ms is never idle for
+ * --idle-timeout 2, but its line is not done within --line-timeout 3: it
+ * is told so and closed, not before. A client that finishes its lines at
+ * the same pace is served all along. */
+static void line_timeout(void **state)
+{
+    (void)state;
+    char line[256];
+    struct cli *slow = cli_open(sp.port);
+    struct cli *busy = cli_open(sp.port);
+    assert_non_null(slow);
+    assert_non_null(busy);
+    int one = 1;
+    assert_int_equal(setsockopt(slow->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+    static const char text[] = "ADD a task typed very, very slowly by a client that never ends it";
+    long got = -1; /* cli_line(): -1 nothing yet, 0 closed, else a line */
+    int sent = 0;
+    /* At most 60 bytes (12 s); the server gives up after 3 s, and checks
+     * once a second. */
+    long t0 = 0;
+    for (; sent < 60 && got < 0; sent++) {
+        if (sent == 0)
+            t0 = now_ms();
+        if (sock_send_all(slow->fd, text + sent, 1) != 0)
+            break; /* it closed on us */
+        assert_string_equal(cli_cmd(busy, "PING\n"), "OK PONG\r\n");
+        got = cli_line(slow, line, sizeof(line), 200);
+    }
+    if (got < 0)
+        got = cli_line(slow, line, sizeof(line), 1000);
+    assert_true(got > 0);
+    assert_string_equal(line, "ERR TIMEOUT request line not completed within 3 s\r\n");
+    assert_true(now_ms() - t0 >= 3000); /* not before its time */
+    assert_true(cli_closed(slow, 3000));
+    assert_string_equal(cli_cmd(busy, "PING\n"), "OK PONG\r\n");
+    assert_int_equal(srv_stat(busy, "line_timeouts"), 1);
+    assert_int_equal(srv_stat(busy, "tasks"), 0);
+    cli_close(slow);
     cli_close(busy);
 }
 
@@ -380,6 +518,34 @@ static void password(void **state)
     cli_close(c);
 }
 
+/* A second server on a port already taken exits 2 with one sentence that
+ * says which address and why, and has created no database file. */
+static void port_taken(void **state)
+{
+    (void)state;
+    static char out[4096], err[4096], want[256];
+    char dir[512], db[600], port[16];
+    make_tmpdir(dir, sizeof(dir));
+    snprintf(db, sizeof(db), "%s/todo.db", dir);
+    snprintf(port, sizeof(port), "%d", sp.port);
+    const char *args[] = {"--bind", "127.0.0.1", "--port", port, "--db", db, NULL};
+    int st = srv_run(args, out, sizeof(out), err, sizeof(err), 10000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    snprintf(want, sizeof(want),
+             "todo-server: cannot listen on 127.0.0.1:%d: address already in use\n", sp.port);
+    assert_string_equal(err, want);
+    assert_null(strstr(out, "listening"));
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        files += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    rm_tree(dir);
+    assert_int_equal(files, 0);
+}
+
 /* Bound to a public address without a password: refuse to start. (Tests
  * never listen on a public address, so --insecure is not tried here.) */
 static void public_bind_needs_password(void **state)
@@ -405,6 +571,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(max_clients, start_max3, stop),
         cmocka_unit_test_setup_teardown(out_of_descriptors, start_mem, stop),
         cmocka_unit_test_setup_teardown(idle_timeout, start_idle1, stop),
+        cmocka_unit_test_setup_teardown(idle_not_reading, start_idle1, stop),
+        cmocka_unit_test_setup_teardown(line_timeout, start_line3, stop),
+        cmocka_unit_test_setup_teardown(port_taken, start_mem, stop),
         cmocka_unit_test_setup_teardown(password, start_password, stop_password),
         cmocka_unit_test(public_bind_needs_password),
     };

@@ -54,6 +54,7 @@ enum proto_err {
     PROTO_E_STORE,    /* the server's storage failed; nothing was changed */
     PROTO_E_INTERNAL, /* anything else on the server's side */
     PROTO_E_EXISTS,   /* IMPORT fail: a task with that id exists already */
+    PROTO_E_TIMEOUT,  /* the connection was idle, or a request line too slow; closed */
     PROTO_E__COUNT
 };
 
