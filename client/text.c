@@ -88,14 +88,19 @@ static const char *escape_of(const char *s, size_t n, size_t *len, char buf[8])
     return NULL;
 }
 
-int text_escape(struct proto_buf *b, const char *s, size_t n)
+/* Hands s[0..n) to emit in pieces: runs of bytes shown as they are, and
+ * the escape of each byte or character that is not. One walk serves the
+ * buffer and the stream forms below. 0, or emit's first nonzero return. */
+typedef int (*emit_fn)(void *arg, const char *p, size_t len);
+
+static int escape_walk(const char *s, size_t n, emit_fn emit, void *arg)
 {
     size_t i = 0, plain = 0; /* s[plain..i) is waiting to be copied as it is */
     char buf[8];
+    int rc;
 
     if (n == 0)
         return 0; /* s may be NULL then */
-
     while (i < n) {
         size_t len;
         const char *e = escape_of(s + i, n - i, &len, buf);
@@ -103,13 +108,28 @@ int text_escape(struct proto_buf *b, const char *s, size_t n)
             i += len;
             continue;
         }
-        if (proto_buf_append(b, s + plain, i - plain) != 0 ||
-            proto_buf_append(b, e, strlen(e)) != 0)
-            return -1;
+        if ((i > plain && (rc = emit(arg, s + plain, i - plain)) != 0) ||
+            (rc = emit(arg, e, strlen(e))) != 0)
+            return rc;
         i += len;
         plain = i;
     }
-    return proto_buf_append(b, s + plain, n - plain);
+    return n > plain ? emit(arg, s + plain, n - plain) : 0;
+}
+
+static int emit_buf(void *arg, const char *p, size_t len)
+{
+    return proto_buf_append(arg, p, len) != 0 ? -1 : 0;
+}
+
+static int emit_file(void *arg, const char *p, size_t len)
+{
+    return fwrite(p, 1, len, arg) == len ? 0 : -1;
+}
+
+int text_escape(struct proto_buf *b, const char *s, size_t n)
+{
+    return escape_walk(s, n, emit_buf, b);
 }
 
 int text_is_safe(const char *s, size_t n)
@@ -126,24 +146,7 @@ int text_is_safe(const char *s, size_t n)
 
 int text_fputs(FILE *fp, const char *s, size_t n)
 {
-    char buf[8];
-    size_t i = 0, plain = 0;
-
-    if (n == 0)
-        return 0; /* s may be NULL then */
-    while (i < n) {
-        size_t len;
-        const char *e = escape_of(s + i, n - i, &len, buf);
-        if (!e) {
-            i += len;
-            continue;
-        }
-        if (fwrite(s + plain, 1, i - plain, fp) != i - plain || fputs(e, fp) == EOF)
-            return -1;
-        i += len;
-        plain = i;
-    }
-    return fwrite(s + plain, 1, n - plain, fp) == n - plain ? 0 : -1;
+    return escape_walk(s, n, emit_file, fp);
 }
 
 struct range {

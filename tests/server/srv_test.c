@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -259,6 +260,19 @@ void rm_tree(const char *path)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", path);
+}
+
+int write_password_file(char *dir, size_t dircap, char *path, size_t pathcap)
+{
+    make_tmpdir(dir, dircap);
+    snprintf(path, pathcap, "%s/pw", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    int w = fputs(SRV_TEST_PASSWORD "\n", f);
+    if (fclose(f) != 0 || w < 0 || chmod(path, 0600) != 0)
+        return -1;
+    return 0;
 }
 
 int srv_test_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n)

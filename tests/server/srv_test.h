@@ -72,6 +72,11 @@ int srv_run(const char *const *args, char *out, size_t outcap, char *err, size_t
 /* A fresh temporary directory (mkdtemp); removed with rm_tree(). */
 void make_tmpdir(char *path, size_t cap);
 void rm_tree(const char *path);
+/* Makes a temporary directory in dir (dircap bytes) holding a password
+ * file "pw" (mode 0600) whose first line is SRV_TEST_PASSWORD, and writes
+ * that file's path to path. 0, or -1 if the file could not be written. */
+#define SRV_TEST_PASSWORD "open sesame"
+int write_password_file(char *dir, size_t dircap, char *path, size_t pathcap);
 
 /* The main() of every server test program: takes the path of todo-server
  * from argv[1] into srv_bin and runs the tests as one group named after the

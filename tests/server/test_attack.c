@@ -229,13 +229,9 @@ static int start_password(void **state)
 {
     (void)state;
     char pw[700];
-    make_tmpdir(dir, sizeof(dir)); /* for the password; start_logged makes the log's */
-    snprintf(pw, sizeof(pw), "%s/pw", dir);
-    FILE *f = fopen(pw, "w");
-    if (f == NULL)
+    /* dir holds the password; start_logged makes the log's */
+    if (write_password_file(dir, sizeof(dir), pw, sizeof(pw)) != 0)
         return -1;
-    fputs("open sesame\n", f);
-    fclose(f);
     static char pwpath[700];
     snprintf(pwpath, sizeof(pwpath), "%s", pw);
     char pwdir[512];

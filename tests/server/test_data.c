@@ -19,13 +19,7 @@ static int start_password(void **state)
 {
     (void)state;
     char path[600];
-    make_tmpdir(pwdir, sizeof(pwdir));
-    snprintf(path, sizeof(path), "%s/pw", pwdir);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return -1;
-    fputs("open sesame\n", f);
-    if (fclose(f) != 0 || chmod(path, 0600) != 0)
+    if (write_password_file(pwdir, sizeof(pwdir), path, sizeof(path)) != 0)
         return -1;
     const char *const extra[] = {"--db", ":memory:", "--password-file", path, "--threads",
                                  "2",    NULL};

@@ -470,13 +470,8 @@ static int start_password(void **state)
 {
     (void)state;
     char path[600];
-    make_tmpdir(pwdir, sizeof(pwdir));
-    snprintf(path, sizeof(path), "%s/pw", pwdir);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
+    if (write_password_file(pwdir, sizeof(pwdir), path, sizeof(path)) != 0)
         return -1;
-    fputs("open sesame\n", f);
-    fclose(f);
     const char *const extra[] = {"--db", ":memory:", "--demo", "--password-file", path, NULL};
     return server_start(&sp, srv_bin, extra);
 }
