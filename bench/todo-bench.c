@@ -108,7 +108,7 @@ struct test {
     atomic_int stop; /* set by any worker that must end the test early */
 };
 
-struct conn {
+struct bench_conn {
     int fd;
     int dead;
     int want_out; /* EPOLLOUT is registered */
@@ -127,7 +127,7 @@ struct worker {
     struct test *t;
     pthread_barrier_t *go;
     int epfd;
-    struct conn *conns;
+    struct bench_conn *conns;
     int nconns;
     int live;
     uint64_t rng;
@@ -442,7 +442,7 @@ static void fail(struct worker *w, const char *fmt, ...)
     w->failed = 1;
 }
 
-static void conn_kill(struct worker *w, struct conn *c)
+static void bench_conn_kill(struct worker *w, struct bench_conn *c)
 {
     if (c->dead)
         return;
@@ -489,7 +489,7 @@ static int append_raw(struct worker *w, struct proto_buf *b)
 }
 
 /* Appends the next request of this test to c's output; returns its op. */
-static int append_request(struct worker *w, struct conn *c)
+static int append_request(struct worker *w, struct bench_conn *c)
 {
     const struct test *t = w->t;
     char line[256];
@@ -539,7 +539,7 @@ static int append_request(struct worker *w, struct conn *c)
 }
 
 /* Writes what c has pending; arms EPOLLOUT when the socket is full. */
-static void flush(struct worker *w, struct conn *c)
+static void flush(struct worker *w, struct bench_conn *c)
 {
     while (c->out_off < c->out.len) {
         ssize_t n = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
@@ -550,7 +550,7 @@ static void flush(struct worker *w, struct conn *c)
                 break;
             fail(w, "write: %s", strerror(errno));
             w->errors += c->count;
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         c->out_off += (size_t)n;
@@ -564,7 +564,7 @@ static void flush(struct worker *w, struct conn *c)
         struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0u), .data.ptr = c};
         if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
             fail(w, "epoll_ctl: %s", strerror(errno));
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         c->want_out = want;
@@ -572,7 +572,7 @@ static void flush(struct worker *w, struct conn *c)
 }
 
 /* Tops c up to PIPELINE requests in flight and sends them. */
-static void fill(struct worker *w, struct conn *c)
+static void fill(struct worker *w, struct bench_conn *c)
 {
     int P = w->t->o->pipeline;
     uint64_t now = now_ns();
@@ -580,7 +580,7 @@ static void fill(struct worker *w, struct conn *c)
         int op = append_request(w, c);
         if (op < 0) {
             fail(w, "out of memory");
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         unsigned slot = (c->head + c->count) % (unsigned)P;
@@ -632,7 +632,7 @@ static void check_reply(struct worker *w, int op, const struct proto_reply *r)
 
 /* Takes whole replies off the front of c->in; returns bytes used, or -1
  * when the connection must be dropped. */
-static ssize_t parse_replies(struct worker *w, struct conn *c, uint64_t now)
+static ssize_t parse_replies(struct worker *w, struct bench_conn *c, uint64_t now)
 {
     const struct options *o = w->t->o;
     size_t off = 0;
@@ -674,19 +674,19 @@ static ssize_t parse_replies(struct worker *w, struct conn *c, uint64_t now)
     return (ssize_t)off;
 }
 
-static void on_readable(struct worker *w, struct conn *c)
+static void on_readable(struct worker *w, struct bench_conn *c)
 {
     if (c->in_cap - c->in_len < IN_CHUNK) {
         size_t cap = c->in_cap ? c->in_cap * 2 : 2 * IN_CHUNK;
         if (cap > IN_MAX) {
             fail(w, "a reply is larger than %u bytes", IN_MAX);
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         char *p = realloc(c->in, cap);
         if (!p) {
             fail(w, "out of memory");
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         c->in = p;
@@ -698,20 +698,20 @@ static void on_readable(struct worker *w, struct conn *c)
             return;
         w->errors += c->count ? c->count : 1;
         show_error(w, strerror(errno), NULL);
-        conn_kill(w, c);
+        bench_conn_kill(w, c);
         return;
     }
     if (n == 0) {
         w->errors += c->count ? c->count : 1;
         show_error(w, "connection closed by the server", NULL);
-        conn_kill(w, c);
+        bench_conn_kill(w, c);
         return;
     }
     uint64_t now = now_ns();
     c->in_len += (size_t)n;
     ssize_t used = parse_replies(w, c, now);
     if (used < 0) {
-        conn_kill(w, c);
+        bench_conn_kill(w, c);
         return;
     }
     if (used > 0) {
@@ -774,7 +774,7 @@ static void *worker_main(void *arg)
             break;
         }
         for (int i = 0; i < n; i++) {
-            struct conn *c = evs[i].data.ptr;
+            struct bench_conn *c = evs[i].data.ptr;
             if (c->dead)
                 continue;
             if (evs[i].events & EPOLLOUT)
@@ -806,7 +806,7 @@ static void free_workers(struct worker *ws, int nw)
         struct worker *w = &ws[i];
         /* A worker whose setup failed has no connection array. */
         for (int j = 0; w->conns && j < w->nconns; j++) {
-            struct conn *c = &w->conns[j];
+            struct bench_conn *c = &w->conns[j];
             if (c->fd >= 0)
                 close(c->fd);
             free(c->in);
@@ -871,7 +871,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
             goto out;
         }
         for (int j = 0; j < w->nconns; j++) {
-            struct conn *c = &w->conns[j];
+            struct bench_conn *c = &w->conns[j];
             c->fd = dial(ai, 1);
             if (c->fd < 0) {
                 msg("cannot connect to %s:%s: %s", o->host, o->port, strerror(errno));

@@ -1,13 +1,13 @@
 /*
- * commands.h - todo-cli's subcommands: the table and the dispatcher shared
+ * cli-commands.h - todo-cli's subcommands: the table and the dispatcher shared
  * by the one-shot form, the batch mode and the shell.
  */
-#ifndef TODO_CLI_COMMANDS_H
-#define TODO_CLI_COMMANDS_H
+#ifndef TODO_CLI_CLI_COMMANDS_H
+#define TODO_CLI_CLI_COMMANDS_H
 
 #include <stdio.h>
 
-#include "conn.h"
+#include "cli-conn.h"
 #include "output.h"
 
 /* Exit statuses, as documented in --help. */
@@ -21,7 +21,7 @@ enum {
 enum session_mode { SESSION_ONESHOT = 0, SESSION_BATCH, SESSION_SHELL };
 
 struct session {
-    struct conn conn;
+    struct cli_conn conn;
     struct out out;
     enum session_mode mode;
     char *password; /* given with auth in the shell or a batch; kept for reconnects */
@@ -47,21 +47,21 @@ struct client_cmd {
 };
 
 /* The i-th command, or NULL past the end. */
-const struct client_cmd *commands_at(size_t i);
+const struct client_cmd *cli_commands_at(size_t i);
 /* The command named name (in any case), or NULL. */
-const struct client_cmd *commands_find(const char *name);
-const char *commands_usage(const struct client_cmd *c);
-const char *commands_summary(const struct client_cmd *c);
+const struct client_cmd *cli_commands_find(const char *name);
+const char *cli_commands_usage(const struct client_cmd *c);
+const char *cli_commands_summary(const struct client_cmd *c);
 
 /* Runs argv[0] with its arguments; returns an exit status. Messages go to
  * stderr, results to s->out. quoted (NULL: none) marks the words that are
  * text whatever they look like; after an unquoted "--" every word is. */
-int commands_run(struct session *s, int argc, char **argv, const unsigned char *quoted);
+int cli_commands_run(struct session *s, int argc, char **argv, const unsigned char *quoted);
 
 /* The command nearest to name by edit distance (for "did you mean"), or
  * NULL when none is near enough. Shell words (quit, exit) count in the
  * shell and batch modes. */
-const char *commands_suggest(const char *name, enum session_mode mode);
+const char *cli_commands_suggest(const char *name, enum session_mode mode);
 
 /* Connects s->conn if it is not open. 0, or CLI_EXIT_CONNECT after printing why. */
 int session_connect(struct session *s);
