@@ -18,16 +18,15 @@
 
 #include "hist.h"
 
+#include <todo/net.h>
 #include <todo/proto.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -154,12 +153,10 @@ static void msg(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Nanoseconds on the monotonic clock, as the histograms count them. */
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-    /* CLOCK_MONOTONIC cannot fail on Linux with a valid pointer. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return (uint64_t)net_now_ns();
 }
 
 /* xorshift64*: fast, and good enough to spread keys uniformly. */
@@ -184,11 +181,8 @@ static uint64_t rnd_below(uint64_t *s, uint64_t n)
 
 static struct addrinfo *resolve(const struct options *o)
 {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(o->host, o->port, &hints, &res);
+    struct addrinfo *res = NULL;
+    int rc = net_resolve(o->host, o->port, 0, &res);
     if (rc != 0) {
         msg("cannot resolve %s:%s: %s", o->host, o->port, gai_strerror(rc));
         return NULL;
@@ -196,51 +190,11 @@ static struct addrinfo *resolve(const struct options *o)
     return res;
 }
 
-/* todo-bench loads only servers on this machine (127.0.0.0/8, ::1, or an
- * IPv4 loopback address mapped into IPv6), so that a mistyped -H cannot
- * turn it on someone else's server. */
-static int is_loopback(const struct addrinfo *ai)
-{
-    if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(struct sockaddr_in)) {
-        struct sockaddr_in in;
-        memcpy(&in, ai->ai_addr, sizeof(in));
-        return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
-    }
-    if (ai->ai_family == AF_INET6 && ai->ai_addrlen >= sizeof(struct sockaddr_in6)) {
-        struct sockaddr_in6 in6;
-        memcpy(&in6, ai->ai_addr, sizeof(in6));
-        return IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr) ||
-               (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr) && in6.sin6_addr.s6_addr[12] == 127);
-    }
-    return 0;
-}
-
-/* A connected socket, blocking unless nonblock is set, or -1 with errno set. */
+/* A connected socket with TCP_NODELAY (small requests must leave at once,
+ * not wait for Nagle), blocking unless nonblock is set, or -1 with errno set. */
 static int dial(const struct addrinfo *ai, int nonblock)
 {
-    int err = ECONNREFUSED;
-    for (; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            int one = 1;
-            /* Small requests must leave at once, not wait for Nagle. */
-            if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
-                (nonblock && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)) {
-                err = errno;
-                close(fd);
-                continue;
-            }
-            return fd;
-        }
-        err = errno;
-        close(fd);
-    }
-    errno = err;
-    return -1;
+    return net_dial(ai, NET_DIAL_NODELAY | (nonblock ? NET_DIAL_NONBLOCK : 0u));
 }
 
 /* Room for every connection we will open, or -1 with a message. */
@@ -1525,7 +1479,9 @@ int main(int argc, char **argv)
     struct addrinfo *good = ai;
     int probe = -1, loopback = 0;
     for (; good; good = good->ai_next) {
-        if (!is_loopback(good))
+        /* todo-bench loads only servers on this machine, so that a
+         * mistyped -H cannot turn it on someone else's server. */
+        if (!net_addr_is_loopback(good->ai_addr, good->ai_addrlen))
             continue;
         loopback = 1;
         struct addrinfo one = *good;

@@ -9,7 +9,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -17,20 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "todo/net.h"
 
 /* A reply may hold a whole LIST; this bounds what a broken server can make us hold. */
 #define CLI_CONN_MAX_INPUT (512u * 1024 * 1024)
 /* A data line holds one task; its text is at most a request line, escaped. */
 #define CLI_CONN_MAX_LINE (4u * PROTO_MAX_LINE_DEFAULT + 1024)
-
-long cli_conn_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_err(struct cli_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(struct cli_conn *c, const char *fmt, ...)
@@ -91,11 +84,11 @@ int cli_conn_is_open(const struct cli_conn *c)
 }
 
 /* The time left for one wait: the timeout, cut short by the deadline. */
-static int wait_ms(const struct cli_conn *c, long start)
+static int wait_ms(const struct cli_conn *c, int64_t start)
 {
-    long left = start + c->cfg.timeout_ms - cli_conn_now_ms();
+    int64_t left = start + c->cfg.timeout_ms - net_now_ms();
     if (c->deadline) {
-        long dl = c->deadline - cli_conn_now_ms();
+        int64_t dl = c->deadline - net_now_ms();
         if (dl < left)
             left = dl;
     }
@@ -104,7 +97,7 @@ static int wait_ms(const struct cli_conn *c, long start)
 
 /* Waits for events on the socket. 1 ready, 0 timed out, -1 error (errno),
  * -2 cancelled by the user. */
-static int wait_fd(struct cli_conn *c, short events, long start)
+static int wait_fd(struct cli_conn *c, short events, int64_t start)
 {
     for (;;) {
         struct pollfd p = {.fd = c->fd, .events = events};
@@ -129,36 +122,25 @@ static double secs(int ms)
 }
 
 /* Tries one address; 0 when connected, else -1 with errno-like *why. */
-static int try_connect(struct cli_conn *c, const struct addrinfo *ai, long start, int *why)
+static int try_connect(struct cli_conn *c, const struct addrinfo *ai, int64_t start, int *why)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    int pending = 0;
+    int fd = net_connect_start(ai, &pending);
     if (fd < 0) {
         *why = errno;
         return -1;
     }
     c->fd = fd;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+    if (!pending)
         return 0;
-    if (errno != EINPROGRESS) {
-        *why = errno;
-        goto fail;
-    }
     int r = wait_fd(c, POLLOUT, start);
     if (r <= 0) {
         *why = r == 0 ? ETIMEDOUT : r == -2 ? EINTR : errno;
         goto fail;
     }
-    int soerr = 0;
-    socklen_t sl = sizeof(soerr);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) {
-        *why = errno;
-        goto fail;
-    }
-    if (soerr != 0) {
-        *why = soerr;
-        goto fail;
-    }
-    return 0;
+    *why = net_connect_result(fd);
+    if (*why == 0)
+        return 0;
 fail:
     close(fd);
     c->fd = -1;
@@ -167,16 +149,13 @@ fail:
 
 enum cli_conn_status cli_conn_open(struct cli_conn *c)
 {
-    struct addrinfo hints, *res = NULL;
+    struct addrinfo *res = NULL;
     char buf[128];
     int why = 0;
-    long start = cli_conn_now_ms();
+    int64_t start = net_now_ms();
 
     cli_conn_close(c);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int g = getaddrinfo(c->cfg.host, c->cfg.port, &hints, &res);
+    int g = net_resolve(c->cfg.host, c->cfg.port, 0, &res);
     if (g != 0) {
         set_err(c, "cannot connect to %s:%s: %s", c->cfg.host, c->cfg.port,
                 g == EAI_SYSTEM ? cause(errno, buf, sizeof(buf))
@@ -254,7 +233,7 @@ static enum cli_conn_status broken(struct cli_conn *c, enum cli_conn_status st)
 enum cli_conn_status cli_conn_flush(struct cli_conn *c)
 {
     char buf[128];
-    long start = cli_conn_now_ms();
+    int64_t start = net_now_ms();
 
     if (c->fd < 0) {
         set_err(c, "not connected to %s:%s", c->cfg.host, c->cfg.port);
@@ -264,7 +243,7 @@ enum cli_conn_status cli_conn_flush(struct cli_conn *c)
         ssize_t w = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
         if (w > 0) {
             proto_buf_consume(&c->out, (size_t)w);
-            start = cli_conn_now_ms();
+            start = net_now_ms();
             continue;
         }
         if (w < 0 && errno == EINTR)
@@ -294,7 +273,7 @@ enum cli_conn_status cli_conn_flush(struct cli_conn *c)
 enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r)
 {
     char buf[128], derr[160];
-    long start = cli_conn_now_ms();
+    int64_t start = net_now_ms();
     enum cli_conn_status st = cli_conn_flush(c);
     if (st != CLI_CONN_OK)
         return st;

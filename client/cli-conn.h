@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "todo/proto.h"
 
@@ -31,7 +32,7 @@ enum cli_conn_status {
 struct cli_conn {
     struct cli_conn_cfg cfg;
     int fd;                         /* -1 when not connected */
-    long deadline;                  /* CLOCK_MONOTONIC ms that no wait may pass; 0 for none */
+    int64_t deadline;               /* CLOCK_MONOTONIC ms that no wait may pass; 0 for none */
     char *in;                       /* received bytes */
     size_t in_len, in_cap, in_drop; /* in_drop: bytes of the last reply, dropped on the next read */
     struct proto_reply_decoder dec;
@@ -67,8 +68,5 @@ enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r);
 enum cli_conn_status cli_conn_call(struct cli_conn *c, enum proto_cmd cmd,
                                    const struct proto_arg *args, size_t nargs,
                                    struct proto_reply *r);
-
-/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
-long cli_conn_now_ms(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include "cli-commands.h"
 #include "options.h"
 #include "text.h"
+#include "todo/net.h"
 
 int strlist_add(struct strlist *l, const char *s, size_t len)
 {
@@ -205,7 +206,7 @@ static int fetch_first_tokens(struct complete_server *cs, enum proto_cmd cmd,
     if (cs->failed)
         return -1;
     if (!cs->deadline) {
-        cs->deadline = cli_conn_now_ms() + cs->budget_ms;
+        cs->deadline = net_now_ms() + cs->budget_ms;
         cs->c.deadline = cs->deadline;
     }
     if (!cli_conn_is_open(&cs->c) && cli_conn_open(&cs->c) != CLI_CONN_OK)

@@ -8,6 +8,7 @@
 #define TODO_CLI_COMPLETE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cli-conn.h"
 
@@ -43,7 +44,7 @@ int complete_words(const char *const *words, size_t n, const struct complete_liv
 struct complete_server {
     struct cli_conn c;
     int budget_ms;
-    long deadline; /* set on first use */
+    int64_t deadline; /* set on first use */
     int failed;
 };
 void complete_server_init(struct complete_server *cs, const struct cli_conn_cfg *cfg,
