@@ -765,29 +765,51 @@ out:
     return rc;
 }
 
+/* A command that sends one request takes the words libproto's table allows
+ * it; only the client's own commands, and auth (which the shell asks the
+ * password for when it is left out), give counts here. */
 static const struct client_cmd table[] = {
-    {"add", PROTO_CMD_ADD, NULL, NULL, 1, -1, run_change, 0},
-    {"get", PROTO_CMD_GET, NULL, NULL, 1, 1, run_tasks, 0},
-    {"edit", PROTO_CMD_EDIT, NULL, NULL, 2, -1, run_change, 0},
-    {"done", PROTO_CMD_DONE, NULL, NULL, 1, 1, run_change, 0},
-    {"undone", PROTO_CMD_UNDONE, NULL, NULL, 1, 1, run_change, 0},
-    {"del", PROTO_CMD_DEL, NULL, NULL, 1, 1, run_change, 0},
-    {"list", PROTO_CMD_LIST, NULL, NULL, 0, -1, run_tasks, 0},
-    {"tags", PROTO_CMD_TAGS, NULL, NULL, 0, 0, run_pairs, 0},
-    {"stats", PROTO_CMD_STATS, NULL, NULL, 0, 0, run_pairs, 0},
-    {"ping", PROTO_CMD_PING, NULL, NULL, 0, 0, run_ping, 0},
-    {"help", PROTO_CMD_NONE, "[COMMAND]", "Lists the commands, or shows how to use one of them.", 0,
-     1, run_help, 0},
-    {"export", PROTO_CMD_NONE, "", "Writes every task as a JSON array to stdout.", 0, 0, run_export,
-     0},
-    {"import", PROTO_CMD_NONE, "[--on-conflict skip|replace|fail] [FILE]",
-     "Restores the tasks of an export (a JSON array) read from FILE or stdin: same ids, status, "
-     "times and tags. A task whose id is taken fails the whole import unless --on-conflict "
-     "skip or replace is given.",
-     0, 3, run_import, 0},
-    {"auth", PROTO_CMD_AUTH, "[PASSWORD]",
-     "Logs in; in the shell, without PASSWORD it is asked for without echo.", 0, 1, run_auth,
-     CMD_NOT_ONESHOT},
+    {.name = "add", .cmd = PROTO_CMD_ADD, .run = run_change},
+    {.name = "get", .cmd = PROTO_CMD_GET, .run = run_tasks},
+    {.name = "edit", .cmd = PROTO_CMD_EDIT, .run = run_change},
+    {.name = "done", .cmd = PROTO_CMD_DONE, .run = run_change},
+    {.name = "undone", .cmd = PROTO_CMD_UNDONE, .run = run_change},
+    {.name = "del", .cmd = PROTO_CMD_DEL, .run = run_change},
+    {.name = "list", .cmd = PROTO_CMD_LIST, .run = run_tasks},
+    {.name = "tags", .cmd = PROTO_CMD_TAGS, .run = run_pairs},
+    {.name = "stats", .cmd = PROTO_CMD_STATS, .run = run_pairs},
+    {.name = "ping", .cmd = PROTO_CMD_PING, .run = run_ping},
+    {.name = "help",
+     .cmd = PROTO_CMD_NONE,
+     .usage = "[COMMAND]",
+     .summary = "Lists the commands, or shows how to use one of them.",
+     .min_args = 0,
+     .max_args = 1,
+     .run = run_help},
+    {.name = "export",
+     .cmd = PROTO_CMD_NONE,
+     .usage = "",
+     .summary = "Writes every task as a JSON array to stdout.",
+     .min_args = 0,
+     .max_args = 0,
+     .run = run_export},
+    {.name = "import",
+     .cmd = PROTO_CMD_NONE,
+     .usage = "[--on-conflict skip|replace|fail] [FILE]",
+     .summary = "Restores the tasks of an export (a JSON array) read from FILE or stdin: same ids, "
+                "status, times and tags. A task whose id is taken fails the whole import unless "
+                "--on-conflict skip or replace is given.",
+     .min_args = 0,
+     .max_args = 3,
+     .run = run_import},
+    {.name = "auth",
+     .cmd = PROTO_CMD_AUTH,
+     .usage = "[PASSWORD]",
+     .summary = "Logs in; in the shell, without PASSWORD it is asked for without echo.",
+     .min_args = 0,
+     .max_args = 1,
+     .run = run_auth,
+     .flags = CMD_NOT_ONESHOT | CMD_OWN_ARGS},
 };
 
 const struct client_cmd *cli_commands_at(size_t i)
@@ -827,6 +849,17 @@ const char *cli_commands_usage(const struct client_cmd *c)
 const char *cli_commands_summary(const struct client_cmd *c)
 {
     return c->summary ? c->summary : proto_cmd_info(c->cmd)->summary;
+}
+
+void cli_commands_arg_counts(const struct client_cmd *c, int *min, int *max)
+{
+    if (c->cmd == PROTO_CMD_NONE || (c->flags & CMD_OWN_ARGS)) {
+        *min = c->min_args;
+        *max = c->max_args;
+        return;
+    }
+    *min = proto_cmd_info(c->cmd)->min_args;
+    *max = proto_cmd_info(c->cmd)->max_args;
 }
 
 /* Edit distance with transpositions (optimal string alignment), ignoring
@@ -891,7 +924,7 @@ const char *cli_commands_suggest(const char *name, enum session_mode mode)
  * after "--" was taken out. */
 static int run_checked(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
-    int nargs = argc - 1;
+    int nargs = argc - 1, min_args, max_args;
 
     if ((c->flags & CMD_NOT_ONESHOT) && s->mode == SESSION_ONESHOT) {
         session_fail(s, "USAGE", "'%s' works in the shell; use --password-file or TODO_PASSWORD",
@@ -916,7 +949,8 @@ static int run_checked(struct session *s, const struct client_cmd *c, int argc, 
             }
         }
     }
-    if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args)) {
+    cli_commands_arg_counts(c, &min_args, &max_args);
+    if (nargs < min_args || (max_args >= 0 && nargs > max_args)) {
         const char *u = cli_commands_usage(c);
         session_fail(s, "USAGE", "usage: %s%s%s", c->name, *u ? " " : "", u);
         return CLI_EXIT_USAGE;

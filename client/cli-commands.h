@@ -35,13 +35,17 @@ typedef int (*client_cmd_fn)(struct session *s, const struct client_cmd *c, int 
 
 #define CMD_NOT_ONESHOT 0x01 /* only in the shell and batch mode (auth) */
 #define CMD_HIDDEN 0x02      /* left out of help and completion */
+#define CMD_OWN_ARGS 0x04    /* takes other counts of words than its request (auth) */
 
 struct client_cmd {
-    const char *name;       /* as typed: "add" */
-    enum proto_cmd cmd;     /* the request it sends; PROTO_CMD_NONE for local commands */
-    const char *usage;      /* NULL: libproto's usage for cmd */
-    const char *summary;    /* NULL: libproto's summary for cmd */
-    int min_args, max_args; /* words after the name; max -1 for no limit */
+    const char *name;    /* as typed: "add" */
+    enum proto_cmd cmd;  /* the request it sends; PROTO_CMD_NONE for local commands */
+    const char *usage;   /* NULL: libproto's usage for cmd */
+    const char *summary; /* NULL: libproto's summary for cmd */
+    /* Words after the name, max -1 for no limit, for a command of the
+     * client's own (cmd PROTO_CMD_NONE) or one with CMD_OWN_ARGS; any other
+     * takes the counts of libproto's table, which the server applies too. */
+    int min_args, max_args;
     client_cmd_fn run;
     unsigned flags;
 };
@@ -52,6 +56,8 @@ const struct client_cmd *cli_commands_at(size_t i);
 const struct client_cmd *cli_commands_find(const char *name);
 const char *cli_commands_usage(const struct client_cmd *c);
 const char *cli_commands_summary(const struct client_cmd *c);
+/* How many words may follow c's name: *min to *max (-1: no limit). */
+void cli_commands_arg_counts(const struct client_cmd *c, int *min, int *max);
 
 /* Runs argv[0] with its arguments; returns an exit status. Messages go to
  * stderr, results to s->out. quoted (NULL: none) marks the words that are

@@ -81,9 +81,6 @@ static int offer_live(struct strlist *out, const char *word, const char *prefix,
 static int complete_args(const struct client_cmd *c, size_t pos, const char *word,
                          const struct complete_live *live, struct strlist *out)
 {
-    static const char *const attrs[] = {"due:", "pri:low", "pri:med", "pri:high", NULL};
-    /* What only EDIT takes: clearing a due date or a priority. */
-    static const char *const clears[] = {"due:none", "pri:none", NULL};
     const struct proto_cmd_info *info = proto_cmd_info(c->cmd);
     int rc = 0;
 
@@ -98,25 +95,23 @@ static int complete_args(const struct client_cmd *c, size_t pos, const char *wor
     if (!info || c->cmd == PROTO_CMD_NONE)
         return 0;
     if (info->flags & PROTO_CMDF_ID) {
-        /* The id comes first; only EDIT takes more words after it. */
+        /* The id comes first; only a command that takes more words (EDIT)
+         * has anything to offer after it. */
         if (pos == 1)
             return live ? offer_live(out, word, "", live->ids, live->ctx) : 0;
-        if (c->cmd != PROTO_CMD_EDIT)
+        if (info->max_args >= 0 && pos > (size_t)info->max_args)
             return 0;
     }
     if ((info->flags & PROTO_CMDF_TAGS) && live && (word[0] == '+' || word[0] == '-')) {
         /* Only EDIT removes tags with -tag. */
         if (word[0] == '+')
             rc = offer_live(out, word, "+", live->tags, live->ctx);
-        else if (c->cmd == PROTO_CMD_EDIT)
+        else if (info->flags & PROTO_CMDF_UNTAGS)
             rc = offer_live(out, word, "-", live->tags, live->ctx);
     }
-    if (info->flags & PROTO_CMDF_ATTRS) {
-        for (size_t i = 0; attrs[i] && rc == 0; i++)
-            rc = offer(out, word, "", attrs[i]);
-        for (size_t i = 0; c->cmd == PROTO_CMD_EDIT && clears[i] && rc == 0; i++)
-            rc = offer(out, word, "", clears[i]);
-    }
+    /* due: and pri: words, with due:none and pri:none for EDIT. */
+    for (size_t i = 0; info->attrs[i] && rc == 0; i++)
+        rc = offer(out, word, "", info->attrs[i]);
     for (size_t i = 0; info->keywords[i] && rc == 0; i++)
         rc = offer(out, word, "", info->keywords[i]);
     return rc;
