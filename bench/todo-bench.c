@@ -121,7 +121,7 @@ struct bench_conn {
     struct proto_reply_decoder dec;
 };
 
-struct worker {
+struct bench_worker {
     pthread_t tid;
     struct test *t;
     pthread_barrier_t *go;
@@ -384,8 +384,9 @@ out:
  * The timed loop.
  * ---------------------------------------------------------------------- */
 
-static void fail(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(struct worker *w, const char *fmt, ...)
+static void fail(struct bench_worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail(struct bench_worker *w, const char *fmt, ...)
 {
     if (w->failed)
         return;
@@ -396,7 +397,7 @@ static void fail(struct worker *w, const char *fmt, ...)
     w->failed = 1;
 }
 
-static void bench_conn_kill(struct worker *w, struct bench_conn *c)
+static void bench_conn_kill(struct bench_worker *w, struct bench_conn *c)
 {
     if (c->dead)
         return;
@@ -408,7 +409,7 @@ static void bench_conn_kill(struct worker *w, struct bench_conn *c)
 }
 
 /* May this worker send one more request? Takes it from the quota under -n. */
-static int may_send(struct worker *w, uint64_t now)
+static int may_send(struct bench_worker *w, uint64_t now)
 {
     const struct options *o = w->t->o;
     if (atomic_load_explicit(&w->t->stop, memory_order_relaxed))
@@ -423,7 +424,7 @@ static int may_send(struct worker *w, uint64_t now)
 }
 
 /* Appends "__rand__"-substituted template to out. */
-static int append_raw(struct worker *w, struct proto_buf *b)
+static int append_raw(struct bench_worker *w, struct proto_buf *b)
 {
     const struct options *o = w->t->o;
     const char *p = o->raw;
@@ -443,7 +444,7 @@ static int append_raw(struct worker *w, struct proto_buf *b)
 }
 
 /* Appends the next request of this test to c's output; returns its op. */
-static int append_request(struct worker *w, struct bench_conn *c)
+static int append_request(struct bench_worker *w, struct bench_conn *c)
 {
     const struct test *t = w->t;
     char line[256];
@@ -493,7 +494,7 @@ static int append_request(struct worker *w, struct bench_conn *c)
 }
 
 /* Writes what c has pending; arms EPOLLOUT when the socket is full. */
-static void flush(struct worker *w, struct bench_conn *c)
+static void flush(struct bench_worker *w, struct bench_conn *c)
 {
     while (c->out_off < c->out.len) {
         ssize_t n = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
@@ -526,7 +527,7 @@ static void flush(struct worker *w, struct bench_conn *c)
 }
 
 /* Tops c up to PIPELINE requests in flight and sends them. */
-static void fill(struct worker *w, struct bench_conn *c)
+static void fill(struct bench_worker *w, struct bench_conn *c)
 {
     int P = w->t->o->pipeline;
     uint64_t now = now_ns();
@@ -545,7 +546,7 @@ static void fill(struct worker *w, struct bench_conn *c)
     flush(w, c);
 }
 
-static void show_error(struct worker *w, const char *what, const struct proto_reply *r)
+static void show_error(struct bench_worker *w, const char *what, const struct proto_reply *r)
 {
     if (w->shown >= MAX_ERR_MESSAGES)
         return;
@@ -558,7 +559,7 @@ static void show_error(struct worker *w, const char *what, const struct proto_re
 }
 
 /* Is r the reply op expects? Counts and shows it if not. */
-static void check_reply(struct worker *w, int op, const struct proto_reply *r)
+static void check_reply(struct bench_worker *w, int op, const struct proto_reply *r)
 {
     int good;
     switch (op) {
@@ -586,7 +587,7 @@ static void check_reply(struct worker *w, int op, const struct proto_reply *r)
 
 /* Takes whole replies off the front of c->in; returns bytes used, or -1
  * when the connection must be dropped. */
-static ssize_t parse_replies(struct worker *w, struct bench_conn *c, uint64_t now)
+static ssize_t parse_replies(struct bench_worker *w, struct bench_conn *c, uint64_t now)
 {
     const struct options *o = w->t->o;
     size_t off = 0;
@@ -628,7 +629,7 @@ static ssize_t parse_replies(struct worker *w, struct bench_conn *c, uint64_t no
     return (ssize_t)off;
 }
 
-static void on_readable(struct worker *w, struct bench_conn *c)
+static void on_readable(struct bench_worker *w, struct bench_conn *c)
 {
     if (c->in_cap - c->in_len < IN_CHUNK) {
         size_t cap = c->in_cap ? c->in_cap * 2 : 2 * IN_CHUNK;
@@ -675,7 +676,7 @@ static void on_readable(struct worker *w, struct bench_conn *c)
     fill(w, c);
 }
 
-static int worker_busy(const struct worker *w)
+static int worker_busy(const struct bench_worker *w)
 {
     for (int i = 0; i < w->nconns; i++)
         if (!w->conns[i].dead && w->conns[i].count > 0)
@@ -685,7 +686,7 @@ static int worker_busy(const struct worker *w)
 
 static void *worker_main(void *arg)
 {
-    struct worker *w = arg;
+    struct bench_worker *w = arg;
     const struct options *o = w->t->o;
     struct epoll_event evs[256];
     uint64_t last_progress, last_done = 0;
@@ -754,10 +755,10 @@ struct result {
     struct hist hist;
 };
 
-static void free_workers(struct worker *ws, int nw)
+static void free_workers(struct bench_worker *ws, int nw)
 {
     for (int i = 0; i < nw; i++) {
-        struct worker *w = &ws[i];
+        struct bench_worker *w = &ws[i];
         /* A worker whose setup failed has no connection array. */
         for (int j = 0; w->conns && j < w->nconns; j++) {
             struct bench_conn *c = &w->conns[j];
@@ -783,7 +784,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
     int rc = EXIT_FAIL;
     int started = 0;
     pthread_barrier_t go;
-    struct worker *ws = calloc((size_t)nw, sizeof(*ws));
+    struct bench_worker *ws = calloc((size_t)nw, sizeof(*ws));
     if (!ws) {
         msg("out of memory");
         return EXIT_FAIL;
@@ -797,7 +798,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
     }
 
     for (int i = 0; i < nw; i++) {
-        struct worker *w = &ws[i];
+        struct bench_worker *w = &ws[i];
         w->t = t;
         w->go = &go;
         int nconns = o->conns / nw + (i < o->conns % nw);
@@ -871,7 +872,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
     hist_init(&res->hist);
     rc = EXIT_OK;
     for (int i = 0; i < nw; i++) {
-        struct worker *w = &ws[i];
+        struct bench_worker *w = &ws[i];
         res->done += w->done;
         res->errors += w->errors;
         double s = (double)(w->end - w->start) / 1e9;
