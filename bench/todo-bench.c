@@ -18,16 +18,15 @@
 
 #include "hist.h"
 
+#include <todo/net.h>
 #include <todo/proto.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -108,7 +107,7 @@ struct test {
     atomic_int stop; /* set by any worker that must end the test early */
 };
 
-struct conn {
+struct bench_conn {
     int fd;
     int dead;
     int want_out; /* EPOLLOUT is registered */
@@ -122,12 +121,12 @@ struct conn {
     struct proto_reply_decoder dec;
 };
 
-struct worker {
+struct bench_worker {
     pthread_t tid;
     struct test *t;
     pthread_barrier_t *go;
     int epfd;
-    struct conn *conns;
+    struct bench_conn *conns;
     int nconns;
     int live;
     uint64_t rng;
@@ -154,12 +153,10 @@ static void msg(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Nanoseconds on the monotonic clock, as the histograms count them. */
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-    /* CLOCK_MONOTONIC cannot fail on Linux with a valid pointer. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return (uint64_t)net_now_ns();
 }
 
 /* xorshift64*: fast, and good enough to spread keys uniformly. */
@@ -184,11 +181,8 @@ static uint64_t rnd_below(uint64_t *s, uint64_t n)
 
 static struct addrinfo *resolve(const struct options *o)
 {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(o->host, o->port, &hints, &res);
+    struct addrinfo *res = NULL;
+    int rc = net_resolve(o->host, o->port, 0, &res);
     if (rc != 0) {
         msg("cannot resolve %s:%s: %s", o->host, o->port, gai_strerror(rc));
         return NULL;
@@ -196,51 +190,11 @@ static struct addrinfo *resolve(const struct options *o)
     return res;
 }
 
-/* todo-bench loads only servers on this machine (127.0.0.0/8, ::1, or an
- * IPv4 loopback address mapped into IPv6), so that a mistyped -H cannot
- * turn it on someone else's server. */
-static int is_loopback(const struct addrinfo *ai)
-{
-    if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(struct sockaddr_in)) {
-        struct sockaddr_in in;
-        memcpy(&in, ai->ai_addr, sizeof(in));
-        return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
-    }
-    if (ai->ai_family == AF_INET6 && ai->ai_addrlen >= sizeof(struct sockaddr_in6)) {
-        struct sockaddr_in6 in6;
-        memcpy(&in6, ai->ai_addr, sizeof(in6));
-        return IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr) ||
-               (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr) && in6.sin6_addr.s6_addr[12] == 127);
-    }
-    return 0;
-}
-
-/* A connected socket, blocking unless nonblock is set, or -1 with errno set. */
+/* A connected socket with TCP_NODELAY (small requests must leave at once,
+ * not wait for Nagle), blocking unless nonblock is set, or -1 with errno set. */
 static int dial(const struct addrinfo *ai, int nonblock)
 {
-    int err = ECONNREFUSED;
-    for (; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            int one = 1;
-            /* Small requests must leave at once, not wait for Nagle. */
-            if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
-                (nonblock && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)) {
-                err = errno;
-                close(fd);
-                continue;
-            }
-            return fd;
-        }
-        err = errno;
-        close(fd);
-    }
-    errno = err;
-    return -1;
+    return net_dial(ai, NET_DIAL_NODELAY | (nonblock ? NET_DIAL_NONBLOCK : 0u));
 }
 
 /* Room for every connection we will open, or -1 with a message. */
@@ -430,8 +384,9 @@ out:
  * The timed loop.
  * ---------------------------------------------------------------------- */
 
-static void fail(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(struct worker *w, const char *fmt, ...)
+static void fail(struct bench_worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail(struct bench_worker *w, const char *fmt, ...)
 {
     if (w->failed)
         return;
@@ -442,7 +397,7 @@ static void fail(struct worker *w, const char *fmt, ...)
     w->failed = 1;
 }
 
-static void conn_kill(struct worker *w, struct conn *c)
+static void bench_conn_kill(struct bench_worker *w, struct bench_conn *c)
 {
     if (c->dead)
         return;
@@ -454,7 +409,7 @@ static void conn_kill(struct worker *w, struct conn *c)
 }
 
 /* May this worker send one more request? Takes it from the quota under -n. */
-static int may_send(struct worker *w, uint64_t now)
+static int may_send(struct bench_worker *w, uint64_t now)
 {
     const struct options *o = w->t->o;
     if (atomic_load_explicit(&w->t->stop, memory_order_relaxed))
@@ -469,7 +424,7 @@ static int may_send(struct worker *w, uint64_t now)
 }
 
 /* Appends "__rand__"-substituted template to out. */
-static int append_raw(struct worker *w, struct proto_buf *b)
+static int append_raw(struct bench_worker *w, struct proto_buf *b)
 {
     const struct options *o = w->t->o;
     const char *p = o->raw;
@@ -489,7 +444,7 @@ static int append_raw(struct worker *w, struct proto_buf *b)
 }
 
 /* Appends the next request of this test to c's output; returns its op. */
-static int append_request(struct worker *w, struct conn *c)
+static int append_request(struct bench_worker *w, struct bench_conn *c)
 {
     const struct test *t = w->t;
     char line[256];
@@ -539,7 +494,7 @@ static int append_request(struct worker *w, struct conn *c)
 }
 
 /* Writes what c has pending; arms EPOLLOUT when the socket is full. */
-static void flush(struct worker *w, struct conn *c)
+static void flush(struct bench_worker *w, struct bench_conn *c)
 {
     while (c->out_off < c->out.len) {
         ssize_t n = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
@@ -550,7 +505,7 @@ static void flush(struct worker *w, struct conn *c)
                 break;
             fail(w, "write: %s", strerror(errno));
             w->errors += c->count;
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         c->out_off += (size_t)n;
@@ -564,7 +519,7 @@ static void flush(struct worker *w, struct conn *c)
         struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0u), .data.ptr = c};
         if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
             fail(w, "epoll_ctl: %s", strerror(errno));
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         c->want_out = want;
@@ -572,7 +527,7 @@ static void flush(struct worker *w, struct conn *c)
 }
 
 /* Tops c up to PIPELINE requests in flight and sends them. */
-static void fill(struct worker *w, struct conn *c)
+static void fill(struct bench_worker *w, struct bench_conn *c)
 {
     int P = w->t->o->pipeline;
     uint64_t now = now_ns();
@@ -580,7 +535,7 @@ static void fill(struct worker *w, struct conn *c)
         int op = append_request(w, c);
         if (op < 0) {
             fail(w, "out of memory");
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         unsigned slot = (c->head + c->count) % (unsigned)P;
@@ -591,7 +546,7 @@ static void fill(struct worker *w, struct conn *c)
     flush(w, c);
 }
 
-static void show_error(struct worker *w, const char *what, const struct proto_reply *r)
+static void show_error(struct bench_worker *w, const char *what, const struct proto_reply *r)
 {
     if (w->shown >= MAX_ERR_MESSAGES)
         return;
@@ -604,7 +559,7 @@ static void show_error(struct worker *w, const char *what, const struct proto_re
 }
 
 /* Is r the reply op expects? Counts and shows it if not. */
-static void check_reply(struct worker *w, int op, const struct proto_reply *r)
+static void check_reply(struct bench_worker *w, int op, const struct proto_reply *r)
 {
     int good;
     switch (op) {
@@ -632,7 +587,7 @@ static void check_reply(struct worker *w, int op, const struct proto_reply *r)
 
 /* Takes whole replies off the front of c->in; returns bytes used, or -1
  * when the connection must be dropped. */
-static ssize_t parse_replies(struct worker *w, struct conn *c, uint64_t now)
+static ssize_t parse_replies(struct bench_worker *w, struct bench_conn *c, uint64_t now)
 {
     const struct options *o = w->t->o;
     size_t off = 0;
@@ -674,19 +629,19 @@ static ssize_t parse_replies(struct worker *w, struct conn *c, uint64_t now)
     return (ssize_t)off;
 }
 
-static void on_readable(struct worker *w, struct conn *c)
+static void on_readable(struct bench_worker *w, struct bench_conn *c)
 {
     if (c->in_cap - c->in_len < IN_CHUNK) {
         size_t cap = c->in_cap ? c->in_cap * 2 : 2 * IN_CHUNK;
         if (cap > IN_MAX) {
             fail(w, "a reply is larger than %u bytes", IN_MAX);
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         char *p = realloc(c->in, cap);
         if (!p) {
             fail(w, "out of memory");
-            conn_kill(w, c);
+            bench_conn_kill(w, c);
             return;
         }
         c->in = p;
@@ -698,20 +653,20 @@ static void on_readable(struct worker *w, struct conn *c)
             return;
         w->errors += c->count ? c->count : 1;
         show_error(w, strerror(errno), NULL);
-        conn_kill(w, c);
+        bench_conn_kill(w, c);
         return;
     }
     if (n == 0) {
         w->errors += c->count ? c->count : 1;
         show_error(w, "connection closed by the server", NULL);
-        conn_kill(w, c);
+        bench_conn_kill(w, c);
         return;
     }
     uint64_t now = now_ns();
     c->in_len += (size_t)n;
     ssize_t used = parse_replies(w, c, now);
     if (used < 0) {
-        conn_kill(w, c);
+        bench_conn_kill(w, c);
         return;
     }
     if (used > 0) {
@@ -721,7 +676,7 @@ static void on_readable(struct worker *w, struct conn *c)
     fill(w, c);
 }
 
-static int worker_busy(const struct worker *w)
+static int worker_busy(const struct bench_worker *w)
 {
     for (int i = 0; i < w->nconns; i++)
         if (!w->conns[i].dead && w->conns[i].count > 0)
@@ -731,7 +686,7 @@ static int worker_busy(const struct worker *w)
 
 static void *worker_main(void *arg)
 {
-    struct worker *w = arg;
+    struct bench_worker *w = arg;
     const struct options *o = w->t->o;
     struct epoll_event evs[256];
     uint64_t last_progress, last_done = 0;
@@ -774,7 +729,7 @@ static void *worker_main(void *arg)
             break;
         }
         for (int i = 0; i < n; i++) {
-            struct conn *c = evs[i].data.ptr;
+            struct bench_conn *c = evs[i].data.ptr;
             if (c->dead)
                 continue;
             if (evs[i].events & EPOLLOUT)
@@ -800,13 +755,13 @@ struct result {
     struct hist hist;
 };
 
-static void free_workers(struct worker *ws, int nw)
+static void free_workers(struct bench_worker *ws, int nw)
 {
     for (int i = 0; i < nw; i++) {
-        struct worker *w = &ws[i];
+        struct bench_worker *w = &ws[i];
         /* A worker whose setup failed has no connection array. */
         for (int j = 0; w->conns && j < w->nconns; j++) {
-            struct conn *c = &w->conns[j];
+            struct bench_conn *c = &w->conns[j];
             if (c->fd >= 0)
                 close(c->fd);
             free(c->in);
@@ -829,7 +784,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
     int rc = EXIT_FAIL;
     int started = 0;
     pthread_barrier_t go;
-    struct worker *ws = calloc((size_t)nw, sizeof(*ws));
+    struct bench_worker *ws = calloc((size_t)nw, sizeof(*ws));
     if (!ws) {
         msg("out of memory");
         return EXIT_FAIL;
@@ -843,7 +798,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
     }
 
     for (int i = 0; i < nw; i++) {
-        struct worker *w = &ws[i];
+        struct bench_worker *w = &ws[i];
         w->t = t;
         w->go = &go;
         int nconns = o->conns / nw + (i < o->conns % nw);
@@ -871,7 +826,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
             goto out;
         }
         for (int j = 0; j < w->nconns; j++) {
-            struct conn *c = &w->conns[j];
+            struct bench_conn *c = &w->conns[j];
             c->fd = dial(ai, 1);
             if (c->fd < 0) {
                 msg("cannot connect to %s:%s: %s", o->host, o->port, strerror(errno));
@@ -917,7 +872,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
     hist_init(&res->hist);
     rc = EXIT_OK;
     for (int i = 0; i < nw; i++) {
-        struct worker *w = &ws[i];
+        struct bench_worker *w = &ws[i];
         res->done += w->done;
         res->errors += w->errors;
         double s = (double)(w->end - w->start) / 1e9;
@@ -1525,7 +1480,9 @@ int main(int argc, char **argv)
     struct addrinfo *good = ai;
     int probe = -1, loopback = 0;
     for (; good; good = good->ai_next) {
-        if (!is_loopback(good))
+        /* todo-bench loads only servers on this machine, so that a
+         * mistyped -H cannot turn it on someone else's server. */
+        if (!net_addr_is_loopback(good->ai_addr, good->ai_addrlen))
             continue;
         loopback = 1;
         struct addrinfo one = *good;

@@ -41,7 +41,7 @@ int batch_run(struct session *s, FILE *in, int stop_on_error)
                 words_free(&w);
                 break;
             }
-            rc = commands_run(s, (int)w.n, w.v, w.quoted);
+            rc = cli_commands_run(s, (int)w.n, w.v, w.quoted);
             words_free(&w);
         }
         /* Keep each command's output ahead of the next one's messages. */

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "cli-commands.h"
 #include "options.h"
 #include "text.h"
+#include "todo/net.h"
 
 int strlist_add(struct strlist *l, const char *s, size_t len)
 {
@@ -80,42 +81,37 @@ static int offer_live(struct strlist *out, const char *word, const char *prefix,
 static int complete_args(const struct client_cmd *c, size_t pos, const char *word,
                          const struct complete_live *live, struct strlist *out)
 {
-    static const char *const attrs[] = {"due:", "pri:low", "pri:med", "pri:high", NULL};
-    /* What only EDIT takes: clearing a due date or a priority. */
-    static const char *const clears[] = {"due:none", "pri:none", NULL};
     const struct proto_cmd_info *info = proto_cmd_info(c->cmd);
     int rc = 0;
 
     if (strcmp(c->name, "help") == 0) {
         if (pos != 1)
             return 0;
-        for (size_t i = 0; commands_at(i) && rc == 0; i++)
-            if (!(commands_at(i)->flags & CMD_HIDDEN))
-                rc = offer(out, word, "", commands_at(i)->name);
+        for (size_t i = 0; cli_commands_at(i) && rc == 0; i++)
+            if (!(cli_commands_at(i)->flags & CMD_HIDDEN))
+                rc = offer(out, word, "", cli_commands_at(i)->name);
         return rc;
     }
     if (!info || c->cmd == PROTO_CMD_NONE)
         return 0;
     if (info->flags & PROTO_CMDF_ID) {
-        /* The id comes first; only EDIT takes more words after it. */
+        /* The id comes first; only a command that takes more words (EDIT)
+         * has anything to offer after it. */
         if (pos == 1)
             return live ? offer_live(out, word, "", live->ids, live->ctx) : 0;
-        if (c->cmd != PROTO_CMD_EDIT)
+        if (info->max_args >= 0 && pos > (size_t)info->max_args)
             return 0;
     }
     if ((info->flags & PROTO_CMDF_TAGS) && live && (word[0] == '+' || word[0] == '-')) {
         /* Only EDIT removes tags with -tag. */
         if (word[0] == '+')
             rc = offer_live(out, word, "+", live->tags, live->ctx);
-        else if (c->cmd == PROTO_CMD_EDIT)
+        else if (info->flags & PROTO_CMDF_UNTAGS)
             rc = offer_live(out, word, "-", live->tags, live->ctx);
     }
-    if (info->flags & PROTO_CMDF_ATTRS) {
-        for (size_t i = 0; attrs[i] && rc == 0; i++)
-            rc = offer(out, word, "", attrs[i]);
-        for (size_t i = 0; c->cmd == PROTO_CMD_EDIT && clears[i] && rc == 0; i++)
-            rc = offer(out, word, "", clears[i]);
-    }
+    /* due: and pri: words, with due:none and pri:none for EDIT. */
+    for (size_t i = 0; info->attrs[i] && rc == 0; i++)
+        rc = offer(out, word, "", info->attrs[i]);
     for (size_t i = 0; info->keywords[i] && rc == 0; i++)
         rc = offer(out, word, "", info->keywords[i]);
     return rc;
@@ -137,8 +133,8 @@ int complete_words(const char *const *words, size_t n, const struct complete_liv
             for (size_t i = 0; cli_option_names[i] && rc == 0; i++)
                 rc = offer(out, word, "", cli_option_names[i]);
         } else {
-            for (size_t i = 0; commands_at(i) && rc == 0; i++) {
-                const struct client_cmd *c = commands_at(i);
+            for (size_t i = 0; cli_commands_at(i) && rc == 0; i++) {
+                const struct client_cmd *c = cli_commands_at(i);
                 if (c->flags & CMD_HIDDEN)
                     continue;
                 if ((c->flags & CMD_NOT_ONESHOT) && !(flags & COMPLETE_SHELL))
@@ -149,7 +145,7 @@ int complete_words(const char *const *words, size_t n, const struct complete_liv
                 rc = offer(out, word, "", shell_words[i]);
         }
     } else {
-        const struct client_cmd *c = commands_find(words[0]);
+        const struct client_cmd *c = cli_commands_find(words[0]);
         int after_dashdash = 0;
         for (size_t i = 1; i + 1 < n; i++)
             after_dashdash |= strcmp(words[i], "--") == 0;
@@ -179,12 +175,12 @@ int complete_words(const char *const *words, size_t n, const struct complete_liv
 
 /* ---- the live source --------------------------------------------------- */
 
-void complete_server_init(struct complete_server *cs, const struct conn_cfg *cfg, int budget_ms)
+void complete_server_init(struct complete_server *cs, const struct cli_conn_cfg *cfg, int budget_ms)
 {
-    struct conn_cfg c = *cfg;
+    struct cli_conn_cfg c = *cfg;
     if (c.timeout_ms > budget_ms)
         c.timeout_ms = budget_ms;
-    conn_init(&cs->c, &c);
+    cli_conn_init(&cs->c, &c);
     cs->budget_ms = budget_ms;
     cs->deadline = 0;
     cs->failed = 0;
@@ -192,7 +188,7 @@ void complete_server_init(struct complete_server *cs, const struct conn_cfg *cfg
 
 void complete_server_free(struct complete_server *cs)
 {
-    conn_free(&cs->c);
+    cli_conn_free(&cs->c);
 }
 
 /* Sends one read-only request and hands each data line's first token to out. */
@@ -205,12 +201,12 @@ static int fetch_first_tokens(struct complete_server *cs, enum proto_cmd cmd,
     if (cs->failed)
         return -1;
     if (!cs->deadline) {
-        cs->deadline = conn_now_ms() + cs->budget_ms;
+        cs->deadline = net_now_ms() + cs->budget_ms;
         cs->c.deadline = cs->deadline;
     }
-    if (!conn_is_open(&cs->c) && conn_open(&cs->c) != CONN_OK)
+    if (!cli_conn_is_open(&cs->c) && cli_conn_open(&cs->c) != CLI_CONN_OK)
         goto fail;
-    if (conn_call(&cs->c, cmd, args, nargs, &r) != CONN_OK || r.kind != PROTO_REPLY_DATA)
+    if (cli_conn_call(&cs->c, cmd, args, nargs, &r) != CLI_CONN_OK || r.kind != PROTO_REPLY_DATA)
         goto fail;
     body = r.body;
     while (proto_body_next(&body, &line)) {
@@ -224,7 +220,7 @@ static int fetch_first_tokens(struct complete_server *cs, enum proto_cmd cmd,
     return 0;
 fail:
     cs->failed = 1;
-    conn_close(&cs->c);
+    cli_conn_close(&cs->c);
     return -1;
 }
 
@@ -247,7 +243,7 @@ struct complete_live complete_server_live(struct complete_server *cs)
 /* Half a second for everything: Tab must never make a shell wait. */
 #define COMPLETE_BUDGET_MS 500
 
-int complete_main(const struct conn_cfg *cfg, int n, char **words)
+int complete_main(const struct cli_conn_cfg *cfg, int n, char **words)
 {
     struct complete_server cs;
     struct strlist out = {0};

@@ -8,8 +8,9 @@
 #define TODO_CLI_COMPLETE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#include "conn.h"
+#include "cli-conn.h"
 
 /* A growable list of strings. */
 struct strlist {
@@ -41,17 +42,18 @@ int complete_words(const char *const *words, size_t n, const struct complete_liv
  * all of it within budget_ms; ids come from LIST all, tags from TAGS. It
  * only ever reads. */
 struct complete_server {
-    struct conn c;
+    struct cli_conn c;
     int budget_ms;
-    long deadline; /* set on first use */
+    int64_t deadline; /* set on first use */
     int failed;
 };
-void complete_server_init(struct complete_server *cs, const struct conn_cfg *cfg, int budget_ms);
+void complete_server_init(struct complete_server *cs, const struct cli_conn_cfg *cfg,
+                          int budget_ms);
 void complete_server_free(struct complete_server *cs);
 struct complete_live complete_server_live(struct complete_server *cs);
 
 /* `todo-cli __complete WORD...`: prints the candidates one per line.
  * Returns the exit status (0, or 2 when no word was given). */
-int complete_main(const struct conn_cfg *cfg, int n, char **words);
+int complete_main(const struct cli_conn_cfg *cfg, int n, char **words);
 
 #endif

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "cli-commands.h"
 #include "complete.h"
 #include "options.h"
 #include "shell.h"
@@ -50,9 +50,9 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 ? CLI_EXIT_OK : 1;
     }
 
-    struct conn_cfg cfg = {o.host, o.port, o.password, o.timeout_ms};
+    struct cli_conn_cfg cfg = {o.host, o.port, o.password, o.timeout_ms};
     memset(&s, 0, sizeof(s));
-    conn_init(&s.conn, &cfg);
+    cli_conn_init(&s.conn, &cfg);
     s.out.fp = stdout;
     if (o.json)
         s.out.mode = OUT_JSON;
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
         rc = complete_main(&cfg, nargs - 1, args + 1);
     } else if (nargs > 0) {
         s.mode = SESSION_ONESHOT;
-        rc = commands_run(&s, nargs, args, o.text);
+        rc = cli_commands_run(&s, nargs, args, o.text);
     } else if (isatty(STDIN_FILENO)) {
         s.mode = SESSION_SHELL;
         rc = shell_run(&s);
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
         rc = batch_run(&s, stdin, o.stop_on_error);
     }
 
-    conn_free(&s.conn);
+    cli_conn_free(&s.conn);
     if (s.password) {
         explicit_bzero(s.password, strlen(s.password));
         free(s.password);

@@ -58,9 +58,9 @@ int shell_run(struct session *s)
     (void)session_connect(s);
 
     for (;;) {
-        if (conn_is_open(&s->conn) && !conn_alive(&s->conn))
-            conn_close(&s->conn);
-        if (conn_is_open(&s->conn))
+        if (cli_conn_is_open(&s->conn) && !cli_conn_alive(&s->conn))
+            cli_conn_close(&s->conn);
+        if (cli_conn_is_open(&s->conn))
             snprintf(prompt, sizeof(prompt), "todo %s:%s> ", s->conn.cfg.host, s->conn.cfg.port);
         else
             snprintf(prompt, sizeof(prompt), "todo (not connected)> ");
@@ -85,7 +85,7 @@ int shell_run(struct session *s)
             /* The terminal may have been resized, or midnight passed. */
             if (s->out.mode == OUT_TABLE)
                 out_term_update(&s->out);
-            (void)commands_run(s, (int)w.n, w.v, w.quoted);
+            (void)cli_commands_run(s, (int)w.n, w.v, w.quoted);
         }
         words_free(&w);
         if (leave)

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "commands.h"
+#include "cli-commands.h"
 
 /* Runs the interactive shell until quit, exit or Ctrl-D; returns 0. */
 int shell_run(struct session *s);

@@ -29,33 +29,15 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "todo/net.h"
 #include "worker.h"
 
-static int addr_is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-        if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
-            return 1;
-        return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127;
-    }
-    return 0;
-}
-
+/* Names are resolved here as for a connection; the port is numeric. */
 static int resolve(const char *addr, int port, struct addrinfo **res, char *err, size_t errcap)
 {
-    struct addrinfo hints;
     char ports[16];
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     snprintf(ports, sizeof(ports), "%d", port);
-    int rc = getaddrinfo(addr, ports, &hints, res);
+    int rc = net_resolve(addr, ports, AI_PASSIVE | AI_NUMERICSERV, res);
     if (rc != 0) {
         snprintf(err, errcap, "cannot use --bind %s: %s", addr, gai_strerror(rc));
         return -1;
@@ -65,15 +47,11 @@ static int resolve(const char *addr, int port, struct addrinfo **res, char *err,
 
 int server_bind_is_loopback(const char *addr, char *err, size_t errcap)
 {
-    struct addrinfo *res;
-    if (resolve(addr, 0, &res, err, errcap) != 0)
-        return -1;
-    int all = 1;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
-        if (!addr_is_loopback(ai->ai_addr))
-            all = 0;
-    freeaddrinfo(res);
-    return all;
+    int gai_err = 0;
+    int lo = net_host_is_loopback(addr, AI_PASSIVE, &gai_err);
+    if (lo < 0)
+        snprintf(err, errcap, "cannot use --bind %s: %s", addr, gai_strerror(gai_err));
+    return lo;
 }
 
 /* "ADDR:PORT", with brackets around an IPv6 address. */

@@ -3,66 +3,81 @@
  *
  * One table drives the server's dispatch, HELP, the client's completion and
  * the shell completion scripts, so they cannot drift apart. It is indexed by
- * enum proto_cmd (designated initialisers keep the two in step).
+ * enum proto_cmd (designated initialisers keep the two in step). The
+ * argument counts are what proto_request_parse() accepts (a unit test holds
+ * the two together), so a client can refuse a short command before sending
+ * it, with the same limits the server applies.
  */
 #include <string.h>
 
 #include "proto-internal.h"
 
-static const char *const no_keywords[] = {NULL};
+/* For a command without keywords, or without due: and pri: words. */
+static const char *const no_words[] = {NULL};
 static const char *const list_keywords[] = {"pending", "done", "all", NULL};
 static const char *const import_keywords[] = {"skip", "replace", "fail", "pending", "done", NULL};
+/* The due: and pri: words as completion offers them; "due:" waits for its
+ * date. Only EDIT clears a date or a priority, so only it gets the :none
+ * forms (ADD takes them too, but they change nothing there). */
+static const char *const attr_words[] = {"due:", "pri:low", "pri:med", "pri:high", NULL};
+static const char *const edit_attr_words[] = {"due:",     "pri:low",  "pri:med", "pri:high",
+                                              "due:none", "pri:none", NULL};
 
 static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
-    [PROTO_CMD_NONE] = {PROTO_CMD_NONE, "", "", "", 0, no_keywords},
+    [PROTO_CMD_NONE] = {PROTO_CMD_NONE, "", "", "", 0, no_words, no_words, 0, 0},
     [PROTO_CMD_PING] = {PROTO_CMD_PING, "PING", "", "Checks that the server answers; replies PONG.",
-                        PROTO_CMDF_NOAUTH, no_keywords},
+                        PROTO_CMDF_NOAUTH, no_words, no_words, 0, 0},
     [PROTO_CMD_HELLO] = {PROTO_CMD_HELLO, "HELLO", "",
                          "Shows the protocol name, its version and the server's version.",
-                         PROTO_CMDF_NOAUTH, no_keywords},
+                         PROTO_CMDF_NOAUTH, no_words, no_words, 0, 0},
     [PROTO_CMD_HELP] = {PROTO_CMD_HELP, "HELP", "[COMMAND]",
                         "Lists the commands, or shows how to use one of them.", PROTO_CMDF_NOAUTH,
-                        no_keywords},
+                        no_words, no_words, 0, 1},
     [PROTO_CMD_ADD] = {PROTO_CMD_ADD, "ADD",
                        "TEXT... [+TAG]... [due:YYYY-MM-DD] [pri:low|med|high]",
                        "Adds a pending task and replies with its new id.",
-                       PROTO_CMDF_WRITE | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS, no_keywords},
-    [PROTO_CMD_GET] = {PROTO_CMD_GET, "GET", "ID", "Shows one task.", PROTO_CMDF_ID, no_keywords},
+                       PROTO_CMDF_WRITE | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS, no_words, attr_words,
+                       1, -1},
+    [PROTO_CMD_GET] = {PROTO_CMD_GET, "GET", "ID", "Shows one task.", PROTO_CMDF_ID, no_words,
+                       no_words, 1, 1},
     [PROTO_CMD_EDIT] = {PROTO_CMD_EDIT, "EDIT",
                         "ID [TEXT...] [+TAG]... [-TAG]... [due:DATE|due:none] [pri:LEVEL|pri:none]",
                         "Changes a task's text, tags, due date or priority.",
-                        PROTO_CMDF_WRITE | PROTO_CMDF_ID | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS,
-                        no_keywords},
+                        PROTO_CMDF_WRITE | PROTO_CMDF_ID | PROTO_CMDF_TAGS | PROTO_CMDF_UNTAGS |
+                            PROTO_CMDF_ATTRS | PROTO_CMDF_CLEARS,
+                        no_words, edit_attr_words, 2, -1},
     [PROTO_CMD_DONE] = {PROTO_CMD_DONE, "DONE", "ID", "Marks a task as done.",
-                        PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_keywords},
+                        PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_words, no_words, 1, 1},
     [PROTO_CMD_UNDONE] = {PROTO_CMD_UNDONE, "UNDONE", "ID", "Marks a done task as pending again.",
-                          PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_keywords},
+                          PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_words, no_words, 1, 1},
     [PROTO_CMD_DEL] = {PROTO_CMD_DEL, "DEL", "ID", "Deletes a task.",
-                       PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_keywords},
+                       PROTO_CMDF_WRITE | PROTO_CMDF_ID, no_words, no_words, 1, 1},
     [PROTO_CMD_IMPORT] = {PROTO_CMD_IMPORT, "IMPORT",
                           "skip|replace|fail ID pending|done CREATED|- UPDATED|- TEXT... [+TAG]... "
                           "[due:DATE] [pri:LEVEL]",
                           "Restores a task as export wrote it: id, status, times, tags and all.",
-                          PROTO_CMDF_WRITE | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS, import_keywords},
+                          PROTO_CMDF_WRITE | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS, import_keywords,
+                          attr_words, 6, -1},
     [PROTO_CMD_LIST] = {PROTO_CMD_LIST, "LIST", "[pending|done|all] [+TAG]... [WORD...]",
                         "Lists tasks (pending ones by default) that have all the tags and words.",
-                        PROTO_CMDF_TAGS, list_keywords},
+                        PROTO_CMDF_TAGS, list_keywords, no_words, 0, -1},
     [PROTO_CMD_TAGS] = {PROTO_CMD_TAGS, "TAGS", "",
-                        "Lists the tags in use and how many tasks have each.", 0, no_keywords},
-    [PROTO_CMD_STATS] = {PROTO_CMD_STATS, "STATS", "", "Shows the server's counters.", 0,
-                         no_keywords},
+                        "Lists the tags in use and how many tasks have each.", 0, no_words,
+                        no_words, 0, 0},
+    [PROTO_CMD_STATS] = {PROTO_CMD_STATS, "STATS", "", "Shows the server's counters.", 0, no_words,
+                         no_words, 0, 0},
     [PROTO_CMD_AUTH] = {PROTO_CMD_AUTH, "AUTH", "PASSWORD",
                         "Logs in, when the server was started with a password.", PROTO_CMDF_NOAUTH,
-                        no_keywords},
+                        no_words, no_words, 1, 1},
     [PROTO_CMD_QUIT] = {PROTO_CMD_QUIT, "QUIT", "", "Says goodbye and closes the connection.",
-                        PROTO_CMDF_NOAUTH, no_keywords},
+                        PROTO_CMDF_NOAUTH, no_words, no_words, 0, 0},
     [PROTO_CMD_LEGACY_GET] =
         {PROTO_CMD_LEGACY_GET, "GET/", "KEY/FIELD",
          "The tutorial's query: replies with the task's text, or no key match.", PROTO_CMDF_HIDDEN,
-         no_keywords},
+         no_words, no_words, 0, 0},
     [PROTO_CMD_LEGACY_POST] = {PROTO_CMD_LEGACY_POST, "POST/", "KEY=TEXT/FIELD",
                                "The tutorial's update: stores the text under the key.",
-                               PROTO_CMDF_HIDDEN | PROTO_CMDF_WRITE, no_keywords},
+                               PROTO_CMDF_HIDDEN | PROTO_CMDF_WRITE, no_words, no_words, 0, 0},
 };
 
 const struct proto_cmd_info *proto_cmd_info(enum proto_cmd cmd)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-commands.h"
 #include "complete.h"
 
 static int fake_ids(void *ctx, struct strlist *out)
@@ -155,12 +156,45 @@ static void test_live(void **state)
     assert_int_equal(calls, before); /* no server asked when nothing live is wanted */
 }
 
+/* The client refuses a command with too few or too many words before it
+ * sends anything, with the counts the server's parser applies (libproto's
+ * table); only its own commands, and auth (the shell asks for a password
+ * left out), count otherwise. */
+static void test_arg_counts(void **state)
+{
+    (void)state;
+    int min, max, own = 0;
+    for (size_t i = 0; cli_commands_at(i); i++) {
+        const struct client_cmd *c = cli_commands_at(i);
+        cli_commands_arg_counts(c, &min, &max);
+        if (c->cmd == PROTO_CMD_NONE || (c->flags & CMD_OWN_ARGS)) {
+            own++;
+            continue;
+        }
+        assert_int_equal(min, proto_cmd_info(c->cmd)->min_args);
+        assert_int_equal(max, proto_cmd_info(c->cmd)->max_args);
+    }
+    assert_int_equal(own, 4); /* help, export, import, auth */
+    cli_commands_arg_counts(cli_commands_find("edit"), &min, &max);
+    assert_int_equal(min, 2);
+    assert_int_equal(max, -1);
+    cli_commands_arg_counts(cli_commands_find("get"), &min, &max);
+    assert_int_equal(min, 1);
+    assert_int_equal(max, 1);
+    cli_commands_arg_counts(cli_commands_find("auth"), &min, &max);
+    assert_int_equal(min, 0);
+    assert_int_equal(max, 1);
+    cli_commands_arg_counts(cli_commands_find("import"), &min, &max);
+    assert_int_equal(min, 0);
+    assert_int_equal(max, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subcommands), cmocka_unit_test(test_options),
         cmocka_unit_test(test_keywords),    cmocka_unit_test(test_live),
-        cmocka_unit_test(test_escaped),
+        cmocka_unit_test(test_escaped),     cmocka_unit_test(test_arg_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

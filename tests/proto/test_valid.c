@@ -475,6 +475,130 @@ static void test_cmd_flags(void **state)
     assert_int_equal(proto_err_lookup(U("EXISTS")), PROTO_E_EXISTS);
 }
 
+/* Parses "VERB w0 w1 ... w(n-1)" with the first n of words. */
+static enum proto_err parse_n(const char *verb, const char *const *words, int n,
+                              struct proto_request *req)
+{
+    char line[1024], scratch[1024], err[256];
+    int len = snprintf(line, sizeof(line), "%s", verb);
+    for (int i = 0; i < n; i++)
+        len += snprintf(line + len, sizeof(line) - (size_t)len, " %s", words[i]);
+    assert_true(len > 0 && (size_t)len < sizeof(line));
+    return proto_request_parse(line, (size_t)len, scratch, sizeof(scratch), req, err, sizeof(err));
+}
+
+/* Words each command takes, valid for it in any number from the first on,
+ * so that a count alone decides whether the parser accepts them. */
+static const char *const *sample_words(enum proto_cmd c)
+{
+    static const char *const id_words[] = {"42", "x", "y", "z", "w", "v", "u", "t", "s", "r", "q"};
+    static const char *const import_words[] = {
+        "skip", "42", "pending", "-", "-", "text", "more", "words", "+tag", "pri:high", "due:none"};
+    static const char *const help_words[] = {"ADD", "x", "y", "z", "w", "v",
+                                             "u",   "t", "s", "r", "q"};
+    static const char *const text_words[] = {
+        "buy", "milk", "+tag", "pri:high", "due:2026-12-01", "and", "more", "words", "x", "y", "z"};
+    static const char *const pw_words[] = {"secret", "x", "y", "z", "w", "v",
+                                           "u",      "t", "s", "r", "q"};
+    if (proto_cmd_info(c)->flags & PROTO_CMDF_ID)
+        return id_words;
+    switch (c) {
+    case PROTO_CMD_IMPORT:
+        return import_words;
+    case PROTO_CMD_HELP:
+        return help_words;
+    case PROTO_CMD_AUTH:
+        return pw_words;
+    default:
+        return text_words;
+    }
+}
+
+/* The table's min_args and max_args are exactly the counts the parser
+ * accepts: the client refuses with them before sending, the server with
+ * its parser, and the two must agree. */
+static void test_cmd_arg_counts(void **state)
+{
+    (void)state;
+    enum { MAX_SAMPLE = 11 };
+    for (int c = PROTO_CMD_NONE + 1; c < PROTO_CMD__COUNT; c++) {
+        const struct proto_cmd_info *ci = proto_cmd_info((enum proto_cmd)c);
+        if (ci->flags & PROTO_CMDF_HIDDEN)
+            continue;
+        assert_true(ci->min_args >= 0 && ci->min_args <= MAX_SAMPLE - 2);
+        assert_true(ci->max_args == -1 || ci->max_args >= ci->min_args);
+        const char *const *w = sample_words((enum proto_cmd)c);
+        for (int n = 0; n <= MAX_SAMPLE; n++) {
+            struct proto_request req;
+            int want = n >= ci->min_args && (ci->max_args < 0 || n <= ci->max_args);
+            enum proto_err e = parse_n(ci->name, w, n, &req);
+            if ((e == PROTO_E_NONE) != want)
+                print_message("%s with %d words: %s\n", ci->name, n, proto_err_name(e));
+            assert_int_equal(e == PROTO_E_NONE, want);
+            if (!want)
+                assert_int_equal(e, PROTO_E_ARGS);
+        }
+    }
+}
+
+/* The word rules in the table say what the parser does with -tag,
+ * due:none and pri:none, and attrs lists only words the command takes. */
+static void test_cmd_word_rules(void **state)
+{
+    (void)state;
+    for (int c = PROTO_CMD_NONE + 1; c < PROTO_CMD__COUNT; c++) {
+        const struct proto_cmd_info *ci = proto_cmd_info((enum proto_cmd)c);
+        int none = 0;
+        assert_non_null(ci->attrs);
+        assert_int_equal(ci->attrs[0] != NULL, (ci->flags & PROTO_CMDF_ATTRS) != 0);
+        for (const char *const *a = ci->attrs; *a; a++) {
+            assert_true(strncmp(*a, "due:", 4) == 0 || strncmp(*a, "pri:", 4) == 0);
+            none += strcmp(*a + 4, "none") == 0;
+        }
+        assert_int_equal(none, ci->flags & PROTO_CMDF_CLEARS ? 2 : 0);
+        /* Only what takes +tag may take -tag; only what takes due: may clear it. */
+        if (ci->flags & PROTO_CMDF_UNTAGS)
+            assert_true(ci->flags & PROTO_CMDF_TAGS);
+        if (ci->flags & PROTO_CMDF_CLEARS)
+            assert_true(ci->flags & PROTO_CMDF_ATTRS);
+    }
+    /* What the parser does with -tag and the :none words follows the
+     * flags: -tag removes a tag only with UNTAGS (ADD and LIST take it as
+     * text), due:none clears only with CLEARS (in ADD there is nothing to
+     * clear), and without ATTRS (LIST) due: words are words to search for. */
+    static const struct {
+        const char *line;
+        enum proto_cmd cmd;
+    } cases[] = {
+        {"EDIT 42 -home", PROTO_CMD_EDIT},
+        {"ADD x -home", PROTO_CMD_ADD},
+        {"LIST -home", PROTO_CMD_LIST},
+        {"EDIT 42 due:none pri:none", PROTO_CMD_EDIT},
+        {"ADD x due:none pri:none", PROTO_CMD_ADD},
+        {"LIST due:none", PROTO_CMD_LIST},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct proto_request req;
+        char scratch[64], err[256];
+        unsigned f = proto_cmd_info(cases[i].cmd)->flags;
+        print_message("%s\n", cases[i].line);
+        assert_int_equal(proto_request_parse(cases[i].line, strlen(cases[i].line), scratch,
+                                             sizeof(scratch), &req, err, sizeof(err)),
+                         PROTO_E_NONE);
+        assert_int_equal(req.cmd, cases[i].cmd);
+        if (strstr(cases[i].line, "-home"))
+            assert_int_equal(req.nuntags, (f & PROTO_CMDF_UNTAGS) ? 1 : 0);
+        if (strstr(cases[i].line, "due:none")) {
+            assert_int_equal(req.due_op == -1, (f & PROTO_CMDF_CLEARS) != 0);
+            int in_text = req.has_text && req.text.len >= 8 &&
+                          memcmp(req.text.ptr + req.text.len - 8, "due:none", 8) == 0;
+            assert_int_equal(in_text, !(f & PROTO_CMDF_ATTRS));
+        }
+    }
+    assert_true(proto_cmd_info(PROTO_CMD_EDIT)->flags & PROTO_CMDF_UNTAGS);
+    assert_true(proto_cmd_info(PROTO_CMD_EDIT)->flags & PROTO_CMDF_CLEARS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,7 +607,8 @@ int main(void)
         cmocka_unit_test(test_valid_tag),         cmocka_unit_test(test_valid_date),
         cmocka_unit_test(test_time_format_parse), cmocka_unit_test(test_pri),
         cmocka_unit_test(test_err_names),         cmocka_unit_test(test_cmd_table),
-        cmocka_unit_test(test_cmd_flags),         cmocka_unit_test(test_valid_tag_scripts),
+        cmocka_unit_test(test_cmd_flags),         cmocka_unit_test(test_cmd_arg_counts),
+        cmocka_unit_test(test_cmd_word_rules),    cmocka_unit_test(test_valid_tag_scripts),
         cmocka_unit_test(test_text_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,6 +103,8 @@ enum proto_cmd {
 #define PROTO_CMDF_TAGS 0x08   /* takes +tag words (complete live tags) */
 #define PROTO_CMDF_HIDDEN 0x10 /* legacy form: not listed by HELP or completion */
 #define PROTO_CMDF_ATTRS 0x20  /* takes due:DATE and pri:LEVEL words */
+#define PROTO_CMDF_UNTAGS 0x40 /* takes -tag words, which remove a tag (EDIT) */
+#define PROTO_CMDF_CLEARS 0x80 /* takes due:none and pri:none, which clear them (EDIT) */
 
 struct proto_cmd_info {
     enum proto_cmd cmd;
@@ -113,6 +115,14 @@ struct proto_cmd_info {
     /* Words this command takes literally (LIST's "pending", "done", "all"),
      * NULL-terminated; never NULL itself. */
     const char *const *keywords;
+    /* The due: and pri: words it takes, as completion offers them ("due:",
+     * "pri:high", and "due:none" with PROTO_CMDF_CLEARS), NULL-terminated;
+     * never NULL itself, empty without PROTO_CMDF_ATTRS. */
+    const char *const *attrs;
+    /* How many words after the name proto_request_parse() accepts: at least
+     * min_args and at most max_args (-1: any number, up to PROTO_MAX_ARGS).
+     * A count in range may still be refused for what the words say. */
+    int min_args, max_args;
 };
 
 /* The entry for cmd, or NULL if cmd is out of range. */

@@ -1,15 +1,14 @@
 /*
- * conn.c - a connection to todo-server with timeouts on every wait.
+ * cli-conn.c - a connection to todo-server with timeouts on every wait.
  *
  * The socket is non-blocking and every wait goes through poll(), so a
  * connect, a write and each reply are bounded by the configured timeout
  * (and by an optional overall deadline, which completion uses).
  */
-#include "conn.h"
+#include "cli-conn.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -17,23 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "todo/net.h"
+
 /* A reply may hold a whole LIST; this bounds what a broken server can make us hold. */
-#define CONN_MAX_INPUT (512u * 1024 * 1024)
+#define CLI_CONN_MAX_INPUT (512u * 1024 * 1024)
 /* A data line holds one task; its text is at most a request line, escaped. */
-#define CONN_MAX_LINE (4u * PROTO_MAX_LINE_DEFAULT + 1024)
+#define CLI_CONN_MAX_LINE (4u * PROTO_MAX_LINE_DEFAULT + 1024)
 
-long conn_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void set_err(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(struct conn *c, const char *fmt, ...)
+static void set_err(struct cli_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct cli_conn *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -56,16 +49,16 @@ static const char *cause(int e, char *buf, size_t cap)
     return lower_first(strerror(e), buf, cap);
 }
 
-void conn_init(struct conn *c, const struct conn_cfg *cfg)
+void cli_conn_init(struct cli_conn *c, const struct cli_conn_cfg *cfg)
 {
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
     c->fd = -1;
     proto_buf_init(&c->out, 0);
-    proto_reply_decoder_init(&c->dec, CONN_MAX_LINE);
+    proto_reply_decoder_init(&c->dec, CLI_CONN_MAX_LINE);
 }
 
-void conn_close(struct conn *c)
+void cli_conn_close(struct cli_conn *c)
 {
     if (c->fd >= 0)
         close(c->fd);
@@ -73,29 +66,29 @@ void conn_close(struct conn *c)
     c->in_len = 0;
     c->in_drop = 0;
     c->out.len = 0;
-    proto_reply_decoder_init(&c->dec, CONN_MAX_LINE);
+    proto_reply_decoder_init(&c->dec, CLI_CONN_MAX_LINE);
 }
 
-void conn_free(struct conn *c)
+void cli_conn_free(struct cli_conn *c)
 {
-    conn_close(c);
+    cli_conn_close(c);
     free(c->in);
     c->in = NULL;
     c->in_cap = 0;
     proto_buf_free(&c->out);
 }
 
-int conn_is_open(const struct conn *c)
+int cli_conn_is_open(const struct cli_conn *c)
 {
     return c->fd >= 0;
 }
 
 /* The time left for one wait: the timeout, cut short by the deadline. */
-static int wait_ms(const struct conn *c, long start)
+static int wait_ms(const struct cli_conn *c, int64_t start)
 {
-    long left = start + c->cfg.timeout_ms - conn_now_ms();
+    int64_t left = start + c->cfg.timeout_ms - net_now_ms();
     if (c->deadline) {
-        long dl = c->deadline - conn_now_ms();
+        int64_t dl = c->deadline - net_now_ms();
         if (dl < left)
             left = dl;
     }
@@ -104,7 +97,7 @@ static int wait_ms(const struct conn *c, long start)
 
 /* Waits for events on the socket. 1 ready, 0 timed out, -1 error (errno),
  * -2 cancelled by the user. */
-static int wait_fd(struct conn *c, short events, long start)
+static int wait_fd(struct cli_conn *c, short events, int64_t start)
 {
     for (;;) {
         struct pollfd p = {.fd = c->fd, .events = events};
@@ -129,59 +122,45 @@ static double secs(int ms)
 }
 
 /* Tries one address; 0 when connected, else -1 with errno-like *why. */
-static int try_connect(struct conn *c, const struct addrinfo *ai, long start, int *why)
+static int try_connect(struct cli_conn *c, const struct addrinfo *ai, int64_t start, int *why)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    int pending = 0;
+    int fd = net_connect_start(ai, &pending);
     if (fd < 0) {
         *why = errno;
         return -1;
     }
     c->fd = fd;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+    if (!pending)
         return 0;
-    if (errno != EINPROGRESS) {
-        *why = errno;
-        goto fail;
-    }
     int r = wait_fd(c, POLLOUT, start);
     if (r <= 0) {
         *why = r == 0 ? ETIMEDOUT : r == -2 ? EINTR : errno;
         goto fail;
     }
-    int soerr = 0;
-    socklen_t sl = sizeof(soerr);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) {
-        *why = errno;
-        goto fail;
-    }
-    if (soerr != 0) {
-        *why = soerr;
-        goto fail;
-    }
-    return 0;
+    *why = net_connect_result(fd);
+    if (*why == 0)
+        return 0;
 fail:
     close(fd);
     c->fd = -1;
     return -1;
 }
 
-enum conn_status conn_open(struct conn *c)
+enum cli_conn_status cli_conn_open(struct cli_conn *c)
 {
-    struct addrinfo hints, *res = NULL;
+    struct addrinfo *res = NULL;
     char buf[128];
     int why = 0;
-    long start = conn_now_ms();
+    int64_t start = net_now_ms();
 
-    conn_close(c);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int g = getaddrinfo(c->cfg.host, c->cfg.port, &hints, &res);
+    cli_conn_close(c);
+    int g = net_resolve(c->cfg.host, c->cfg.port, 0, &res);
     if (g != 0) {
         set_err(c, "cannot connect to %s:%s: %s", c->cfg.host, c->cfg.port,
                 g == EAI_SYSTEM ? cause(errno, buf, sizeof(buf))
                                 : lower_first(gai_strerror(g), buf, sizeof(buf)));
-        return CONN_E_CONNECT;
+        return CLI_CONN_E_CONNECT;
     }
     for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         if (try_connect(c, ai, start, &why) == 0)
@@ -193,7 +172,7 @@ enum conn_status conn_open(struct conn *c)
     if (c->fd < 0) {
         if (why == EINTR) {
             set_err(c, "interrupted while connecting to %s:%s", c->cfg.host, c->cfg.port);
-            return CONN_E_INTR;
+            return CLI_CONN_E_INTR;
         }
         if (why == ETIMEDOUT)
             set_err(c, "cannot connect to %s:%s: no answer within %g s", c->cfg.host, c->cfg.port,
@@ -201,25 +180,25 @@ enum conn_status conn_open(struct conn *c)
         else
             set_err(c, "cannot connect to %s:%s: %s", c->cfg.host, c->cfg.port,
                     cause(why, buf, sizeof(buf)));
-        return CONN_E_CONNECT;
+        return CLI_CONN_E_CONNECT;
     }
     if (c->cfg.password) {
         struct proto_arg a = {c->cfg.password, strlen(c->cfg.password), 1};
         struct proto_reply r;
-        enum conn_status st = conn_call(c, PROTO_CMD_AUTH, &a, 1, &r);
-        if (st != CONN_OK)
+        enum cli_conn_status st = cli_conn_call(c, PROTO_CMD_AUTH, &a, 1, &r);
+        if (st != CLI_CONN_OK)
             return st;
         if (r.kind != PROTO_REPLY_OK) {
             set_err(c, "cannot authenticate to %s:%s: %.*s", c->cfg.host, c->cfg.port,
                     (int)r.text.len, r.text.ptr);
-            conn_close(c);
-            return CONN_E_AUTH;
+            cli_conn_close(c);
+            return CLI_CONN_E_AUTH;
         }
     }
-    return CONN_OK;
+    return CLI_CONN_OK;
 }
 
-int conn_alive(struct conn *c)
+int cli_conn_alive(struct cli_conn *c)
 {
     if (c->fd < 0)
         return 0;
@@ -234,37 +213,37 @@ int conn_alive(struct conn *c)
     return 0;
 }
 
-enum conn_status conn_queue(struct conn *c, enum proto_cmd cmd, const struct proto_arg *args,
-                            size_t nargs)
+enum cli_conn_status cli_conn_queue(struct cli_conn *c, enum proto_cmd cmd,
+                                    const struct proto_arg *args, size_t nargs)
 {
     if (proto_request_encode(&c->out, cmd, args, nargs) != 0) {
         set_err(c, "cannot encode the request (out of memory or too long)");
-        return CONN_E_NOMEM;
+        return CLI_CONN_E_NOMEM;
     }
-    return CONN_OK;
+    return CLI_CONN_OK;
 }
 
 /* Closes the connection after a failure and returns st. */
-static enum conn_status broken(struct conn *c, enum conn_status st)
+static enum cli_conn_status broken(struct cli_conn *c, enum cli_conn_status st)
 {
-    conn_close(c);
+    cli_conn_close(c);
     return st;
 }
 
-enum conn_status conn_flush(struct conn *c)
+enum cli_conn_status cli_conn_flush(struct cli_conn *c)
 {
     char buf[128];
-    long start = conn_now_ms();
+    int64_t start = net_now_ms();
 
     if (c->fd < 0) {
         set_err(c, "not connected to %s:%s", c->cfg.host, c->cfg.port);
-        return CONN_E_IO;
+        return CLI_CONN_E_IO;
     }
     while (c->out.len > 0) {
         ssize_t w = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
         if (w > 0) {
             proto_buf_consume(&c->out, (size_t)w);
-            start = conn_now_ms();
+            start = net_now_ms();
             continue;
         }
         if (w < 0 && errno == EINTR)
@@ -276,27 +255,27 @@ enum conn_status conn_flush(struct conn *c)
             if (r == 0) {
                 set_err(c, "%s:%s took no request for %g s", c->cfg.host, c->cfg.port,
                         secs(c->cfg.timeout_ms));
-                return broken(c, CONN_E_TIMEOUT);
+                return broken(c, CLI_CONN_E_TIMEOUT);
             }
             if (r == -2) {
                 set_err(c, "interrupted while sending to %s:%s; the connection is closed",
                         c->cfg.host, c->cfg.port);
-                return broken(c, CONN_E_INTR);
+                return broken(c, CLI_CONN_E_INTR);
             }
         }
         set_err(c, "lost the connection to %s:%s: %s", c->cfg.host, c->cfg.port,
                 cause(errno, buf, sizeof(buf)));
-        return broken(c, CONN_E_IO);
+        return broken(c, CLI_CONN_E_IO);
     }
-    return CONN_OK;
+    return CLI_CONN_OK;
 }
 
-enum conn_status conn_read(struct conn *c, struct proto_reply *r)
+enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r)
 {
     char buf[128], derr[160];
-    long start = conn_now_ms();
-    enum conn_status st = conn_flush(c);
-    if (st != CONN_OK)
+    int64_t start = net_now_ms();
+    enum cli_conn_status st = cli_conn_flush(c);
+    if (st != CLI_CONN_OK)
         return st;
 
     if (c->in_drop) {
@@ -310,23 +289,23 @@ enum conn_status conn_read(struct conn *c, struct proto_reply *r)
             proto_reply_decode(&c->dec, c->in, c->in_len, &used, r, derr, sizeof(derr));
         if (ps == PROTO_COMPLETE) {
             c->in_drop = used;
-            return CONN_OK;
+            return CLI_CONN_OK;
         }
         if (ps == PROTO_ERROR) {
             set_err(c, "%s:%s does not speak the todo protocol: %s", c->cfg.host, c->cfg.port,
                     derr);
-            return broken(c, CONN_E_PROTO);
+            return broken(c, CLI_CONN_E_PROTO);
         }
         if (c->in_cap - c->in_len < 4096) {
             size_t ncap = c->in_cap ? c->in_cap * 2 : 16384;
-            if (ncap > CONN_MAX_INPUT) {
+            if (ncap > CLI_CONN_MAX_INPUT) {
                 set_err(c, "the reply from %s:%s is too large", c->cfg.host, c->cfg.port);
-                return broken(c, CONN_E_PROTO);
+                return broken(c, CLI_CONN_E_PROTO);
             }
             char *p = realloc(c->in, ncap);
             if (!p) {
                 set_err(c, "out of memory");
-                return broken(c, CONN_E_NOMEM);
+                return broken(c, CLI_CONN_E_NOMEM);
             }
             c->in = p;
             c->in_cap = ncap;
@@ -338,7 +317,7 @@ enum conn_status conn_read(struct conn *c, struct proto_reply *r)
         }
         if (n == 0) {
             set_err(c, "%s:%s closed the connection", c->cfg.host, c->cfg.port);
-            return broken(c, CONN_E_IO);
+            return broken(c, CLI_CONN_E_IO);
         }
         if (errno == EINTR)
             continue;
@@ -349,25 +328,26 @@ enum conn_status conn_read(struct conn *c, struct proto_reply *r)
             if (w == 0) {
                 set_err(c, "no reply from %s:%s within %g s", c->cfg.host, c->cfg.port,
                         secs(c->cfg.timeout_ms));
-                return broken(c, CONN_E_TIMEOUT);
+                return broken(c, CLI_CONN_E_TIMEOUT);
             }
             if (w == -2) {
                 set_err(c, "interrupted while waiting for %s:%s; the connection is closed",
                         c->cfg.host, c->cfg.port);
-                return broken(c, CONN_E_INTR);
+                return broken(c, CLI_CONN_E_INTR);
             }
         }
         set_err(c, "lost the connection to %s:%s: %s", c->cfg.host, c->cfg.port,
                 cause(errno, buf, sizeof(buf)));
-        return broken(c, CONN_E_IO);
+        return broken(c, CLI_CONN_E_IO);
     }
 }
 
-enum conn_status conn_call(struct conn *c, enum proto_cmd cmd, const struct proto_arg *args,
-                           size_t nargs, struct proto_reply *r)
+enum cli_conn_status cli_conn_call(struct cli_conn *c, enum proto_cmd cmd,
+                                   const struct proto_arg *args, size_t nargs,
+                                   struct proto_reply *r)
 {
-    enum conn_status st = conn_queue(c, cmd, args, nargs);
-    if (st != CONN_OK)
+    enum cli_conn_status st = cli_conn_queue(c, cmd, args, nargs);
+    if (st != CLI_CONN_OK)
         return st;
-    return conn_read(c, r);
+    return cli_conn_read(c, r);
 }

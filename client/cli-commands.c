@@ -1,8 +1,8 @@
 /*
- * commands.c - the subcommand table and what each subcommand does: it maps
+ * cli-commands.c - the subcommand table and what each subcommand does: it maps
  * words onto one request, reads the reply and prints it.
  */
-#include "commands.h"
+#include "cli-commands.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -33,20 +33,20 @@ void session_fail(struct session *s, const char *code, const char *fmt, ...)
         fprintf(stderr, "todo-cli: cannot write the error to stdout\n");
 }
 
-static const char *conn_code(enum conn_status st)
+static const char *conn_code(enum cli_conn_status st)
 {
     switch (st) {
-    case CONN_E_CONNECT:
+    case CLI_CONN_E_CONNECT:
         return "CONNECT";
-    case CONN_E_AUTH:
+    case CLI_CONN_E_AUTH:
         return "AUTH";
-    case CONN_E_TIMEOUT:
+    case CLI_CONN_E_TIMEOUT:
         return "TIMEOUT";
-    case CONN_E_PROTO:
+    case CLI_CONN_E_PROTO:
         return "PROTOCOL";
-    case CONN_E_INTR:
+    case CLI_CONN_E_INTR:
         return "INTERRUPTED";
-    case CONN_E_NOMEM:
+    case CLI_CONN_E_NOMEM:
         return "NOMEM";
     default:
         return "IO";
@@ -54,25 +54,25 @@ static const char *conn_code(enum conn_status st)
 }
 
 /* Reports a failed connection call; returns the exit status for it. */
-static int conn_failed(struct session *s, enum conn_status st)
+static int conn_failed(struct session *s, enum cli_conn_status st)
 {
     /* The terminal echoed ^C on the current line; start the message on its own. */
-    if (st == CONN_E_INTR)
+    if (st == CLI_CONN_E_INTR)
         fputc('\n', stderr);
     session_fail(s, conn_code(st), "%s", s->conn.err);
-    return st == CONN_E_NOMEM ? CLI_EXIT_SERVER : CLI_EXIT_CONNECT;
+    return st == CLI_CONN_E_NOMEM ? CLI_EXIT_SERVER : CLI_EXIT_CONNECT;
 }
 
 int session_connect(struct session *s)
 {
     /* The server may have closed an idle connection (a restart, an idle
      * timeout); a shell or a batch then simply opens a new one. */
-    if (conn_is_open(&s->conn) && !conn_alive(&s->conn))
-        conn_close(&s->conn);
-    if (conn_is_open(&s->conn))
+    if (cli_conn_is_open(&s->conn) && !cli_conn_alive(&s->conn))
+        cli_conn_close(&s->conn);
+    if (cli_conn_is_open(&s->conn))
         return 0;
-    enum conn_status st = conn_open(&s->conn);
-    if (st != CONN_OK)
+    enum cli_conn_status st = cli_conn_open(&s->conn);
+    if (st != CLI_CONN_OK)
         return conn_failed(s, st);
     return 0;
 }
@@ -103,7 +103,7 @@ static int unexpected(struct session *s, const char *what)
 {
     session_fail(s, "PROTOCOL", "unexpected reply from %s:%s to %s", s->conn.cfg.host,
                  s->conn.cfg.port, what);
-    conn_close(&s->conn);
+    cli_conn_close(&s->conn);
     return CLI_EXIT_SERVER;
 }
 
@@ -137,8 +137,8 @@ static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **arg
     int rc = session_connect(s);
     if (rc != 0)
         return rc;
-    enum conn_status st = conn_call(&s->conn, cmd, args, (size_t)argc, r);
-    if (st != CONN_OK)
+    enum cli_conn_status st = cli_conn_call(&s->conn, cmd, args, (size_t)argc, r);
+    if (st != CLI_CONN_OK)
         return conn_failed(s, st);
     if (r->kind == PROTO_REPLY_ERR)
         return server_error(s, r);
@@ -291,7 +291,7 @@ static int run_help(struct session *s, const struct client_cmd *c, int argc, cha
     (void)c;
 
     if (argc == 1) {
-        one = commands_find(argv[0]);
+        one = cli_commands_find(argv[0]);
         if (!one || (one->flags & CMD_HIDDEN)) {
             session_fail(s, "USAGE", "no command named '%s'; 'help' lists them", argv[0]);
             return CLI_EXIT_USAGE;
@@ -301,13 +301,13 @@ static int run_help(struct session *s, const struct client_cmd *c, int argc, cha
         return output_failed(s);
     if (!one && !a && fputs("Commands:\n", s->out.fp) == EOF)
         return output_failed(s);
-    for (size_t i = 0; commands_at(i); i++) {
-        const struct client_cmd *k = commands_at(i);
+    for (size_t i = 0; cli_commands_at(i); i++) {
+        const struct client_cmd *k = cli_commands_at(i);
         if ((one && k != one) || (k->flags & CMD_HIDDEN))
             continue;
         if (!one && (k->flags & CMD_NOT_ONESHOT) && s->mode == SESSION_ONESHOT)
             continue;
-        const char *u = commands_usage(k), *sum = commands_summary(k);
+        const char *u = cli_commands_usage(k), *sum = cli_commands_summary(k);
         int w;
         if (a)
             w = json_array_append_new(
@@ -503,7 +503,7 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
     struct import_item items[IMPORT_WINDOW];
     size_t k, count = 0;
     struct proto_reply r;
-    enum conn_status st;
+    enum cli_conn_status st;
 
     for (size_t i = from; i < to; i++) {
         struct import_args x;
@@ -514,14 +514,14 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
             n->failed++;
             continue;
         }
-        st = conn_queue(&s->conn, it.restore ? PROTO_CMD_IMPORT : PROTO_CMD_ADD, x.a, x.n);
-        if (st != CONN_OK)
+        st = cli_conn_queue(&s->conn, it.restore ? PROTO_CMD_IMPORT : PROTO_CMD_ADD, x.a, x.n);
+        if (st != CLI_CONN_OK)
             return conn_failed(s, st);
         items[count++] = it;
     }
     for (k = 0; k < count; k++) {
         struct import_item *it = &items[k];
-        if ((st = conn_read(&s->conn, &r)) != CONN_OK)
+        if ((st = cli_conn_read(&s->conn, &r)) != CLI_CONN_OK)
             return conn_failed(s, st);
         if (r.kind == PROTO_REPLY_OK && it->restore && import_outcome(&r, n) == 0)
             continue;
@@ -544,14 +544,14 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
         if (!items[k].ok || !items[k].done)
             continue;
         struct proto_arg a = {items[k].id, strlen(items[k].id), 0};
-        if ((st = conn_queue(&s->conn, PROTO_CMD_DONE, &a, 1)) != CONN_OK)
+        if ((st = cli_conn_queue(&s->conn, PROTO_CMD_DONE, &a, 1)) != CLI_CONN_OK)
             return conn_failed(s, st);
         ndone++;
     }
     for (k = 0; k < count && ndone > 0; k++) {
         if (!items[k].ok || !items[k].done)
             continue;
-        if ((st = conn_read(&s->conn, &r)) != CONN_OK)
+        if ((st = cli_conn_read(&s->conn, &r)) != CLI_CONN_OK)
             return conn_failed(s, st);
         ndone--;
         if (r.kind != PROTO_REPLY_OK) {
@@ -730,7 +730,7 @@ static int run_auth(struct session *s, const struct client_cmd *c, int argc, cha
 
     if (argc == 0) {
         if (s->mode != SESSION_SHELL) {
-            const char *u = commands_usage(c);
+            const char *u = cli_commands_usage(c);
             session_fail(s, "USAGE", "usage: %s %s (here it cannot be asked for)", c->name, u);
             return CLI_EXIT_USAGE;
         }
@@ -741,8 +741,8 @@ static int run_auth(struct session *s, const struct client_cmd *c, int argc, cha
     if ((rc = session_connect(s)) != 0)
         goto out;
     struct proto_arg a = {pw, strlen(pw), 1};
-    enum conn_status st = conn_call(&s->conn, PROTO_CMD_AUTH, &a, 1, &r);
-    if (st != CONN_OK) {
+    enum cli_conn_status st = cli_conn_call(&s->conn, PROTO_CMD_AUTH, &a, 1, &r);
+    if (st != CLI_CONN_OK) {
         rc = conn_failed(s, st);
         goto out;
     }
@@ -765,32 +765,54 @@ out:
     return rc;
 }
 
+/* A command that sends one request takes the words libproto's table allows
+ * it; only the client's own commands, and auth (which the shell asks the
+ * password for when it is left out), give counts here. */
 static const struct client_cmd table[] = {
-    {"add", PROTO_CMD_ADD, NULL, NULL, 1, -1, run_change, 0},
-    {"get", PROTO_CMD_GET, NULL, NULL, 1, 1, run_tasks, 0},
-    {"edit", PROTO_CMD_EDIT, NULL, NULL, 2, -1, run_change, 0},
-    {"done", PROTO_CMD_DONE, NULL, NULL, 1, 1, run_change, 0},
-    {"undone", PROTO_CMD_UNDONE, NULL, NULL, 1, 1, run_change, 0},
-    {"del", PROTO_CMD_DEL, NULL, NULL, 1, 1, run_change, 0},
-    {"list", PROTO_CMD_LIST, NULL, NULL, 0, -1, run_tasks, 0},
-    {"tags", PROTO_CMD_TAGS, NULL, NULL, 0, 0, run_pairs, 0},
-    {"stats", PROTO_CMD_STATS, NULL, NULL, 0, 0, run_pairs, 0},
-    {"ping", PROTO_CMD_PING, NULL, NULL, 0, 0, run_ping, 0},
-    {"help", PROTO_CMD_NONE, "[COMMAND]", "Lists the commands, or shows how to use one of them.", 0,
-     1, run_help, 0},
-    {"export", PROTO_CMD_NONE, "", "Writes every task as a JSON array to stdout.", 0, 0, run_export,
-     0},
-    {"import", PROTO_CMD_NONE, "[--on-conflict skip|replace|fail] [FILE]",
-     "Restores the tasks of an export (a JSON array) read from FILE or stdin: same ids, status, "
-     "times and tags. A task whose id is taken fails the whole import unless --on-conflict "
-     "skip or replace is given.",
-     0, 3, run_import, 0},
-    {"auth", PROTO_CMD_AUTH, "[PASSWORD]",
-     "Logs in; in the shell, without PASSWORD it is asked for without echo.", 0, 1, run_auth,
-     CMD_NOT_ONESHOT},
+    {.name = "add", .cmd = PROTO_CMD_ADD, .run = run_change},
+    {.name = "get", .cmd = PROTO_CMD_GET, .run = run_tasks},
+    {.name = "edit", .cmd = PROTO_CMD_EDIT, .run = run_change},
+    {.name = "done", .cmd = PROTO_CMD_DONE, .run = run_change},
+    {.name = "undone", .cmd = PROTO_CMD_UNDONE, .run = run_change},
+    {.name = "del", .cmd = PROTO_CMD_DEL, .run = run_change},
+    {.name = "list", .cmd = PROTO_CMD_LIST, .run = run_tasks},
+    {.name = "tags", .cmd = PROTO_CMD_TAGS, .run = run_pairs},
+    {.name = "stats", .cmd = PROTO_CMD_STATS, .run = run_pairs},
+    {.name = "ping", .cmd = PROTO_CMD_PING, .run = run_ping},
+    {.name = "help",
+     .cmd = PROTO_CMD_NONE,
+     .usage = "[COMMAND]",
+     .summary = "Lists the commands, or shows how to use one of them.",
+     .min_args = 0,
+     .max_args = 1,
+     .run = run_help},
+    {.name = "export",
+     .cmd = PROTO_CMD_NONE,
+     .usage = "",
+     .summary = "Writes every task as a JSON array to stdout.",
+     .min_args = 0,
+     .max_args = 0,
+     .run = run_export},
+    {.name = "import",
+     .cmd = PROTO_CMD_NONE,
+     .usage = "[--on-conflict skip|replace|fail] [FILE]",
+     .summary = "Restores the tasks of an export (a JSON array) read from FILE or stdin: same ids, "
+                "status, times and tags. A task whose id is taken fails the whole import unless "
+                "--on-conflict skip or replace is given.",
+     .min_args = 0,
+     .max_args = 3,
+     .run = run_import},
+    {.name = "auth",
+     .cmd = PROTO_CMD_AUTH,
+     .usage = "[PASSWORD]",
+     .summary = "Logs in; in the shell, without PASSWORD it is asked for without echo.",
+     .min_args = 0,
+     .max_args = 1,
+     .run = run_auth,
+     .flags = CMD_NOT_ONESHOT | CMD_OWN_ARGS},
 };
 
-const struct client_cmd *commands_at(size_t i)
+const struct client_cmd *cli_commands_at(size_t i)
 {
     return i < sizeof(table) / sizeof(table[0]) ? &table[i] : NULL;
 }
@@ -811,7 +833,7 @@ static int eq_nocase(const char *a, const char *b)
     return *a == '\0' && *b == '\0';
 }
 
-const struct client_cmd *commands_find(const char *name)
+const struct client_cmd *cli_commands_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (eq_nocase(table[i].name, name)) /* the protocol's verbs ignore case too */
@@ -819,14 +841,25 @@ const struct client_cmd *commands_find(const char *name)
     return NULL;
 }
 
-const char *commands_usage(const struct client_cmd *c)
+const char *cli_commands_usage(const struct client_cmd *c)
 {
     return c->usage ? c->usage : proto_cmd_info(c->cmd)->usage;
 }
 
-const char *commands_summary(const struct client_cmd *c)
+const char *cli_commands_summary(const struct client_cmd *c)
 {
     return c->summary ? c->summary : proto_cmd_info(c->cmd)->summary;
+}
+
+void cli_commands_arg_counts(const struct client_cmd *c, int *min, int *max)
+{
+    if (c->cmd == PROTO_CMD_NONE || (c->flags & CMD_OWN_ARGS)) {
+        *min = c->min_args;
+        *max = c->max_args;
+        return;
+    }
+    *min = proto_cmd_info(c->cmd)->min_args;
+    *max = proto_cmd_info(c->cmd)->max_args;
 }
 
 /* Edit distance with transpositions (optimal string alignment), ignoring
@@ -859,7 +892,7 @@ static size_t distance(const char *a, const char *b)
     return d[la][lb];
 }
 
-const char *commands_suggest(const char *name, enum session_mode mode)
+const char *cli_commands_suggest(const char *name, enum session_mode mode)
 {
     static const char *const shell_words[] = {"quit", "exit"};
     const char *best = NULL;
@@ -867,8 +900,8 @@ const char *commands_suggest(const char *name, enum session_mode mode)
     /* One slip in a short word, two in a longer one; more is a guess. */
     size_t limit = strlen(name) <= 3 ? 1 : 2;
 
-    for (size_t i = 0; commands_at(i); i++) {
-        const struct client_cmd *c = commands_at(i);
+    for (size_t i = 0; cli_commands_at(i); i++) {
+        const struct client_cmd *c = cli_commands_at(i);
         if ((c->flags & CMD_HIDDEN) || ((c->flags & CMD_NOT_ONESHOT) && mode == SESSION_ONESHOT))
             continue;
         size_t d = distance(name, c->name);
@@ -891,7 +924,7 @@ const char *commands_suggest(const char *name, enum session_mode mode)
  * after "--" was taken out. */
 static int run_checked(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
-    int nargs = argc - 1;
+    int nargs = argc - 1, min_args, max_args;
 
     if ((c->flags & CMD_NOT_ONESHOT) && s->mode == SESSION_ONESHOT) {
         session_fail(s, "USAGE", "'%s' works in the shell; use --password-file or TODO_PASSWORD",
@@ -916,20 +949,21 @@ static int run_checked(struct session *s, const struct client_cmd *c, int argc, 
             }
         }
     }
-    if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args)) {
-        const char *u = commands_usage(c);
+    cli_commands_arg_counts(c, &min_args, &max_args);
+    if (nargs < min_args || (max_args >= 0 && nargs > max_args)) {
+        const char *u = cli_commands_usage(c);
         session_fail(s, "USAGE", "usage: %s%s%s", c->name, *u ? " " : "", u);
         return CLI_EXIT_USAGE;
     }
     return c->run(s, c, nargs, argv + 1);
 }
 
-int commands_run(struct session *s, int argc, char **argv, const unsigned char *quoted)
+int cli_commands_run(struct session *s, int argc, char **argv, const unsigned char *quoted)
 {
-    const struct client_cmd *c = commands_find(argv[0]);
+    const struct client_cmd *c = cli_commands_find(argv[0]);
 
     if (!c || (c->flags & CMD_HIDDEN)) {
-        const char *near = commands_suggest(argv[0], s->mode);
+        const char *near = cli_commands_suggest(argv[0], s->mode);
         if (near)
             session_fail(s, "USAGE", "unknown command '%s'; did you mean '%s'?", argv[0], near);
         else

@@ -1,0 +1,72 @@
+/*
+ * cli-conn.h - one connection to a todo-server: connect (and AUTH) with a
+ * timeout, queue requests, flush them, and read replies with a timeout.
+ */
+#ifndef TODO_CLI_CLI_CONN_H
+#define TODO_CLI_CLI_CONN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "todo/proto.h"
+
+struct cli_conn_cfg {
+    const char *host;
+    const char *port;
+    const char *password; /* sent with AUTH after connecting; NULL for none */
+    int timeout_ms;       /* bounds a connect and each reply */
+};
+
+enum cli_conn_status {
+    CLI_CONN_OK = 0,
+    CLI_CONN_E_CONNECT, /* could not connect (refused, unknown host, timed out) */
+    CLI_CONN_E_AUTH,    /* the server refused the password */
+    CLI_CONN_E_TIMEOUT, /* no reply in time; the connection is closed */
+    CLI_CONN_E_IO,      /* the connection broke or was closed; it is closed */
+    CLI_CONN_E_PROTO,   /* the peer does not speak the protocol; it is closed */
+    CLI_CONN_E_INTR,    /* interrupted by the user (Ctrl-C); it is closed */
+    CLI_CONN_E_NOMEM
+};
+
+struct cli_conn {
+    struct cli_conn_cfg cfg;
+    int fd;                         /* -1 when not connected */
+    int64_t deadline;               /* CLOCK_MONOTONIC ms that no wait may pass; 0 for none */
+    char *in;                       /* received bytes */
+    size_t in_len, in_cap, in_drop; /* in_drop: bytes of the last reply, dropped on the next read */
+    struct proto_reply_decoder dec;
+    struct proto_buf out; /* queued requests */
+    const volatile sig_atomic_t
+        *cancel;   /* when set and non-zero, a wait ends with CLI_CONN_E_INTR */
+    char err[512]; /* the last failure as one sentence, e.g. "cannot connect to h:p: ..." */
+};
+
+void cli_conn_init(struct cli_conn *c, const struct cli_conn_cfg *cfg);
+/* Closes the socket and frees the buffers; c may be opened again. */
+void cli_conn_close(struct cli_conn *c);
+void cli_conn_free(struct cli_conn *c);
+int cli_conn_is_open(const struct cli_conn *c);
+
+/* Connects (trying each address of the host) and, when a password is set,
+ * authenticates. CLI_CONN_OK or a status with c->err set. */
+enum cli_conn_status cli_conn_open(struct cli_conn *c);
+
+/* 1 if an idle open connection still looks usable: the server has not
+ * closed it while we were not looking. */
+int cli_conn_alive(struct cli_conn *c);
+
+/* Queues one request (no I/O). CLI_CONN_OK or CLI_CONN_E_NOMEM. */
+enum cli_conn_status cli_conn_queue(struct cli_conn *c, enum proto_cmd cmd,
+                                    const struct proto_arg *args, size_t nargs);
+/* Writes every queued request, within the timeout. */
+enum cli_conn_status cli_conn_flush(struct cli_conn *c);
+/* Flushes, then reads the next reply. *r points into the connection's buffer
+ * and stays valid until the next call on c. */
+enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r);
+/* cli_conn_queue + cli_conn_read. */
+enum cli_conn_status cli_conn_call(struct cli_conn *c, enum proto_cmd cmd,
+                                   const struct proto_arg *args, size_t nargs,
+                                   struct proto_reply *r);
+
+#endif
