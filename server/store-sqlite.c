@@ -429,6 +429,33 @@ static void give_back_ids(struct store *s)
     s->ids_known = 0;
 }
 
+/*
+ * The writer is the last connection the server closes. Its close folds the
+ * WAL into the database and truncates it (TRUNCATE waits for nobody: every
+ * other connection is closed by then), so that a stopped server leaves
+ * one self-contained file behind. SQLite's own checkpoint at the last close
+ * would do the same, but silently gives up when the database cannot grow
+ * (a full disk): the -wal file then stays, and on a disk still full the
+ * sqlite3 shell cannot even open the database ("disk I/O error", as it
+ * has to create the index of that WAL). The WAL is intact and the next
+ * todo-server to open the database folds it in; the warning says so.
+ */
+static void fold_wal(struct store *s)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    if (rc == SQLITE_OK && log <= 0)
+        return;
+    if (rc == SQLITE_OK) /* frames left behind: a reader was still open */
+        snprintf(s->err, sizeof(s->err), "the write-ahead log was still in use at stop");
+    else
+        failf(s, "cannot fold the write-ahead log into the database at stop");
+    log_warn("%s; the -wal file beside the database is kept and holds the latest writes: free "
+             "space on its disk, then start todo-server on it again (or run sqlite3 on it), "
+             "which folds it in",
+             s->err);
+}
+
 void store_close(struct store *s)
 {
     if (s == NULL)
@@ -436,6 +463,8 @@ void store_close(struct store *s)
     store_read_end(s);
     if (s->st[ST_GIVE_BACK_IDS] != NULL)
         give_back_ids(s);
+    if (s->writer && s->db != NULL && sqlite3_get_autocommit(s->db))
+        fold_wal(s);
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     for (int i = 0; i < LIST_VARIANTS; i++)
