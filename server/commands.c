@@ -423,6 +423,22 @@ static int needs_savepoint(const struct proto_request *req)
     }
 }
 
+/* Whether a command that writes nothing reads the store, so that its reply
+ * made inside a write batch depends on that batch. */
+static int reads_store(enum proto_cmd c)
+{
+    switch (c) {
+    case PROTO_CMD_GET:
+    case PROTO_CMD_LIST:
+    case PROTO_CMD_TAGS:
+    case PROTO_CMD_STATS:
+    case PROTO_CMD_LEGACY_GET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 void commands_run(struct cmd_ctx *x, const struct proto_request *req)
 {
     if (req->cmd <= PROTO_CMD_NONE || req->cmd >= PROTO_CMD__COUNT)
@@ -432,6 +448,7 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
 
     count(&x->counters->commands);
     x->wrote = 0;
+    x->used_batch = 0;
     if (x->cfg->auth.enabled && !x->authed && !(info->flags & PROTO_CMDF_NOAUTH)) {
         commands_error(x, PROTO_E_AUTH, "authentication required; send AUTH <password>");
         return;
@@ -441,6 +458,7 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
         return;
     }
     if (!(info->flags & PROTO_CMDF_WRITE)) {
+        x->used_batch = x->in_batch && reads_store(req->cmd);
         fn(x, req);
         return;
     }
@@ -460,6 +478,9 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
     }
     unsigned long long errors = atomic_load_explicit(&x->counters->errors, memory_order_relaxed);
     x->in_batch = 1;
+    /* Even a refused write (no such task) answered from the batch's view,
+     * which other connections' uncommitted writes are part of. */
+    x->used_batch = 1;
     fn(x, req);
     int failed = atomic_load_explicit(&x->counters->errors, memory_order_relaxed) != errors;
     if (!sp)

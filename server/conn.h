@@ -42,6 +42,7 @@ struct conn {
     unsigned dirty : 1;   /* touched in this pass, on the dirty list */
     unsigned ready : 1;   /* on the list of held-back requests to run next pass */
     unsigned queued : 1;  /* has requests queued to run in this pass */
+    unsigned batched : 1; /* has replies in this pass's open write batch (worker.c) */
 
     /* Every open connection, for the idle sweep and the final drain (under
      * the pool's registry lock); then the owner's lists for this pass:

@@ -29,11 +29,14 @@
  * IMMEDIATE ... COMMIT, "group commit") on the server's one writer store,
  * under the write lock, and no reply made after the pass's first write is
  * sent before that COMMIT has succeeded: a client is never told "OK" about
- * a write that a crash could still take back. When COMMIT fails, the write
- * replies of the pass are rewritten into ERR STORE before anything is
- * sent. Once the batch is open, the pass's later reads also run on the
- * writer store, so a client reads its own writes in order. Replies made
- * before the first write (reads of committed data) leave at once.
+ * a write that a crash could still take back. Once the batch is open, the
+ * later reads of a connection that wrote in it run on the writer store, so
+ * that it reads its own writes in order; every other connection's reads run
+ * on the worker's store (committed data only), and their replies leave at
+ * once, as do all replies made before the first write. When COMMIT fails,
+ * every reply made inside the batch (the writes', and those reads') is
+ * rewritten into ERR STORE before anything is sent: no reply ever shows a
+ * change that was not committed.
  */
 /* SCHED_BATCH (sched.h). */
 #define _GNU_SOURCE
@@ -213,7 +216,9 @@ static _Thread_local size_t nruns, runs_cap;
 static _Thread_local struct conn **ready;
 static _Thread_local size_t nready, ready_cap;
 
-/* The write batch of this pass: which replies belong to writes. */
+/* The write batch of this pass: which replies were made inside it (the
+ * writes, and the reads of connections whose own writes it holds), and so
+ * stand only if it commits. */
 struct batch_rec {
     struct conn *c;
     size_t start, end; /* the reply's bytes in c->out */
@@ -223,6 +228,7 @@ static _Thread_local struct {
     int broken;
     struct batch_rec *rec;
     size_t n, cap;
+    size_t writes; /* of the n replies, those of writes that changed the store */
 } batch;
 
 static int64_t mono_us(void)
@@ -351,6 +357,7 @@ static int batch_open(struct store **writer)
 
 static void batch_note(struct conn *c, size_t start, size_t end)
 {
+    c->batched = 1;
     if (batch.n == batch.cap) {
         size_t cap = batch.cap ? batch.cap * 2 : 64;
         struct batch_rec *r = realloc(batch.rec, cap * sizeof(*r));
@@ -377,20 +384,25 @@ static void batch_end(void)
     int ok = !batch.broken && store_commit(pool.wstore) == STORE_OK;
     if (ok) {
         atomic_fetch_add_explicit(&self->batches, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&self->counters.writes, batch.n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&self->counters.writes, batch.writes, memory_order_relaxed);
     } else {
         char why[300];
         snprintf(why, sizeof(why), "the write was not saved: %s",
                  batch.broken ? "a write could not be undone on its own"
                               : store_errmsg(pool.wstore));
-        log_error("write batch of %zu commands rolled back: %s", batch.n, why);
+        log_error("write batch of %zu commands rolled back: %s", batch.writes, why);
         if (store_rollback(pool.wstore) != STORE_OK)
             log_debug("rollback: %s", store_errmsg(pool.wstore));
         struct proto_buf msg;
         proto_buf_init(&msg, 0);
         if (proto_reply_err(&msg, PROTO_E_STORE, why) != 0)
             msg.len = 0;
-        /* Backwards, so a rewrite never moves a reply still to rewrite. */
+        /* Backwards, so a rewrite never moves a reply still to rewrite.
+         * Reads made inside the batch are answered ERR STORE too, rather
+         * than run again on committed data: they came after writes of the
+         * same client that are now refused, and a client that pipelined a
+         * write and a read of it is best told that neither happened (the
+         * request lines are gone by now, too). */
         for (size_t i = batch.n; i-- > 0;) {
             struct batch_rec *r = &batch.rec[i];
             if (r->c->closing)
@@ -402,10 +414,13 @@ static void batch_end(void)
         atomic_fetch_add_explicit(&self->counters.errors, batch.n, memory_order_relaxed);
         atomic_fetch_add_explicit(&self->batch_failures, 1, memory_order_relaxed);
     }
+    for (size_t i = 0; i < batch.n; i++)
+        batch.rec[i].c->batched = 0;
     pthread_mutex_unlock(&pool.write_lock);
     batch.open = 0;
     batch.broken = 0;
     batch.n = 0;
+    batch.writes = 0;
     if (batch.cap > 4096) {
         free(batch.rec);
         batch.rec = NULL;
@@ -419,14 +434,19 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 {
     struct proto_request req;
     char err[256];
+    /* Only a connection whose own writes are in the open batch reads on the
+     * writer, where it sees them; every other one reads committed data on
+     * the worker's store, so that no reply it gets can show a write that a
+     * failed COMMIT then takes back. */
+    int on_writer = batch.open && c->batched;
     struct cmd_ctx x = {
         .out = &c->out,
         .scratch = &spare,
-        .store = batch.open ? pool.wstore : tstore,
+        .store = on_writer ? pool.wstore : tstore,
         .cfg = pool.cfg,
         .counters = &self->counters,
         .batch_open = batch_open,
-        .in_batch = batch.open,
+        .in_batch = on_writer,
         .authed = c->authed,
     };
     size_t start = c->out.len;
@@ -447,6 +467,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     if (x.batch_broken)
         batch.broken = 1;
     if (x.wrote)
+        batch.writes++;
+    if (x.used_batch)
         batch_note(c, start, c->out.len);
     if (x.out_full) {
         char peer[64];
@@ -581,10 +603,12 @@ static void run_queued(void)
             size_t used = run_lines(c, c->in, c->in_len);
             keep_input(c, c->in + used, c->in_len - used);
         }
-        /* Until a write opens the pass's batch, every reply is final: send
-         * it now rather than after the whole pass, so this client gets on
-         * with its next request while the pass goes on. */
-        if (!batch.open && c->dirty) {
+        /* A reply outside the batch is final (until a write opens the
+         * pass's batch, every reply; after it, those of connections with
+         * no write in it): send it now rather than after the whole pass, so
+         * this client gets on with its next request while the pass goes
+         * on. */
+        if ((!batch.open || !c->batched) && c->dirty) {
             unmark_dirty(c);
             settle(c);
         }
