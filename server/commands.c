@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "stream.h"
 #include "worker.h"
 
 typedef void (*cmd_fn)(struct cmd_ctx *x, const struct proto_request *req);
@@ -146,6 +147,8 @@ static void cmd_add(struct cmd_ctx *x, const struct proto_request *req)
 struct task_sink {
     struct proto_buf *b;
     size_t n;
+    size_t cap;  /* LIST: stop once the lines pass this many bytes (0: no cap) */
+    int too_big; /* the lines passed cap */
 };
 
 static int sink_task(void *arg, const struct proto_task *t)
@@ -154,6 +157,10 @@ static int sink_task(void *arg, const struct proto_task *t)
     if (proto_task_encode(k->b, t) < 0)
         return 1;
     k->n++;
+    if (k->cap > 0 && k->b->len > k->cap) {
+        k->too_big = 1;
+        return 1;
+    }
     return 0;
 }
 
@@ -184,7 +191,7 @@ static void scratch_done(struct cmd_ctx *x)
  */
 static void cmd_get(struct cmd_ctx *x, const struct proto_request *req)
 {
-    struct task_sink k = {x->scratch, 0};
+    struct task_sink k = {.b = x->scratch};
     unsigned long gen = 0;
     if (!x->in_batch) {
         size_t len;
@@ -243,11 +250,43 @@ static void cmd_del(struct cmd_ctx *x, const struct proto_request *req)
     finish_write(x, store_del(x->store, req->id), "DEL", req->id);
 }
 
+/*
+ * LIST is made at once when it fits in STREAM_INLINE_MAX bytes. A bigger
+ * one is handed to a stream (stream.h), which reads it again from a
+ * snapshot of its own and sends it in slices; what was made here is
+ * dropped (at most STREAM_INLINE_MAX bytes' worth of work). Inside a write
+ * batch the list must show the batch's uncommitted writes, which only the
+ * writer store sees, and the batch ends with this pass: it is made at once
+ * there, up to the server's reply limit.
+ */
 static void cmd_list(struct cmd_ctx *x, const struct proto_request *req)
 {
-    struct task_sink k = {x->scratch, 0};
-    int rc = store_list(x->store, req, sink_task, &k);
-    if (rc == STORE_OK)
+    struct task_sink k = {.b = x->scratch};
+    int rc;
+    if (x->in_batch || x->list_stream == NULL) {
+        rc = store_list(x->store, req, sink_task, &k);
+    } else {
+        struct store_cursor *cur;
+        k.cap = STREAM_INLINE_MAX;
+        rc = store_cursor_open(x->store, req, &cur);
+        if (rc == STORE_OK) {
+            rc = store_cursor_next(cur, sink_task, &k);
+            store_cursor_close(cur);
+        }
+    }
+    if (rc == STORE_STOPPED && k.too_big) {
+        char err[256];
+        int started = x->list_stream(req, err, sizeof(err));
+        if (started == 1)
+            errorf(x, PROTO_E_BUSY,
+                   "%d long LIST replies are being sent already; try again shortly, or narrow "
+                   "the list with pending, done, +tag or a word",
+                   STREAM_MAX);
+        else if (started < 0) {
+            log_error("LIST failed in the store: %s", err);
+            errorf(x, PROTO_E_STORE, "%s", err);
+        }
+    } else if (rc == STORE_OK)
         send_sink(x, &k);
     else if (rc == STORE_STOPPED)
         errorf(x, PROTO_E_INTERNAL,
@@ -274,7 +313,7 @@ static int sink_tag(void *arg, struct proto_str tag, int64_t n)
 static void cmd_tags(struct cmd_ctx *x, const struct proto_request *req)
 {
     (void)req;
-    struct task_sink k = {x->scratch, 0};
+    struct task_sink k = {.b = x->scratch};
     int rc = store_tags(x->store, sink_tag, &k);
     if (rc == STORE_OK)
         send_sink(x, &k);
@@ -306,7 +345,7 @@ static void cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
         return;
     }
     workers_stats(&st);
-    struct task_sink k = {x->scratch, 0};
+    struct task_sink k = {.b = x->scratch};
     struct proto_str ver = {"version", 7}, vv = {TODO_VERSION, strlen(TODO_VERSION)};
     int rc = stat_line(&k, "connections_current", st.conns_current) |
              stat_line(&k, "connections_total", st.conns_total) |

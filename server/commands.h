@@ -38,6 +38,10 @@ struct cmd_ctx {
      * either way; 0, or -1 when the batch cannot take writes
      * (store_errmsg(*writer) says why). */
     int (*batch_open)(struct store **writer);
+    /* Hands req's LIST, too big to make at once, to a stream (stream.h)
+     * that makes and sends it in slices: 0 started (the handler makes no
+     * reply), 1 every stream is in use, -1 failed (a sentence in err). */
+    int (*list_stream)(const struct proto_request *req, char *err, size_t errcap);
     int in_batch;     /* in/out: x->store is the writer, inside the open batch */
     int authed;       /* in/out: this connection sent the right password */
     int quit;         /* out: QUIT was answered; close once the replies are sent */

@@ -56,6 +56,9 @@ struct conn {
     size_t in_len;
     struct proto_buf out; /* replies; out.data[out_off..out.len) are not sent yet */
     size_t out_off;
+    /* The LIST reply being made a slice at a time (stream.h), or NULL;
+     * while set, the connection is paused and its next requests wait. */
+    struct stream *stream;
 };
 
 /* A connection for fd with no buffers yet; NULL when out of memory. */

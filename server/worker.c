@@ -64,6 +64,7 @@
 #include "conn.h"
 #include "log.h"
 #include "store.h"
+#include "stream.h"
 
 #define MAX_EVENTS 256
 /* Bytes read from a socket at once. */
@@ -168,6 +169,11 @@ static struct {
      * without being asked (CKPT_FORCE_FRAMES), so that it does so once. */
     atomic_int restart_due;
     atomic_long restart_forced;
+    /* LIST replies may be streamed (stream.h): the database is a file. In
+     * SQLite's in-memory database (--db :memory:) a reader blocks COMMIT,
+     * so a stream held open across passes would hold every write back:
+     * there LIST is made at once, as it fits in SERVER_OUTPUT_MAX. */
+    int streams;
     /* Start-up handshake: guards every worker's started and err. */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
@@ -266,11 +272,22 @@ static void reg_push(struct conn *c)
     pool.reg_head = c;
 }
 
+/* Gives c's stream, if any, back to the pool: before c's socket is closed,
+ * since streams_reap() may shut that socket down until then. */
+static void end_stream(struct conn *c)
+{
+    if (c->stream != NULL) {
+        stream_end(c->stream);
+        c->stream = NULL;
+    }
+}
+
 /* Closes c and drops it from the registry and the count. Under the
  * registry's lock, so that the idle sweep never shuts down a descriptor
  * number that close() has just freed for reuse. */
 static void forget(struct conn *c)
 {
+    end_stream(c);
     pthread_mutex_lock(&pool.reg_lock);
     reg_unlink(c);
     conn_free(c); /* close() also drops it from the epoll set */
@@ -430,6 +447,26 @@ static void batch_end(void)
 
 /* ---- requests ---- */
 
+/* The connection whose request runs now, for list_stream(). */
+static _Thread_local struct conn *running;
+
+/* cmd_ctx.list_stream: the running connection's LIST goes to a stream. It
+ * waits, paused, with its later requests held back, until the stream ends
+ * (stream_step); its first turn comes in the next pass, as those of
+ * connections on the ready list do (settle). */
+static int list_stream(const struct proto_request *req, char *err, size_t errcap)
+{
+    struct conn *c = running;
+    int busy = 0;
+    struct stream *st = stream_start(c->fd, req, now_ms, &busy, err, errcap);
+    if (st == NULL)
+        return busy ? 1 : -1;
+    c->stream = st;
+    c->paused = 1;
+    mark_dirty(c);
+    return 0;
+}
+
 static void handle_line(struct conn *c, const char *line, size_t len)
 {
     struct proto_request req;
@@ -446,6 +483,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .cfg = pool.cfg,
         .counters = &self->counters,
         .batch_open = batch_open,
+        .list_stream = pool.streams ? list_stream : NULL,
         .in_batch = on_writer,
         .authed = c->authed,
     };
@@ -459,7 +497,9 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     } else if (req.cmd == PROTO_CMD_NONE) {
         return; /* a blank line: no reply */
     } else {
+        running = c;
         commands_run(&x, &req);
+        running = NULL;
     }
     c->authed = x.authed != 0;
     if (x.quit)
@@ -545,6 +585,34 @@ static void resume(struct conn *c)
     mark_dirty(c);
     if (!c->queued && c->in_len > 0)
         queue_run(c, 0, 0, 0);
+}
+
+/* One turn of c's stream (the client has taken most of what it was sent):
+ * the next slice of its LIST reply. Once the reply is complete, the
+ * connection's next requests run; a reply that broke off after "DATA n"
+ * cannot be mended, so the connection is closed. */
+static void stream_step(struct conn *c)
+{
+    enum stream_rc rc = stream_turn(c->stream, &c->out, now_ms);
+    mark_dirty(c);
+    if (rc == STREAM_MORE)
+        return;
+    end_stream(c);
+    if (rc == STREAM_BROKEN) {
+        close_later(c);
+        return;
+    }
+    resume(c);
+}
+
+/* A paused connection whose client has taken most of its replies: its next
+ * slice, or its held-back requests. */
+static void unpause(struct conn *c)
+{
+    if (c->stream != NULL)
+        stream_step(c);
+    else
+        resume(c);
 }
 
 /* Reads once into the pass's arena, behind the connection's kept partial
@@ -634,7 +702,7 @@ static void conn_event(struct conn *c, uint32_t ev)
         if (conn_out_pending(c) != before)
             touch(c);
         if (c->paused && conn_out_pending(c) < OUT_LOW)
-            resume(c);
+            unpause(c);
     }
     if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->paused && !c->eof && !c->quit)
         conn_read(c);
@@ -1005,6 +1073,7 @@ static void drain_and_close(void)
     while (pool.reg_head) {
         struct conn *c = pool.reg_head;
         reg_unlink(c);
+        end_stream(c);
         conn_free(c);
         atomic_fetch_sub(&pool.conns_current, 1);
     }
@@ -1084,7 +1153,7 @@ static void *worker_main(void *arg)
             struct conn *c = ready[i];
             c->ready = 0;
             if (!c->closing && c->paused && conn_out_pending(c) < OUT_LOW)
-                resume(c);
+                unpause(c);
         }
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
@@ -1105,6 +1174,7 @@ static void *worker_main(void *arg)
         settle_all();
         maybe_checkpoint();
         close_pending();
+        streams_reap(now_ms);
         if (wake)
             break; /* efd is written only to stop the workers */
     }
@@ -1147,6 +1217,8 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
     pool.n = cfg->threads;
     pool.oneshot = pool.n > 1 ? EPOLLONESHOT : 0;
     clock_gettime(CLOCK_MONOTONIC, &pool.started);
+    pool.streams = strcmp(cfg->db, ":memory:") != 0;
+    streams_init(cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
     if (pool.w == NULL) {
         snprintf(err, errcap, "out of memory");
@@ -1227,6 +1299,7 @@ void workers_stop(void)
     pool.w = NULL;
     pool.n = 0;
     drain_and_close();
+    streams_close();
     ckpt_stop();
     close_loop();
 }
