@@ -274,7 +274,7 @@ static void cmd_list(struct cmd_ctx *x, const struct proto_request *req)
             store_cursor_close(cur);
         }
     }
-    if (rc == STORE_STOPPED && k.too_big) {
+    if (rc == STORE_STOPPED && k.too_big && x->list_stream != NULL) {
         char err[256];
         int started = x->list_stream(req, err, sizeof(err));
         if (started == 1)

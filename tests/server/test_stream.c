@@ -152,7 +152,7 @@ static void stream_past_reply_limit(void **state)
     char line[512];
     struct cli *c = cli_open(sp.port);
     assert_non_null(c);
-    memcpy(req, "ADD ", 4);
+    memcpy(req, "ADD ", sizeof("ADD ")); /* the filler overwrites the terminator */
     memset(req + 4, 'z', TEXT);
     for (int i = 0; i < TASKS; i++) {
         int n = 4 + TEXT + sprintf(req + 4 + TEXT, " %d\n", i);
