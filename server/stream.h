@@ -34,10 +34,14 @@
 
 /* A LIST reply up to this size is made at once on the worker's store. */
 #define STREAM_INLINE_MAX (64 * 1024)
-/* Task lines made per turn, in bytes (one line may pass it). */
-#define STREAM_SLICE (64 * 1024)
-/* Rows counted per turn before "DATA n" can be sent. */
-#define STREAM_COUNT_ROWS 1024
+/* Task lines made per turn, in bytes (one line may pass it), and rows
+ * counted per turn before "DATA n" can be sent: each about 0.3-0.4 ms of
+ * the worker. With two clients looping LIST all of 100,000 tasks on one
+ * worker, 32 KiB and 512 rows gave a third client's PING a p99 of 2.3 ms
+ * (64 KiB and 1,024 rows: 4.7 ms; 256 KiB and 4,096 rows: 13-30 ms) for
+ * the same LIST throughput (bench/list-load, docs/PERFORMANCE.md). */
+#define STREAM_SLICE (32 * 1024)
+#define STREAM_COUNT_ROWS 512
 /* Streams at once in the whole server. */
 #define STREAM_MAX 8
 /* A stream that has sent nothing for this long is ended. */

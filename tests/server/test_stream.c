@@ -220,11 +220,11 @@ static void stream_is_one_snapshot(void **state)
 }
 
 /* 20 clients ask for LIST all of 100,000 tasks (9.8 MB each) and never
- * read. Each holds at most what a stream makes before it waits for the
- * client (OUT_LOW, 256 KiB, plus a slice of 64 KiB, in server/worker.c and
- * stream.h) and the streams' 8 SQLite connections (512 KiB of page cache
- * each, and their statements): about 20 x 0.3 + 8 x 1 = 14 MiB; those past
- * the 8 streams are answered ERR BUSY and hold nothing. The bound is 32
+ * read. The 8 that get a stream each hold at most what it makes before it
+ * waits for the client (OUT_LOW, 256 KiB, plus a slice of 32 KiB, in
+ * server/worker.c and stream.h) and its SQLite connection (512 KiB of page
+ * cache and the statements): about 8 x (0.3 + 1) = 10 MiB; the 12 past the
+ * 8 streams are answered ERR BUSY and hold nothing. The bound is 32
  * MiB above the server's size after one whole LIST; made at once, the 20
  * replies took 230 MB.
  * Meanwhile a fresh client is served; the clients whose streams make no
