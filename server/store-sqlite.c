@@ -140,9 +140,13 @@ static const char *const stmt_sql[ST__COUNT] = {
 struct store_cursor {
     struct store *s;
     sqlite3_stmt *st[2];
-    int n;      /* statements in use */
-    int has[2]; /* st[i] is on a row not handed out yet */
-    int end[2]; /* st[i] has no rows left */
+    /* With tags, SQLite sorts the rows: they are counted by count(*) over
+     * the same query, which does not sort (prepared for this cursor). */
+    sqlite3_stmt *count;
+    long long most; /* with tags: the first tag's tasks, as many as the list can have */
+    int n;          /* statements in use */
+    int has[2];     /* st[i] is on a row not handed out yet */
+    int end[2];     /* st[i] has no rows left */
 };
 
 struct store {
@@ -157,6 +161,7 @@ struct store {
     sqlite3_stmt *st[ST__COUNT];
     sqlite3_stmt *list[LIST_VARIANTS];
     struct store_cursor cur; /* the store's one cursor, while cur_open */
+    sqlite3_stmt *tag_tasks; /* the tasks that carry a tag, counted (prepared when needed) */
     int cur_open;
     char err[256];
 };
@@ -486,6 +491,7 @@ void store_close(struct store *s)
         sqlite3_finalize(s->st[i]);
     for (int i = 0; i < LIST_VARIANTS; i++)
         sqlite3_finalize(s->list[i]);
+    sqlite3_finalize(s->tag_tasks);
     if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
         log_warn("closing the database: %s", sqlite3_errmsg(s->db));
     free(s);
@@ -960,13 +966,39 @@ int store_cursor_open(struct store *s, const struct proto_request *req, struct s
         if (k->st[i] == NULL)
             return STORE_ERROR;
     read_open(s);
+    k->most = -1;
+    if (ntags > 0) {
+        /* The first tag's tasks, from its index alone: no list is longer. */
+        if (s->tag_tasks == NULL &&
+            sqlite3_prepare_v3(s->db, "SELECT count(*) FROM task_tags WHERE tag = ?1", -1,
+                               SQLITE_PREPARE_PERSISTENT, &s->tag_tasks, NULL) != SQLITE_OK) {
+            s->tag_tasks = NULL;
+            return failf(s, "cannot prepare LIST's count");
+        }
+        read_open(s);
+        sqlite3_bind_text(s->tag_tasks, 1, req->tags[0].ptr, (int)req->tags[0].len, SQLITE_STATIC);
+        if (sqlite3_step(s->tag_tasks) == SQLITE_ROW)
+            k->most = sqlite3_column_int64(s->tag_tasks, 0);
+        sqlite3_reset(s->tag_tasks);
+        char sql[4200];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM (%s)", sqlite3_sql(k->st[0]));
+        if (sqlite3_prepare_v2(s->db, sql, -1, &k->count, NULL) != SQLITE_OK) {
+            failf(s, "cannot prepare LIST's count");
+            sqlite3_finalize(k->count);
+            k->count = NULL;
+            return STORE_ERROR;
+        }
+    }
     /* Bound as copies: the cursor outlives the request. */
-    for (int i = 0; i < k->n; i++) {
+    sqlite3_stmt *bound[3] = {k->st[0], k->n > 1 ? k->st[1] : NULL, k->count};
+    for (int i = 0; i < 3; i++) {
+        if (bound[i] == NULL)
+            continue;
         for (size_t j = 0; j < ntags; j++)
-            sqlite3_bind_text(k->st[i], (int)j + 1, req->tags[j].len ? req->tags[j].ptr : "",
+            sqlite3_bind_text(bound[i], (int)j + 1, req->tags[j].len ? req->tags[j].ptr : "",
                               (int)req->tags[j].len, SQLITE_TRANSIENT);
         if (word)
-            sqlite3_bind_text(k->st[i], (int)ntags + 1, req->text.ptr, (int)req->text.len,
+            sqlite3_bind_text(bound[i], (int)ntags + 1, req->text.ptr, (int)req->text.len,
                               SQLITE_TRANSIENT);
     }
     s->cur_open = 1;
@@ -991,6 +1023,17 @@ static int cursor_fill(struct store_cursor *k, int i)
 
 int store_cursor_count(struct store_cursor *k, size_t max, size_t *n, int *done)
 {
+    if (k->count != NULL) {
+        int rc = sqlite3_step(k->count);
+        if (rc != SQLITE_ROW) {
+            sqlite3_reset(k->count);
+            return failf(k->s, "cannot count tasks");
+        }
+        *n += (size_t)sqlite3_column_int64(k->count, 0);
+        sqlite3_reset(k->count);
+        *done = 1;
+        return STORE_OK;
+    }
     size_t got = 0;
     for (int i = 0; i < k->n; i++) {
         while (got < max && !k->end[i]) {
@@ -1049,6 +1092,13 @@ void store_cursor_close(struct store_cursor *k)
         sqlite3_reset(k->st[i]);
         sqlite3_clear_bindings(k->st[i]);
     }
+    sqlite3_finalize(k->count);
+    k->count = NULL;
     k->n = 0;
     k->s->cur_open = 0;
+}
+
+long long store_cursor_most(const struct store_cursor *k)
+{
+    return k->most;
 }

@@ -121,6 +121,9 @@ int store_cursor_count(struct store_cursor *k, size_t max, size_t *n, int *done)
 void store_cursor_rewind(struct store_cursor *k);
 int store_cursor_next(struct store_cursor *k, store_task_fn fn, void *arg);
 void store_cursor_close(struct store_cursor *k);
+/* As many tasks as the cursor's list can have, when that is known cheaply
+ * (LIST with tags: the first tag's tasks), else -1. */
+long long store_cursor_most(const struct store_cursor *k);
 /* Every tag in use with the number of tasks that carry it, by name. */
 int store_tags(struct store *s, store_tag_fn fn, void *arg);
 int store_count(struct store *s, int64_t *n);

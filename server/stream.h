@@ -32,8 +32,11 @@
 
 #include "todo/proto.h"
 
-/* A LIST reply up to this size is made at once on the worker's store. */
+/* A LIST reply up to this size is made at once on the worker's store; up
+ * to the second with tags, which SQLite sorts in one step anyway
+ * (commands.c, cmd_list). */
 #define STREAM_INLINE_MAX (64 * 1024)
+#define STREAM_INLINE_SORTED_MAX (2 * 1024 * 1024)
 /* Task lines made per turn, in bytes (one line may pass it), and rows
  * counted per turn before "DATA n" can be sent: each about 0.3-0.4 ms of
  * the worker. With two clients looping LIST all of 100,000 tasks on one

@@ -50,6 +50,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/eventfd.h>
@@ -464,6 +466,13 @@ static int list_stream(const struct proto_request *req, char *err, size_t errcap
     c->stream = st;
     c->paused = 1;
     mark_dirty(c);
+    /* Slices are sent one send() per pass, each shorter than a loopback
+     * segment: with Nagle's algorithm each would wait for the ACK of the
+     * one before, which the client may delay (a LIST of 10,000 tasks took
+     * 75 ms instead of 15). */
+    int one = 1;
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+        log_debug("TCP_NODELAY on fd %d: %s", c->fd, strerror(errno));
     return 0;
 }
 

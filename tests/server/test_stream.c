@@ -38,8 +38,8 @@ static int stop(void **state)
     return 0;
 }
 
-/* Adds n tasks "task I words" (I from 1), every fourth one done, pipelined
- * a thousand at a time. */
+/* Adds n tasks "task I words" (I from 1) with tags tI%5 and every, every
+ * fourth one done, pipelined a thousand at a time. */
 static void add_tasks(struct cli *c, int n)
 {
     static char buf[1000 * 64];
@@ -48,7 +48,8 @@ static void add_tasks(struct cli *c, int n)
         size_t len = 0;
         int reqs = 0;
         for (int k = 0; k < 1000 && i <= n; k++, i++) {
-            len += (size_t)sprintf(buf + len, "ADD task %d with a few words +t%d\n", i, i % 5);
+            len +=
+                (size_t)sprintf(buf + len, "ADD task %d with a few words +t%d +every\n", i, i % 5);
             reqs++;
             if (i % 4 == 0) {
                 len += (size_t)sprintf(buf + len, "DONE %d\n", i);
@@ -134,6 +135,16 @@ static void big_list_whole(void **state)
     assert_true(words >= 1 && words <= 11);
     read_tasks(c, words, 1, NULL);
     char line[64];
+    assert_true(cli_line(c, line, sizeof(line), 10000) > 0);
+    assert_string_equal(line, "OK PONG\r\n");
+    /* A tag on every task: SQLite sorts the list, and it passes what is
+     * made at once with tags (STREAM_INLINE_SORTED_MAX), so it is made
+     * there, dropped, and streamed (counted by count(*)). */
+    assert_int_equal(cli_send(c, "LIST all +every\nLIST done +every +t2\nPING\n"), 0);
+    assert_int_equal(data_header(c), N);
+    assert_int_equal(read_tasks(c, N, 1, " done "), N / 4);
+    assert_int_equal(data_header(c), N / 20);
+    read_tasks(c, N / 20, 1, NULL);
     assert_true(cli_line(c, line, sizeof(line), 10000) > 0);
     assert_string_equal(line, "OK PONG\r\n");
     cli_close(c);
@@ -303,6 +314,11 @@ static void unread_lists_bounded(void **state)
     }
     assert_int_equal(n, N);
     read_tasks(f, N, 1, NULL);
+    /* With a tag on more tasks than a list made at once may hold: to the
+     * stream at once, counted by count(*), sorted by SQLite. */
+    assert_int_equal(cli_send(f, "LIST +every\n"), 0);
+    assert_int_equal(data_header(f), N - N / 4);
+    assert_int_equal(read_tasks(f, N - N / 4, 1, " done "), 0);
     assert_string_equal(cli_cmd(f, "PING\n"), "OK PONG\r\n");
     cli_close(f);
     cli_close(c);
