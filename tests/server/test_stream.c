@@ -10,6 +10,7 @@
 #include "srv_test.h"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -256,6 +257,11 @@ static void unread_lists_bounded(void **state)
     for (int i = 0; i < READERS; i++) {
         r[i] = cli_open(sp.port);
         assert_non_null(r[i]);
+        /* A small receive buffer, so that the kernel's buffers (up to some
+         * 4 MB on the server's side) cannot take the whole list and let its
+         * stream end: each stream must wait for its client. */
+        int small = 64 * 1024;
+        assert_int_equal(setsockopt(r[i]->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
         assert_int_equal(cli_send(r[i], "LIST all\n"), 0);
     }
     /* Watch the server's size for 3 s (made at once, the 20 replies are
