@@ -38,13 +38,14 @@
 #define STREAM_INLINE_MAX (64 * 1024)
 #define STREAM_INLINE_SORTED_MAX (2 * 1024 * 1024)
 /* Task lines made per turn, in bytes (one line may pass it), and rows
- * counted per turn before "DATA n" can be sent: each about 0.3-0.4 ms of
- * the worker. With two clients looping LIST all of 100,000 tasks on one
- * worker, 32 KiB and 512 rows gave a third client's PING a p99 of 2.3 ms
- * (64 KiB and 1,024 rows: 4.7 ms; 256 KiB and 4,096 rows: 13-30 ms) for
- * the same LIST throughput (bench/list-load, docs/PERFORMANCE.md). */
-#define STREAM_SLICE (32 * 1024)
-#define STREAM_COUNT_ROWS 512
+ * counted per turn before "DATA n" can be sent: each some 0.2 ms of the
+ * worker. With two clients looping LIST all of 100,000 tasks on one
+ * worker, a third client's PING had a p99 of 0.9-3.0 ms with 16 KiB and
+ * 256 rows, 2.3-5.6 ms with 32 KiB and 512, 4.7 ms with 64 KiB and 1,024,
+ * 13-30 ms with 256 KiB and 4,096 (under load), for about the same LIST
+ * throughput (bench/list-load, docs/PERFORMANCE.md). */
+#define STREAM_SLICE (16 * 1024)
+#define STREAM_COUNT_ROWS 256
 /* Streams at once in the whole server. */
 #define STREAM_MAX 8
 /* A stream that has sent nothing for this long is ended. */

@@ -233,7 +233,7 @@ static void stream_is_one_snapshot(void **state)
 
 /* 20 clients ask for LIST all of 100,000 tasks (9.8 MB each) and never
  * read. The 8 that get a stream each hold at most what it makes before it
- * waits for the client (OUT_LOW, 256 KiB, plus a slice of 32 KiB, in
+ * waits for the client (OUT_LOW, 256 KiB, plus a slice of 16 KiB, in
  * server/worker.c and stream.h) and its SQLite connection (512 KiB of page
  * cache and the statements): about 8 x (0.3 + 1) = 10 MiB; the 12 past the
  * 8 streams are answered ERR BUSY and hold nothing. The bound is 32
