@@ -70,6 +70,10 @@ struct stream *stream_start(int fd, const struct proto_request *req, int64_t now
         if (!pool.s[i].in_use)
             st = &pool.s[i];
     if (st != NULL) {
+        /* Its clock starts now, before streams_reap() can see it in use
+         * (with the time of its last use, or 0, it would be shut down as
+         * stalled while its connection is being opened). */
+        atomic_store_explicit(&st->progress, now_ms, memory_order_relaxed);
         st->in_use = 1;
         st->fd = fd;
         st->shut = 0;
@@ -98,7 +102,6 @@ struct stream *stream_start(int fd, const struct proto_request *req, int64_t now
     st->counting = 1;
     st->total = st->made = 0;
     st->failed = 0;
-    atomic_store_explicit(&st->progress, now_ms, memory_order_relaxed);
     return st;
 fail:
     pthread_mutex_lock(&pool.lock);
