@@ -86,6 +86,7 @@ struct options {
     const char *name; /* row label for --raw */
     int threads;
     uint64_t list_size;
+    int list_all;    /* the list test sends LIST all (every task), not LIST all +TAG */
     int write_pct;   /* mixed: percentage of EDITs */
     const char *acc; /* --accumulate: results are added to FILE.<test> */
 };
@@ -480,7 +481,8 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
         op = OP_DONE;
         break;
     case T_LIST:
-        len = snprintf(line, sizeof(line), "LIST all +%s\r\n", t->list_tag);
+        len = t->o->list_all ? snprintf(line, sizeof(line), "LIST all\r\n")
+                             : snprintf(line, sizeof(line), "LIST all +%s\r\n", t->list_tag);
         op = OP_LIST;
         break;
     case T_RAW:
@@ -567,7 +569,8 @@ static void check_reply(struct bench_worker *w, int op, const struct proto_reply
         good = r->kind == PROTO_REPLY_DATA && r->nlines == 1;
         break;
     case OP_LIST:
-        good = r->kind == PROTO_REPLY_DATA && r->nlines == w->t->o->list_size;
+        good = r->kind == PROTO_REPLY_DATA && (w->t->o->list_all ? r->nlines >= w->t->o->list_size
+                                                                 : r->nlines == w->t->o->list_size);
         break;
     default:
         good = r->kind == PROTO_REPLY_OK;
@@ -1104,6 +1107,8 @@ static void usage(FILE *f)
             "  -r, --keyspace N       tasks prepared for get/edit/done/mixed, and the range\n"
             "                         of __rand__ in --raw (default 10000)\n"
             "      --list-size N      tasks in the list test's LIST reply (default 100)\n"
+            "      --list-all         the list test sends LIST all (every task of the\n"
+            "                         server, at least LIST-SIZE) instead of LIST all +TAG\n"
             "      --write-pct N      mixed: percentage of EDITs among GETs (default 10)\n"
             "      --idle N           also hold N idle connections open for the whole run\n"
             "      --csv              one CSV row per test (after a header row)\n"
@@ -1242,6 +1247,7 @@ enum {
     OPT_UNTIL,
     OPT_THREADS,
     OPT_LIST,
+    OPT_LIST_ALL,
     OPT_WPCT,
     OPT_NAME,
     OPT_ACC
@@ -1265,6 +1271,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"reply-until", required_argument, NULL, OPT_UNTIL},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"list-size", required_argument, NULL, OPT_LIST},
+        {"list-all", no_argument, NULL, OPT_LIST_ALL},
         {"write-pct", required_argument, NULL, OPT_WPCT},
         {"name", required_argument, NULL, OPT_NAME},
         {"help", no_argument, NULL, 'h'},
@@ -1391,6 +1398,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -1;
             }
             o->threads = (int)v;
+            break;
+        case OPT_LIST_ALL:
+            o->list_all = 1;
             break;
         case OPT_LIST:
             if (parse_u64(optarg, 1, 10000000, &v) < 0) {

@@ -26,8 +26,10 @@ struct cmd_counters {
 struct cmd_ctx {
     struct proto_buf *out;     /* the connection's replies */
     struct proto_buf *scratch; /* the worker's spare buffer, empty between calls */
-    /* The worker's own store for reads; once the pass's write batch is open,
-     * the writer store (which sees the batch's changes). */
+    /* The worker's own store for reads (committed data only); the writer
+     * store (which sees the batch's uncommitted changes) for a connection
+     * whose own writes are in the pass's open batch, so that it reads them
+     * in order. */
     struct store *store;
     const struct server_config *cfg;
     struct cmd_counters *counters; /* the worker's */
@@ -37,7 +39,11 @@ struct cmd_ctx {
      * either way; 0, or -1 when the batch cannot take writes
      * (store_errmsg(*writer) says why). */
     int (*batch_open)(struct store **writer);
-    int in_batch; /* in/out: the write batch is open (x->store is the writer) */
+    /* Hands req's LIST, too big to make at once, to a stream (stream.h)
+     * that makes and sends it in slices: 0 started (the handler makes no
+     * reply), 1 every stream is in use, -1 failed (a sentence in err). */
+    int (*list_stream)(const struct proto_request *req, char *err, size_t errcap);
+    int in_batch; /* in/out: x->store is the writer, inside the open batch */
     int authed;   /* in/out: this connection sent the right password */
     /* The connection's address and wrong passwords (AUTH counts them, the
      * guard slows them down); NULL: none are counted. */
@@ -46,6 +52,10 @@ struct cmd_ctx {
     int out_full;     /* out: a reply did not fit in out (past its cap, or no memory) */
     int wrote;        /* out: the command changed the store and waits for the commit */
     int batch_broken; /* out: the batch must be rolled back, not committed */
+    /* out: the reply was made on the writer store inside the open batch (a
+     * write, whatever its outcome, or a read of this connection's own
+     * uncommitted writes), so it stands only if the batch commits. */
+    int used_batch;
 };
 
 /* Runs one parsed request: checks authentication, finds the handler in the

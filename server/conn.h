@@ -68,6 +68,7 @@ struct conn {
     unsigned parked : 1;    /* held, out of the epoll set, on the pool's held list */
     unsigned unreg : 1;     /* out of the epoll set: arm() adds it again */
     unsigned line_done : 1; /* a request line was finished in this run */
+    unsigned batched : 1;   /* has replies in this pass's open write batch (worker.c) */
 
     /* Every open connection, for the idle sweep and the final drain (under
      * the pool's registry lock); then the owner's lists for this pass:
@@ -87,6 +88,9 @@ struct conn {
     size_t in_len;
     struct proto_buf out; /* replies; out.data[out_off..out.len) are not sent yet */
     size_t out_off;
+    /* The LIST reply being made a slice at a time (stream.h), or NULL;
+     * while set, the connection is paused and its next requests wait. */
+    struct stream *stream;
 };
 
 /* A connection for fd from the client at addr (may be NULL), with no

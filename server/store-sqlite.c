@@ -57,8 +57,11 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-/* The columns of a task line. */
-#define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags"
+/* The columns of a task line, and its rowid (LIST's order after created:
+ * store_cursor_next merges two queries by both). */
+#define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags, t.rowid"
+#define COL_CREATED 5
+#define COL_ROWID 8
 
 enum stmt_id {
     ST_BEGIN,
@@ -141,6 +144,19 @@ static const char *const stmt_sql[ST__COUNT] = {
  * used and kept. */
 #define LIST_VARIANTS (3 * (PROTO_MAX_TAGS + 1) * 2)
 
+/* See store_cursor_open: one or two LIST statements, merged. */
+struct store_cursor {
+    struct store *s;
+    sqlite3_stmt *st[2];
+    /* With tags, SQLite sorts the rows: they are counted by count(*) over
+     * the same query, which does not sort (prepared for this cursor). */
+    sqlite3_stmt *count;
+    long long most; /* with tags: the first tag's tasks, as many as the list can have */
+    int n;          /* statements in use */
+    int has[2];     /* st[i] is on a row not handed out yet */
+    int end[2];     /* st[i] has no rows left */
+};
+
 struct store {
     sqlite3 *db;
     int reading;            /* a read transaction of ours is open (store_read_end ends it) */
@@ -160,6 +176,9 @@ struct store {
     } tx_mark, sp_mark;
     sqlite3_stmt *st[ST__COUNT];
     sqlite3_stmt *list[LIST_VARIANTS];
+    struct store_cursor cur; /* the store's one cursor, while cur_open */
+    sqlite3_stmt *tag_tasks; /* the tasks that carry a tag, counted (prepared when needed) */
+    int cur_open;
     char err[256];
 };
 
@@ -464,20 +483,61 @@ static void give_back_ids(struct store *s)
     s->ids_known = 0;
 }
 
+/*
+ * The writer is the last connection the server closes. Its close folds the
+ * WAL into the database and truncates it (TRUNCATE waits for nobody: every
+ * other connection is closed by then), so that a stopped server leaves
+ * one self-contained file behind. SQLite's own checkpoint at the last close
+ * would do the same, but silently gives up when the database cannot grow
+ * (a full disk): the -wal file then stays, and on a disk still full the
+ * sqlite3 shell cannot even open the database ("disk I/O error", as it
+ * has to create the index of that WAL). The WAL is intact and the next
+ * todo-server to open the database folds it in; the warning says so.
+ */
+static void fold_wal(struct store *s)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    if (rc == SQLITE_OK && log <= 0)
+        return;
+    if (rc == SQLITE_OK) /* frames left behind: a reader was still open */
+        snprintf(s->err, sizeof(s->err), "the write-ahead log was still in use at stop");
+    else
+        failf(s, "cannot fold the write-ahead log into the database at stop");
+    log_warn("%s; the -wal file beside the database is kept and holds the latest writes: free "
+             "space on its disk, then start todo-server on it again (or run sqlite3 on it), "
+             "which folds it in",
+             s->err);
+}
+
 void store_close(struct store *s)
 {
     if (s == NULL)
         return;
+    if (s->cur_open)
+        store_cursor_close(&s->cur);
     store_read_end(s);
     if (s->st[ST_GIVE_BACK_IDS] != NULL)
         give_back_ids(s);
+    if (s->writer && s->db != NULL && sqlite3_get_autocommit(s->db))
+        fold_wal(s);
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     for (int i = 0; i < LIST_VARIANTS; i++)
         sqlite3_finalize(s->list[i]);
+    sqlite3_finalize(s->tag_tasks);
     if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
         log_warn("closing the database: %s", sqlite3_errmsg(s->db));
     free(s);
+}
+
+int store_set_cache(struct store *s, int kib)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kib);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return failf(s, "cannot set the page cache");
+    return STORE_OK;
 }
 
 /* Opens a read transaction unless one (or a write transaction) is open:
@@ -1013,4 +1073,177 @@ int store_count(struct store *s, int64_t *n)
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? STORE_OK : failf(s, "cannot count tasks");
+}
+
+/*
+ * LIST a slice at a time. The cursor runs the very statements store_list
+ * runs (list_stmt), so both answer alike; but LIST all without tags is run
+ * as its two halves, the pending and the done tasks, each in the order of
+ * the tasks_by_done index (done, created, rowid), merged here by (created,
+ * rowid): SQLite would otherwise sort every task before handing out the
+ * first (a temporary b-tree, some 30 ms for 100,000 tasks, in one step
+ * that cannot be cut into slices). With tags the first tag's index drives
+ * the query and SQLite still sorts that tag's tasks at the first step.
+ */
+int store_cursor_open(struct store *s, const struct proto_request *req, struct store_cursor **out)
+{
+    int filter = req->filter;
+    size_t ntags = req->ntags;
+    int word = req->has_text && req->text.len > 0;
+    if (filter < PROTO_FILTER_PENDING || filter > PROTO_FILTER_ALL)
+        filter = PROTO_FILTER_PENDING;
+    if (ntags > PROTO_MAX_TAGS)
+        ntags = PROTO_MAX_TAGS;
+    if (s->cur_open)
+        store_cursor_close(&s->cur);
+    struct store_cursor *k = &s->cur;
+    memset(k, 0, sizeof(*k));
+    k->s = s;
+    if (filter == PROTO_FILTER_ALL && ntags == 0) {
+        k->st[0] = list_stmt(s, PROTO_FILTER_PENDING, 0, word);
+        k->st[1] = list_stmt(s, PROTO_FILTER_DONE, 0, word);
+        k->n = 2;
+    } else {
+        k->st[0] = list_stmt(s, filter, ntags, word);
+        k->n = 1;
+    }
+    for (int i = 0; i < k->n; i++)
+        if (k->st[i] == NULL)
+            return STORE_ERROR;
+    read_open(s);
+    k->most = -1;
+    if (ntags > 0) {
+        /* The first tag's tasks, from its index alone: no list is longer. */
+        if (s->tag_tasks == NULL &&
+            sqlite3_prepare_v3(s->db, "SELECT count(*) FROM task_tags WHERE tag = ?1", -1,
+                               SQLITE_PREPARE_PERSISTENT, &s->tag_tasks, NULL) != SQLITE_OK) {
+            s->tag_tasks = NULL;
+            return failf(s, "cannot prepare LIST's count");
+        }
+        read_open(s);
+        sqlite3_bind_text(s->tag_tasks, 1, req->tags[0].ptr, (int)req->tags[0].len, SQLITE_STATIC);
+        if (sqlite3_step(s->tag_tasks) == SQLITE_ROW)
+            k->most = sqlite3_column_int64(s->tag_tasks, 0);
+        sqlite3_reset(s->tag_tasks);
+        char sql[4200];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM (%s)", sqlite3_sql(k->st[0]));
+        if (sqlite3_prepare_v2(s->db, sql, -1, &k->count, NULL) != SQLITE_OK) {
+            failf(s, "cannot prepare LIST's count");
+            sqlite3_finalize(k->count);
+            k->count = NULL;
+            return STORE_ERROR;
+        }
+    }
+    /* Bound as copies: the cursor outlives the request. */
+    sqlite3_stmt *bound[3] = {k->st[0], k->n > 1 ? k->st[1] : NULL, k->count};
+    for (int i = 0; i < 3; i++) {
+        if (bound[i] == NULL)
+            continue;
+        for (size_t j = 0; j < ntags; j++)
+            sqlite3_bind_text(bound[i], (int)j + 1, req->tags[j].len ? req->tags[j].ptr : "",
+                              (int)req->tags[j].len, SQLITE_TRANSIENT);
+        if (word)
+            sqlite3_bind_text(bound[i], (int)ntags + 1, req->text.ptr, (int)req->text.len,
+                              SQLITE_TRANSIENT);
+    }
+    s->cur_open = 1;
+    *out = k;
+    return STORE_OK;
+}
+
+/* Steps st[i] onto its next row unless it is on one or at its end. */
+static int cursor_fill(struct store_cursor *k, int i)
+{
+    if (k->has[i] || k->end[i])
+        return STORE_OK;
+    int rc = sqlite3_step(k->st[i]);
+    if (rc == SQLITE_ROW)
+        k->has[i] = 1;
+    else if (rc == SQLITE_DONE)
+        k->end[i] = 1;
+    else
+        return failf(k->s, "cannot read tasks");
+    return STORE_OK;
+}
+
+int store_cursor_count(struct store_cursor *k, size_t max, size_t *n, int *done)
+{
+    if (k->count != NULL) {
+        int rc = sqlite3_step(k->count);
+        if (rc != SQLITE_ROW) {
+            sqlite3_reset(k->count);
+            return failf(k->s, "cannot count tasks");
+        }
+        *n += (size_t)sqlite3_column_int64(k->count, 0);
+        sqlite3_reset(k->count);
+        *done = 1;
+        return STORE_OK;
+    }
+    size_t got = 0;
+    for (int i = 0; i < k->n; i++) {
+        while (got < max && !k->end[i]) {
+            k->has[i] = 0;
+            if (cursor_fill(k, i) != STORE_OK)
+                return STORE_ERROR;
+            got += (size_t)k->has[i];
+        }
+        k->has[i] = 0;
+    }
+    *n += got;
+    *done = 1;
+    for (int i = 0; i < k->n; i++)
+        *done &= k->end[i];
+    return STORE_OK;
+}
+
+void store_cursor_rewind(struct store_cursor *k)
+{
+    for (int i = 0; i < k->n; i++) {
+        sqlite3_reset(k->st[i]);
+        k->has[i] = k->end[i] = 0;
+    }
+}
+
+int store_cursor_next(struct store_cursor *k, store_task_fn fn, void *arg)
+{
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < k->n; i++) {
+            if (cursor_fill(k, i) != STORE_OK)
+                return STORE_ERROR;
+            if (!k->has[i])
+                continue;
+            if (best < 0) {
+                best = i;
+                continue;
+            }
+            sqlite3_int64 c = sqlite3_column_int64(k->st[i], COL_CREATED);
+            sqlite3_int64 bc = sqlite3_column_int64(k->st[best], COL_CREATED);
+            if (c < bc || (c == bc && sqlite3_column_int64(k->st[i], COL_ROWID) <
+                                          sqlite3_column_int64(k->st[best], COL_ROWID)))
+                best = i;
+        }
+        if (best < 0)
+            return STORE_OK;
+        k->has[best] = 0;
+        if (emit_task(k->st[best], fn, arg) != 0)
+            return STORE_STOPPED;
+    }
+}
+
+void store_cursor_close(struct store_cursor *k)
+{
+    for (int i = 0; i < k->n; i++) {
+        sqlite3_reset(k->st[i]);
+        sqlite3_clear_bindings(k->st[i]);
+    }
+    sqlite3_finalize(k->count);
+    k->count = NULL;
+    k->n = 0;
+    k->s->cur_open = 0;
+}
+
+long long store_cursor_most(const struct store_cursor *k)
+{
+    return k->most;
 }

@@ -42,6 +42,8 @@ struct store_options {
  * a newer server). */
 int store_open(struct store **out, const struct store_options *o, char *err, size_t errcap);
 void store_close(struct store *s);
+/* Sets the page cache of s to kib KiB (SQLite's default is 2 MiB). */
+int store_set_cache(struct store *s, int kib);
 /* The last error, as a sentence; valid until the next call on s. */
 const char *store_errmsg(struct store *s);
 
@@ -111,6 +113,25 @@ int store_del(struct store *s, struct proto_str id);
 /* LIST: req's filter, tags (all must match) and words (each must be in the
  * text as a word, see proto_text_has_words), ordered by creation. */
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg);
+/* LIST a slice at a time: the tasks store_list would hand out, in its
+ * order, from the read transaction open (or opened) on s, over as many
+ * calls as the caller likes; while the cursor is open, s runs nothing
+ * else. A store has one cursor: opening another closes the first.
+ * count steps through up to max more rows without handing them out, adds
+ * them to *n and sets *done at the end; rewind goes back to the first row
+ * (same snapshot, so count and the rows agree); next hands rows to fn
+ * until fn returns nonzero (STORE_STOPPED: the row was handed out, the
+ * next call goes on after it) or the end (STORE_OK). close ends the
+ * cursor, not the read transaction (store_read_end does). */
+struct store_cursor;
+int store_cursor_open(struct store *s, const struct proto_request *req, struct store_cursor **out);
+int store_cursor_count(struct store_cursor *k, size_t max, size_t *n, int *done);
+void store_cursor_rewind(struct store_cursor *k);
+int store_cursor_next(struct store_cursor *k, store_task_fn fn, void *arg);
+void store_cursor_close(struct store_cursor *k);
+/* As many tasks as the cursor's list can have, when that is known cheaply
+ * (LIST with tags: the first tag's tasks), else -1. */
+long long store_cursor_most(const struct store_cursor *k);
 /* Every tag in use with the number of tasks that carry it, by name. */
 int store_tags(struct store *s, store_tag_fn fn, void *arg);
 int store_count(struct store *s, int64_t *n);

@@ -14,9 +14,11 @@
  */
 #include "wal-gather.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A WAL frame header (page number, commit mark, salts, checksums). */
 #define FRAME_HEADER 24
@@ -42,6 +44,59 @@ struct gather_file {
 };
 
 static sqlite3_vfs *root;
+
+#ifdef TODO_FAULT_INJECTION
+/*
+ * Fault injection, compiled in for test builds only (CMake option
+ * TODO_FAULT_INJECTION, on with TODO_BUILD_TESTS, absent from a release
+ * build). When the environment names a file in TODO_FAULT_FILE, every
+ * commit written to the WAL and every read of it first reads that file:
+ * "commit-full" in it fails the commit as a full disk would (SQLITE_FULL),
+ * "commit-ioerr" as a failed write (SQLITE_IOERR_WRITE), "read-ioerr"
+ * fails reads of the WAL (SQLITE_IOERR_READ). The failure comes from
+ * below SQLite, where a real disk's would, so SQLite and the server handle
+ * it exactly as they would a real one. Without the variable nothing is
+ * read and nothing fails.
+ */
+static const char *fault_file;
+
+static int fault_get(const char *what, int code)
+{
+    char text[256];
+    if (fault_file == NULL)
+        return SQLITE_OK;
+    int fd = open(fault_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return SQLITE_OK;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0)
+        return SQLITE_OK;
+    text[n] = '\0';
+    return strstr(text, what) != NULL ? code : SQLITE_OK;
+}
+
+static int fault_commit(void)
+{
+    int rc = fault_get("commit-full", SQLITE_FULL);
+    return rc != SQLITE_OK ? rc : fault_get("commit-ioerr", SQLITE_IOERR_WRITE);
+}
+
+static int fault_read(void)
+{
+    return fault_get("read-ioerr", SQLITE_IOERR_READ);
+}
+#else
+static int fault_commit(void)
+{
+    return SQLITE_OK;
+}
+
+static int fault_read(void)
+{
+    return SQLITE_OK;
+}
+#endif
 
 /* Writes the buffer out. It is emptied even on failure: SQLite treats a
  * failed write as leaving those bytes unknown, and the commit they belong
@@ -70,6 +125,8 @@ static int gather_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 off)
 {
     struct gather_file *g = (struct gather_file *)f;
     int rc = flush(g);
+    if (rc == SQLITE_OK)
+        rc = fault_read();
     return rc != SQLITE_OK ? rc : g->real->pMethods->xRead(g->real, p, amt, off);
 }
 
@@ -106,6 +163,13 @@ static int gather_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 o
     g->len += (size_t)amt;
 
     if (completes_commit) {
+        rc = fault_commit();
+        if (rc != SQLITE_OK) {
+            /* As a write that failed: the bytes are unknown, the commit fails. */
+            g->len = 0;
+            g->commit_next = 0;
+            return rc;
+        }
         g->commit_end = g->off + (sqlite3_int64)g->len;
         return flush(g);
     }
@@ -313,6 +377,9 @@ static sqlite3_vfs gather_vfs = {
 
 int wal_gather_register(void)
 {
+#ifdef TODO_FAULT_INJECTION
+    fault_file = getenv("TODO_FAULT_FILE");
+#endif
     root = sqlite3_vfs_find("unix-excl");
     if (root == NULL)
         return SQLITE_ERROR;

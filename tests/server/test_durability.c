@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -633,6 +634,123 @@ static void version1_tags_upgraded(void **state)
     stop_clean(&p);
 }
 
+/* The -wal file's size, or -1 when there is none. */
+static long long wal_size(void)
+{
+    char wal[700];
+    struct stat st;
+    snprintf(wal, sizeof(wal), "%s-wal", db);
+    return stat(wal, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Opens the database with SQLite itself, as the sqlite3 shell would, and
+ * counts its tasks (fails the test if it cannot read them). */
+static long long sqlite_count_tasks(void)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM tasks", -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s", sqlite3_errmsg(h));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+}
+
+/* Starts a server on the test's database with its stderr (its log) going
+ * to the file at log. */
+static void start_logged(struct server_proc *p, const char *log)
+{
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_true(dup2(fd, 2) == 2);
+    close(fd);
+    const char *const extra[] = {"--db", db, NULL};
+    int rc = server_start(p, srv_bin, extra);
+    assert_true(dup2(saved, 2) == 2);
+    close(saved);
+    assert_int_equal(rc, 0);
+}
+
+static int file_has(const char *path, const char *needle)
+{
+    static char text[256 * 1024];
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return strstr(text, needle) != NULL;
+}
+
+/* A clean stop folds the WAL into the database: no -wal file (or an empty
+ * one) is left, and SQLite reads every task from the database alone. */
+static void stop_folds_wal(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    static char buf[N * 40];
+    size_t n = 0;
+    struct server_proc p;
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    for (int i = 0; i < N; i++)
+        n += (size_t)sprintf(buf + n, "ADD folded task %d\n", i);
+    send_expect_ok(c, buf, n, N);
+    assert_true(wal_size() > 0); /* fewer frames than a checkpoint waits for */
+    cli_close(c);
+    stop_clean(&p);
+    assert_true(wal_size() <= 0);
+    assert_int_equal(sqlite_count_tasks(), N);
+}
+
+/* When the database cannot grow at the stop (a full disk; here the file
+ * size limit lowered under the running server), the WAL cannot be folded
+ * in: the server says so in its log, still exits 0, and the WAL keeps
+ * every acknowledged write, which the next server folds in at its own
+ * clean stop. */
+static void stop_on_full_disk_keeps_wal(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    static char buf[N * 90];
+    char log[700];
+    size_t n = 0;
+    struct server_proc p;
+    struct stat st;
+    snprintf(log, sizeof(log), "%s/server.log", dir);
+    start_logged(&p, log);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    for (int i = 0; i < N; i++)
+        n +=
+            (size_t)sprintf(buf + n, "ADD task %d that the database file has no room for yet\n", i);
+    send_expect_ok(c, buf, n, N);
+    cli_close(c);
+    /* The database itself is still small (nothing was checkpointed): at its
+     * present size it cannot take the pages the WAL holds. */
+    assert_int_equal(stat(db, &st), 0);
+    struct rlimit lim = {(rlim_t)st.st_size, (rlim_t)st.st_size};
+    struct rlimit hard;
+    assert_int_equal(prlimit(p.pid, RLIMIT_FSIZE, NULL, &hard), 0);
+    lim.rlim_max = hard.rlim_max;
+    assert_int_equal(prlimit(p.pid, RLIMIT_FSIZE, &lim, NULL), 0);
+    stop_clean(&p);
+    assert_true(file_has(log, "cannot fold the write-ahead log into the database at stop"));
+    assert_true(file_has(log, "free space on its disk"));
+    assert_true(wal_size() > 0);
+
+    /* Space again: the next server has every task and leaves no WAL. */
+    assert_int_equal(tasks_after_restart(NULL), N);
+    assert_true(wal_size() <= 0);
+    assert_int_equal(sqlite_count_tasks(), N);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +767,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(ids_after_failed_batch, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(big_batches, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(wal_stays_bounded, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(stop_folds_wal, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(stop_on_full_disk_keeps_wal, make_dir, remove_dir),
     };
     return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
