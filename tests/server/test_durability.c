@@ -322,6 +322,47 @@ static void second_server_refused(void **state)
     stop_clean(&p);
 }
 
+/* Starts a server on the file database whose writes may not pass a file
+ * size limit of limit bytes (set for the server alone: it inherits it, and
+ * the test's own limit is put back at once); *old gets the limit as it was,
+ * for prlimit() to give the server room again. */
+static void start_file_fsize(struct server_proc *p, rlim_t limit, struct rlimit *old)
+{
+    struct rlimit lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, old), 0);
+    lim = *old;
+    lim.rlim_cur = limit;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    start_file(p);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, old), 0);
+}
+
+/* Sends ADDs of 100 bytes of text until three are refused with ERR STORE
+ * (5,000 bound the loop); nothing may be acknowledged after a refusal, and
+ * with consecutive set each acknowledged id is the one after the last.
+ * Returns how many were acknowledged. */
+static long fill_until_refused(struct cli *c, int consecutive)
+{
+    char req[160];
+    long acked = 0, refused = 0;
+    for (int i = 0; i < 5000 && refused < 3; i++) {
+        snprintf(req, sizeof(req), "ADD task %d %s\n", i,
+                 "filling the disk with text, filling the disk with text, filling the disk");
+        const char *r = cli_cmd(c, req);
+        if (strncmp(r, "OK ", 3) == 0) {
+            assert_int_equal(refused, 0);
+            if (consecutive)
+                assert_int_equal(atol(r + 3), acked + 1);
+            acked++;
+        } else {
+            assert_true(strncmp(r, "ERR STORE ", 10) == 0);
+            refused++;
+        }
+    }
+    assert_int_equal(refused, 3);
+    return acked;
+}
+
 /* When the disk is full (here: a file size limit, as ulimit -f sets),
  * writes are answered ERR STORE, reads go on, and every write that was
  * acknowledged before is there after a restart, none of the refused ones. */
@@ -329,35 +370,15 @@ static void full_disk_refuses_writes(void **state)
 {
     (void)state;
     struct server_proc p;
-    struct rlimit old, lim;
-    char req[160], line[512];
-    long acked = 0, refused = 0;
+    struct rlimit old;
+    char line[512];
 
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    lim = old;
-    lim.rlim_cur = 256 * 1024; /* inherited by the server started now */
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    start_file(&p);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-
+    /* 256 KiB are used up within about a thousand writes of 100 bytes. */
+    start_file_fsize(&p, 256 * 1024, &old);
     struct cli *c = cli_open(p.port);
     assert_non_null(c);
-    /* 100 bytes of text a task: the 256 KiB are used up within about a
-     * thousand writes; 5,000 bounds the loop. */
-    for (int i = 0; i < 5000 && refused < 3; i++) {
-        snprintf(req, sizeof(req), "ADD task %d %s\n", i,
-                 "filling the disk with text, filling the disk with text, filling the disk");
-        const char *r = cli_cmd(c, req);
-        if (strncmp(r, "OK ", 3) == 0) {
-            assert_int_equal(refused, 0); /* nothing is acknowledged after a refusal */
-            acked++;
-        } else {
-            assert_true(strncmp(r, "ERR STORE ", 10) == 0);
-            refused++;
-        }
-    }
+    long acked = fill_until_refused(c, 0);
     assert_true(acked > 0);
-    assert_int_equal(refused, 3);
     /* Reads and other clients are still served. */
     assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
     struct cli *c2 = cli_open(p.port);
@@ -380,34 +401,15 @@ static void ids_after_failed_batch(void **state)
 {
     (void)state;
     struct server_proc p;
-    struct rlimit old, lim;
+    struct rlimit old;
     char req[160];
-    long acked = 0, refused = 0;
 
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    lim = old;
-    lim.rlim_cur = 128 * 1024; /* inherited by the server started now */
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    start_file(&p);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-
+    /* 128 KiB are used up within a few hundred writes of 100 bytes (fewer
+     * than the 1,000 ids of a block). */
+    start_file_fsize(&p, 128 * 1024, &old);
     struct cli *c = cli_open(p.port);
     assert_non_null(c);
-    /* The 128 KiB are used up within a few hundred writes of 100 bytes
-     * (fewer than the 1,000 ids of a block); 5,000 bounds the loop. */
-    for (int i = 0; i < 5000 && refused < 3; i++) {
-        snprintf(req, sizeof(req), "ADD task %d %s\n", i,
-                 "filling the disk with text, filling the disk with text, filling the disk");
-        const char *r = cli_cmd(c, req);
-        if (strncmp(r, "OK ", 3) == 0) {
-            assert_int_equal(atol(r + 3), acked + 1);
-            acked++;
-        } else {
-            assert_true(strncmp(r, "ERR STORE ", 10) == 0);
-            refused++;
-        }
-    }
-    assert_int_equal(refused, 3);
+    long acked = fill_until_refused(c, 1);
     assert_true(acked > 0 && acked < 1000);
     assert_int_equal(prlimit(p.pid, RLIMIT_FSIZE, &old, NULL), 0);
     snprintf(req, sizeof(req), "OK %ld\r\n", acked + 1);
