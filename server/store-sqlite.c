@@ -1030,15 +1030,30 @@ static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int wo
     return s->list[idx];
 }
 
+/* What a LIST asks for, in the bounds the statements are made for: its
+ * status filter (pending when out of range), how many tags (at most
+ * PROTO_MAX_TAGS) and whether words are given. */
+struct list_shape {
+    int filter;
+    size_t ntags;
+    int word;
+};
+
+static struct list_shape list_shape_of(const struct proto_request *req)
+{
+    struct list_shape sh = {req->filter, req->ntags, req->has_text && req->text.len > 0};
+    if (sh.filter < PROTO_FILTER_PENDING || sh.filter > PROTO_FILTER_ALL)
+        sh.filter = PROTO_FILTER_PENDING;
+    if (sh.ntags > PROTO_MAX_TAGS)
+        sh.ntags = PROTO_MAX_TAGS;
+    return sh;
+}
+
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg)
 {
-    int filter = req->filter;
-    size_t ntags = req->ntags;
-    int word = req->has_text && req->text.len > 0;
-    if (filter < PROTO_FILTER_PENDING || filter > PROTO_FILTER_ALL)
-        filter = PROTO_FILTER_PENDING;
-    if (ntags > PROTO_MAX_TAGS)
-        ntags = PROTO_MAX_TAGS;
+    struct list_shape sh = list_shape_of(req);
+    int filter = sh.filter, word = sh.word;
+    size_t ntags = sh.ntags;
     sqlite3_stmt *st = list_stmt(s, filter, ntags, word);
     if (st == NULL)
         return STORE_ERROR;
@@ -1087,13 +1102,9 @@ int store_count(struct store *s, int64_t *n)
  */
 int store_cursor_open(struct store *s, const struct proto_request *req, struct store_cursor **out)
 {
-    int filter = req->filter;
-    size_t ntags = req->ntags;
-    int word = req->has_text && req->text.len > 0;
-    if (filter < PROTO_FILTER_PENDING || filter > PROTO_FILTER_ALL)
-        filter = PROTO_FILTER_PENDING;
-    if (ntags > PROTO_MAX_TAGS)
-        ntags = PROTO_MAX_TAGS;
+    struct list_shape sh = list_shape_of(req);
+    int filter = sh.filter, word = sh.word;
+    size_t ntags = sh.ntags;
     if (s->cur_open)
         store_cursor_close(&s->cur);
     struct store_cursor *k = &s->cur;
