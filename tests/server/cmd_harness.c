@@ -1,0 +1,541 @@
+/*
+ * cmd_harness.c - the command layer run in-process (cmd_harness.h).
+ *
+ * What each function does here mirrors server/worker.c (handle_line,
+ * run_lines, batch_open, batch_end) for one worker; when the command
+ * layer's API changes, this file is the one test file to change with it.
+ */
+#include "cmd_harness.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "commands.h"
+#include "config.h"
+#include "guard.h"
+#include "store.h"
+#include "worker.h"
+
+struct hconn {
+    int authed;
+    int closed;  /* it quit: nothing more runs on it */
+    int batched; /* has replies in the open batch: it reads on the writer */
+    struct guard_peer peer;
+};
+
+struct harness {
+    struct server_config cfg;
+    struct cmd_counters counters;
+    unsigned long long batches, batch_failures, writes_in_batch;
+    struct store *writer; /* every write batch, as the server's main store */
+    struct store *reader; /* the worker's own store: committed data */
+    int nconns;
+    struct hconn conns[HARNESS_MAX_CONNS];
+
+    int in_pass;      /* harness_pass_begin() was called */
+    int batch_open;   /* a write opened the pass's transaction */
+    int batch_broken; /* a write could not be undone on its own */
+
+    char *pscratch; /* proto_request_parse()'s scratch: max_line + 1 bytes */
+    struct proto_buf out, scratch;
+    struct proto_buf in; /* the line with its LF, for the reader */
+
+    /* The last reply, decoded: its text and lines are copied into copy
+     * (NUL-terminated), lines points into it. */
+    struct harness_reply reply;
+    char *copy;
+    size_t copy_cap;
+    const char **lines;
+    size_t lines_cap;
+
+    int memory;
+    char dir[256], path[300];
+};
+
+/* cmd_ctx.batch_open has no argument for its worker: like the worker's
+ * own (thread-local batch), it finds the harness running the request. */
+static struct harness *running;
+
+/* The worker pool's STATS sums (worker.c), which commands.c calls: the
+ * harness is a pool of one worker. */
+void workers_stats(struct server_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (running == NULL)
+        return;
+    struct harness *h = running;
+    st->commands = atomic_load(&h->counters.commands);
+    st->errors = atomic_load(&h->counters.errors);
+    st->writes = atomic_load(&h->counters.writes);
+    st->batches = h->batches;
+    st->batch_failures = h->batch_failures;
+    for (int i = 0; i < h->nconns; i++)
+        st->conns_current += !h->conns[i].closed;
+    st->conns_total = (unsigned long long)h->nconns;
+    st->threads = 1;
+}
+
+#ifdef TODO_FAULT_INJECTION
+/*
+ * A commit made to fail goes through the store's own fault injection (the
+ * WAL-gathering VFS, TODO_FAULT_INJECTION): TODO_FAULT_FILE names a file
+ * that is read at every commit, and "commit-full" in it fails the commit
+ * as a full disk does. The VFS reads the variable once, when SQLite is set
+ * up, so it is set before the first store of the process is opened and
+ * the file exists only while a commit is meant to fail.
+ */
+static char fault_path[128];
+
+static void fault_setup(void)
+{
+    if (fault_path[0] != '\0')
+        return;
+    const char *env = getenv("TODO_FAULT_FILE");
+    if (env != NULL) {
+        snprintf(fault_path, sizeof(fault_path), "%s", env);
+        return;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(fault_path, sizeof(fault_path), "%s/todo-harness-fault-%ld",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
+    if (setenv("TODO_FAULT_FILE", fault_path, 1) != 0)
+        fault_path[0] = '\0';
+}
+
+/* 0 once the next commit will fail, -1 if it cannot be made to. */
+static int fault_arm(void)
+{
+    if (fault_path[0] == '\0')
+        return -1;
+    FILE *f = fopen(fault_path, "w");
+    if (f == NULL)
+        return -1;
+    int rc = fputs("commit-full\n", f) < 0 ? -1 : 0;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+static void fault_disarm(void)
+{
+    if (fault_path[0] != '\0' && unlink(fault_path) != 0 && errno != ENOENT)
+        fprintf(stderr, "harness: cannot remove %s: %s\n", fault_path, strerror(errno));
+}
+#else
+static void fault_setup(void)
+{
+}
+
+static int fault_arm(void)
+{
+    return -1;
+}
+
+static void fault_disarm(void)
+{
+}
+#endif
+
+static void set_peer(struct hconn *c, int index)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    /* 127.0.0.N: each connection an address of its own, so the guard's
+     * per-address counts of one do not hold up another. */
+    sa.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)index);
+    memset(&c->peer, 0, sizeof(c->peer));
+    guard_addr_from(&c->peer.addr, (const struct sockaddr *)&sa);
+}
+
+void harness_conn_reset(struct harness *h, int conn, int authed)
+{
+    struct hconn *c = &h->conns[conn];
+    c->authed = authed && h->cfg.auth.enabled;
+    c->closed = 0;
+    c->batched = 0;
+    set_peer(c, conn);
+}
+
+int harness_conn_authed(const struct harness *h, int conn)
+{
+    return h->conns[conn].authed;
+}
+
+static void remove_files(struct harness *h)
+{
+    static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+    char p[320];
+    if (h->memory || h->dir[0] == '\0')
+        return;
+    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", h->path, ext[i]);
+        if (unlink(p) != 0 && errno != ENOENT)
+            fprintf(stderr, "harness: cannot remove %s: %s\n", p, strerror(errno));
+    }
+    if (rmdir(h->dir) != 0)
+        fprintf(stderr, "harness: cannot remove %s: %s\n", h->dir, strerror(errno));
+}
+
+int harness_open(struct harness **out, const struct harness_options *o)
+{
+    char err[256];
+    *out = NULL;
+    struct harness *h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        fprintf(stderr, "harness: out of memory\n");
+        return -1;
+    }
+    h->nconns = o->nconns > 0 ? o->nconns : 1;
+    if (h->nconns > HARNESS_MAX_CONNS)
+        h->nconns = HARNESS_MAX_CONNS;
+    h->memory = o->memory;
+    h->cfg.bind = SERVER_DEFAULT_BIND;
+    h->cfg.threads = 1;
+    h->cfg.max_clients = SERVER_DEFAULT_MAX_CLIENTS;
+    h->cfg.max_line = o->max_line > 0 ? o->max_line : PROTO_MAX_LINE_DEFAULT;
+    if (o->password != NULL) {
+        size_t n = strlen(o->password);
+        if (n > AUTH_MAX)
+            n = AUTH_MAX;
+        h->cfg.auth.enabled = 1;
+        h->cfg.auth.len = n;
+        memcpy(h->cfg.auth.secret, o->password, n);
+    }
+    for (int i = 0; i < h->nconns; i++)
+        harness_conn_reset(h, i, 0);
+    proto_buf_init(&h->out, SERVER_OUTPUT_MAX);
+    proto_buf_init(&h->scratch, SERVER_OUTPUT_MAX);
+    proto_buf_init(&h->in, 0);
+    h->pscratch = malloc(h->cfg.max_line + 1);
+    if (h->pscratch == NULL) {
+        fprintf(stderr, "harness: out of memory\n");
+        goto fail;
+    }
+
+    if (h->memory) {
+        snprintf(h->path, sizeof(h->path), ":memory:");
+    } else {
+        const char *base = o->dir;
+        if (base == NULL)
+            base = getenv("TMPDIR");
+        if (base == NULL || base[0] == '\0')
+            base = "/tmp";
+        snprintf(h->dir, sizeof(h->dir), "%s/todo-harness-XXXXXX", base);
+        if (mkdtemp(h->dir) == NULL) {
+            fprintf(stderr, "harness: mkdtemp %s: %s\n", h->dir, strerror(errno));
+            h->dir[0] = '\0';
+            goto fail;
+        }
+        snprintf(h->path, sizeof(h->path), "%s/todo.db", h->dir);
+        fault_setup();
+    }
+    h->cfg.db = h->path;
+    /* As server.c: the writer first (it creates the schema), then the
+     * worker's own connection. */
+    struct store_options wo = {h->path, 0, 1000, 1};
+    struct store_options ro = {h->path, 0, 1000, 0};
+    if (store_open(&h->writer, &wo, err, sizeof(err)) != STORE_OK ||
+        store_open(&h->reader, &ro, err, sizeof(err)) != STORE_OK) {
+        fprintf(stderr, "harness: %s\n", err);
+        goto fail;
+    }
+    /* The GET cache is per thread and its entries are stamped with the
+     * process-wide store generation: one left by an earlier harness's store
+     * could look current to this one. */
+    cache_free();
+    cache_init(1);
+    *out = h;
+    return 0;
+fail:
+    harness_close(h);
+    return -1;
+}
+
+void harness_close(struct harness *h)
+{
+    if (h == NULL)
+        return;
+    if (h->in_pass)
+        harness_pass_end(h, HARNESS_COMMIT);
+    cache_free();
+    if (h->reader != NULL)
+        store_close(h->reader);
+    if (h->writer != NULL)
+        store_close(h->writer);
+    remove_files(h);
+    proto_buf_free(&h->out);
+    proto_buf_free(&h->scratch);
+    proto_buf_free(&h->in);
+    free(h->pscratch);
+    free(h->copy);
+    free(h->lines);
+    free(h);
+}
+
+/* cmd_ctx.batch_open, as the worker's: BEGIN on the pass's first write. */
+static int batch_open(struct store **writer)
+{
+    struct harness *h = running;
+    *writer = h->writer;
+    if (h->batch_open) {
+        if (h->batch_broken || !store_in_transaction(h->writer)) {
+            h->batch_broken = 1;
+            return -1;
+        }
+        return 0;
+    }
+    if (store_begin(h->writer) != STORE_OK)
+        return -1;
+    h->batch_open = 1;
+    return 0;
+}
+
+void harness_pass_begin(struct harness *h)
+{
+    if (h->in_pass)
+        harness_pass_end(h, HARNESS_COMMIT);
+    h->in_pass = 1;
+}
+
+int harness_pass_end(struct harness *h, enum harness_end how)
+{
+    int ok = 1;
+    h->in_pass = 0;
+    /* As the worker: no snapshot outlives the pass, and none may hold up
+     * the commit (in memory, a reader would block it). */
+    store_read_end(h->reader);
+    if (h->batch_open) {
+        int armed = how == HARNESS_FAIL_COMMIT && !h->memory && fault_arm() == 0;
+        if (how == HARNESS_COMMIT || armed)
+            ok = !h->batch_broken && store_commit(h->writer) == STORE_OK;
+        else
+            ok = 0;
+        if (armed)
+            fault_disarm();
+        if (!ok && store_rollback(h->writer) != STORE_OK && store_in_transaction(h->writer))
+            fprintf(stderr, "harness: rollback: %s\n", store_errmsg(h->writer));
+        if (ok) {
+            h->batches++;
+            atomic_fetch_add(&h->counters.writes, h->writes_in_batch);
+        } else {
+            h->batch_failures++;
+        }
+    }
+    h->batch_open = 0;
+    h->batch_broken = 0;
+    h->writes_in_batch = 0;
+    for (int i = 0; i < h->nconns; i++)
+        h->conns[i].batched = 0;
+    return ok;
+}
+
+/* Room for n bytes in h->copy. */
+static int copy_reserve(struct harness *h, size_t n)
+{
+    if (n <= h->copy_cap)
+        return 0;
+    size_t cap = h->copy_cap ? h->copy_cap : 256;
+    while (cap < n)
+        cap *= 2;
+    char *p = realloc(h->copy, cap);
+    if (p == NULL)
+        return -1;
+    h->copy = p;
+    h->copy_cap = cap;
+    return 0;
+}
+
+/* Decodes h->out (one reply) into h->reply. bare: the request was a
+ * legacy form answered without an error, whose line is not a reply of the
+ * native protocol. -1 when the bytes are no reply at all. */
+static int decode(struct harness *h, int bare)
+{
+    struct harness_reply *r = &h->reply;
+    r->raw = h->out.data;
+    r->raw_len = h->out.len;
+    if (h->out.len == 0) {
+        r->kind = HARNESS_NONE;
+        return 0;
+    }
+    if (copy_reserve(h, h->out.len + 1) != 0)
+        return -1;
+    if (bare) {
+        size_t n = h->out.len;
+        if (n >= 2 && memcmp(h->out.data + n - 2, "\r\n", 2) == 0)
+            n -= 2;
+        memcpy(h->copy, h->out.data, n);
+        h->copy[n] = '\0';
+        r->kind = HARNESS_BARE;
+        r->text = h->copy;
+        return 0;
+    }
+    struct proto_reply_decoder d;
+    struct proto_reply rep;
+    size_t used;
+    char err[128];
+    proto_reply_decoder_init(&d, 0);
+    if (proto_reply_decode(&d, h->out.data, h->out.len, &used, &rep, err, sizeof(err)) !=
+            PROTO_COMPLETE ||
+        used != h->out.len) {
+        fprintf(stderr, "harness: not one reply (%s): %.*s\n", err, (int)h->out.len, h->out.data);
+        return -1;
+    }
+    if (rep.kind == PROTO_REPLY_DATA) {
+        if (rep.nlines > h->lines_cap) {
+            const char **l = realloc(h->lines, rep.nlines * sizeof(*l));
+            if (l == NULL)
+                return -1;
+            h->lines = l;
+            h->lines_cap = rep.nlines;
+        }
+        /* The body's lines, each NUL-terminated in place of its CRLF. */
+        struct proto_str body = rep.body, line;
+        size_t off = 0, i = 0;
+        while (proto_body_next(&body, &line)) {
+            memcpy(h->copy + off, line.ptr, line.len);
+            h->copy[off + line.len] = '\0';
+            h->lines[i++] = h->copy + off;
+            off += line.len + 1;
+        }
+        r->kind = HARNESS_DATA;
+        r->nlines = i;
+        r->lines = h->lines;
+        return 0;
+    }
+    memcpy(h->copy, rep.text.ptr, rep.text.len);
+    h->copy[rep.text.len] = '\0';
+    r->text = h->copy;
+    r->kind = rep.kind == PROTO_REPLY_OK ? HARNESS_OK : HARNESS_ERR;
+    r->err = rep.err;
+    return 0;
+}
+
+/* Runs one line as handle_line() in worker.c does. Returns 1 if the reply
+ * is a legacy bare line. */
+static int handle_line(struct harness *h, struct hconn *c, const char *line, size_t len)
+{
+    struct proto_request req;
+    char err[256];
+    int on_writer = h->batch_open && c->batched;
+    struct cmd_ctx x = {
+        .out = &h->out,
+        .scratch = &h->scratch,
+        .store = on_writer ? h->writer : h->reader,
+        .cfg = &h->cfg,
+        .counters = &h->counters,
+        .batch_open = batch_open,
+        .list_stream = NULL,
+        .in_batch = on_writer,
+        .authed = c->authed,
+        .peer = &c->peer,
+    };
+    int bare = 0;
+    enum proto_err e =
+        proto_request_parse(line, len, h->pscratch, h->cfg.max_line + 1, &req, err, sizeof(err));
+    if (e != PROTO_E_NONE) {
+        atomic_fetch_add(&h->counters.commands, 1);
+        commands_error(&x, e, err);
+    } else if (req.cmd == PROTO_CMD_NONE) {
+        return 0;
+    } else {
+        unsigned long long errors = atomic_load(&h->counters.errors);
+        commands_run(&x, &req);
+        bare = (req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST) &&
+               atomic_load(&h->counters.errors) == errors;
+    }
+    c->authed = x.authed != 0;
+    if (x.quit)
+        c->closed = 1;
+    if (x.batch_broken)
+        h->batch_broken = 1;
+    if (x.wrote)
+        h->writes_in_batch++;
+    if (x.used_batch)
+        c->batched = 1;
+    h->reply.in_batch = x.used_batch;
+    h->reply.wrote = x.wrote;
+    h->reply.quit = x.quit;
+    if (x.out_full)
+        fprintf(stderr, "harness: a reply did not fit in the connection's output\n");
+    return bare;
+}
+
+static const struct harness_reply *failed(struct harness *h)
+{
+    static const char *const none[1];
+    memset(&h->reply, 0, sizeof(h->reply));
+    h->reply.kind = HARNESS_ERR;
+    h->reply.err = PROTO_E_INTERNAL;
+    h->reply.text = "the harness failed";
+    h->reply.lines = none;
+    h->reply.raw = "";
+    return &h->reply;
+}
+
+const struct harness_reply *harness_run_n(struct harness *h, int conn, const char *line, size_t len)
+{
+    static const char *const none[1];
+    struct hconn *c = &h->conns[conn];
+    struct harness_reply *r = &h->reply;
+    memset(r, 0, sizeof(*r));
+    r->text = "";
+    r->lines = none;
+    r->raw = "";
+    h->out.len = 0;
+    if (c->closed) {
+        r->kind = HARNESS_CLOSED;
+        return r;
+    }
+    /* Framed as the worker frames a connection's bytes, so that CRLF and
+     * the line limit are the server's. */
+    h->in.len = 0;
+    if (proto_buf_append(&h->in, line, len) != 0 || proto_buf_append(&h->in, "\n", 1) != 0)
+        return failed(h);
+    int own_pass = !h->in_pass;
+    if (own_pass)
+        harness_pass_begin(h);
+    struct proto_reader rd;
+    const char *l;
+    size_t llen, used;
+    proto_reader_init(&rd, h->cfg.max_line);
+    enum proto_status st = proto_reader_next(&rd, h->in.data, h->in.len, &l, &llen, &used);
+    int bare = 0;
+    running = h;
+    if (st == PROTO_COMPLETE) {
+        bare = handle_line(h, c, l, llen);
+    } else {
+        char msg[128];
+        struct cmd_ctx x = {.out = &h->out, .counters = &h->counters};
+        snprintf(msg, sizeof(msg), "request line longer than %zu bytes", h->cfg.max_line);
+        atomic_fetch_add(&h->counters.commands, 1);
+        commands_error(&x, PROTO_E_TOOLONG, msg);
+    }
+
+    if (own_pass && harness_pass_end(h, HARNESS_COMMIT) == 0 && r->in_batch) {
+        /* As the worker's batch_end: a reply that depended on a failed
+         * commit becomes ERR STORE. */
+        h->out.len = 0;
+        atomic_fetch_add(&h->counters.errors, 1);
+        if (proto_reply_err(&h->out, PROTO_E_STORE, "the write was not saved") != 0)
+            return failed(h);
+        bare = 0;
+        r->wrote = 0;
+    }
+    running = NULL;
+    if (decode(h, bare) != 0)
+        return failed(h);
+    return r;
+}
+
+const struct harness_reply *harness_run(struct harness *h, int conn, const char *line)
+{
+    return harness_run_n(h, conn, line, strlen(line));
+}
