@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "config.h"
 #include "guard.h"
+#include "reply-line.h"
 #include "store.h"
 #include "worker.h"
 
@@ -39,9 +40,13 @@ struct harness {
     int nconns;
     struct hconn conns[HARNESS_MAX_CONNS];
 
-    int in_pass;      /* harness_pass_begin() was called */
-    int batch_open;   /* a write opened the pass's transaction */
-    int batch_broken; /* a write could not be undone on its own */
+    int in_pass;               /* harness_pass_begin() was called */
+    int batch_open;            /* a write opened the pass's transaction */
+    int batch_broken;          /* a write could not be undone on its own */
+    struct change_log changes; /* the open batch's (change.h) */
+    /* What the last pass that committed changed, as harness_changes()
+     * gives it. */
+    struct proto_buf committed;
 
     char *pscratch; /* proto_request_parse()'s scratch: max_line + 1 bytes */
     struct proto_buf out, scratch;
@@ -214,6 +219,8 @@ int harness_open(struct harness **out, const struct harness_options *o)
     proto_buf_init(&h->out, SERVER_OUTPUT_MAX);
     proto_buf_init(&h->scratch, SERVER_OUTPUT_MAX);
     proto_buf_init(&h->in, 0);
+    proto_buf_init(&h->committed, 0);
+    change_log_init(&h->changes);
     h->pscratch = malloc(h->cfg.max_line + 1);
     if (h->pscratch == NULL) {
         fprintf(stderr, "harness: out of memory\n");
@@ -274,6 +281,8 @@ void harness_close(struct harness *h)
     proto_buf_free(&h->out);
     proto_buf_free(&h->scratch);
     proto_buf_free(&h->in);
+    proto_buf_free(&h->committed);
+    change_log_free(&h->changes);
     free(h->pscratch);
     free(h->copy);
     free(h->lines);
@@ -298,6 +307,44 @@ static int batch_open(struct store **writer)
     return 0;
 }
 
+/* Formats the batch's change log for harness_changes(): the batch has
+ * committed, so each record is a change that is in the store. */
+static void keep_changes(struct harness *h)
+{
+    static const char *const kinds[] = {[CHANGE_ADD] = "add",
+                                        [CHANGE_EDIT] = "edit",
+                                        [CHANGE_DELETE] = "delete",
+                                        [CHANGE_PUT] = "put"};
+    static const char *const names[] = {"text", "done", "pri", "due", "tags"};
+    struct proto_buf *b = &h->committed;
+    char one[PROTO_MAX_ID + 128];
+    b->len = 0;
+    for (size_t i = 0; i < h->changes.n; i++) {
+        const struct change *c = &h->changes.v[i];
+        size_t n = (size_t)snprintf(one, sizeof(one), "%s%s %s %s", i ? "; " : "",
+                                    proto_cmd_info(c->cmd)->name, kinds[c->kind], c->id);
+        const char *sep = " ";
+        for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+            if (c->fields & (1u << f)) {
+                n += (size_t)snprintf(one + n, sizeof(one) - n, "%s%s", sep, names[f]);
+                sep = ",";
+            }
+        }
+        if (proto_buf_append(b, one, n) != 0)
+            break;
+    }
+    if (h->changes.lost && proto_buf_append(b, "; (lost)", 8) != 0)
+        b->len = 0;
+    /* NUL-terminated, not counted. */
+    if (proto_buf_append(b, "", 1) == 0)
+        b->len--;
+}
+
+const char *harness_changes(const struct harness *h)
+{
+    return h->committed.data != NULL ? h->committed.data : "";
+}
+
 void harness_pass_begin(struct harness *h)
 {
     if (h->in_pass)
@@ -309,6 +356,9 @@ int harness_pass_end(struct harness *h, enum harness_end how)
 {
     int ok = 1;
     h->in_pass = 0;
+    h->committed.len = 0;
+    if (h->committed.data != NULL)
+        h->committed.data[0] = '\0';
     /* As the worker: no snapshot outlives the pass, and none may hold up
      * the commit (in memory, a reader would block it). */
     store_read_end(h->reader);
@@ -325,10 +375,12 @@ int harness_pass_end(struct harness *h, enum harness_end how)
         if (ok) {
             h->batches++;
             atomic_fetch_add(&h->counters.writes, h->writes_in_batch);
+            keep_changes(h);
         } else {
             h->batch_failures++;
         }
     }
+    change_log_clear(&h->changes);
     h->batch_open = 0;
     h->batch_broken = 0;
     h->writes_in_batch = 0;
@@ -425,13 +477,14 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
     struct proto_request req;
     char err[256];
     int on_writer = h->batch_open && c->batched;
+    struct line_sink sink;
     struct cmd_ctx x = {
-        .out = &h->out,
-        .scratch = &h->scratch,
+        .sink = &sink.base,
         .store = on_writer ? h->writer : h->reader,
         .cfg = &h->cfg,
         .counters = &h->counters,
         .batch_open = batch_open,
+        .changes = &h->changes,
         .list_stream = NULL,
         .in_batch = on_writer,
         .authed = c->authed,
@@ -441,15 +494,19 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
     enum proto_err e =
         proto_request_parse(line, len, h->pscratch, h->cfg.max_line + 1, &req, err, sizeof(err));
     if (e != PROTO_E_NONE) {
+        line_sink_init(&sink, &h->out, &h->scratch, &h->counters.errors, 0);
         atomic_fetch_add(&h->counters.commands, 1);
         commands_error(&x, e, err);
     } else if (req.cmd == PROTO_CMD_NONE) {
         return 0;
     } else {
+        /* The tutorial's forms get its bare replies, but for errors, which
+         * are native ERR lines: the encoder counts those. */
+        int legacy = req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST;
         unsigned long long errors = atomic_load(&h->counters.errors);
+        line_sink_init(&sink, &h->out, &h->scratch, &h->counters.errors, legacy);
         commands_run(&x, &req);
-        bare = (req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST) &&
-               atomic_load(&h->counters.errors) == errors;
+        bare = legacy && atomic_load(&h->counters.errors) == errors;
     }
     c->authed = x.authed != 0;
     if (x.quit)
@@ -513,7 +570,9 @@ const struct harness_reply *harness_run_n(struct harness *h, int conn, const cha
         bare = handle_line(h, c, l, llen);
     } else {
         char msg[128];
-        struct cmd_ctx x = {.out = &h->out, .counters = &h->counters};
+        struct line_sink sink;
+        line_sink_init(&sink, &h->out, &h->scratch, &h->counters.errors, 0);
+        struct cmd_ctx x = {.sink = &sink.base, .counters = &h->counters};
         snprintf(msg, sizeof(msg), "request line longer than %zu bytes", h->cfg.max_line);
         atomic_fetch_add(&h->counters.commands, 1);
         commands_error(&x, PROTO_E_TOOLONG, msg);

@@ -115,4 +115,17 @@ enum harness_end {
  * stands only when it returns 1. */
 int harness_pass_end(struct harness *h, enum harness_end how);
 
+/*
+ * What the writes of the last pass changed, as the command
+ * layer recorded it (change.h), one record per write that succeeded, in
+ * order, joined by "; ":
+ *   "ADD add 7 text,done,tags"   CMD KIND ID FIELDS
+ * KIND is add, edit, delete or put (the tutorial's POST/); FIELDS names
+ * those the write set, among text, done, pri, due and tags, in that order
+ * (IMPORT: all five); a delete has none. "" when the last pass changed nothing: it
+ * wrote nothing, its writes were refused, or it did not commit. Valid
+ * until the next call on the harness.
+ */
+const char *harness_changes(const struct harness *h);
+
 #endif /* TODO_CMD_HARNESS_H */

@@ -80,6 +80,14 @@ static void err(struct harness *h, const char *line, enum proto_err code)
     assert_string_equal(proto_err_name(r->err), proto_err_name(code));
 }
 
+/* What the last pass committed, as the command layer recorded it. */
+static void changes(struct harness *h, const char *want)
+{
+    if (strcmp(harness_changes(h), want) != 0)
+        fprintf(stderr, "changes: '%s', not '%s'\n", harness_changes(h), want);
+    assert_string_equal(harness_changes(h), want);
+}
+
 /* GET id's one task line, copied into line (cap bytes). */
 static void get_line(struct harness *h, int conn, const char *id, char *line, size_t cap)
 {
@@ -164,7 +172,9 @@ static void add_and_get(void **state)
     struct harness *h = *state;
     struct task k;
     ok(h, "ADD buy milk +shopping due:2026-12-01 pri:high +home", "1");
+    changes(h, "ADD add 1 text,done,pri,due,tags");
     get_task(h, "1", &k);
+    changes(h, "");
     assert_str(k.t.id, "1");
     assert_str(k.t.text, "buy milk");
     assert_int_equal(k.t.done, 0);
@@ -174,11 +184,13 @@ static void add_and_get(void **state)
     assert_int_equal(k.t.created, k.t.updated);
 
     ok(h, "ADD \"say \\\"hi\\\"\\nto Ann\" +home", "2");
+    changes(h, "ADD add 2 text,done,tags");
     get_task(h, "2", &k);
     assert_str(k.t.text, "say \"hi\"\nto Ann");
     assert_int_equal(k.t.pri, PROTO_PRI_NONE);
     assert_string_equal(k.t.due, "");
     ok(h, "ADD \"+1 is not a tag\" pri:l", "3");
+    changes(h, "ADD add 3 text,done,pri");
     get_task(h, "3", &k);
     assert_str(k.t.text, "+1 is not a tag");
     assert_str(k.t.tags, "");
@@ -189,7 +201,9 @@ static void add_and_get(void **state)
     err(h, "ADD milk +bad!tag", PROTO_E_ARGS);
     err(h, "ADD milk due:2023-02-29", PROTO_E_ARGS);
     err(h, "ADD milk pri:urgent", PROTO_E_ARGS);
-    ok(h, "ADD tea", "4");
+    changes(h, "");
+    ok(h, "ADD tea due:2026-12-01 due:none", "4");
+    changes(h, "ADD add 4 text,done");
 
     const struct harness_reply *r = run_on(h, 0, "GET 99", HARNESS_ERR);
     assert_int_equal(r->err, PROTO_E_NOTFOUND);
@@ -206,6 +220,7 @@ static void edit(void **state)
     ok(h, "ADD buy milk +shopping due:2026-12-01 pri:high", "1");
 
     ok(h, "EDIT 1 buy oat milk", "1");
+    changes(h, "EDIT edit 1 text");
     get_task(h, "1", &k);
     assert_str(k.t.text, "buy oat milk");
     assert_str(k.t.tags, "shopping");
@@ -213,6 +228,7 @@ static void edit(void **state)
     assert_string_equal(k.t.due, "2026-12-01");
 
     ok(h, "EDIT 1 -shopping +errands +home pri:med due:none", "1");
+    changes(h, "EDIT edit 1 pri,due,tags");
     get_task(h, "1", &k);
     assert_str(k.t.text, "buy oat milk");
     assert_str(k.t.tags, "errands,home");
@@ -232,6 +248,7 @@ static void edit(void **state)
     err(h, "EDIT 1", PROTO_E_ARGS);
     err(h, "EDIT 1 \"\"", PROTO_E_ARGS);
     err(h, "EDIT 99 text", PROTO_E_NOTFOUND);
+    changes(h, "");
     err(h, "EDIT 1 +bad!tag", PROTO_E_ARGS);
 }
 
@@ -250,6 +267,7 @@ static void edit_seventeenth_tag(void **state)
     assert_int_equal(r->err, PROTO_E_ARGS);
     assert_false(r->wrote);
     assert_string_equal(r->text, "a task holds at most 16 tags");
+    changes(h, "");
     get_line(h, 0, "1", after, sizeof(after));
     assert_string_equal(after, before);
     /* One out, one in: still 16. */
@@ -268,12 +286,14 @@ static void done_undone_del(void **state)
     ok(h, "ADD call Mum +family", "1");
     ok(h, "ADD read book", "2");
     ok(h, "DONE 1", "1");
+    changes(h, "DONE edit 1 done");
     get_task(h, "1", &k);
     assert_int_equal(k.t.done, 1);
     assert_str(k.t.text, "call Mum");
     assert_str(k.t.tags, "family");
     ok(h, "DONE 1", "1");
     ok(h, "UNDONE 1", "1");
+    changes(h, "UNDONE edit 1 done");
     get_task(h, "1", &k);
     assert_int_equal(k.t.done, 0);
     err(h, "DONE 99", PROTO_E_NOTFOUND);
@@ -281,8 +301,10 @@ static void done_undone_del(void **state)
     err(h, "DONE", PROTO_E_ARGS);
 
     ok(h, "DEL 2", "2");
+    changes(h, "DEL delete 2");
     err(h, "GET 2", PROTO_E_NOTFOUND);
     err(h, "DEL 2", PROTO_E_NOTFOUND);
+    changes(h, "");
     err(h, "DONE 2", PROTO_E_NOTFOUND);
     /* A deleted id is never handed out again, and its tags are gone. */
     ok(h, "DEL 1", "1");
@@ -300,6 +322,7 @@ static void import(void **state)
        "IMPORT fail 500 done 2026-11-26T10:00:00Z 2026-11-26T11:00:00Z \"buy oat milk\" +home "
        "pri:high due:2026-12-24",
        "imported 500");
+    changes(h, "IMPORT add 500 text,done,pri,due,tags");
     get_line(h, 0, "500", before, sizeof(before));
     assert_string_equal(before, "500 done high 2026-12-24 home 2026-11-26T10:00:00Z "
                                 "2026-11-26T11:00:00Z \"buy oat milk\"");
@@ -309,15 +332,18 @@ static void import(void **state)
     assert_int_equal(r->err, PROTO_E_EXISTS);
     assert_false(r->wrote);
     assert_string_equal(r->text, "a task with id '500' exists; IMPORT skip or replace takes it");
+    changes(h, "");
     get_line(h, 0, "500", after, sizeof(after));
     assert_string_equal(after, before);
 
     ok(h, "IMPORT skip 500 pending - - \"other\" +work", "skipped 500");
+    changes(h, "");
     get_line(h, 0, "500", after, sizeof(after));
     assert_string_equal(after, before);
 
     ok(h, "IMPORT replace 500 pending 2026-11-26T10:00:00Z 2026-11-26T11:00:00Z \"other\" +work",
        "replaced 500");
+    changes(h, "IMPORT edit 500 text,done,pri,due,tags");
     get_line(h, 0, "500", after, sizeof(after));
     assert_string_equal(after, "500 pending - - work 2026-11-26T10:00:00Z 2026-11-26T11:00:00Z "
                                "\"other\"");
@@ -457,6 +483,7 @@ static void auth(void **state)
         assert_int_equal(r->err, PROTO_E_AUTH);
         assert_string_equal(r->text, "authentication required; send AUTH <password>");
         assert_false(r->wrote);
+        changes(h, "");
     }
     r = run_on(h, 0, "AUTH wrong", HARNESS_ERR);
     assert_int_equal(r->err, PROTO_E_AUTH);
@@ -531,6 +558,7 @@ static void legacy(void **state)
     r = run_on(h, 0, "POST/task_01=read book/status", HARNESS_BARE);
     assert_string_equal(r->text, "submit success");
     assert_true(r->wrote);
+    changes(h, "POST/ put task_01 text");
     r = run_on(h, 0, "GET/task_01/status", HARNESS_BARE);
     assert_string_equal(r->text, "read book");
     r = run_on(h, 0, "get/task_01", HARNESS_BARE);
@@ -628,6 +656,7 @@ static void passes(void **state)
     r = run_on(h, 2, "PING", HARNESS_OK);
     assert_false(r->in_batch);
     assert_int_equal(harness_pass_end(h, HARNESS_COMMIT), 1);
+    changes(h, "ADD add 1 text,done; ADD add 2 text,done");
     assert_string_equal(list_ids(h, "LIST"), "1 2");
 
     harness_pass_begin(h);
@@ -635,6 +664,7 @@ static void passes(void **state)
     run_on(h, 1, "DEL 1", HARNESS_OK);
     run_on(h, 0, "EDIT 2 green tea", HARNESS_OK);
     assert_int_equal(harness_pass_end(h, HARNESS_ROLLBACK), 0);
+    changes(h, "");
     assert_string_equal(list_ids(h, "LIST"), "1 2");
     r = run_on(h, 0, "LIST all tea", HARNESS_DATA);
     assert_int_equal(r->nlines, 1);
@@ -646,6 +676,7 @@ static void passes(void **state)
     run_on(h, 0, "ADD jam", HARNESS_OK);
     run_on(h, 1, "DONE 3", HARNESS_OK);
     assert_int_equal(harness_pass_end(h, HARNESS_FAIL_COMMIT), 0);
+    changes(h, "");
     assert_string_equal(list_ids(h, "LIST all"), "1 2 3");
     assert_string_equal(list_ids(h, "LIST done"), "");
     ok(h, "ADD jam", "4");
@@ -656,6 +687,7 @@ static void passes(void **state)
     assert_false(r->wrote);
     run_on(h, 2, "ADD honey", HARNESS_OK);
     assert_int_equal(harness_pass_end(h, HARNESS_COMMIT), 1);
+    changes(h, "ADD add 5 text,done,tags; ADD add 6 text,done");
     assert_string_equal(list_ids(h, "LIST"), "1 2 3 4 5 6");
 }
 
