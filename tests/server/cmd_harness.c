@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "config.h"
 #include "guard.h"
+#include "log.h"
 #include "reply-line.h"
 #include "store.h"
 #include "worker.h"
@@ -198,6 +199,8 @@ int harness_open(struct harness **out, const struct harness_options *o)
         fprintf(stderr, "harness: out of memory\n");
         return -1;
     }
+    if (o->quiet)
+        log_set_level(LOG_ERROR);
     h->nconns = o->nconns > 0 ? o->nconns : 1;
     if (h->nconns > HARNESS_MAX_CONNS)
         h->nconns = HARNESS_MAX_CONNS;
@@ -256,9 +259,11 @@ int harness_open(struct harness **out, const struct harness_options *o)
     }
     /* The GET cache is per thread and its entries are stamped with the
      * process-wide store generation: one left by an earlier harness's store
-     * could look current to this one. */
+     * could look current to this one. Its smallest size (64 sets of two,
+     * as for a pool of hundreds of workers) costs a fuzz run's store little
+     * to set up, and makes entries evict each other often. */
     cache_free();
-    cache_init(1);
+    cache_init(1 << 20);
     *out = h;
     return 0;
 fail:

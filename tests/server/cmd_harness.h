@@ -42,6 +42,7 @@ struct harness_options {
     int memory;
     const char *dir;
     size_t max_line; /* longest request line (--max-line); 0: the protocol's default */
+    int quiet;       /* the server's log says errors only (--log-level error) */
 };
 
 /* 0, or -1 with a sentence on stderr. */
