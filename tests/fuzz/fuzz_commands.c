@@ -23,9 +23,10 @@
  * The copy becomes the model only when the pass commits. Every reply is
  * checked: the code, the id a write names, and every task line GET and LIST
  * send, field by field (the times the server took from its clock only for
- * being within the run). After the input, every task of the model must be
- * what GET answers, LIST all must be exactly the model in order, and TAGS
- * its tags. Any difference abort()s.
+ * being within the run), and what a committed pass's change log says (each
+ * write that succeeded, in order, with the fields it set). After the input, every task of the model
+ * must be what GET answers, LIST all must be exactly the model in order, and TAGS its tags. Any
+ * difference abort()s.
  */
 #include <time.h>
 #include <sys/stat.h>
@@ -68,7 +69,29 @@ struct run {
     int authed[NCONNS], fails[NCONNS], closed[NCONNS];
     int batched[NCONNS]; /* wrote in the pass under way: reads on the writer */
     int64_t t0;
+    /* What the pass's writes that succeeded changed, as the harness gives
+     * the command layer's change log once the pass commits. */
+    struct proto_buf changes;
 };
+
+enum { F_TEXT = 1, F_DONE = 2, F_PRI = 4, F_DUE = 8, F_TAGS = 16, F_ALL = 31 };
+
+static void note_change(struct run *r, const struct proto_request *req, const char *kind,
+                        struct proto_str id, unsigned fields)
+{
+    static const char *const names[] = {"text", "done", "pri", "due", "tags"};
+    char one[PROTO_MAX_ID + 128];
+    size_t n = (size_t)snprintf(one, sizeof(one), "%s%s %s %.*s", r->changes.len ? "; " : "",
+                                proto_cmd_info(req->cmd)->name, kind, (int)id.len, id.ptr);
+    const char *sep = " ";
+    for (size_t f = 0; f < 5; f++) {
+        if (fields & (1u << f)) {
+            n += (size_t)snprintf(one + n, sizeof(one) - n, "%s%s", sep, names[f]);
+            sep = ",";
+        }
+    }
+    log_append(&r->changes, one, n);
+}
 
 static char *dup_bytes(const char *p, size_t n)
 {
@@ -413,6 +436,9 @@ static void do_add(struct run *r, const struct proto_request *req, const struct 
         tags_add(&s, req->tags[i]);
     tags_set(t, &s);
     t->created = t->updated = TIME_CLOCK;
+    note_change(r, req, "add", ids,
+                F_TEXT | F_DONE | (req->pri != PROTO_PRI_NONE ? F_PRI : 0) |
+                    (req->due_op == 1 ? F_DUE : 0) | (req->ntags > 0 ? F_TAGS : 0));
 }
 
 static void do_edit(struct run *r, const struct proto_request *req, const struct harness_reply *rep)
@@ -445,6 +471,10 @@ static void do_edit(struct run *r, const struct proto_request *req, const struct
     else if (req->due_op == -1)
         t->due[0] = '\0';
     t->updated = TIME_CLOCK;
+    note_change(r, req, "edit", req->id,
+                (req->has_text ? F_TEXT : 0) | (req->pri != PROTO_PRI_KEEP ? F_PRI : 0) |
+                    (req->due_op != 0 ? F_DUE : 0) |
+                    (req->ntags > 0 || req->nuntags > 0 ? F_TAGS : 0));
 }
 
 static void do_done(struct run *r, const struct proto_request *req, const struct harness_reply *rep,
@@ -458,6 +488,7 @@ static void do_done(struct run *r, const struct proto_request *req, const struct
     check_ok_id(rep, "", req->id);
     t->done = done;
     t->updated = TIME_CLOCK;
+    note_change(r, req, "edit", req->id, F_DONE);
 }
 
 static void do_del(struct run *r, const struct proto_request *req, const struct harness_reply *rep)
@@ -470,6 +501,7 @@ static void do_del(struct run *r, const struct proto_request *req, const struct 
     }
     check_ok_id(rep, "", req->id);
     model_remove(m, t);
+    note_change(r, req, "delete", req->id, 0);
 }
 
 static void do_import(struct run *r, const struct proto_request *req,
@@ -486,6 +518,7 @@ static void do_import(struct run *r, const struct proto_request *req,
         return;
     }
     check_ok_id(rep, t != NULL ? "replaced" : "imported", req->id);
+    note_change(r, req, t != NULL ? "edit" : "add", req->id, F_ALL);
     if (t == NULL)
         t = model_insert(m, req->id);
     set_text(t, req->text);
@@ -518,6 +551,7 @@ static void do_post(struct run *r, const struct proto_request *req, const struct
     }
     set_text(t, req->text);
     t->updated = TIME_CLOCK;
+    note_change(r, req, "put", req->id, F_TEXT);
 }
 
 /* ---- one line ---- */
@@ -669,6 +703,14 @@ static void end_pass(struct run *r, enum harness_end how)
         CHECK(committed == 1);
     else if (how == HARNESS_ROLLBACK)
         CHECK(committed == 0);
+    /* The change log: every write that succeeded, in order, once committed. */
+    const char *got = harness_changes(r->h);
+    if (committed)
+        CHECK(strlen(got) == r->changes.len &&
+              (r->changes.len == 0 || memcmp(got, r->changes.data, r->changes.len) == 0));
+    else
+        CHECK(got[0] == '\0');
+    r->changes.len = 0;
     if (committed && r->pending_valid) {
         model_free(&r->committed);
         r->committed = r->pending;
@@ -735,6 +777,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r.authed[c] = c != 2;
     }
     char *scratch = exact_alloc(MAX_LINE + 1);
+    proto_buf_init(&r.changes, 0);
 
     int in_pass = 0;
     for (size_t i = 0; p < end && i < MAX_LINES; i++) {
@@ -762,6 +805,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     final_check(&r);
 
     free(scratch);
+    proto_buf_free(&r.changes);
     harness_close(r.h);
     model_free(&r.committed);
     model_free(&r.pending);
