@@ -71,7 +71,7 @@ struct conn {
     unsigned batched : 1;   /* has replies in this pass's open write batch (worker.c) */
 
     /* Every open connection, for the idle sweep and the final drain (under
-     * the pool's registry lock); then the owner's lists for this pass:
+     * the registry's lock, registry.c); then the owner's lists for this pass:
      * replies waiting for the commit, closes pending. */
     struct conn *reg_prev, *reg_next;
     struct conn *next_dirty, *prev_dirty;

@@ -68,6 +68,7 @@
 #include "conn.h"
 #include "guard.h"
 #include "log.h"
+#include "registry.h"
 #include "reply-line.h"
 #include "store.h"
 #include "stream.h"
@@ -79,11 +80,6 @@
  * (its requests wait in the socket) until it has taken most of it. */
 #define OUT_HIGH (1024 * 1024)
 #define OUT_LOW (256 * 1024)
-/* On SIGTERM, how long replies already made may take to leave. */
-#define STOP_GRACE_MS 2000
-/* A connection told to go (conn.doom) that is still open this long after
- * is shut down both ways: its client does not read the reason. */
-#define DOOM_GRACE_MS 2000
 /* How long a write batch waits for another process holding the database. */
 #define BUSY_TIMEOUT_MS 5000
 /* Checkpoints (see ckpt_main): a PASSIVE one, outside the write lock, each
@@ -132,21 +128,6 @@ static struct {
     /* EPOLLONESHOT with more than one worker; 0 for a lone worker, whose
      * connections stay armed (level-triggered) between its passes. */
     uint32_t oneshot;
-    /* Every open connection (conn.reg_prev/reg_next), for the idle sweep
-     * and the final drain. A connection is closed under this lock, so the
-     * sweep never shuts down a descriptor number that was reused. */
-    pthread_mutex_t reg_lock;
-    struct conn *reg_head;
-    /* The acceptor's: when the idle sweep ran last (monotonic seconds), and
-     * before when no connection can have been idle long enough to be
-     * evicted (workers_evict). */
-    int64_t last_sweep;
-    int64_t evict_not_before;
-    /* Connections told to go (conn.doom) and not closed yet: the acceptor
-     * adds, forget() subtracts (both under reg_lock); they no longer count
-     * against --max-clients. And what the acceptor told them, for STATS. */
-    atomic_uint doomed;
-    atomic_ullong idle_closed, line_timeouts, evicted;
     /* Connections whose next request waits (an AUTH delay), out of the
      * epoll set, with the timerfd (in the shared epoll set, EPOLLONESHOT)
      * set to the earliest wake_at among them: the worker that the timer
@@ -156,10 +137,6 @@ static struct {
     struct conn *held;
     int64_t timer_at;
     int tfd;
-    /* Atomics: the acceptor adds, the worker that closes a connection
-     * subtracts; STATS reads. */
-    atomic_uint conns_current;
-    atomic_ullong conns_total;
     /* Held by a worker from its BEGIN IMMEDIATE to its COMMIT (and by the
      * checkpoint thread for a checkpoint that must restart the WAL). SQLite
      * allows one writer anyway; taking the turn here, instead of spinning
@@ -207,7 +184,6 @@ static struct {
     .ep = -1,
     .efd = -1,
     .tfd = -1,
-    .reg_lock = PTHREAD_MUTEX_INITIALIZER,
     .held_lock = PTHREAD_MUTEX_INITIALIZER,
     .write_lock = PTHREAD_MUTEX_INITIALIZER,
     .ckpt_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -280,27 +256,6 @@ static int64_t mono_ms(void)
 
 /* ---- connection lists ---- */
 
-/* The registry; pool.reg_lock held. */
-static void reg_unlink(struct conn *c)
-{
-    if (c->reg_prev)
-        c->reg_prev->reg_next = c->reg_next;
-    else
-        pool.reg_head = c->reg_next;
-    if (c->reg_next)
-        c->reg_next->reg_prev = c->reg_prev;
-    c->reg_prev = c->reg_next = NULL;
-}
-
-static void reg_push(struct conn *c)
-{
-    c->reg_prev = NULL;
-    c->reg_next = pool.reg_head;
-    if (pool.reg_head)
-        pool.reg_head->reg_prev = c;
-    pool.reg_head = c;
-}
-
 /* Gives c's stream, if any, back to the pool: before c's socket is closed,
  * since streams_reap() may shut that socket down until then. */
 static void end_stream(struct conn *c)
@@ -311,19 +266,11 @@ static void end_stream(struct conn *c)
     }
 }
 
-/* Closes c and drops it from the registry and the count. Under the
- * registry's lock, so that the idle sweep never shuts down a descriptor
- * number that close() has just freed for reuse. */
+/* Closes c and drops it from the registry and the count (registry.h). */
 static void forget(struct conn *c)
 {
     end_stream(c);
-    pthread_mutex_lock(&pool.reg_lock);
-    if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE)
-        atomic_fetch_sub(&pool.doomed, 1);
-    reg_unlink(c);
-    conn_free(c); /* close() also drops it from the epoll set */
-    pthread_mutex_unlock(&pool.reg_lock);
-    atomic_fetch_sub(&pool.conns_current, 1);
+    registry_forget(c);
 }
 
 static void touch(struct conn *c)
@@ -1264,11 +1211,10 @@ static void ckpt_stop(void)
  * first free worker takes it when it has something to say. */
 static void adopt(int fd, const struct sockaddr *addr)
 {
-    struct conn *c = conn_new(fd, pool.cfg->max_line, addr);
+    struct conn *c = registry_open(fd, pool.cfg->max_line, addr);
     if (c == NULL) {
         log_error("out of memory for a new connection; closing it");
         close(fd);
-        atomic_fetch_sub(&pool.conns_current, 1);
         return;
     }
     if (log_enabled(LOG_DEBUG)) {
@@ -1276,10 +1222,6 @@ static void adopt(int fd, const struct sockaddr *addr)
         conn_peer(c, peer, sizeof(peer));
         log_debug("client %s connected (fd %d)", peer, fd);
     }
-    atomic_store_explicit(&c->last_active, mono_ms(), memory_order_relaxed);
-    pthread_mutex_lock(&pool.reg_lock);
-    reg_push(c);
-    pthread_mutex_unlock(&pool.reg_lock);
     c->armed = EPOLLIN;
     atomic_fetch_add_explicit(&c->handoff, 1, memory_order_release);
     struct epoll_event ev = {.events = EPOLLIN | pool.oneshot, .data.ptr = c};
@@ -1290,156 +1232,16 @@ static void adopt(int fd, const struct sockaddr *addr)
     /* From here on a worker may own c: the acceptor no longer touches it. */
 }
 
-/*
- * Telling a connection to go, the acceptor's. It cannot close it, since a
- * worker may own it right now, nor write to it. shutdown(SHUT_RD) makes the
- * socket report the end of input, so that the worker that takes it next
- * sees conn.doom, tells the client why and closes it (tell_doom). Should
- * the client not read that (its socket full), the sweep shuts it down both
- * ways DOOM_GRACE_MS later and the worker's next send fails. pool.reg_lock
- * held.
- */
-static void doom(struct conn *c, int why, int64_t now)
-{
-    if (log_enabled(LOG_DEBUG)) {
-        char peer[64];
-        conn_peer(c, peer, sizeof(peer));
-        log_debug("client %s: closing it (%s)", peer,
-                  why == CONN_DOOM_IDLE   ? "idle"
-                  : why == CONN_DOOM_LINE ? "request line too slow"
-                                          : "idle longest, for a new client");
-    }
-    c->doomed_at = now;
-    atomic_store_explicit(&c->doom, why, memory_order_release);
-    atomic_fetch_add(&pool.doomed, 1);
-    atomic_fetch_add_explicit(why == CONN_DOOM_IDLE   ? &pool.idle_closed
-                              : why == CONN_DOOM_LINE ? &pool.line_timeouts
-                                                      : &pool.evicted,
-                              1, memory_order_relaxed);
-    if (shutdown(c->fd, SHUT_RD) != 0 && errno != ENOTCONN)
-        log_debug("shutdown(%d): %s", c->fd, strerror(errno));
-}
-
-/*
- * The acceptor's, once a second: tells connections idle for the idle
- * timeout, or whose request line has taken longer than the line timeout,
- * to go; and shuts down for good those told a while ago that are still
- * open.
- */
-void workers_sweep(void)
-{
-    int64_t idle = (int64_t)pool.cfg->idle_timeout * 1000;
-    int64_t line = (int64_t)pool.cfg->line_timeout * 1000;
-    int64_t now = mono_ms();
-    if (now / 1000 == pool.last_sweep)
-        return;
-    pool.last_sweep = now / 1000;
-    pthread_mutex_lock(&pool.reg_lock);
-    for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
-        if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE) {
-            if (!c->forced && now - c->doomed_at >= DOOM_GRACE_MS) {
-                c->forced = 1;
-                if (shutdown(c->fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
-                    log_debug("shutdown(%d): %s", c->fd, strerror(errno));
-            }
-            continue;
-        }
-        int64_t since = atomic_load_explicit(&c->line_since, memory_order_relaxed);
-        if (line > 0 && since != 0 && now - since >= line)
-            doom(c, CONN_DOOM_LINE, now);
-        else if (idle > 0 &&
-                 now - atomic_load_explicit(&c->last_active, memory_order_relaxed) >= idle)
-            doom(c, CONN_DOOM_IDLE, now);
-    }
-    pthread_mutex_unlock(&pool.reg_lock);
-}
-
-/*
- * The policy when full (nginx, likewise, closes idle keep-alive connections
- * when it runs out): the connection idle longest goes, if it has been idle
- * at least SERVER_EVICT_MIN_IDLE_MS and has no request line under way. A
- * client in the middle of a conversation is never the one. Scans every
- * connection, but only when the server is full.
- */
-int workers_evict(void)
-{
-    int64_t now = mono_ms(), best_idle = 0;
-    struct conn *best = NULL;
-    /* A scan that found none idle long enough also says how soon one can
-     * be: until then, a crowd at the door costs no scan each. */
-    if (now < pool.evict_not_before)
-        return 0;
-    pthread_mutex_lock(&pool.reg_lock);
-    for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
-        if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE ||
-            atomic_load_explicit(&c->line_since, memory_order_relaxed) != 0)
-            continue;
-        int64_t idle = now - atomic_load_explicit(&c->last_active, memory_order_relaxed);
-        if (idle > best_idle) {
-            best_idle = idle;
-            best = c;
-        }
-    }
-    int found = best != NULL && best_idle >= SERVER_EVICT_MIN_IDLE_MS;
-    if (found) {
-        best->doom_idle_s = (int)(best_idle / 1000);
-        doom(best, CONN_DOOM_EVICT, now);
-    } else {
-        /* None can reach the limit before the idlest has: no scan till
-         * then, and 20 a second at most while the server stays full. */
-        int64_t soon = SERVER_EVICT_MIN_IDLE_MS - best_idle;
-        pool.evict_not_before = now + (soon > 50 ? 50 : soon);
-    }
-    pthread_mutex_unlock(&pool.reg_lock);
-    return found;
-}
-
 /* SIGTERM, once the workers have stopped (so this thread owns every
- * connection): give the replies already made a short while to leave, then
- * close every connection. */
+ * connection): the registry drains and closes them all. */
 static void drain_and_close(void)
 {
-    struct epoll_event evs[MAX_EVENTS];
-    int64_t deadline = mono_ms() + STOP_GRACE_MS;
-    size_t pending = 0;
-    int dep = epoll_create1(EPOLL_CLOEXEC);
-
-    if (dep < 0)
-        log_warn("epoll_create1: %s; closing connections at once", strerror(errno));
-    pthread_mutex_lock(&pool.reg_lock);
-    for (struct conn *c = pool.reg_head; dep >= 0 && c; c = c->reg_next) {
-        atomic_load_explicit(&c->handoff, memory_order_acquire);
-        struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
-        if (conn_out_pending(c) > 0 && epoll_ctl(dep, EPOLL_CTL_ADD, c->fd, &ev) == 0)
-            pending++;
-    }
-    while (pending > 0 && mono_ms() < deadline) {
-        int n = epoll_wait(dep, evs, MAX_EVENTS, 100);
-        for (int i = 0; i < n; i++) {
-            struct conn *c = evs[i].data.ptr;
-            if (conn_flush(c) != CONN_IO_AGAIN) {
-                if (epoll_ctl(dep, EPOLL_CTL_DEL, c->fd, NULL) != 0)
-                    log_debug("epoll_ctl: %s", strerror(errno));
-                pending--;
-            }
-        }
-    }
-    while (pool.reg_head) {
-        struct conn *c = pool.reg_head;
-        reg_unlink(c);
-        end_stream(c);
-        conn_free(c);
-        atomic_fetch_sub(&pool.conns_current, 1);
-    }
-    atomic_store(&pool.doomed, 0);
-    pthread_mutex_unlock(&pool.reg_lock);
+    registry_drain(end_stream);
     /* Held connections were in the registry too, and are closed. */
     pthread_mutex_lock(&pool.held_lock);
     pool.held = NULL;
     pool.timer_at = 0;
     pthread_mutex_unlock(&pool.held_lock);
-    if (dep >= 0)
-        close(dep);
 }
 
 static void report_start(struct worker *w, int status, const char *err)
@@ -1581,6 +1383,7 @@ static void close_loop(void)
 int workers_start(const struct server_config *cfg, struct store *writer, char *err, size_t errcap)
 {
     pool.cfg = cfg;
+    registry_init(cfg);
     pool.wstore = writer;
     pool.n = cfg->threads;
     pool.oneshot = pool.n > 1 ? EPOLLONESHOT : 0;
@@ -1652,17 +1455,8 @@ fail:
     return -1;
 }
 
-unsigned workers_connections(void)
-{
-    /* Those told to go are on their way out: they do not hold a place. */
-    unsigned n = atomic_load(&pool.conns_current), d = atomic_load(&pool.doomed);
-    return n > d ? n - d : 0;
-}
-
 void workers_hand(int fd, const struct sockaddr *addr)
 {
-    atomic_fetch_add(&pool.conns_current, 1);
-    atomic_fetch_add(&pool.conns_total, 1);
     adopt(fd, addr);
 }
 
@@ -1692,12 +1486,14 @@ void workers_stats(struct server_stats *st)
         st->batches += atomic_load_explicit(&w->batches, memory_order_relaxed);
         st->batch_failures += atomic_load_explicit(&w->batch_failures, memory_order_relaxed);
     }
-    st->conns_current = atomic_load(&pool.conns_current);
-    st->conns_total = atomic_load(&pool.conns_total);
+    struct registry_counts rc;
+    registry_counts(&rc);
+    st->conns_current = rc.conns_current;
+    st->conns_total = rc.conns_total;
     st->threads = (unsigned long long)pool.n;
-    st->idle_closed = atomic_load_explicit(&pool.idle_closed, memory_order_relaxed);
-    st->line_timeouts = atomic_load_explicit(&pool.line_timeouts, memory_order_relaxed);
-    st->evicted = atomic_load_explicit(&pool.evicted, memory_order_relaxed);
+    st->idle_closed = rc.idle_closed;
+    st->line_timeouts = rc.line_timeouts;
+    st->evicted = rc.evicted;
     clock_gettime(CLOCK_MONOTONIC, &now);
     st->uptime = (unsigned long long)(now.tv_sec - pool.started.tv_sec);
 }

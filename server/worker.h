@@ -19,22 +19,11 @@ struct store;
  * -1 with a sentence in err. cfg and writer must outlive the pool. */
 int workers_start(const struct server_config *cfg, struct store *writer, char *err, size_t errcap);
 
-/* Called by the acceptor only. The number of client connections open now. */
-unsigned workers_connections(void);
-/* Called by the acceptor only: counts the connection and registers fd
- * (non-blocking), from the client at addr, with the workers, the first free
- * one of which will serve it; the workers close it. */
+/* Called by the acceptor only: registers fd (non-blocking), from the
+ * client at addr, in the registry (registry.h, which counts it) and with
+ * the workers, the first free one of which will serve it; the workers
+ * close it. */
 void workers_hand(int fd, const struct sockaddr *addr);
-/* Called by the acceptor at least once a second: tells connections idle
- * for cfg->idle_timeout, or with a request line unfinished for
- * cfg->line_timeout, to go (their worker says why to the client and closes
- * them), and shuts down those told a while ago that are still open. */
-void workers_sweep(void);
-/* Called by the acceptor when --max-clients are connected: tells the
- * connection idle longest to go, if it has been idle for at least
- * SERVER_EVICT_MIN_IDLE_MS and has no request line or reply under way.
- * 1 if one was (a newcomer may be let in), 0 if none could be. */
-int workers_evict(void);
 
 /* Asks every worker to finish what it has read, send what it can within a
  * short grace period, close its connections and its store; then joins them. */
