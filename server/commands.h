@@ -6,7 +6,6 @@
 #ifndef TODO_SERVER_COMMANDS_H
 #define TODO_SERVER_COMMANDS_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 
 #include "change.h"
@@ -16,14 +15,7 @@
 struct store;
 struct server_config;
 struct guard_peer;
-
-/* A worker's counters. Only the owning worker writes them (relaxed atomic
- * adds); STATS, on any worker, reads and sums them all. */
-struct cmd_counters {
-    atomic_ullong commands; /* requests answered (blank lines are not requests) */
-    atomic_ullong errors;   /* ERR replies (counted by the encoder that makes them) */
-    atomic_ullong writes;   /* write commands committed (counted by the worker) */
-};
+struct stats_counters;
 
 /* What a handler may touch: one connection's view of its worker. */
 struct cmd_ctx {
@@ -34,7 +26,7 @@ struct cmd_ctx {
      * in order. */
     struct store *store;
     const struct server_config *cfg;
-    struct cmd_counters *counters; /* the worker's */
+    struct stats_counters *counters; /* the worker's (stats.h) */
     /* Opens the worker's write batch (a transaction shared by every write
      * of this event-loop pass, on the server's one writer store, under the
      * write lock) if it is not open yet. Sets *writer to the writer store

@@ -70,6 +70,7 @@
 #include "log.h"
 #include "registry.h"
 #include "reply-line.h"
+#include "stats.h"
 #include "store.h"
 #include "stream.h"
 
@@ -102,10 +103,8 @@ struct worker {
     pthread_t thread;
     int index;
 
-    /* Written by this worker only; read by any worker for STATS. */
-    struct cmd_counters counters;
-    atomic_ullong batches;
-    atomic_ullong batch_failures;
+    /* Its block of counters (stats.h): written by this worker only. */
+    struct stats_counters *counters;
 
     /* Start-up report, under pool.start_lock. */
     int started; /* 1 ready, -1 failed */
@@ -120,7 +119,6 @@ static struct {
     const struct server_config *cfg;
     struct worker *w;
     int n;
-    struct timespec started;
     /* The shared epoll instance (see the top of this file), and an eventfd
      * in it, level-triggered, written once to stop every worker. */
     int ep;
@@ -378,8 +376,8 @@ static void batch_end(void)
         return;
     int ok = !batch.broken && store_commit(pool.wstore) == STORE_OK;
     if (ok) {
-        atomic_fetch_add_explicit(&self->batches, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&self->counters.writes, batch.writes, memory_order_relaxed);
+        atomic_fetch_add_explicit(&self->counters->batches, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&self->counters->writes, batch.writes, memory_order_relaxed);
     } else {
         char why[300];
         snprintf(why, sizeof(why), "the write was not saved: %s",
@@ -406,8 +404,8 @@ static void batch_end(void)
                 close_later(r->c);
         }
         proto_buf_free(&msg);
-        atomic_fetch_add_explicit(&self->counters.errors, batch.n, memory_order_relaxed);
-        atomic_fetch_add_explicit(&self->batch_failures, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&self->counters->errors, batch.n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&self->counters->batch_failures, 1, memory_order_relaxed);
     }
     for (size_t i = 0; i < batch.n; i++)
         batch.rec[i].c->batched = 0;
@@ -467,7 +465,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .sink = &sink.base,
         .store = on_writer ? pool.wstore : tstore,
         .cfg = pool.cfg,
-        .counters = &self->counters,
+        .counters = self->counters,
         .batch_open = batch_open,
         .changes = &batch.changes,
         .list_stream = pool.streams ? list_stream : NULL,
@@ -480,15 +478,15 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     enum proto_err e =
         proto_request_parse(line, len, pscratch, pscratch_cap, &req, err, sizeof(err));
     if (e != PROTO_E_NONE) {
-        line_sink_init(&sink, &c->out, &spare, &self->counters.errors, 0);
-        atomic_fetch_add_explicit(&self->counters.commands, 1, memory_order_relaxed);
+        line_sink_init(&sink, &c->out, &spare, &self->counters->errors, 0);
+        atomic_fetch_add_explicit(&self->counters->commands, 1, memory_order_relaxed);
         commands_error(&x, e, err);
     } else if (req.cmd == PROTO_CMD_NONE) {
         return; /* a blank line: no reply */
     } else {
         /* The tutorial's GET/ and POST/ get the bare replies it gave. */
         int legacy = req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST;
-        line_sink_init(&sink, &c->out, &spare, &self->counters.errors, legacy);
+        line_sink_init(&sink, &c->out, &spare, &self->counters->errors, legacy);
         running = c;
         commands_run(&x, &req);
         running = NULL;
@@ -587,10 +585,10 @@ static size_t run_lines(struct conn *c, const char *buf, size_t len)
         if (st == PROTO_ERROR) {
             char msg[128];
             struct line_sink sink;
-            line_sink_init(&sink, &c->out, &spare, &self->counters.errors, 0);
-            struct cmd_ctx x = {.sink = &sink.base, .counters = &self->counters};
+            line_sink_init(&sink, &c->out, &spare, &self->counters->errors, 0);
+            struct cmd_ctx x = {.sink = &sink.base, .counters = self->counters};
             snprintf(msg, sizeof(msg), "request line longer than %zu bytes", pool.cfg->max_line);
-            atomic_fetch_add_explicit(&self->counters.commands, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&self->counters->commands, 1, memory_order_relaxed);
             commands_error(&x, PROTO_E_TOOLONG, msg);
             if (x.out_full)
                 close_later(c);
@@ -1387,12 +1385,13 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
     pool.wstore = writer;
     pool.n = cfg->threads;
     pool.oneshot = pool.n > 1 ? EPOLLONESHOT : 0;
-    clock_gettime(CLOCK_MONOTONIC, &pool.started);
     pool.streams = strcmp(cfg->db, ":memory:") != 0;
     streams_init(cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
-    if (pool.w == NULL) {
+    if (pool.w == NULL || stats_init(pool.n) != 0) {
         snprintf(err, errcap, "out of memory");
+        free(pool.w);
+        pool.w = NULL;
         return -1;
     }
     pool.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1411,18 +1410,21 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
         close_loop();
         free(pool.w);
         pool.w = NULL;
+        stats_fini();
         return -1;
     }
     if (ckpt_start(err, errcap) != 0) {
         close_loop();
         free(pool.w);
         pool.w = NULL;
+        stats_fini();
         return -1;
     }
     int started = 0;
     for (int i = 0; i < pool.n; i++) {
         struct worker *w = &pool.w[i];
         w->index = i;
+        w->counters = stats_worker(i);
         int rc = pthread_create(&w->thread, NULL, worker_main, w);
         if (rc != 0) {
             snprintf(err, errcap, "cannot start worker thread %d: %s", i, strerror(rc));
@@ -1450,6 +1452,7 @@ fail:
     free(pool.w);
     pool.w = NULL;
     pool.n = 0;
+    stats_fini();
     ckpt_stop();
     close_loop();
     return -1;
@@ -1468,32 +1471,9 @@ void workers_stop(void)
     free(pool.w);
     pool.w = NULL;
     pool.n = 0;
+    stats_fini();
     drain_and_close();
     streams_close();
     ckpt_stop();
     close_loop();
-}
-
-void workers_stats(struct server_stats *st)
-{
-    struct timespec now;
-    memset(st, 0, sizeof(*st));
-    for (int i = 0; i < pool.n; i++) {
-        struct worker *w = &pool.w[i];
-        st->commands += atomic_load_explicit(&w->counters.commands, memory_order_relaxed);
-        st->errors += atomic_load_explicit(&w->counters.errors, memory_order_relaxed);
-        st->writes += atomic_load_explicit(&w->counters.writes, memory_order_relaxed);
-        st->batches += atomic_load_explicit(&w->batches, memory_order_relaxed);
-        st->batch_failures += atomic_load_explicit(&w->batch_failures, memory_order_relaxed);
-    }
-    struct registry_counts rc;
-    registry_counts(&rc);
-    st->conns_current = rc.conns_current;
-    st->conns_total = rc.conns_total;
-    st->threads = (unsigned long long)pool.n;
-    st->idle_closed = rc.idle_closed;
-    st->line_timeouts = rc.line_timeouts;
-    st->evicted = rc.evicted;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    st->uptime = (unsigned long long)(now.tv_sec - pool.started.tv_sec);
 }

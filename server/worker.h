@@ -29,21 +29,4 @@ void workers_hand(int fd, const struct sockaddr *addr);
  * short grace period, close its connections and its store; then joins them. */
 void workers_stop(void);
 
-/* Summed over all workers, on demand (for STATS). */
-struct server_stats {
-    unsigned long long conns_current;
-    unsigned long long conns_total;
-    unsigned long long commands;
-    unsigned long long errors;
-    unsigned long long writes;
-    unsigned long long batches;        /* committed write transactions */
-    unsigned long long batch_failures; /* batches rolled back */
-    unsigned long long threads;
-    unsigned long long uptime;        /* seconds since start */
-    unsigned long long idle_closed;   /* connections closed by --idle-timeout */
-    unsigned long long line_timeouts; /* connections closed by --line-timeout */
-    unsigned long long evicted;       /* idle connections closed to let a new client in */
-};
-void workers_stats(struct server_stats *st);
-
 #endif /* TODO_SERVER_WORKER_H */
