@@ -534,7 +534,7 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
      * itself, and the savepoint's two statements cost about a tenth of
      * such a write. */
     struct store *w = NULL;
-    int rc = x->batch_open(&w);
+    int rc = x->batch_open(x->batch, &w);
     int sp = needs_savepoint(req);
     x->store = w;
     if (rc != 0 || (sp && store_savepoint(x->store) != STORE_OK)) {

@@ -12,6 +12,7 @@
 #include "result.h"
 #include "todo/proto.h"
 
+struct batch;
 struct store;
 struct server_config;
 struct guard_peer;
@@ -27,12 +28,14 @@ struct cmd_ctx {
     struct store *store;
     const struct server_config *cfg;
     struct stats_counters *counters; /* the worker's (stats.h) */
-    /* Opens the worker's write batch (a transaction shared by every write
-     * of this event-loop pass, on the server's one writer store, under the
-     * write lock) if it is not open yet. Sets *writer to the writer store
-     * either way; 0, or -1 when the batch cannot take writes
-     * (store_errmsg(*writer) says why). */
-    int (*batch_open)(struct store **writer);
+    /* The worker's write batch (batch.h): one transaction shared by every
+     * write of this event-loop pass, on the server's one writer store,
+     * under the write lock. batch_open(batch, &writer) opens it if it is
+     * not open yet (a pointer, so that this layer links without the event
+     * loop) and sets *writer to the writer store either way; 0, or -1 when
+     * the batch cannot take writes (store_errmsg(*writer) says why). */
+    struct batch *batch;
+    int (*batch_open)(struct batch *b, struct store **writer);
     /* The open batch's change log: a write that succeeds appends what it
      * changed; the batch publishes it after COMMIT, or drops it. */
     struct change_log *changes;

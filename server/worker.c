@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "cache.h"
 #include "commands.h"
 #include "config.h"
@@ -103,7 +104,12 @@ struct worker {
     pthread_t thread;
     int index;
 
-    /* Its block of counters (stats.h): written by this worker only. */
+    /* What this worker owns, and hands its handlers through cmd_ctx: its
+     * store connection for reads (SQLite connection and statements), its
+     * write batch (batch.h) and its block of counters (stats.h, written by
+     * this worker only). */
+    struct store *store;
+    struct batch *batch;
     struct stats_counters *counters;
 
     /* Start-up report, under pool.start_lock. */
@@ -198,8 +204,7 @@ static struct {
  * "its" store and buffers without passing them around and without locks,
  * because no other thread can name them.
  */
-static _Thread_local struct worker *self;  /* this thread's entry in pool.w */
-static _Thread_local struct store *tstore; /* its SQLite connection and statements */
+static _Thread_local struct worker *self; /* this thread's entry in pool.w */
 /* Bytes read in this pass, each connection's behind its kept partial line. */
 static _Thread_local char *arena;
 static _Thread_local size_t arena_cap, arena_used;
@@ -223,22 +228,6 @@ static _Thread_local size_t nruns, runs_cap;
 /* Connections whose held-back requests run at the start of the next pass. */
 static _Thread_local struct conn **ready;
 static _Thread_local size_t nready, ready_cap;
-
-/* The write batch of this pass: which replies were made inside it (the
- * writes, and the reads of connections whose own writes it holds), and so
- * stand only if it commits. */
-struct batch_rec {
-    struct conn *c;
-    size_t start, end; /* the reply's bytes in c->out */
-};
-static _Thread_local struct {
-    int open;
-    int broken;
-    struct batch_rec *rec;
-    size_t n, cap;
-    size_t writes;             /* of the n replies, those of writes that changed the store */
-    struct change_log changes; /* what its writes changed (change.h) */
-} batch;
 
 static int64_t mono_us(void)
 {
@@ -324,104 +313,6 @@ static void close_pending(void)
     }
 }
 
-/* ---- the write batch ---- */
-
-static int batch_open(struct store **writer)
-{
-    *writer = pool.wstore;
-    if (batch.open) {
-        /* A batch that went wrong, or whose transaction SQLite ended on
-         * its own, takes no more writes: they could otherwise run (and
-         * commit) outside it. The pass's writes all get ERR STORE. */
-        if (batch.broken || !store_in_transaction(pool.wstore)) {
-            batch.broken = 1;
-            return -1;
-        }
-        return 0;
-    }
-    pthread_mutex_lock(&pool.write_lock);
-    if (store_begin(pool.wstore) != STORE_OK) {
-        pthread_mutex_unlock(&pool.write_lock);
-        return -1;
-    }
-    batch.open = 1;
-    return 0;
-}
-
-static void batch_note(struct conn *c, size_t start, size_t end)
-{
-    c->batched = 1;
-    if (batch.n == batch.cap) {
-        size_t cap = batch.cap ? batch.cap * 2 : 64;
-        struct batch_rec *r = realloc(batch.rec, cap * sizeof(*r));
-        if (r == NULL) {
-            /* This reply could not be rewritten if the commit failed, so
-             * it must never be sent: roll the batch back and drop c. */
-            log_error("out of memory recording a write; rolling the batch back");
-            batch.broken = 1;
-            close_later(c);
-            return;
-        }
-        batch.rec = r;
-        batch.cap = cap;
-    }
-    batch.rec[batch.n++] = (struct batch_rec){c, start, end};
-}
-
-/* Commits the pass's writes, or rolls them back and turns each of their
- * replies into ERR STORE. Releases the write lock either way. */
-static void batch_end(void)
-{
-    if (!batch.open)
-        return;
-    int ok = !batch.broken && store_commit(pool.wstore) == STORE_OK;
-    if (ok) {
-        atomic_fetch_add_explicit(&self->counters->batches, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&self->counters->writes, batch.writes, memory_order_relaxed);
-    } else {
-        char why[300];
-        snprintf(why, sizeof(why), "the write was not saved: %s",
-                 batch.broken ? "a write could not be undone on its own"
-                              : store_errmsg(pool.wstore));
-        log_error("write batch of %zu commands rolled back: %s", batch.writes, why);
-        if (store_rollback(pool.wstore) != STORE_OK)
-            log_debug("rollback: %s", store_errmsg(pool.wstore));
-        struct proto_buf msg;
-        proto_buf_init(&msg, 0);
-        if (proto_reply_err(&msg, PROTO_E_STORE, why) != 0)
-            msg.len = 0;
-        /* Backwards, so a rewrite never moves a reply still to rewrite.
-         * Reads made inside the batch are answered ERR STORE too, rather
-         * than run again on committed data: they came after writes of the
-         * same client that are now refused, and a client that pipelined a
-         * write and a read of it is best told that neither happened (the
-         * request lines are gone by now, too). */
-        for (size_t i = batch.n; i-- > 0;) {
-            struct batch_rec *r = &batch.rec[i];
-            if (r->c->closing)
-                continue;
-            if (msg.len == 0 || conn_out_splice(r->c, r->start, r->end, msg.data, msg.len) != 0)
-                close_later(r->c);
-        }
-        proto_buf_free(&msg);
-        atomic_fetch_add_explicit(&self->counters->errors, batch.n, memory_order_relaxed);
-        atomic_fetch_add_explicit(&self->counters->batch_failures, 1, memory_order_relaxed);
-    }
-    for (size_t i = 0; i < batch.n; i++)
-        batch.rec[i].c->batched = 0;
-    change_log_clear(&batch.changes);
-    pthread_mutex_unlock(&pool.write_lock);
-    batch.open = 0;
-    batch.broken = 0;
-    batch.n = 0;
-    batch.writes = 0;
-    if (batch.cap > 4096) {
-        free(batch.rec);
-        batch.rec = NULL;
-        batch.cap = 0;
-    }
-}
-
 /* ---- requests ---- */
 
 /* The connection whose request runs now, for list_stream(). */
@@ -459,15 +350,16 @@ static void handle_line(struct conn *c, const char *line, size_t len)
      * writer, where it sees them; every other one reads committed data on
      * the worker's store, so that no reply it gets can show a write that a
      * failed COMMIT then takes back. */
-    int on_writer = batch.open && c->batched;
+    int on_writer = batch_holds(self->batch, c);
     struct line_sink sink;
     struct cmd_ctx x = {
         .sink = &sink.base,
-        .store = on_writer ? pool.wstore : tstore,
+        .store = on_writer ? batch_writer(self->batch) : self->store,
         .cfg = pool.cfg,
         .counters = self->counters,
+        .batch = self->batch,
         .batch_open = batch_open,
-        .changes = &batch.changes,
+        .changes = batch_changes(self->batch),
         .list_stream = pool.streams ? list_stream : NULL,
         .in_batch = on_writer,
         .authed = c->authed,
@@ -495,11 +387,9 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     if (x.quit)
         c->quit = 1;
     if (x.batch_broken)
-        batch.broken = 1;
-    if (x.wrote)
-        batch.writes++;
-    if (x.used_batch)
-        batch_note(c, start, c->out.len);
+        batch_break(self->batch);
+    if (x.used_batch && batch_note(self->batch, c, start, c->out.len, x.wrote) != 0)
+        close_later(c);
     if (x.out_full) {
         char peer[64];
         conn_peer(c, peer, sizeof(peer));
@@ -754,7 +644,7 @@ static void run_queued(void)
          * no write in it): send it now rather than after the whole pass, so
          * this client gets on with its next request while the pass goes
          * on. */
-        if ((!batch.open || !c->batched) && c->dirty) {
+        if (!batch_holds(self->batch, c) && c->dirty) {
             unmark_dirty(c);
             settle(c);
         }
@@ -1275,7 +1165,7 @@ static void *worker_main(void *arg)
             log_debug("worker %d: cannot use SCHED_BATCH: %s", self->index, strerror(src));
     }
     struct store_options so = {cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS, 0};
-    if (store_open(&tstore, &so, err, sizeof(err)) != STORE_OK) {
+    if (store_open(&self->store, &so, err, sizeof(err)) != STORE_OK) {
         report_start(self, -1, err);
         return NULL;
     }
@@ -1289,7 +1179,8 @@ static void *worker_main(void *arg)
     arena = malloc(arena_cap);
     pscratch = malloc(pscratch_cap);
     proto_buf_init(&spare, SERVER_OUTPUT_MAX);
-    if (arena == NULL || pscratch == NULL) {
+    self->batch = batch_new(pool.wstore, &pool.write_lock, self->counters);
+    if (arena == NULL || pscratch == NULL || self->batch == NULL) {
         report_start(self, -1, "out of memory for buffers");
         goto out;
     }
@@ -1333,8 +1224,8 @@ static void *worker_main(void *arg)
         }
         run_queued();
         /* No snapshot is held across epoll_wait (see store_read_end). */
-        store_read_end(tstore);
-        batch_end();
+        store_read_end(self->store);
+        batch_end(self->batch, close_later);
         settle_all();
         maybe_checkpoint();
         close_pending();
@@ -1347,11 +1238,10 @@ out:
     free(runs);
     free(pscratch);
     free(ready);
-    free(batch.rec);
-    change_log_free(&batch.changes);
+    batch_free(self->batch);
     proto_buf_free(&spare);
     cache_free();
-    store_close(tstore);
+    store_close(self->store);
     log_debug("worker %d stopped", self->index);
     return NULL;
 }
