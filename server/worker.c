@@ -25,18 +25,13 @@
  * frames lines, parses and runs every complete request in order. Reads run
  * on the worker's own store, in one read transaction for the pass (ended
  * before epoll_wait); GET replies are also cached per worker (cache.h).
- * Writes of all connections in the pass share one transaction (BEGIN
- * IMMEDIATE ... COMMIT, "group commit") on the server's one writer store,
- * under the write lock, and no reply made after the pass's first write is
- * sent before that COMMIT has succeeded: a client is never told "OK" about
- * a write that a crash could still take back. Once the batch is open, the
- * later reads of a connection that wrote in it run on the writer store, so
- * that it reads its own writes in order; every other connection's reads run
- * on the worker's store (committed data only), and their replies leave at
- * once, as do all replies made before the first write. When COMMIT fails,
- * every reply made inside the batch (the writes', and those reads') is
- * rewritten into ERR STORE before anything is sent: no reply ever shows a
- * change that was not committed.
+ * Writes of all connections in the pass share one transaction, the
+ * worker's write batch ("group commit", batch.h): replies made inside it
+ * are sent only after its COMMIT (the loop settles those connections after
+ * batch_end), all others at once.
+ *
+ * Elsewhere: the registry of open connections, with the idle sweep and the
+ * drain at shutdown (registry.h), and the counters STATS sums (stats.h).
  */
 /* SCHED_BATCH (sched.h). */
 #define _GNU_SOURCE
@@ -198,11 +193,21 @@ static struct {
 };
 
 /*
- * What a worker owns lives in thread-local storage (_Thread_local): every
- * worker thread has its own copy of each variable below, the way Flask
- * keeps one request object per thread. Code running on a worker reaches
- * "its" store and buffers without passing them around and without locks,
- * because no other thread can name them.
+ * A worker's scratch state for its loop is thread-local (_Thread_local):
+ * every worker thread has its own copy of each variable below, the way
+ * Flask keeps one request object per thread, so the loop's functions reach
+ * them without passing them around and without locks, because no other
+ * thread can name them. That is all they are: which worker this thread is
+ * (self), the pass's read arena, the parser's scratch, the spare reply
+ * buffer, the pass's clock, its lists of connections (touched, to close, to
+ * run, held back) and the connection whose request runs now (running).
+ * Only this file's code uses them. A handler reaches none of them on its
+ * own: what it may touch (the worker's store, its batch and change log,
+ * its counters, and the sink its result goes to, which writes into the
+ * spare buffer) it is given in its cmd_ctx, and its one way back into the
+ * loop is the list_stream callback, which is this file's code. What a
+ * worker owns beyond a pass (store, batch, counters) is in its struct
+ * worker, not here.
  */
 static _Thread_local struct worker *self; /* this thread's entry in pool.w */
 /* Bytes read in this pass, each connection's behind its kept partial line. */
