@@ -20,10 +20,10 @@
 #include "config.h"
 #include "guard.h"
 #include "log.h"
+#include "stats.h"
 #include "store.h"
 #include "stream.h"
 #include "todo/net.h"
-#include "worker.h"
 
 enum cmd_rc { CMD_DONE = 0, CMD_REFUSED = 1 };
 
@@ -381,7 +381,7 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
     int64_t tasks = 0;
     if (store_count(x->store, &tasks) != STORE_OK)
         return store_failed(x, "STATS");
-    workers_stats(&st);
+    stats_collect(&st);
     struct guard_stats gs;
     guard_stats(&gs);
     struct result_sink *k = x->sink;
@@ -534,7 +534,7 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
      * itself, and the savepoint's two statements cost about a tenth of
      * such a write. */
     struct store *w = NULL;
-    int rc = x->batch_open(&w);
+    int rc = x->batch_open(x->batch, &w);
     int sp = needs_savepoint(req);
     x->store = w;
     if (rc != 0 || (sp && store_savepoint(x->store) != STORE_OK)) {

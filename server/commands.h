@@ -6,24 +6,17 @@
 #ifndef TODO_SERVER_COMMANDS_H
 #define TODO_SERVER_COMMANDS_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 
 #include "change.h"
 #include "result.h"
 #include "todo/proto.h"
 
+struct batch;
 struct store;
 struct server_config;
 struct guard_peer;
-
-/* A worker's counters. Only the owning worker writes them (relaxed atomic
- * adds); STATS, on any worker, reads and sums them all. */
-struct cmd_counters {
-    atomic_ullong commands; /* requests answered (blank lines are not requests) */
-    atomic_ullong errors;   /* ERR replies (counted by the encoder that makes them) */
-    atomic_ullong writes;   /* write commands committed (counted by the worker) */
-};
+struct stats_counters;
 
 /* What a handler may touch: one connection's view of its worker. */
 struct cmd_ctx {
@@ -34,13 +27,15 @@ struct cmd_ctx {
      * in order. */
     struct store *store;
     const struct server_config *cfg;
-    struct cmd_counters *counters; /* the worker's */
-    /* Opens the worker's write batch (a transaction shared by every write
-     * of this event-loop pass, on the server's one writer store, under the
-     * write lock) if it is not open yet. Sets *writer to the writer store
-     * either way; 0, or -1 when the batch cannot take writes
-     * (store_errmsg(*writer) says why). */
-    int (*batch_open)(struct store **writer);
+    struct stats_counters *counters; /* the worker's (stats.h) */
+    /* The worker's write batch (batch.h): one transaction shared by every
+     * write of this event-loop pass, on the server's one writer store,
+     * under the write lock. batch_open(batch, &writer) opens it if it is
+     * not open yet (a pointer, so that this layer links without the event
+     * loop) and sets *writer to the writer store either way; 0, or -1 when
+     * the batch cannot take writes (store_errmsg(*writer) says why). */
+    struct batch *batch;
+    int (*batch_open)(struct batch *b, struct store **writer);
     /* The open batch's change log: a write that succeeds appends what it
      * changed; the batch publishes it after COMMIT, or drops it. */
     struct change_log *changes;

@@ -1,0 +1,199 @@
+/*
+ * batch.c - a worker's group-commit write batch (batch.h).
+ *
+ * Only the worker that owns a batch touches it. What it shares with the
+ * other workers is the writer store and the write lock: the store is used
+ * only while the lock is held, from write_begin() to write_end().
+ */
+#include "batch.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "change.h"
+#include "conn.h"
+#include "log.h"
+#include "stats.h"
+#include "store.h"
+#include "todo/proto.h"
+
+/* A reply made inside the batch. */
+struct batch_rec {
+    struct conn *c;
+    size_t start, end; /* the reply's bytes in c->out */
+};
+
+/* The write batch of this pass: which replies were made inside it (the
+ * writes, and the reads of connections whose own writes it holds), and so
+ * stand only if it commits. */
+struct batch {
+    struct store *writer;
+    pthread_mutex_t *write_lock;
+    struct stats_counters *counters;
+    int open;
+    int broken;
+    struct batch_rec *rec;
+    size_t n, cap;
+    size_t writes;             /* of the n replies, those of writes that changed the store */
+    struct change_log changes; /* what its writes changed (change.h) */
+};
+
+struct batch *batch_new(struct store *writer, pthread_mutex_t *write_lock,
+                        struct stats_counters *counters)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    b->writer = writer;
+    b->write_lock = write_lock;
+    b->counters = counters;
+    change_log_init(&b->changes);
+    return b;
+}
+
+void batch_free(struct batch *b)
+{
+    if (b == NULL)
+        return;
+    free(b->rec);
+    change_log_free(&b->changes);
+    free(b);
+}
+
+/* The write turn: the write lock, and the transaction on the writer store
+ * that is open while it is held. Writes take the turn here, instead of
+ * spinning in SQLite's busy handler: see the write lock (worker.c). */
+static int write_begin(struct batch *b)
+{
+    pthread_mutex_lock(b->write_lock);
+    if (store_begin(b->writer) != STORE_OK) {
+        pthread_mutex_unlock(b->write_lock);
+        return -1;
+    }
+    return 0;
+}
+
+/* Commits the transaction, unless the batch is broken, or rolls it back;
+ * releases the write lock either way. 1 committed; 0 rolled back, with the
+ * reason for the clients in why. */
+static int write_end(struct batch *b, char *why, size_t cap)
+{
+    int ok = !b->broken && store_commit(b->writer) == STORE_OK;
+    if (!ok) {
+        snprintf(why, cap, "the write was not saved: %s",
+                 b->broken ? "a write could not be undone on its own" : store_errmsg(b->writer));
+        log_error("write batch of %zu commands rolled back: %s", b->writes, why);
+        if (store_rollback(b->writer) != STORE_OK)
+            log_debug("rollback: %s", store_errmsg(b->writer));
+    }
+    pthread_mutex_unlock(b->write_lock);
+    return ok;
+}
+
+int batch_open(struct batch *b, struct store **writer)
+{
+    *writer = b->writer;
+    if (b->open) {
+        /* A batch that went wrong, or whose transaction SQLite ended on
+         * its own, takes no more writes: they could otherwise run (and
+         * commit) outside it. The pass's writes all get ERR STORE. */
+        if (b->broken || !store_in_transaction(b->writer)) {
+            b->broken = 1;
+            return -1;
+        }
+        return 0;
+    }
+    if (write_begin(b) != 0)
+        return -1;
+    b->open = 1;
+    return 0;
+}
+
+struct store *batch_writer(const struct batch *b)
+{
+    return b->writer;
+}
+
+struct change_log *batch_changes(struct batch *b)
+{
+    return &b->changes;
+}
+
+int batch_holds(const struct batch *b, const struct conn *c)
+{
+    return b->open && c->batched;
+}
+
+int batch_note(struct batch *b, struct conn *c, size_t start, size_t end, int wrote)
+{
+    if (wrote)
+        b->writes++;
+    c->batched = 1;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        struct batch_rec *r = realloc(b->rec, cap * sizeof(*r));
+        if (r == NULL) {
+            /* This reply could not be rewritten if the commit failed, so
+             * it must never be sent: roll the batch back and drop c. */
+            log_error("out of memory recording a write; rolling the batch back");
+            b->broken = 1;
+            return -1;
+        }
+        b->rec = r;
+        b->cap = cap;
+    }
+    b->rec[b->n++] = (struct batch_rec){c, start, end};
+    return 0;
+}
+
+void batch_break(struct batch *b)
+{
+    b->broken = 1;
+}
+
+/* Commits the pass's writes, or rolls them back and turns each of their
+ * replies into ERR STORE. Releases the write lock either way. */
+void batch_end(struct batch *b, void (*drop)(struct conn *c))
+{
+    char why[300];
+    if (!b->open)
+        return;
+    if (write_end(b, why, sizeof(why))) {
+        atomic_fetch_add_explicit(&b->counters->batches, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->counters->writes, b->writes, memory_order_relaxed);
+    } else {
+        struct proto_buf msg;
+        proto_buf_init(&msg, 0);
+        if (proto_reply_err(&msg, PROTO_E_STORE, why) != 0)
+            msg.len = 0;
+        /* Backwards, so a rewrite never moves a reply still to rewrite.
+         * Reads made inside the batch are answered ERR STORE too, rather
+         * than run again on committed data: they came after writes of the
+         * same client that are now refused, and a client that pipelined a
+         * write and a read of it is best told that neither happened (the
+         * request lines are gone by now, too). */
+        for (size_t i = b->n; i-- > 0;) {
+            struct batch_rec *r = &b->rec[i];
+            if (r->c->closing)
+                continue;
+            if (msg.len == 0 || conn_out_splice(r->c, r->start, r->end, msg.data, msg.len) != 0)
+                drop(r->c);
+        }
+        proto_buf_free(&msg);
+        atomic_fetch_add_explicit(&b->counters->errors, b->n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->counters->batch_failures, 1, memory_order_relaxed);
+    }
+    for (size_t i = 0; i < b->n; i++)
+        b->rec[i].c->batched = 0;
+    change_log_clear(&b->changes);
+    b->open = 0;
+    b->broken = 0;
+    b->n = 0;
+    b->writes = 0;
+    if (b->cap > 4096) {
+        free(b->rec);
+        b->rec = NULL;
+        b->cap = 0;
+    }
+}
