@@ -2,8 +2,9 @@
  * cmd_harness.c - the command layer run in-process (cmd_harness.h).
  *
  * What each function does here mirrors server/worker.c (handle_line,
- * run_lines, batch_open, batch_end) for one worker; when the command
- * layer's API changes, this file is the one test file to change with it.
+ * run_lines) and batch.c (batch_open, batch_end) for one worker; when the
+ * command layer's API changes, this file is the one test file to change
+ * with it.
  */
 #include "cmd_harness.h"
 
@@ -22,8 +23,9 @@
 #include "guard.h"
 #include "log.h"
 #include "reply-line.h"
+#include "registry.h"
+#include "stats.h"
 #include "store.h"
-#include "worker.h"
 
 struct hconn {
     int authed;
@@ -34,8 +36,8 @@ struct hconn {
 
 struct harness {
     struct server_config cfg;
-    struct cmd_counters counters;
-    unsigned long long batches, batch_failures, writes_in_batch;
+    struct stats_counters *counters; /* the one worker's block (stats.h) */
+    unsigned long long writes_in_batch;
     struct store *writer; /* every write batch, as the server's main store */
     struct store *reader; /* the worker's own store: committed data */
     int nconns;
@@ -43,6 +45,7 @@ struct harness {
 
     int in_pass;               /* harness_pass_begin() was called */
     int batch_open;            /* a write opened the pass's transaction */
+    struct batch *batch;       /* what cmd_ctx.batch points to: this harness */
     int batch_broken;          /* a write could not be undone on its own */
     struct change_log changes; /* the open batch's (change.h) */
     /* What the last pass that committed changed, as harness_changes()
@@ -65,27 +68,27 @@ struct harness {
     char dir[256], path[300];
 };
 
-/* cmd_ctx.batch_open has no argument for its worker: like the worker's
- * own (thread-local batch), it finds the harness running the request. */
-static struct harness *running;
+/* The command layer sees the worker's batch (batch.c, which works on
+ * connections and their output) as an opaque struct batch that it hands
+ * back to cmd_ctx.batch_open; the harness's is itself. */
+struct batch {
+    struct harness *h;
+};
 
-/* The worker pool's STATS sums (worker.c), which commands.c calls: the
- * harness is a pool of one worker. */
-void workers_stats(struct server_stats *st)
+/* The open harness, for registry_counts(): one at a time in a process, as
+ * STATS's counters (stats.h) and the GET cache are the process's. */
+static struct harness *current;
+
+/* STATS asks the registry of open connections (registry.c, with the event
+ * loop) for its numbers: here, the harness's connections. */
+void registry_counts(struct registry_counts *rc)
 {
-    memset(st, 0, sizeof(*st));
-    if (running == NULL)
+    memset(rc, 0, sizeof(*rc));
+    if (current == NULL)
         return;
-    struct harness *h = running;
-    st->commands = atomic_load(&h->counters.commands);
-    st->errors = atomic_load(&h->counters.errors);
-    st->writes = atomic_load(&h->counters.writes);
-    st->batches = h->batches;
-    st->batch_failures = h->batch_failures;
-    for (int i = 0; i < h->nconns; i++)
-        st->conns_current += !h->conns[i].closed;
-    st->conns_total = (unsigned long long)h->nconns;
-    st->threads = 1;
+    for (int i = 0; i < current->nconns; i++)
+        rc->conns_current += !current->conns[i].closed;
+    rc->conns_total = (unsigned long long)current->nconns;
 }
 
 #ifdef TODO_FAULT_INJECTION
@@ -201,6 +204,16 @@ int harness_open(struct harness **out, const struct harness_options *o)
     }
     if (o->quiet)
         log_set_level(LOG_ERROR);
+    h->batch = malloc(sizeof(*h->batch));
+    if (h->batch == NULL || stats_init(1) != 0) {
+        fprintf(stderr, "harness: out of memory\n");
+        free(h->batch);
+        free(h);
+        return -1;
+    }
+    h->batch->h = h;
+    h->counters = stats_worker(0);
+    current = h;
     h->nconns = o->nconns > 0 ? o->nconns : 1;
     if (h->nconns > HARNESS_MAX_CONNS)
         h->nconns = HARNESS_MAX_CONNS;
@@ -278,6 +291,9 @@ void harness_close(struct harness *h)
     if (h->in_pass)
         harness_pass_end(h, HARNESS_COMMIT);
     cache_free();
+    stats_fini();
+    current = NULL;
+    free(h->batch);
     if (h->reader != NULL)
         store_close(h->reader);
     if (h->writer != NULL)
@@ -295,9 +311,9 @@ void harness_close(struct harness *h)
 }
 
 /* cmd_ctx.batch_open, as the worker's: BEGIN on the pass's first write. */
-static int batch_open(struct store **writer)
+static int batch_open(struct batch *b, struct store **writer)
 {
-    struct harness *h = running;
+    struct harness *h = b->h;
     *writer = h->writer;
     if (h->batch_open) {
         if (h->batch_broken || !store_in_transaction(h->writer)) {
@@ -378,11 +394,11 @@ int harness_pass_end(struct harness *h, enum harness_end how)
         if (!ok && store_rollback(h->writer) != STORE_OK && store_in_transaction(h->writer))
             fprintf(stderr, "harness: rollback: %s\n", store_errmsg(h->writer));
         if (ok) {
-            h->batches++;
-            atomic_fetch_add(&h->counters.writes, h->writes_in_batch);
+            atomic_fetch_add(&h->counters->batches, 1);
+            atomic_fetch_add(&h->counters->writes, h->writes_in_batch);
             keep_changes(h);
         } else {
-            h->batch_failures++;
+            atomic_fetch_add(&h->counters->batch_failures, 1);
         }
     }
     change_log_clear(&h->changes);
@@ -487,7 +503,8 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
         .sink = &sink.base,
         .store = on_writer ? h->writer : h->reader,
         .cfg = &h->cfg,
-        .counters = &h->counters,
+        .counters = h->counters,
+        .batch = h->batch,
         .batch_open = batch_open,
         .changes = &h->changes,
         .list_stream = NULL,
@@ -499,8 +516,8 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
     enum proto_err e =
         proto_request_parse(line, len, h->pscratch, h->cfg.max_line + 1, &req, err, sizeof(err));
     if (e != PROTO_E_NONE) {
-        line_sink_init(&sink, &h->out, &h->scratch, &h->counters.errors, 0);
-        atomic_fetch_add(&h->counters.commands, 1);
+        line_sink_init(&sink, &h->out, &h->scratch, &h->counters->errors, 0);
+        atomic_fetch_add(&h->counters->commands, 1);
         commands_error(&x, e, err);
     } else if (req.cmd == PROTO_CMD_NONE) {
         return 0;
@@ -508,10 +525,10 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
         /* The tutorial's forms get its bare replies, but for errors, which
          * are native ERR lines: the encoder counts those. */
         int legacy = req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST;
-        unsigned long long errors = atomic_load(&h->counters.errors);
-        line_sink_init(&sink, &h->out, &h->scratch, &h->counters.errors, legacy);
+        unsigned long long errors = atomic_load(&h->counters->errors);
+        line_sink_init(&sink, &h->out, &h->scratch, &h->counters->errors, legacy);
         commands_run(&x, &req);
-        bare = legacy && atomic_load(&h->counters.errors) == errors;
+        bare = legacy && atomic_load(&h->counters->errors) == errors;
     }
     c->authed = x.authed != 0;
     if (x.quit)
@@ -570,16 +587,15 @@ const struct harness_reply *harness_run_n(struct harness *h, int conn, const cha
     proto_reader_init(&rd, h->cfg.max_line);
     enum proto_status st = proto_reader_next(&rd, h->in.data, h->in.len, &l, &llen, &used);
     int bare = 0;
-    running = h;
     if (st == PROTO_COMPLETE) {
         bare = handle_line(h, c, l, llen);
     } else {
         char msg[128];
         struct line_sink sink;
-        line_sink_init(&sink, &h->out, &h->scratch, &h->counters.errors, 0);
-        struct cmd_ctx x = {.sink = &sink.base, .counters = &h->counters};
+        line_sink_init(&sink, &h->out, &h->scratch, &h->counters->errors, 0);
+        struct cmd_ctx x = {.sink = &sink.base, .counters = h->counters};
         snprintf(msg, sizeof(msg), "request line longer than %zu bytes", h->cfg.max_line);
-        atomic_fetch_add(&h->counters.commands, 1);
+        atomic_fetch_add(&h->counters->commands, 1);
         commands_error(&x, PROTO_E_TOOLONG, msg);
     }
 
@@ -587,13 +603,12 @@ const struct harness_reply *harness_run_n(struct harness *h, int conn, const cha
         /* As the worker's batch_end: a reply that depended on a failed
          * commit becomes ERR STORE. */
         h->out.len = 0;
-        atomic_fetch_add(&h->counters.errors, 1);
+        atomic_fetch_add(&h->counters->errors, 1);
         if (proto_reply_err(&h->out, PROTO_E_STORE, "the write was not saved") != 0)
             return failed(h);
         bare = 0;
         r->wrote = 0;
     }
-    running = NULL;
     if (decode(h, bare) != 0)
         return failed(h);
     return r;
