@@ -52,10 +52,11 @@
 #define STREAM_STALL_MS 10000
 
 struct stream;
+struct store_engine;
 
-/* Sets up the pool for the database at path; connections are opened when
- * first needed. */
-void streams_init(const char *path, int sync_full, int busy_ms);
+/* Sets up the pool for the store of e (which must outlive it); its
+ * connections (STORE_ROLE_STREAM) are opened when first needed. */
+void streams_init(struct store_engine *e);
 /* Closes the pool's connections; no stream may be in use. */
 void streams_close(void);
 
