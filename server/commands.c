@@ -1,10 +1,11 @@
 /*
  * commands.c - the dispatch table and one handler per command.
  *
- * Handlers write their whole reply into x->out. Every append is checked:
- * when one fails (the client's output passed its cap), x->out_full tells
- * the worker to drop the connection, since a reply cut in the middle
- * cannot be repaired.
+ * A handler hands its result to x->sink (result.h) and returns CMD_DONE,
+ * or CMD_REFUSED when its result is an error: a refused write changed
+ * nothing, and what it may have begun to change is undone. It never sees
+ * the bytes its result becomes: the front end's encoder makes them. A
+ * write that succeeded also records what it changed in x->changes.
  */
 #include "commands.h"
 
@@ -21,238 +22,234 @@
 #include "log.h"
 #include "store.h"
 #include "stream.h"
+#include "todo/net.h"
 #include "worker.h"
 
-typedef void (*cmd_fn)(struct cmd_ctx *x, const struct proto_request *req);
+enum cmd_rc { CMD_DONE = 0, CMD_REFUSED = 1 };
+
+typedef enum cmd_rc (*cmd_fn)(struct cmd_ctx *x, const struct proto_request *req);
 
 static void count(atomic_ullong *c)
 {
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-static void check(struct cmd_ctx *x, int rc)
+void commands_error(struct cmd_ctx *x, enum proto_err e, const char *msg)
 {
-    if (rc != 0)
+    result_error(x->sink, e, msg);
+    if (x->sink->failed)
         x->out_full = 1;
 }
 
-void commands_error(struct cmd_ctx *x, enum proto_err e, const char *msg)
-{
-    count(&x->counters->errors);
-    check(x, proto_reply_err(x->out, e, msg));
-}
-
-static void errorf(struct cmd_ctx *x, enum proto_err e, const char *fmt, ...)
+static enum cmd_rc errorf(struct cmd_ctx *x, enum proto_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void errorf(struct cmd_ctx *x, enum proto_err e, const char *fmt, ...)
+static enum cmd_rc errorf(struct cmd_ctx *x, enum proto_err e, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    commands_error(x, e, msg);
+    result_error(x->sink, e, msg);
+    return CMD_REFUSED;
 }
 
-static void store_failed(struct cmd_ctx *x, const char *verb)
+static enum cmd_rc store_failed(struct cmd_ctx *x, const char *verb)
 {
     const char *why = store_errmsg(x->store);
     log_error("%s failed in the store: %s", verb, why);
-    errorf(x, PROTO_E_STORE, "%s", why);
+    return errorf(x, PROTO_E_STORE, "%s", why);
 }
 
-static void not_found(struct cmd_ctx *x, struct proto_str id)
+static enum cmd_rc not_found(struct cmd_ctx *x, struct proto_str id)
 {
-    errorf(x, PROTO_E_NOTFOUND, "no task with id '%.*s'", (int)id.len, id.ptr);
+    return errorf(x, PROTO_E_NOTFOUND, "no task with id '%.*s'", (int)id.len, id.ptr);
 }
 
-/* Replies "OK <id>". */
-static void ok_id(struct cmd_ctx *x, struct proto_str id)
+static void changed(struct cmd_ctx *x, enum change_kind kind, enum proto_cmd cmd, unsigned fields,
+                    struct proto_str id)
 {
-    char text[PROTO_MAX_ID + 1];
-    size_t n = id.len < PROTO_MAX_ID ? id.len : PROTO_MAX_ID;
-    memcpy(text, id.ptr, n);
-    text[n] = '\0';
-    check(x, proto_reply_ok(x->out, text));
+    if (x->changes != NULL)
+        change_log_add(x->changes, kind, cmd, fields, id);
 }
 
-static void cmd_ping(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_ping(struct cmd_ctx *x, const struct proto_request *req)
 {
     (void)req;
-    check(x, proto_reply_ok(x->out, "PONG"));
+    result_ok(x->sink, "PONG");
+    return CMD_DONE;
 }
 
-static void cmd_hello(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_hello(struct cmd_ctx *x, const struct proto_request *req)
 {
     (void)req;
     char text[128];
     snprintf(text, sizeof(text), "%s %d todo-server/%s", PROTO_NAME, PROTO_VERSION, TODO_VERSION);
-    check(x, proto_reply_ok(x->out, text));
-}
-
-/* One HELP line: NAME "usage" "summary", both always quoted so that the
- * line has three fields even when the usage is empty. */
-static int help_line(struct proto_buf *b, const struct proto_cmd_info *c)
-{
-    if (proto_buf_append(b, c->name, strlen(c->name)) < 0 || proto_buf_append(b, " ", 1) < 0 ||
-        proto_quote_append(b, c->usage, strlen(c->usage), 1) < 0 ||
-        proto_buf_append(b, " ", 1) < 0 ||
-        proto_quote_append(b, c->summary, strlen(c->summary), 1) < 0 ||
-        proto_buf_append(b, "\r\n", 2) < 0)
-        return -1;
-    return 0;
+    result_ok(x->sink, text);
+    return CMD_DONE;
 }
 
 /* HELP lists the visible entries of libproto's command table, so it can
  * never drift from what the server accepts. */
-static void cmd_help(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_help(struct cmd_ctx *x, const struct proto_request *req)
 {
     if (req->has_text) {
         enum proto_cmd c = proto_cmd_lookup(req->text.ptr, req->text.len);
-        if (c == PROTO_CMD_NONE) {
-            errorf(x, PROTO_E_UNKNOWN, "no command '%.*s'; send HELP for the list",
-                   (int)(req->text.len > 32 ? 32 : req->text.len), req->text.ptr);
-            return;
-        }
-        check(x, proto_reply_data(x->out, 1));
-        check(x, help_line(x->out, proto_cmd_info(c)));
-        return;
+        if (c == PROTO_CMD_NONE)
+            return errorf(x, PROTO_E_UNKNOWN, "no command '%.*s'; send HELP for the list",
+                          (int)(req->text.len > 32 ? 32 : req->text.len), req->text.ptr);
+        result_begin(x->sink, RESULT_COMMANDS);
+        if (result_command(x->sink, proto_cmd_info(c)) != 0)
+            x->sink->failed = 1;
+        result_end(x->sink);
+        return CMD_DONE;
     }
-    size_t n = 0;
-    for (int i = PROTO_CMD_NONE + 1; i < PROTO_CMD__COUNT; i++)
-        if (!(proto_cmd_info((enum proto_cmd)i)->flags & PROTO_CMDF_HIDDEN))
-            n++;
-    check(x, proto_reply_data(x->out, n));
+    result_begin(x->sink, RESULT_COMMANDS);
     for (int i = PROTO_CMD_NONE + 1; i < PROTO_CMD__COUNT; i++) {
         const struct proto_cmd_info *c = proto_cmd_info((enum proto_cmd)i);
-        if (!(c->flags & PROTO_CMDF_HIDDEN))
-            check(x, help_line(x->out, c));
+        if (!(c->flags & PROTO_CMDF_HIDDEN) && result_command(x->sink, c) != 0)
+            x->sink->failed = 1;
     }
+    result_end(x->sink);
+    return CMD_DONE;
 }
 
-static void cmd_add(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_add(struct cmd_ctx *x, const struct proto_request *req)
 {
     char id[PROTO_MAX_ID + 1];
     int rc = store_add(x->store, req, (int64_t)time(NULL), id);
-    if (rc != STORE_OK) {
-        store_failed(x, "ADD");
-        return;
-    }
+    if (rc != STORE_OK)
+        return store_failed(x, "ADD");
     struct proto_str ids = {id, strlen(id)};
-    ok_id(x, ids);
+    unsigned fields = CHANGE_F_TEXT | CHANGE_F_DONE;
+    if (req->ntags > 0)
+        fields |= CHANGE_F_TAGS;
+    if (req->pri != PROTO_PRI_NONE)
+        fields |= CHANGE_F_PRI;
+    if (req->due[0] != '\0')
+        fields |= CHANGE_F_DUE;
+    changed(x, CHANGE_ADD, req->cmd, fields, ids);
+    result_id(x->sink, NULL, ids);
+    return CMD_DONE;
 }
 
-/* Collects task lines in the scratch buffer, so LIST can say how many
- * there are before it sends them. */
-struct task_sink {
-    struct proto_buf *b;
-    size_t n;
-    size_t cap;  /* LIST: stop once the lines pass this many bytes (0: no cap) */
-    int too_big; /* the lines passed cap */
+/* Hands the tasks a store call finds to the sink, as a list. */
+struct task_run {
+    struct result_sink *k;
+    size_t cap;  /* stop once the list passes this many bytes (0: no cap) */
+    int too_big; /* it passed cap */
+    int full;    /* the sink could not take a task: past the reply limit */
 };
 
-static int sink_task(void *arg, const struct proto_task *t)
+static int run_task(void *arg, const struct proto_task *t)
 {
-    struct task_sink *k = arg;
-    if (proto_task_encode(k->b, t) < 0)
+    struct task_run *r = arg;
+    if (result_task(r->k, t) != 0) {
+        r->full = 1;
         return 1;
-    k->n++;
-    if (k->cap > 0 && k->b->len > k->cap) {
-        k->too_big = 1;
+    }
+    if (r->cap > 0 && r->k->list_bytes > r->cap) {
+        r->too_big = 1;
         return 1;
     }
     return 0;
-}
-
-/* Sends the sink as "DATA n" and its lines. */
-static void send_sink(struct cmd_ctx *x, struct task_sink *k)
-{
-    if (proto_reply_data(x->out, k->n) < 0 || proto_buf_append(x->out, k->b->data, k->b->len) < 0)
-        x->out_full = 1;
-}
-
-static void scratch_done(struct cmd_ctx *x)
-{
-    /* A big LIST may have grown the scratch buffer; do not keep megabytes
-     * around for the next PING. */
-    if (x->scratch->cap > 256 * 1024) {
-        size_t max = x->scratch->max;
-        proto_buf_free(x->scratch);
-        proto_buf_init(x->scratch, max);
-    }
-    x->scratch->len = 0;
 }
 
 /*
  * GET is served from the worker's cache when the entry's generation is
  * still the store's (nothing was committed since its snapshot began).
  * Inside a write batch (x->in_batch) the store sees the batch's
- * uncommitted changes, so the cache is neither read nor filled there.
+ * uncommitted changes, so the cache is neither read nor filled there. The
+ * cache keeps encoded replies, so only a sink that can replay them
+ * (encoding and mark set) uses it. The tutorial's GET/ is this command
+ * too: its sink makes the bare text of the task of it.
  */
-static void cmd_get(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
 {
-    struct task_sink k = {.b = x->scratch};
+    struct result_sink *k = x->sink;
+    struct task_run r = {.k = k};
     unsigned long gen = 0;
-    if (!x->in_batch) {
+    int cacheable = !x->in_batch && k->encoding == 1 && k->ops->mark != NULL;
+    if (cacheable) {
         size_t len;
         const char *hit = cache_get(req->id, store_generation(), &len);
         if (hit != NULL) {
-            check(x, proto_buf_append(x->out, hit, len));
-            return;
+            if (k->ops->raw(k, hit, len) != 0)
+                k->failed = 1;
+            return CMD_DONE;
         }
         gen = store_read_generation(x->store);
     }
-    size_t before = x->out->len;
-    int rc = store_get(x->store, req->id, sink_task, &k);
+    size_t mark = cacheable ? k->ops->mark(k) : 0;
+    result_begin(k, RESULT_TASKS);
+    int rc = store_get(x->store, req->id, run_task, &r);
     if (rc == STORE_OK) {
-        send_sink(x, &k);
-        if (!x->in_batch && !x->out_full)
-            cache_put(req->id, gen, x->out->data + before, x->out->len - before);
-    } else if (rc == STORE_NOTFOUND)
-        not_found(x, req->id);
-    else if (rc == STORE_STOPPED)
-        errorf(x, PROTO_E_INTERNAL, "out of memory");
-    else
-        store_failed(x, "GET");
-    scratch_done(x);
+        result_end(k);
+        const char *p;
+        size_t n;
+        if (cacheable && !k->failed && k->ops->since(k, mark, &p, &n) == 0)
+            cache_put(req->id, gen, p, n);
+        return CMD_DONE;
+    }
+    result_drop(k);
+    if (rc == STORE_NOTFOUND)
+        return not_found(x, req->id);
+    if (rc == STORE_STOPPED)
+        return errorf(x, PROTO_E_INTERNAL, "out of memory");
+    return store_failed(x, req->cmd == PROTO_CMD_LEGACY_GET ? "GET/" : "GET");
 }
 
 /* The write commands that name one task. */
-static void finish_write(struct cmd_ctx *x, int rc, const char *verb, struct proto_str id)
+static enum cmd_rc finish_write(struct cmd_ctx *x, int rc, const struct proto_request *req,
+                                enum change_kind kind, unsigned fields)
 {
-    if (rc == STORE_OK)
-        ok_id(x, id);
-    else if (rc == STORE_NOTFOUND)
-        not_found(x, id);
-    else if (rc == STORE_LIMIT)
-        errorf(x, PROTO_E_ARGS, "a task holds at most %d tags", PROTO_MAX_TAGS);
-    else
-        store_failed(x, verb);
+    if (rc == STORE_OK) {
+        changed(x, kind, req->cmd, fields, req->id);
+        result_id(x->sink, NULL, req->id);
+        return CMD_DONE;
+    }
+    if (rc == STORE_NOTFOUND)
+        return not_found(x, req->id);
+    if (rc == STORE_LIMIT)
+        return errorf(x, PROTO_E_ARGS, "a task holds at most %d tags", PROTO_MAX_TAGS);
+    return store_failed(x, proto_cmd_info(req->cmd)->name);
 }
 
-static void cmd_edit(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_edit(struct cmd_ctx *x, const struct proto_request *req)
 {
-    finish_write(x, store_edit(x->store, req, (int64_t)time(NULL)), "EDIT", req->id);
+    unsigned fields = 0;
+    if (req->has_text)
+        fields |= CHANGE_F_TEXT;
+    if (req->pri != PROTO_PRI_KEEP)
+        fields |= CHANGE_F_PRI;
+    if (req->due_op != 0)
+        fields |= CHANGE_F_DUE;
+    if (req->ntags > 0 || req->nuntags > 0)
+        fields |= CHANGE_F_TAGS;
+    return finish_write(x, store_edit(x->store, req, (int64_t)time(NULL)), req, CHANGE_EDIT,
+                        fields);
 }
 
-static void cmd_done(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_done(struct cmd_ctx *x, const struct proto_request *req)
 {
-    finish_write(x, store_set_done(x->store, req->id, 1, (int64_t)time(NULL)), "DONE", req->id);
+    return finish_write(x, store_set_done(x->store, req->id, 1, (int64_t)time(NULL)), req,
+                        CHANGE_EDIT, CHANGE_F_DONE);
 }
 
-static void cmd_undone(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_undone(struct cmd_ctx *x, const struct proto_request *req)
 {
-    finish_write(x, store_set_done(x->store, req->id, 0, (int64_t)time(NULL)), "UNDONE", req->id);
+    return finish_write(x, store_set_done(x->store, req->id, 0, (int64_t)time(NULL)), req,
+                        CHANGE_EDIT, CHANGE_F_DONE);
 }
 
-static void cmd_del(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_del(struct cmd_ctx *x, const struct proto_request *req)
 {
-    finish_write(x, store_del(x->store, req->id), "DEL", req->id);
+    return finish_write(x, store_del(x->store, req->id), req, CHANGE_DELETE, 0);
 }
 
 /* IMPORT: "OK imported|skipped|replaced ID", or ERR EXISTS under fail. */
-static void cmd_import(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_import(struct cmd_ctx *x, const struct proto_request *req)
 {
     static const char *const said[] = {
         [STORE_IMPORT_ADDED] = "imported",
@@ -261,18 +258,17 @@ static void cmd_import(struct cmd_ctx *x, const struct proto_request *req)
     };
     int outcome = STORE_IMPORT_ADDED;
     int rc = store_import(x->store, req, (int64_t)time(NULL), &outcome);
-    if (rc == STORE_EXISTS) {
-        errorf(x, PROTO_E_EXISTS, "a task with id '%.*s' exists; IMPORT skip or replace takes it",
-               (int)req->id.len, req->id.ptr);
-        return;
-    }
-    if (rc != STORE_OK) {
-        store_failed(x, "IMPORT");
-        return;
-    }
-    char text[PROTO_MAX_ID + 16];
-    snprintf(text, sizeof(text), "%s %.*s", said[outcome], (int)req->id.len, req->id.ptr);
-    check(x, proto_reply_ok(x->out, text));
+    if (rc == STORE_EXISTS)
+        return errorf(x, PROTO_E_EXISTS,
+                      "a task with id '%.*s' exists; IMPORT skip or replace takes it",
+                      (int)req->id.len, req->id.ptr);
+    if (rc != STORE_OK)
+        return store_failed(x, "IMPORT");
+    if (outcome != STORE_IMPORT_SKIPPED)
+        changed(x, outcome == STORE_IMPORT_ADDED ? CHANGE_ADD : CHANGE_EDIT, req->cmd, CHANGE_F_ALL,
+                req->id);
+    result_id(x->sink, said[outcome], req->id);
+    return CMD_DONE;
 }
 
 /*
@@ -284,15 +280,16 @@ static void cmd_import(struct cmd_ctx *x, const struct proto_request *req)
  * writer store sees, and the batch ends with this pass: it is made at once
  * there, up to the server's reply limit.
  */
-static void cmd_list(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_list(struct cmd_ctx *x, const struct proto_request *req)
 {
-    struct task_sink k = {.b = x->scratch};
+    struct task_run r = {.k = x->sink};
     int rc;
+    result_begin(x->sink, RESULT_TASKS);
     if (x->in_batch || x->list_stream == NULL) {
-        rc = store_list(x->store, req, sink_task, &k);
+        rc = store_list(x->store, req, run_task, &r);
     } else {
         struct store_cursor *cur;
-        k.cap = STREAM_INLINE_MAX;
+        r.cap = STREAM_INLINE_MAX;
         rc = store_cursor_open(x->store, req, &cur);
         /* With tags SQLite sorts the whole list before its first line, so a
          * stream costs two runs of the query more (its count and its lines),
@@ -303,203 +300,170 @@ static void cmd_list(struct cmd_ctx *x, const struct proto_request *req)
          * rather than being sorted here too. */
         long long most = rc == STORE_OK ? store_cursor_most(cur) : -1;
         if (most >= 0)
-            k.cap = STREAM_INLINE_SORTED_MAX;
+            r.cap = STREAM_INLINE_SORTED_MAX;
         if (most > STREAM_INLINE_SORTED_MAX / 60) {
-            k.too_big = 1;
+            r.too_big = 1;
             rc = STORE_STOPPED;
             store_cursor_close(cur);
         } else if (rc == STORE_OK) {
-            rc = store_cursor_next(cur, sink_task, &k);
+            rc = store_cursor_next(cur, run_task, &r);
             store_cursor_close(cur);
         }
     }
-    if (rc == STORE_STOPPED && k.too_big && x->list_stream != NULL) {
+    if (rc == STORE_OK) {
+        result_end(x->sink);
+        return CMD_DONE;
+    }
+    result_drop(x->sink);
+    if (rc == STORE_STOPPED && r.too_big && x->list_stream != NULL) {
         char err[256];
         int started = x->list_stream(req, err, sizeof(err));
         if (started == 1)
-            errorf(x, PROTO_E_BUSY,
-                   "%d long LIST replies are being sent already; try again shortly, or narrow "
-                   "the list with pending, done, +tag or a word",
-                   STREAM_MAX);
-        else if (started < 0) {
+            return errorf(x, PROTO_E_BUSY,
+                          "%d long LIST replies are being sent already; try again shortly, or "
+                          "narrow the list with pending, done, +tag or a word",
+                          STREAM_MAX);
+        if (started < 0) {
             log_error("LIST failed in the store: %s", err);
-            errorf(x, PROTO_E_STORE, "%s", err);
+            return errorf(x, PROTO_E_STORE, "%s", err);
         }
-    } else if (rc == STORE_OK)
-        send_sink(x, &k);
-    else if (rc == STORE_STOPPED)
-        errorf(x, PROTO_E_INTERNAL,
-               "the list is larger than the server's %u MiB reply limit; narrow it with "
-               "pending, done, +tag or a word",
-               SERVER_OUTPUT_MAX >> 20);
-    else
-        store_failed(x, "LIST");
-    scratch_done(x);
+        return CMD_DONE;
+    }
+    if (rc == STORE_STOPPED)
+        return errorf(x, PROTO_E_INTERNAL,
+                      "the list is larger than the server's %u MiB reply limit; narrow it with "
+                      "pending, done, +tag or a word",
+                      SERVER_OUTPUT_MAX >> 20);
+    return store_failed(x, "LIST");
 }
 
-static int sink_tag(void *arg, struct proto_str tag, int64_t n)
+static int run_tag(void *arg, struct proto_str tag, int64_t n)
 {
-    struct task_sink *k = arg;
+    struct task_run *r = arg;
     char num[24];
     snprintf(num, sizeof(num), "%" PRId64, n);
-    struct proto_str f[2] = {tag, {num, strlen(num)}};
-    if (proto_reply_fields(k->b, f, 2) < 0)
+    struct proto_str v = {num, strlen(num)};
+    if (result_pair(r->k, tag, v) != 0) {
+        r->full = 1;
         return 1;
-    k->n++;
+    }
     return 0;
 }
 
-static void cmd_tags(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_tags(struct cmd_ctx *x, const struct proto_request *req)
 {
     (void)req;
-    struct task_sink k = {.b = x->scratch};
-    int rc = store_tags(x->store, sink_tag, &k);
-    if (rc == STORE_OK)
-        send_sink(x, &k);
-    else if (rc == STORE_STOPPED)
-        errorf(x, PROTO_E_INTERNAL, "out of memory");
-    else
-        store_failed(x, "TAGS");
-    scratch_done(x);
+    struct task_run r = {.k = x->sink};
+    result_begin(x->sink, RESULT_PAIRS);
+    int rc = store_tags(x->store, run_tag, &r);
+    if (rc == STORE_OK) {
+        result_end(x->sink);
+        return CMD_DONE;
+    }
+    result_drop(x->sink);
+    if (rc == STORE_STOPPED)
+        return errorf(x, PROTO_E_INTERNAL, "out of memory");
+    return store_failed(x, "TAGS");
 }
 
-static int stat_line(struct task_sink *k, const char *name, unsigned long long v)
+static int stat_pair(struct result_sink *k, const char *name, unsigned long long v)
 {
     char num[24];
     snprintf(num, sizeof(num), "%llu", v);
-    struct proto_str f[2] = {{name, strlen(name)}, {num, strlen(num)}};
-    if (proto_reply_fields(k->b, f, 2) < 0)
-        return -1;
-    k->n++;
-    return 0;
+    struct proto_str key = {name, strlen(name)}, val = {num, strlen(num)};
+    return result_pair(k, key, val);
 }
 
-static void cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
 {
     (void)req;
     struct server_stats st;
     int64_t tasks = 0;
-    if (store_count(x->store, &tasks) != STORE_OK) {
-        store_failed(x, "STATS");
-        return;
-    }
+    if (store_count(x->store, &tasks) != STORE_OK)
+        return store_failed(x, "STATS");
     workers_stats(&st);
     struct guard_stats gs;
     guard_stats(&gs);
-    struct task_sink k = {.b = x->scratch};
+    struct result_sink *k = x->sink;
     struct proto_str ver = {"version", 7}, vv = {TODO_VERSION, strlen(TODO_VERSION)};
+    result_begin(k, RESULT_PAIRS);
     int rc =
-        stat_line(&k, "connections_current", st.conns_current) |
-        stat_line(&k, "connections_total", st.conns_total) |
-        stat_line(&k, "commands", st.commands) | stat_line(&k, "errors", st.errors) |
-        stat_line(&k, "tasks", (unsigned long long)tasks) |
-        stat_line(&k, "uptime_seconds", st.uptime) | stat_line(&k, "writes", st.writes) |
-        stat_line(&k, "batches", st.batches) | stat_line(&k, "batch_failures", st.batch_failures) |
-        stat_line(&k, "threads", st.threads) |
-        stat_line(&k, "max_clients", (unsigned long long)x->cfg->max_clients) |
-        stat_line(&k, "idle_closed", st.idle_closed) |
-        stat_line(&k, "line_timeouts", st.line_timeouts) | stat_line(&k, "evicted", st.evicted) |
-        stat_line(&k, "auth_failures", gs.auth_failures) |
-        stat_line(&k, "auth_delayed", gs.auth_delayed) |
-        stat_line(&k, "auth_closed", gs.auth_closed) | stat_line(&k, "http_closed", gs.http_closed);
-    struct proto_str f[2] = {ver, vv};
-    rc |= proto_reply_fields(k.b, f, 2);
-    k.n++;
-    if (rc != 0)
-        x->out_full = 1;
-    else
-        send_sink(x, &k);
-    scratch_done(x);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
-{
-    if (!x->cfg->auth.enabled) {
-        errorf(x, PROTO_E_AUTH, "this server has no password; AUTH is not needed");
-        return;
+        stat_pair(k, "connections_current", st.conns_current) |
+        stat_pair(k, "connections_total", st.conns_total) | stat_pair(k, "commands", st.commands) |
+        stat_pair(k, "errors", st.errors) | stat_pair(k, "tasks", (unsigned long long)tasks) |
+        stat_pair(k, "uptime_seconds", st.uptime) | stat_pair(k, "writes", st.writes) |
+        stat_pair(k, "batches", st.batches) | stat_pair(k, "batch_failures", st.batch_failures) |
+        stat_pair(k, "threads", st.threads) |
+        stat_pair(k, "max_clients", (unsigned long long)x->cfg->max_clients) |
+        stat_pair(k, "idle_closed", st.idle_closed) |
+        stat_pair(k, "line_timeouts", st.line_timeouts) | stat_pair(k, "evicted", st.evicted) |
+        stat_pair(k, "auth_failures", gs.auth_failures) |
+        stat_pair(k, "auth_delayed", gs.auth_delayed) |
+        stat_pair(k, "auth_closed", gs.auth_closed) | stat_pair(k, "http_closed", gs.http_closed) |
+        result_pair(k, ver, vv);
+    if (rc != 0) {
+        result_drop(k);
+        k->failed = 1;
+        return CMD_DONE;
     }
+    result_end(k);
+    return CMD_DONE;
+}
+
+static enum cmd_rc cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
+{
+    if (!x->cfg->auth.enabled)
+        return errorf(x, PROTO_E_AUTH, "this server has no password; AUTH is not needed");
     if (!auth_check(&x->cfg->auth, req->text.ptr, req->text.len)) {
         x->authed = 0;
         /* The guard counts it, makes the connection's next request (and
          * its address's next AUTH) wait longer after each failure, and logs
          * at most a line a minute per address rather than one per guess. */
-        if (x->peer != NULL && guard_auth_failed(x->peer, mono_ms())) {
-            errorf(x, PROTO_E_AUTH, "wrong password; %d wrong in a row, closing the connection",
-                   x->peer->auth_fails);
+        if (x->peer != NULL && guard_auth_failed(x->peer, net_now_ms())) {
             x->quit = 1;
-            return;
+            return errorf(x, PROTO_E_AUTH,
+                          "wrong password; %d wrong in a row, closing the connection",
+                          x->peer->auth_fails);
         }
-        errorf(x, PROTO_E_AUTH, "wrong password");
-        return;
+        return errorf(x, PROTO_E_AUTH, "wrong password");
     }
     x->authed = 1;
-    check(x, proto_reply_ok(x->out, NULL));
+    result_ok(x->sink, NULL);
+    return CMD_DONE;
 }
 
-static void cmd_quit(struct cmd_ctx *x, const struct proto_request *req)
+static enum cmd_rc cmd_quit(struct cmd_ctx *x, const struct proto_request *req)
 {
     (void)req;
     x->quit = 1;
-    check(x, proto_reply_ok(x->out, "bye"));
+    result_ok(x->sink, "bye");
+    return CMD_DONE;
 }
 
-/* The tutorial's GET/<key>/<field>: the bare text, or "no key match". */
-static int sink_bare(void *arg, const struct proto_task *t)
+/* The tutorial's POST/<key>=<text>/<field>: create or replace the text;
+ * its sink answers "submit success". */
+static enum cmd_rc cmd_legacy_post(struct cmd_ctx *x, const struct proto_request *req)
 {
-    struct cmd_ctx *x = arg;
-    check(x, proto_reply_bare(x->out, t->text.ptr, t->text.len));
-    return 0;
-}
-
-static void cmd_legacy_get(struct cmd_ctx *x, const struct proto_request *req)
-{
-    int rc = store_get(x->store, req->id, sink_bare, x);
-    if (rc == STORE_NOTFOUND)
-        check(x, proto_reply_bare(x->out, "no key match", 12));
-    else if (rc != STORE_OK)
-        store_failed(x, "GET/");
-}
-
-/* The tutorial's POST/<key>=<text>/<field>: create or replace, then
- * "submit success". */
-static void cmd_legacy_post(struct cmd_ctx *x, const struct proto_request *req)
-{
-    if (store_put(x->store, req->id, req->text, (int64_t)time(NULL)) != STORE_OK) {
-        store_failed(x, "POST/");
-        return;
-    }
-    check(x, proto_reply_bare(x->out, "submit success", 14));
+    if (store_put(x->store, req->id, req->text, (int64_t)time(NULL)) != STORE_OK)
+        return store_failed(x, "POST/");
+    changed(x, CHANGE_PUT, req->cmd, CHANGE_F_TEXT, req->id);
+    result_id(x->sink, NULL, req->id);
+    return CMD_DONE;
 }
 
 /* Indexed by enum proto_cmd; PROTO_CMD_NONE (a blank line) has no handler
  * and no reply. The last entry fixes the array's size, so adding a command
  * to the enum without a handler here fails the static_assert below. */
 static const cmd_fn handlers[] = {
-    [PROTO_CMD_NONE] = NULL,
-    [PROTO_CMD_PING] = cmd_ping,
-    [PROTO_CMD_HELLO] = cmd_hello,
-    [PROTO_CMD_HELP] = cmd_help,
-    [PROTO_CMD_ADD] = cmd_add,
-    [PROTO_CMD_GET] = cmd_get,
-    [PROTO_CMD_EDIT] = cmd_edit,
-    [PROTO_CMD_DONE] = cmd_done,
-    [PROTO_CMD_UNDONE] = cmd_undone,
-    [PROTO_CMD_DEL] = cmd_del,
-    [PROTO_CMD_IMPORT] = cmd_import,
-    [PROTO_CMD_LIST] = cmd_list,
-    [PROTO_CMD_TAGS] = cmd_tags,
-    [PROTO_CMD_STATS] = cmd_stats,
-    [PROTO_CMD_AUTH] = cmd_auth,
-    [PROTO_CMD_QUIT] = cmd_quit,
-    [PROTO_CMD_LEGACY_GET] = cmd_legacy_get,
-    [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
+    [PROTO_CMD_NONE] = NULL,          [PROTO_CMD_PING] = cmd_ping,
+    [PROTO_CMD_HELLO] = cmd_hello,    [PROTO_CMD_HELP] = cmd_help,
+    [PROTO_CMD_ADD] = cmd_add,        [PROTO_CMD_GET] = cmd_get,
+    [PROTO_CMD_EDIT] = cmd_edit,      [PROTO_CMD_DONE] = cmd_done,
+    [PROTO_CMD_UNDONE] = cmd_undone,  [PROTO_CMD_DEL] = cmd_del,
+    [PROTO_CMD_IMPORT] = cmd_import,  [PROTO_CMD_LIST] = cmd_list,
+    [PROTO_CMD_TAGS] = cmd_tags,      [PROTO_CMD_STATS] = cmd_stats,
+    [PROTO_CMD_AUTH] = cmd_auth,      [PROTO_CMD_QUIT] = cmd_quit,
+    [PROTO_CMD_LEGACY_GET] = cmd_get, [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
 };
 static_assert(sizeof(handlers) / sizeof(handlers[0]) == PROTO_CMD__COUNT,
               "every protocol command needs an entry in handlers[]");
@@ -556,12 +520,12 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
     }
     if (fn == NULL) {
         errorf(x, PROTO_E_INTERNAL, "%s is not implemented", info->name);
-        return;
+        goto out;
     }
     if (!(info->flags & PROTO_CMDF_WRITE)) {
         x->used_batch = x->in_batch && reads_store(req->cmd);
         fn(x, req);
-        return;
+        goto out;
     }
 
     /* A write joins the worker's batch in a savepoint of its own, so that
@@ -575,15 +539,14 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
     x->store = w;
     if (rc != 0 || (sp && store_savepoint(x->store) != STORE_OK)) {
         store_failed(x, info->name);
-        return;
+        goto out;
     }
-    unsigned long long errors = atomic_load_explicit(&x->counters->errors, memory_order_relaxed);
+    size_t mark = x->changes != NULL ? x->changes->n : 0;
     x->in_batch = 1;
     /* Even a refused write (no such task) answered from the batch's view,
      * which other connections' uncommitted writes are part of. */
     x->used_batch = 1;
-    fn(x, req);
-    int failed = atomic_load_explicit(&x->counters->errors, memory_order_relaxed) != errors;
+    int failed = fn(x, req) != CMD_DONE;
     if (!sp)
         rc = STORE_OK;
     else
@@ -595,5 +558,10 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
         log_error("%s: %s", info->name, store_errmsg(x->store));
         x->batch_broken = 1;
     }
+    if (failed && x->changes != NULL)
+        change_log_truncate(x->changes, mark);
     x->wrote = !failed;
+out:
+    if (x->sink->failed)
+        x->out_full = 1;
 }

@@ -1,6 +1,7 @@
 /*
- * commands.h - the dispatch table: one handler per protocol command, each
- * writing its reply into the connection's output buffer.
+ * commands.h - the command layer: one handler per protocol command, each
+ * handing its result to a sink (result.h) that the front end encodes, and
+ * recording what a write changed (change.h).
  */
 #ifndef TODO_SERVER_COMMANDS_H
 #define TODO_SERVER_COMMANDS_H
@@ -8,6 +9,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "change.h"
+#include "result.h"
 #include "todo/proto.h"
 
 struct store;
@@ -18,14 +21,13 @@ struct guard_peer;
  * adds); STATS, on any worker, reads and sums them all. */
 struct cmd_counters {
     atomic_ullong commands; /* requests answered (blank lines are not requests) */
-    atomic_ullong errors;   /* ERR replies */
+    atomic_ullong errors;   /* ERR replies (counted by the encoder that makes them) */
     atomic_ullong writes;   /* write commands committed (counted by the worker) */
 };
 
 /* What a handler may touch: one connection's view of its worker. */
 struct cmd_ctx {
-    struct proto_buf *out;     /* the connection's replies */
-    struct proto_buf *scratch; /* the worker's spare buffer, empty between calls */
+    struct result_sink *sink; /* where the result goes: the front end encodes it */
     /* The worker's own store for reads (committed data only); the writer
      * store (which sees the batch's uncommitted changes) for a connection
      * whose own writes are in the pass's open batch, so that it reads them
@@ -39,6 +41,9 @@ struct cmd_ctx {
      * either way; 0, or -1 when the batch cannot take writes
      * (store_errmsg(*writer) says why). */
     int (*batch_open)(struct store **writer);
+    /* The open batch's change log: a write that succeeds appends what it
+     * changed; the batch publishes it after COMMIT, or drops it. */
+    struct change_log *changes;
     /* Hands req's LIST, too big to make at once, to a stream (stream.h)
      * that makes and sends it in slices: 0 started (the handler makes no
      * reply), 1 every stream is in use, -1 failed (a sentence in err). */
@@ -49,7 +54,7 @@ struct cmd_ctx {
      * guard slows them down); NULL: none are counted. */
     struct guard_peer *peer;
     int quit;         /* out: QUIT was answered; close once the replies are sent */
-    int out_full;     /* out: a reply did not fit in out (past its cap, or no memory) */
+    int out_full;     /* out: the sink could not take the reply (past its cap, or no memory) */
     int wrote;        /* out: the command changed the store and waits for the commit */
     int batch_broken; /* out: the batch must be rolled back, not committed */
     /* out: the reply was made on the writer store inside the open batch (a
@@ -59,13 +64,13 @@ struct cmd_ctx {
 };
 
 /* Runs one parsed request: checks authentication, finds the handler in the
- * table and lets it append its reply to x->out. A write command runs inside
- * the worker's batch, in a savepoint of its own, and sets x->wrote; its
- * reply must not be sent before the batch commits. */
+ * table and lets it hand its result to x->sink. A write command runs inside
+ * the worker's batch, in a savepoint of its own where the store needs one,
+ * and sets x->wrote; its reply must not be sent before the batch commits. */
 void commands_run(struct cmd_ctx *x, const struct proto_request *req);
 
-/* Appends "ERR CODE msg" and counts it (also for requests that did not
- * parse, which never reach commands_run). */
+/* Hands the error to x->sink (for requests that did not parse, which never
+ * reach commands_run). */
 void commands_error(struct cmd_ctx *x, enum proto_err e, const char *msg);
 
 #endif /* TODO_SERVER_COMMANDS_H */

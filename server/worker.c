@@ -68,6 +68,7 @@
 #include "conn.h"
 #include "guard.h"
 #include "log.h"
+#include "reply-line.h"
 #include "store.h"
 #include "stream.h"
 
@@ -261,7 +262,8 @@ static _Thread_local struct {
     int broken;
     struct batch_rec *rec;
     size_t n, cap;
-    size_t writes; /* of the n replies, those of writes that changed the store */
+    size_t writes;             /* of the n replies, those of writes that changed the store */
+    struct change_log changes; /* what its writes changed (change.h) */
 } batch;
 
 static int64_t mono_us(void)
@@ -462,6 +464,7 @@ static void batch_end(void)
     }
     for (size_t i = 0; i < batch.n; i++)
         batch.rec[i].c->batched = 0;
+    change_log_clear(&batch.changes);
     pthread_mutex_unlock(&pool.write_lock);
     batch.open = 0;
     batch.broken = 0;
@@ -512,13 +515,14 @@ static void handle_line(struct conn *c, const char *line, size_t len)
      * the worker's store, so that no reply it gets can show a write that a
      * failed COMMIT then takes back. */
     int on_writer = batch.open && c->batched;
+    struct line_sink sink;
     struct cmd_ctx x = {
-        .out = &c->out,
-        .scratch = &spare,
+        .sink = &sink.base,
         .store = on_writer ? pool.wstore : tstore,
         .cfg = pool.cfg,
         .counters = &self->counters,
         .batch_open = batch_open,
+        .changes = &batch.changes,
         .list_stream = pool.streams ? list_stream : NULL,
         .in_batch = on_writer,
         .authed = c->authed,
@@ -529,11 +533,15 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     enum proto_err e =
         proto_request_parse(line, len, pscratch, pscratch_cap, &req, err, sizeof(err));
     if (e != PROTO_E_NONE) {
+        line_sink_init(&sink, &c->out, &spare, &self->counters.errors, 0);
         atomic_fetch_add_explicit(&self->counters.commands, 1, memory_order_relaxed);
         commands_error(&x, e, err);
     } else if (req.cmd == PROTO_CMD_NONE) {
         return; /* a blank line: no reply */
     } else {
+        /* The tutorial's GET/ and POST/ get the bare replies it gave. */
+        int legacy = req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST;
+        line_sink_init(&sink, &c->out, &spare, &self->counters.errors, legacy);
         running = c;
         commands_run(&x, &req);
         running = NULL;
@@ -631,7 +639,9 @@ static size_t run_lines(struct conn *c, const char *buf, size_t len)
         }
         if (st == PROTO_ERROR) {
             char msg[128];
-            struct cmd_ctx x = {.out = &c->out, .counters = &self->counters};
+            struct line_sink sink;
+            line_sink_init(&sink, &c->out, &spare, &self->counters.errors, 0);
+            struct cmd_ctx x = {.sink = &sink.base, .counters = &self->counters};
             snprintf(msg, sizeof(msg), "request line longer than %zu bytes", pool.cfg->max_line);
             atomic_fetch_add_explicit(&self->counters.commands, 1, memory_order_relaxed);
             commands_error(&x, PROTO_E_TOOLONG, msg);
@@ -1538,6 +1548,7 @@ out:
     free(pscratch);
     free(ready);
     free(batch.rec);
+    change_log_free(&batch.changes);
     proto_buf_free(&spare);
     cache_free();
     store_close(tstore);
