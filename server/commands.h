@@ -13,6 +13,7 @@
 #include "result.h"
 #include "todo/proto.h"
 
+struct cache;
 struct store;
 struct server_config;
 struct guard_peer;
@@ -33,14 +34,16 @@ struct cmd_ctx {
      * whose own writes are in the pass's open batch, so that it reads them
      * in order. */
     struct store *store;
+    /* The worker's cache of GET replies (cache.h); NULL: none. */
+    struct cache *cache;
     const struct server_config *cfg;
     struct cmd_counters *counters; /* the worker's */
     /* Opens the worker's write batch (a transaction shared by every write
-     * of this event-loop pass, on the server's one writer store, under the
-     * write lock) if it is not open yet. Sets *writer to the writer store
-     * either way; 0, or -1 when the batch cannot take writes
-     * (store_errmsg(*writer) says why). */
-    int (*batch_open)(struct store **writer);
+     * of this event-loop pass, on the store's writer, under its write turn:
+     * store_write_begin) if it is not open yet, and sets *writer to the
+     * writer. 0, or -1 with a sentence in err when the batch cannot take
+     * writes. */
+    int (*batch_open)(struct store **writer, char *err, size_t errcap);
     /* The open batch's change log: a write that succeeds appends what it
      * changed; the batch publishes it after COMMIT, or drops it. */
     struct change_log *changes;

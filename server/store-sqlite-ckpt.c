@@ -101,7 +101,7 @@ void store_engine_maintain(struct store_engine *e)
 {
     struct ckpt *k = &e->ckpt;
     if (!k->started)
-        return; /* no WAL (":memory:") */
+        return;
     long frames = sqlite_wal_frames(e);
     if (atomic_load_explicit(&k->restart_due, memory_order_relaxed) &&
         atomic_exchange(&k->restart_due, 0)) {

@@ -14,8 +14,9 @@
  * connections get their turn between slices, and a client that does not
  * read holds a few hundred KiB of replies, not the whole list.
  *
- * A snapshot kept open keeps the WAL from being checkpointed past it and
- * started over, so a stream that the client stops taking is not kept:
+ * A snapshot kept open holds the store's maintenance back (SQLite cannot
+ * checkpoint its WAL past it and start it over), so a stream that the
+ * client stops taking is not kept:
  * streams_reap() shuts down the connection of a stream that made no
  * progress for STREAM_STALL_MS. When every stream is in use, LIST of a
  * big list is answered ERR BUSY (the caller's choice).
