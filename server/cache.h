@@ -9,9 +9,9 @@
  * task. So an entry outlives commits to other tasks, and is never served
  * once a newer write of its own task has been acknowledged.
  *
- * The key holds the encoding (a front end's wire format: the line
- * protocol is CACHE_ENC_LINE), so that front ends that encode a task
- * differently each keep their own reply for it.
+ * The key holds the encoding (result_sink.encoding: the line protocol's,
+ * the tutorial's bare replies, reply-line.h), so that front ends that
+ * encode a task differently each keep their own reply for it.
  */
 #ifndef TODO_SERVER_CACHE_H
 #define TODO_SERVER_CACHE_H
@@ -23,9 +23,6 @@
 
 /* Bytes of all workers' caches together: each worker gets its share. */
 #define CACHE_BUDGET (8u * 1024 * 1024)
-
-/* The line protocol's replies (PROTOCOL.md). */
-#define CACHE_ENC_LINE 1
 
 struct cache;
 
