@@ -1,5 +1,6 @@
-# bench/lib.sh - shell helpers shared by bench/compare and bench/profile:
-# start and stop todo-server and redis-server on 127.0.0.1 and free ports.
+# bench/lib.sh - shell helpers shared by bench/compare, bench/ab and
+# bench/profile: start and stop todo-server and redis-server on 127.0.0.1 and
+# free ports, and the list of todo-server's rows that compare and ab both run.
 # The caller sets SERVER (todo-server binary), REDIS (redis-server binary),
 # TMP (a scratch directory it removes), IDLE (idle connections Redis must
 # accept) and defines die(). SERVER_ARGS (an array, may be empty) holds
@@ -29,6 +30,9 @@ start_todo() {
         >"$fifo" 2>>"$TMP/todo.err" &
     TODO_PID=$!
     exec {TODO_FD}<"$fifo"
+    # Both ends are open now, so the name can go: bench/ab starts dozens of
+    # servers, and a $RANDOM name used twice would make mkfifo fail.
+    rm -f "$fifo"
     if ! IFS= read -r -t 10 line <&"$TODO_FD"; then
         cat "$TMP/todo.err" >&2
         die "todo-server printed no 'listening on' line"
@@ -96,3 +100,51 @@ fill_redis() {
     exec {fd}>&-
 }
 
+
+# The key space of every run: todo-bench adds this many tasks before a timed
+# get or edit, and Redis is filled with as many keys.
+KEYSPACE=10000
+
+# todo_rows: defines todo-server's rows of bench/compare, which bench/ab runs
+# too, in one place so the two scripts cannot drift apart. Call it once IDLE is
+# set. It sets W1..W4 (the workloads' names in the tables), WL_ARGS[workload]
+# (their todo-bench arguments besides -p, -d, -r and -t), ROW_IDS (every row's
+# id, in the tables' order), ROW_WL[id] and ROW_TEST[id] (its workload and
+# todo-bench test), and COMPARE_ROWS: the rows bench/compare runs without
+# --all (its 3-minute budget leaves out the pipelined writes and edit with
+# idle connections).
+todo_rows() {
+    local wl test id
+    W1="1 connection"
+    W2="50 connections"
+    W3="50 conns, pipeline 16"
+    W4="50 conns + $IDLE idle"
+    declare -gA WL_ARGS=(["$W1"]="-c 1" ["$W2"]="-c 50" ["$W3"]="-c 50 -P 16" ["$W4"]="-c 50 --idle $IDLE")
+    declare -gA WL_ID=(["$W1"]=c1 ["$W2"]=c50 ["$W3"]=p16 ["$W4"]=idle)
+    declare -gA ROW_WL=() ROW_TEST=()
+    ROW_IDS=()
+    for wl in "$W1" "$W2" "$W3" "$W4"; do
+        for test in get add edit; do
+            id=${WL_ID[$wl]}-$test
+            ROW_IDS+=("$id")
+            ROW_WL[$id]=$wl
+            ROW_TEST[$id]=$test
+        done
+    done
+    COMPARE_ROWS=(c1-get c1-add c1-edit c50-get c50-add c50-edit p16-get idle-get idle-add)
+}
+
+# rows_in WORKLOAD get|set ROW_ID...: the todo-bench tests of WORKLOAD among
+# the rows given, get for "get" and the writes (add, edit) for "set", in
+# the tables' order, separated by spaces.
+rows_in() {
+    local wl=$1 kind=$2 id out=()
+    shift 2
+    for id in "$@"; do
+        [ "${ROW_WL[$id]}" = "$wl" ] || continue
+        case "$kind:${ROW_TEST[$id]}" in
+        get:get | set:add | set:edit) out+=("${ROW_TEST[$id]}") ;;
+        esac
+    done
+    echo "${out[*]}"
+}

@@ -20,10 +20,10 @@
 #include "config.h"
 #include "guard.h"
 #include "log.h"
+#include "stats.h"
 #include "store.h"
 #include "stream.h"
 #include "todo/net.h"
-#include "worker.h"
 
 enum cmd_rc { CMD_DONE = 0, CMD_REFUSED = 1 };
 
@@ -383,7 +383,7 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
     int64_t tasks = 0;
     if (store_count(x->store, &tasks) != STORE_OK)
         return store_failed(x, "STATS");
-    workers_stats(&st);
+    stats_collect(&st);
     struct guard_stats gs;
     guard_stats(&gs);
     struct result_sink *k = x->sink;
@@ -515,7 +515,7 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
      * needs one). */
     struct store *w = NULL;
     char err[300];
-    if (x->batch_open(&w, err, sizeof(err)) != 0) {
+    if (x->batch_open(x->batch, &w, err, sizeof(err)) != 0) {
         log_error("%s failed in the store: %s", info->name, err);
         errorf(x, PROTO_E_STORE, "%s", err);
         goto out;

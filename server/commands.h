@@ -6,25 +6,18 @@
 #ifndef TODO_SERVER_COMMANDS_H
 #define TODO_SERVER_COMMANDS_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 
 #include "change.h"
 #include "result.h"
 #include "todo/proto.h"
 
+struct batch;
 struct cache;
 struct store;
 struct server_config;
 struct guard_peer;
-
-/* A worker's counters. Only the owning worker writes them (relaxed atomic
- * adds); STATS, on any worker, reads and sums them all. */
-struct cmd_counters {
-    atomic_ullong commands; /* requests answered (blank lines are not requests) */
-    atomic_ullong errors;   /* ERR replies (counted by the encoder that makes them) */
-    atomic_ullong writes;   /* write commands committed (counted by the worker) */
-};
+struct stats_counters;
 
 /* What a handler may touch: one connection's view of its worker. */
 struct cmd_ctx {
@@ -37,13 +30,15 @@ struct cmd_ctx {
     /* The worker's cache of GET replies (cache.h); NULL: none. */
     struct cache *cache;
     const struct server_config *cfg;
-    struct cmd_counters *counters; /* the worker's */
-    /* Opens the worker's write batch (a transaction shared by every write
-     * of this event-loop pass, on the store's writer, under its write turn:
-     * store_write_begin) if it is not open yet, and sets *writer to the
-     * writer. 0, or -1 with a sentence in err when the batch cannot take
-     * writes. */
-    int (*batch_open)(struct store **writer, char *err, size_t errcap);
+    struct stats_counters *counters; /* the worker's (stats.h) */
+    /* The worker's write batch (batch.h): one transaction shared by every
+     * write of this event-loop pass, on the store's writer, under its write
+     * turn (store_write_begin). batch_open(batch, &writer, err, errcap)
+     * opens it if it is not open yet (a pointer, so that this layer links
+     * without the event loop) and sets *writer to the writer; 0, or -1 with
+     * a sentence in err when the batch cannot take writes. */
+    struct batch *batch;
+    int (*batch_open)(struct batch *b, struct store **writer, char *err, size_t errcap);
     /* The open batch's change log: a write that succeeds appends what it
      * changed; the batch publishes it after COMMIT, or drops it. */
     struct change_log *changes;

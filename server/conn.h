@@ -68,10 +68,10 @@ struct conn {
     unsigned parked : 1;    /* held, out of the epoll set, on the pool's held list */
     unsigned unreg : 1;     /* out of the epoll set: arm() adds it again */
     unsigned line_done : 1; /* a request line was finished in this run */
-    unsigned batched : 1;   /* has replies in this pass's open write batch (worker.c) */
+    unsigned batched : 1;   /* has replies in this pass's open write batch (batch.c) */
 
     /* Every open connection, for the idle sweep and the final drain (under
-     * the pool's registry lock); then the owner's lists for this pass:
+     * the registry's lock, registry.c); then the owner's lists for this pass:
      * replies waiting for the commit, closes pending. */
     struct conn *reg_prev, *reg_next;
     struct conn *next_dirty, *prev_dirty;

@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "registry.h"
 #include "store.h"
 #include "todo/net.h"
 #include "worker.h"
@@ -242,10 +243,10 @@ static void accept_all(int lfd, int *spare, const struct server_config *cfg)
             return;
         }
         /* Full: the connection idle longest makes room, if it has been
-         * idle a while (workers_evict); else the newcomer is refused. The
+         * idle a while (registry_evict); else the newcomer is refused. The
          * evicted one is told why and closed by its worker at once, so the
          * count may pass the limit by the few being closed. */
-        if (workers_connections() >= (unsigned)cfg->max_clients && !workers_evict()) {
+        if (registry_connections() >= (unsigned)cfg->max_clients && !registry_evict()) {
             note_busy(cfg->max_clients);
             reject_busy(fd, cfg->max_clients);
             continue;
@@ -355,7 +356,7 @@ int server_run(const struct server_config *cfg)
                 accept_all(lfd, &spare, cfg);
             }
         }
-        workers_sweep();
+        registry_sweep();
     }
 out:
     /* Stop accepting first, then let the workers finish. */

@@ -25,18 +25,15 @@
  * frames lines, parses and runs every complete request in order. Reads run
  * on the worker's own store, in one read transaction for the pass (ended
  * before epoll_wait); GET replies are also cached per worker (cache.h).
- * Writes of all connections in the pass share one transaction (BEGIN
- * IMMEDIATE ... COMMIT, "group commit") on the server's one writer store,
- * under the write lock, and no reply made after the pass's first write is
- * sent before that COMMIT has succeeded: a client is never told "OK" about
- * a write that a crash could still take back. Once the batch is open, the
- * later reads of a connection that wrote in it run on the writer store, so
- * that it reads its own writes in order; every other connection's reads run
- * on the worker's store (committed data only), and their replies leave at
- * once, as do all replies made before the first write. When COMMIT fails,
- * every reply made inside the batch (the writes', and those reads') is
- * rewritten into ERR STORE before anything is sent: no reply ever shows a
- * change that was not committed.
+ * Writes of all connections in the pass share one transaction, the
+ * worker's write batch ("group commit", batch.h): replies made inside it
+ * are sent only after its COMMIT (the loop settles those connections after
+ * batch_end), all others at once.
+ *
+ * Elsewhere: the registry of open connections, with the idle sweep and the
+ * drain at shutdown (registry.h), the counters STATS sums (stats.h), and
+ * the store's maintenance (its checkpoints: store-sqlite-ckpt.c), which a
+ * worker runs between passes (store_engine_maintain).
  */
 /* SCHED_BATCH (sched.h). */
 #define _GNU_SOURCE
@@ -54,7 +51,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -62,13 +58,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "cache.h"
 #include "commands.h"
 #include "config.h"
 #include "conn.h"
 #include "guard.h"
 #include "log.h"
+#include "registry.h"
 #include "reply-line.h"
+#include "stats.h"
 #include "store.h"
 #include "stream.h"
 
@@ -79,20 +78,19 @@
  * (its requests wait in the socket) until it has taken most of it. */
 #define OUT_HIGH (1024 * 1024)
 #define OUT_LOW (256 * 1024)
-/* On SIGTERM, how long replies already made may take to leave. */
-#define STOP_GRACE_MS 2000
-/* A connection told to go (conn.doom) that is still open this long after
- * is shut down both ways: its client does not read the reason. */
-#define DOOM_GRACE_MS 2000
 
 struct worker {
     pthread_t thread;
     int index;
 
-    /* Written by this worker only; read by any worker for STATS. */
-    struct cmd_counters counters;
-    atomic_ullong batches;
-    atomic_ullong batch_failures;
+    /* What this worker owns, and hands its handlers through cmd_ctx: its
+     * read connection to the store, its cache of GET replies (cache.h), its
+     * write batch (batch.h) and its block of counters (stats.h, written by
+     * this worker only). */
+    struct store *store;
+    struct cache *cache;
+    struct batch *batch;
+    struct stats_counters *counters;
 
     /* Start-up report, under pool.start_lock. */
     int started; /* 1 ready, -1 failed */
@@ -107,7 +105,6 @@ static struct {
     const struct server_config *cfg;
     struct worker *w;
     int n;
-    struct timespec started;
     /* The shared epoll instance (see the top of this file), and an eventfd
      * in it, level-triggered, written once to stop every worker. */
     int ep;
@@ -115,21 +112,6 @@ static struct {
     /* EPOLLONESHOT with more than one worker; 0 for a lone worker, whose
      * connections stay armed (level-triggered) between its passes. */
     uint32_t oneshot;
-    /* Every open connection (conn.reg_prev/reg_next), for the idle sweep
-     * and the final drain. A connection is closed under this lock, so the
-     * sweep never shuts down a descriptor number that was reused. */
-    pthread_mutex_t reg_lock;
-    struct conn *reg_head;
-    /* The acceptor's: when the idle sweep ran last (monotonic seconds), and
-     * before when no connection can have been idle long enough to be
-     * evicted (workers_evict). */
-    int64_t last_sweep;
-    int64_t evict_not_before;
-    /* Connections told to go (conn.doom) and not closed yet: the acceptor
-     * adds, forget() subtracts (both under reg_lock); they no longer count
-     * against --max-clients. And what the acceptor told them, for STATS. */
-    atomic_uint doomed;
-    atomic_ullong idle_closed, line_timeouts, evicted;
     /* Connections whose next request waits (an AUTH delay), out of the
      * epoll set, with the timerfd (in the shared epoll set, EPOLLONESHOT)
      * set to the earliest wake_at among them: the worker that the timer
@@ -139,12 +121,8 @@ static struct {
     struct conn *held;
     int64_t timer_at;
     int tfd;
-    /* Atomics: the acceptor adds, the worker that closes a connection
-     * subtracts; STATS reads. */
-    atomic_uint conns_current;
-    atomic_ullong conns_total;
-    /* The store (store.h): its writer and write turn are lent to a batch
-     * (batch_open), and its maintenance runs between passes. */
+    /* The store (store.h): its writer and write turn are lent to the
+     * workers' batches (batch.h), and its maintenance runs between passes. */
     struct store_engine *engine;
     /* LIST replies may be streamed (stream.h) when the store lets a
      * snapshot stay open across passes without holding writes back
@@ -158,22 +136,29 @@ static struct {
     .ep = -1,
     .efd = -1,
     .tfd = -1,
-    .reg_lock = PTHREAD_MUTEX_INITIALIZER,
     .held_lock = PTHREAD_MUTEX_INITIALIZER,
     .start_lock = PTHREAD_MUTEX_INITIALIZER,
     .start_cond = PTHREAD_COND_INITIALIZER,
 };
 
 /*
- * What a worker owns lives in thread-local storage (_Thread_local): every
- * worker thread has its own copy of each variable below, the way Flask
- * keeps one request object per thread. Code running on a worker reaches
- * "its" store and buffers without passing them around and without locks,
- * because no other thread can name them.
+ * A worker's scratch state for its loop is thread-local (_Thread_local):
+ * every worker thread has its own copy of each variable below, the way
+ * Flask keeps one request object per thread, so the loop's functions reach
+ * them without passing them around and without locks, because no other
+ * thread can name them. That is all they are: which worker this thread is
+ * (self), the pass's read arena, the parser's scratch, the spare reply
+ * buffer, the pass's clock, its lists of connections (touched, to close, to
+ * run, held back) and the connection whose request runs now (running).
+ * Only this file's code uses them. A handler reaches none of them on its
+ * own: what it may touch (the worker's store, its batch and change log,
+ * its counters, and the sink its result goes to, which writes into the
+ * spare buffer) it is given in its cmd_ctx, and its one way back into the
+ * loop is the list_stream callback, which is this file's code. What a
+ * worker owns beyond a pass (store, batch, counters) is in its struct
+ * worker, not here.
  */
-static _Thread_local struct worker *self;  /* this thread's entry in pool.w */
-static _Thread_local struct store *tstore; /* its read connection to the store */
-static _Thread_local struct cache *tcache; /* its GET replies (cache.h) */
+static _Thread_local struct worker *self; /* this thread's entry in pool.w */
 /* Bytes read in this pass, each connection's behind its kept partial line. */
 static _Thread_local char *arena;
 static _Thread_local size_t arena_cap, arena_used;
@@ -198,23 +183,6 @@ static _Thread_local size_t nruns, runs_cap;
 static _Thread_local struct conn **ready;
 static _Thread_local size_t nready, ready_cap;
 
-/* The write batch of this pass: which replies were made inside it (the
- * writes, and the reads of connections whose own writes it holds), and so
- * stand only if it commits. */
-struct batch_rec {
-    struct conn *c;
-    size_t start, end; /* the reply's bytes in c->out */
-};
-static _Thread_local struct {
-    int open;
-    int broken;
-    struct batch_rec *rec;
-    size_t n, cap;
-    size_t writes;             /* of the n replies, those of writes that changed the store */
-    struct change_log changes; /* what its writes changed (change.h) */
-    struct store *w;           /* the store's writer, while open */
-} batch;
-
 static int64_t mono_us(void)
 {
     struct timespec ts;
@@ -229,27 +197,6 @@ static int64_t mono_ms(void)
 
 /* ---- connection lists ---- */
 
-/* The registry; pool.reg_lock held. */
-static void reg_unlink(struct conn *c)
-{
-    if (c->reg_prev)
-        c->reg_prev->reg_next = c->reg_next;
-    else
-        pool.reg_head = c->reg_next;
-    if (c->reg_next)
-        c->reg_next->reg_prev = c->reg_prev;
-    c->reg_prev = c->reg_next = NULL;
-}
-
-static void reg_push(struct conn *c)
-{
-    c->reg_prev = NULL;
-    c->reg_next = pool.reg_head;
-    if (pool.reg_head)
-        pool.reg_head->reg_prev = c;
-    pool.reg_head = c;
-}
-
 /* Gives c's stream, if any, back to the pool: before c's socket is closed,
  * since streams_reap() may shut that socket down until then. */
 static void end_stream(struct conn *c)
@@ -260,19 +207,11 @@ static void end_stream(struct conn *c)
     }
 }
 
-/* Closes c and drops it from the registry and the count. Under the
- * registry's lock, so that the idle sweep never shuts down a descriptor
- * number that close() has just freed for reuse. */
+/* Closes c and drops it from the registry and the count (registry.h). */
 static void forget(struct conn *c)
 {
     end_stream(c);
-    pthread_mutex_lock(&pool.reg_lock);
-    if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE)
-        atomic_fetch_sub(&pool.doomed, 1);
-    reg_unlink(c);
-    conn_free(c); /* close() also drops it from the epoll set */
-    pthread_mutex_unlock(&pool.reg_lock);
-    atomic_fetch_sub(&pool.conns_current, 1);
+    registry_forget(c);
 }
 
 static void touch(struct conn *c)
@@ -328,103 +267,6 @@ static void close_pending(void)
     }
 }
 
-/* ---- the write batch ---- */
-
-static int batch_open(struct store **writer, char *err, size_t errcap)
-{
-    if (batch.open) {
-        *writer = batch.w;
-        /* A batch that went wrong, or whose transaction the store ended on
-         * its own, takes no more writes: they could otherwise run (and
-         * commit) outside it. The pass's writes all get ERR STORE. */
-        if (batch.broken || !store_write_ok(batch.w)) {
-            batch.broken = 1;
-            snprintf(err, errcap, "%s", store_errmsg(batch.w));
-            return -1;
-        }
-        return 0;
-    }
-    if (store_write_begin(pool.engine, &batch.w, err, errcap) != STORE_OK)
-        return -1;
-    *writer = batch.w;
-    batch.open = 1;
-    return 0;
-}
-
-static void batch_note(struct conn *c, size_t start, size_t end)
-{
-    c->batched = 1;
-    if (batch.n == batch.cap) {
-        size_t cap = batch.cap ? batch.cap * 2 : 64;
-        struct batch_rec *r = realloc(batch.rec, cap * sizeof(*r));
-        if (r == NULL) {
-            /* This reply could not be rewritten if the commit failed, so
-             * it must never be sent: roll the batch back and drop c. */
-            log_error("out of memory recording a write; rolling the batch back");
-            batch.broken = 1;
-            close_later(c);
-            return;
-        }
-        batch.rec = r;
-        batch.cap = cap;
-    }
-    batch.rec[batch.n++] = (struct batch_rec){c, start, end};
-}
-
-/* Commits the pass's writes, or rolls them back and turns each of their
- * replies into ERR STORE. Releases the write turn either way. */
-static void batch_end(void)
-{
-    if (!batch.open)
-        return;
-    char err[256];
-    /* The write turn is released either way. */
-    int ok =
-        store_write_end(pool.engine, !batch.broken, err, sizeof(err)) == STORE_OK && !batch.broken;
-    if (ok) {
-        atomic_fetch_add_explicit(&self->batches, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&self->counters.writes, batch.writes, memory_order_relaxed);
-    } else {
-        char why[300];
-        snprintf(why, sizeof(why), "the write was not saved: %s",
-                 batch.broken ? "a write could not be undone on its own" : err);
-        log_error("write batch of %zu commands rolled back: %s", batch.writes, why);
-        struct proto_buf msg;
-        proto_buf_init(&msg, 0);
-        if (proto_reply_err(&msg, PROTO_E_STORE, why) != 0)
-            msg.len = 0;
-        /* Backwards, so a rewrite never moves a reply still to rewrite.
-         * Reads made inside the batch are answered ERR STORE too, rather
-         * than run again on committed data: they came after writes of the
-         * same client that are now refused, and a client that pipelined a
-         * write and a read of it is best told that neither happened (the
-         * request lines are gone by now, too). */
-        for (size_t i = batch.n; i-- > 0;) {
-            struct batch_rec *r = &batch.rec[i];
-            if (r->c->closing)
-                continue;
-            if (msg.len == 0 || conn_out_splice(r->c, r->start, r->end, msg.data, msg.len) != 0)
-                close_later(r->c);
-        }
-        proto_buf_free(&msg);
-        atomic_fetch_add_explicit(&self->counters.errors, batch.n, memory_order_relaxed);
-        atomic_fetch_add_explicit(&self->batch_failures, 1, memory_order_relaxed);
-    }
-    for (size_t i = 0; i < batch.n; i++)
-        batch.rec[i].c->batched = 0;
-    change_log_clear(&batch.changes);
-    batch.open = 0;
-    batch.w = NULL;
-    batch.broken = 0;
-    batch.n = 0;
-    batch.writes = 0;
-    if (batch.cap > 4096) {
-        free(batch.rec);
-        batch.rec = NULL;
-        batch.cap = 0;
-    }
-}
-
 /* ---- requests ---- */
 
 /* The connection whose request runs now, for list_stream(). */
@@ -462,16 +304,17 @@ static void handle_line(struct conn *c, const char *line, size_t len)
      * writer, where it sees them; every other one reads committed data on
      * the worker's store, so that no reply it gets can show a write that a
      * failed COMMIT then takes back. */
-    int on_writer = batch.open && c->batched;
+    int on_writer = batch_holds(self->batch, c);
     struct line_sink sink;
     struct cmd_ctx x = {
         .sink = &sink.base,
-        .store = on_writer ? batch.w : tstore,
-        .cache = tcache,
+        .store = on_writer ? batch_writer(self->batch) : self->store,
+        .cache = self->cache,
         .cfg = pool.cfg,
-        .counters = &self->counters,
+        .counters = self->counters,
+        .batch = self->batch,
         .batch_open = batch_open,
-        .changes = &batch.changes,
+        .changes = batch_changes(self->batch),
         .list_stream = pool.streams ? list_stream : NULL,
         .in_batch = on_writer,
         .authed = c->authed,
@@ -482,15 +325,15 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     enum proto_err e =
         proto_request_parse(line, len, pscratch, pscratch_cap, &req, err, sizeof(err));
     if (e != PROTO_E_NONE) {
-        line_sink_init(&sink, &c->out, &spare, &self->counters.errors, 0);
-        atomic_fetch_add_explicit(&self->counters.commands, 1, memory_order_relaxed);
+        line_sink_init(&sink, &c->out, &spare, &self->counters->errors, 0);
+        atomic_fetch_add_explicit(&self->counters->commands, 1, memory_order_relaxed);
         commands_error(&x, e, err);
     } else if (req.cmd == PROTO_CMD_NONE) {
         return; /* a blank line: no reply */
     } else {
         /* The tutorial's GET/ and POST/ get the bare replies it gave. */
         int legacy = req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST;
-        line_sink_init(&sink, &c->out, &spare, &self->counters.errors, legacy);
+        line_sink_init(&sink, &c->out, &spare, &self->counters->errors, legacy);
         running = c;
         commands_run(&x, &req);
         running = NULL;
@@ -499,11 +342,9 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     if (x.quit)
         c->quit = 1;
     if (x.batch_broken)
-        batch.broken = 1;
-    if (x.wrote)
-        batch.writes++;
-    if (x.used_batch)
-        batch_note(c, start, c->out.len);
+        batch_break(self->batch);
+    if (x.used_batch && batch_note(self->batch, c, start, c->out.len, x.wrote) != 0)
+        close_later(c);
     if (x.out_full) {
         char peer[64];
         conn_peer(c, peer, sizeof(peer));
@@ -589,10 +430,10 @@ static size_t run_lines(struct conn *c, const char *buf, size_t len)
         if (st == PROTO_ERROR) {
             char msg[128];
             struct line_sink sink;
-            line_sink_init(&sink, &c->out, &spare, &self->counters.errors, 0);
-            struct cmd_ctx x = {.sink = &sink.base, .counters = &self->counters};
+            line_sink_init(&sink, &c->out, &spare, &self->counters->errors, 0);
+            struct cmd_ctx x = {.sink = &sink.base, .counters = self->counters};
             snprintf(msg, sizeof(msg), "request line longer than %zu bytes", pool.cfg->max_line);
-            atomic_fetch_add_explicit(&self->counters.commands, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&self->counters->commands, 1, memory_order_relaxed);
             commands_error(&x, PROTO_E_TOOLONG, msg);
             if (x.out_full)
                 close_later(c);
@@ -732,7 +573,7 @@ static void line_clock(struct conn *c)
         atomic_store_explicit(&c->line_since, since, memory_order_relaxed);
 }
 
-/* Runs the queued requests. No recv() happens in here, so the write lock
+/* Runs the queued requests. No recv() happens in here, so the write turn
  * that the first write of the pass takes is held only for the requests
  * themselves and the commit, never across socket reads. */
 static void settle(struct conn *c);
@@ -758,7 +599,7 @@ static void run_queued(void)
          * no write in it): send it now rather than after the whole pass, so
          * this client gets on with its next request while the pass goes
          * on. */
-        if ((!batch.open || !c->batched) && c->dirty) {
+        if (!batch_holds(self->batch, c) && c->dirty) {
             unmark_dirty(c);
             settle(c);
         }
@@ -1043,11 +884,10 @@ static void settle_all(void)
  * first free worker takes it when it has something to say. */
 static void adopt(int fd, const struct sockaddr *addr)
 {
-    struct conn *c = conn_new(fd, pool.cfg->max_line, addr);
+    struct conn *c = registry_open(fd, pool.cfg->max_line, addr);
     if (c == NULL) {
         log_error("out of memory for a new connection; closing it");
         close(fd);
-        atomic_fetch_sub(&pool.conns_current, 1);
         return;
     }
     if (log_enabled(LOG_DEBUG)) {
@@ -1055,10 +895,6 @@ static void adopt(int fd, const struct sockaddr *addr)
         conn_peer(c, peer, sizeof(peer));
         log_debug("client %s connected (fd %d)", peer, fd);
     }
-    atomic_store_explicit(&c->last_active, mono_ms(), memory_order_relaxed);
-    pthread_mutex_lock(&pool.reg_lock);
-    reg_push(c);
-    pthread_mutex_unlock(&pool.reg_lock);
     c->armed = EPOLLIN;
     atomic_fetch_add_explicit(&c->handoff, 1, memory_order_release);
     struct epoll_event ev = {.events = EPOLLIN | pool.oneshot, .data.ptr = c};
@@ -1069,156 +905,16 @@ static void adopt(int fd, const struct sockaddr *addr)
     /* From here on a worker may own c: the acceptor no longer touches it. */
 }
 
-/*
- * Telling a connection to go, the acceptor's. It cannot close it, since a
- * worker may own it right now, nor write to it. shutdown(SHUT_RD) makes the
- * socket report the end of input, so that the worker that takes it next
- * sees conn.doom, tells the client why and closes it (tell_doom). Should
- * the client not read that (its socket full), the sweep shuts it down both
- * ways DOOM_GRACE_MS later and the worker's next send fails. pool.reg_lock
- * held.
- */
-static void doom(struct conn *c, int why, int64_t now)
-{
-    if (log_enabled(LOG_DEBUG)) {
-        char peer[64];
-        conn_peer(c, peer, sizeof(peer));
-        log_debug("client %s: closing it (%s)", peer,
-                  why == CONN_DOOM_IDLE   ? "idle"
-                  : why == CONN_DOOM_LINE ? "request line too slow"
-                                          : "idle longest, for a new client");
-    }
-    c->doomed_at = now;
-    atomic_store_explicit(&c->doom, why, memory_order_release);
-    atomic_fetch_add(&pool.doomed, 1);
-    atomic_fetch_add_explicit(why == CONN_DOOM_IDLE   ? &pool.idle_closed
-                              : why == CONN_DOOM_LINE ? &pool.line_timeouts
-                                                      : &pool.evicted,
-                              1, memory_order_relaxed);
-    if (shutdown(c->fd, SHUT_RD) != 0 && errno != ENOTCONN)
-        log_debug("shutdown(%d): %s", c->fd, strerror(errno));
-}
-
-/*
- * The acceptor's, once a second: tells connections idle for the idle
- * timeout, or whose request line has taken longer than the line timeout,
- * to go; and shuts down for good those told a while ago that are still
- * open.
- */
-void workers_sweep(void)
-{
-    int64_t idle = (int64_t)pool.cfg->idle_timeout * 1000;
-    int64_t line = (int64_t)pool.cfg->line_timeout * 1000;
-    int64_t now = mono_ms();
-    if (now / 1000 == pool.last_sweep)
-        return;
-    pool.last_sweep = now / 1000;
-    pthread_mutex_lock(&pool.reg_lock);
-    for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
-        if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE) {
-            if (!c->forced && now - c->doomed_at >= DOOM_GRACE_MS) {
-                c->forced = 1;
-                if (shutdown(c->fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
-                    log_debug("shutdown(%d): %s", c->fd, strerror(errno));
-            }
-            continue;
-        }
-        int64_t since = atomic_load_explicit(&c->line_since, memory_order_relaxed);
-        if (line > 0 && since != 0 && now - since >= line)
-            doom(c, CONN_DOOM_LINE, now);
-        else if (idle > 0 &&
-                 now - atomic_load_explicit(&c->last_active, memory_order_relaxed) >= idle)
-            doom(c, CONN_DOOM_IDLE, now);
-    }
-    pthread_mutex_unlock(&pool.reg_lock);
-}
-
-/*
- * The policy when full (nginx, likewise, closes idle keep-alive connections
- * when it runs out): the connection idle longest goes, if it has been idle
- * at least SERVER_EVICT_MIN_IDLE_MS and has no request line under way. A
- * client in the middle of a conversation is never the one. Scans every
- * connection, but only when the server is full.
- */
-int workers_evict(void)
-{
-    int64_t now = mono_ms(), best_idle = 0;
-    struct conn *best = NULL;
-    /* A scan that found none idle long enough also says how soon one can
-     * be: until then, a crowd at the door costs no scan each. */
-    if (now < pool.evict_not_before)
-        return 0;
-    pthread_mutex_lock(&pool.reg_lock);
-    for (struct conn *c = pool.reg_head; c; c = c->reg_next) {
-        if (atomic_load_explicit(&c->doom, memory_order_relaxed) != CONN_DOOM_NONE ||
-            atomic_load_explicit(&c->line_since, memory_order_relaxed) != 0)
-            continue;
-        int64_t idle = now - atomic_load_explicit(&c->last_active, memory_order_relaxed);
-        if (idle > best_idle) {
-            best_idle = idle;
-            best = c;
-        }
-    }
-    int found = best != NULL && best_idle >= SERVER_EVICT_MIN_IDLE_MS;
-    if (found) {
-        best->doom_idle_s = (int)(best_idle / 1000);
-        doom(best, CONN_DOOM_EVICT, now);
-    } else {
-        /* None can reach the limit before the idlest has: no scan till
-         * then, and 20 a second at most while the server stays full. */
-        int64_t soon = SERVER_EVICT_MIN_IDLE_MS - best_idle;
-        pool.evict_not_before = now + (soon > 50 ? 50 : soon);
-    }
-    pthread_mutex_unlock(&pool.reg_lock);
-    return found;
-}
-
 /* SIGTERM, once the workers have stopped (so this thread owns every
- * connection): give the replies already made a short while to leave, then
- * close every connection. */
+ * connection): the registry drains and closes them all. */
 static void drain_and_close(void)
 {
-    struct epoll_event evs[MAX_EVENTS];
-    int64_t deadline = mono_ms() + STOP_GRACE_MS;
-    size_t pending = 0;
-    int dep = epoll_create1(EPOLL_CLOEXEC);
-
-    if (dep < 0)
-        log_warn("epoll_create1: %s; closing connections at once", strerror(errno));
-    pthread_mutex_lock(&pool.reg_lock);
-    for (struct conn *c = pool.reg_head; dep >= 0 && c; c = c->reg_next) {
-        atomic_load_explicit(&c->handoff, memory_order_acquire);
-        struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
-        if (conn_out_pending(c) > 0 && epoll_ctl(dep, EPOLL_CTL_ADD, c->fd, &ev) == 0)
-            pending++;
-    }
-    while (pending > 0 && mono_ms() < deadline) {
-        int n = epoll_wait(dep, evs, MAX_EVENTS, 100);
-        for (int i = 0; i < n; i++) {
-            struct conn *c = evs[i].data.ptr;
-            if (conn_flush(c) != CONN_IO_AGAIN) {
-                if (epoll_ctl(dep, EPOLL_CTL_DEL, c->fd, NULL) != 0)
-                    log_debug("epoll_ctl: %s", strerror(errno));
-                pending--;
-            }
-        }
-    }
-    while (pool.reg_head) {
-        struct conn *c = pool.reg_head;
-        reg_unlink(c);
-        end_stream(c);
-        conn_free(c);
-        atomic_fetch_sub(&pool.conns_current, 1);
-    }
-    atomic_store(&pool.doomed, 0);
-    pthread_mutex_unlock(&pool.reg_lock);
+    registry_drain(end_stream);
     /* Held connections were in the registry too, and are closed. */
     pthread_mutex_lock(&pool.held_lock);
     pool.held = NULL;
     pool.timer_at = 0;
     pthread_mutex_unlock(&pool.held_lock);
-    if (dep >= 0)
-        close(dep);
 }
 
 static void report_start(struct worker *w, int status, const char *err)
@@ -1253,7 +949,7 @@ static void *worker_main(void *arg)
         if (src != 0)
             log_debug("worker %d: cannot use SCHED_BATCH: %s", self->index, strerror(src));
     }
-    if (store_connect(pool.engine, STORE_ROLE_READ, &tstore, err, sizeof(err)) != STORE_OK) {
+    if (store_connect(pool.engine, STORE_ROLE_READ, &self->store, err, sizeof(err)) != STORE_OK) {
         report_start(self, -1, err);
         return NULL;
     }
@@ -1263,12 +959,13 @@ static void *worker_main(void *arg)
     if (arena_cap < 1024 * 1024)
         arena_cap = 1024 * 1024;
     pscratch_cap = cfg->max_line + 1;
-    /* Without one (no memory) GET reads the store every time. */
-    tcache = cache_new(CACHE_BUDGET / (size_t)pool.n);
+    /* Without a cache (no memory) GET reads the store every time. */
+    self->cache = cache_new(CACHE_BUDGET / (size_t)pool.n);
     arena = malloc(arena_cap);
     pscratch = malloc(pscratch_cap);
     proto_buf_init(&spare, SERVER_OUTPUT_MAX);
-    if (arena == NULL || pscratch == NULL) {
+    self->batch = batch_new(pool.engine, self->counters);
+    if (arena == NULL || pscratch == NULL || self->batch == NULL) {
         report_start(self, -1, "out of memory for buffers");
         goto out;
     }
@@ -1312,8 +1009,8 @@ static void *worker_main(void *arg)
         }
         run_queued();
         /* No snapshot is held across epoll_wait (see store_read_end). */
-        store_read_end(tstore);
-        batch_end();
+        store_read_end(self->store);
+        batch_end(self->batch, close_later);
         settle_all();
         store_engine_maintain(pool.engine);
         close_pending();
@@ -1326,12 +1023,11 @@ out:
     free(runs);
     free(pscratch);
     free(ready);
-    free(batch.rec);
-    change_log_free(&batch.changes);
+    batch_free(self->batch);
     proto_buf_free(&spare);
-    cache_free(tcache);
-    tcache = NULL;
-    store_close(tstore);
+    cache_free(self->cache);
+    self->cache = NULL;
+    store_close(self->store);
     log_debug("worker %d stopped", self->index);
     return NULL;
 }
@@ -1362,15 +1058,17 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
                   size_t errcap)
 {
     pool.cfg = cfg;
+    registry_init(cfg);
     pool.engine = engine;
     pool.n = cfg->threads;
     pool.oneshot = pool.n > 1 ? EPOLLONESHOT : 0;
-    clock_gettime(CLOCK_MONOTONIC, &pool.started);
     pool.streams = store_engine_streams(engine);
     streams_init(engine);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
-    if (pool.w == NULL) {
+    if (pool.w == NULL || stats_init(pool.n) != 0) {
         snprintf(err, errcap, "out of memory");
+        free(pool.w);
+        pool.w = NULL;
         return -1;
     }
     pool.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1389,12 +1087,14 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
         close_loop();
         free(pool.w);
         pool.w = NULL;
+        stats_fini();
         return -1;
     }
     int started = 0;
     for (int i = 0; i < pool.n; i++) {
         struct worker *w = &pool.w[i];
         w->index = i;
+        w->counters = stats_worker(i);
         int rc = pthread_create(&w->thread, NULL, worker_main, w);
         if (rc != 0) {
             snprintf(err, errcap, "cannot start worker thread %d: %s", i, strerror(rc));
@@ -1422,21 +1122,13 @@ fail:
     free(pool.w);
     pool.w = NULL;
     pool.n = 0;
+    stats_fini();
     close_loop();
     return -1;
 }
 
-unsigned workers_connections(void)
-{
-    /* Those told to go are on their way out: they do not hold a place. */
-    unsigned n = atomic_load(&pool.conns_current), d = atomic_load(&pool.doomed);
-    return n > d ? n - d : 0;
-}
-
 void workers_hand(int fd, const struct sockaddr *addr)
 {
-    atomic_fetch_add(&pool.conns_current, 1);
-    atomic_fetch_add(&pool.conns_total, 1);
     adopt(fd, addr);
 }
 
@@ -1448,29 +1140,8 @@ void workers_stop(void)
     free(pool.w);
     pool.w = NULL;
     pool.n = 0;
+    stats_fini();
     drain_and_close();
     streams_close();
     close_loop();
-}
-
-void workers_stats(struct server_stats *st)
-{
-    struct timespec now;
-    memset(st, 0, sizeof(*st));
-    for (int i = 0; i < pool.n; i++) {
-        struct worker *w = &pool.w[i];
-        st->commands += atomic_load_explicit(&w->counters.commands, memory_order_relaxed);
-        st->errors += atomic_load_explicit(&w->counters.errors, memory_order_relaxed);
-        st->writes += atomic_load_explicit(&w->counters.writes, memory_order_relaxed);
-        st->batches += atomic_load_explicit(&w->batches, memory_order_relaxed);
-        st->batch_failures += atomic_load_explicit(&w->batch_failures, memory_order_relaxed);
-    }
-    st->conns_current = atomic_load(&pool.conns_current);
-    st->conns_total = atomic_load(&pool.conns_total);
-    st->threads = (unsigned long long)pool.n;
-    st->idle_closed = atomic_load_explicit(&pool.idle_closed, memory_order_relaxed);
-    st->line_timeouts = atomic_load_explicit(&pool.line_timeouts, memory_order_relaxed);
-    st->evicted = atomic_load_explicit(&pool.evicted, memory_order_relaxed);
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    st->uptime = (unsigned long long)(now.tv_sec - pool.started.tv_sec);
 }

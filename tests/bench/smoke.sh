@@ -2,7 +2,8 @@
 # smoke.sh - run every todo-bench test for about a second against a real
 # todo-server and check that each reports a nonzero rate and no errors; then
 # check -n's exact count, --raw (with escapes, and without a complete reply),
-# --idle, and the exit statuses for nothing listening and a host not on this machine.
+# --idle, and the exit statuses for nothing listening and a host not on this machine;
+# then that bench/ab runs and prints its table (the current build against itself).
 # Needs TODO_SERVER, TODO_BENCH and TESTS_COMMON (set by CTest).
 set -euo pipefail
 
@@ -110,6 +111,36 @@ for host in ::1 localhost; do
     "$TODO_BENCH" -H "$host" -p "$port" -n 1 -t ping 2>"$DIR/err" >/dev/null || rc=$?
     [ "$rc" = 3 ] || fail "-H $host: expected exit 3 when nothing listens, got $rc: $(cat "$DIR/err")"
 done
+
+# bench/ab takes build dirs; this build's is the one holding todo-server.
+BUILD=${TODO_SERVER%/server/todo-server}
+AB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../bench" && pwd)/ab
+echo "bench/ab -d 1 -r 1, two rows, this build against itself: a table of both:"
+rc=0
+"$AB" -d 1 -r 1 --idle 50 --rows c1-get,idle-add "$BUILD" "$BUILD" >"$DIR/ab.out" 2>"$DIR/ab.err" || rc=$?
+sed 's/^/  /' "$DIR/ab.out"
+[ "$rc" = 0 ] || fail "bench/ab exited with $rc: $(tail -5 "$DIR/ab.err")"
+[ "$BUILD/bench/todo-bench" -ef "$TODO_BENCH" ] || fail "$BUILD/bench/todo-bench is not $TODO_BENCH"
+grep -q '^workload  *test  *A req/s  *B req/s  *B vs A' "$DIR/ab.out" || fail "bench/ab printed no table header"
+# Each row: both medians above 0, a delta, and both spreads.
+for row in '1 connection +get' '50 conns \+ 50 idle +add'; do
+    grep -Eq "^$row +[1-9][0-9]* +[1-9][0-9]* +[-+][0-9.]+% +[0-9]+-[0-9]+ \([0-9.]+%\) +[0-9]+-[0-9]+ \([0-9.]+%\) +0" \
+        "$DIR/ab.out" || fail "bench/ab printed no complete row '$row'"
+done
+for line in '^command: ' '^date: ' '^A: .*build type' '^B: .*build type' '^load average at start: .*, at end: ' \
+    '^rows with B more than 3 % below A: '; do
+    grep -q "$line" "$DIR/ab.out" || fail "bench/ab printed no line matching '$line'"
+done
+echo "bench/ab --fail-below -1000 (B 11 times faster than A, or it fails): exit status 1:"
+rc=0
+"$AB" -d 0.5 -r 1 --rows c1-get --fail-below -1000 "$BUILD" "$BUILD" >"$DIR/ab.out" 2>"$DIR/ab.err" || rc=$?
+[ "$rc" = 1 ] || fail "--fail-below with a row below: expected exit 1, got $rc: $(tail -5 "$DIR/ab.err")"
+grep -q 'rows with B more than -1000 % below A: 1 (c1-get)' "$DIR/ab.out" ||
+    fail "--fail-below: the row is not reported: $(cat "$DIR/ab.out")"
+echo "bench/ab with one build dir: usage error, exit status 2:"
+rc=0
+"$AB" "$BUILD" >/dev/null 2>"$DIR/ab.err" || rc=$?
+[ "$rc" = 2 ] || fail "bench/ab with one build: expected exit 2, got $rc"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed" >&2

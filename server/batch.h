@@ -1,0 +1,70 @@
+/*
+ * batch.h - a worker's group-commit write batch.
+ *
+ * The writes of all connections in one pass of a worker's loop share one
+ * transaction ("group commit") on the store's one writer, in its write
+ * turn (store_write_begin ... store_write_end), and no reply made after the
+ * pass's first write is sent before that COMMIT has succeeded: a client is
+ * never told "OK" about a write that a crash could still take back. Once
+ * the batch is open, the later reads of a connection that wrote in it run
+ * on the writer store, so that it reads its own writes in order; every
+ * other connection's reads run on the worker's store (committed data
+ * only), and their replies leave at once, as do all replies made before
+ * the first write. When COMMIT fails, every reply made inside the batch
+ * (the writes', and those reads') is rewritten into ERR STORE before
+ * anything is sent: no reply ever shows a change that was not committed.
+ *
+ * Each worker owns one batch (worker.c makes it at start) and is the only
+ * thread that touches it; a handler reaches it through its cmd_ctx.
+ */
+#ifndef TODO_SERVER_BATCH_H
+#define TODO_SERVER_BATCH_H
+
+#include <stddef.h>
+
+struct batch;
+struct change_log;
+struct conn;
+struct stats_counters;
+struct store;
+struct store_engine;
+
+/* A closed batch whose writes run on engine's writer, in its write turn
+ * (store_write_begin, shared by every worker's batch and held from the
+ * batch's opening to its end), and are counted in counters. NULL when out
+ * of memory. */
+struct batch *batch_new(struct store_engine *engine, struct stats_counters *counters);
+/* Frees a closed batch (NULL is fine). */
+void batch_free(struct batch *b);
+
+/* Opens the batch if it is not open yet: takes the write turn and begins
+ * the transaction. Sets *writer to the writer; 0, or -1 with a sentence in
+ * err when the batch cannot take writes. */
+int batch_open(struct batch *b, struct store **writer, char *err, size_t errcap);
+
+/* The writer, on which the open batch's writes run and which sees them. */
+struct store *batch_writer(const struct batch *b);
+
+/* The batch's change log (change.h): its writes append what they changed;
+ * emptied when the batch ends. */
+struct change_log *batch_changes(struct batch *b);
+
+/* Whether the batch is open and c has replies in it (batch_note), so that
+ * c's replies are not final and its reads must see its own writes. */
+int batch_holds(const struct batch *b, const struct conn *c);
+
+/* Notes that c->out[start..end) was made inside the open batch (wrote: by
+ * a write that changed the store), so it stands only if the batch
+ * commits. -1 when out of memory: the batch is then broken and will roll
+ * back, and c must be closed, since its reply could not be rewritten. */
+int batch_note(struct batch *b, struct conn *c, size_t start, size_t end, int wrote);
+
+/* Marks the open batch as one that must roll back, not commit. */
+void batch_break(struct batch *b);
+
+/* Ends the pass's batch, if open: commits it, or rolls it back and turns
+ * each noted reply into ERR STORE, calling drop(c) for a connection whose
+ * reply could not be rewritten. Releases the write turn either way. */
+void batch_end(struct batch *b, void (*drop)(struct conn *c));
+
+#endif /* TODO_SERVER_BATCH_H */
