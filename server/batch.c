@@ -2,8 +2,9 @@
  * batch.c - a worker's group-commit write batch (batch.h).
  *
  * Only the worker that owns a batch touches it. What it shares with the
- * other workers is the writer store and the write lock: the store is used
- * only while the lock is held, from write_begin() to write_end().
+ * other workers is the store's writer and its write turn: the writer is
+ * used only while the turn is held, from store_write_begin() to
+ * store_write_end().
  */
 #include "batch.h"
 
@@ -28,8 +29,8 @@ struct batch_rec {
  * writes, and the reads of connections whose own writes it holds), and so
  * stand only if it commits. */
 struct batch {
-    struct store *writer;
-    pthread_mutex_t *write_lock;
+    struct store_engine *engine;
+    struct store *writer; /* the engine's, while open */
     struct stats_counters *counters;
     int open;
     int broken;
@@ -39,14 +40,12 @@ struct batch {
     struct change_log changes; /* what its writes changed (change.h) */
 };
 
-struct batch *batch_new(struct store *writer, pthread_mutex_t *write_lock,
-                        struct stats_counters *counters)
+struct batch *batch_new(struct store_engine *engine, struct stats_counters *counters)
 {
     struct batch *b = calloc(1, sizeof(*b));
     if (b == NULL)
         return NULL;
-    b->writer = writer;
-    b->write_lock = write_lock;
+    b->engine = engine;
     b->counters = counters;
     change_log_init(&b->changes);
     return b;
@@ -61,51 +60,43 @@ void batch_free(struct batch *b)
     free(b);
 }
 
-/* The write turn: the write lock, and the transaction on the writer store
- * that is open while it is held. Writes take the turn here, instead of
- * spinning in SQLite's busy handler: see the write lock (worker.c). */
-static int write_begin(struct batch *b)
-{
-    pthread_mutex_lock(b->write_lock);
-    if (store_begin(b->writer) != STORE_OK) {
-        pthread_mutex_unlock(b->write_lock);
-        return -1;
-    }
-    return 0;
-}
-
 /* Commits the transaction, unless the batch is broken, or rolls it back;
- * releases the write lock either way. 1 committed; 0 rolled back, with the
+ * releases the write turn either way. 1 committed; 0 rolled back, with the
  * reason for the clients in why. */
 static int write_end(struct batch *b, char *why, size_t cap)
 {
-    int ok = !b->broken && store_commit(b->writer) == STORE_OK;
-    if (!ok) {
-        snprintf(why, cap, "the write was not saved: %s",
-                 b->broken ? "a write could not be undone on its own" : store_errmsg(b->writer));
-        log_error("write batch of %zu commands rolled back: %s", b->writes, why);
-        if (store_rollback(b->writer) != STORE_OK)
-            log_debug("rollback: %s", store_errmsg(b->writer));
-    }
-    pthread_mutex_unlock(b->write_lock);
-    return ok;
+    char err[256];
+    int rc = store_write_end(b->engine, !b->broken, err, sizeof(err));
+    if (rc == STORE_OK && !b->broken)
+        return 1;
+    snprintf(why, cap, "the write was not saved: %s",
+             b->broken ? "a write could not be undone on its own" : err);
+    log_error("write batch of %zu commands rolled back: %s", b->writes, why);
+    return 0;
 }
 
-int batch_open(struct batch *b, struct store **writer)
+int batch_open(struct batch *b, struct store **writer, char *err, size_t errcap)
 {
-    *writer = b->writer;
     if (b->open) {
-        /* A batch that went wrong, or whose transaction SQLite ended on
+        *writer = b->writer;
+        /* A batch that went wrong, or whose transaction the store ended on
          * its own, takes no more writes: they could otherwise run (and
          * commit) outside it. The pass's writes all get ERR STORE. */
-        if (b->broken || !store_in_transaction(b->writer)) {
+        if (b->broken || !store_write_ok(b->writer)) {
             b->broken = 1;
+            snprintf(err, errcap, "%s", store_errmsg(b->writer));
             return -1;
         }
         return 0;
     }
-    if (write_begin(b) != 0)
+    /* The store's write turn, taken here rather than spinning in the
+     * engine's busy handler: see store_write_begin (store.h). */
+    if (store_write_begin(b->engine, &b->writer, err, errcap) != STORE_OK) {
+        b->writer = NULL;
+        *writer = NULL;
         return -1;
+    }
+    *writer = b->writer;
     b->open = 1;
     return 0;
 }
@@ -153,7 +144,7 @@ void batch_break(struct batch *b)
 }
 
 /* Commits the pass's writes, or rolls them back and turns each of their
- * replies into ERR STORE. Releases the write lock either way. */
+ * replies into ERR STORE. Releases the write turn either way. */
 void batch_end(struct batch *b, void (*drop)(struct conn *c))
 {
     char why[300];
@@ -188,6 +179,7 @@ void batch_end(struct batch *b, void (*drop)(struct conn *c))
         b->rec[i].c->batched = 0;
     change_log_clear(&b->changes);
     b->open = 0;
+    b->writer = NULL;
     b->broken = 0;
     b->n = 0;
     b->writes = 0;

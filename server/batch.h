@@ -2,8 +2,8 @@
  * batch.h - a worker's group-commit write batch.
  *
  * The writes of all connections in one pass of a worker's loop share one
- * transaction (BEGIN IMMEDIATE ... COMMIT, "group commit") on the server's
- * one writer store, under the write lock, and no reply made after the
+ * transaction ("group commit") on the store's one writer, in its write
+ * turn (store_write_begin ... store_write_end), and no reply made after the
  * pass's first write is sent before that COMMIT has succeeded: a client is
  * never told "OK" about a write that a crash could still take back. Once
  * the batch is open, the later reads of a connection that wrote in it run
@@ -20,7 +20,6 @@
 #ifndef TODO_SERVER_BATCH_H
 #define TODO_SERVER_BATCH_H
 
-#include <pthread.h>
 #include <stddef.h>
 
 struct batch;
@@ -28,21 +27,22 @@ struct change_log;
 struct conn;
 struct stats_counters;
 struct store;
+struct store_engine;
 
-/* A closed batch whose writes run on writer, taking write_lock (shared by
- * every worker's batch, and held from BEGIN to COMMIT or ROLLBACK) for
- * their turn, and counted in counters. NULL when out of memory. */
-struct batch *batch_new(struct store *writer, pthread_mutex_t *write_lock,
-                        struct stats_counters *counters);
+/* A closed batch whose writes run on engine's writer, in its write turn
+ * (store_write_begin, shared by every worker's batch and held from the
+ * batch's opening to its end), and are counted in counters. NULL when out
+ * of memory. */
+struct batch *batch_new(struct store_engine *engine, struct stats_counters *counters);
 /* Frees a closed batch (NULL is fine). */
 void batch_free(struct batch *b);
 
 /* Opens the batch if it is not open yet: takes the write turn and begins
- * the transaction. Sets *writer to the writer store either way; 0, or -1
- * when the batch cannot take writes (store_errmsg(*writer) says why). */
-int batch_open(struct batch *b, struct store **writer);
+ * the transaction. Sets *writer to the writer; 0, or -1 with a sentence in
+ * err when the batch cannot take writes. */
+int batch_open(struct batch *b, struct store **writer, char *err, size_t errcap);
 
-/* The writer store, on which the batch's writes run and which sees them. */
+/* The writer, on which the open batch's writes run and which sees them. */
 struct store *batch_writer(const struct batch *b);
 
 /* The batch's change log (change.h): its writes append what they changed;

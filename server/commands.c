@@ -157,29 +157,30 @@ static int run_task(void *arg, const struct proto_task *t)
 }
 
 /*
- * GET is served from the worker's cache when the entry's generation is
- * still the store's (nothing was committed since its snapshot began).
- * Inside a write batch (x->in_batch) the store sees the batch's
- * uncommitted changes, so the cache is neither read nor filled there. The
- * cache keeps encoded replies, so only a sink that can replay them
- * (encoding and mark set) uses it. The tutorial's GET/ is this command
- * too: its sink makes the bare text of the task of it.
+ * GET is served from the worker's cache (x->cache) while the store says
+ * that no commit changed the task since the snapshot its entry was read in
+ * (store_unchanged). Inside a write batch (x->in_batch) the store sees the
+ * batch's uncommitted changes, so the cache is neither read nor filled
+ * there. The cache keeps encoded replies, keyed by encoding, so only a
+ * sink that can replay them (encoding and mark set) uses it. The
+ * tutorial's GET/ is this command too: its sink makes the bare text of the
+ * task of it.
  */
 static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
 {
     struct result_sink *k = x->sink;
     struct task_run r = {.k = k};
-    unsigned long gen = 0;
-    int cacheable = !x->in_batch && k->encoding == 1 && k->ops->mark != NULL;
+    uint64_t stamp = 0;
+    int cacheable = x->cache != NULL && !x->in_batch && k->encoding != 0 && k->ops->mark != NULL;
     if (cacheable) {
         size_t len;
-        const char *hit = cache_get(req->id, store_generation(), &len);
-        if (hit != NULL) {
+        const char *hit = cache_get(x->cache, req->id, k->encoding, &stamp, &len);
+        if (hit != NULL && store_unchanged(x->store, req->id, stamp)) {
             if (k->ops->raw(k, hit, len) != 0)
                 k->failed = 1;
             return CMD_DONE;
         }
-        gen = store_read_generation(x->store);
+        stamp = store_read_stamp(x->store);
     }
     size_t mark = cacheable ? k->ops->mark(k) : 0;
     result_begin(k, RESULT_TASKS);
@@ -189,7 +190,7 @@ static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
         const char *p;
         size_t n;
         if (cacheable && !k->failed && k->ops->since(k, mark, &p, &n) == 0)
-            cache_put(req->id, gen, p, n);
+            cache_put(x->cache, req->id, k->encoding, stamp, p, n);
         return CMD_DONE;
     }
     result_drop(k);
@@ -291,9 +292,10 @@ static enum cmd_rc cmd_list(struct cmd_ctx *x, const struct proto_request *req)
         struct store_cursor *cur;
         r.cap = STREAM_INLINE_MAX;
         rc = store_cursor_open(x->store, req, &cur);
-        /* With tags SQLite sorts the whole list before its first line, so a
-         * stream costs two runs of the query more (its count and its lines),
-         * and cuts no work into slices: such a list is made at once up to
+        /* With tags the store sorts the whole list before its first line
+         * (store_cursor_most() is known then), so a stream costs two runs
+         * of the query more (its count and its lines), and cuts no work
+         * into slices: such a list is made at once up to
          * STREAM_INLINE_SORTED_MAX (LIST of 10,000 tasks with a tag, 1 MB:
          * p50 29 ms at once, 55 ms streamed). One that may well be bigger
          * (a task line has 60 bytes at least) goes to the stream at once
@@ -468,26 +470,6 @@ static const cmd_fn handlers[] = {
 static_assert(sizeof(handlers) / sizeof(handlers[0]) == PROTO_CMD__COUNT,
               "every protocol command needs an entry in handlers[]");
 
-/* Whether a write may change more than one row: those run in a savepoint.
- * ADD's occasional second change (moving the id counter past a block of
- * ids) may stay even if its INSERT fails: the block's ids are then skipped,
- * never reused, as after a crash. */
-static int needs_savepoint(const struct proto_request *req)
-{
-    switch (req->cmd) {
-    case PROTO_CMD_ADD:
-        return req->ntags > 0;
-    case PROTO_CMD_EDIT:
-        return req->ntags > 0 || req->nuntags > 0;
-    case PROTO_CMD_DONE:
-    case PROTO_CMD_UNDONE:
-    case PROTO_CMD_LEGACY_POST:
-        return 0;
-    default:
-        return 1;
-    }
-}
-
 /* Whether a command that writes nothing reads the store, so that its reply
  * made inside a write batch depends on that batch. */
 static int reads_store(enum proto_cmd c)
@@ -528,16 +510,18 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
         goto out;
     }
 
-    /* A write joins the worker's batch in a savepoint of its own, so that
-     * if it fails half-way only its own changes are undone. A write made
-     * of one statement needs none: SQLite undoes a failed statement by
-     * itself, and the savepoint's two statements cost about a tenth of
-     * such a write. */
+    /* A write joins the worker's batch, and the store undoes it alone if
+     * it fails half-way (store_cmd_begin/end: a savepoint where the engine
+     * needs one). */
     struct store *w = NULL;
-    int rc = x->batch_open(x->batch, &w);
-    int sp = needs_savepoint(req);
+    char err[300];
+    if (x->batch_open(x->batch, &w, err, sizeof(err)) != 0) {
+        log_error("%s failed in the store: %s", info->name, err);
+        errorf(x, PROTO_E_STORE, "%s", err);
+        goto out;
+    }
     x->store = w;
-    if (rc != 0 || (sp && store_savepoint(x->store) != STORE_OK)) {
+    if (store_cmd_begin(w, req) != STORE_OK) {
         store_failed(x, info->name);
         goto out;
     }
@@ -547,14 +531,10 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
      * which other connections' uncommitted writes are part of. */
     x->used_batch = 1;
     int failed = fn(x, req) != CMD_DONE;
-    if (!sp)
-        rc = STORE_OK;
-    else
-        rc = failed ? store_rollback_to(x->store) : store_release(x->store);
-    if (rc != STORE_OK) {
-        /* The savepoint could not be closed, so the batch is in a state
-         * nobody can vouch for: the worker rolls all of it back and answers
-         * each of its writes with ERR STORE. */
+    if (store_cmd_end(w, failed) != STORE_OK) {
+        /* The command could be neither kept nor undone on its own, so the
+         * batch is in a state nobody can vouch for: the worker rolls all of
+         * it back and answers each of its writes with ERR STORE. */
         log_error("%s: %s", info->name, store_errmsg(x->store));
         x->batch_broken = 1;
     }

@@ -13,6 +13,7 @@
 #include "todo/proto.h"
 
 struct batch;
+struct cache;
 struct store;
 struct server_config;
 struct guard_peer;
@@ -26,16 +27,18 @@ struct cmd_ctx {
      * whose own writes are in the pass's open batch, so that it reads them
      * in order. */
     struct store *store;
+    /* The worker's cache of GET replies (cache.h); NULL: none. */
+    struct cache *cache;
     const struct server_config *cfg;
     struct stats_counters *counters; /* the worker's (stats.h) */
     /* The worker's write batch (batch.h): one transaction shared by every
-     * write of this event-loop pass, on the server's one writer store,
-     * under the write lock. batch_open(batch, &writer) opens it if it is
-     * not open yet (a pointer, so that this layer links without the event
-     * loop) and sets *writer to the writer store either way; 0, or -1 when
-     * the batch cannot take writes (store_errmsg(*writer) says why). */
+     * write of this event-loop pass, on the store's writer, under its write
+     * turn (store_write_begin). batch_open(batch, &writer, err, errcap)
+     * opens it if it is not open yet (a pointer, so that this layer links
+     * without the event loop) and sets *writer to the writer; 0, or -1 with
+     * a sentence in err when the batch cannot take writes. */
     struct batch *batch;
-    int (*batch_open)(struct batch *b, struct store **writer);
+    int (*batch_open)(struct batch *b, struct store **writer, char *err, size_t errcap);
     /* The open batch's change log: a write that succeeds appends what it
      * changed; the batch publishes it after COMMIT, or drops it. */
     struct change_log *changes;

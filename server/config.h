@@ -30,13 +30,13 @@
 struct server_config {
     const char *bind; /* numeric address or host name */
     int port;         /* 0: any free port */
-    const char *db;   /* SQLite path, or ":memory:" */
+    const char *db;   /* the store: a file, or ":memory:" */
     int threads;      /* worker threads */
     int max_clients;  /* open client connections at once */
     int idle_timeout; /* seconds without traffic before a close; 0 = never */
     int line_timeout; /* seconds from a request line's first byte to its end; 0 = no limit */
     size_t max_line;  /* longest request line in bytes */
-    int sync_full;    /* SQLite synchronous=FULL instead of NORMAL */
+    int durable;      /* every commit survives power loss (--sync full) */
     int sched_normal; /* workers keep SCHED_OTHER instead of SCHED_BATCH */
     int demo;         /* load the tutorial's three tasks into an empty store */
     int insecure;     /* allow a non-loopback bind without a password */

@@ -232,9 +232,9 @@ int main(int argc, char **argv)
             break;
         case OPT_SYNC:
             if (strcmp(optarg, "normal") == 0)
-                cfg.sync_full = 0;
+                cfg.durable = 0;
             else if (strcmp(optarg, "full") == 0)
-                cfg.sync_full = 1;
+                cfg.durable = 1;
             else
                 die_usage("--sync wants normal or full, not '%s'", optarg);
             break;

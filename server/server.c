@@ -128,40 +128,44 @@ static int listen_on(const struct server_config *cfg, char *where, size_t wcap, 
     return fd;
 }
 
-/* The tutorial's three tasks, into an empty store only. */
-static int load_demo(struct store *s, char *err, size_t errcap)
+/* The tutorial's three tasks, into an empty store only, in one write
+ * batch of the engine's (the workers are not running yet). */
+static int load_demo(struct store_engine *e, char *err, size_t errcap)
 {
     static const char *const demo[][2] = {
         {"task_01", "see someone"},
         {"task_02", "read book"},
         {"task_03", "play basketball"},
     };
+    struct store *w;
+    char why[256];
     int64_t n;
-    int rc = store_count(s, &n);
-    store_read_end(s);
-    if (rc != STORE_OK)
+    if (store_write_begin(e, &w, why, sizeof(why)) != STORE_OK) {
+        snprintf(err, errcap, "--demo: %s", why);
+        return -1;
+    }
+    if (store_count(w, &n) != STORE_OK)
         goto fail;
     if (n > 0) {
+        store_write_end(e, 0, NULL, 0);
         log_info("--demo: the store already holds %lld tasks; leaving it as it is", (long long)n);
         return 0;
     }
-    if (store_begin(s) != STORE_OK)
-        goto fail;
     for (size_t i = 0; i < sizeof(demo) / sizeof(demo[0]); i++) {
         struct proto_str id = {demo[i][0], strlen(demo[i][0])};
         struct proto_str text = {demo[i][1], strlen(demo[i][1])};
-        if (store_put(s, id, text, (int64_t)time(NULL)) != STORE_OK) {
-            snprintf(err, errcap, "--demo: %s", store_errmsg(s));
-            store_rollback(s);
-            return -1;
-        }
+        if (store_put(w, id, text, (int64_t)time(NULL)) != STORE_OK)
+            goto fail;
     }
-    if (store_commit(s) != STORE_OK)
-        goto fail;
+    if (store_write_end(e, 1, why, sizeof(why)) != STORE_OK) {
+        snprintf(err, errcap, "--demo: %s", why);
+        return -1;
+    }
     log_info("--demo: loaded the tutorial's three tasks");
     return 0;
 fail:
-    snprintf(err, errcap, "--demo: %s", store_errmsg(s));
+    snprintf(err, errcap, "--demo: %s", store_errmsg(w));
+    store_write_end(e, 0, NULL, 0);
     return -1;
 }
 
@@ -254,7 +258,7 @@ static void accept_all(int lfd, int *spare, const struct server_config *cfg)
 int server_run(const struct server_config *cfg)
 {
     char err[512], where[96];
-    struct store *main_store = NULL;
+    struct store_engine *engine = NULL;
     int lfd = -1, sfd = -1, ep = -1, spare = -1, status = 1, workers = 0;
     sigset_t mask;
 
@@ -291,21 +295,20 @@ int server_run(const struct server_config *cfg)
         goto out;
     }
 
-    /* The main thread's connection creates or upgrades the schema before
-     * any worker opens one, and holds an in-memory database open. It is
-     * also the writer: every worker's write batch runs on it, under the
-     * pool's write lock, so its page cache stays warm. */
-    struct store_options so = {cfg->db, cfg->sync_full, 5000, 1};
-    if (store_open(&main_store, &so, err, sizeof(err)) != STORE_OK) {
+    /* The engine creates or upgrades the schema before any worker
+     * connects, and keeps an in-memory database for as long as it is
+     * open. */
+    struct store_options so = {.path = cfg->db, .durable = cfg->durable};
+    if (store_engine_open(&engine, &so, err, sizeof(err)) != STORE_OK) {
         log_error("%s", err);
         goto out;
     }
-    if (cfg->demo && load_demo(main_store, err, sizeof(err)) != 0) {
+    if (cfg->demo && load_demo(engine, err, sizeof(err)) != 0) {
         log_error("%s", err);
         goto out;
     }
 
-    if (workers_start(cfg, main_store, err, sizeof(err)) != 0) {
+    if (workers_start(cfg, engine, err, sizeof(err)) != 0) {
         log_error("%s", err);
         goto out;
     }
@@ -323,12 +326,11 @@ int server_run(const struct server_config *cfg)
 
     printf("listening on %s\n", where);
     fflush(stdout);
-    log_info("todo-server %s on %s: %d worker thread%s, database %s (%s, synchronous=%s), "
-             "at most %d clients, idle timeout %d s, line timeout %d s, %s",
+    log_info("todo-server %s on %s: %d worker thread%s, database %s (%s), at most %d clients, "
+             "idle timeout %d s, line timeout %d s, %s",
              TODO_VERSION, where, cfg->threads, cfg->threads == 1 ? "" : "s", cfg->db,
-             strcmp(cfg->db, ":memory:") == 0 ? "in memory, kept nothing" : "WAL",
-             cfg->sync_full ? "FULL" : "NORMAL", cfg->max_clients, cfg->idle_timeout,
-             cfg->line_timeout, cfg->auth.enabled ? "password required" : "no password");
+             store_engine_describe(engine), cfg->max_clients, cfg->idle_timeout, cfg->line_timeout,
+             cfg->auth.enabled ? "password required" : "no password");
 
     for (;;) {
         struct epoll_event got[8];
@@ -362,7 +364,7 @@ out:
         close(lfd);
     if (workers)
         workers_stop();
-    store_close(main_store);
+    store_engine_close(engine);
     if (ep >= 0)
         close(ep);
     if (sfd >= 0)

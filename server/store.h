@@ -1,11 +1,34 @@
 /*
- * store.h - where tasks are kept. One struct store is one connection to the
- * storage engine; it is used by one thread at a time (a worker's own store
- * by that worker only; the writer store by whichever thread holds the
- * server's write lock). Today's engine is SQLite (store-sqlite.c).
+ * store.h - where tasks are kept: a storage engine behind an interface it
+ * owns entirely. Today's engine is SQLite (store-sqlite.c, with its
+ * checkpoint thread in store-sqlite-ckpt.c); a second engine (PostgreSQL,
+ * say) implements the same functions and passes the same contract suite
+ * (tests/server/test_store.c).
  *
- * Writes happen between store_begin() and store_commit(); each write may be
- * wrapped in a savepoint so that a failing one is undone alone.
+ * Two kinds of object:
+ *   struct store_engine - one per process and database: opens, creates or
+ *     upgrades it, owns the one writer connection and the write turn, and
+ *     runs its own maintenance (store_engine_maintain).
+ *   struct store - one connection: a worker's or a stream's, for reads
+ *     (store_connect), or the writer, lent out between store_write_begin()
+ *     and store_write_end(). A store is used by one thread at a time.
+ *
+ * What is the engine's business and not its callers': how long to wait
+ * for a lock, when to checkpoint, which commands need a savepoint, page
+ * caches, how the change counter is kept. Callers see only the location
+ * and whether commits must be durable (struct store_options).
+ *
+ * A write batch, as the server runs it:
+ *
+ *     store_write_begin(e, &w, err, cap);       the write turn, a transaction
+ *     for each write command:
+ *         store_cmd_begin(w, req);              a savepoint if the engine needs one
+ *         store_add(w, ...) / store_edit(w, ...) / ...
+ *         store_cmd_end(w, failed);             keep or undo this command alone
+ *         store_write_ok(w)?                    else the batch must be rolled back
+ *     store_write_end(e, commit, err, cap);     COMMIT or ROLLBACK, the turn released
+ *
+ * and between two batches, never inside one, store_engine_maintain(e).
  */
 #ifndef TODO_SERVER_STORE_H
 #define TODO_SERVER_STORE_H
@@ -15,6 +38,7 @@
 
 #include "todo/proto.h"
 
+struct store_engine;
 struct store;
 
 enum store_rc {
@@ -26,75 +50,135 @@ enum store_rc {
     STORE_ERROR = -1    /* the engine failed; store_errmsg() says why */
 };
 
+/* Only what every engine understands. */
 struct store_options {
-    const char *path; /* a file, or ":memory:" for a store that keeps nothing */
-    int sync_full;    /* make every commit durable against power loss */
-    int busy_ms;      /* how long to wait for another process's lock */
-    /* The one connection that makes every write (the server's, used under
-     * its write lock): SQLite's automatic checkpoints are off on it, and
-     * store_wal_frames() follows its commits; checkpoints are run with
-     * store_checkpoint() instead. */
-    int writer;
+    const char *path; /* where: a file, or ":memory:" for a store that keeps nothing */
+    int durable;      /* every commit survives power loss, not only the process dying */
 };
 
-/* Opens the store, creating it or upgrading its schema when needed.
- * STORE_OK, or STORE_ERROR with a sentence in err (e.g. a database made by
- * a newer server). */
-int store_open(struct store **out, const struct store_options *o, char *err, size_t errcap);
+/* ---- the engine ---- */
+
+/* Opens the database (creating it, or upgrading its schema, when needed),
+ * opens the writer connection and starts the engine's maintenance.
+ * STORE_OK, or STORE_ERROR with a sentence in err (a database made by a
+ * newer server, one that another process has open). */
+int store_engine_open(struct store_engine **out, const struct store_options *o, char *err,
+                      size_t errcap);
+/* Stops the maintenance and closes the writer; at a clean stop the engine
+ * leaves the database self-contained (SQLite folds its WAL in). Every
+ * store_connect() connection must be closed first. NULL is ignored. */
+void store_engine_close(struct store_engine *e);
+/* How the engine keeps the data, for the server's start-up line (e.g.
+ * "WAL, synchronous=FULL"); lives as long as e. */
+const char *store_engine_describe(const struct store_engine *e);
+/* 1 when a read connection may keep one snapshot open across event-loop
+ * passes (a stream, stream.h) without holding writes back. SQLite's
+ * in-memory database cannot: a reader there blocks COMMIT. */
+int store_engine_streams(const struct store_engine *e);
+
+/* Runs the engine's maintenance when it is due (SQLite: asks its
+ * checkpoint thread for a checkpoint, or runs one that restarts the WAL,
+ * which takes the write turn and so waits for a batch under way). Called
+ * by the workers between passes, never inside a write batch. Cheap when
+ * nothing is due. */
+void store_engine_maintain(struct store_engine *e);
+
+/* ---- connections ---- */
+
+enum store_role {
+    STORE_ROLE_READ,   /* a worker's: many short reads, a warm cache */
+    STORE_ROLE_STREAM, /* a stream's: one long LIST read twice in order, a small cache */
+};
+
+/* Opens a read connection on e. STORE_OK, or STORE_ERROR with a sentence
+ * in err. */
+int store_connect(struct store_engine *e, enum store_role role, struct store **out, char *err,
+                  size_t errcap);
+/* Closes a store_connect() connection (never the writer: the engine
+ * closes that). NULL is ignored. */
 void store_close(struct store *s);
-/* Sets the page cache of s to kib KiB (SQLite's default is 2 MiB). */
-int store_set_cache(struct store *s, int kib);
-/* The last error, as a sentence; valid until the next call on s. */
+/* The last error of s, as a sentence; valid until the next call on s. */
 const char *store_errmsg(struct store *s);
 
-/* Transactions: begin takes the write lock at once (so a busy database is
- * seen here, not half-way through a batch). */
-int store_begin(struct store *s);
-/* Commit and rollback also bump the store's generation (see below). */
-int store_commit(struct store *s);
-int store_rollback(struct store *s);
-
 /* Reads (get, list, tags, count) outside a write transaction share one
- * read transaction, opened by the first of them, until store_read_end().
- * Call it before waiting for anything: an open snapshot keeps checkpoints
- * from finishing and the WAL from being reused. store_begin() ends it too. */
+ * read snapshot, opened by the first of them, until store_read_end().
+ * Call it before waiting for anything: an open snapshot holds back the
+ * engine's maintenance (SQLite: checkpoints, and reusing the WAL). */
 void store_read_end(struct store *s);
 
-/* The generation: a counter shared by all connections of this process,
- * bumped after every commit or rollback of a write transaction. An answer
- * read in a snapshot is current for as long as store_generation() still
- * equals the store_read_generation() of that snapshot. */
-unsigned long store_generation(void);
-/* Opens s's read transaction if none is open (outside a write transaction)
- * and returns the generation loaded just before its snapshot was taken. */
-unsigned long store_read_generation(struct store *s);
+/* ---- writes: the engine's transaction and savepoint policy ---- */
 
-/* Frames in the WAL after the writer connection's last commit (0 for a
- * store without a WAL). */
-long store_wal_frames(void);
-/* A PASSIVE checkpoint through s (ends s's read transaction first): copies
- * what it can of the WAL into the database without waiting for anyone.
- * One that another checkpoint kept out, or that store_interrupt() stopped,
- * did nothing and is not an error. */
-int store_checkpoint(struct store *s);
-/* Makes s's checkpoint in progress, if any, stop soon (from any thread). */
-void store_interrupt(struct store *s);
-/* 1 while a transaction is open. SQLite may end one by itself after some
- * errors (disk full, I/O error), which the batching code must notice. */
-int store_in_transaction(struct store *s);
-/* One savepoint at a time, inside a transaction. A write that fails may
- * have made part of its change: roll back to the savepoint to undo it. */
-int store_savepoint(struct store *s);
-int store_release(struct store *s);
-int store_rollback_to(struct store *s);
+/* Takes the engine's write turn (one writer at a time, in this process)
+ * and begins a transaction on the writer, which *w is set to. The turn is
+ * taken at once, so a database busy elsewhere is seen here, not half-way
+ * through a batch. STORE_OK with the turn held; or STORE_ERROR, the turn
+ * not held, with a sentence in err. */
+int store_write_begin(struct store_engine *e, struct store **w, char *err, size_t errcap);
+/* Before one command of the batch: opens a savepoint if the engine needs
+ * one to undo this command alone should it fail (SQLite: a command that
+ * may change more than one row; PostgreSQL would need one for every
+ * command, since a failed statement aborts its whole transaction).
+ * STORE_OK, or STORE_ERROR (store_errmsg(w)): the command must not run. */
+int store_cmd_begin(struct store *w, const struct proto_request *req);
+/* After that command: keeps its changes, or undoes them when failed is
+ * nonzero (the command was refused or failed). STORE_ERROR means the
+ * batch is in a state nobody can vouch for and must be rolled back. */
+int store_cmd_end(struct store *w, int failed);
+/* 1 while the batch's transaction can take more commands. An engine may
+ * end a transaction by itself after some errors (SQLite, on a full disk):
+ * then it is 0, and the batch must be rolled back, not added to. */
+int store_write_ok(struct store *w);
+/* Ends the batch: COMMIT when commit is nonzero, else ROLLBACK; releases
+ * the write turn either way. A commit that fails (or finds the
+ * transaction already ended by the engine) is rolled back and returns
+ * STORE_ERROR with a sentence in err; nothing of the batch is kept. err
+ * may be NULL. */
+int store_write_end(struct store_engine *e, int commit, char *err, size_t errcap);
+
+/* ---- the change counter, for caches of replies ---- */
+
+/*
+ * Which tasks changed since a point in time, so that a cache of GET
+ * replies (cache.h) keeps an entry for as long as its task is unchanged,
+ * not only until the next commit anywhere.
+ *
+ * store_read_stamp(s) opens s's read snapshot if none is open (outside a
+ * write transaction) and returns a stamp taken just before the snapshot
+ * was: everything committed up to that stamp is in the snapshot.
+ * store_unchanged(s, id, stamp) is 1 if no commit since stamp changed
+ * task id (by any write: ADD, EDIT, DONE, UNDONE, DEL, IMPORT, put), else
+ * 0; a 0 may also be a false alarm (another task changed), never the
+ * reverse. A rollback, or a commit that failed, changes nothing.
+ *
+ * The SQLite engine keeps a commit counter and a table of slots (atomic
+ * counters, indexed by a hash of the id); the writer records the ids its
+ * write functions touch in a transaction, and after its COMMIT, before the
+ * turn is released (and so before any reply to those writes goes out),
+ * sets each of their slots to the commit's number and then the counter.
+ * The stamp is loaded before the snapshot is taken, so a snapshot holds at
+ * least the commits up to its stamp; a slot is written after its commit
+ * is visible and before it is acknowledged, so a write a client was told
+ * about is always seen by store_unchanged. This holds while one server
+ * process owns the SQLite file (which the engine makes sure of); another
+ * engine, whose data other processes change, needs its own way (e.g.
+ * PostgreSQL's LISTEN/NOTIFY, or a version column).
+ */
+uint64_t store_read_stamp(struct store *s);
+int store_unchanged(struct store *s, struct proto_str id, uint64_t stamp);
+
+/* ---- reads and writes of tasks ---- */
 
 /* Called for each task (or tag) found; its strings live until it returns.
  * Return nonzero to stop: the store call then returns STORE_STOPPED. */
 typedef int (*store_task_fn)(void *arg, const struct proto_task *t);
 typedef int (*store_tag_fn)(void *arg, struct proto_str tag, int64_t count);
 
-/* ADD: text, tags, pri, due from req. The new id (a decimal number never
- * handed out before) is written to id. */
+/* The writes below run on the writer, inside a write batch. */
+
+/* ADD: text, tags, pri, due from req. The new id is written to id: a
+ * decimal number never handed out before, the one after the last ADD's
+ * (a refused command, or a batch rolled back, gives its ids back), or
+ * further on after a crash or an id that IMPORT or put took. */
 int store_add(struct store *s, const struct proto_request *req, int64_t now,
               char id[PROTO_MAX_ID + 1]);
 /* IMPORT: the task of req (id, text, done, pri, due, tags, created and
@@ -104,12 +188,20 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
  * moves ADD's counter past it, so that ADD never collides with it. */
 enum { STORE_IMPORT_ADDED = 0, STORE_IMPORT_SKIPPED, STORE_IMPORT_REPLACED };
 int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome);
-int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg);
 /* EDIT: the changes in req (has_text/text, pri unless PROTO_PRI_KEEP,
- * due_op/due, tags to add, untags to remove). */
+ * due_op/due, tags to add, untags to remove). STORE_LIMIT when the task
+ * would carry more than PROTO_MAX_TAGS tags (part of the change may have
+ * been made: store_cmd_end(w, 1) undoes it). */
 int store_edit(struct store *s, const struct proto_request *req, int64_t now);
 int store_set_done(struct store *s, struct proto_str id, int done, int64_t now);
 int store_del(struct store *s, struct proto_str id);
+/* The tutorial's POST: sets the text of id, creating the task if needed. */
+int store_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now);
+
+/* The reads run on any store (on the writer inside a batch, where they see
+ * its uncommitted writes). */
+
+int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg);
 /* LIST: req's filter, tags (all must match) and words (each must be in the
  * text as a word, see proto_text_has_words), ordered by creation. */
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg);
@@ -135,7 +227,22 @@ long long store_cursor_most(const struct store_cursor *k);
 /* Every tag in use with the number of tasks that carry it, by name. */
 int store_tags(struct store *s, store_tag_fn fn, void *arg);
 int store_count(struct store *s, int64_t *n);
-/* The tutorial's POST: sets the text of id, creating the task if needed. */
-int store_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now);
+
+/* ---- failing on purpose, for tests ---- */
+
+#ifdef TODO_FAULT_INJECTION
+/* Test builds only (TODO_FAULT_INJECTION): what fails from now on, in the
+ * whole process, below the engine (SQLite: in its WAL files, where
+ * TODO_FAULT_FILE's faults come from too, wal-gather.c), as a real disk's
+ * failure would. NONE ends it. A store that keeps nothing (":memory:") has
+ * no WAL and never fails. */
+enum store_fault {
+    STORE_FAULT_NONE,
+    STORE_FAULT_COMMIT_FULL,  /* every commit fails as on a full disk */
+    STORE_FAULT_COMMIT_IOERR, /* every commit fails as a failed write */
+    STORE_FAULT_READ_IOERR,   /* reads of committed data fail */
+};
+void store_fault_set(struct store_engine *e, enum store_fault f);
+#endif
 
 #endif /* TODO_SERVER_STORE_H */

@@ -13,10 +13,6 @@
 #include "log.h"
 #include "store.h"
 
-/* Page cache of a stream's connection: it reads each page of the list about
- * twice (the count, then the lines), in order, so a small cache does. */
-#define STREAM_CACHE_KIB 512
-
 struct stream {
     /* The owner's (the connection's worker). */
     struct store *store; /* opened at first use, kept for the next stream */
@@ -41,15 +37,12 @@ static struct {
     struct stream s[STREAM_MAX];
     atomic_int used;        /* streams in use, for a cheap streams_reap() */
     _Atomic int64_t reaped; /* when streams_reap() last looked */
-    const char *path;
-    int sync_full, busy_ms;
+    struct store_engine *engine;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-void streams_init(const char *path, int sync_full, int busy_ms)
+void streams_init(struct store_engine *e)
 {
-    pool.path = path;
-    pool.sync_full = sync_full;
-    pool.busy_ms = busy_ms;
+    pool.engine = e;
 }
 
 void streams_close(void)
@@ -85,14 +78,10 @@ struct stream *stream_start(int fd, const struct proto_request *req, int64_t now
         return NULL;
     }
     /* From here the stream is ours alone, but for fd and shut. */
-    if (st->store == NULL) {
-        struct store_options so = {pool.path, pool.sync_full, pool.busy_ms, 0};
-        if (store_open(&st->store, &so, err, errcap) != STORE_OK) {
-            st->store = NULL;
-            goto fail;
-        }
-        if (store_set_cache(st->store, STREAM_CACHE_KIB) != STORE_OK)
-            log_debug("%s", store_errmsg(st->store));
+    if (st->store == NULL &&
+        store_connect(pool.engine, STORE_ROLE_STREAM, &st->store, err, errcap) != STORE_OK) {
+        st->store = NULL;
+        goto fail;
     }
     if (store_cursor_open(st->store, req, &st->cur) != STORE_OK) {
         snprintf(err, errcap, "%s", store_errmsg(st->store));

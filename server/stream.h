@@ -14,8 +14,9 @@
  * connections get their turn between slices, and a client that does not
  * read holds a few hundred KiB of replies, not the whole list.
  *
- * A snapshot kept open keeps the WAL from being checkpointed past it and
- * started over, so a stream that the client stops taking is not kept:
+ * A snapshot kept open holds the store's maintenance back (SQLite cannot
+ * checkpoint its WAL past it and start it over), so a stream that the
+ * client stops taking is not kept:
  * streams_reap() shuts down the connection of a stream that made no
  * progress for STREAM_STALL_MS. When every stream is in use, LIST of a
  * big list is answered ERR BUSY (the caller's choice).
@@ -52,10 +53,11 @@
 #define STREAM_STALL_MS 10000
 
 struct stream;
+struct store_engine;
 
-/* Sets up the pool for the database at path; connections are opened when
- * first needed. */
-void streams_init(const char *path, int sync_full, int busy_ms);
+/* Sets up the pool for the store of e (which must outlive it); its
+ * connections (STORE_ROLE_STREAM) are opened when first needed. */
+void streams_init(struct store_engine *e);
 /* Closes the pool's connections; no stream may be in use. */
 void streams_close(void);
 

@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,9 +57,20 @@ static sqlite3_vfs *root;
  * fails reads of the WAL (SQLITE_IOERR_READ). The failure comes from
  * below SQLite, where a real disk's would, so SQLite and the server handle
  * it exactly as they would a real one. Without the variable nothing is
- * read and nothing fails.
+ * read and nothing fails. A test that runs the store in its own process
+ * (tests/server/test_store.c) says what fails by wal_gather_fault()
+ * instead, through store_fault_set().
  */
 static const char *fault_file;
+/* wal_gather_fault()'s, for tests that run SQLite in their own process:
+ * read by every connection's thread, so atomic. */
+static atomic_int forced_commit, forced_read;
+
+void wal_gather_fault(int commit_rc, int read_rc)
+{
+    atomic_store(&forced_commit, commit_rc);
+    atomic_store(&forced_read, read_rc);
+}
 
 static int fault_get(const char *what, int code)
 {
@@ -78,13 +90,16 @@ static int fault_get(const char *what, int code)
 
 static int fault_commit(void)
 {
-    int rc = fault_get("commit-full", SQLITE_FULL);
+    int rc = atomic_load(&forced_commit);
+    if (rc == SQLITE_OK)
+        rc = fault_get("commit-full", SQLITE_FULL);
     return rc != SQLITE_OK ? rc : fault_get("commit-ioerr", SQLITE_IOERR_WRITE);
 }
 
 static int fault_read(void)
 {
-    return fault_get("read-ioerr", SQLITE_IOERR_READ);
+    int rc = atomic_load(&forced_read);
+    return rc != SQLITE_OK ? rc : fault_get("read-ioerr", SQLITE_IOERR_READ);
 }
 #else
 static int fault_commit(void)

@@ -22,4 +22,12 @@
  * connection is opened. Returns SQLITE_OK or an SQLite error code. */
 int wal_gather_register(void);
 
+#ifdef TODO_FAULT_INJECTION
+/* Test builds only: from now on, in this whole process, every commit
+ * written to a WAL fails with commit_rc and every read of a WAL with
+ * read_rc (SQLite codes; SQLITE_OK fails nothing), besides what the file
+ * named by TODO_FAULT_FILE says (wal-gather.c). */
+void wal_gather_fault(int commit_rc, int read_rc);
+#endif
+
 #endif /* TODO_SERVER_WAL_GATHER_H */

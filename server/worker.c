@@ -31,7 +31,9 @@
  * batch_end), all others at once.
  *
  * Elsewhere: the registry of open connections, with the idle sweep and the
- * drain at shutdown (registry.h), and the counters STATS sums (stats.h).
+ * drain at shutdown (registry.h), the counters STATS sums (stats.h), and
+ * the store's maintenance (its checkpoints: store-sqlite-ckpt.c), which a
+ * worker runs between passes (store_engine_maintain).
  */
 /* SCHED_BATCH (sched.h). */
 #define _GNU_SOURCE
@@ -49,7 +51,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -77,33 +78,17 @@
  * (its requests wait in the socket) until it has taken most of it. */
 #define OUT_HIGH (1024 * 1024)
 #define OUT_LOW (256 * 1024)
-/* How long a write batch waits for another process holding the database. */
-#define BUSY_TIMEOUT_MS 5000
-/* Checkpoints (see ckpt_main): a PASSIVE one, outside the write lock, each
- * time the WAL has grown by CKPT_FRAMES; one under the write lock, so that
- * the next write can start the WAL over, once it passes CKPT_HARD_FRAMES
- * (48,000 frames of one page each: a WAL of about 48 MiB at most with the
- * 1 KiB pages of a database this server created, 192 MiB with 4 KiB pages).
- * Should the checkpoint thread fall that far behind (every core or the
- * disk busy), a worker restarts the WAL itself at CKPT_FORCE_FRAMES, and
- * writes wait for it: about 100 MB at most.
- * A checkpoint copies each page once however often it was written since the
- * last one, so a longer interval copies less for the same writes: 12,000
- * rather than 1,000 frames took EDIT from 8.3 to 7.6 us of server CPU a
- * request (docs/PERFORMANCE.md). */
-#define CKPT_FRAMES 12000
-#define CKPT_HARD_FRAMES 48000
-#define CKPT_FORCE_FRAMES (2 * CKPT_HARD_FRAMES)
 
 struct worker {
     pthread_t thread;
     int index;
 
     /* What this worker owns, and hands its handlers through cmd_ctx: its
-     * store connection for reads (SQLite connection and statements), its
+     * read connection to the store, its cache of GET replies (cache.h), its
      * write batch (batch.h) and its block of counters (stats.h, written by
      * this worker only). */
     struct store *store;
+    struct cache *cache;
     struct batch *batch;
     struct stats_counters *counters;
 
@@ -136,45 +121,13 @@ static struct {
     struct conn *held;
     int64_t timer_at;
     int tfd;
-    /* Held by a worker from its BEGIN IMMEDIATE to its COMMIT (and by the
-     * checkpoint thread for a checkpoint that must restart the WAL). SQLite
-     * allows one writer anyway; taking the turn here, instead of spinning
-     * in SQLite's busy handler (which sleeps in steps of up to 100 ms),
-     * hands the lock over at once and keeps SQLITE_BUSY away from clients. */
-    pthread_mutex_t write_lock;
-    /* The server's one writer connection: every write batch runs on it,
-     * only while write_lock is held, so its page cache stays warm. */
-    struct store *wstore;
-    /* The checkpoint thread (ckpt_main). ckpt_lock guards ckpt_want and
-     * ckpt_quit; ckpt_mark (the WAL's size in frames when the last
-     * checkpoint ran) is written by that thread only. */
-    pthread_t ckpt_thread;
-    struct store *ckpt_store; /* its connection, for store_interrupt() */
-    int ckpt_started;
-    pthread_mutex_t ckpt_lock;
-    pthread_cond_t ckpt_cond;
-    int ckpt_want, ckpt_quit;
-    /* ckpt_running: 1 while the thread is in a checkpoint (SQLite lets one
-     * run at a time), ckpt_idle signalled when it leaves it; ckpt_held: 1
-     * while a worker runs one (restart_wal), and the thread starts none.
-     * Under ckpt_lock. */
-    int ckpt_running, ckpt_held;
-    pthread_cond_t ckpt_idle;
-    /* Set (under ckpt_lock, ckpt_idle signalled) once the thread has taken
-     * its low priority: the server says it is listening only after that,
-     * as it does once every worker is set up. */
-    int ckpt_ready;
-    atomic_long ckpt_mark;
-    /* Set by the checkpoint thread when the WAL has passed CKPT_HARD_FRAMES
-     * and should start over; taken (exchanged for 0) by the worker that
-     * does it. restart_forced: the WAL's size when a worker last did it
-     * without being asked (CKPT_FORCE_FRAMES), so that it does so once. */
-    atomic_int restart_due;
-    atomic_long restart_forced;
-    /* LIST replies may be streamed (stream.h): the database is a file. In
-     * SQLite's in-memory database (--db :memory:) a reader blocks COMMIT,
-     * so a stream held open across passes would hold every write back:
-     * there LIST is made at once, as it fits in SERVER_OUTPUT_MAX. */
+    /* The store (store.h): its writer and write turn are lent to the
+     * workers' batches (batch.h), and its maintenance runs between passes. */
+    struct store_engine *engine;
+    /* LIST replies may be streamed (stream.h) when the store lets a
+     * snapshot stay open across passes without holding writes back
+     * (store_engine_streams); else LIST is made at once, as it fits in
+     * SERVER_OUTPUT_MAX. */
     int streams;
     /* Start-up handshake: guards every worker's started and err. */
     pthread_mutex_t start_lock;
@@ -184,10 +137,6 @@ static struct {
     .efd = -1,
     .tfd = -1,
     .held_lock = PTHREAD_MUTEX_INITIALIZER,
-    .write_lock = PTHREAD_MUTEX_INITIALIZER,
-    .ckpt_lock = PTHREAD_MUTEX_INITIALIZER,
-    .ckpt_cond = PTHREAD_COND_INITIALIZER,
-    .ckpt_idle = PTHREAD_COND_INITIALIZER,
     .start_lock = PTHREAD_MUTEX_INITIALIZER,
     .start_cond = PTHREAD_COND_INITIALIZER,
 };
@@ -360,6 +309,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     struct cmd_ctx x = {
         .sink = &sink.base,
         .store = on_writer ? batch_writer(self->batch) : self->store,
+        .cache = self->cache,
         .cfg = pool.cfg,
         .counters = self->counters,
         .batch = self->batch,
@@ -623,7 +573,7 @@ static void line_clock(struct conn *c)
         atomic_store_explicit(&c->line_since, since, memory_order_relaxed);
 }
 
-/* Runs the queued requests. No recv() happens in here, so the write lock
+/* Runs the queued requests. No recv() happens in here, so the write turn
  * that the first write of the pass takes is held only for the requests
  * themselves and the commit, never across socket reads. */
 static void settle(struct conn *c);
@@ -928,176 +878,6 @@ static void settle_all(void)
     }
 }
 
-/*
- * Checkpoints copy the WAL into the database. PASSIVE ones run on a thread
- * of their own, at the lowest priority (nice 19, SCHED_BATCH): it gives way
- * to the workers and to clients on the same machine. At the normal
- * priority it put a tail on write latency: a checkpoint is a few
- * milliseconds of copying and an fdatasync every 12,000 frames, and
- * whichever thread it displaced held up every client waiting on it (one
- * worker, EDIT at 50 connections: p99 0.9-1.0 ms, 0.61-0.74 ms at nice 19,
- * 0.55-0.70 ms with no checkpoints at all; docs/PERFORMANCE.md). SCHED_IDLE
- * did as well for latency, but with every core busy such a thread gets
- * next to nothing (a weight of 3 against nice 19's 15 and nice 0's 1024),
- * and no other checkpoint can run while one is under way: under
- * ThreadSanitizer the WAL grew past 130 MB (test wal_stays_bounded), before
- * writers were made to wait for it (below).
- *
- * A PASSIVE checkpoint does not stop writers, but under continuous writes
- * it never catches up with the end of the WAL, and SQLite starts the WAL
- * over only once a checkpoint has. So when the WAL passes CKPT_HARD_FRAMES
- * the thread asks for a checkpoint under the write lock, which a worker
- * runs between two passes (restart_wal): it has only what was appended
- * since the last PASSIVE one to copy, and the next write transaction
- * starts the WAL over. A worker does it, not the checkpoint thread,
- * because writers wait for it: they must not wait for a thread that
- * anything may keep off the CPU (and an unprivileged thread cannot raise
- * its priority again). The WAL thus stays under about CKPT_HARD_FRAMES
- * plus what is written during one checkpoint. Should the checkpoint thread
- * fall far behind (every core or the disk busy), a worker restarts the WAL
- * at CKPT_FORCE_FRAMES without being asked, stopping the thread's
- * checkpoint and waiting for it to end while writes wait: the WAL stays
- * under about 100 MB whatever the load (two servers under test on 2 cores
- * had reached 200 MB without the wait).
- */
-static void restart_wal(long frames, int hurry)
-{
-    int64_t t0 = mono_us();
-    pthread_mutex_lock(&pool.write_lock);
-    /* A checkpoint of the thread's that is under way would make this one
-     * do nothing (SQLite runs one at a time and does not wait for the
-     * other), so wait for it to end: writers wait meanwhile, which is what
-     * bounds the WAL when the disk or the CPU cannot keep up. In a hurry,
-     * stop it first (it notices at its next page; an fdatasync it is in
-     * still takes its time). */
-    pthread_mutex_lock(&pool.ckpt_lock);
-    pool.ckpt_held = 1;
-    if (hurry && pool.ckpt_running)
-        store_interrupt(pool.ckpt_store);
-    while (pool.ckpt_running)
-        pthread_cond_wait(&pool.ckpt_idle, &pool.ckpt_lock);
-    pthread_mutex_unlock(&pool.ckpt_lock);
-    if (store_checkpoint(pool.wstore) != STORE_OK)
-        log_warn("checkpoint: %s", store_errmsg(pool.wstore));
-    pthread_mutex_lock(&pool.ckpt_lock);
-    pool.ckpt_held = 0;
-    pthread_mutex_unlock(&pool.ckpt_lock);
-    pthread_mutex_unlock(&pool.write_lock);
-    log_debug("checkpoint of a %ld-frame WAL holding writes: %.1f ms", frames,
-              (double)(mono_us() - t0) / 1e3);
-}
-
-static void maybe_checkpoint(void)
-{
-    long frames = store_wal_frames();
-    if (atomic_load_explicit(&pool.restart_due, memory_order_relaxed) &&
-        atomic_exchange(&pool.restart_due, 0)) {
-        if (frames >= CKPT_FRAMES) /* else it was started over meanwhile */
-            restart_wal(frames, 0);
-        return;
-    }
-    if (frames >= CKPT_FORCE_FRAMES) {
-        long last = atomic_load(&pool.restart_forced);
-        if (last != frames && atomic_compare_exchange_strong(&pool.restart_forced, &last, frames))
-            restart_wal(frames, 1);
-        return;
-    }
-    long mark = atomic_load(&pool.ckpt_mark);
-    if (frames >= mark && frames - mark < CKPT_FRAMES)
-        return;
-    if (frames < mark && frames < CKPT_FRAMES)
-        return; /* the WAL was started over and is small */
-    pthread_mutex_lock(&pool.ckpt_lock);
-    if (!pool.ckpt_want) {
-        pool.ckpt_want = 1;
-        pthread_cond_signal(&pool.ckpt_cond);
-    }
-    pthread_mutex_unlock(&pool.ckpt_lock);
-}
-
-static void *ckpt_main(void *arg)
-{
-    struct store *s = arg;
-    struct sched_param sp = {0};
-    int src = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
-    if (src != 0)
-        log_debug("checkpoint thread: cannot use SCHED_BATCH: %s", strerror(src));
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) != 0)
-        log_debug("checkpoint thread: cannot lower its priority: %s", strerror(errno));
-
-    pthread_mutex_lock(&pool.ckpt_lock);
-    pool.ckpt_ready = 1;
-    pthread_cond_broadcast(&pool.ckpt_idle);
-    for (;;) {
-        while (!pool.ckpt_want && !pool.ckpt_quit)
-            pthread_cond_wait(&pool.ckpt_cond, &pool.ckpt_lock);
-        if (pool.ckpt_quit)
-            break;
-        pool.ckpt_want = 0;
-
-        /* The mark moves before the checkpoint, not after: the writes made
-         * while it runs must not ask for another one at once (they did, and
-         * every checkpoint ran twice, the second for a tenth of the frames). */
-        long frames = store_wal_frames();
-        atomic_store(&pool.ckpt_mark, frames);
-        /* Fallen that far behind, it leaves the WAL to the workers, which
-         * run at a normal priority; and none while a worker runs one. */
-        if (frames >= CKPT_FORCE_FRAMES || pool.ckpt_held)
-            continue;
-        pool.ckpt_running = 1;
-        pthread_mutex_unlock(&pool.ckpt_lock);
-        int64_t t0 = mono_us();
-        if (store_checkpoint(s) != STORE_OK)
-            log_warn("checkpoint: %s", store_errmsg(s));
-        log_debug("checkpoint of a %ld-frame WAL: %.1f ms", frames, (double)(mono_us() - t0) / 1e3);
-        if (frames >= CKPT_HARD_FRAMES)
-            atomic_store(&pool.restart_due, 1);
-        pthread_mutex_lock(&pool.ckpt_lock);
-        pool.ckpt_running = 0;
-        pthread_cond_broadcast(&pool.ckpt_idle);
-    }
-    pthread_mutex_unlock(&pool.ckpt_lock);
-    store_close(s);
-    return NULL;
-}
-
-/* Opens the checkpoint thread's own connection here, so that a failure is
- * reported at start-up. */
-static int ckpt_start(char *err, size_t errcap)
-{
-    struct store *s = NULL;
-    struct store_options so = {pool.cfg->db, pool.cfg->sync_full, BUSY_TIMEOUT_MS, 0};
-    if (store_open(&s, &so, err, errcap) != STORE_OK)
-        return -1;
-    pool.ckpt_store = s;
-    int rc = pthread_create(&pool.ckpt_thread, NULL, ckpt_main, s);
-    if (rc != 0) {
-        snprintf(err, errcap, "cannot start the checkpoint thread: %s", strerror(rc));
-        store_close(s);
-        return -1;
-    }
-    pool.ckpt_started = 1;
-    pthread_mutex_lock(&pool.ckpt_lock);
-    while (!pool.ckpt_ready)
-        pthread_cond_wait(&pool.ckpt_idle, &pool.ckpt_lock);
-    pthread_mutex_unlock(&pool.ckpt_lock);
-    return 0;
-}
-
-static void ckpt_stop(void)
-{
-    if (!pool.ckpt_started)
-        return;
-    pthread_mutex_lock(&pool.ckpt_lock);
-    pool.ckpt_quit = 1;
-    pthread_cond_signal(&pool.ckpt_cond);
-    pthread_mutex_unlock(&pool.ckpt_lock);
-    pthread_join(pool.ckpt_thread, NULL);
-    pool.ckpt_started = 0;
-    pool.ckpt_store = NULL;
-    pool.ckpt_quit = 0;
-}
-
 /* ---- new connections, idle ones, and the last ones ---- */
 
 /* The acceptor's: registers fd in the shared epoll instance, where the
@@ -1169,8 +949,7 @@ static void *worker_main(void *arg)
         if (src != 0)
             log_debug("worker %d: cannot use SCHED_BATCH: %s", self->index, strerror(src));
     }
-    struct store_options so = {cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS, 0};
-    if (store_open(&self->store, &so, err, sizeof(err)) != STORE_OK) {
+    if (store_connect(pool.engine, STORE_ROLE_READ, &self->store, err, sizeof(err)) != STORE_OK) {
         report_start(self, -1, err);
         return NULL;
     }
@@ -1180,11 +959,12 @@ static void *worker_main(void *arg)
     if (arena_cap < 1024 * 1024)
         arena_cap = 1024 * 1024;
     pscratch_cap = cfg->max_line + 1;
-    cache_init(pool.n);
+    /* Without a cache (no memory) GET reads the store every time. */
+    self->cache = cache_new(CACHE_BUDGET / (size_t)pool.n);
     arena = malloc(arena_cap);
     pscratch = malloc(pscratch_cap);
     proto_buf_init(&spare, SERVER_OUTPUT_MAX);
-    self->batch = batch_new(pool.wstore, &pool.write_lock, self->counters);
+    self->batch = batch_new(pool.engine, self->counters);
     if (arena == NULL || pscratch == NULL || self->batch == NULL) {
         report_start(self, -1, "out of memory for buffers");
         goto out;
@@ -1232,7 +1012,7 @@ static void *worker_main(void *arg)
         store_read_end(self->store);
         batch_end(self->batch, close_later);
         settle_all();
-        maybe_checkpoint();
+        store_engine_maintain(pool.engine);
         close_pending();
         streams_reap(now_ms);
         if (wake)
@@ -1245,7 +1025,8 @@ out:
     free(ready);
     batch_free(self->batch);
     proto_buf_free(&spare);
-    cache_free();
+    cache_free(self->cache);
+    self->cache = NULL;
     store_close(self->store);
     log_debug("worker %d stopped", self->index);
     return NULL;
@@ -1273,15 +1054,16 @@ static void close_loop(void)
     pool.efd = pool.ep = -1;
 }
 
-int workers_start(const struct server_config *cfg, struct store *writer, char *err, size_t errcap)
+int workers_start(const struct server_config *cfg, struct store_engine *engine, char *err,
+                  size_t errcap)
 {
     pool.cfg = cfg;
     registry_init(cfg);
-    pool.wstore = writer;
+    pool.engine = engine;
     pool.n = cfg->threads;
     pool.oneshot = pool.n > 1 ? EPOLLONESHOT : 0;
-    pool.streams = strcmp(cfg->db, ":memory:") != 0;
-    streams_init(cfg->db, cfg->sync_full, BUSY_TIMEOUT_MS);
+    pool.streams = store_engine_streams(engine);
+    streams_init(engine);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
     if (pool.w == NULL || stats_init(pool.n) != 0) {
         snprintf(err, errcap, "out of memory");
@@ -1302,13 +1084,6 @@ int workers_start(const struct server_config *cfg, struct store *writer, char *e
         epoll_ctl(pool.ep, EPOLL_CTL_ADD, pool.efd, &ev) != 0 ||
         epoll_ctl(pool.ep, EPOLL_CTL_ADD, pool.tfd, &tev) != 0) {
         snprintf(err, errcap, "cannot create the workers' event loop: %s", strerror(errno));
-        close_loop();
-        free(pool.w);
-        pool.w = NULL;
-        stats_fini();
-        return -1;
-    }
-    if (ckpt_start(err, errcap) != 0) {
         close_loop();
         free(pool.w);
         pool.w = NULL;
@@ -1348,7 +1123,6 @@ fail:
     pool.w = NULL;
     pool.n = 0;
     stats_fini();
-    ckpt_stop();
     close_loop();
     return -1;
 }
@@ -1369,6 +1143,5 @@ void workers_stop(void)
     stats_fini();
     drain_and_close();
     streams_close();
-    ckpt_stop();
     close_loop();
 }

@@ -11,13 +11,15 @@
 struct server_config;
 struct sockaddr;
 
-struct store;
+struct store_engine;
 
-/* Starts cfg->threads workers, each with its own store connection for
- * reads, and waits until all are ready. Every write batch runs on writer
- * (opened with store_options.writer), under the pool's write lock. 0, or
- * -1 with a sentence in err. cfg and writer must outlive the pool. */
-int workers_start(const struct server_config *cfg, struct store *writer, char *err, size_t errcap);
+/* Starts cfg->threads workers, each with its own read connection to the
+ * store of engine and its own GET cache, and waits until all are ready.
+ * Every write batch runs on the engine's writer, under its write turn
+ * (store_write_begin), and the engine's maintenance between passes. 0,
+ * or -1 with a sentence in err. cfg and engine must outlive the pool. */
+int workers_start(const struct server_config *cfg, struct store_engine *engine, char *err,
+                  size_t errcap);
 
 /* Called by the acceptor only: registers fd (non-blocking), from the
  * client at addr, in the registry (registry.h, which counts it) and with

@@ -38,8 +38,10 @@ struct harness {
     struct server_config cfg;
     struct stats_counters *counters; /* the one worker's block (stats.h) */
     unsigned long long writes_in_batch;
-    struct store *writer; /* every write batch, as the server's main store */
-    struct store *reader; /* the worker's own store: committed data */
+    struct store_engine *engine;
+    struct store *writer; /* the engine's, lent to the open batch; NULL outside one */
+    struct store *reader; /* the worker's own connection: committed data */
+    struct cache *cache;  /* the worker's GET cache */
     int nconns;
     struct hconn conns[HARNESS_MAX_CONNS];
 
@@ -91,66 +93,21 @@ void registry_counts(struct registry_counts *rc)
     rc->conns_total = (unsigned long long)current->nconns;
 }
 
+/* Makes the engine's commits fail from now on, as on a full disk (on
+ * 1), or work again (on 0). -1 when the engine cannot be made to fail. */
+static int fault_commits(struct harness *h, int on)
+{
 #ifdef TODO_FAULT_INJECTION
-/*
- * A commit made to fail goes through the store's own fault injection (the
- * WAL-gathering VFS, TODO_FAULT_INJECTION): TODO_FAULT_FILE names a file
- * that is read at every commit, and "commit-full" in it fails the commit
- * as a full disk does. The VFS reads the variable once, when SQLite is set
- * up, so it is set before the first store of the process is opened and
- * the file exists only while a commit is meant to fail.
- */
-static char fault_path[128];
-
-static void fault_setup(void)
-{
-    if (fault_path[0] != '\0')
-        return;
-    const char *env = getenv("TODO_FAULT_FILE");
-    if (env != NULL) {
-        snprintf(fault_path, sizeof(fault_path), "%s", env);
-        return;
-    }
-    const char *tmp = getenv("TMPDIR");
-    snprintf(fault_path, sizeof(fault_path), "%s/todo-harness-fault-%ld",
-             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
-    if (setenv("TODO_FAULT_FILE", fault_path, 1) != 0)
-        fault_path[0] = '\0';
-}
-
-/* 0 once the next commit will fail, -1 if it cannot be made to. */
-static int fault_arm(void)
-{
-    if (fault_path[0] == '\0')
+    if (h->memory)
         return -1;
-    FILE *f = fopen(fault_path, "w");
-    if (f == NULL)
-        return -1;
-    int rc = fputs("commit-full\n", f) < 0 ? -1 : 0;
-    if (fclose(f) != 0)
-        rc = -1;
-    return rc;
-}
-
-static void fault_disarm(void)
-{
-    if (fault_path[0] != '\0' && unlink(fault_path) != 0 && errno != ENOENT)
-        fprintf(stderr, "harness: cannot remove %s: %s\n", fault_path, strerror(errno));
-}
+    store_fault_set(h->engine, on ? STORE_FAULT_COMMIT_FULL : STORE_FAULT_NONE);
+    return 0;
 #else
-static void fault_setup(void)
-{
-}
-
-static int fault_arm(void)
-{
+    (void)h;
+    (void)on;
     return -1;
-}
-
-static void fault_disarm(void)
-{
-}
 #endif
+}
 
 static void set_peer(struct hconn *c, int index)
 {
@@ -258,25 +215,23 @@ int harness_open(struct harness **out, const struct harness_options *o)
             goto fail;
         }
         snprintf(h->path, sizeof(h->path), "%s/todo.db", h->dir);
-        fault_setup();
     }
     h->cfg.db = h->path;
-    /* As server.c: the writer first (it creates the schema), then the
-     * worker's own connection. */
-    struct store_options wo = {h->path, 0, 1000, 1};
-    struct store_options ro = {h->path, 0, 1000, 0};
-    if (store_open(&h->writer, &wo, err, sizeof(err)) != STORE_OK ||
-        store_open(&h->reader, &ro, err, sizeof(err)) != STORE_OK) {
+    /* As server.c and worker.c: the engine (which creates the schema),
+     * then the worker's own connection and cache. */
+    struct store_options so = {h->path, 0};
+    if (store_engine_open(&h->engine, &so, err, sizeof(err)) != STORE_OK ||
+        store_connect(h->engine, STORE_ROLE_READ, &h->reader, err, sizeof(err)) != STORE_OK) {
         fprintf(stderr, "harness: %s\n", err);
         goto fail;
     }
-    /* The GET cache is per thread and its entries are stamped with the
-     * process-wide store generation: one left by an earlier harness's store
-     * could look current to this one. Its smallest size (64 sets of two,
-     * as for a pool of hundreds of workers) costs a fuzz run's store little
-     * to set up, and makes entries evict each other often. */
-    cache_free();
-    cache_init(1 << 20);
+    /* A small cache (a fuzz run opens one per input) whose entries evict
+     * each other often. */
+    h->cache = cache_new(32 * 1024);
+    if (h->cache == NULL) {
+        fprintf(stderr, "harness: out of memory\n");
+        goto fail;
+    }
     *out = h;
     return 0;
 fail:
@@ -290,14 +245,12 @@ void harness_close(struct harness *h)
         return;
     if (h->in_pass)
         harness_pass_end(h, HARNESS_COMMIT);
-    cache_free();
+    cache_free(h->cache);
     stats_fini();
     current = NULL;
     free(h->batch);
-    if (h->reader != NULL)
-        store_close(h->reader);
-    if (h->writer != NULL)
-        store_close(h->writer);
+    store_close(h->reader);
+    store_engine_close(h->engine);
     remove_files(h);
     proto_buf_free(&h->out);
     proto_buf_free(&h->scratch);
@@ -310,20 +263,25 @@ void harness_close(struct harness *h)
     free(h);
 }
 
-/* cmd_ctx.batch_open, as the worker's: BEGIN on the pass's first write. */
-static int batch_open(struct batch *b, struct store **writer)
+/* cmd_ctx.batch_open, as the worker's (batch.c): the write turn and a
+ * transaction at the pass's first write. */
+static int batch_open(struct batch *b, struct store **writer, char *err, size_t errcap)
 {
     struct harness *h = b->h;
-    *writer = h->writer;
     if (h->batch_open) {
-        if (h->batch_broken || !store_in_transaction(h->writer)) {
+        *writer = h->writer;
+        if (h->batch_broken || !store_write_ok(h->writer)) {
             h->batch_broken = 1;
+            snprintf(err, errcap, "%s", store_errmsg(h->writer));
             return -1;
         }
         return 0;
     }
-    if (store_begin(h->writer) != STORE_OK)
+    if (store_write_begin(h->engine, &h->writer, err, errcap) != STORE_OK) {
+        h->writer = *writer = NULL;
         return -1;
+    }
+    *writer = h->writer;
     h->batch_open = 1;
     return 0;
 }
@@ -384,15 +342,11 @@ int harness_pass_end(struct harness *h, enum harness_end how)
      * the commit (in memory, a reader would block it). */
     store_read_end(h->reader);
     if (h->batch_open) {
-        int armed = how == HARNESS_FAIL_COMMIT && !h->memory && fault_arm() == 0;
-        if (how == HARNESS_COMMIT || armed)
-            ok = !h->batch_broken && store_commit(h->writer) == STORE_OK;
-        else
-            ok = 0;
+        int armed = how == HARNESS_FAIL_COMMIT && fault_commits(h, 1) == 0;
+        int commit = (how == HARNESS_COMMIT || armed) && !h->batch_broken;
+        ok = store_write_end(h->engine, commit, NULL, 0) == STORE_OK && commit;
         if (armed)
-            fault_disarm();
-        if (!ok && store_rollback(h->writer) != STORE_OK && store_in_transaction(h->writer))
-            fprintf(stderr, "harness: rollback: %s\n", store_errmsg(h->writer));
+            fault_commits(h, 0);
         if (ok) {
             atomic_fetch_add(&h->counters->batches, 1);
             atomic_fetch_add(&h->counters->writes, h->writes_in_batch);
@@ -403,6 +357,7 @@ int harness_pass_end(struct harness *h, enum harness_end how)
     }
     change_log_clear(&h->changes);
     h->batch_open = 0;
+    h->writer = NULL;
     h->batch_broken = 0;
     h->writes_in_batch = 0;
     for (int i = 0; i < h->nconns; i++)
@@ -502,6 +457,7 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
     struct cmd_ctx x = {
         .sink = &sink.base,
         .store = on_writer ? h->writer : h->reader,
+        .cache = h->cache,
         .cfg = &h->cfg,
         .counters = h->counters,
         .batch = h->batch,
