@@ -13,16 +13,14 @@
 #include <stdlib.h>
 
 #include "change.h"
-#include "conn.h"
 #include "log.h"
 #include "stats.h"
 #include "store.h"
-#include "todo/proto.h"
 
 /* A reply made inside the batch. */
 struct batch_rec {
-    struct conn *c;
-    size_t start, end; /* the reply's bytes in c->out */
+    void *owner;
+    size_t start, end; /* the reply's bytes, in the owner's output */
 };
 
 /* The write batch of this pass: which replies were made inside it (the
@@ -32,6 +30,9 @@ struct batch {
     struct store_engine *engine;
     struct store *writer; /* the engine's, while open */
     struct stats_counters *counters;
+    const struct batch_replies *replies;
+    batch_commit_fn on_commit;
+    void *on_commit_arg;
     int open;
     int broken;
     struct batch_rec *rec;
@@ -40,15 +41,23 @@ struct batch {
     struct change_log changes; /* what its writes changed (change.h) */
 };
 
-struct batch *batch_new(struct store_engine *engine, struct stats_counters *counters)
+struct batch *batch_new(struct store_engine *engine, struct stats_counters *counters,
+                        const struct batch_replies *replies)
 {
     struct batch *b = calloc(1, sizeof(*b));
     if (b == NULL)
         return NULL;
     b->engine = engine;
     b->counters = counters;
+    b->replies = replies;
     change_log_init(&b->changes);
     return b;
+}
+
+void batch_on_commit(struct batch *b, batch_commit_fn fn, void *arg)
+{
+    b->on_commit = fn;
+    b->on_commit_arg = arg;
 }
 
 void batch_free(struct batch *b)
@@ -111,16 +120,15 @@ struct change_log *batch_changes(struct batch *b)
     return &b->changes;
 }
 
-int batch_holds(const struct batch *b, const struct conn *c)
+int batch_is_open(const struct batch *b)
 {
-    return b->open && c->batched;
+    return b->open;
 }
 
-int batch_note(struct batch *b, struct conn *c, size_t start, size_t end, int wrote)
+int batch_note(struct batch *b, void *owner, size_t start, size_t end, int wrote)
 {
     if (wrote)
         b->writes++;
-    c->batched = 1;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         struct batch_rec *r = realloc(b->rec, cap * sizeof(*r));
@@ -134,7 +142,7 @@ int batch_note(struct batch *b, struct conn *c, size_t start, size_t end, int wr
         b->rec = r;
         b->cap = cap;
     }
-    b->rec[b->n++] = (struct batch_rec){c, start, end};
+    b->rec[b->n++] = (struct batch_rec){owner, start, end};
     return 0;
 }
 
@@ -143,9 +151,9 @@ void batch_break(struct batch *b)
     b->broken = 1;
 }
 
-/* Commits the pass's writes, or rolls them back and turns each of their
- * replies into ERR STORE. Releases the write turn either way. */
-void batch_end(struct batch *b, void (*drop)(struct conn *c))
+/* Commits the pass's writes, or rolls them back and has each of their
+ * replies taken back. Releases the write turn either way. */
+void batch_end(struct batch *b)
 {
     char why[300];
     if (!b->open)
@@ -153,11 +161,13 @@ void batch_end(struct batch *b, void (*drop)(struct conn *c))
     if (write_end(b, why, sizeof(why))) {
         atomic_fetch_add_explicit(&b->counters->batches, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&b->counters->writes, b->writes, memory_order_relaxed);
+        /* An incomplete log would tell a subscriber less than happened;
+         * saying so is all it can do (the writes are committed). */
+        if (b->changes.lost)
+            log_error("out of memory recording what a batch of %zu writes changed", b->writes);
+        if (b->on_commit != NULL)
+            b->on_commit(b->on_commit_arg, &b->changes);
     } else {
-        struct proto_buf msg;
-        proto_buf_init(&msg, 0);
-        if (proto_reply_err(&msg, PROTO_E_STORE, why) != 0)
-            msg.len = 0;
         /* Backwards, so a rewrite never moves a reply still to rewrite.
          * Reads made inside the batch are answered ERR STORE too, rather
          * than run again on committed data: they came after writes of the
@@ -166,17 +176,14 @@ void batch_end(struct batch *b, void (*drop)(struct conn *c))
          * request lines are gone by now, too). */
         for (size_t i = b->n; i-- > 0;) {
             struct batch_rec *r = &b->rec[i];
-            if (r->c->closing)
-                continue;
-            if (msg.len == 0 || conn_out_splice(r->c, r->start, r->end, msg.data, msg.len) != 0)
-                drop(r->c);
+            if (b->replies->retract(r->owner, r->start, r->end, why) != 0)
+                b->replies->drop(r->owner);
         }
-        proto_buf_free(&msg);
         atomic_fetch_add_explicit(&b->counters->errors, b->n, memory_order_relaxed);
         atomic_fetch_add_explicit(&b->counters->batch_failures, 1, memory_order_relaxed);
     }
     for (size_t i = 0; i < b->n; i++)
-        b->rec[i].c->batched = 0;
+        b->replies->settled(b->rec[i].owner);
     change_log_clear(&b->changes);
     b->open = 0;
     b->writer = NULL;

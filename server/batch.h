@@ -16,6 +16,13 @@
  *
  * Each worker owns one batch (worker.c makes it at start) and is the only
  * thread that touches it; a handler reaches it through its cmd_ctx.
+ *
+ * The batch knows nothing of connections or of how replies are encoded:
+ * the front end notes each reply made inside it by an owner pointer and a
+ * byte range, and gives the batch, once, the calls that take such a reply
+ * back (rewriting it into an error in the front end's own format) and
+ * that tell an owner its replies are final. So every front end, and the
+ * tests, can use the same batch.
  */
 #ifndef TODO_SERVER_BATCH_H
 #define TODO_SERVER_BATCH_H
@@ -24,16 +31,34 @@
 
 struct batch;
 struct change_log;
-struct conn;
 struct stats_counters;
 struct store;
 struct store_engine;
 
+/* What the front end does with the replies it noted (batch_note). */
+struct batch_replies {
+    /* The batch failed: rewrite owner's reply bytes [start, end) into an
+     * error saying why (a sentence). 0, or -1 when it cannot, in which case
+     * the batch calls drop(owner): such a reply must never be sent. */
+    int (*retract)(void *owner, size_t start, size_t end, const char *why);
+    void (*drop)(void *owner);
+    /* The batch has ended: owner's replies in it are final (committed, or
+     * rewritten). Called once per note. */
+    void (*settled)(void *owner);
+};
+
+/* Called after each COMMIT that succeeded, with what its writes changed,
+ * before any of its replies is sent. */
+typedef void (*batch_commit_fn)(void *arg, const struct change_log *changes);
+
 /* A closed batch whose writes run on engine's writer, in its write turn
  * (store_write_begin, shared by every worker's batch and held from the
- * batch's opening to its end), and are counted in counters. NULL when out
- * of memory. */
-struct batch *batch_new(struct store_engine *engine, struct stats_counters *counters);
+ * batch's opening to its end), and are counted in counters; replies says
+ * how to take a noted reply back. NULL when out of memory. */
+struct batch *batch_new(struct store_engine *engine, struct stats_counters *counters,
+                        const struct batch_replies *replies);
+/* Sets the one subscriber to committed changes (NULL: none). */
+void batch_on_commit(struct batch *b, batch_commit_fn fn, void *arg);
 /* Frees a closed batch (NULL is fine). */
 void batch_free(struct batch *b);
 
@@ -49,22 +74,24 @@ struct store *batch_writer(const struct batch *b);
  * emptied when the batch ends. */
 struct change_log *batch_changes(struct batch *b);
 
-/* Whether the batch is open and c has replies in it (batch_note), so that
- * c's replies are not final and its reads must see its own writes. */
-int batch_holds(const struct batch *b, const struct conn *c);
+/* Whether the batch is open. */
+int batch_is_open(const struct batch *b);
 
-/* Notes that c->out[start..end) was made inside the open batch (wrote: by
- * a write that changed the store), so it stands only if the batch
- * commits. -1 when out of memory: the batch is then broken and will roll
- * back, and c must be closed, since its reply could not be rewritten. */
-int batch_note(struct batch *b, struct conn *c, size_t start, size_t end, int wrote);
+/* Notes that owner's reply bytes [start, end) were made inside the open
+ * batch (wrote: by a write that changed the store), so they stand only if
+ * the batch commits; until replies->settled(owner), the owner's replies
+ * are not final and its reads must see its own writes (the front end
+ * keeps that mark). -1 when out of memory: the batch is then broken and
+ * will roll back, and owner must be closed, since its reply could not be
+ * rewritten. */
+int batch_note(struct batch *b, void *owner, size_t start, size_t end, int wrote);
 
 /* Marks the open batch as one that must roll back, not commit. */
 void batch_break(struct batch *b);
 
-/* Ends the pass's batch, if open: commits it, or rolls it back and turns
- * each noted reply into ERR STORE, calling drop(c) for a connection whose
- * reply could not be rewritten. Releases the write turn either way. */
-void batch_end(struct batch *b, void (*drop)(struct conn *c));
+/* Ends the pass's batch, if open: commits it and hands its change log to
+ * the subscriber, or rolls it back and has each noted reply retracted.
+ * Releases the write turn either way. */
+void batch_end(struct batch *b);
 
 #endif /* TODO_SERVER_BATCH_H */

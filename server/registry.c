@@ -23,6 +23,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "todo/net.h"
 
 /* Events taken at once by the drain's epoll_wait. */
 #define DRAIN_EVENTS 256
@@ -58,13 +59,6 @@ static struct {
 } reg = {
     .reg_lock = PTHREAD_MUTEX_INITIALIZER,
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void registry_init(const struct server_config *cfg)
 {
@@ -102,7 +96,7 @@ struct conn *registry_open(int fd, size_t max_line, const struct sockaddr *addr)
         atomic_fetch_sub(&reg.conns_current, 1);
         return NULL;
     }
-    atomic_store_explicit(&c->last_active, mono_ms(), memory_order_relaxed);
+    atomic_store_explicit(&c->last_active, net_now_ms(), memory_order_relaxed);
     pthread_mutex_lock(&reg.reg_lock);
     reg_push(c);
     pthread_mutex_unlock(&reg.reg_lock);
@@ -167,7 +161,7 @@ void registry_sweep(void)
 {
     int64_t idle = (int64_t)reg.cfg->idle_timeout * 1000;
     int64_t line = (int64_t)reg.cfg->line_timeout * 1000;
-    int64_t now = mono_ms();
+    int64_t now = net_now_ms();
     if (now / 1000 == reg.last_sweep)
         return;
     reg.last_sweep = now / 1000;
@@ -200,7 +194,7 @@ void registry_sweep(void)
  */
 int registry_evict(void)
 {
-    int64_t now = mono_ms(), best_idle = 0;
+    int64_t now = net_now_ms(), best_idle = 0;
     struct conn *best = NULL;
     /* A scan that found none idle long enough also says how soon one can
      * be: until then, a crowd at the door costs no scan each. */
@@ -237,7 +231,7 @@ int registry_evict(void)
 void registry_drain(void (*release)(struct conn *c))
 {
     struct epoll_event evs[DRAIN_EVENTS];
-    int64_t deadline = mono_ms() + STOP_GRACE_MS;
+    int64_t deadline = net_now_ms() + STOP_GRACE_MS;
     size_t pending = 0;
     int dep = epoll_create1(EPOLL_CLOEXEC);
 
@@ -250,7 +244,7 @@ void registry_drain(void (*release)(struct conn *c))
         if (conn_out_pending(c) > 0 && epoll_ctl(dep, EPOLL_CTL_ADD, c->fd, &ev) == 0)
             pending++;
     }
-    while (pending > 0 && mono_ms() < deadline) {
+    while (pending > 0 && net_now_ms() < deadline) {
         int n = epoll_wait(dep, evs, DRAIN_EVENTS, 100);
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
@@ -274,7 +268,7 @@ void registry_drain(void (*release)(struct conn *c))
         close(dep);
 }
 
-void registry_counts(struct registry_counts *rc)
+void registry_counts(struct stats_conns *rc)
 {
     rc->conns_current = atomic_load(&reg.conns_current);
     rc->conns_total = atomic_load(&reg.conns_total);

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "stats.h"
+
 struct conn;
 struct server_config;
 struct sockaddr;
@@ -54,14 +56,7 @@ int registry_evict(void);
  * before conn_free. */
 void registry_drain(void (*release)(struct conn *c));
 
-/* The registry's numbers, for STATS. */
-struct registry_counts {
-    unsigned long long conns_current; /* open now, those told to go included */
-    unsigned long long conns_total;   /* taken by the acceptor since the start */
-    unsigned long long idle_closed;   /* told to go by --idle-timeout */
-    unsigned long long line_timeouts; /* told to go by --line-timeout */
-    unsigned long long evicted;       /* idle ones told to go to let a new client in */
-};
-void registry_counts(struct registry_counts *rc);
+/* The registry's numbers, for STATS (stats_init's source of them). */
+void registry_counts(struct stats_conns *rc);
 
 #endif /* TODO_SERVER_REGISTRY_H */

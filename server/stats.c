@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "registry.h"
-
 /* Set by stats_init before the workers start and by stats_fini after they
  * have stopped (both on the main thread); read-only in between, so the
  * workers read them without a lock. */
@@ -16,10 +14,12 @@ static struct {
     struct stats_counters *w;
     int n;
     struct timespec started;
+    stats_conns_fn conns;
 } stats;
 
-int stats_init(int nworkers)
+int stats_init(int nworkers, stats_conns_fn conns)
 {
+    stats.conns = conns;
     /* aligned_alloc, for the blocks' cache-line alignment; their size is a
      * multiple of it, as aligned_alloc asks. */
     size_t size = (size_t)nworkers * sizeof(struct stats_counters);
@@ -54,8 +54,9 @@ void stats_fini(void)
 void stats_collect(struct server_stats *st)
 {
     struct timespec now;
-    struct registry_counts rc;
+    struct stats_conns rc;
     memset(st, 0, sizeof(*st));
+    memset(&rc, 0, sizeof(rc));
     for (int i = 0; i < stats.n; i++) {
         struct stats_counters *c = &stats.w[i];
         st->commands += atomic_load_explicit(&c->commands, memory_order_relaxed);
@@ -64,7 +65,8 @@ void stats_collect(struct server_stats *st)
         st->batches += atomic_load_explicit(&c->batches, memory_order_relaxed);
         st->batch_failures += atomic_load_explicit(&c->batch_failures, memory_order_relaxed);
     }
-    registry_counts(&rc);
+    if (stats.conns != NULL)
+        stats.conns(&rc);
     st->conns_current = rc.conns_current;
     st->conns_total = rc.conns_total;
     st->threads = (unsigned long long)stats.n;

@@ -24,10 +24,22 @@ struct stats_counters {
     atomic_ullong batch_failures;        /* batches rolled back */
 };
 
+/* The connection numbers, which the front end's registry of connections
+ * keeps (registry.h). */
+struct stats_conns {
+    unsigned long long conns_current; /* open now, those told to go included */
+    unsigned long long conns_total;   /* taken by the acceptor since the start */
+    unsigned long long idle_closed;   /* told to go by --idle-timeout */
+    unsigned long long line_timeouts; /* told to go by --line-timeout */
+    unsigned long long evicted;       /* idle ones told to go to let a new client in */
+};
+typedef void (*stats_conns_fn)(struct stats_conns *out);
+
 /* Makes nworkers blocks of counters, all zero, and starts the uptime
- * clock. Called once by the main thread before any worker starts. 0, or
- * -1 when out of memory. */
-int stats_init(int nworkers);
+ * clock; conns (may be NULL: all zero) gives the connection numbers, so
+ * that this module depends on no front end. Called once by the main
+ * thread before any worker starts. 0, or -1 when out of memory. */
+int stats_init(int nworkers, stats_conns_fn conns);
 /* Worker i's block (0 <= i < nworkers); valid until stats_fini. */
 struct stats_counters *stats_worker(int i);
 /* Frees the blocks. Called by the main thread once no worker runs. */

@@ -45,6 +45,7 @@
 
 #include "log.h"
 #include "store-sqlite.h"
+#include "todo/net.h"
 
 /* Checkpoints (see above): a PASSIVE one, outside the write lock, each
  * time the WAL has grown by CKPT_FRAMES; one under the write lock, so that
@@ -62,17 +63,10 @@
 #define CKPT_HARD_FRAMES 48000
 #define CKPT_FORCE_FRAMES (2 * CKPT_HARD_FRAMES)
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void restart_wal(struct store_engine *e, long frames, int hurry)
 {
     struct ckpt *k = &e->ckpt;
-    int64_t t0 = mono_us();
+    int64_t t0 = net_now_us();
     pthread_mutex_lock(&e->write_lock);
     /* A checkpoint of the thread's that is under way would make this one
      * do nothing (SQLite runs one at a time and does not wait for the
@@ -94,7 +88,7 @@ static void restart_wal(struct store_engine *e, long frames, int hurry)
     pthread_mutex_unlock(&k->lock);
     pthread_mutex_unlock(&e->write_lock);
     log_debug("checkpoint of a %ld-frame WAL holding writes: %.1f ms", frames,
-              (double)(mono_us() - t0) / 1e3);
+              (double)(net_now_us() - t0) / 1e3);
 }
 
 void store_engine_maintain(struct store_engine *e)
@@ -160,10 +154,11 @@ static void *ckpt_main(void *arg)
             continue;
         k->running = 1;
         pthread_mutex_unlock(&k->lock);
-        int64_t t0 = mono_us();
+        int64_t t0 = net_now_us();
         if (sqlite_checkpoint(k->store) != STORE_OK)
             log_warn("checkpoint: %s", store_errmsg(k->store));
-        log_debug("checkpoint of a %ld-frame WAL: %.1f ms", frames, (double)(mono_us() - t0) / 1e3);
+        log_debug("checkpoint of a %ld-frame WAL: %.1f ms", frames,
+                  (double)(net_now_us() - t0) / 1e3);
         if (frames >= CKPT_HARD_FRAMES)
             atomic_store(&k->restart_due, 1);
         pthread_mutex_lock(&k->lock);

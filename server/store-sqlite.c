@@ -651,9 +651,24 @@ int store_connect(struct store_engine *e, enum store_role role, struct store **o
 }
 
 #ifdef TODO_FAULT_INJECTION
+/* Whether the engine's fault f is on: its call then fails with a sentence
+ * that says so, in s's error. */
+static int fault(struct store *s, enum store_fault f, const char *what)
+{
+    if (atomic_load_explicit(&s->e->fault, memory_order_relaxed) != (int)f)
+        return 0;
+    snprintf(s->err, sizeof(s->err), "%s: injected fault", what);
+    return 1;
+}
+#else
+#define fault(s, f, what) 0
+#endif
+
+#ifdef TODO_FAULT_INJECTION
 void store_fault_set(struct store_engine *e, enum store_fault f)
 {
-    (void)e; /* the VFS is the process's */
+    atomic_store(&e->fault, (int)f);
+    /* The VFS is the process's. */
     wal_gather_fault(f == STORE_FAULT_COMMIT_FULL    ? SQLITE_FULL
                      : f == STORE_FAULT_COMMIT_IOERR ? SQLITE_IOERR_WRITE
                                                      : SQLITE_OK,
@@ -825,6 +840,11 @@ int store_write_begin(struct store_engine *e, struct store **w, char *err, size_
     struct store *s = e->writer;
     *w = s;
     s->sp_open = 0;
+    if (fault(s, STORE_FAULT_BEGIN, "cannot begin a write")) {
+        snprintf(err, errcap, "%s", s->err);
+        pthread_mutex_unlock(&e->write_lock);
+        return STORE_ERROR;
+    }
     if (store_begin(s) != STORE_OK) {
         snprintf(err, errcap, "%s", s->err);
         /* A BEGIN that failed may still have left one open. */
@@ -863,6 +883,8 @@ int store_cmd_begin(struct store *w, const struct proto_request *req)
     w->sp_open = 0;
     if (!needs_savepoint(req))
         return STORE_OK;
+    if (fault(w, STORE_FAULT_SAVEPOINT, "cannot open a savepoint"))
+        return STORE_ERROR;
     int rc = store_savepoint(w);
     if (rc == STORE_OK)
         w->sp_open = 1;
@@ -871,9 +893,17 @@ int store_cmd_begin(struct store *w, const struct proto_request *req)
 
 int store_cmd_end(struct store *w, int failed)
 {
+    if (fault(w, STORE_FAULT_TX_LOST, "the transaction ended after an error")) {
+        if (store_rollback(w) != STORE_OK)
+            log_debug("%s", w->err);
+        w->sp_open = 0;
+        return STORE_OK; /* as SQLite's own: the next statement finds out */
+    }
     if (!w->sp_open)
         return STORE_OK;
     w->sp_open = 0;
+    if (fault(w, STORE_FAULT_RELEASE, "cannot close a savepoint"))
+        return STORE_ERROR;
     return failed ? store_rollback_to(w) : store_release(w);
 }
 

@@ -72,6 +72,10 @@ struct store_engine {
      * over at once and keeps SQLITE_BUSY away from clients. */
     pthread_mutex_t write_lock;
     struct store *writer;
+#ifdef TODO_FAULT_INJECTION
+    /* enum store_fault, of those in the engine's own calls (tests only). */
+    atomic_int fault;
+#endif
 
     /* Frames in the WAL after the writer's last commit (its WAL hook). */
     atomic_long wal_frames;

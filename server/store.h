@@ -231,16 +231,25 @@ int store_count(struct store *s, int64_t *n);
 /* ---- failing on purpose, for tests ---- */
 
 #ifdef TODO_FAULT_INJECTION
-/* Test builds only (TODO_FAULT_INJECTION): what fails from now on, in the
- * whole process, below the engine (SQLite: in its WAL files, where
- * TODO_FAULT_FILE's faults come from too, wal-gather.c), as a real disk's
- * failure would. NONE ends it. A store that keeps nothing (":memory:") has
- * no WAL and never fails. */
+/* Test builds only (TODO_FAULT_INJECTION): what fails from now on. The
+ * first three fail below the engine, in the whole process (SQLite: in its
+ * WAL files, where TODO_FAULT_FILE's faults come from too, wal-gather.c),
+ * as a real disk's failure would; a store that keeps nothing (":memory:")
+ * has no WAL and never fails so. The others fail e's own transaction
+ * calls, in any store, so that every path of a batch that cannot begin, a
+ * command whose savepoint fails, and a transaction the engine ended on its
+ * own has a test. NONE ends it. */
 enum store_fault {
     STORE_FAULT_NONE,
     STORE_FAULT_COMMIT_FULL,  /* every commit fails as on a full disk */
     STORE_FAULT_COMMIT_IOERR, /* every commit fails as a failed write */
     STORE_FAULT_READ_IOERR,   /* reads of committed data fail */
+    STORE_FAULT_BEGIN,        /* store_write_begin fails (the turn is not kept) */
+    STORE_FAULT_SAVEPOINT,    /* store_cmd_begin fails, for a command that needs a savepoint */
+    STORE_FAULT_RELEASE,      /* store_cmd_end fails, for a command that had a savepoint */
+    /* store_cmd_end ends the whole transaction, as SQLite does itself after
+     * some errors: store_write_ok() then says 0, and the commit fails. */
+    STORE_FAULT_TX_LOST,
 };
 void store_fault_set(struct store_engine *e, enum store_fault f);
 #endif

@@ -70,6 +70,7 @@
 #include "stats.h"
 #include "store.h"
 #include "stream.h"
+#include "todo/net.h"
 
 #define MAX_EVENTS 256
 /* Bytes read from a socket at once. */
@@ -183,18 +184,6 @@ static _Thread_local size_t nruns, runs_cap;
 static _Thread_local struct conn **ready;
 static _Thread_local size_t nready, ready_cap;
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t mono_ms(void)
-{
-    return mono_us() / 1000;
-}
-
 /* ---- connection lists ---- */
 
 /* Gives c's stream, if any, back to the pool: before c's socket is closed,
@@ -296,6 +285,39 @@ static int list_stream(const struct proto_request *req, char *err, size_t errcap
     return 0;
 }
 
+/* The batch's calls back (batch.h): a reply of c's made inside a batch
+ * that failed becomes one ERR STORE line in its place. */
+static int retract_reply(void *owner, size_t start, size_t end, const char *why)
+{
+    struct conn *c = owner;
+    if (c->closing)
+        return 0;
+    struct proto_buf msg;
+    proto_buf_init(&msg, 0);
+    int rc = proto_reply_err(&msg, PROTO_E_STORE, why);
+    if (rc == 0)
+        rc = conn_out_splice(c, start, end, msg.data, msg.len);
+    proto_buf_free(&msg);
+    return rc;
+}
+
+static void drop_owner(void *owner)
+{
+    close_later(owner);
+}
+
+static void settle_owner(void *owner)
+{
+    struct conn *c = owner;
+    c->batched = 0;
+}
+
+static const struct batch_replies conn_replies = {
+    .retract = retract_reply,
+    .drop = drop_owner,
+    .settled = settle_owner,
+};
+
 static void handle_line(struct conn *c, const char *line, size_t len)
 {
     struct proto_request req;
@@ -304,7 +326,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
      * writer, where it sees them; every other one reads committed data on
      * the worker's store, so that no reply it gets can show a write that a
      * failed COMMIT then takes back. */
-    int on_writer = batch_holds(self->batch, c);
+    int on_writer = batch_is_open(self->batch) && c->batched;
     struct line_sink sink;
     struct cmd_ctx x = {
         .sink = &sink.base,
@@ -343,8 +365,11 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         c->quit = 1;
     if (x.batch_broken)
         batch_break(self->batch);
-    if (x.used_batch && batch_note(self->batch, c, start, c->out.len, x.wrote) != 0)
-        close_later(c);
+    if (x.used_batch) {
+        c->batched = 1;
+        if (batch_note(self->batch, c, start, c->out.len, x.wrote) != 0)
+            close_later(c);
+    }
     if (x.out_full) {
         char peer[64];
         conn_peer(c, peer, sizeof(peer));
@@ -599,7 +624,7 @@ static void run_queued(void)
          * no write in it): send it now rather than after the whole pass, so
          * this client gets on with its next request while the pass goes
          * on. */
-        if (!batch_holds(self->batch, c) && c->dirty) {
+        if (!(batch_is_open(self->batch) && c->batched) && c->dirty) {
             unmark_dirty(c);
             settle(c);
         }
@@ -784,7 +809,7 @@ static void unpark_due(void)
         log_debug("timerfd read: %s", strerror(errno));
     /* A fresh clock: held_back() compares with it, and a pass that began
      * a moment before the timer fired must not hold them again. */
-    now_ms = mono_ms();
+    now_ms = net_now_ms();
     pthread_mutex_lock(&pool.held_lock);
     int64_t next = 0;
     for (struct conn **p = &pool.held; *p;) {
@@ -964,7 +989,7 @@ static void *worker_main(void *arg)
     arena = malloc(arena_cap);
     pscratch = malloc(pscratch_cap);
     proto_buf_init(&spare, SERVER_OUTPUT_MAX);
-    self->batch = batch_new(pool.engine, self->counters);
+    self->batch = batch_new(pool.engine, self->counters, &conn_replies);
     if (arena == NULL || pscratch == NULL || self->batch == NULL) {
         report_start(self, -1, "out of memory for buffers");
         goto out;
@@ -979,7 +1004,7 @@ static void *worker_main(void *arg)
             log_error("worker %d: epoll_wait: %s", self->index, strerror(errno));
             break;
         }
-        now_ms = mono_ms();
+        now_ms = net_now_ms();
         int wake = 0;
 
         /* Held-back requests first: they arrived before anything new. */
@@ -1010,7 +1035,7 @@ static void *worker_main(void *arg)
         run_queued();
         /* No snapshot is held across epoll_wait (see store_read_end). */
         store_read_end(self->store);
-        batch_end(self->batch, close_later);
+        batch_end(self->batch);
         settle_all();
         store_engine_maintain(pool.engine);
         close_pending();
@@ -1065,7 +1090,7 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
     pool.streams = store_engine_streams(engine);
     streams_init(engine);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
-    if (pool.w == NULL || stats_init(pool.n) != 0) {
+    if (pool.w == NULL || stats_init(pool.n, registry_counts) != 0) {
         snprintf(err, errcap, "out of memory");
         free(pool.w);
         pool.w = NULL;

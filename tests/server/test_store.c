@@ -909,6 +909,106 @@ static void failed_read_says_why(struct fx *f)
 #endif
 }
 
+/* The engine's own transaction calls made to fail (STORE_FAULT_BEGIN and
+ * the three after it), in any store: a write that cannot begin keeps no
+ * turn, a savepoint that cannot open refuses only its command, one that
+ * cannot close leaves a batch that must roll back, and a transaction the
+ * engine ended on its own cannot commit. Each time nothing of the failed
+ * part is kept, and the next batch works with the next id. */
+static void failed_begin_keeps_no_turn(struct fx *f)
+{
+#ifdef TODO_FAULT_INJECTION
+    char err[256] = "";
+    struct store *w = NULL;
+    store_fault_set(f->e, STORE_FAULT_BEGIN);
+    assert_int_equal(store_write_begin(f->e, &w, err, sizeof(err)), STORE_ERROR);
+    assert_non_null(strstr(err, "begin"));
+    store_fault_set(f->e, STORE_FAULT_NONE);
+    /* Were the turn still held, this would wait for ever. */
+    assert_string_equal(add(f, "ADD after"), "1");
+#else
+    (void)f;
+    skip();
+#endif
+}
+
+static void failed_savepoint_refuses_one(struct fx *f)
+{
+#ifdef TODO_FAULT_INJECTION
+    struct req q;
+    char id[PROTO_MAX_ID + 1];
+    struct task t;
+    struct store *w = wbegin(f);
+    assert_int_equal(run(w, "ADD first", id, sizeof(id)), STORE_OK);
+    store_fault_set(f->e, STORE_FAULT_SAVEPOINT);
+    parse(&q, "ADD tagged +t");
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_ERROR);
+    assert_true(strlen(store_errmsg(w)) > 5);
+    store_fault_set(f->e, STORE_FAULT_NONE);
+    assert_int_equal(store_write_ok(w), 1);
+    assert_int_equal(run(w, "ADD second", id, sizeof(id)), STORE_OK);
+    assert_string_equal(id, "2");
+    wend(f, 1);
+    assert_int_equal(get(f->r, "1", &t), STORE_OK);
+    assert_int_equal(get(f->r, "2", &t), STORE_OK);
+    assert_string_equal(t.text, "second");
+    assert_int_equal(get(f->r, "3", &t), STORE_NOTFOUND);
+#else
+    (void)f;
+    skip();
+#endif
+}
+
+static void failed_release_rolls_back(struct fx *f)
+{
+#ifdef TODO_FAULT_INJECTION
+    struct req q;
+    char id[PROTO_MAX_ID + 1];
+    struct task t;
+    assert_string_equal(add(f, "ADD kept"), "1");
+    struct store *w = wbegin(f);
+    assert_int_equal(run(w, "EDIT 1 lost", NULL, 0), STORE_OK);
+    parse(&q, "ADD tagged +t");
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    assert_int_equal(store_add(w, &q.r, NOW, id), STORE_OK);
+    store_fault_set(f->e, STORE_FAULT_RELEASE);
+    assert_int_equal(store_cmd_end(w, 0), STORE_ERROR);
+    store_fault_set(f->e, STORE_FAULT_NONE);
+    /* The batch cannot vouch for itself any more: the caller rolls back. */
+    wend(f, 0);
+    assert_int_equal(get(f->r, "1", &t), STORE_OK);
+    assert_string_equal(t.text, "kept");
+    assert_int_equal(get(f->r, "2", &t), STORE_NOTFOUND);
+    assert_string_equal(add(f, "ADD next"), "2");
+#else
+    (void)f;
+    skip();
+#endif
+}
+
+static void lost_transaction_cannot_commit(struct fx *f)
+{
+#ifdef TODO_FAULT_INJECTION
+    char err[256] = "", id[PROTO_MAX_ID + 1];
+    struct task t;
+    assert_string_equal(add(f, "ADD kept"), "1");
+    struct store *w = wbegin(f);
+    store_fault_set(f->e, STORE_FAULT_TX_LOST);
+    assert_int_equal(run(w, "ADD lost", id, sizeof(id)), STORE_OK);
+    store_fault_set(f->e, STORE_FAULT_NONE);
+    assert_int_equal(store_write_ok(w), 0);
+    assert_int_equal(store_write_end(f->e, 1, err, sizeof(err)), STORE_ERROR);
+    assert_true(strlen(err) > 10);
+    assert_int_equal(get(f->r, "2", &t), STORE_NOTFOUND);
+    assert_string_equal(add(f, "ADD next"), "2");
+    assert_int_equal(get(f->r, "2", &t), STORE_OK);
+    assert_string_equal(t.text, "next");
+#else
+    (void)f;
+    skip();
+#endif
+}
+
 /* ---- the table, and the runs ---- */
 
 struct check {
@@ -942,6 +1042,10 @@ static const struct check checks[] = {
     CHECK(failed_commit_keeps_nothing),
     CHECK(failed_commit_changes_nothing),
     CHECK(failed_read_says_why),
+    CHECK(failed_begin_keeps_no_turn),
+    CHECK(failed_savepoint_refuses_one),
+    CHECK(failed_release_rolls_back),
+    CHECK(lost_transaction_cannot_commit),
 };
 
 #define NFIX (sizeof(fixtures) / sizeof(fixtures[0]))
