@@ -1,10 +1,10 @@
 /*
  * cmd_harness.c - the command layer run in-process (cmd_harness.h).
  *
- * What each function does here mirrors server/worker.c (handle_line,
- * run_lines) and batch.c (batch_open, batch_end) for one worker; when the
- * command layer's API changes, this file is the one test file to change
- * with it.
+ * It is the front end of one worker: what it does around commands_run
+ * mirrors server/worker.c (handle_line, run_lines), and its writes go
+ * through the server's own write batch (batch.c). When the command
+ * layer's API changes, this file is the one test file to change with it.
  */
 #include "cmd_harness.h"
 
@@ -22,12 +22,15 @@
 #include "config.h"
 #include "guard.h"
 #include "log.h"
+#include "batch.h"
 #include "reply-line.h"
-#include "registry.h"
 #include "stats.h"
 #include "store.h"
 
+struct harness;
+
 struct hconn {
+    struct harness *h;
     int authed;
     int closed;  /* it quit: nothing more runs on it */
     int batched; /* has replies in the open batch: it reads on the writer */
@@ -37,21 +40,19 @@ struct hconn {
 struct harness {
     struct server_config cfg;
     struct stats_counters *counters; /* the one worker's block (stats.h) */
-    unsigned long long writes_in_batch;
     struct store_engine *engine;
-    struct store *writer; /* the engine's, lent to the open batch; NULL outside one */
     struct store *reader; /* the worker's own connection: committed data */
     struct cache *cache;  /* the worker's GET cache */
     int nconns;
     struct hconn conns[HARNESS_MAX_CONNS];
 
-    int in_pass;               /* harness_pass_begin() was called */
-    int batch_open;            /* a write opened the pass's transaction */
-    struct batch *batch;       /* what cmd_ctx.batch points to: this harness */
-    int batch_broken;          /* a write could not be undone on its own */
-    struct change_log changes; /* the open batch's (change.h) */
-    /* What the last pass that committed changed, as harness_changes()
-     * gives it. */
+    int in_pass;         /* harness_pass_begin() was called */
+    struct batch *batch; /* the worker's write batch (batch.h) */
+    int committed_pass;  /* the batch's subscriber was told of a commit */
+    /* Inside harness_run's own pass: the reply is still in out, and a
+     * retracted one is rewritten there. */
+    int own_pass;
+    /* What the last pass changed, as harness_changes() gives it. */
     struct proto_buf committed;
 
     char *pscratch; /* proto_request_parse()'s scratch: max_line + 1 bytes */
@@ -70,27 +71,85 @@ struct harness {
     char dir[256], path[300];
 };
 
-/* The command layer sees the worker's batch (batch.c, which works on
- * connections and their output) as an opaque struct batch that it hands
- * back to cmd_ctx.batch_open; the harness's is itself. */
-struct batch {
-    struct harness *h;
-};
-
-/* The open harness, for registry_counts(): one at a time in a process, as
- * STATS's counters (stats.h) and the GET cache are the process's. */
+/* The open harness, for conns(): one at a time in a process, as STATS's
+ * counters (stats.h) are the process's. */
 static struct harness *current;
 
-/* STATS asks the registry of open connections (registry.c, with the event
- * loop) for its numbers: here, the harness's connections. */
-void registry_counts(struct registry_counts *rc)
+/* STATS's connection numbers, which the server's registry of open
+ * connections gives (registry.c): here, the harness's connections. */
+static void conns(struct stats_conns *out)
 {
-    memset(rc, 0, sizeof(*rc));
+    memset(out, 0, sizeof(*out));
     if (current == NULL)
         return;
     for (int i = 0; i < current->nconns; i++)
-        rc->conns_current += !current->conns[i].closed;
-    rc->conns_total = (unsigned long long)current->nconns;
+        out->conns_current += !current->conns[i].closed;
+    out->conns_total = (unsigned long long)current->nconns;
+}
+
+/* The batch's calls back into its front end (batch.h). A reply of a pass
+ * that failed has been handed out already, unless it is the one reply of
+ * harness_run's own pass, still in out: that one becomes the error the
+ * server would send. */
+static int retract(void *owner, size_t start, size_t end, const char *why)
+{
+    struct harness *h = ((struct hconn *)owner)->h;
+    if (!h->own_pass)
+        return 0;
+    (void)start;
+    (void)end;
+    h->out.len = 0;
+    return proto_reply_err(&h->out, PROTO_E_STORE, why);
+}
+
+static void drop(void *owner)
+{
+    struct hconn *c = owner;
+    fprintf(stderr, "harness: a reply could not be taken back; the connection closes\n");
+    c->closed = 1;
+}
+
+static void settled(void *owner)
+{
+    ((struct hconn *)owner)->batched = 0;
+}
+
+static const struct batch_replies harness_replies = {retract, drop, settled};
+
+/* The batch's subscriber: formats its change log for harness_changes().
+ * The batch has committed, so each record is a change that is in the
+ * store. */
+static void on_commit(void *arg, const struct change_log *l)
+{
+    static const char *const kinds[] = {[CHANGE_ADD] = "add",
+                                        [CHANGE_EDIT] = "edit",
+                                        [CHANGE_DELETE] = "delete",
+                                        [CHANGE_PUT] = "put"};
+    static const char *const names[] = {"text", "done", "pri", "due", "tags"};
+    struct harness *h = arg;
+    struct proto_buf *b = &h->committed;
+    char one[PROTO_MAX_ID + 128];
+    h->committed_pass = 1;
+    b->len = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct change *c = &l->v[i];
+        size_t n = (size_t)snprintf(one, sizeof(one), "%s%s %s %s", i ? "; " : "",
+                                    proto_cmd_info(c->cmd)->name, kinds[c->kind], c->id);
+        const char *sep = " ";
+        for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+            if (c->fields & (1u << f)) {
+                n += (size_t)snprintf(one + n, sizeof(one) - n, "%s%s", sep, names[f]);
+                sep = ",";
+            }
+        }
+        if (proto_buf_append(b, one, n) != 0)
+            break;
+    }
+    if (l->lost && proto_buf_append(b, "; (lost)", 8) != 0)
+        b->len = 0;
+    /* NUL-terminated, not counted. */
+    if (proto_buf_append(b, "", 1) == 0)
+        b->len--;
 }
 
 /* Makes the engine's commits fail from now on, as on a full disk (on
@@ -124,6 +183,7 @@ static void set_peer(struct hconn *c, int index)
 void harness_conn_reset(struct harness *h, int conn, int authed)
 {
     struct hconn *c = &h->conns[conn];
+    c->h = h;
     c->authed = authed && h->cfg.auth.enabled;
     c->closed = 0;
     c->batched = 0;
@@ -159,16 +219,15 @@ int harness_open(struct harness **out, const struct harness_options *o)
         fprintf(stderr, "harness: out of memory\n");
         return -1;
     }
+    /* Quiet: below the log's lowest level, so that not even the error
+     * line of each batch a fuzz run makes fail is printed. */
     if (o->quiet)
-        log_set_level(LOG_ERROR);
-    h->batch = malloc(sizeof(*h->batch));
-    if (h->batch == NULL || stats_init(1) != 0) {
+        log_set_level((enum log_level)(LOG_ERROR - 1));
+    if (stats_init(1, conns) != 0) {
         fprintf(stderr, "harness: out of memory\n");
-        free(h->batch);
         free(h);
         return -1;
     }
-    h->batch->h = h;
     h->counters = stats_worker(0);
     current = h;
     h->nconns = o->nconns > 0 ? o->nconns : 1;
@@ -193,7 +252,6 @@ int harness_open(struct harness **out, const struct harness_options *o)
     proto_buf_init(&h->scratch, SERVER_OUTPUT_MAX);
     proto_buf_init(&h->in, 0);
     proto_buf_init(&h->committed, 0);
-    change_log_init(&h->changes);
     h->pscratch = malloc(h->cfg.max_line + 1);
     if (h->pscratch == NULL) {
         fprintf(stderr, "harness: out of memory\n");
@@ -228,10 +286,12 @@ int harness_open(struct harness **out, const struct harness_options *o)
     /* A small cache (a fuzz run opens one per input) whose entries evict
      * each other often. */
     h->cache = cache_new(32 * 1024);
-    if (h->cache == NULL) {
+    h->batch = batch_new(h->engine, h->counters, &harness_replies);
+    if (h->cache == NULL || h->batch == NULL) {
         fprintf(stderr, "harness: out of memory\n");
         goto fail;
     }
+    batch_on_commit(h->batch, on_commit, h);
     *out = h;
     return 0;
 fail:
@@ -245,10 +305,10 @@ void harness_close(struct harness *h)
         return;
     if (h->in_pass)
         harness_pass_end(h, HARNESS_COMMIT);
+    batch_free(h->batch);
     cache_free(h->cache);
     stats_fini();
     current = NULL;
-    free(h->batch);
     store_close(h->reader);
     store_engine_close(h->engine);
     remove_files(h);
@@ -256,67 +316,10 @@ void harness_close(struct harness *h)
     proto_buf_free(&h->scratch);
     proto_buf_free(&h->in);
     proto_buf_free(&h->committed);
-    change_log_free(&h->changes);
     free(h->pscratch);
     free(h->copy);
     free(h->lines);
     free(h);
-}
-
-/* cmd_ctx.batch_open, as the worker's (batch.c): the write turn and a
- * transaction at the pass's first write. */
-static int batch_open(struct batch *b, struct store **writer, char *err, size_t errcap)
-{
-    struct harness *h = b->h;
-    if (h->batch_open) {
-        *writer = h->writer;
-        if (h->batch_broken || !store_write_ok(h->writer)) {
-            h->batch_broken = 1;
-            snprintf(err, errcap, "%s", store_errmsg(h->writer));
-            return -1;
-        }
-        return 0;
-    }
-    if (store_write_begin(h->engine, &h->writer, err, errcap) != STORE_OK) {
-        h->writer = *writer = NULL;
-        return -1;
-    }
-    *writer = h->writer;
-    h->batch_open = 1;
-    return 0;
-}
-
-/* Formats the batch's change log for harness_changes(): the batch has
- * committed, so each record is a change that is in the store. */
-static void keep_changes(struct harness *h)
-{
-    static const char *const kinds[] = {[CHANGE_ADD] = "add",
-                                        [CHANGE_EDIT] = "edit",
-                                        [CHANGE_DELETE] = "delete",
-                                        [CHANGE_PUT] = "put"};
-    static const char *const names[] = {"text", "done", "pri", "due", "tags"};
-    struct proto_buf *b = &h->committed;
-    char one[PROTO_MAX_ID + 128];
-    b->len = 0;
-    for (size_t i = 0; i < h->changes.n; i++) {
-        const struct change *c = &h->changes.v[i];
-        size_t n = (size_t)snprintf(one, sizeof(one), "%s%s %s %s", i ? "; " : "",
-                                    proto_cmd_info(c->cmd)->name, kinds[c->kind], c->id);
-        const char *sep = " ";
-        for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
-            if (c->fields & (1u << f)) {
-                n += (size_t)snprintf(one + n, sizeof(one) - n, "%s%s", sep, names[f]);
-                sep = ",";
-            }
-        }
-        if (proto_buf_append(b, one, n) != 0)
-            break;
-    }
-    if (h->changes.lost && proto_buf_append(b, "; (lost)", 8) != 0)
-        b->len = 0;
-    /* NUL-terminated, not counted. */
-    if (proto_buf_append(b, "", 1) == 0)
-        b->len--;
 }
 
 const char *harness_changes(const struct harness *h)
@@ -341,27 +344,16 @@ int harness_pass_end(struct harness *h, enum harness_end how)
     /* As the worker: no snapshot outlives the pass, and none may hold up
      * the commit (in memory, a reader would block it). */
     store_read_end(h->reader);
-    if (h->batch_open) {
+    if (batch_is_open(h->batch)) {
         int armed = how == HARNESS_FAIL_COMMIT && fault_commits(h, 1) == 0;
-        int commit = (how == HARNESS_COMMIT || armed) && !h->batch_broken;
-        ok = store_write_end(h->engine, commit, NULL, 0) == STORE_OK && commit;
+        if (how != HARNESS_COMMIT && !armed)
+            batch_break(h->batch);
+        h->committed_pass = 0;
+        batch_end(h->batch);
         if (armed)
             fault_commits(h, 0);
-        if (ok) {
-            atomic_fetch_add(&h->counters->batches, 1);
-            atomic_fetch_add(&h->counters->writes, h->writes_in_batch);
-            keep_changes(h);
-        } else {
-            atomic_fetch_add(&h->counters->batch_failures, 1);
-        }
+        ok = h->committed_pass;
     }
-    change_log_clear(&h->changes);
-    h->batch_open = 0;
-    h->writer = NULL;
-    h->batch_broken = 0;
-    h->writes_in_batch = 0;
-    for (int i = 0; i < h->nconns; i++)
-        h->conns[i].batched = 0;
     return ok;
 }
 
@@ -452,17 +444,17 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
 {
     struct proto_request req;
     char err[256];
-    int on_writer = h->batch_open && c->batched;
+    int on_writer = batch_is_open(h->batch) && c->batched;
     struct line_sink sink;
     struct cmd_ctx x = {
         .sink = &sink.base,
-        .store = on_writer ? h->writer : h->reader,
+        .store = on_writer ? batch_writer(h->batch) : h->reader,
         .cache = h->cache,
         .cfg = &h->cfg,
         .counters = h->counters,
         .batch = h->batch,
         .batch_open = batch_open,
-        .changes = &h->changes,
+        .changes = batch_changes(h->batch),
         .list_stream = NULL,
         .in_batch = on_writer,
         .authed = c->authed,
@@ -490,11 +482,13 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
     if (x.quit)
         c->closed = 1;
     if (x.batch_broken)
-        h->batch_broken = 1;
-    if (x.wrote)
-        h->writes_in_batch++;
-    if (x.used_batch)
+        batch_break(h->batch);
+    if (x.used_batch) {
+        /* The reply is all of out, which harness_run empties first. */
+        if (batch_note(h->batch, c, 0, h->out.len, x.wrote) != 0)
+            drop(c);
         c->batched = 1;
+    }
     h->reply.in_batch = x.used_batch;
     h->reply.wrote = x.wrote;
     h->reply.quit = x.quit;
@@ -555,15 +549,14 @@ const struct harness_reply *harness_run_n(struct harness *h, int conn, const cha
         commands_error(&x, PROTO_E_TOOLONG, msg);
     }
 
-    if (own_pass && harness_pass_end(h, HARNESS_COMMIT) == 0 && r->in_batch) {
-        /* As the worker's batch_end: a reply that depended on a failed
-         * commit becomes ERR STORE. */
-        h->out.len = 0;
-        atomic_fetch_add(&h->counters->errors, 1);
-        if (proto_reply_err(&h->out, PROTO_E_STORE, "the write was not saved") != 0)
-            return failed(h);
-        bare = 0;
-        r->wrote = 0;
+    if (own_pass) {
+        /* The batch retracts the reply if the commit fails: ERR STORE. */
+        h->own_pass = 1;
+        if (harness_pass_end(h, HARNESS_COMMIT) == 0 && r->in_batch) {
+            bare = 0;
+            r->wrote = 0;
+        }
+        h->own_pass = 0;
     }
     if (decode(h, bare) != 0)
         return failed(h);
