@@ -78,7 +78,7 @@ int main(int argc, char **argv)
         rc = shell_run(&s);
     } else {
         s.mode = SESSION_BATCH;
-        rc = batch_run(&s, stdin, o.stop_on_error);
+        rc = cli_batch_run(&s, stdin, o.stop_on_error);
     }
 
     cli_conn_free(&s.conn);

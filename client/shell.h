@@ -14,6 +14,6 @@ int shell_run(struct session *s);
 
 /* Runs one command per line of in. Returns the worst exit status, or with
  * stop_on_error the status of the first command that failed. */
-int batch_run(struct session *s, FILE *in, int stop_on_error);
+int cli_batch_run(struct session *s, FILE *in, int stop_on_error);
 
 #endif

@@ -22,7 +22,6 @@
 #include "log.h"
 #include "stats.h"
 #include "store.h"
-#include "stream.h"
 #include "todo/net.h"
 
 enum cmd_rc { CMD_DONE = 0, CMD_REFUSED = 1 };
@@ -273,10 +272,10 @@ static enum cmd_rc cmd_import(struct cmd_ctx *x, const struct proto_request *req
 }
 
 /*
- * LIST is made at once when it fits in STREAM_INLINE_MAX bytes. A bigger
- * one is handed to a stream (stream.h), which reads it again from a
+ * LIST is made at once when it fits in CMD_LIST_INLINE_MAX bytes. A bigger
+ * one is handed to the front end's stream (stream.h), which reads it again from a
  * snapshot of its own and sends it in slices; what was made here is
- * dropped (at most STREAM_INLINE_MAX bytes' worth of work). Inside a write
+ * dropped (at most CMD_LIST_INLINE_MAX bytes' worth of work). Inside a write
  * batch the list must show the batch's uncommitted writes, which only the
  * writer store sees, and the batch ends with this pass: it is made at once
  * there, up to the server's reply limit.
@@ -290,20 +289,20 @@ static enum cmd_rc cmd_list(struct cmd_ctx *x, const struct proto_request *req)
         rc = store_list(x->store, req, run_task, &r);
     } else {
         struct store_cursor *cur;
-        r.cap = STREAM_INLINE_MAX;
+        r.cap = CMD_LIST_INLINE_MAX;
         rc = store_cursor_open(x->store, req, &cur);
         /* With tags the store sorts the whole list before its first line
          * (store_cursor_most() is known then), so a stream costs two runs
          * of the query more (its count and its lines), and cuts no work
          * into slices: such a list is made at once up to
-         * STREAM_INLINE_SORTED_MAX (LIST of 10,000 tasks with a tag, 1 MB:
+         * CMD_LIST_INLINE_SORTED_MAX (LIST of 10,000 tasks with a tag, 1 MB:
          * p50 29 ms at once, 55 ms streamed). One that may well be bigger
          * (a task line has 60 bytes at least) goes to the stream at once
          * rather than being sorted here too. */
         long long most = rc == STORE_OK ? store_cursor_most(cur) : -1;
         if (most >= 0)
-            r.cap = STREAM_INLINE_SORTED_MAX;
-        if (most > STREAM_INLINE_SORTED_MAX / 60) {
+            r.cap = CMD_LIST_INLINE_SORTED_MAX;
+        if (most > CMD_LIST_INLINE_SORTED_MAX / 60) {
             r.too_big = 1;
             rc = STORE_STOPPED;
             store_cursor_close(cur);
@@ -319,12 +318,9 @@ static enum cmd_rc cmd_list(struct cmd_ctx *x, const struct proto_request *req)
     result_drop(x->sink);
     if (rc == STORE_STOPPED && r.too_big && x->list_stream != NULL) {
         char err[256];
-        int started = x->list_stream(req, err, sizeof(err));
+        int started = x->list_stream(x->list_stream_arg, req, err, sizeof(err));
         if (started == 1)
-            return errorf(x, PROTO_E_BUSY,
-                          "%d long LIST replies are being sent already; try again shortly, or "
-                          "narrow the list with pending, done, +tag or a word",
-                          STREAM_MAX);
+            return errorf(x, PROTO_E_BUSY, "%s", err);
         if (started < 0) {
             log_error("LIST failed in the store: %s", err);
             return errorf(x, PROTO_E_STORE, "%s", err);

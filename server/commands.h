@@ -14,6 +14,12 @@
 
 struct batch;
 struct cache;
+/* A LIST reply up to this size is made at once on the worker's store; up
+ * to the second with tags, which SQLite sorts in one step anyway
+ * (commands.c, cmd_list); a bigger one goes to ctx.list_stream. */
+#define CMD_LIST_INLINE_MAX (64 * 1024)
+#define CMD_LIST_INLINE_SORTED_MAX (2 * 1024 * 1024)
+
 struct store;
 struct server_config;
 struct guard_peer;
@@ -42,10 +48,13 @@ struct cmd_ctx {
     /* The open batch's change log: a write that succeeds appends what it
      * changed; the batch publishes it after COMMIT, or drops it. */
     struct change_log *changes;
-    /* Hands req's LIST, too big to make at once, to a stream (stream.h)
-     * that makes and sends it in slices: 0 started (the handler makes no
-     * reply), 1 every stream is in use, -1 failed (a sentence in err). */
-    int (*list_stream)(const struct proto_request *req, char *err, size_t errcap);
+    /* Hands req's LIST, too big to make at once, to the front end, which
+     * makes and sends it in slices (the line protocol's stream.h), with
+     * list_stream_arg: 0 started (the handler makes no reply), 1 busy (try
+     * later), -1 failed; a sentence in err for either. NULL: the front end
+     * cannot, and every LIST is made at once. */
+    int (*list_stream)(void *arg, const struct proto_request *req, char *err, size_t errcap);
+    void *list_stream_arg;
     int in_batch; /* in/out: x->store is the writer, inside the open batch */
     int authed;   /* in/out: this connection sent the right password */
     /* The connection's address and wrong passwords (AUTH counts them, the

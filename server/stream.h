@@ -2,7 +2,7 @@
  * stream.h - LIST replies too big to make at once, made and sent a slice
  * at a time.
  *
- * A LIST that does not fit in STREAM_INLINE_MAX bytes is taken over by a
+ * A LIST that does not fit in CMD_LIST_INLINE_MAX bytes (commands.h) is taken over by a
  * stream: a read connection of its own from a small pool (STREAM_MAX),
  * whose read transaction holds one snapshot for the whole reply, so that
  * the "DATA n" it sends first and the n lines that follow agree, while
@@ -33,11 +33,6 @@
 
 #include "todo/proto.h"
 
-/* A LIST reply up to this size is made at once on the worker's store; up
- * to the second with tags, which SQLite sorts in one step anyway
- * (commands.c, cmd_list). */
-#define STREAM_INLINE_MAX (64 * 1024)
-#define STREAM_INLINE_SORTED_MAX (2 * 1024 * 1024)
 /* Task lines made per turn, in bytes (one line may pass it), and rows
  * counted per turn before "DATA n" can be sent: each some 0.2 ms of the
  * worker. With two clients looping LIST all of 100,000 tasks on one

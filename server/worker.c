@@ -150,12 +150,13 @@ static struct {
  * thread can name them. That is all they are: which worker this thread is
  * (self), the pass's read arena, the parser's scratch, the spare reply
  * buffer, the pass's clock, its lists of connections (touched, to close, to
- * run, held back) and the connection whose request runs now (running).
+ * run, held back).
  * Only this file's code uses them. A handler reaches none of them on its
  * own: what it may touch (the worker's store, its batch and change log,
  * its counters, and the sink its result goes to, which writes into the
  * spare buffer) it is given in its cmd_ctx, and its one way back into the
- * loop is the list_stream callback, which is this file's code. What a
+ * loop is the list_stream callback, which is this file's code and is given
+ * its connection in the context too. What a
  * worker owns beyond a pass (store, batch, counters) is in its struct
  * worker, not here.
  */
@@ -258,18 +259,20 @@ static void close_pending(void)
 
 /* ---- requests ---- */
 
-/* The connection whose request runs now, for list_stream(). */
-static _Thread_local struct conn *running;
-
-/* cmd_ctx.list_stream: the running connection's LIST goes to a stream. It
+/* cmd_ctx.list_stream: the LIST of connection arg goes to a stream. It
  * waits, paused, with its later requests held back, until the stream ends
  * (stream_step); its first turn comes in the next pass, as those of
  * connections on the ready list do (settle). */
-static int list_stream(const struct proto_request *req, char *err, size_t errcap)
+static int list_stream(void *arg, const struct proto_request *req, char *err, size_t errcap)
 {
-    struct conn *c = running;
+    struct conn *c = arg;
     int busy = 0;
     struct stream *st = stream_start(c->fd, req, now_ms, &busy, err, errcap);
+    if (st == NULL && busy)
+        snprintf(err, errcap,
+                 "%d long LIST replies are being sent already; try again shortly, or narrow the "
+                 "list with pending, done, +tag or a word",
+                 STREAM_MAX);
     if (st == NULL)
         return busy ? 1 : -1;
     c->stream = st;
@@ -338,6 +341,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .batch_open = batch_open,
         .changes = batch_changes(self->batch),
         .list_stream = pool.streams ? list_stream : NULL,
+        .list_stream_arg = c,
         .in_batch = on_writer,
         .authed = c->authed,
         .peer = &c->peer,
@@ -356,9 +360,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         /* The tutorial's GET/ and POST/ get the bare replies it gave. */
         int legacy = req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST;
         line_sink_init(&sink, &c->out, &spare, &self->counters->errors, legacy);
-        running = c;
         commands_run(&x, &req);
-        running = NULL;
     }
     c->authed = x.authed != 0;
     if (x.quit)

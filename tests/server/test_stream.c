@@ -139,7 +139,7 @@ static void big_list_whole(void **state)
     assert_true(cli_line(c, line, sizeof(line), 10000) > 0);
     assert_string_equal(line, "OK PONG\r\n");
     /* A tag on every task: SQLite sorts the list, and it passes what is
-     * made at once with tags (STREAM_INLINE_SORTED_MAX), so it is made
+     * made at once with tags (CMD_LIST_INLINE_SORTED_MAX, server/commands.h), so it is made
      * there, dropped, and streamed (counted by count(*)). */
     assert_int_equal(cli_send(c, "LIST all +every\nLIST done +every +t2\nPING\n"), 0);
     assert_int_equal(data_header(c), N);

@@ -1,5 +1,5 @@
 /*
- * batch.c - one command per line of stdin, run in order.
+ * cli-batch.c - todo-cli's batch mode: one command per line of stdin, run in order.
  */
 #include "shell.h"
 
@@ -9,7 +9,7 @@
 
 #include "words.h"
 
-int batch_run(struct session *s, FILE *in, int stop_on_error)
+int cli_batch_run(struct session *s, FILE *in, int stop_on_error)
 {
     char *line = NULL;
     size_t cap = 0;
