@@ -127,6 +127,8 @@ int batch_is_open(const struct batch *b)
 
 int batch_note(struct batch *b, void *owner, size_t start, size_t end, int wrote)
 {
+    if (!b->open)
+        return 1;
     if (wrote)
         b->writes++;
     if (b->n == b->cap) {

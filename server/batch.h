@@ -81,9 +81,10 @@ int batch_is_open(const struct batch *b);
  * batch (wrote: by a write that changed the store), so they stand only if
  * the batch commits; until replies->settled(owner), the owner's replies
  * are not final and its reads must see its own writes (the front end
- * keeps that mark). -1 when out of memory: the batch is then broken and
- * will roll back, and owner must be closed, since its reply could not be
- * rewritten. */
+ * keeps that mark, which so implies that the batch is open). 1 when the
+ * batch is not open (nothing to note). -1 when out of memory: the batch
+ * is then broken and will roll back, and owner must be closed, since its
+ * reply could not be rewritten. */
 int batch_note(struct batch *b, void *owner, size_t start, size_t end, int wrote);
 
 /* Marks the open batch as one that must roll back, not commit. */

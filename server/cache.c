@@ -14,6 +14,7 @@
 
 struct entry {
     uint64_t stamp;
+    uint32_t key; /* the store's change key of id */
     uint16_t len;
     uint8_t idlen; /* 0: empty (an id is never empty) */
     uint8_t enc;
@@ -63,7 +64,7 @@ static int same(const struct entry *e, struct proto_str id, int enc)
 }
 
 const char *cache_get(struct cache *c, struct proto_str id, int encoding, uint64_t *stamp,
-                      size_t *len)
+                      uint32_t *key, size_t *len)
 {
     if (c == NULL || c->table == NULL || id.len == 0 || id.len > PROTO_MAX_ID)
         return NULL;
@@ -71,6 +72,7 @@ const char *cache_get(struct cache *c, struct proto_str id, int encoding, uint64
     for (int w = 0; w < 2; w++) {
         if (same(&set[w], id, encoding)) {
             *stamp = set[w].stamp;
+            *key = set[w].key;
             *len = set[w].len;
             return set[w].data;
         }
@@ -78,7 +80,7 @@ const char *cache_get(struct cache *c, struct proto_str id, int encoding, uint64
     return NULL;
 }
 
-void cache_put(struct cache *c, struct proto_str id, int encoding, uint64_t stamp,
+void cache_put(struct cache *c, struct proto_str id, int encoding, uint64_t stamp, uint32_t key,
                const char *reply, size_t len)
 {
     if (c == NULL || len > ENTRY_DATA || id.len == 0 || id.len > PROTO_MAX_ID || c->failed ||
@@ -106,6 +108,7 @@ void cache_put(struct cache *c, struct proto_str id, int encoding, uint64_t stam
         w = set[0].stamp <= set[1].stamp ? 0 : 1;
     struct entry *e = &set[w];
     e->stamp = stamp;
+    e->key = key;
     e->len = (uint16_t)len;
     e->idlen = (uint8_t)id.len;
     e->enc = (uint8_t)encoding;

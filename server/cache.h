@@ -34,13 +34,15 @@ struct cache *cache_new(size_t bytes);
 void cache_free(struct cache *c);
 
 /* The reply kept for (id, encoding), NULL if none. *len is set to its
- * length and *stamp to its stamp, which the caller checks with
- * store_unchanged() before serving it. Valid until the next cache_put. */
+ * length, *stamp and *key to what cache_put was given, which the caller
+ * checks with store_unchanged_key() before serving it. Valid until the
+ * next cache_put. */
 const char *cache_get(struct cache *c, struct proto_str id, int encoding, uint64_t *stamp,
-                      size_t *len);
-/* Keeps reply[0..len) for (id, encoding), stamped stamp, in place of what
- * was kept for it (too long a reply is not kept). */
-void cache_put(struct cache *c, struct proto_str id, int encoding, uint64_t stamp,
+                      uint32_t *key, size_t *len);
+/* Keeps reply[0..len) for (id, encoding), stamped stamp, with the store's
+ * change key of id (store_change_key), in place of what was kept for it
+ * (too long a reply is not kept). */
+void cache_put(struct cache *c, struct proto_str id, int encoding, uint64_t stamp, uint32_t key,
                const char *reply, size_t len);
 
 #endif /* TODO_SERVER_CACHE_H */

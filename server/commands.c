@@ -170,11 +170,12 @@ static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
     struct result_sink *k = x->sink;
     struct task_run r = {.k = k};
     uint64_t stamp = 0;
+    uint32_t key = 0;
     int cacheable = x->cache != NULL && !x->in_batch && k->encoding != 0 && k->ops->mark != NULL;
     if (cacheable) {
         size_t len;
-        const char *hit = cache_get(x->cache, req->id, k->encoding, &stamp, &len);
-        if (hit != NULL && store_unchanged(x->store, req->id, stamp)) {
+        const char *hit = cache_get(x->cache, req->id, k->encoding, &stamp, &key, &len);
+        if (hit != NULL && store_unchanged_key(x->store, key, stamp)) {
             if (k->ops->raw(k, hit, len) != 0)
                 k->failed = 1;
             return CMD_DONE;
@@ -189,7 +190,8 @@ static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
         const char *p;
         size_t n;
         if (cacheable && !k->failed && k->ops->since(k, mark, &p, &n) == 0)
-            cache_put(x->cache, req->id, k->encoding, stamp, p, n);
+            cache_put(x->cache, req->id, k->encoding, stamp, store_change_key(x->store, req->id), p,
+                      n);
         return CMD_DONE;
     }
     result_drop(k);

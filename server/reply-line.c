@@ -148,7 +148,7 @@ static int line_raw(struct result_sink *k, const char *p, size_t n)
     return proto_buf_append(of(k)->out, p, n);
 }
 
-static const struct result_sink_ops line_ops = {
+const struct result_sink_ops reply_line_ops = {
     .ok = line_ok,
     .id = line_id,
     .error = line_error,
@@ -162,15 +162,3 @@ static const struct result_sink_ops line_ops = {
     .since = line_since,
     .raw = line_raw,
 };
-
-void line_sink_init(struct line_sink *s, struct proto_buf *out, struct proto_buf *scratch,
-                    atomic_ullong *errors, int legacy)
-{
-    memset(s, 0, sizeof(*s));
-    s->base.ops = &line_ops;
-    s->base.encoding = legacy ? REPLY_LEGACY_ENCODING : REPLY_LINE_ENCODING;
-    s->out = out;
-    s->scratch = scratch;
-    s->errors = errors;
-    s->legacy = legacy != 0;
-}

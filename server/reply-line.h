@@ -23,10 +23,23 @@ struct line_sink {
     int legacy;                /* the tutorial's bare replies */
 };
 
+extern const struct result_sink_ops reply_line_ops;
+
 /* A sink appending to out; scratch must be empty and stays the caller's
  * (emptied again at the end of each list). legacy picks the tutorial's
- * replies. */
-void line_sink_init(struct line_sink *s, struct proto_buf *out, struct proto_buf *scratch,
-                    atomic_ullong *errors, int legacy);
+ * replies. Inline, field by field: it runs for every request. */
+static inline void line_sink_init(struct line_sink *s, struct proto_buf *out,
+                                  struct proto_buf *scratch, atomic_ullong *errors, int legacy)
+{
+    s->base.ops = &reply_line_ops;
+    s->base.encoding = legacy ? REPLY_LEGACY_ENCODING : REPLY_LINE_ENCODING;
+    s->base.list_bytes = 0;
+    s->base.failed = 0;
+    s->out = out;
+    s->scratch = scratch;
+    s->errors = errors;
+    s->n = 0;
+    s->legacy = legacy != 0;
+}
 
 #endif /* TODO_SERVER_REPLY_LINE_H */

@@ -725,6 +725,17 @@ int store_unchanged(struct store *s, struct proto_str id, uint64_t stamp)
     return atomic_load(&s->e->slot[change_slot(id)]) <= stamp;
 }
 
+uint32_t store_change_key(struct store *s, struct proto_str id)
+{
+    (void)s;
+    return (uint32_t)change_slot(id);
+}
+
+int store_unchanged_key(struct store *s, uint32_t key, uint64_t stamp)
+{
+    return atomic_load(&s->e->slot[key & (CHANGE_SLOTS - 1)]) <= stamp;
+}
+
 /* The writer is writing task id in the open transaction: its slot is set
  * at the commit. Any other store writes nothing (nor may). */
 static void touch(struct store *s, struct proto_str id)

@@ -165,6 +165,11 @@ int store_write_end(struct store_engine *e, int commit, char *err, size_t errcap
  */
 uint64_t store_read_stamp(struct store *s);
 int store_unchanged(struct store *s, struct proto_str id, uint64_t stamp);
+/* The key of task id's change counter, and store_unchanged() by that key:
+ * a cache keeps the key with its entry, so that checking a hit takes no
+ * second pass over the id (GET's cache hit is the server's hottest path). */
+uint32_t store_change_key(struct store *s, struct proto_str id);
+int store_unchanged_key(struct store *s, uint32_t key, uint64_t stamp);
 
 /* ---- reads and writes of tasks ---- */
 

@@ -91,6 +91,7 @@ struct worker {
     struct store *store;
     struct cache *cache;
     struct batch *batch;
+    struct change_log *changes; /* the batch's (batch_changes), looked up once */
     struct stats_counters *counters;
 
     /* Start-up report, under pool.start_lock. */
@@ -329,7 +330,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
      * writer, where it sees them; every other one reads committed data on
      * the worker's store, so that no reply it gets can show a write that a
      * failed COMMIT then takes back. */
-    int on_writer = batch_is_open(self->batch) && c->batched;
+    int on_writer = c->batched; /* set only while the batch is open (batch_note) */
     struct line_sink sink;
     struct cmd_ctx x = {
         .sink = &sink.base,
@@ -339,7 +340,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .counters = self->counters,
         .batch = self->batch,
         .batch_open = batch_open,
-        .changes = batch_changes(self->batch),
+        .changes = self->changes,
         .list_stream = pool.streams ? list_stream : NULL,
         .list_stream_arg = c,
         .in_batch = on_writer,
@@ -368,9 +369,11 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     if (x.batch_broken)
         batch_break(self->batch);
     if (x.used_batch) {
-        c->batched = 1;
-        if (batch_note(self->batch, c, start, c->out.len, x.wrote) != 0)
+        int rc = batch_note(self->batch, c, start, c->out.len, x.wrote);
+        if (rc < 0)
             close_later(c);
+        else if (rc == 0)
+            c->batched = 1;
     }
     if (x.out_full) {
         char peer[64];
@@ -626,7 +629,7 @@ static void run_queued(void)
          * no write in it): send it now rather than after the whole pass, so
          * this client gets on with its next request while the pass goes
          * on. */
-        if (!(batch_is_open(self->batch) && c->batched) && c->dirty) {
+        if (!c->batched && c->dirty) {
             unmark_dirty(c);
             settle(c);
         }
@@ -996,6 +999,7 @@ static void *worker_main(void *arg)
         report_start(self, -1, "out of memory for buffers");
         goto out;
     }
+    self->changes = batch_changes(self->batch);
     report_start(self, 1, NULL);
 
     for (;;) {

@@ -142,6 +142,21 @@ rc=0
 "$AB" "$BUILD" >/dev/null 2>"$DIR/ab.err" || rc=$?
 [ "$rc" = 2 ] || fail "bench/ab with one build: expected exit 2, got $rc"
 
+# bench/instructions: one small run, when valgrind is there (it is on the
+# machines this project runs on, but not a dependency of the tests).
+if command -v valgrind >/dev/null; then
+    echo "bench/instructions -n 200 -t ping (the build against itself):"
+    rc=0
+    "${AB%/ab}/instructions" -n 200 -t ping "$BUILD" "$BUILD" >"$DIR/in.out" 2>"$DIR/in.err" || rc=$?
+    sed 's/^/  /' "$DIR/in.out"
+    [ "$rc" = 0 ] || fail "bench/instructions exited with $rc: $(tail -5 "$DIR/in.err")"
+    # The same binary twice counts the same instructions, to within a few.
+    grep -Eq '^ping +[1-9][0-9]+ +[1-9][0-9]+ +[-+][0-9]\.[0-9]%$' "$DIR/in.out" ||
+        fail "bench/instructions printed no row for ping within 10 %"
+else
+    echo "valgrind is not installed: bench/instructions not tried"
+fi
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed" >&2
     exit 1

@@ -26,9 +26,12 @@ got(struct cache *c, const char *id, int enc, uint64_t *stamp)
     static char out[512];
     size_t len = 0;
     uint64_t st = 0;
-    const char *p = cache_get(c, S(id), enc, &st, &len);
+    uint32_t key = 0;
+    const char *p = cache_get(c, S(id), enc, &st, &key, &len);
     if (p == NULL)
         return "";
+    /* The change key comes back as it was kept (put() derives it from the stamp). */
+    assert_int_equal(key, (uint32_t)(st * 31 + 7));
     assert_true(len < sizeof(out));
     memcpy(out, p, len);
     out[len] = '\0';
@@ -39,7 +42,7 @@ got(struct cache *c, const char *id, int enc, uint64_t *stamp)
 
 static void put(struct cache *c, const char *id, int enc, uint64_t stamp, const char *reply)
 {
-    cache_put(c, S(id), enc, stamp, reply, strlen(reply));
+    cache_put(c, S(id), enc, stamp, (uint32_t)(stamp * 31 + 7), reply, strlen(reply));
 }
 
 static void keyed_by_id_and_encoding(void **state)
