@@ -1364,7 +1364,10 @@ static int undo_finish(struct store *s, int rc, int keep)
         return rc;
     if (rc == STORE_OK && keep) {
         sqlite3_bind_int64(s->st[ST_UNDO_AFTER], 1, seq);
-        rc = exec_stmt(s, ST_UNDO_AFTER, "cannot record the change for UNDO");
+        if (fault(s, STORE_FAULT_UNDO, "cannot record the change for UNDO"))
+            rc = STORE_ERROR;
+        else
+            rc = exec_stmt(s, ST_UNDO_AFTER, "cannot record the change for UNDO");
         if (rc == STORE_OK && seq > STORE_UNDO_DEPTH) {
             sqlite3_bind_int64(s->st[ST_UNDO_TRIM], 1, seq - STORE_UNDO_DEPTH);
             rc = exec_stmt(s, ST_UNDO_TRIM, "cannot trim the undo history");

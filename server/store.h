@@ -286,6 +286,10 @@ enum store_fault {
     /* store_cmd_end ends the whole transaction, as SQLite does itself after
      * some errors: store_write_ok() then says 0, and the commit fails. */
     STORE_FAULT_TX_LOST,
+    /* A write's undo entry cannot be completed once the write is made
+     * (store.h's UNDO): the write fails, and a write without a savepoint
+     * makes store_cmd_end fail, so that the batch is rolled back. */
+    STORE_FAULT_UNDO,
 };
 void store_fault_set(struct store_engine *e, enum store_fault f);
 #endif
