@@ -57,7 +57,7 @@ tab "todo-cli d" \
 
 got "todo-cli d"
 expect_eq "subcommands 'd'" "$REPLY" "del done"
-got "todo-cli --json -p $p un"
+got "todo-cli --json -p $p undon"
 expect_eq "subcommand after options" "$REPLY" "undone"
 got "todo-cli --no-"
 expect_eq "option '--no-'" "$REPLY" "--no-color"
