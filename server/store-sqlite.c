@@ -166,11 +166,12 @@ static const char *const stmt_sql[ST__COUNT] = {
                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_REPLACE] = "UPDATE tasks SET text = ?2, done = ?3, pri = ?4, due = ?5, created = ?6,"
                    " updated = ?7 WHERE id = ?1",
-    /* The task's state before a write (one row whether it exists or not). */
+    /* The task's state before a write; no row when there is no such task
+     * (the write then finds none either, and the batch writes no page). */
     [ST_UNDO_PUSH] = "INSERT INTO undo(kind, task_id, b, b_text, b_done, b_pri, b_due, b_created,"
                      " b_updated, b_tags)"
-                     " SELECT ?1, ?2, t.id IS NOT NULL, t.text, t.done, t.pri, t.due, t.created,"
-                     " t.updated, t.tags FROM (SELECT 1) LEFT JOIN tasks t ON t.id = ?2",
+                     " SELECT ?1, ?2, 1, t.text, t.done, t.pri, t.due, t.created,"
+                     " t.updated, t.tags FROM tasks t WHERE t.id = ?2",
     [ST_UNDO_PUSH_NEW] = "INSERT INTO undo(kind, task_id, b) VALUES(?1, ?2, 0)",
     [ST_UNDO_AFTER] = "UPDATE undo SET (a, a_text, a_done, a_pri, a_due, a_created, a_updated,"
                       " a_tags) = (SELECT t.id IS NOT NULL, t.text, t.done, t.pri, t.due,"
@@ -1349,7 +1350,7 @@ static int undo_push(struct store *s, enum stmt_id which, const char *kind, stru
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     bind_str(st, 2, id);
     int rc = exec_stmt(s, which, "cannot record the change for UNDO");
-    if (rc == STORE_OK)
+    if (rc == STORE_OK && changed(s))
         s->undo_seq = sqlite3_last_insert_rowid(s->db);
     return rc;
 }
@@ -1401,7 +1402,18 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
 
 int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
 {
-    int rc = undo_push(s, ST_UNDO_PUSH, "import", req->id);
+    /* An IMPORT that skips or is refused writes nothing, not even an
+     * entry taken back (a batch of such commands writes no page). */
+    sqlite3_stmt *st = s->st[ST_EXISTS];
+    bind_str(st, 1, req->id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return failf(s, "cannot look the task up");
+    int exists = rc == SQLITE_ROW;
+    if (exists && req->import_mode != PROTO_IMPORT_REPLACE)
+        return import_do(s, req, now, outcome);
+    rc = undo_push(s, exists ? ST_UNDO_PUSH : ST_UNDO_PUSH_NEW, "import", req->id);
     if (rc != STORE_OK)
         return rc;
     rc = import_do(s, req, now, outcome);

@@ -44,7 +44,7 @@ got() {
 : >"$fdir/secret-pw"
 : >"$fdir/tasks-backup.json"
 tab "todo-cli d" \
-    "todo-cli --json -p $p un" \
+    "todo-cli --json -p $p undon" \
     "todo-cli --no-" \
     "todo-cli -p $p done " \
     "todo-cli -H 127.0.0.1 --port=$p get $ID2" \
