@@ -341,6 +341,13 @@ static void undo(void **state)
     changes(h, "");
     get_task(h, "1", &k);
     assert_str(k.t.text, "call Grandad");
+    /* Writes that change nothing write no entry either: a pass of them
+     * has no page to write, and so commits on a full disk. */
+    harness_pass_begin(h);
+    run_on(h, 0, "DONE 99", HARNESS_ERR);
+    run_on(h, 0, "IMPORT skip 1 done - - skipped", HARNESS_OK);
+    run_on(h, 0, "IMPORT fail 1 done - - refused", HARNESS_ERR);
+    assert_int_equal(harness_pass_end(h, HARNESS_FAIL_COMMIT), 1);
     /* A failed commit keeps no entry: UNDO still meets the refused one. */
     harness_pass_begin(h);
     run_on(h, 0, "ADD lost", HARNESS_OK);
