@@ -455,8 +455,8 @@ static enum cmd_rc cmd_undo(struct cmd_ctx *x, const struct proto_request *req)
     struct store_undone u;
     int rc = store_undo(x->store, (struct proto_str){"", 0}, &u);
     if (rc == STORE_NOTFOUND)
-        return errorf(x, PROTO_E_NOTFOUND,
-                      "nothing to undo (the server keeps the last %d changes)", STORE_UNDO_DEPTH);
+        return errorf(x, PROTO_E_NOTFOUND, "nothing to undo (the server keeps the last %d changes)",
+                      STORE_UNDO_DEPTH);
     if (rc == STORE_CONFLICT)
         return errorf(x, PROTO_E_CONFLICT,
                       "task %s was changed after that %s (by a change UNDO does not keep, such as "

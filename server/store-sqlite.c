@@ -921,7 +921,9 @@ int store_write_begin(struct store_engine *e, struct store **w, char *err, size_
  * statement by itself, and the savepoint's two statements cost about a
  * tenth of such a write. ADD's occasional second change (moving the id
  * counter past a block of ids) may stay even if its INSERT fails: the
- * counter is then past a block that the next ADD starts handing out. */
+ * counter is then past a block that the next ADD starts handing out.
+ * The undo entry such a write also writes (see undo_push) is taken back
+ * by hand when the write fails, and fails the batch when it cannot be. */
 static int needs_savepoint(const struct proto_request *req)
 {
     switch (req->cmd) {
