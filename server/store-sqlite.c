@@ -61,22 +61,6 @@ static const char *const migrations[] = {
     "UPDATE tasks SET tags ="
     " (SELECT group_concat(tag, ',') FROM"
     "   (SELECT tag FROM task_tags WHERE task_id = tasks.id ORDER BY tag));",
-    /* 3: the undo history (store_undo): one row per recorded change, the
-     * task as it was before it (b = 0: it did not exist) and after it
-     * (a = 0: it was gone), newest last. user is empty while the server
-     * has no accounts; with them the history becomes each user's without
-     * another step. */
-    "CREATE TABLE undo("
-    "  seq INTEGER PRIMARY KEY,"
-    "  user TEXT NOT NULL DEFAULT '',"
-    "  kind TEXT NOT NULL,"
-    "  task_id TEXT NOT NULL,"
-    "  b INTEGER NOT NULL DEFAULT 0,"
-    "  b_text TEXT, b_done INTEGER, b_pri INTEGER, b_due TEXT,"
-    "  b_created INTEGER, b_updated INTEGER, b_tags TEXT,"
-    "  a INTEGER NOT NULL DEFAULT 0,"
-    "  a_text TEXT, a_done INTEGER, a_pri INTEGER, a_due TEXT,"
-    "  a_created INTEGER, a_updated INTEGER, a_tags TEXT);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -113,13 +97,6 @@ enum stmt_id {
     ST_EXISTS,
     ST_RESTORE,
     ST_REPLACE,
-    ST_UNDO_PUSH,
-    ST_UNDO_PUSH_NEW,
-    ST_UNDO_AFTER,
-    ST_UNDO_TRIM,
-    ST_UNDO_DROP,
-    ST_UNDO_LAST,
-    ST_UNDO_CHECK,
     ST__COUNT
 };
 
@@ -166,27 +143,6 @@ static const char *const stmt_sql[ST__COUNT] = {
                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_REPLACE] = "UPDATE tasks SET text = ?2, done = ?3, pri = ?4, due = ?5, created = ?6,"
                    " updated = ?7 WHERE id = ?1",
-    /* The task's state before a write; no row when there is no such task
-     * (the write then finds none either, and the batch writes no page). */
-    [ST_UNDO_PUSH] = "INSERT INTO undo(kind, task_id, b, b_text, b_done, b_pri, b_due, b_created,"
-                     " b_updated, b_tags)"
-                     " SELECT ?1, ?2, 1, t.text, t.done, t.pri, t.due, t.created,"
-                     " t.updated, t.tags FROM tasks t WHERE t.id = ?2",
-    [ST_UNDO_PUSH_NEW] = "INSERT INTO undo(kind, task_id, b) VALUES(?1, ?2, 0)",
-    [ST_UNDO_AFTER] = "UPDATE undo SET (a, a_text, a_done, a_pri, a_due, a_created, a_updated,"
-                      " a_tags) = (SELECT t.id IS NOT NULL, t.text, t.done, t.pri, t.due,"
-                      " t.created, t.updated, t.tags FROM (SELECT 1) LEFT JOIN tasks t"
-                      " ON t.id = undo.task_id) WHERE seq = ?1",
-    [ST_UNDO_TRIM] = "DELETE FROM undo WHERE seq <= ?1",
-    [ST_UNDO_DROP] = "DELETE FROM undo WHERE seq = ?1",
-    [ST_UNDO_LAST] = "SELECT seq, kind, task_id, b, b_text, b_done, b_pri, b_due, b_created,"
-                     " b_updated, b_tags, a FROM undo WHERE user = ?1 ORDER BY seq DESC LIMIT 1",
-    /* Whether the task is as the change left it, every column alike. */
-    [ST_UNDO_CHECK] = "SELECT 1 FROM undo u LEFT JOIN tasks t ON t.id = u.task_id"
-                      " WHERE u.seq = ?1 AND ((u.a = 0 AND t.id IS NULL) OR (u.a = 1"
-                      " AND t.text IS u.a_text AND t.done IS u.a_done AND t.pri IS u.a_pri"
-                      " AND t.due IS u.a_due AND t.created IS u.a_created"
-                      " AND t.updated IS u.a_updated AND t.tags IS u.a_tags))",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -215,13 +171,8 @@ struct store {
     int reading;         /* a read transaction of ours is open (store_read_end ends it) */
     uint64_t read_stamp; /* e->commits loaded just before it began */
     int sp_open;         /* the writer: store_cmd_begin() opened a savepoint */
-    /* The writer's undo entry of the write under way (0: none), and
-     * whether a write was made but its entry could be neither completed
-     * nor taken back (store_cmd_end then fails the batch). */
-    int64_t undo_seq;
-    int undo_half;
-    int counted; /* in e->conns */
-    int opened;  /* sqlite_conn_open() succeeded */
+    int counted;         /* in e->conns */
+    int opened;          /* sqlite_conn_open() succeeded */
     /* ADD's ids [id_next, id_end) are reserved: meta.next_id is id_end
      * (committed or in the open transaction). Valid while ids_known. */
     int ids_known;
@@ -921,9 +872,7 @@ int store_write_begin(struct store_engine *e, struct store **w, char *err, size_
  * statement by itself, and the savepoint's two statements cost about a
  * tenth of such a write. ADD's occasional second change (moving the id
  * counter past a block of ids) may stay even if its INSERT fails: the
- * counter is then past a block that the next ADD starts handing out.
- * The undo entry such a write also writes (see undo_push) is taken back
- * by hand when the write fails, and fails the batch when it cannot be. */
+ * counter is then past a block that the next ADD starts handing out. */
 static int needs_savepoint(const struct proto_request *req)
 {
     switch (req->cmd) {
@@ -943,7 +892,6 @@ static int needs_savepoint(const struct proto_request *req)
 int store_cmd_begin(struct store *w, const struct proto_request *req)
 {
     w->sp_open = 0;
-    w->undo_half = 0;
     if (!needs_savepoint(req))
         return STORE_OK;
     if (fault(w, STORE_FAULT_SAVEPOINT, "cannot open a savepoint"))
@@ -962,18 +910,8 @@ int store_cmd_end(struct store *w, int failed)
         w->sp_open = 0;
         return STORE_OK; /* as SQLite's own: the next statement finds out */
     }
-    int half = w->undo_half;
-    w->undo_half = 0;
-    if (!w->sp_open) {
-        /* A write of one statement, kept, whose undo entry failed: nothing
-         * undoes it alone, so the batch must go. */
-        if (half) {
-            snprintf(w->err, sizeof(w->err),
-                     "a change was made but its undo entry could not be written");
-            return STORE_ERROR;
-        }
+    if (!w->sp_open)
         return STORE_OK;
-    }
     w->sp_open = 0;
     if (fault(w, STORE_FAULT_RELEASE, "cannot close a savepoint"))
         return STORE_ERROR;
@@ -1121,8 +1059,8 @@ static int ids_load(struct store *s)
     return STORE_OK;
 }
 
-static int add_do(struct store *s, const struct proto_request *req, int64_t now,
-                  char id[PROTO_MAX_ID + 1])
+int store_add(struct store *s, const struct proto_request *req, int64_t now,
+              char id[PROTO_MAX_ID + 1])
 {
     sqlite3_stmt *st;
     int rc;
@@ -1199,7 +1137,7 @@ static int ids_pass(struct store *s, int64_t n)
     return STORE_OK;
 }
 
-static int import_do(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
+int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
 {
     sqlite3_stmt *st = s->st[ST_EXISTS];
     int rc;
@@ -1261,7 +1199,7 @@ int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 }
 
 /* The statement's changes: 0 rows means no such task. */
-static int edit_do(struct store *s, const struct proto_request *req, int64_t now)
+int store_edit(struct store *s, const struct proto_request *req, int64_t now)
 {
     sqlite3_stmt *st = s->st[ST_EDIT];
     int rc;
@@ -1306,7 +1244,7 @@ static int edit_do(struct store *s, const struct proto_request *req, int64_t now
     return STORE_OK;
 }
 
-static int set_done_do(struct store *s, struct proto_str id, int done, int64_t now)
+int store_set_done(struct store *s, struct proto_str id, int done, int64_t now)
 {
     sqlite3_stmt *st = s->st[ST_SET_DONE];
     touch(s, id);
@@ -1319,7 +1257,7 @@ static int set_done_do(struct store *s, struct proto_str id, int done, int64_t n
     return changed(s) ? STORE_OK : STORE_NOTFOUND;
 }
 
-static int del_do(struct store *s, struct proto_str id)
+int store_del(struct store *s, struct proto_str id)
 {
     sqlite3_stmt *st = s->st[ST_DEL];
     touch(s, id);
@@ -1332,209 +1270,6 @@ static int del_do(struct store *s, struct proto_str id)
     st = s->st[ST_DEL_TAGS];
     bind_str(st, 1, id);
     return exec_stmt(s, ST_DEL_TAGS, "cannot delete the task's tags");
-}
-
-/*
- * The undo history (schema step 3). Each write below records, in its own
- * transaction and savepoint, the task as it was before and after it: an
- * entry is pushed before the write (ADD: after it, the id being new),
- * completed after it, and taken back when the write fails or changes
- * nothing. The history keeps the newest STORE_UNDO_DEPTH entries. A write
- * of one statement has no savepoint (needs_savepoint), so an entry that
- * can be neither completed nor taken back once the write is made sets
- * undo_half, and store_cmd_end() fails the batch rather than keep a change
- * UNDO cannot see.
- */
-static int undo_push(struct store *s, enum stmt_id which, const char *kind, struct proto_str id)
-{
-    sqlite3_stmt *st = s->st[which];
-    s->undo_seq = 0;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    bind_str(st, 2, id);
-    int rc = exec_stmt(s, which, "cannot record the change for UNDO");
-    if (rc == STORE_OK && changed(s))
-        s->undo_seq = sqlite3_last_insert_rowid(s->db);
-    return rc;
-}
-
-/* After the write, whose result is rc: keep (completed) or take back the
- * entry. Returns the result of the whole. */
-static int undo_finish(struct store *s, int rc, int keep)
-{
-    int64_t seq = s->undo_seq;
-    s->undo_seq = 0;
-    if (seq == 0)
-        return rc;
-    if (rc == STORE_OK && keep) {
-        sqlite3_bind_int64(s->st[ST_UNDO_AFTER], 1, seq);
-        if (fault(s, STORE_FAULT_UNDO, "cannot record the change for UNDO"))
-            rc = STORE_ERROR;
-        else
-            rc = exec_stmt(s, ST_UNDO_AFTER, "cannot record the change for UNDO");
-        if (rc == STORE_OK && seq > STORE_UNDO_DEPTH) {
-            sqlite3_bind_int64(s->st[ST_UNDO_TRIM], 1, seq - STORE_UNDO_DEPTH);
-            rc = exec_stmt(s, ST_UNDO_TRIM, "cannot trim the undo history");
-        }
-        if (rc != STORE_OK)
-            s->undo_half = 1;
-        return rc;
-    }
-    sqlite3_bind_int64(s->st[ST_UNDO_DROP], 1, seq);
-    int drc = exec_stmt(s, ST_UNDO_DROP, "cannot take back an undo entry");
-    if (drc != STORE_OK) {
-        s->undo_half = 1;
-        return drc;
-    }
-    return rc;
-}
-
-int store_add(struct store *s, const struct proto_request *req, int64_t now,
-              char id[PROTO_MAX_ID + 1])
-{
-    int rc = add_do(s, req, now, id);
-    if (rc != STORE_OK)
-        return rc;
-    rc = undo_push(s, ST_UNDO_PUSH_NEW, "add", (struct proto_str){id, strlen(id)});
-    if (rc != STORE_OK) {
-        s->undo_half = 1;
-        return rc;
-    }
-    return undo_finish(s, STORE_OK, 1);
-}
-
-int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
-{
-    /* An IMPORT that skips or is refused writes nothing, not even an
-     * entry taken back (a batch of such commands writes no page). */
-    sqlite3_stmt *st = s->st[ST_EXISTS];
-    bind_str(st, 1, req->id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return failf(s, "cannot look the task up");
-    int exists = rc == SQLITE_ROW;
-    if (exists && req->import_mode != PROTO_IMPORT_REPLACE)
-        return import_do(s, req, now, outcome);
-    rc = undo_push(s, exists ? ST_UNDO_PUSH : ST_UNDO_PUSH_NEW, "import", req->id);
-    if (rc != STORE_OK)
-        return rc;
-    rc = import_do(s, req, now, outcome);
-    return undo_finish(s, rc, rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED);
-}
-
-int store_edit(struct store *s, const struct proto_request *req, int64_t now)
-{
-    int rc = undo_push(s, ST_UNDO_PUSH, "edit", req->id);
-    if (rc != STORE_OK)
-        return rc;
-    return undo_finish(s, edit_do(s, req, now), 1);
-}
-
-int store_set_done(struct store *s, struct proto_str id, int done, int64_t now)
-{
-    int rc = undo_push(s, ST_UNDO_PUSH, done ? "done" : "undone", id);
-    if (rc != STORE_OK)
-        return rc;
-    return undo_finish(s, set_done_do(s, id, done, now), 1);
-}
-
-int store_del(struct store *s, struct proto_str id)
-{
-    int rc = undo_push(s, ST_UNDO_PUSH, "del", id);
-    if (rc != STORE_OK)
-        return rc;
-    return undo_finish(s, del_do(s, id), 1);
-}
-
-/* Gives task id exactly the tags of list, a comma-joined list as the tags
- * column keeps them. */
-static int tags_restore(struct store *s, struct proto_str id, struct proto_str list)
-{
-    int rc;
-    bind_str(s->st[ST_DEL_TAGS], 1, id);
-    if ((rc = exec_stmt(s, ST_DEL_TAGS, "cannot restore the task's tags")) != STORE_OK)
-        return rc;
-    size_t i = 0;
-    while (i < list.len) {
-        size_t j = i;
-        while (j < list.len && list.ptr[j] != ',')
-            j++;
-        if (j > i) {
-            struct proto_str tag = {list.ptr + i, j - i};
-            if ((rc = tag_change(s, ST_ADD_TAG, id, tag)) != STORE_OK)
-                return rc;
-        }
-        i = j + 1;
-    }
-    return set_tags(s, id);
-}
-
-/* The columns of ST_UNDO_LAST. */
-enum { U_SEQ, U_KIND, U_ID, U_B, U_TEXT, U_DONE, U_PRI, U_DUE, U_CREATED, U_UPDATED, U_TAGS, U_A };
-
-static int undo_apply(struct store *s, sqlite3_stmt *u, struct proto_str id)
-{
-    int rc;
-    if (!sqlite3_column_int(u, U_B)) {
-        /* It was an ADD (or an IMPORT of a new id): the task goes. */
-        if ((rc = del_do(s, id)) == STORE_NOTFOUND)
-            rc = STORE_OK;
-        return rc;
-    }
-    enum stmt_id which = sqlite3_column_int(u, U_A) ? ST_REPLACE : ST_RESTORE;
-    sqlite3_stmt *st = s->st[which];
-    bind_str(st, 1, id);
-    bind_str(st, 2, col_str(u, U_TEXT));
-    sqlite3_bind_int(st, 3, sqlite3_column_int(u, U_DONE));
-    sqlite3_bind_int(st, 4, sqlite3_column_int(u, U_PRI));
-    if (sqlite3_column_type(u, U_DUE) == SQLITE_NULL)
-        sqlite3_bind_null(st, 5);
-    else
-        bind_str(st, 5, col_str(u, U_DUE));
-    sqlite3_bind_int64(st, 6, sqlite3_column_int64(u, U_CREATED));
-    sqlite3_bind_int64(st, 7, sqlite3_column_int64(u, U_UPDATED));
-    if ((rc = exec_stmt(s, which, "cannot restore the task")) != STORE_OK)
-        return rc;
-    return tags_restore(s, id, col_str(u, U_TAGS));
-}
-
-int store_undo(struct store *s, struct proto_str user, struct store_undone *out)
-{
-    sqlite3_stmt *u = s->st[ST_UNDO_LAST];
-    memset(out, 0, sizeof(*out));
-    bind_str(u, 1, user);
-    int rc = sqlite3_step(u);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(u);
-        return rc == SQLITE_DONE ? STORE_NOTFOUND : failf(s, "cannot read the undo history");
-    }
-    int64_t seq = sqlite3_column_int64(u, U_SEQ);
-    struct proto_str kind = col_str(u, U_KIND), id = col_str(u, U_ID);
-    snprintf(out->kind, sizeof(out->kind), "%.*s", (int)kind.len, kind.ptr);
-    snprintf(out->id, sizeof(out->id), "%.*s", (int)id.len, id.ptr);
-    out->existed = sqlite3_column_int(u, U_B) != 0;
-    out->exists = sqlite3_column_int(u, U_A) != 0;
-    id = (struct proto_str){out->id, strlen(out->id)};
-
-    sqlite3_stmt *chk = s->st[ST_UNDO_CHECK];
-    sqlite3_bind_int64(chk, 1, seq);
-    rc = sqlite3_step(chk);
-    sqlite3_reset(chk);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        sqlite3_reset(u);
-        return failf(s, "cannot read the undo history");
-    }
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(u);
-        return STORE_CONFLICT;
-    }
-    touch(s, id);
-    rc = undo_apply(s, u, id);
-    sqlite3_reset(u);
-    if (rc != STORE_OK)
-        return rc;
-    sqlite3_bind_int64(s->st[ST_UNDO_DROP], 1, seq);
-    return exec_stmt(s, ST_UNDO_DROP, "cannot remove the undo entry");
 }
 
 int store_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now)
