@@ -214,7 +214,8 @@ enum words_mode { WORDS_ADD, WORDS_EDIT, WORDS_LIST };
  */
 static enum proto_err parse_words(enum words_mode mode, const char *verb, struct proto_token *a,
                                   size_t n, const char *line, char *scratch, size_t scratch_cap,
-                                  struct proto_request *req, char *err, size_t errcap)
+                                  const char *today, struct proto_request *req, char *err,
+                                  size_t errcap)
 {
     size_t ntext = 0;
 
@@ -276,10 +277,16 @@ static enum proto_err parse_words(enum words_mode mode, const char *verb, struct
                     memcpy(req->due, p + 4, PROTO_DATE_LEN);
                     req->due[PROTO_DATE_LEN] = '\0';
                     req->due_op = 1;
+                } else if (today != NULL &&
+                           proto_date_resolve(p + 4, l - 4, today, req->due) == 0) {
+                    req->due_op = 1;
                 } else {
                     proto__errf(err, errcap,
                                 "the due date must be a real date as YYYY-MM-DD, "
-                                "e.g. due:2026-12-01%s",
+                                "e.g. due:2026-12-01%s%s",
+                                today != NULL ? ", or a word such as today, tomorrow, fri, +3d, "
+                                                "+2w, +1m, eow, eom or eoy"
+                                              : "",
                                 mode == WORDS_EDIT ? ", or due:none" : "");
                     return PROTO_E_ARGS;
                 }
@@ -397,8 +404,9 @@ static enum proto_err parse_import(struct proto_token *a, size_t na, const char 
         proto__errf(err, errcap, "IMPORT's times are YYYY-MM-DDTHH:MM:SSZ (UTC) or -; %s", usage);
         return PROTO_E_ARGS;
     }
+    /* No today: an import restores dates as export wrote them, never words. */
     enum proto_err rc = parse_words(WORDS_ADD, "IMPORT", a + 5, na - 5, line, scratch, scratch_cap,
-                                    req, err, errcap);
+                                    NULL, req, err, errcap);
     if (rc != PROTO_E_NONE)
         return rc;
     if (!req->has_text || req->text.len == 0) {
@@ -420,6 +428,13 @@ static enum proto_err parse_import(struct proto_token *a, size_t na, const char 
  */
 enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, size_t scratch_cap,
                                    struct proto_request *req, char *err, size_t errcap)
+{
+    return proto_request_parse_dated(line, len, scratch, scratch_cap, NULL, req, err, errcap);
+}
+
+enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scratch,
+                                         size_t scratch_cap, const char *today,
+                                         struct proto_request *req, char *err, size_t errcap)
 {
     struct proto_token toks[PROTO_MAX_ARGS + 1];
     enum proto_err rc;
@@ -519,7 +534,8 @@ enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, 
         return want_id(verb, a, na, req, err, errcap);
 
     case PROTO_CMD_ADD:
-        rc = parse_words(WORDS_ADD, verb, a, na, line, scratch, scratch_cap, req, err, errcap);
+        rc = parse_words(WORDS_ADD, verb, a, na, line, scratch, scratch_cap, today, req, err,
+                         errcap);
         if (rc != PROTO_E_NONE)
             return rc;
         if (!req->has_text || req->text.len == 0) {
@@ -537,8 +553,8 @@ enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, 
             return PROTO_E_ARGS;
         }
         req->id = a[0].s;
-        rc = parse_words(WORDS_EDIT, verb, a + 1, na - 1, line, scratch, scratch_cap, req, err,
-                         errcap);
+        rc = parse_words(WORDS_EDIT, verb, a + 1, na - 1, line, scratch, scratch_cap, today, req,
+                         err, errcap);
         if (rc != PROTO_E_NONE)
             return rc;
         if (req->has_text && req->text.len == 0) {
@@ -555,7 +571,8 @@ enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, 
         return PROTO_E_NONE;
 
     case PROTO_CMD_LIST:
-        return parse_words(WORDS_LIST, verb, a, na, line, scratch, scratch_cap, req, err, errcap);
+        return parse_words(WORDS_LIST, verb, a, na, line, scratch, scratch_cap, today, req, err,
+                           errcap);
 
     case PROTO_CMD_IMPORT:
         return parse_import(a, na, line, scratch, scratch_cap, req, err, errcap);

@@ -179,6 +179,27 @@ const char *proto_unicode_version(void); /* "14.0.0" */
  * never join, so such words are found anywhere. Both are valid UTF-8. */
 int proto_text_has_words(const char *text, size_t tlen, const char *words, size_t wlen);
 
+/* Resolves a due date word against today ("YYYY-MM-DD", the caller's local
+ * date: libproto has no clock) into out as YYYY-MM-DD. Words, in any case:
+ *   YYYY-MM-DD                itself
+ *   today tomorrow yesterday  today, +1 day, -1 day
+ *   monday..sunday, mon..sun  the next such day strictly after today
+ *                             (said on a Monday, "mon" is a week ahead)
+ *   +Nd +Nw +Nm               N (0..9999) days, weeks or months ahead; a
+ *                             month step clamps to the month's last day
+ *                             (Jan 31 +1m is Feb 28, or 29 in a leap year)
+ *   eow eom eoy               the end of the ISO week (the coming Sunday,
+ *                             today when today is a Sunday), month, year
+ *   none                      no date: returns 1 and leaves out ""
+ * Returns 0, 1 for none, or -1 (out "") for anything else, a bad today, or a
+ * date outside the years 0001..9999. */
+int proto_date_resolve(const char *word, size_t len, const char *today,
+                       char out[PROTO_DATE_LEN + 1]);
+/* 1 if word is one proto_date_resolve() takes (none included), whatever today is. */
+int proto_date_word_valid(const char *word, size_t len);
+/* Days since 1970-01-01 of a YYYY-MM-DD date; INT64_MIN if it is not one. */
+int64_t proto_date_days(const char *s, size_t len);
+
 /* Formats seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out,
  * which must hold PROTO_TIME_LEN + 1 bytes. */
 void proto_time_format(int64_t t, char out[PROTO_TIME_LEN + 1]);
@@ -281,6 +302,15 @@ struct proto_request {
  * PROTO_CMD_NONE. Never reads outside line[0..len). */
 enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, size_t scratch_cap,
                                    struct proto_request *req, char *err, size_t errcap);
+
+/* proto_request_parse() with the peer's "today" (YYYY-MM-DD, in the zone
+ * the words are meant in): ADD's and EDIT's due: then also take the words
+ * of proto_date_resolve(), resolved against it, so that req->due is always
+ * a date. proto_request_parse() is this with today NULL: ISO dates only.
+ * IMPORT takes ISO dates only either way. */
+enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scratch,
+                                         size_t scratch_cap, const char *today,
+                                         struct proto_request *req, char *err, size_t errcap);
 
 /* An argument for proto_request_encode(). */
 struct proto_arg {
