@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "complete.h"
 #include "options.h"
 #include "askpass.h"
+#include "clock.h"
 #include "text.h"
 
 /* Requests queued before their replies are read, when importing. Small
@@ -116,6 +118,24 @@ static int output_failed(struct session *s)
     return CLI_EXIT_SERVER;
 }
 
+/* A due: word (due:tomorrow, due:fri, ...) as the date it means in the
+ * user's local zone, written into out as "due:YYYY-MM-DD", so that the
+ * server, whose zone may differ, always gets a date from us. today is
+ * filled on first use. 0 when out holds the word to send instead; -1 when
+ * the word goes as it is: not a due: word, already a date, due:none, or a
+ * word we cannot resolve (the server then says what is wrong with it). */
+static int resolve_due(const char *word, char today[PROTO_DATE_LEN + 1],
+                       char out[4 + PROTO_DATE_LEN + 1])
+{
+    size_t len = strlen(word);
+    if (len < 4 || strncasecmp(word, "due:", 4) != 0 || proto_valid_date(word + 4, len - 4))
+        return -1;
+    if (!today[0] && cli_clock_today(today) != 0)
+        return -1;
+    memcpy(out, "due:", 4);
+    return proto_date_resolve(word + 4, len - 4, today, out + 4) == 0 ? 0 : -1;
+}
+
 /* Sends cmd with the words as arguments and reads the reply. A word marked
  * in quoted (may be NULL) goes quoted, so the server takes it as text; the
  * others go as they are, so +tag, due:, pri: and keywords keep their
@@ -125,6 +145,8 @@ static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **arg
                      const unsigned char *quoted, struct proto_reply *r)
 {
     struct proto_arg args[PROTO_MAX_ARGS];
+    char dated[PROTO_MAX_ARGS][4 + PROTO_DATE_LEN + 1];
+    char today[PROTO_DATE_LEN + 1] = "";
     if (argc > PROTO_MAX_ARGS) {
         session_fail(s, "USAGE", "too many words (at most %d)", PROTO_MAX_ARGS);
         return CLI_EXIT_USAGE;
@@ -133,6 +155,11 @@ static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **arg
         args[i].ptr = argv[i];
         args[i].len = strlen(argv[i]);
         args[i].force_quote = quoted ? quoted[i] : 0;
+        if (!args[i].force_quote && (cmd == PROTO_CMD_ADD || cmd == PROTO_CMD_EDIT) &&
+            resolve_due(argv[i], today, dated[i]) == 0) {
+            args[i].ptr = dated[i];
+            args[i].len = strlen(dated[i]);
+        }
     }
     int rc = session_connect(s);
     if (rc != 0)
