@@ -109,9 +109,15 @@ static int complete_args(const struct client_cmd *c, size_t pos, const char *wor
         else if (info->flags & PROTO_CMDF_UNTAGS)
             rc = offer_live(out, word, "-", live->tags, live->ctx);
     }
-    /* due: and pri: words, with due:none and pri:none for EDIT. */
+    /* due: and pri: words, with due:none and pri:none for EDIT. Once the
+     * word has its "due:", the date words follow it, and the bare "due:"
+     * is no longer worth offering. */
+    int in_due = (info->flags & PROTO_CMDF_ATTRS) && strncmp(word, "due:", 4) == 0;
     for (size_t i = 0; info->attrs[i] && rc == 0; i++)
-        rc = offer(out, word, "", info->attrs[i]);
+        if (!in_due || strcmp(info->attrs[i], "due:") != 0)
+            rc = offer(out, word, "", info->attrs[i]);
+    for (const char *const *d = proto_date_words(); in_due && *d && rc == 0; d++)
+        rc = offer(out, word, "due:", *d);
     for (size_t i = 0; info->keywords[i] && rc == 0; i++)
         rc = offer(out, word, "", info->keywords[i]);
     return rc;

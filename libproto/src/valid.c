@@ -311,6 +311,14 @@ int proto_date_resolve(const char *word, size_t len, const char *today,
     return -1;
 }
 
+const char *const *proto_date_words(void)
+{
+    static const char *const words[] = {"today", "tomorrow", "yesterday", "mon", "tue", "wed",
+                                        "thu",   "fri",      "sat",       "sun", "eow", "eom",
+                                        "eoy",   "+1d",      "+1w",       "+1m", NULL};
+    return words;
+}
+
 int proto_date_word_valid(const char *word, size_t len)
 {
     char out[PROTO_DATE_LEN + 1];

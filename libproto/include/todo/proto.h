@@ -197,6 +197,10 @@ int proto_date_resolve(const char *word, size_t len, const char *today,
                        char out[PROTO_DATE_LEN + 1]);
 /* 1 if word is one proto_date_resolve() takes (none included), whatever today is. */
 int proto_date_word_valid(const char *word, size_t len);
+/* The words completion offers after "due:" (today, tomorrow, mon, ...,
+ * eow, +1d, ...), NULL-terminated; "none" is not among them (it is one of
+ * EDIT's attrs). */
+const char *const *proto_date_words(void);
 /* Days since 1970-01-01 of a YYYY-MM-DD date; INT64_MIN if it is not one. */
 int64_t proto_date_days(const char *s, size_t len);
 
