@@ -171,6 +171,73 @@ static void test_parse_dated(void **state)
                      PROTO_E_ARGS);
 }
 
+static enum proto_err parse_list(const char *line, const char *today, struct proto_request *req)
+{
+    static char scratch[256], err[256];
+    return proto_request_parse_dated(line, strlen(line), scratch, sizeof(scratch), today, req, err,
+                                     sizeof(err));
+}
+
+static void test_list_words(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    assert_int_equal(parse_list("LIST", NULL, &req), PROTO_E_NONE);
+    assert_int_equal(req.nsort, 0);
+    assert_int_equal(req.pri_is, -1);
+    assert_string_equal(req.due_before, "");
+    assert_int_equal(parse_list("LIST all sort:due,-pri,ID", NULL, &req), PROTO_E_NONE);
+    assert_int_equal(req.filter, PROTO_FILTER_ALL);
+    assert_int_equal(req.nsort, 3);
+    assert_int_equal(req.sort[0], PROTO_SORT_DUE);
+    assert_int_equal(req.sort[1], -PROTO_SORT_PRI);
+    assert_int_equal(req.sort[2], PROTO_SORT_ID);
+    assert_int_equal(parse_list("LIST sort:next", NULL, &req), PROTO_E_NONE);
+    assert_int_equal(req.nsort, 4);
+    assert_int_equal(req.sort[0], PROTO_SORT_DUE);
+    assert_int_equal(req.sort[1], PROTO_SORT_PRI);
+    assert_int_equal(req.sort[2], PROTO_SORT_CREATED);
+    assert_int_equal(req.sort[3], PROTO_SORT_ID);
+    assert_int_equal(parse_list("LIST sort:-updated,created", NULL, &req), PROTO_E_NONE);
+    assert_int_equal(req.sort[0], -PROTO_SORT_UPDATED);
+    assert_int_equal(req.sort[1], PROTO_SORT_CREATED);
+    const char *bad[] = {"LIST sort:",      "LIST sort:due,",     "LIST sort:-",
+                         "LIST sort:title", "LIST sort:due,,pri", "LIST sort:id,id,id,id,id,id",
+                         "LIST pri:urgent", "LIST due:before:x",  "LIST due:after:2026-02-30",
+                         "LIST due:before:"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        print_message("%s\n", bad[i]);
+        assert_int_equal(parse_list(bad[i], "2026-12-01", &req), PROTO_E_ARGS);
+    }
+    assert_int_equal(
+        parse_list("LIST due:before:2026-12-24 DUE:AFTER:2026-12-01 pri:h milk", NULL, &req),
+        PROTO_E_NONE);
+    assert_string_equal(req.due_before, "2026-12-24");
+    assert_string_equal(req.due_after, "2026-12-01");
+    assert_int_equal(req.pri_is, PROTO_PRI_HIGH);
+    assert_bytes(req.text.ptr, req.text.len, "milk", 4);
+    assert_int_equal(parse_list("LIST pri:none", NULL, &req), PROTO_E_NONE);
+    assert_int_equal(req.pri_is, PROTO_PRI_NONE);
+    /* Words need a today; overdue is a filter only with one (else a word). */
+    assert_int_equal(parse_list("LIST due:before:tomorrow", NULL, &req), PROTO_E_ARGS);
+    assert_int_equal(parse_list("LIST due:before:tomorrow", "2026-12-31", &req), PROTO_E_NONE);
+    assert_string_equal(req.due_before, "2027-01-01");
+    assert_int_equal(parse_list("LIST overdue", "2026-12-01", &req), PROTO_E_NONE);
+    assert_int_equal(req.overdue, 1);
+    assert_string_equal(req.due_before, "2026-12-01");
+    assert_int_equal(req.has_text, 0);
+    assert_int_equal(parse_list("LIST overdue", NULL, &req), PROTO_E_NONE);
+    assert_int_equal(req.overdue, 0);
+    assert_bytes(req.text.ptr, req.text.len, "overdue", 7);
+    /* Quoted, they are words to search for; due:none in LIST stays one too. */
+    assert_int_equal(parse_list("LIST \"sort:id\" due:none", "2026-12-01", &req), PROTO_E_NONE);
+    assert_int_equal(req.nsort, 0);
+    assert_bytes(req.text.ptr, req.text.len, "sort:id due:none", 16);
+    /* ADD and EDIT take none of it: sort: is text there. */
+    assert_int_equal(parse_list("ADD x sort:id", "2026-12-01", &req), PROTO_E_NONE);
+    assert_bytes(req.text.ptr, req.text.len, "x sort:id", 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_bad_words),
         cmocka_unit_test(test_date_days),
         cmocka_unit_test(test_parse_dated),
+        cmocka_unit_test(test_list_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

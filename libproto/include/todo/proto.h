@@ -151,6 +151,21 @@ int proto_import_mode_parse(const char *s, size_t len);
 /* LIST's status filter. */
 enum proto_filter { PROTO_FILTER_PENDING = 0, PROTO_FILTER_DONE, PROTO_FILTER_ALL };
 
+/* LIST's sort:FIELD[,FIELD]... fields, each in its natural order (due:
+ * soonest first, tasks without one last; pri: high first; created and
+ * updated: oldest first; id: numeric ids in numeric order); a '-' before
+ * the field reverses it. Ties always fall back to creation order, so the
+ * order is stable. "sort:next" is due,pri,created,id: what needs doing
+ * first. Without sort:, LIST keeps creation order. */
+enum proto_sort {
+    PROTO_SORT_DUE = 1,
+    PROTO_SORT_PRI,
+    PROTO_SORT_CREATED,
+    PROTO_SORT_UPDATED,
+    PROTO_SORT_ID
+};
+#define PROTO_MAX_SORT 5 /* fields in one sort: */
+
 /* ------------------------------------------------------------------------
  * Validation helpers, shared by both ends.
  * ---------------------------------------------------------------------- */
@@ -289,7 +304,17 @@ struct proto_request {
     int due_op;            /* 0 keep / none, 1 set to due, -1 clear (EDIT due:none) */
     char due[PROTO_DATE_LEN + 1];
     enum proto_filter filter; /* LIST */
-    size_t ntags;             /* ADD: tags; EDIT: tags to add; LIST: tags to match (all) */
+    /* LIST: the sort fields (enum proto_sort, negative for descending), in
+     * order; nsort 0 for creation order. */
+    size_t nsort;
+    int sort[PROTO_MAX_SORT];
+    /* LIST: due:before:DATE and due:after:DATE ("" when not given; both
+     * leave out tasks without a due date), "overdue" (pending and due
+     * before today), pri:LEVEL (the level, or -1 for any). */
+    char due_before[PROTO_DATE_LEN + 1], due_after[PROTO_DATE_LEN + 1];
+    int overdue;
+    int pri_is;
+    size_t ntags; /* ADD: tags; EDIT: tags to add; LIST: tags to match (all) */
     struct proto_str tags[PROTO_MAX_TAGS];
     size_t nuntags; /* EDIT: tags to remove (-tag) */
     struct proto_str untags[PROTO_MAX_TAGS];
