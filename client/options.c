@@ -257,6 +257,7 @@ static const struct {
     const char *command, *option; /* option without its dashes */
 } command_options[] = {
     {"import", "on-conflict"},
+    {"list", "sort"},
 };
 
 /* 1 when argv[i] is one of cmd's own long options ("--name" or "--name=v"). */
