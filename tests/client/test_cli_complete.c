@@ -205,6 +205,13 @@ static void test_due_words(void **state)
            "add", "milk", "due:", NULL);
     /* Commands without due: offer none of it. */
     expect(NULL, 0, "", "done", "due:", NULL);
+    /* list: sort fields and the date filters' words, after their prefix only. */
+    expect(NULL, 0, "sort:-pri", "list", "sort:-p", NULL);
+    expect(NULL, 0, "sort:pri", "list", "sort:p", NULL);
+    expect(NULL, 0, "sort:next", "list", "all", "sort:n", NULL);
+    expect(NULL, 0, "due:before:today due:before:tomorrow", "list", "due:before:to", NULL);
+    expect(NULL, 0, "due:after:eom due:after:eow due:after:eoy", "list", "due:after:e", NULL);
+    expect(NULL, 0, "", "add", "x", "sort:", NULL);
 }
 
 int main(void)
