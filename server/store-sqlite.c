@@ -1302,7 +1302,7 @@ static struct list_shape list_shape_of(const struct proto_request *req)
     if (sh.ntags > PROTO_MAX_TAGS)
         sh.ntags = PROTO_MAX_TAGS;
     sh.custom = req->nsort > 0 || req->due_before[0] || req->due_after[0] || req->overdue ||
-                req->pri_is >= 0;
+                req->pri_match > 0;
     return sh;
 }
 
@@ -1343,7 +1343,7 @@ static void list_sql(char *sql, size_t cap, struct list_shape sh, const struct p
         SQL_ADD(" AND t.due < :before");
     if (req->due_after[0])
         SQL_ADD(" AND t.due > :after");
-    if (req->pri_is >= 0)
+    if (req->pri_match > 0)
         SQL_ADD(" AND t.pri = :pri");
     SQL_ADD(" ORDER BY");
     for (size_t i = 0; i < req->nsort && i < PROTO_MAX_SORT; i++) {
@@ -1423,7 +1423,7 @@ static void bind_custom(sqlite3_stmt *st, const struct proto_request *req)
     if ((i = sqlite3_bind_parameter_index(st, ":after")) > 0)
         sqlite3_bind_text(st, i, req->due_after, PROTO_DATE_LEN, SQLITE_TRANSIENT);
     if ((i = sqlite3_bind_parameter_index(st, ":pri")) > 0)
-        sqlite3_bind_int(st, i, req->pri_is);
+        sqlite3_bind_int(st, i, req->pri_match - 1);
 }
 
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg)

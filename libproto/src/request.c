@@ -94,7 +94,6 @@ static void request_reset(struct proto_request *req)
     req->cmd = PROTO_CMD_NONE;
     req->pri = PROTO_PRI_NONE;
     req->filter = PROTO_FILTER_PENDING;
-    req->pri_is = -1;
 }
 
 static int starts_with_nocase(const char *s, size_t len, const char *prefix)
@@ -274,7 +273,7 @@ static enum proto_err list_word(const char *p, size_t l, const char *today,
             proto__errf(err, errcap, "LIST's pri: is low, med, high or none, e.g. pri:high");
             return PROTO_E_ARGS;
         }
-        req->pri_is = pri;
+        req->pri_match = pri + 1;
         return PROTO_E_NONE;
     }
     return PROTO_E__COUNT;

@@ -184,7 +184,7 @@ static void test_list_words(void **state)
     struct proto_request req;
     assert_int_equal(parse_list("LIST", NULL, &req), PROTO_E_NONE);
     assert_int_equal(req.nsort, 0);
-    assert_int_equal(req.pri_is, -1);
+    assert_int_equal(req.pri_match, 0);
     assert_string_equal(req.due_before, "");
     assert_int_equal(parse_list("LIST all sort:due,-pri,ID", NULL, &req), PROTO_E_NONE);
     assert_int_equal(req.filter, PROTO_FILTER_ALL);
@@ -214,10 +214,10 @@ static void test_list_words(void **state)
         PROTO_E_NONE);
     assert_string_equal(req.due_before, "2026-12-24");
     assert_string_equal(req.due_after, "2026-12-01");
-    assert_int_equal(req.pri_is, PROTO_PRI_HIGH);
+    assert_int_equal(req.pri_match, PROTO_PRI_HIGH + 1);
     assert_bytes(req.text.ptr, req.text.len, "milk", 4);
     assert_int_equal(parse_list("LIST pri:none", NULL, &req), PROTO_E_NONE);
-    assert_int_equal(req.pri_is, PROTO_PRI_NONE);
+    assert_int_equal(req.pri_match, PROTO_PRI_NONE + 1);
     /* Words need a today; overdue is a filter only with one (else a word). */
     assert_int_equal(parse_list("LIST due:before:tomorrow", NULL, &req), PROTO_E_ARGS);
     assert_int_equal(parse_list("LIST due:before:tomorrow", "2026-12-31", &req), PROTO_E_NONE);

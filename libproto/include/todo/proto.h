@@ -310,10 +310,11 @@ struct proto_request {
     int sort[PROTO_MAX_SORT];
     /* LIST: due:before:DATE and due:after:DATE ("" when not given; both
      * leave out tasks without a due date), "overdue" (pending and due
-     * before today), pri:LEVEL (the level, or -1 for any). */
+     * before today), pri:LEVEL (the level + 1, so that a zeroed request
+     * filters nothing; 0 for any). */
     char due_before[PROTO_DATE_LEN + 1], due_after[PROTO_DATE_LEN + 1];
     int overdue;
-    int pri_is;
+    int pri_match;
     size_t ntags; /* ADD: tags; EDIT: tags to add; LIST: tags to match (all) */
     struct proto_str tags[PROTO_MAX_TAGS];
     size_t nuntags; /* EDIT: tags to remove (-tag) */
