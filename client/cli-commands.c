@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "complete.h"
 #include "options.h"
 #include "askpass.h"
+#include "clock.h"
 #include "text.h"
 
 /* Requests queued before their replies are read, when importing. Small
@@ -116,6 +118,24 @@ static int output_failed(struct session *s)
     return CLI_EXIT_SERVER;
 }
 
+/* A due: word (due:tomorrow, due:fri, ...) as the date it means in the
+ * user's local zone, written into out as "due:YYYY-MM-DD", so that the
+ * server, whose zone may differ, always gets a date from us. today is
+ * filled on first use. 0 when out holds the word to send instead; -1 when
+ * the word goes as it is: not a due: word, already a date, due:none, or a
+ * word we cannot resolve (the server then says what is wrong with it). */
+static int resolve_due(const char *word, char today[PROTO_DATE_LEN + 1],
+                       char out[4 + PROTO_DATE_LEN + 1])
+{
+    size_t len = strlen(word);
+    if (len < 4 || strncasecmp(word, "due:", 4) != 0 || proto_valid_date(word + 4, len - 4))
+        return -1;
+    if (!today[0] && cli_clock_today(today) != 0)
+        return -1;
+    memcpy(out, "due:", 4);
+    return proto_date_resolve(word + 4, len - 4, today, out + 4) == 0 ? 0 : -1;
+}
+
 /* Sends cmd with the words as arguments and reads the reply. A word marked
  * in quoted (may be NULL) goes quoted, so the server takes it as text; the
  * others go as they are, so +tag, due:, pri: and keywords keep their
@@ -125,6 +145,8 @@ static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **arg
                      const unsigned char *quoted, struct proto_reply *r)
 {
     struct proto_arg args[PROTO_MAX_ARGS];
+    char dated[PROTO_MAX_ARGS][4 + PROTO_DATE_LEN + 1];
+    char today[PROTO_DATE_LEN + 1] = "";
     if (argc > PROTO_MAX_ARGS) {
         session_fail(s, "USAGE", "too many words (at most %d)", PROTO_MAX_ARGS);
         return CLI_EXIT_USAGE;
@@ -133,6 +155,11 @@ static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **arg
         args[i].ptr = argv[i];
         args[i].len = strlen(argv[i]);
         args[i].force_quote = quoted ? quoted[i] : 0;
+        if (!args[i].force_quote && (cmd == PROTO_CMD_ADD || cmd == PROTO_CMD_EDIT) &&
+            resolve_due(argv[i], today, dated[i]) == 0) {
+            args[i].ptr = dated[i];
+            args[i].len = strlen(dated[i]);
+        }
     }
     int rc = session_connect(s);
     if (rc != 0)
@@ -209,11 +236,94 @@ static int run_change(struct session *s, const struct client_cmd *c, int argc, c
     return out_id(&s->out, r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 
+/* list's words as LIST takes them: --sort FIELD (or --sort=FIELD) becomes
+ * sort:FIELD, and without a sort the list comes in the "next" order (what
+ * needs doing first) rather than LIST's creation order; due:before: and
+ * due:after: words become dates, and overdue becomes due:before:TODAY, in
+ * the user's local zone, as due: words in add and edit do. The words are
+ * put into v and q (PROTO_MAX_ARGS each, strings in buf); returns how
+ * many, or -1 with a usage message. */
+struct list_words {
+    char *v[PROTO_MAX_ARGS];
+    unsigned char q[PROTO_MAX_ARGS];
+    char buf[PROTO_MAX_ARGS][32];
+};
+
+static int list_words(struct session *s, int argc, char **argv, struct list_words *w)
+{
+    char today[PROTO_DATE_LEN + 1] = "";
+    int n = 0, sorted = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int quoted = s->quoted ? s->quoted[i] : 0;
+        if (n == PROTO_MAX_ARGS) {
+            session_fail(s, "USAGE", "too many words (at most %d)", PROTO_MAX_ARGS);
+            return -1;
+        }
+        w->q[n] = (unsigned char)quoted;
+        w->v[n] = argv[i];
+        if (!quoted && strncmp(a, "--sort", 6) == 0 && (a[6] == '\0' || a[6] == '=')) {
+            const char *f = a[6] == '=' ? a + 7 : i + 1 < argc ? argv[++i] : NULL;
+            if (f == NULL || !*f || strlen(f) > sizeof(w->buf[n]) - 6) {
+                session_fail(s, "USAGE",
+                             "--sort takes fields such as due,-pri (due, pri, "
+                             "created, updated, id; '-' for descending)");
+                return -1;
+            }
+            snprintf(w->buf[n], sizeof(w->buf[n]), "sort:%s", f);
+            w->v[n] = w->buf[n];
+        }
+        if (!quoted && strncasecmp(w->v[n], "sort:", 5) == 0)
+            sorted = 1;
+        int before = strncasecmp(a, "due:before:", 11) == 0;
+        int after = strncasecmp(a, "due:after:", 10) == 0;
+        int overdue = strcasecmp(a, "overdue") == 0;
+        if (!quoted && (before || after || overdue) && (today[0] || cli_clock_today(today) == 0)) {
+            size_t k = before ? 11 : 10;
+            char date[PROTO_DATE_LEN + 1];
+            if (overdue)
+                snprintf(w->buf[n], sizeof(w->buf[n]), "due:before:%s", today);
+            else if (proto_date_resolve(a + k, strlen(a + k), today, date) == 0)
+                snprintf(w->buf[n], sizeof(w->buf[n]), "%.*s%s", (int)k, a, date);
+            if (overdue || w->buf[n][0])
+                w->v[n] = w->buf[n];
+        }
+        n++;
+    }
+    if (!sorted) {
+        if (n == PROTO_MAX_ARGS) {
+            session_fail(s, "USAGE", "too many words (at most %d)", PROTO_MAX_ARGS);
+            return -1;
+        }
+        w->q[n] = 0;
+        w->v[n++] = (char *)"sort:next";
+    }
+    return n;
+}
+
 static int run_tasks(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
     struct tasks t;
-    int rc = call_args(s, c->cmd, argc, argv, s->quoted, &r);
+    struct list_words *w = NULL;
+    const unsigned char *quoted = s->quoted;
+    if (c->cmd == PROTO_CMD_LIST) {
+        w = calloc(1, sizeof(*w));
+        if (!w) {
+            session_fail(s, "NOMEM", "out of memory");
+            return CLI_EXIT_SERVER;
+        }
+        int n = list_words(s, argc, argv, w);
+        if (n < 0) {
+            free(w);
+            return CLI_EXIT_USAGE;
+        }
+        argc = n;
+        argv = w->v;
+        quoted = w->q;
+    }
+    int rc = call_args(s, c->cmd, argc, argv, quoted, &r);
+    free(w);
     if (rc >= 0)
         return rc;
     if (r.kind != PROTO_REPLY_DATA || (c->cmd == PROTO_CMD_GET && r.nlines != 1))

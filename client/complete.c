@@ -109,9 +109,30 @@ static int complete_args(const struct client_cmd *c, size_t pos, const char *wor
         else if (info->flags & PROTO_CMDF_UNTAGS)
             rc = offer_live(out, word, "-", live->tags, live->ctx);
     }
-    /* due: and pri: words, with due:none and pri:none for EDIT. */
+    /* due: and pri: words, with due:none and pri:none for EDIT. Once the
+     * word has its "due:", the date words follow it, and the bare "due:"
+     * is no longer worth offering. */
+    int in_due = (info->flags & PROTO_CMDF_ATTRS) && strncmp(word, "due:", 4) == 0;
     for (size_t i = 0; info->attrs[i] && rc == 0; i++)
-        rc = offer(out, word, "", info->attrs[i]);
+        if (!in_due || strcmp(info->attrs[i], "due:") != 0)
+            rc = offer(out, word, "", info->attrs[i]);
+    for (const char *const *d = proto_date_words(); in_due && *d && rc == 0; d++)
+        rc = offer(out, word, "due:", *d);
+    /* LIST's order and date filters, once their prefix is typed: plain
+     * "list " offers only the status words, as it always did. */
+    if (c->cmd == PROTO_CMD_LIST) {
+        static const char *const sorts[] = {"next",     "due",      "pri",  "created",
+                                            "updated",  "id",       "-due", "-pri",
+                                            "-created", "-updated", "-id",  NULL};
+        static const char *const filters[] = {"due:before:", "due:after:"};
+        if (strncmp(word, "sort:", 5) == 0)
+            for (size_t i = 0; sorts[i] && rc == 0; i++)
+                rc = offer(out, word, "sort:", sorts[i]);
+        for (size_t f = 0; f < 2 && rc == 0; f++)
+            if (strncmp(word, filters[f], strlen(filters[f])) == 0)
+                for (const char *const *d = proto_date_words(); *d && rc == 0; d++)
+                    rc = offer(out, word, filters[f], *d);
+    }
     for (size_t i = 0; info->keywords[i] && rc == 0; i++)
         rc = offer(out, word, "", info->keywords[i]);
     return rc;

@@ -62,6 +62,10 @@ int main(int argc, char **argv)
         s.out.mode = OUT_TABLE;
     const char *term = getenv("TERM");
     s.out.color = s.out.mode == OUT_TABLE && !o.no_color && !(term && strcmp(term, "dumb") == 0);
+    /* Relative dates are asked for, not the default: scripts that read the
+     * table (and its tests) expect ISO dates there. */
+    const char *dates = getenv("TODO_CLI_DATES");
+    s.out.relative_dates = dates && strcmp(dates, "relative") == 0;
 
     if (s.out.mode == OUT_TABLE)
         out_term_update(&s.out);

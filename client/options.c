@@ -45,6 +45,7 @@ void cli_usage(FILE *fp)
           "  edit ID [TEXT...] [+TAG] [-TAG] [due:DATE|due:none] [pri:LEVEL|pri:none]\n"
           "  done ID | undone ID | del ID mark done, mark pending, delete\n"
           "  list [pending|done|all] [+TAG]... [WORD...]   pending tasks by default\n"
+          "    [--sort FIELD,..] [due:before:DATE] [due:after:DATE] [overdue] [pri:LEVEL]\n"
           "  tags | stats | ping          tags with counts, server statistics, liveness\n"
           "  help [COMMAND]               the commands, or one command's syntax\n"
           "  export                       every task as a JSON array on stdout\n"
@@ -257,6 +258,7 @@ static const struct {
     const char *command, *option; /* option without its dashes */
 } command_options[] = {
     {"import", "on-conflict"},
+    {"list", "sort"},
 };
 
 /* 1 when argv[i] is one of cmd's own long options ("--name" or "--name=v"). */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "text.h"
 
 #define C_RESET "\033[0m"
@@ -34,12 +35,8 @@ static int put_str(FILE *fp, struct proto_str s, const char *empty)
 
 void out_term_update(struct out *o)
 {
-    time_t now = time(NULL);
-    struct tm tm;
     o->width = out_term_width(fileno(o->fp), getenv("COLUMNS"));
-    o->today[0] = '\0';
-    if (now != (time_t)-1 && localtime_r(&now, &tm))
-        strftime(o->today, sizeof(o->today), "%Y-%m-%d", &tm);
+    (void)cli_clock_today(o->today); /* "" when unknown: no marks, no relative dates */
 }
 
 size_t out_term_width(int fd, const char *columns)
@@ -188,6 +185,36 @@ static const char *due_color(const struct out *o, const struct proto_task *t)
     return c < 0 ? C_BOLD C_RED : c == 0 ? C_BOLD C_YELLOW : "";
 }
 
+/* What the table shows for a task's due date: "-" for none; with
+ * relative dates, a day within a week of today in words, since "in 3 days"
+ * is read faster than a date; further off, the ISO date, which is then
+ * clearer than "in 40 days". buf holds at least 16 bytes. */
+static const char *due_text(const struct out *o, const struct proto_task *t, char *buf, size_t cap)
+{
+    if (!t->due[0])
+        return "-";
+    if (!o->relative_dates || !o->today[0])
+        return t->due;
+    int64_t a = proto_date_days(t->due, strlen(t->due));
+    int64_t b = proto_date_days(o->today, strlen(o->today));
+    if (a == INT64_MIN || b == INT64_MIN)
+        return t->due;
+    int64_t d = a - b;
+    if (d == 0)
+        return "today";
+    if (d == 1)
+        return "tomorrow";
+    if (d == -1)
+        return "yesterday";
+    if (d >= 2 && d <= 7)
+        snprintf(buf, cap, "in %d days", (int)d);
+    else if (d <= -2 && d >= -7)
+        snprintf(buf, cap, "%d days ago", (int)-d);
+    else
+        return t->due;
+    return buf;
+}
+
 /* A cell's text, escaped, and what is left of it to print. */
 struct cellv {
     struct proto_buf b;
@@ -266,7 +293,8 @@ static int table_tasks(const struct out *o, const struct proto_task *t, size_t n
         w[COL_ID] = max_sz(w[COL_ID], text_width(tmp.data, tmp.len));
         w[COL_STATUS] = max_sz(w[COL_STATUS], t[i].done ? 4 : 7);
         w[COL_PRI] = max_sz(w[COL_PRI], strlen(proto_pri_name(t[i].pri)));
-        w[COL_DUE] = max_sz(w[COL_DUE], t[i].due[0] ? strlen(t[i].due) : 1);
+        char rel[16];
+        w[COL_DUE] = max_sz(w[COL_DUE], strlen(due_text(o, &t[i], rel, sizeof(rel))));
         tmp.len = 0;
         if (text_escape(&tmp, t[i].tags.ptr, t[i].tags.len) != 0)
             goto out;
@@ -302,7 +330,8 @@ static int table_tasks(const struct out *o, const struct proto_task *t, size_t n
         const struct proto_task *k = &t[i];
         const char *st = k->done ? "done" : "pending";
         const char *pri = proto_pri_name(k->pri);
-        const char *due = k->due[0] ? k->due : "-";
+        char rel[16];
+        const char *due = due_text(o, k, rel, sizeof(rel));
         if (cell_set(&c[COL_ID], k->id.ptr, k->id.len, NULL) != 0 ||
             cell_set(&c[COL_STATUS], st, strlen(st), k->done ? C_GREEN : "") != 0 ||
             cell_set(&c[COL_PRI], pri, strlen(pri), pri_color(k->pri)) != 0 ||

@@ -34,7 +34,10 @@ struct out {
     size_t width;                   /* table: the terminal's columns; 0 for no limit */
     char today[PROTO_DATE_LEN + 1]; /* local date for overdue marks; "" for none */
     int json_lines;                 /* JSON: one compact document per line */
-    unsigned long line;             /* batch: the input line being answered; 0 for none */
+    /* table: due dates within a week of today as "tomorrow", "in 3 days",
+     * "2 days ago" (TODO_CLI_DATES=relative); --plain and JSON keep ISO. */
+    int relative_dates;
+    unsigned long line; /* batch: the input line being answered; 0 for none */
 };
 
 /* A name and a value, as in TAGS and STATS data lines. */

@@ -162,6 +162,7 @@ struct store_cursor {
     int n;          /* statements in use */
     int has[2];     /* st[i] is on a row not handed out yet */
     int end[2];     /* st[i] has no rows left */
+    int owned;      /* st[0] was made for this cursor (a custom list): finalize it */
 };
 
 struct store {
@@ -1282,39 +1283,121 @@ int store_put(struct store *s, struct proto_str id, struct proto_str text, int64
     return exec_stmt(s, ST_PUT, "cannot store the task");
 }
 
-/* Builds (once) the LIST statement for this filter, tag count and words:
- * tags bind as ?1..?n and the words as ?n+1, matched each on its own by
- * todo_words() (so '%' and '_' in them mean themselves). */
-static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int word)
-{
-    size_t idx = ((size_t)filter * (PROTO_MAX_TAGS + 1) + ntags) * 2 + (size_t)(word != 0);
-    if (s->list[idx] != NULL)
-        return s->list[idx];
+/* What a LIST asks for, in the bounds the statements are made for: its
+ * status filter (pending when out of range), how many tags (at most
+ * PROTO_MAX_TAGS) and whether words are given; and whether it sorts or
+ * filters by due date or priority, which the kept statements do not. */
+struct list_shape {
+    int filter;
+    size_t ntags;
+    int word;
+    int custom;
+};
 
-    char sql[4096];
+static struct list_shape list_shape_of(const struct proto_request *req)
+{
+    struct list_shape sh = {req->filter, req->ntags, req->has_text && req->text.len > 0, 0};
+    if (sh.filter < PROTO_FILTER_PENDING || sh.filter > PROTO_FILTER_ALL)
+        sh.filter = PROTO_FILTER_PENDING;
+    if (sh.ntags > PROTO_MAX_TAGS)
+        sh.ntags = PROTO_MAX_TAGS;
+    sh.custom = req->nsort > 0 || req->due_before[0] || req->due_after[0] || req->overdue ||
+                req->pri_match > 0;
+    return sh;
+}
+
+/* Writes the LIST query for sh into sql: tags bind as ?1..?n and the words
+ * as ?n+1, matched each on its own by todo_words() (so '%' and '_' in them
+ * mean themselves); a custom list's filters bind by name (:before, :after,
+ * :pri) and its sort fields come from req. */
+static void list_sql(char *sql, size_t cap, struct list_shape sh, const struct proto_request *req)
+{
     size_t n = 0;
+#define SQL_ADD(...)                                                                               \
+    do {                                                                                           \
+        int k_ = snprintf(sql + n, n < cap ? cap - n : 0, __VA_ARGS__);                            \
+        n += k_ > 0 ? (size_t)k_ : 0;                                                              \
+    } while (0)
     /* With tags, the first one drives the query through the tag index
      * (CROSS JOIN fixes that order), so a LIST +tag costs the tasks that
      * carry the tag, not every task. */
-    if (ntags > 0)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
-                              "SELECT " TASK_COLS " FROM task_tags g0 CROSS JOIN tasks t"
-                              " ON t.id = g0.task_id WHERE g0.tag = ?1");
+    if (sh.ntags > 0)
+        SQL_ADD("SELECT " TASK_COLS " FROM task_tags g0 CROSS JOIN tasks t"
+                " ON t.id = g0.task_id WHERE g0.tag = ?1");
     else
-        n +=
-            (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT " TASK_COLS " FROM tasks t WHERE 1");
-    if (filter == PROTO_FILTER_PENDING)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND t.done = 0");
-    else if (filter == PROTO_FILTER_DONE)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND t.done = 1");
-    for (size_t i = 1; i < ntags; i++)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n,
-                              " AND EXISTS(SELECT 1 FROM task_tags g"
-                              " WHERE g.task_id = t.id AND g.tag = ?%zu)",
-                              i + 1);
-    if (word)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND todo_words(t.text, ?%zu)", ntags + 1);
-    snprintf(sql + n, sizeof(sql) - n, " ORDER BY t.created, t.rowid");
+        SQL_ADD("SELECT " TASK_COLS " FROM tasks t WHERE 1");
+    if (sh.filter == PROTO_FILTER_PENDING || (sh.custom && req->overdue))
+        SQL_ADD(" AND t.done = 0");
+    else if (sh.filter == PROTO_FILTER_DONE)
+        SQL_ADD(" AND t.done = 1");
+    for (size_t i = 1; i < sh.ntags; i++)
+        SQL_ADD(" AND EXISTS(SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ?%zu)",
+                i + 1);
+    if (sh.word)
+        SQL_ADD(" AND todo_words(t.text, ?%zu)", sh.ntags + 1);
+    if (!sh.custom) {
+        SQL_ADD(" ORDER BY t.created, t.rowid");
+        return;
+    }
+    if (req->due_before[0])
+        SQL_ADD(" AND t.due < :before");
+    if (req->due_after[0])
+        SQL_ADD(" AND t.due > :after");
+    if (req->pri_match > 0)
+        SQL_ADD(" AND t.pri = :pri");
+    SQL_ADD(" ORDER BY");
+    for (size_t i = 0; i < req->nsort && i < PROTO_MAX_SORT; i++) {
+        int f = req->sort[i] < 0 ? -req->sort[i] : req->sort[i];
+        const char *up = req->sort[i] < 0 ? " DESC" : "";
+        const char *down = req->sort[i] < 0 ? "" : " DESC";
+        switch (f) {
+        case PROTO_SORT_DUE: /* tasks without a due date last, either way */
+            SQL_ADD(" t.due IS NULL, t.due%s,", up);
+            break;
+        case PROTO_SORT_PRI: /* high first: the levels count up to high */
+            SQL_ADD(" t.pri%s,", down);
+            break;
+        case PROTO_SORT_CREATED:
+            SQL_ADD(" t.created%s,", up);
+            break;
+        case PROTO_SORT_UPDATED:
+            SQL_ADD(" t.updated%s,", up);
+            break;
+        case PROTO_SORT_ID: /* numeric ids as numbers: shorter first */
+            SQL_ADD(" length(t.id)%s, t.id%s,", up, up);
+            break;
+        default:
+            break;
+        }
+    }
+    /* Equal keys keep creation order: the sort is stable. */
+    SQL_ADD(" t.created, t.rowid");
+#undef SQL_ADD
+}
+
+/* Prepares the LIST statement for req. The plain shapes are kept (built the
+ * first time they are used); a custom one (sort:, due:before:, ...) is made
+ * for this request, and *owned tells the caller to finalize it. */
+static sqlite3_stmt *list_stmt_for(struct store *s, struct list_shape sh,
+                                   const struct proto_request *req, int *owned)
+{
+    char sql[4096];
+    *owned = 0;
+    if (sh.custom) {
+        sqlite3_stmt *st = NULL;
+        list_sql(sql, sizeof(sql), sh, req);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            failf(s, "cannot prepare LIST");
+            sqlite3_finalize(st);
+            return NULL;
+        }
+        *owned = 1;
+        return st;
+    }
+    size_t idx = ((size_t)sh.filter * (PROTO_MAX_TAGS + 1) + sh.ntags) * 2 + (size_t)(sh.word != 0);
+    if (s->list[idx] != NULL)
+        return s->list[idx];
+    list_sql(sql, sizeof(sql), sh, req);
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list[idx], NULL) !=
         SQLITE_OK) {
         failf(s, "cannot prepare LIST");
@@ -1323,39 +1406,43 @@ static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int wo
     return s->list[idx];
 }
 
-/* What a LIST asks for, in the bounds the statements are made for: its
- * status filter (pending when out of range), how many tags (at most
- * PROTO_MAX_TAGS) and whether words are given. */
-struct list_shape {
-    int filter;
-    size_t ntags;
-    int word;
-};
-
-static struct list_shape list_shape_of(const struct proto_request *req)
+/* The kept statement for a plain shape (the cursor's halves of LIST all). */
+static sqlite3_stmt *list_stmt(struct store *s, int filter, size_t ntags, int word)
 {
-    struct list_shape sh = {req->filter, req->ntags, req->has_text && req->text.len > 0};
-    if (sh.filter < PROTO_FILTER_PENDING || sh.filter > PROTO_FILTER_ALL)
-        sh.filter = PROTO_FILTER_PENDING;
-    if (sh.ntags > PROTO_MAX_TAGS)
-        sh.ntags = PROTO_MAX_TAGS;
-    return sh;
+    struct list_shape sh = {filter, ntags, word, 0};
+    int owned;
+    return list_stmt_for(s, sh, NULL, &owned);
+}
+
+/* Binds a custom list's named filters (copies: a cursor outlives req). */
+static void bind_custom(sqlite3_stmt *st, const struct proto_request *req)
+{
+    int i;
+    if ((i = sqlite3_bind_parameter_index(st, ":before")) > 0)
+        sqlite3_bind_text(st, i, req->due_before, PROTO_DATE_LEN, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":after")) > 0)
+        sqlite3_bind_text(st, i, req->due_after, PROTO_DATE_LEN, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":pri")) > 0)
+        sqlite3_bind_int(st, i, req->pri_match - 1);
 }
 
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg)
 {
     struct list_shape sh = list_shape_of(req);
-    int filter = sh.filter, word = sh.word;
-    size_t ntags = sh.ntags;
-    sqlite3_stmt *st = list_stmt(s, filter, ntags, word);
+    int owned;
+    sqlite3_stmt *st = list_stmt_for(s, sh, req, &owned);
     if (st == NULL)
         return STORE_ERROR;
     read_open(s);
-    for (size_t i = 0; i < ntags; i++)
+    for (size_t i = 0; i < sh.ntags; i++)
         bind_str(st, (int)i + 1, req->tags[i]);
-    if (word)
-        bind_str(st, (int)ntags + 1, req->text);
-    return each_task(s, st, fn, arg, NULL);
+    if (sh.word)
+        bind_str(st, (int)sh.ntags + 1, req->text);
+    bind_custom(st, req);
+    int rc = each_task(s, st, fn, arg, NULL);
+    if (owned)
+        sqlite3_finalize(st);
+    return rc;
 }
 
 int store_tags(struct store *s, store_tag_fn fn, void *arg)
@@ -1393,6 +1480,17 @@ int store_count(struct store *s, int64_t *n)
  * that cannot be cut into slices). With tags the first tag's index drives
  * the query and SQLite still sorts that tag's tasks at the first step.
  */
+/* A cursor that could not be opened lets go of the statement it made. */
+static int cursor_fail(struct store_cursor *k)
+{
+    if (k->owned)
+        sqlite3_finalize(k->st[0]);
+    k->owned = 0;
+    k->st[0] = NULL;
+    k->n = 0;
+    return STORE_ERROR;
+}
+
 int store_cursor_open(struct store *s, const struct proto_request *req, struct store_cursor **out)
 {
     struct list_shape sh = list_shape_of(req);
@@ -1403,7 +1501,12 @@ int store_cursor_open(struct store *s, const struct proto_request *req, struct s
     struct store_cursor *k = &s->cur;
     memset(k, 0, sizeof(*k));
     k->s = s;
-    if (filter == PROTO_FILTER_ALL && ntags == 0) {
+    if (sh.custom) {
+        /* A list in another order is sorted by SQLite at its first step,
+         * as a list with tags is; the halves below only help creation order. */
+        k->st[0] = list_stmt_for(s, sh, req, &k->owned);
+        k->n = 1;
+    } else if (filter == PROTO_FILTER_ALL && ntags == 0) {
         k->st[0] = list_stmt(s, PROTO_FILTER_PENDING, 0, word);
         k->st[1] = list_stmt(s, PROTO_FILTER_DONE, 0, word);
         k->n = 2;
@@ -1413,7 +1516,7 @@ int store_cursor_open(struct store *s, const struct proto_request *req, struct s
     }
     for (int i = 0; i < k->n; i++)
         if (k->st[i] == NULL)
-            return STORE_ERROR;
+            return cursor_fail(k);
     read_open(s);
     k->most = -1;
     if (ntags > 0) {
@@ -1422,7 +1525,8 @@ int store_cursor_open(struct store *s, const struct proto_request *req, struct s
             sqlite3_prepare_v3(s->db, "SELECT count(*) FROM task_tags WHERE tag = ?1", -1,
                                SQLITE_PREPARE_PERSISTENT, &s->tag_tasks, NULL) != SQLITE_OK) {
             s->tag_tasks = NULL;
-            return failf(s, "cannot prepare LIST's count");
+            failf(s, "cannot prepare LIST's count");
+            return cursor_fail(k);
         }
         read_open(s);
         sqlite3_bind_text(s->tag_tasks, 1, req->tags[0].ptr, (int)req->tags[0].len, SQLITE_STATIC);
@@ -1435,7 +1539,7 @@ int store_cursor_open(struct store *s, const struct proto_request *req, struct s
             failf(s, "cannot prepare LIST's count");
             sqlite3_finalize(k->count);
             k->count = NULL;
-            return STORE_ERROR;
+            return cursor_fail(k);
         }
     }
     /* Bound as copies: the cursor outlives the request. */
@@ -1449,6 +1553,7 @@ int store_cursor_open(struct store *s, const struct proto_request *req, struct s
         if (word)
             sqlite3_bind_text(bound[i], (int)ntags + 1, req->text.ptr, (int)req->text.len,
                               SQLITE_TRANSIENT);
+        bind_custom(bound[i], req);
     }
     s->cur_open = 1;
     *out = k;
@@ -1541,6 +1646,9 @@ void store_cursor_close(struct store_cursor *k)
         sqlite3_reset(k->st[i]);
         sqlite3_clear_bindings(k->st[i]);
     }
+    if (k->owned)
+        sqlite3_finalize(k->st[0]);
+    k->owned = 0;
     sqlite3_finalize(k->count);
     k->count = NULL;
     k->n = 0;

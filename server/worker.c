@@ -322,6 +322,29 @@ static const struct batch_replies conn_replies = {
     .settled = settle_owner,
 };
 
+/* The server's local date, for due: words sent by a client that did not
+ * resolve them itself (nc): a word means the day as the server's zone has
+ * it. Kept per thread and worked out again only when the second changes,
+ * so that a request costs a time() call, not a localtime_r(). NULL when the
+ * clock fails: the words are then refused and ISO dates still work. */
+static const char *local_today(void)
+{
+    static _Thread_local time_t last = (time_t)-1;
+    static _Thread_local char today[PROTO_DATE_LEN + 1];
+    time_t now = time(NULL);
+    if (now == (time_t)-1)
+        return NULL;
+    if (now != last) {
+        struct tm tm;
+        if (localtime_r(&now, &tm) == NULL ||
+            strftime(today, sizeof(today), "%Y-%m-%d", &tm) != PROTO_DATE_LEN ||
+            !proto_valid_date(today, PROTO_DATE_LEN))
+            return last = (time_t)-1, NULL;
+        last = now;
+    }
+    return today;
+}
+
 static void handle_line(struct conn *c, const char *line, size_t len)
 {
     struct proto_request req;
@@ -349,8 +372,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     };
     size_t start = c->out.len;
 
-    enum proto_err e =
-        proto_request_parse(line, len, pscratch, pscratch_cap, &req, err, sizeof(err));
+    enum proto_err e = proto_request_parse_dated(line, len, pscratch, pscratch_cap, local_today(),
+                                                 &req, err, sizeof(err));
     if (e != PROTO_E_NONE) {
         line_sink_init(&sink, &c->out, &spare, &self->counters->errors, 0);
         atomic_fetch_add_explicit(&self->counters->commands, 1, memory_order_relaxed);

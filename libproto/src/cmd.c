@@ -58,8 +58,11 @@ static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
                           "Restores a task as export wrote it: id, status, times, tags and all.",
                           PROTO_CMDF_WRITE | PROTO_CMDF_TAGS | PROTO_CMDF_ATTRS, import_keywords,
                           attr_words, 6, -1},
-    [PROTO_CMD_LIST] = {PROTO_CMD_LIST, "LIST", "[pending|done|all] [+TAG]... [WORD...]",
-                        "Lists tasks (pending ones by default) that have all the tags and words.",
+    [PROTO_CMD_LIST] = {PROTO_CMD_LIST, "LIST",
+                        "[pending|done|all] [+TAG]... [WORD...] [sort:FIELD[,FIELD]...] "
+                        "[due:before:DATE] [due:after:DATE] [overdue] [pri:LEVEL]",
+                        "Lists tasks (pending ones by default) that have all the tags and words, "
+                        "in creation order or as sort: says.",
                         PROTO_CMDF_TAGS, list_keywords, no_words, 0, -1},
     [PROTO_CMD_TAGS] = {PROTO_CMD_TAGS, "TAGS", "",
                         "Lists the tags in use and how many tasks have each.", 0, no_words,

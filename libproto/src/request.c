@@ -196,6 +196,89 @@ static size_t token_offset(const struct proto_token *t, const char *line, const 
 
 enum words_mode { WORDS_ADD, WORDS_EDIT, WORDS_LIST };
 
+/* sort:FIELD[,FIELD]... into req->sort; 0, or -1 for a field we do not know. */
+static int parse_sort(const char *p, size_t l, struct proto_request *req)
+{
+    static const char *const names[] = {NULL, "due", "pri", "created", "updated", "id"};
+    req->nsort = 0;
+    if (proto__eq_nocase(p, l, "next")) {
+        static const int next[] = {PROTO_SORT_DUE, PROTO_SORT_PRI, PROTO_SORT_CREATED,
+                                   PROTO_SORT_ID};
+        memcpy(req->sort, next, sizeof(next));
+        req->nsort = 4;
+        return 0;
+    }
+    size_t i = 0;
+    while (i <= l) {
+        size_t j = i;
+        while (j < l && p[j] != ',')
+            j++;
+        int desc = j > i && p[i] == '-';
+        int f = 0;
+        for (int k = 1; k <= PROTO_SORT_ID; k++)
+            if (proto__eq_nocase(p + i + desc, j - i - (size_t)desc, names[k]))
+                f = k;
+        if (f == 0 || req->nsort == PROTO_MAX_SORT)
+            return -1;
+        req->sort[req->nsort++] = desc ? -f : f;
+        i = j + 1;
+    }
+    return 0;
+}
+
+/* LIST's filter and order words: sort:..., due:before:DATE, due:after:DATE,
+ * overdue (only with a today) and pri:LEVEL. PROTO_E_NONE when p was one,
+ * PROTO_E__COUNT when it is none of them (then it is text, or a tag), or
+ * PROTO_E_ARGS with a sentence. */
+static enum proto_err list_word(const char *p, size_t l, const char *today,
+                                struct proto_request *req, char *err, size_t errcap)
+{
+    if (l >= 5 && proto__eq_nocase(p, 5, "sort:")) {
+        if (parse_sort(p + 5, l - 5, req) != 0) {
+            proto__errf(err, errcap,
+                        "LIST sorts by due, pri, created, updated or id, at most %d of them "
+                        "joined by commas, each with '-' for descending, or by next, e.g. "
+                        "sort:due,-pri",
+                        PROTO_MAX_SORT);
+            return PROTO_E_ARGS;
+        }
+        return PROTO_E_NONE;
+    }
+    int before = l >= 11 && proto__eq_nocase(p, 11, "due:before:");
+    int after = l >= 10 && proto__eq_nocase(p, 10, "due:after:");
+    if (before || after) {
+        size_t k = before ? 11 : 10;
+        char *out = before ? req->due_before : req->due_after;
+        if (proto_valid_date(p + k, l - k)) {
+            memcpy(out, p + k, PROTO_DATE_LEN);
+            out[PROTO_DATE_LEN] = '\0';
+        } else if (today == NULL || proto_date_resolve(p + k, l - k, today, out) != 0) {
+            out[0] = '\0';
+            proto__errf(err, errcap, "%s takes a date as YYYY-MM-DD%s, e.g. %s2026-12-01",
+                        before ? "due:before:" : "due:after:",
+                        today ? " or a word such as today, fri or +1w" : "",
+                        before ? "due:before:" : "due:after:");
+            return PROTO_E_ARGS;
+        }
+        return PROTO_E_NONE;
+    }
+    if (today != NULL && proto__eq_nocase(p, l, "overdue")) {
+        req->overdue = 1;
+        memcpy(req->due_before, today, PROTO_DATE_LEN + 1);
+        return PROTO_E_NONE;
+    }
+    if (l >= 4 && proto__eq_nocase(p, 4, "pri:")) {
+        int pri = proto_pri_parse(p + 4, l - 4);
+        if (pri < 0) {
+            proto__errf(err, errcap, "LIST's pri: is low, med, high or none, e.g. pri:high");
+            return PROTO_E_ARGS;
+        }
+        req->pri_match = pri + 1;
+        return PROTO_E_NONE;
+    }
+    return PROTO_E__COUNT;
+}
+
 /*
  * The words of ADD, EDIT and LIST. Only unquoted words are special, so any
  * text can be sent by quoting it:
@@ -214,7 +297,8 @@ enum words_mode { WORDS_ADD, WORDS_EDIT, WORDS_LIST };
  */
 static enum proto_err parse_words(enum words_mode mode, const char *verb, struct proto_token *a,
                                   size_t n, const char *line, char *scratch, size_t scratch_cap,
-                                  struct proto_request *req, char *err, size_t errcap)
+                                  const char *today, struct proto_request *req, char *err,
+                                  size_t errcap)
 {
     size_t ntext = 0;
 
@@ -236,6 +320,13 @@ static enum proto_err parse_words(enum words_mode mode, const char *verb, struct
                     req->filter = PROTO_FILTER_ALL;
                     continue;
                 }
+            }
+            if (mode == WORDS_LIST) {
+                enum proto_err lr = list_word(p, l, today, req, err, errcap);
+                if (lr == PROTO_E_NONE)
+                    continue;
+                if (lr != PROTO_E__COUNT)
+                    return lr;
             }
             if (l > 1 && p[0] == '+') {
                 if (!proto_valid_tag(p + 1, l - 1)) {
@@ -276,10 +367,16 @@ static enum proto_err parse_words(enum words_mode mode, const char *verb, struct
                     memcpy(req->due, p + 4, PROTO_DATE_LEN);
                     req->due[PROTO_DATE_LEN] = '\0';
                     req->due_op = 1;
+                } else if (today != NULL &&
+                           proto_date_resolve(p + 4, l - 4, today, req->due) == 0) {
+                    req->due_op = 1;
                 } else {
                     proto__errf(err, errcap,
                                 "the due date must be a real date as YYYY-MM-DD, "
-                                "e.g. due:2026-12-01%s",
+                                "e.g. due:2026-12-01%s%s",
+                                today != NULL ? ", or a word such as today, tomorrow, fri, +3d, "
+                                                "+2w, +1m, eow, eom or eoy"
+                                              : "",
                                 mode == WORDS_EDIT ? ", or due:none" : "");
                     return PROTO_E_ARGS;
                 }
@@ -397,8 +494,9 @@ static enum proto_err parse_import(struct proto_token *a, size_t na, const char 
         proto__errf(err, errcap, "IMPORT's times are YYYY-MM-DDTHH:MM:SSZ (UTC) or -; %s", usage);
         return PROTO_E_ARGS;
     }
+    /* No today: an import restores dates as export wrote them, never words. */
     enum proto_err rc = parse_words(WORDS_ADD, "IMPORT", a + 5, na - 5, line, scratch, scratch_cap,
-                                    req, err, errcap);
+                                    NULL, req, err, errcap);
     if (rc != PROTO_E_NONE)
         return rc;
     if (!req->has_text || req->text.len == 0) {
@@ -420,6 +518,13 @@ static enum proto_err parse_import(struct proto_token *a, size_t na, const char 
  */
 enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, size_t scratch_cap,
                                    struct proto_request *req, char *err, size_t errcap)
+{
+    return proto_request_parse_dated(line, len, scratch, scratch_cap, NULL, req, err, errcap);
+}
+
+enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scratch,
+                                         size_t scratch_cap, const char *today,
+                                         struct proto_request *req, char *err, size_t errcap)
 {
     struct proto_token toks[PROTO_MAX_ARGS + 1];
     enum proto_err rc;
@@ -519,7 +624,8 @@ enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, 
         return want_id(verb, a, na, req, err, errcap);
 
     case PROTO_CMD_ADD:
-        rc = parse_words(WORDS_ADD, verb, a, na, line, scratch, scratch_cap, req, err, errcap);
+        rc = parse_words(WORDS_ADD, verb, a, na, line, scratch, scratch_cap, today, req, err,
+                         errcap);
         if (rc != PROTO_E_NONE)
             return rc;
         if (!req->has_text || req->text.len == 0) {
@@ -537,8 +643,8 @@ enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, 
             return PROTO_E_ARGS;
         }
         req->id = a[0].s;
-        rc = parse_words(WORDS_EDIT, verb, a + 1, na - 1, line, scratch, scratch_cap, req, err,
-                         errcap);
+        rc = parse_words(WORDS_EDIT, verb, a + 1, na - 1, line, scratch, scratch_cap, today, req,
+                         err, errcap);
         if (rc != PROTO_E_NONE)
             return rc;
         if (req->has_text && req->text.len == 0) {
@@ -555,7 +661,8 @@ enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, 
         return PROTO_E_NONE;
 
     case PROTO_CMD_LIST:
-        return parse_words(WORDS_LIST, verb, a, na, line, scratch, scratch_cap, req, err, errcap);
+        return parse_words(WORDS_LIST, verb, a, na, line, scratch, scratch_cap, today, req, err,
+                           errcap);
 
     case PROTO_CMD_IMPORT:
         return parse_import(a, na, line, scratch, scratch_cap, req, err, errcap);

@@ -203,6 +203,130 @@ int proto_time_parse(const char *s, size_t len, int64_t *t)
     return 0;
 }
 
+int64_t proto_date_days(const char *s, size_t len)
+{
+    int y, m, d;
+    if (parse_date(s, len, &y, &m, &d) != 0)
+        return INT64_MIN;
+    return days_from_civil(y, (unsigned)m, (unsigned)d);
+}
+
+/* Writes the date of a day number (days since 1970-01-01) as YYYY-MM-DD;
+ * -1 when it falls outside the years 0001..9999 that the wire can carry. */
+static int date_from_days(int64_t z, char out[PROTO_DATE_LEN + 1])
+{
+    int64_t y;
+    unsigned m, d;
+    if (z < days_from_civil(1, 1, 1) || z > days_from_civil(9999, 12, 31))
+        return -1;
+    civil_from_days(z, &y, &m, &d);
+    char *o = put_digits(out, (unsigned)y, 4);
+    *o++ = '-';
+    o = put_digits(o, m, 2);
+    *o++ = '-';
+    o = put_digits(o, d, 2);
+    *o = '\0';
+    return 0;
+}
+
+/* Monday first, as ISO 8601 counts the week: index + 1 is the ISO weekday. */
+static const char *const weekday_names[7] = {"monday", "tuesday",  "wednesday", "thursday",
+                                             "friday", "saturday", "sunday"};
+
+/* The ISO weekday (1 Monday .. 7 Sunday) of a day number; 1970-01-01 was a Thursday. */
+static int iso_weekday(int64_t z)
+{
+    int64_t w = (z + 3) % 7;
+    return (int)(w < 0 ? w + 7 : w) + 1;
+}
+
+/* 1 if s[0..n) starts word, ignoring ASCII case. */
+static int is_prefix_nocase(const char *s, size_t n, const char *word)
+{
+    for (size_t i = 0; i < n; i++)
+        if (word[i] == '\0' || (s[i] | 0x20) != word[i])
+            return 0;
+    return 1;
+}
+
+int proto_date_resolve(const char *word, size_t len, const char *today,
+                       char out[PROTO_DATE_LEN + 1])
+{
+    int y, m, d;
+    out[0] = '\0';
+    if (word == NULL || today == NULL || parse_date(today, PROTO_DATE_LEN, &y, &m, &d) != 0)
+        return -1;
+    int64_t z = days_from_civil(y, (unsigned)m, (unsigned)d);
+    if (proto_valid_date(word, len)) {
+        memcpy(out, word, PROTO_DATE_LEN);
+        out[PROTO_DATE_LEN] = '\0';
+        return 0;
+    }
+    if (proto__eq_nocase(word, len, "none"))
+        return 1;
+    if (proto__eq_nocase(word, len, "today"))
+        return date_from_days(z, out);
+    if (proto__eq_nocase(word, len, "tomorrow"))
+        return date_from_days(z + 1, out);
+    if (proto__eq_nocase(word, len, "yesterday"))
+        return date_from_days(z - 1, out);
+    if (proto__eq_nocase(word, len, "eow")) /* the ISO week's last day, a Sunday */
+        return date_from_days(z + (7 - iso_weekday(z)), out);
+    if (proto__eq_nocase(word, len, "eom"))
+        return date_from_days(days_from_civil(y, (unsigned)m, (unsigned)days_in_month(y, m)), out);
+    if (proto__eq_nocase(word, len, "eoy"))
+        return date_from_days(days_from_civil(y, 12, 31), out);
+    for (int i = 0; i < 7; i++) {
+        /* A weekday is the next such day strictly after today, so that "due:fri"
+         * said on a Friday means a week ahead, as a person saying it would. */
+        if (proto__eq_nocase(word, len, weekday_names[i]) ||
+            (len == 3 && is_prefix_nocase(word, len, weekday_names[i]))) {
+            int ahead = (i + 1 - iso_weekday(z) + 7) % 7;
+            return date_from_days(z + (ahead == 0 ? 7 : ahead), out);
+        }
+    }
+    /* +Nd, +Nw, +Nm: one to four digits and a unit. */
+    if (len >= 3 && len <= 6 && word[0] == '+') {
+        int n = digits(word + 1, len - 2);
+        char unit = (char)(word[len - 1] | 0x20);
+        if (n < 0)
+            return -1;
+        if (unit == 'd')
+            return date_from_days(z + n, out);
+        if (unit == 'w')
+            return date_from_days(z + 7 * (int64_t)n, out);
+        if (unit == 'm') {
+            /* Months clamp to the target month's last day: Jan 31 + 1m is the
+             * last of February, not a day in March. */
+            int64_t months = (int64_t)y * 12 + (m - 1) + n;
+            int64_t ny = months / 12;
+            int nm = (int)(months % 12) + 1;
+            if (ny > 9999)
+                return -1;
+            int dim = days_in_month((int)ny, nm);
+            return date_from_days(days_from_civil(ny, (unsigned)nm, (unsigned)(d > dim ? dim : d)),
+                                  out);
+        }
+    }
+    return -1;
+}
+
+const char *const *proto_date_words(void)
+{
+    static const char *const words[] = {"today", "tomorrow", "yesterday", "mon", "tue", "wed",
+                                        "thu",   "fri",      "sat",       "sun", "eow", "eom",
+                                        "eoy",   "+1d",      "+1w",       "+1m", NULL};
+    return words;
+}
+
+int proto_date_word_valid(const char *word, size_t len)
+{
+    char out[PROTO_DATE_LEN + 1];
+    /* The words' syntax does not depend on the day; a day mid-range makes
+     * every word that is well formed resolve. */
+    return proto_date_resolve(word, len, "5000-06-15", out) >= 0;
+}
+
 void proto__errf(char *err, size_t errcap, const char *fmt, ...)
 {
     if (err == NULL || errcap == 0)

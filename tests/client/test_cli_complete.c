@@ -189,12 +189,38 @@ static void test_arg_counts(void **state)
     assert_int_equal(max, 3);
 }
 
+/* After "due:", the date words; the bare "due:" is no longer offered. */
+static void test_due_words(void **state)
+{
+    (void)state;
+    expect(NULL, 0, "due:today due:tomorrow", "add", "milk", "due:to", NULL);
+    expect(NULL, 0, "due:tue", "edit", "3", "due:tu", NULL);
+    expect(NULL, 0, "due:eom due:eow due:eoy", "add", "milk", "due:e", NULL);
+    expect(NULL, 0, "due:+1d due:+1m due:+1w", "add", "milk", "due:+", NULL);
+    expect(NULL, 0, "due:none", "edit", "3", "due:n", NULL);
+    expect(NULL, 0, "", "add", "milk", "due:n", NULL);
+    expect(NULL, 0,
+           "due:+1d due:+1m due:+1w due:eom due:eow due:eoy due:fri due:mon due:sat due:sun "
+           "due:thu due:today due:tomorrow due:tue due:wed due:yesterday",
+           "add", "milk", "due:", NULL);
+    /* Commands without due: offer none of it. */
+    expect(NULL, 0, "", "done", "due:", NULL);
+    /* list: sort fields and the date filters' words, after their prefix only. */
+    expect(NULL, 0, "sort:-pri", "list", "sort:-p", NULL);
+    expect(NULL, 0, "sort:pri", "list", "sort:p", NULL);
+    expect(NULL, 0, "sort:next", "list", "all", "sort:n", NULL);
+    expect(NULL, 0, "due:before:today due:before:tomorrow", "list", "due:before:to", NULL);
+    expect(NULL, 0, "due:after:eom due:after:eow due:after:eoy", "list", "due:after:e", NULL);
+    expect(NULL, 0, "", "add", "x", "sort:", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subcommands), cmocka_unit_test(test_options),
-        cmocka_unit_test(test_keywords),    cmocka_unit_test(test_live),
-        cmocka_unit_test(test_escaped),     cmocka_unit_test(test_arg_counts),
+        cmocka_unit_test(test_keywords),    cmocka_unit_test(test_due_words),
+        cmocka_unit_test(test_live),        cmocka_unit_test(test_escaped),
+        cmocka_unit_test(test_arg_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

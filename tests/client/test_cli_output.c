@@ -290,6 +290,46 @@ static void test_overdue(void **state)
     free(s);
 }
 
+/* With relative dates the table says "tomorrow" or "in 3 days" within a
+ * week of today and the ISO date beyond; --plain and JSON keep ISO dates. */
+static void test_relative_dates(void **state)
+{
+    struct proto_task t[9];
+    struct capture c;
+    struct out o;
+    (void)state;
+    memset(t, 0, sizeof(t));
+    const char *due[] = {"2026-12-01", "2026-12-02", "2026-11-30", "2026-12-04", "2026-11-29",
+                         "2026-12-08", "2026-11-24", "2026-12-09", "2026-11-23"};
+    const char *ids[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    for (int i = 0; i < 9; i++) {
+        t[i].id = S(ids[i]);
+        t[i].text = S("x");
+        snprintf(t[i].due, sizeof(t[i].due), "%s", due[i]);
+    }
+    cap_open(&c, &o, OUT_TABLE, 0);
+    snprintf(o.today, sizeof(o.today), "2026-12-01");
+    o.relative_dates = 1;
+    assert_int_equal(out_tasks(&o, t, 9), 0);
+    char *s = cap_close(&c);
+    const char *want[] = {" today ",      " tomorrow ",   " yesterday ",
+                          " in 3 days ",  " 2 days ago ", " in 7 days ",
+                          " 7 days ago ", " 2026-12-09 ", " 2026-11-23 "};
+    for (int i = 0; i < 9; i++)
+        assert_non_null(strstr(s, want[i]));
+    assert_null(strstr(s, "2026-12-01"));
+    free(s);
+    /* --plain keeps the ISO date. */
+    cap_open(&c, &o, OUT_PLAIN, 0);
+    snprintf(o.today, sizeof(o.today), "2026-12-01");
+    o.relative_dates = 1;
+    assert_int_equal(out_tasks(&o, t, 1), 0);
+    s = cap_close(&c);
+    assert_non_null(strstr(s, "\t2026-12-01\t"));
+    assert_null(strstr(s, "today"));
+    free(s);
+}
+
 /* Not a terminal: $COLUMNS when it is a number, else 80. */
 static void test_term_width(void **state)
 {
@@ -438,11 +478,11 @@ static void test_tags_stats(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),       cmocka_unit_test(test_table),
-        cmocka_unit_test(test_json),        cmocka_unit_test(test_id_and_error),
-        cmocka_unit_test(test_tags_stats),  cmocka_unit_test(test_escapes),
-        cmocka_unit_test(test_table_width), cmocka_unit_test(test_overdue),
-        cmocka_unit_test(test_term_width),
+        cmocka_unit_test(test_plain),          cmocka_unit_test(test_table),
+        cmocka_unit_test(test_json),           cmocka_unit_test(test_id_and_error),
+        cmocka_unit_test(test_tags_stats),     cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_table_width),    cmocka_unit_test(test_overdue),
+        cmocka_unit_test(test_relative_dates), cmocka_unit_test(test_term_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,6 +121,10 @@ checks() {
     expect_eq "$mode: pri: keyword after the colon" "$REPLY" "high"
     comp "todo-cli -p $p add milk pri:"
     expect_eq "$mode: every priority" "$REPLY" "high low med"
+    comp "todo-cli -p $p add milk due:to"
+    expect_eq "$mode: due: words after the colon" "$REPLY" "today tomorrow"
+    comp "todo-cli -p $p edit $ID1 due:e"
+    expect_eq "$mode: due: ends of week, month, year" "$REPLY" "eom eow eoy"
 
     # A server that accepts but never answers must not hang the shell.
     kill -STOP "$SERVER_PID"

@@ -79,6 +79,10 @@ expect_word "--password-file takes a file" "$REPLY" "secret-pw"
 got "todo-cli -p $p import $fdir/tasks-b"
 expect_word "import takes a file" "$REPLY" "tasks-backup.json"
 
+tab "todo-cli -p $p add milk due:to"
+got "todo-cli -p $p add milk due:to"
+expect_eq "due: words" "$REPLY" "due:today due:tomorrow"
+
 # A server that accepts but never answers must not hang the shell.
 kill -STOP "$SERVER_PID"
 t0=$(ms_now)

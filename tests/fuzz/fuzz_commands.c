@@ -290,7 +290,70 @@ static int matches(const struct mtask *t, const struct proto_request *req)
     if (req->has_text && req->text.len > 0 &&
         !proto_text_has_words(t->text, t->tlen, req->text.ptr, req->text.len))
         return 0;
+    /* LIST's date and priority filters leave out tasks without a due date. */
+    if (req->overdue && t->done)
+        return 0;
+    if (req->due_before[0] && (!t->due[0] || strcmp(t->due, req->due_before) >= 0))
+        return 0;
+    if (req->due_after[0] && (!t->due[0] || strcmp(t->due, req->due_after) <= 0))
+        return 0;
+    if (req->pri_match > 0 && t->pri != req->pri_match - 1)
+        return 0;
     return 1;
+}
+
+/* What LIST's order looks at, of one line. */
+struct lkey {
+    char id[PROTO_MAX_ID + 1];
+    char due[PROTO_DATE_LEN + 1];
+    int pri;
+    int64_t created, updated;
+    uint64_t seq;
+};
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return a < b ? -1 : a > b;
+}
+
+/* <0 when a comes before b in req's order (PROTOCOL.md): the sort fields,
+ * then creation time, then rowid. */
+static int cmp_order(const struct proto_request *req, const struct lkey *a, const struct lkey *b)
+{
+    for (size_t i = 0; i < req->nsort; i++) {
+        int f = req->sort[i] < 0 ? -req->sort[i] : req->sort[i], c = 0;
+        switch (f) {
+        case PROTO_SORT_DUE:
+            if (!a->due[0] || !b->due[0]) {
+                /* Without a due date last, whichever way. */
+                if (a->due[0] != b->due[0])
+                    return a->due[0] ? -1 : 1;
+                continue;
+            }
+            c = strcmp(a->due, b->due);
+            break;
+        case PROTO_SORT_PRI:
+            c = -cmp_i64(a->pri, b->pri);
+            break;
+        case PROTO_SORT_CREATED:
+            c = cmp_i64(a->created, b->created);
+            break;
+        case PROTO_SORT_UPDATED:
+            c = cmp_i64(a->updated, b->updated);
+            break;
+        case PROTO_SORT_ID:
+            c = cmp_i64((int64_t)strlen(a->id), (int64_t)strlen(b->id));
+            if (c == 0)
+                c = strcmp(a->id, b->id);
+            break;
+        default:
+            break;
+        }
+        if (c != 0)
+            return req->sort[i] < 0 ? -c : c;
+    }
+    int c = cmp_i64(a->created, b->created);
+    return c != 0 ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 /* LIST: exactly the model's matching tasks, each as the model holds it,
@@ -303,8 +366,8 @@ static void check_list(const struct run *r, const struct model *m, const struct 
         want += (size_t)matches(&m->v[i], req);
     CHECK(rep->kind == HARNESS_DATA);
     CHECK(rep->nlines == want);
-    int64_t last_created = INT64_MIN;
-    uint64_t last_seq = 0;
+    struct lkey last, cur;
+    memset(&last, 0, sizeof(last));
     for (size_t i = 0; i < rep->nlines; i++) {
         struct proto_task p;
         char *scratch;
@@ -314,10 +377,15 @@ static void check_list(const struct run *r, const struct model *m, const struct 
         CHECK(matches(t, req));
         check_task(r, t, &p);
         /* Strictly after the one before: no task twice, and in order. */
-        CHECK(i == 0 || p.created > last_created ||
-              (p.created == last_created && t->seq > last_seq));
-        last_created = p.created;
-        last_seq = t->seq;
+        memset(&cur, 0, sizeof(cur));
+        memcpy(cur.id, t->id, strlen(t->id) + 1);
+        memcpy(cur.due, p.due, sizeof(cur.due));
+        cur.pri = p.pri;
+        cur.created = p.created;
+        cur.updated = p.updated;
+        cur.seq = t->seq;
+        CHECK(i == 0 || cmp_order(req, &last, &cur) < 0);
+        last = cur;
         free(scratch);
     }
 }

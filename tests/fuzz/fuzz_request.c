@@ -194,6 +194,22 @@ static void handle_line(const char *from, size_t len)
     char err[160];
     enum proto_err e;
 
+    /* With a today, date words resolve: always to a real date, or refused. */
+    memset(err, 'X', sizeof(err));
+    e = proto_request_parse_dated(line, len, scratch, len + 1, "2024-02-29", &req, err,
+                                  sizeof(err));
+    CHECK((int)e >= 0 && e < PROTO_E__COUNT);
+    CHECK(memchr(err, '\0', sizeof(err)) != NULL);
+    if (e == PROTO_E_NONE) {
+        CHECK(req.due_op != 1 || proto_valid_date(req.due, strlen(req.due)));
+        CHECK(!req.due_before[0] || proto_valid_date(req.due_before, strlen(req.due_before)));
+        CHECK(!req.due_after[0] || proto_valid_date(req.due_after, strlen(req.due_after)));
+        CHECK(req.nsort <= PROTO_MAX_SORT);
+    }
+    char date[PROTO_DATE_LEN + 1];
+    int dr = proto_date_resolve(line, len, "2026-12-01", date);
+    CHECK(dr == 1 || (dr == 0 && proto_valid_date(date, strlen(date))) || (dr == -1 && !date[0]));
+
     memset(err, 'X', sizeof(err));
     e = proto_request_parse(line, len, scratch, len + 1, &req, err, sizeof(err));
     CHECK((int)e >= 0 && e < PROTO_E__COUNT);

@@ -151,6 +151,21 @@ int proto_import_mode_parse(const char *s, size_t len);
 /* LIST's status filter. */
 enum proto_filter { PROTO_FILTER_PENDING = 0, PROTO_FILTER_DONE, PROTO_FILTER_ALL };
 
+/* LIST's sort:FIELD[,FIELD]... fields, each in its natural order (due:
+ * soonest first, tasks without one last; pri: high first; created and
+ * updated: oldest first; id: numeric ids in numeric order); a '-' before
+ * the field reverses it. Ties always fall back to creation order, so the
+ * order is stable. "sort:next" is due,pri,created,id: what needs doing
+ * first. Without sort:, LIST keeps creation order. */
+enum proto_sort {
+    PROTO_SORT_DUE = 1,
+    PROTO_SORT_PRI,
+    PROTO_SORT_CREATED,
+    PROTO_SORT_UPDATED,
+    PROTO_SORT_ID
+};
+#define PROTO_MAX_SORT 5 /* fields in one sort: */
+
 /* ------------------------------------------------------------------------
  * Validation helpers, shared by both ends.
  * ---------------------------------------------------------------------- */
@@ -178,6 +193,31 @@ const char *proto_unicode_version(void); /* "14.0.0" */
  * letters of scripts written without spaces (Chinese, Japanese, Thai, ...)
  * never join, so such words are found anywhere. Both are valid UTF-8. */
 int proto_text_has_words(const char *text, size_t tlen, const char *words, size_t wlen);
+
+/* Resolves a due date word against today ("YYYY-MM-DD", the caller's local
+ * date: libproto has no clock) into out as YYYY-MM-DD. Words, in any case:
+ *   YYYY-MM-DD                itself
+ *   today tomorrow yesterday  today, +1 day, -1 day
+ *   monday..sunday, mon..sun  the next such day strictly after today
+ *                             (said on a Monday, "mon" is a week ahead)
+ *   +Nd +Nw +Nm               N (0..9999) days, weeks or months ahead; a
+ *                             month step clamps to the month's last day
+ *                             (Jan 31 +1m is Feb 28, or 29 in a leap year)
+ *   eow eom eoy               the end of the ISO week (the coming Sunday,
+ *                             today when today is a Sunday), month, year
+ *   none                      no date: returns 1 and leaves out ""
+ * Returns 0, 1 for none, or -1 (out "") for anything else, a bad today, or a
+ * date outside the years 0001..9999. */
+int proto_date_resolve(const char *word, size_t len, const char *today,
+                       char out[PROTO_DATE_LEN + 1]);
+/* 1 if word is one proto_date_resolve() takes (none included), whatever today is. */
+int proto_date_word_valid(const char *word, size_t len);
+/* The words completion offers after "due:" (today, tomorrow, mon, ...,
+ * eow, +1d, ...), NULL-terminated; "none" is not among them (it is one of
+ * EDIT's attrs). */
+const char *const *proto_date_words(void);
+/* Days since 1970-01-01 of a YYYY-MM-DD date; INT64_MIN if it is not one. */
+int64_t proto_date_days(const char *s, size_t len);
 
 /* Formats seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out,
  * which must hold PROTO_TIME_LEN + 1 bytes. */
@@ -264,7 +304,18 @@ struct proto_request {
     int due_op;            /* 0 keep / none, 1 set to due, -1 clear (EDIT due:none) */
     char due[PROTO_DATE_LEN + 1];
     enum proto_filter filter; /* LIST */
-    size_t ntags;             /* ADD: tags; EDIT: tags to add; LIST: tags to match (all) */
+    /* LIST: the sort fields (enum proto_sort, negative for descending), in
+     * order; nsort 0 for creation order. */
+    size_t nsort;
+    int sort[PROTO_MAX_SORT];
+    /* LIST: due:before:DATE and due:after:DATE ("" when not given; both
+     * leave out tasks without a due date), "overdue" (pending and due
+     * before today), pri:LEVEL (the level + 1, so that a zeroed request
+     * filters nothing; 0 for any). */
+    char due_before[PROTO_DATE_LEN + 1], due_after[PROTO_DATE_LEN + 1];
+    int overdue;
+    int pri_match;
+    size_t ntags; /* ADD: tags; EDIT: tags to add; LIST: tags to match (all) */
     struct proto_str tags[PROTO_MAX_TAGS];
     size_t nuntags; /* EDIT: tags to remove (-tag) */
     struct proto_str untags[PROTO_MAX_TAGS];
@@ -281,6 +332,15 @@ struct proto_request {
  * PROTO_CMD_NONE. Never reads outside line[0..len). */
 enum proto_err proto_request_parse(const char *line, size_t len, char *scratch, size_t scratch_cap,
                                    struct proto_request *req, char *err, size_t errcap);
+
+/* proto_request_parse() with the peer's "today" (YYYY-MM-DD, in the zone
+ * the words are meant in): ADD's and EDIT's due: then also take the words
+ * of proto_date_resolve(), resolved against it, so that req->due is always
+ * a date. proto_request_parse() is this with today NULL: ISO dates only.
+ * IMPORT takes ISO dates only either way. */
+enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scratch,
+                                         size_t scratch_cap, const char *today,
+                                         struct proto_request *req, char *err, size_t errcap);
 
 /* An argument for proto_request_encode(). */
 struct proto_arg {
