@@ -59,8 +59,8 @@ static void seed(struct cli *c)
         "IMPORT fail 10 pending 2026-01-01T00:00:02Z 2026-01-01T00:00:02Z b pri:high\n",
         "IMPORT fail 3 pending 2026-01-01T00:00:03Z 2026-01-01T00:00:03Z c due:2026-12-10\n",
         "IMPORT fail 4 pending 2026-01-01T00:00:04Z 2026-01-01T00:00:04Z d due:2020-01-01\n",
-        "IMPORT fail 5 pending 2026-01-01T00:00:05Z 2026-01-01T00:00:05Z e due:2026-12-10 "
-        "pri:high +x\n",
+        ("IMPORT fail 5 pending 2026-01-01T00:00:05Z 2026-01-01T00:00:05Z e due:2026-12-10 "
+         "pri:high +x\n"),
         "IMPORT fail 11 pending 2026-01-01T00:00:01Z 2026-01-01T00:00:01Z f\n",
         "IMPORT fail 2 done 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z g due:2020-01-01\n",
     };
