@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define PROTO_NAME "todo"
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 
 /* Default and hard limits. A line is counted without its LF / CRLF. */
 #define PROTO_MAX_LINE_DEFAULT (64 * 1024)
