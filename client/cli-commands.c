@@ -301,6 +301,36 @@ static int list_words(struct session *s, int argc, char **argv, struct list_word
     return n;
 }
 
+/* undo: the server answers "undid KIND ID". A sentence in the table
+ * ("Undid the del of task 7."), "KIND ID" in plain lines, and
+ * {"undid": KIND, "id": ID} in JSON. */
+static int run_undo(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    int rc = call_args(s, c->cmd, argc, argv, s->quoted, &r);
+    if (rc >= 0)
+        return rc;
+    const char *t = r.text.ptr, *end = r.text.ptr + r.text.len;
+    if (r.kind != PROTO_REPLY_OK || r.text.len < 6 || memcmp(t, "undid ", 6) != 0)
+        return unexpected(s, c->name);
+    const char *kind = t + 6, *sp = memchr(kind, ' ', (size_t)(end - kind));
+    if (sp == NULL || sp + 1 >= end)
+        return unexpected(s, c->name);
+    int klen = (int)(sp - kind), ilen = (int)(end - sp - 1);
+    const char *id = sp + 1;
+    if (s->out.mode == OUT_JSON)
+        rc = out_doc(&s->out,
+                     json_pack("{s:s%,s:s%}", "undid", kind, (size_t)klen, "id", id, (size_t)ilen));
+    else if (s->out.mode == OUT_PLAIN)
+        rc = out_text(&s->out, "reply", kind, (size_t)(end - kind));
+    else {
+        char line[PROTO_MAX_ID + 64];
+        snprintf(line, sizeof(line), "Undid the %.*s of task %.*s.", klen, kind, ilen, id);
+        rc = out_text(&s->out, "reply", line, strlen(line));
+    }
+    return rc == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
 static int run_tasks(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
@@ -885,6 +915,7 @@ static const struct client_cmd table[] = {
     {.name = "done", .cmd = PROTO_CMD_DONE, .run = run_change},
     {.name = "undone", .cmd = PROTO_CMD_UNDONE, .run = run_change},
     {.name = "del", .cmd = PROTO_CMD_DEL, .run = run_change},
+    {.name = "undo", .cmd = PROTO_CMD_UNDO, .run = run_undo},
     {.name = "list", .cmd = PROTO_CMD_LIST, .run = run_tasks},
     {.name = "tags", .cmd = PROTO_CMD_TAGS, .run = run_pairs},
     {.name = "stats", .cmd = PROTO_CMD_STATS, .run = run_pairs},

@@ -85,7 +85,14 @@ int shell_run(struct session *s)
             /* The terminal may have been resized, or midnight passed. */
             if (s->out.mode == OUT_TABLE)
                 out_term_update(&s->out);
-            (void)cli_commands_run(s, (int)w.n, w.v, w.quoted);
+            int rc = cli_commands_run(s, (int)w.n, w.v, w.quoted);
+            /* A change a person may regret at once: say how to take it
+             * back (on stderr, so that what stdout shows stays the
+             * command's own output). */
+            const struct client_cmd *cc = cli_commands_find(w.v[0]);
+            if (rc == CLI_EXIT_OK && cc != NULL &&
+                (cc->cmd == PROTO_CMD_DEL || cc->cmd == PROTO_CMD_DONE))
+                fprintf(stderr, "undo with: undo\n");
         }
         words_free(&w);
         if (leave)

@@ -440,6 +440,41 @@ static enum cmd_rc cmd_quit(struct cmd_ctx *x, const struct proto_request *req)
     return CMD_DONE;
 }
 
+/*
+ * UNDO: reverts the newest change in the server's undo history (store.h:
+ * the history is the store's, one list for the one user there is while the
+ * server has no accounts, so any client undoes any client's change, newest
+ * first). "OK undid KIND ID"; ERR NOTFOUND when there is nothing to undo;
+ * ERR CONFLICT when the task changed since by something the history does
+ * not hold (the tutorial's POST/), since undoing would overwrite that
+ * silently. It records a change of its own for the task, as any write.
+ */
+static enum cmd_rc cmd_undo(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    struct store_undone u;
+    int rc = store_undo(x->store, (struct proto_str){"", 0}, &u);
+    if (rc == STORE_NOTFOUND)
+        return errorf(x, PROTO_E_NOTFOUND, "nothing to undo (the server keeps the last %d changes)",
+                      STORE_UNDO_DEPTH);
+    if (rc == STORE_CONFLICT)
+        return errorf(x, PROTO_E_CONFLICT,
+                      "task %s was changed after that %s (by a change UNDO does not keep, such as "
+                      "the tutorial's POST/); not undone",
+                      u.id, u.kind);
+    if (rc != STORE_OK)
+        return store_failed(x, "UNDO");
+    struct proto_str id = {u.id, strlen(u.id)};
+    if (!u.existed)
+        changed(x, CHANGE_DELETE, req->cmd, 0, id);
+    else
+        changed(x, u.exists ? CHANGE_EDIT : CHANGE_ADD, req->cmd, CHANGE_F_ALL, id);
+    char said[32];
+    snprintf(said, sizeof(said), "undid %s", u.kind);
+    result_id(x->sink, said, id);
+    return CMD_DONE;
+}
+
 /* The tutorial's POST/<key>=<text>/<field>: create or replace the text;
  * its sink answers "submit success". */
 static enum cmd_rc cmd_legacy_post(struct cmd_ctx *x, const struct proto_request *req)
@@ -455,15 +490,25 @@ static enum cmd_rc cmd_legacy_post(struct cmd_ctx *x, const struct proto_request
  * and no reply. The last entry fixes the array's size, so adding a command
  * to the enum without a handler here fails the static_assert below. */
 static const cmd_fn handlers[] = {
-    [PROTO_CMD_NONE] = NULL,          [PROTO_CMD_PING] = cmd_ping,
-    [PROTO_CMD_HELLO] = cmd_hello,    [PROTO_CMD_HELP] = cmd_help,
-    [PROTO_CMD_ADD] = cmd_add,        [PROTO_CMD_GET] = cmd_get,
-    [PROTO_CMD_EDIT] = cmd_edit,      [PROTO_CMD_DONE] = cmd_done,
-    [PROTO_CMD_UNDONE] = cmd_undone,  [PROTO_CMD_DEL] = cmd_del,
-    [PROTO_CMD_IMPORT] = cmd_import,  [PROTO_CMD_LIST] = cmd_list,
-    [PROTO_CMD_TAGS] = cmd_tags,      [PROTO_CMD_STATS] = cmd_stats,
-    [PROTO_CMD_AUTH] = cmd_auth,      [PROTO_CMD_QUIT] = cmd_quit,
-    [PROTO_CMD_LEGACY_GET] = cmd_get, [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
+    [PROTO_CMD_NONE] = NULL,
+    [PROTO_CMD_PING] = cmd_ping,
+    [PROTO_CMD_HELLO] = cmd_hello,
+    [PROTO_CMD_HELP] = cmd_help,
+    [PROTO_CMD_ADD] = cmd_add,
+    [PROTO_CMD_GET] = cmd_get,
+    [PROTO_CMD_EDIT] = cmd_edit,
+    [PROTO_CMD_DONE] = cmd_done,
+    [PROTO_CMD_UNDONE] = cmd_undone,
+    [PROTO_CMD_DEL] = cmd_del,
+    [PROTO_CMD_IMPORT] = cmd_import,
+    [PROTO_CMD_LIST] = cmd_list,
+    [PROTO_CMD_TAGS] = cmd_tags,
+    [PROTO_CMD_STATS] = cmd_stats,
+    [PROTO_CMD_AUTH] = cmd_auth,
+    [PROTO_CMD_QUIT] = cmd_quit,
+    [PROTO_CMD_UNDO] = cmd_undo,
+    [PROTO_CMD_LEGACY_GET] = cmd_get,
+    [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
 };
 static_assert(sizeof(handlers) / sizeof(handlers[0]) == PROTO_CMD__COUNT,
               "every protocol command needs an entry in handlers[]");

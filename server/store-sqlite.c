@@ -61,6 +61,36 @@ static const char *const migrations[] = {
     "UPDATE tasks SET tags ="
     " (SELECT group_concat(tag, ',') FROM"
     "   (SELECT tag FROM task_tags WHERE task_id = tasks.id ORDER BY tag));",
+    /* 3: UNDO (store_undo). Each task row also holds the change that made
+     * it what it is: ver, that change's number (0: none since this step),
+     * u_kind, which write it was (STORE_UNDO_*; NULL: one UNDO does not
+     * take back, such as the tutorial's POST/), and the task as it was
+     * before it (u_b = 0: it did not exist), with u_ver, the number of the
+     * change before that. A write copies the row's fields into the u_
+     * columns in its own statement, so recording a change costs no
+     * statement of its own. Only when the change a row holds is still one
+     * UNDO may take back (in the undo stack) does a later write of that
+     * task first move it to undo_old; a DEL moves the deleted task there
+     * too, as the before-image of the DEL. */
+    "ALTER TABLE tasks ADD COLUMN ver INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN u_kind INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN u_b INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN u_text TEXT;"
+    "ALTER TABLE tasks ADD COLUMN u_done INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN u_pri INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN u_due TEXT;"
+    "ALTER TABLE tasks ADD COLUMN u_created INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN u_updated INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN u_tags TEXT;"
+    "ALTER TABLE tasks ADD COLUMN u_ver INTEGER;"
+    "CREATE TABLE undo_old("
+    "  task_id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  b INTEGER NOT NULL,"
+    "  text TEXT, done INTEGER, pri INTEGER, due TEXT,"
+    "  created INTEGER, updated INTEGER, tags TEXT, ver INTEGER,"
+    "  PRIMARY KEY(task_id, seq)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -69,6 +99,31 @@ static const char *const migrations[] = {
 #define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags, t.rowid"
 #define COL_CREATED 5
 #define COL_ROWID 8
+
+/* The kinds of change UNDO takes back, as tasks.u_kind and undo_old.kind
+ * keep them (schema step 3), and their names in UNDO's reply. */
+enum {
+    STORE_UNDO_ADD = 1,
+    STORE_UNDO_EDIT,
+    STORE_UNDO_DONE,
+    STORE_UNDO_UNDONE,
+    STORE_UNDO_DEL,
+    STORE_UNDO_IMPORT,
+};
+#define UNDO_ADD_SQL "1"
+#define UNDO_EDIT_SQL "2"
+#define UNDO_DEL_SQL "5"
+#define UNDO_IMPORT_SQL "6"
+#define UNDO_DEPTH_SQL "100" /* UNDO_STACK_DEPTH */
+static const char *const undo_kind_name[] = {
+    [STORE_UNDO_ADD] = "add",       [STORE_UNDO_EDIT] = "edit", [STORE_UNDO_DONE] = "done",
+    [STORE_UNDO_UNDONE] = "undone", [STORE_UNDO_DEL] = "del",   [STORE_UNDO_IMPORT] = "import",
+};
+/* A write's first assignments: the row as it is, kept as the before-image
+ * of the change the write makes (SET's expressions all read the old row). */
+#define UNDO_KEEP_SQL                                                                             \
+    "u_b = 1, u_text = text, u_done = done, u_pri = pri, u_due = due, u_created = created,"     \
+    " u_updated = updated, u_tags = tags, u_ver = ver"
 
 enum stmt_id {
     ST_BEGIN,
@@ -97,6 +152,16 @@ enum stmt_id {
     ST_EXISTS,
     ST_RESTORE,
     ST_REPLACE,
+    ST_UNDO_SAVE,
+    ST_UNDO_SAVE_DEL,
+    ST_UNDO_ROW,
+    ST_UNDO_OLD,
+    ST_UNDO_BACK,
+    ST_UNDO_REVIVE,
+    ST_UNDO_FORGET,
+    ST_UNDO_TRIM,
+    ST_UNDO_LOAD,
+    ST_UNDO_MAX,
     ST__COUNT
 };
 
@@ -114,8 +179,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_NEXT_ID] = "SELECT next_id FROM meta",
     [ST_SET_NEXT_ID] = "UPDATE meta SET next_id = ?1",
     [ST_GIVE_BACK_IDS] = "UPDATE meta SET next_id = ?1 WHERE next_id = ?2",
-    [ST_INSERT] = "INSERT OR IGNORE INTO tasks(id, text, done, pri, due, created, updated)"
-                  " VALUES(?1, ?2, 0, ?3, ?4, ?5, ?5)",
+    [ST_INSERT] = "INSERT OR IGNORE INTO tasks(id, text, done, pri, due, created, updated, ver,"
+                  " u_kind, u_b) VALUES(?1, ?2, 0, ?3, ?4, ?5, ?5, ?6, " UNDO_ADD_SQL ", 0)",
     [ST_ADD_TAG] = "INSERT OR IGNORE INTO task_tags(task_id, tag) VALUES(?1, ?2)",
     [ST_DEL_TAG] = "DELETE FROM task_tags WHERE task_id = ?1 AND tag = ?2",
     [ST_COUNT_TAGS] = "SELECT count(*) FROM task_tags WHERE task_id = ?1",
@@ -124,25 +189,66 @@ static const char *const stmt_sql[ST__COUNT] = {
                     "   (SELECT tag FROM task_tags WHERE task_id = ?1 ORDER BY tag))"
                     " WHERE id = ?1",
     [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?1",
-    [ST_EDIT] = "UPDATE tasks SET"
+    [ST_EDIT] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = " UNDO_EDIT_SQL ", ver = ?8,"
                 " text = CASE WHEN ?1 THEN ?2 ELSE text END,"
                 " pri = CASE WHEN ?3 >= 0 THEN ?3 ELSE pri END,"
                 " due = CASE ?4 WHEN 1 THEN ?5 WHEN -1 THEN NULL ELSE due END,"
                 " updated = ?6"
                 " WHERE id = ?7",
-    [ST_SET_DONE] = "UPDATE tasks SET done = ?1, updated = ?2 WHERE id = ?3",
+    [ST_SET_DONE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = ?4, ver = ?5, done = ?1,"
+                    " updated = ?2 WHERE id = ?3",
     [ST_DEL] = "DELETE FROM tasks WHERE id = ?1",
     [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = ?1",
     [ST_TAGS] = "SELECT tag, count(*) FROM task_tags GROUP BY tag ORDER BY tag",
     [ST_COUNT] = "SELECT count(*) FROM tasks",
-    [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
-               " VALUES(?1, ?2, 0, 0, NULL, ?3, ?3)"
-               " ON CONFLICT(id) DO UPDATE SET text = excluded.text, updated = excluded.updated",
+    /* Not kept for UNDO (u_kind NULL), but a change all the same (ver). */
+    [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver)"
+               " VALUES(?1, ?2, 0, 0, NULL, ?3, ?3, ?4)"
+               " ON CONFLICT(id) DO UPDATE SET text = excluded.text, updated = excluded.updated,"
+               " ver = excluded.ver, u_kind = NULL",
     [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = ?1",
-    [ST_RESTORE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_REPLACE] = "UPDATE tasks SET text = ?2, done = ?3, pri = ?4, due = ?5, created = ?6,"
+    [ST_RESTORE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind,"
+                   " u_b) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, " UNDO_IMPORT_SQL ", 0)",
+    [ST_REPLACE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = " UNDO_IMPORT_SQL ", ver = ?8,"
+                   " text = ?2, done = ?3, pri = ?4, due = ?5, created = ?6,"
                    " updated = ?7 WHERE id = ?1",
+    /* The change a row holds, moved to undo_old (schema step 3). */
+    [ST_UNDO_SAVE] = "INSERT OR REPLACE INTO undo_old SELECT id, ver, u_kind, u_b, u_text, u_done,"
+                     " u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"
+                     " WHERE id = ?1 AND u_kind IS NOT NULL",
+    /* The task a DEL (change ?2) deletes, as its before-image. */
+    [ST_UNDO_SAVE_DEL] = "INSERT OR REPLACE INTO undo_old SELECT id, ?2, " UNDO_DEL_SQL ", 1, text,"
+                         " done, pri, due, created, updated, tags, ver FROM tasks WHERE id = ?1",
+    [ST_UNDO_ROW] = "SELECT ver, u_b, u_tags, u_ver FROM tasks WHERE id = ?1",
+    [ST_UNDO_OLD] = "SELECT tags, ver FROM undo_old WHERE task_id = ?1 AND seq = ?2",
+    /* The row as it was before the change it holds, which then holds the
+     * change before (back from undo_old, or none). Every expression reads
+     * the row as it was, so one statement does both. */
+    [ST_UNDO_BACK] = "UPDATE tasks SET text = u_text, done = u_done, pri = u_pri, due = u_due,"
+                     " created = u_created, updated = u_updated, tags = u_tags, ver = u_ver,"
+                     " (u_kind, u_b, u_text, u_done, u_pri, u_due, u_created, u_updated, u_tags,"
+                     " u_ver) = (SELECT o.kind, o.b, o.text, o.done, o.pri, o.due, o.created,"
+                     " o.updated, o.tags, o.ver FROM undo_old o"
+                     " WHERE o.task_id = tasks.id AND o.seq = tasks.u_ver)"
+                     " WHERE id = ?1",
+    /* A deleted task (the DEL ?2's before-image) back, holding the change
+     * before the DEL if undo_old has it. */
+    [ST_UNDO_REVIVE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, tags, ver,"
+                       " u_kind, u_b, u_text, u_done, u_pri, u_due, u_created, u_updated, u_tags,"
+                       " u_ver) SELECT d.task_id, d.text, d.done, d.pri, d.due, d.created,"
+                       " d.updated, d.tags, d.ver, o.kind, o.b, o.text, o.done, o.pri, o.due,"
+                       " o.created, o.updated, o.tags, o.ver FROM undo_old d LEFT JOIN undo_old o"
+                       " ON o.task_id = d.task_id AND o.seq = d.ver"
+                       " WHERE d.task_id = ?1 AND d.seq = ?2",
+    [ST_UNDO_FORGET] = "DELETE FROM undo_old WHERE task_id = ?1 AND seq = ?2",
+    [ST_UNDO_TRIM] = "DELETE FROM undo_old WHERE seq < ?1",
+    /* The newest changes UNDO may take back, for the undo stack at open. */
+    [ST_UNDO_LOAD] = "SELECT seq, kind, task_id FROM (SELECT ver AS seq, u_kind AS kind,"
+                     " id AS task_id FROM tasks WHERE u_kind IS NOT NULL"
+                     " UNION ALL SELECT seq, kind, task_id FROM undo_old)"
+                     " ORDER BY seq DESC LIMIT " UNDO_DEPTH_SQL,
+    [ST_UNDO_MAX] = "SELECT max(coalesce((SELECT max(ver) FROM tasks), 0),"
+                    " coalesce((SELECT max(seq) FROM undo_old), 0))",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -172,8 +278,11 @@ struct store {
     int reading;         /* a read transaction of ours is open (store_read_end ends it) */
     uint64_t read_stamp; /* e->commits loaded just before it began */
     int sp_open;         /* the writer: store_cmd_begin() opened a savepoint */
-    int counted;         /* in e->conns */
-    int opened;          /* sqlite_conn_open() succeeded */
+    /* The writer: the undo stack's journal mark at the savepoint and at
+     * the command's start (store_cmd_begin), for a rollback to either. */
+    size_t undo_sp_mark, undo_cmd_mark;
+    int counted; /* in e->conns */
+    int opened;  /* sqlite_conn_open() succeeded */
     /* ADD's ids [id_next, id_end) are reserved: meta.next_id is id_end
      * (committed or in the open transaction). Valid while ids_known. */
     int ids_known;
@@ -197,6 +306,7 @@ struct store {
 static int failf(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void conn_close(struct store *s);
 static int set_cache(struct store *s, int kib);
+static int undo_load(struct store *s);
 
 /* Records "what: sqlite's message" as the store's last error, with
  * SQLite's extended code when it says more than the message (which of the
@@ -560,6 +670,7 @@ static int set_cache(struct store *s, int kib)
 
 static void engine_free(struct store_engine *e)
 {
+    undo_stack_free(&e->undo);
     pthread_mutex_destroy(&e->write_lock);
     pthread_mutex_destroy(&e->ckpt.lock);
     pthread_cond_destroy(&e->ckpt.cond);
@@ -607,6 +718,10 @@ int store_engine_open(struct store_engine **out, const struct store_options *o, 
      * database, and holds an in-memory database open. */
     if (sqlite_conn_open(e, ROLE_WRITER, &e->writer, err, errcap) != STORE_OK)
         goto fail;
+    if (undo_load(e->writer) != STORE_OK) {
+        snprintf(err, errcap, "database %s: %s", e->path, e->writer->err);
+        goto fail;
+    }
     /* (An in-memory database has no WAL, and its checkpoint thread is
      * never asked for anything; it runs all the same, so that every
      * server has the same threads.) */
@@ -805,6 +920,8 @@ static int store_begin(struct store *s)
 {
     store_read_end(s);
     s->tx_mark = id_mark_take(s);
+    if (s->role == ROLE_WRITER)
+        undo_stack_commit(&s->e->undo); /* nothing of an earlier one is pending */
     return exec_stmt(s, ST_BEGIN, "cannot begin a transaction");
 }
 
@@ -814,6 +931,8 @@ static int store_begin(struct store *s)
 static int store_rollback(struct store *s)
 {
     id_mark_restore(s, &s->tx_mark);
+    if (s->role == ROLE_WRITER)
+        undo_stack_rollback(&s->e->undo, 0);
     if (sqlite3_get_autocommit(s->db))
         return STORE_OK;
     return exec_stmt(s, ST_ROLLBACK, "cannot roll back");
@@ -822,6 +941,7 @@ static int store_rollback(struct store *s)
 static int store_savepoint(struct store *s)
 {
     s->sp_mark = id_mark_take(s);
+    s->undo_sp_mark = undo_stack_mark(&s->e->undo);
     return exec_stmt(s, ST_SAVEPOINT, "cannot open a savepoint");
 }
 
@@ -839,6 +959,7 @@ static int store_rollback_to(struct store *s)
          * the block in memory. Had the ROLLBACK TO failed, the caller
          * rolls the whole batch back, which restores tx_mark. */
         id_mark_restore(s, &s->sp_mark);
+        undo_stack_rollback(&s->e->undo, s->undo_sp_mark);
         rc = exec_stmt(s, ST_RELEASE, "cannot release a savepoint");
     }
     return rc;
@@ -873,7 +994,9 @@ int store_write_begin(struct store_engine *e, struct store **w, char *err, size_
  * statement by itself, and the savepoint's two statements cost about a
  * tenth of such a write. ADD's occasional second change (moving the id
  * counter past a block of ids) may stay even if its INSERT fails: the
- * counter is then past a block that the next ADD starts handing out. */
+ * counter is then past a block that the next ADD starts handing out.
+ * A write's entry in the undo stack is taken back by store_cmd_end when
+ * the command failed, savepoint or not. */
 static int needs_savepoint(const struct proto_request *req)
 {
     switch (req->cmd) {
@@ -893,6 +1016,13 @@ static int needs_savepoint(const struct proto_request *req)
 int store_cmd_begin(struct store *w, const struct proto_request *req)
 {
     w->sp_open = 0;
+    /* A write pushes or pops one entry: room for it now, so that it cannot
+     * fail for memory once the write is made. */
+    if (fault(w, STORE_FAULT_UNDO, "out of memory for the undo history"))
+        return STORE_ERROR;
+    if (undo_stack_reserve(&w->e->undo, 2) != 0)
+        return failf(w, "out of memory for the undo history");
+    w->undo_cmd_mark = undo_stack_mark(&w->e->undo);
     if (!needs_savepoint(req))
         return STORE_OK;
     if (fault(w, STORE_FAULT_SAVEPOINT, "cannot open a savepoint"))
@@ -911,6 +1041,8 @@ int store_cmd_end(struct store *w, int failed)
         w->sp_open = 0;
         return STORE_OK; /* as SQLite's own: the next statement finds out */
     }
+    if (failed)
+        undo_stack_rollback(&w->e->undo, w->undo_cmd_mark);
     if (!w->sp_open)
         return STORE_OK;
     w->sp_open = 0;
@@ -938,8 +1070,10 @@ int store_write_end(struct store_engine *e, int commit, char *err, size_t errcap
         } else {
             rc = exec_stmt(s, ST_COMMIT, "cannot commit");
         }
-        if (rc == STORE_OK)
+        if (rc == STORE_OK) {
             touched_publish(e);
+            undo_stack_commit(&e->undo);
+        }
         else if (err != NULL)
             snprintf(err, errcap, "%s", s->err);
     }
@@ -1060,8 +1194,8 @@ static int ids_load(struct store *s)
     return STORE_OK;
 }
 
-int store_add(struct store *s, const struct proto_request *req, int64_t now,
-              char id[PROTO_MAX_ID + 1])
+static int add_do(struct store *s, const struct proto_request *req, int64_t now, int64_t seq,
+                  char id[PROTO_MAX_ID + 1])
 {
     sqlite3_stmt *st;
     int rc;
@@ -1075,6 +1209,7 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
     else
         sqlite3_bind_null(st, 4);
     sqlite3_bind_int64(st, 5, now);
+    sqlite3_bind_int64(st, 6, seq);
     /* INSERT OR IGNORE changes nothing when the id exists (a POST made
      * it): then the next number is tried. One statement in the usual case,
      * instead of a look-up and an insert. */
@@ -1138,7 +1273,8 @@ static int ids_pass(struct store *s, int64_t n)
     return STORE_OK;
 }
 
-int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
+static int import_do(struct store *s, const struct proto_request *req, int64_t now, int64_t seq,
+                     int *outcome)
 {
     sqlite3_stmt *st = s->st[ST_EXISTS];
     int rc;
@@ -1168,6 +1304,7 @@ int store_import(struct store *s, const struct proto_request *req, int64_t now, 
         sqlite3_bind_null(st, 5);
     sqlite3_bind_int64(st, 6, req->created == PROTO_TIME_NOW ? now : req->created);
     sqlite3_bind_int64(st, 7, req->updated == PROTO_TIME_NOW ? now : req->updated);
+    sqlite3_bind_int64(st, 8, seq);
     if ((rc = exec_stmt(s, which, "cannot import the task")) != STORE_OK)
         return rc;
     if (exists) {
@@ -1200,7 +1337,7 @@ int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 }
 
 /* The statement's changes: 0 rows means no such task. */
-int store_edit(struct store *s, const struct proto_request *req, int64_t now)
+static int edit_do(struct store *s, const struct proto_request *req, int64_t now, int64_t seq)
 {
     sqlite3_stmt *st = s->st[ST_EDIT];
     int rc;
@@ -1219,6 +1356,7 @@ int store_edit(struct store *s, const struct proto_request *req, int64_t now)
         sqlite3_bind_null(st, 5);
     sqlite3_bind_int64(st, 6, now);
     bind_str(st, 7, req->id);
+    sqlite3_bind_int64(st, 8, seq);
     if ((rc = exec_stmt(s, ST_EDIT, "cannot edit the task")) != STORE_OK)
         return rc;
     if (!changed(s))
@@ -1245,20 +1383,23 @@ int store_edit(struct store *s, const struct proto_request *req, int64_t now)
     return STORE_OK;
 }
 
-int store_set_done(struct store *s, struct proto_str id, int done, int64_t now)
+static int set_done_do(struct store *s, struct proto_str id, int done, int64_t now, int kind,
+                       int64_t seq)
 {
     sqlite3_stmt *st = s->st[ST_SET_DONE];
     touch(s, id);
     sqlite3_bind_int(st, 1, done);
     sqlite3_bind_int64(st, 2, now);
     bind_str(st, 3, id);
+    sqlite3_bind_int(st, 4, kind);
+    sqlite3_bind_int64(st, 5, seq);
     int rc = exec_stmt(s, ST_SET_DONE, "cannot change the task");
     if (rc != STORE_OK)
         return rc;
     return changed(s) ? STORE_OK : STORE_NOTFOUND;
 }
 
-int store_del(struct store *s, struct proto_str id)
+static int del_do(struct store *s, struct proto_str id)
 {
     sqlite3_stmt *st = s->st[ST_DEL];
     touch(s, id);
@@ -1273,13 +1414,311 @@ int store_del(struct store *s, struct proto_str id)
     return exec_stmt(s, ST_DEL_TAGS, "cannot delete the task's tags");
 }
 
+/*
+ * The undo history (schema step 3). A write gives the task's row the next
+ * change number (ver) and, in the same statement, keeps the row as it was
+ * in its u_ columns; the engine's undo stack (undo-stack.h) keeps the order
+ * of the newest changes. Before a write replaces the change a row holds
+ * while that change is still in the stack, undo_keep() moves it to
+ * undo_old, so that UNDO can go back further than one change of a task:
+ * with writes spread over many tasks that is rare, and the usual write
+ * costs no statement more than it did. A DEL keeps the deleted task in
+ * undo_old. The stack's entry is pushed before the write; store_cmd_end
+ * takes it back if the command fails.
+ */
+
+/* The next change number, for a write about to be made. */
+static int64_t undo_seq(struct store *s)
+{
+    return s->e->undo_next++;
+}
+
+/* Drops from undo_old what the stack no longer holds, when it is full. */
+static int undo_trim(struct store *s)
+{
+    const struct undo_stack *u = &s->e->undo;
+    if (u->n < UNDO_STACK_DEPTH)
+        return STORE_OK;
+    const struct undo_ent *oldest = &u->ring[u->head]; /* full: head is the oldest */
+    sqlite3_bind_int64(s->st[ST_UNDO_TRIM], 1, oldest->seq);
+    return exec_stmt(s, ST_UNDO_TRIM, "cannot trim the undo history");
+}
+
+/* Moves the change task id's row holds to undo_old if UNDO may still
+ * take it back. Trims undo_old of changes the stack no longer holds now
+ * and then. */
+static int undo_keep(struct store *s, struct proto_str id)
+{
+    struct store_engine *e = s->e;
+    if (undo_stack_find(&e->undo, id) == NULL)
+        return STORE_OK;
+    bind_str(s->st[ST_UNDO_SAVE], 1, id);
+    int rc = exec_stmt(s, ST_UNDO_SAVE, "cannot keep the change for UNDO");
+    if (rc == STORE_OK && ++e->undo_saves >= 64) {
+        e->undo_saves = 0;
+        rc = undo_trim(s);
+    }
+    return rc;
+}
+
+static void undo_push(struct store *s, int64_t seq, int kind, struct proto_str id)
+{
+    /* Room was made by store_cmd_begin. */
+    if (undo_stack_push(&s->e->undo, seq, kind, id) != 0)
+        log_error("undo stack: no room for a change (a bug)");
+}
+
+/* Loads the undo stack and the change counter from the store (at open). */
+static int undo_load(struct store *s)
+{
+    struct store_engine *e = s->e;
+    sqlite3_stmt *st = s->st[ST_UNDO_MAX];
+    int rc = sqlite3_step(st);
+    e->undo_next = (rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0) + 1;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return failf(s, "cannot read the undo history");
+    struct undo_ent v[UNDO_STACK_DEPTH];
+    size_t n = 0;
+    st = s->st[ST_UNDO_LOAD];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < UNDO_STACK_DEPTH) {
+        struct proto_str id = col_str(st, 2);
+        int kind = sqlite3_column_int(st, 1);
+        if (kind < STORE_UNDO_ADD || kind > STORE_UNDO_IMPORT || id.len > PROTO_MAX_ID)
+            continue;
+        v[n].seq = sqlite3_column_int64(st, 0);
+        v[n].kind = kind;
+        memcpy(v[n].id, id.ptr, id.len);
+        v[n].id[id.len] = '\0';
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return failf(s, "cannot read the undo history");
+    undo_stack_free(&e->undo);
+    if (undo_stack_reserve(&e->undo, n) != 0)
+        return failf(s, "out of memory for the undo history");
+    while (n > 0) {
+        n--;
+        undo_stack_push(&e->undo, v[n].seq, v[n].kind,
+                        (struct proto_str){v[n].id, strlen(v[n].id)});
+    }
+    undo_stack_commit(&e->undo);
+    return STORE_OK;
+}
+
+int store_add(struct store *s, const struct proto_request *req, int64_t now,
+              char id[PROTO_MAX_ID + 1])
+{
+    int64_t seq = undo_seq(s);
+    int rc = add_do(s, req, now, seq, id);
+    if (rc == STORE_OK)
+        undo_push(s, seq, STORE_UNDO_ADD, (struct proto_str){id, strlen(id)});
+    return rc;
+}
+
+int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
+{
+    int rc = STORE_OK;
+    if (req->import_mode == PROTO_IMPORT_REPLACE)
+        rc = undo_keep(s, req->id);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t seq = undo_seq(s);
+    rc = import_do(s, req, now, seq, outcome);
+    if (rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED)
+        undo_push(s, seq, STORE_UNDO_IMPORT, req->id);
+    return rc;
+}
+
+int store_edit(struct store *s, const struct proto_request *req, int64_t now)
+{
+    int rc = undo_keep(s, req->id);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t seq = undo_seq(s);
+    /* Pushed first: a failure after the row changed (a tag) is taken back
+     * with the savepoint, and store_cmd_end takes the entry back. */
+    undo_push(s, seq, STORE_UNDO_EDIT, req->id);
+    return edit_do(s, req, now, seq);
+}
+
+int store_set_done(struct store *s, struct proto_str id, int done, int64_t now)
+{
+    int rc = undo_keep(s, id);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t seq = undo_seq(s);
+    int kind = done ? STORE_UNDO_DONE : STORE_UNDO_UNDONE;
+    rc = set_done_do(s, id, done, now, kind, seq);
+    if (rc == STORE_OK)
+        undo_push(s, seq, kind, id);
+    return rc;
+}
+
+int store_del(struct store *s, struct proto_str id)
+{
+    int rc = undo_keep(s, id);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t seq = undo_seq(s);
+    sqlite3_stmt *st = s->st[ST_UNDO_SAVE_DEL];
+    bind_str(st, 1, id);
+    sqlite3_bind_int64(st, 2, seq);
+    if ((rc = exec_stmt(s, ST_UNDO_SAVE_DEL, "cannot keep the task for UNDO")) != STORE_OK)
+        return rc;
+    if (!changed(s))
+        return STORE_NOTFOUND;
+    undo_push(s, seq, STORE_UNDO_DEL, id);
+    return del_do(s, id);
+}
+
+/* Gives task id exactly the tags of list, a comma-joined list as the tags
+ * column keeps them. */
+static int tags_restore(struct store *s, struct proto_str id, struct proto_str list)
+{
+    int rc;
+    bind_str(s->st[ST_DEL_TAGS], 1, id);
+    if ((rc = exec_stmt(s, ST_DEL_TAGS, "cannot restore the task's tags")) != STORE_OK)
+        return rc;
+    size_t i = 0;
+    while (i < list.len) {
+        size_t j = i;
+        while (j < list.len && list.ptr[j] != ',')
+            j++;
+        if (j > i) {
+            struct proto_str tag = {list.ptr + i, j - i};
+            if ((rc = tag_change(s, ST_ADD_TAG, id, tag)) != STORE_OK)
+                return rc;
+        }
+        i = j + 1;
+    }
+    return set_tags(s, id);
+}
+
+/* Forgets undo_old's copy of change seq of task id (none is fine). */
+static int undo_forget(struct store *s, struct proto_str id, int64_t seq)
+{
+    sqlite3_stmt *st = s->st[ST_UNDO_FORGET];
+    bind_str(st, 1, id);
+    sqlite3_bind_int64(st, 2, seq);
+    return exec_stmt(s, ST_UNDO_FORGET, "cannot update the undo history");
+}
+
+/* Undoes DEL seq of id: the task back as it was, unless the id has been
+ * taken since. */
+static int undo_del(struct store *s, struct proto_str id, int64_t seq)
+{
+    char tags[PROTO_MAX_TAGS * (PROTO_MAX_TAG + 1) + 1];
+    int64_t prev = 0;
+    sqlite3_stmt *st = s->st[ST_EXISTS];
+    bind_str(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_CONFLICT;
+    if (rc != SQLITE_DONE)
+        return failf(s, "cannot look the task up");
+    st = s->st[ST_UNDO_OLD];
+    bind_str(st, 1, id);
+    sqlite3_bind_int64(st, 2, seq);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        struct proto_str t = col_str(st, 0);
+        snprintf(tags, sizeof(tags), "%.*s", (int)t.len, t.ptr);
+        prev = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) /* its copy is gone: nothing to put back */
+        return STORE_CONFLICT;
+    if (rc != SQLITE_ROW)
+        return failf(s, "cannot read the undo history");
+    st = s->st[ST_UNDO_REVIVE];
+    bind_str(st, 1, id);
+    sqlite3_bind_int64(st, 2, seq);
+    if ((rc = exec_stmt(s, ST_UNDO_REVIVE, "cannot restore the task")) != STORE_OK)
+        return rc;
+    if ((rc = tags_restore(s, id, (struct proto_str){tags, strlen(tags)})) != STORE_OK)
+        return rc;
+    if ((rc = undo_forget(s, id, seq)) != STORE_OK)
+        return rc;
+    return undo_forget(s, id, prev);
+}
+
+/* Undoes change seq (not a DEL) of id, if the task is as it left it. */
+static int undo_change(struct store *s, struct proto_str id, int64_t seq, int *existed)
+{
+    char tags[PROTO_MAX_TAGS * (PROTO_MAX_TAG + 1) + 1];
+    int64_t ver = 0, prev = 0;
+    int b = 0;
+    sqlite3_stmt *st = s->st[ST_UNDO_ROW];
+    bind_str(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        ver = sqlite3_column_int64(st, 0);
+        b = sqlite3_column_int(st, 1);
+        struct proto_str t = col_str(st, 2);
+        snprintf(tags, sizeof(tags), "%.*s", (int)t.len, t.ptr);
+        prev = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return failf(s, "cannot read the undo history");
+    /* Gone, or changed since by a write the stack does not hold (the
+     * tutorial's POST/): undoing would overwrite that silently. */
+    if (rc == SQLITE_DONE || ver != seq)
+        return STORE_CONFLICT;
+    *existed = b != 0;
+    if (!b) /* it made the task: the task goes */
+        return del_do(s, id);
+    bind_str(s->st[ST_UNDO_BACK], 1, id);
+    if ((rc = exec_stmt(s, ST_UNDO_BACK, "cannot restore the task")) != STORE_OK)
+        return rc;
+    if ((rc = tags_restore(s, id, (struct proto_str){tags, strlen(tags)})) != STORE_OK)
+        return rc;
+    return undo_forget(s, id, prev);
+}
+
+int store_undo(struct store *s, struct proto_str user, struct store_undone *out)
+{
+    (void)user; /* one history while the server has no accounts */
+    memset(out, 0, sizeof(*out));
+    const struct undo_ent *top = undo_stack_top(&s->e->undo);
+    if (top == NULL)
+        return STORE_NOTFOUND;
+    struct undo_ent e = *top;
+    snprintf(out->kind, sizeof(out->kind), "%s", undo_kind_name[e.kind]);
+    snprintf(out->id, sizeof(out->id), "%s", e.id);
+    struct proto_str id = {out->id, strlen(out->id)};
+    int rc, existed = 1;
+    touch(s, id);
+    if (e.kind == STORE_UNDO_DEL) {
+        out->existed = 1;
+        out->exists = 0;
+        rc = undo_del(s, id, e.seq);
+    } else {
+        out->exists = 1;
+        rc = undo_change(s, id, e.seq, &existed);
+        out->existed = existed;
+    }
+    if (rc != STORE_OK)
+        return rc;
+    if (undo_stack_pop(&s->e->undo) != 0)
+        return failf(s, "out of memory for the undo history");
+    return STORE_OK;
+}
+
 int store_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now)
 {
+    int rc = undo_keep(s, id);
+    if (rc != STORE_OK)
+        return rc;
     sqlite3_stmt *st = s->st[ST_PUT];
     touch(s, id);
     bind_str(st, 1, id);
     bind_str(st, 2, text);
     sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, undo_seq(s));
     return exec_stmt(s, ST_PUT, "cannot store the task");
 }
 

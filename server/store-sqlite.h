@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "undo-stack.h"
 
 /* The change counter's slots (store.h): a power of two. 16,384 slots of 8
  * bytes, 128 KiB: two tasks share one (a cache miss for both) rarely
@@ -90,6 +91,13 @@ struct store_engine {
     uint16_t touched[CHANGE_SLOTS];
     size_t ntouched;
     unsigned char touched_bit[CHANGE_SLOTS / 8];
+
+    /* UNDO's order of changes (undo-stack.h), the next change number
+     * (tasks.ver), and the saves to undo_old since its last trim; the
+     * writer's, under write_lock. */
+    struct undo_stack undo;
+    int64_t undo_next;
+    unsigned undo_saves;
 
     /* store_connect() connections open. */
     atomic_int conns;

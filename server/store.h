@@ -47,6 +47,7 @@ enum store_rc {
     STORE_LIMIT = 2,    /* the change would give a task more than PROTO_MAX_TAGS tags */
     STORE_STOPPED = 3,  /* a callback asked to stop */
     STORE_EXISTS = 4,   /* IMPORT fail: a task with that id exists */
+    STORE_CONFLICT = 5, /* store_undo: the task changed after the change to undo */
     STORE_ERROR = -1    /* the engine failed; store_errmsg() says why */
 };
 
@@ -203,6 +204,36 @@ int store_del(struct store *s, struct proto_str id);
 /* The tutorial's POST: sets the text of id, creating the task if needed. */
 int store_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now);
 
+/*
+ * UNDO. The writes above (store_add, store_import, store_edit,
+ * store_set_done, store_del; not the tutorial's store_put) each record an
+ * entry in the store's undo history, in the same transaction (and
+ * savepoint) as the change itself, so that a change rolled back leaves no
+ * entry: the task as it was before and as it was after. The history is
+ * kept in the store (it survives a restart) and holds the newest
+ * STORE_UNDO_DEPTH entries, older ones dropped; an IMPORT that skipped
+ * records nothing. It is one list per user; without accounts every caller
+ * is the user "" (the empty string).
+ *
+ * store_undo(s, user, out) takes user's newest entry and, if the task is
+ * exactly as that change left it (every field and both times alike; or,
+ * after a DEL, still gone), puts it back as it was before (after an ADD:
+ * deletes it; after a DEL: restores it with its id, times and tags), and
+ * removes the entry; the undo itself records nothing. out says what was
+ * undone. STORE_NOTFOUND: the history is empty. STORE_CONFLICT: the task
+ * was changed since by something the history does not hold (out names
+ * it); nothing is changed and the entry stays.
+ */
+#define STORE_UNDO_DEPTH 100
+
+struct store_undone {
+    char kind[8]; /* the change undone: add, edit, done, undone, del, import */
+    char id[PROTO_MAX_ID + 1];
+    int existed; /* the task existed before that change (0: it made it) */
+    int exists;  /* the task existed after it (0: it deleted it) */
+};
+int store_undo(struct store *s, struct proto_str user, struct store_undone *out);
+
 /* The reads run on any store (on the writer inside a batch, where they see
  * its uncommitted writes). */
 
@@ -255,6 +286,9 @@ enum store_fault {
     /* store_cmd_end ends the whole transaction, as SQLite does itself after
      * some errors: store_write_ok() then says 0, and the commit fails. */
     STORE_FAULT_TX_LOST,
+    /* The undo history cannot make room for a write's entry (no memory):
+     * store_cmd_begin fails, before the write changes anything. */
+    STORE_FAULT_UNDO,
 };
 void store_fault_set(struct store_engine *e, enum store_fault f);
 #endif

@@ -589,6 +589,7 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
     case PROTO_CMD_TAGS:
     case PROTO_CMD_STATS:
     case PROTO_CMD_QUIT:
+    case PROTO_CMD_UNDO:
         if (na != 0) {
             proto__errf(err, errcap, "%s takes no arguments", verb);
             return PROTO_E_ARGS;

@@ -80,10 +80,11 @@ static void expect(const struct complete_live *src, unsigned flags, const char *
 static void test_subcommands(void **state)
 {
     (void)state;
-    expect(NULL, 0, "add del done edit export get help import list ping stats tags undone", "",
+    expect(NULL, 0, "add del done edit export get help import list ping stats tags undo undone", "",
            NULL);
     expect(NULL, 0, "del done", "d", NULL);
-    expect(NULL, 0, "undone", "un", NULL);
+    expect(NULL, 0, "undo undone", "un", NULL);
+    expect(NULL, 0, "undone", "undon", NULL);
     expect(NULL, 0, "", "zzz", NULL);
     /* The shell adds its own words. */
     expect(NULL, COMPLETE_SHELL, "quit", "q", NULL);

@@ -4,7 +4,7 @@
  *
  *   test_cli_shell SCENARIO TODO_CLI TODO_SERVER
  *
- * Scenarios: command, tab, history, reconnect, timeout. Exit 0 passed,
+ * Scenarios: command, tab, history, reconnect, timeout, undo. Exit 0 passed,
  * 1 failed.
  */
 #include <errno.h>
@@ -194,6 +194,41 @@ static int scenario_command(struct server_proc *sp)
     check(strstr(p.out, "garbageping") == NULL && strstr(p.out, "unknown command") == NULL,
           "Ctrl-C dropped the half-typed line");
     check(expect(&p, prompt), "prompt after ping");
+    send_keys(&p, "\x04");
+    check(pty_wait(&p) == 0, "Ctrl-D leaves with status 0");
+    return 0;
+}
+
+/* After del and done the shell says how to take them back; undo does, with
+ * a sentence; an empty history is a server error like any other. */
+static int scenario_undo(struct server_proc *sp)
+{
+    struct pty p;
+    char prompt[64];
+    prompt_for(sp->port, prompt, sizeof(prompt));
+    if (pty_spawn(&p, sp->port, NULL) != 0)
+        return 1;
+    check(expect(&p, prompt), "the prompt names the server");
+    send_keys(&p, "add \"buy milk\"\r");
+    check(expect(&p, prompt), "prompt after add");
+    check(strstr(p.out, "undo with") == NULL, "no hint after add");
+    send_keys(&p, "done 1\r");
+    check(expect(&p, "undo with: undo"), "a hint after done");
+    check(expect(&p, prompt), "prompt after done");
+    send_keys(&p, "del 1\r");
+    check(expect(&p, "undo with: undo"), "a hint after del");
+    check(expect(&p, prompt), "prompt after del");
+    send_keys(&p, "undo\r");
+    check(expect(&p, "Undid the del of task 1."), "undo says what it undid");
+    send_keys(&p, "undo\r");
+    check(expect(&p, "Undid the done of task 1."), "and the one before");
+    send_keys(&p, "list\r");
+    check(expect(&p, "buy milk"), "the task is back, pending");
+    send_keys(&p, "undo\r");
+    check(expect(&p, "Undid the add of task 1."), "the add undone");
+    send_keys(&p, "undo\r");
+    check(expect(&p, "nothing to undo"), "an empty history says so");
+    check(expect(&p, prompt), "and the shell goes on");
     send_keys(&p, "\x04");
     check(pty_wait(&p) == 0, "Ctrl-D leaves with status 0");
     return 0;
@@ -435,6 +470,8 @@ int main(int argc, char **argv)
             rc = scenario_history(&sp);
         else if (strcmp(argv[1], "reconnect") == 0)
             rc = scenario_reconnect(&sp);
+        else if (strcmp(argv[1], "undo") == 0)
+            rc = scenario_undo(&sp);
         else {
             fprintf(stderr, "unknown scenario %s\n", argv[1]);
             rc = 2;

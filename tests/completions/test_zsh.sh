@@ -44,7 +44,7 @@ got() {
 : >"$fdir/secret-pw"
 : >"$fdir/tasks-backup.json"
 tab "todo-cli d" \
-    "todo-cli --json -p $p un" \
+    "todo-cli --json -p $p undon" \
     "todo-cli --no-" \
     "todo-cli -p $p done " \
     "todo-cli -H 127.0.0.1 --port=$p get $ID2" \
@@ -57,7 +57,7 @@ tab "todo-cli d" \
 
 got "todo-cli d"
 expect_eq "subcommands 'd'" "$REPLY" "del done"
-got "todo-cli --json -p $p un"
+got "todo-cli --json -p $p undon"
 expect_eq "subcommand after options" "$REPLY" "undone"
 got "todo-cli --no-"
 expect_eq "option '--no-'" "$REPLY" "--no-color"

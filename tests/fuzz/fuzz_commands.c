@@ -54,12 +54,27 @@ struct mtask {
     /* SQLite's rowid: one more than the largest in the table at the insert,
      * kept by an UPDATE. LIST orders by created, then rowid. */
     uint64_t seq;
+    /* Which POST/ set the text last (0: none): its updated is the clock's,
+     * so whether UNDO finds the task as a change left it is not known. */
+    uint64_t posted;
+};
+
+/* An entry of the undo history (server/store.h): the task before and
+ * after the change. */
+#define UNDO_DEPTH 100
+struct mentry {
+    char kind[8];
+    char id[PROTO_MAX_ID + 1];
+    int has_before, has_after;
+    struct mtask before, after; /* their own copies of the text */
 };
 
 struct model {
     struct mtask *v;
     size_t n, cap;
     int64_t next_id; /* ADD's counter */
+    struct mentry hist[UNDO_DEPTH];
+    size_t nhist;
 };
 
 struct run {
@@ -108,8 +123,19 @@ static int same_bytes(struct proto_str s, const char *p, size_t n)
     return s.len == n && (n == 0 || memcmp(s.ptr, p, n) == 0);
 }
 
+static void entry_free(struct mentry *e)
+{
+    if (e->has_before)
+        free(e->before.text);
+    if (e->has_after)
+        free(e->after.text);
+    memset(e, 0, sizeof(*e));
+}
+
 static void model_free(struct model *m)
 {
+    for (size_t i = 0; i < m->nhist; i++)
+        entry_free(&m->hist[i]);
     for (size_t i = 0; i < m->n; i++)
         free(m->v[i].text);
     free(m->v);
@@ -121,6 +147,15 @@ static void model_copy(struct model *dst, const struct model *src)
 {
     model_free(dst);
     dst->next_id = src->next_id;
+    dst->nhist = src->nhist;
+    for (size_t i = 0; i < src->nhist; i++) {
+        dst->hist[i] = src->hist[i];
+        if (src->hist[i].has_before)
+            dst->hist[i].before.text =
+                dup_bytes(src->hist[i].before.text, src->hist[i].before.tlen);
+        if (src->hist[i].has_after)
+            dst->hist[i].after.text = dup_bytes(src->hist[i].after.text, src->hist[i].after.tlen);
+    }
     dst->n = dst->cap = src->n;
     if (src->n == 0)
         return;
@@ -174,6 +209,40 @@ static void set_text(struct mtask *t, struct proto_str text)
     free(t->text);
     t->text = dup_bytes(text.ptr, text.len);
     t->tlen = text.len;
+}
+
+/* A copy of t with its own text. */
+static struct mtask snap(const struct mtask *t)
+{
+    struct mtask c = *t;
+    c.text = dup_bytes(t->text, t->tlen);
+    return c;
+}
+
+/* A change that succeeded, into the history: before and after may be NULL
+ * (no task). The oldest entry goes beyond UNDO_DEPTH. */
+static void hist_push(struct model *m, const char *kind, struct proto_str id,
+                      const struct mtask *before, const struct mtask *after)
+{
+    if (m->nhist == UNDO_DEPTH) {
+        entry_free(&m->hist[0]);
+        memmove(&m->hist[0], &m->hist[1], (UNDO_DEPTH - 1) * sizeof(m->hist[0]));
+        m->nhist--;
+        memset(&m->hist[m->nhist], 0, sizeof(m->hist[0]));
+    }
+    struct mentry *e = &m->hist[m->nhist++];
+    memset(e, 0, sizeof(*e));
+    snprintf(e->kind, sizeof(e->kind), "%s", kind);
+    CHECK(id.len <= PROTO_MAX_ID);
+    memcpy(e->id, id.ptr, id.len);
+    if (before != NULL) {
+        e->has_before = 1;
+        e->before = *before; /* the caller's copy, now the entry's */
+    }
+    if (after != NULL) {
+        e->has_after = 1;
+        e->after = snap(after);
+    }
 }
 
 /* A set of tags, sorted by bytes: room for a task's and an EDIT's. */
@@ -504,6 +573,7 @@ static void do_add(struct run *r, const struct proto_request *req, const struct 
         tags_add(&s, req->tags[i]);
     tags_set(t, &s);
     t->created = t->updated = TIME_CLOCK;
+    hist_push(m, "add", ids, NULL, t);
     note_change(r, req, "add", ids,
                 F_TEXT | F_DONE | (req->pri != PROTO_PRI_NONE ? F_PRI : 0) |
                     (req->due_op == 1 ? F_DUE : 0) | (req->ntags > 0 ? F_TAGS : 0));
@@ -529,6 +599,7 @@ static void do_edit(struct run *r, const struct proto_request *req, const struct
         return;
     }
     check_ok_id(rep, "", req->id);
+    struct mtask before = snap(t);
     tags_set(t, &s);
     if (req->has_text)
         set_text(t, req->text);
@@ -539,6 +610,7 @@ static void do_edit(struct run *r, const struct proto_request *req, const struct
     else if (req->due_op == -1)
         t->due[0] = '\0';
     t->updated = TIME_CLOCK;
+    hist_push(m, "edit", req->id, &before, t);
     note_change(r, req, "edit", req->id,
                 (req->has_text ? F_TEXT : 0) | (req->pri != PROTO_PRI_KEEP ? F_PRI : 0) |
                     (req->due_op != 0 ? F_DUE : 0) |
@@ -548,14 +620,17 @@ static void do_edit(struct run *r, const struct proto_request *req, const struct
 static void do_done(struct run *r, const struct proto_request *req, const struct harness_reply *rep,
                     int done)
 {
-    struct mtask *t = model_find(writes_view(r), req->id);
+    struct model *m = writes_view(r);
+    struct mtask *t = model_find(m, req->id);
     if (t == NULL) {
         check_err(rep, PROTO_E_NOTFOUND);
         return;
     }
     check_ok_id(rep, "", req->id);
+    struct mtask before = snap(t);
     t->done = done;
     t->updated = TIME_CLOCK;
+    hist_push(m, done ? "done" : "undone", req->id, &before, t);
     note_change(r, req, "edit", req->id, F_DONE);
 }
 
@@ -568,7 +643,9 @@ static void do_del(struct run *r, const struct proto_request *req, const struct 
         return;
     }
     check_ok_id(rep, "", req->id);
+    struct mtask before = snap(t);
     model_remove(m, t);
+    hist_push(m, "del", req->id, &before, NULL);
     note_change(r, req, "delete", req->id, 0);
 }
 
@@ -587,7 +664,11 @@ static void do_import(struct run *r, const struct proto_request *req,
     }
     check_ok_id(rep, t != NULL ? "replaced" : "imported", req->id);
     note_change(r, req, t != NULL ? "edit" : "add", req->id, F_ALL);
-    if (t == NULL)
+    struct mtask before;
+    int existed = t != NULL;
+    if (existed)
+        before = snap(t);
+    else
         t = model_insert(m, req->id);
     set_text(t, req->text);
     t->done = req->done != 0;
@@ -602,6 +683,8 @@ static void do_import(struct run *r, const struct proto_request *req,
     for (size_t i = 0; i < req->ntags; i++)
         tags_add(&s, req->tags[i]);
     tags_set(t, &s);
+    t->posted = 0;
+    hist_push(m, "import", req->id, existed ? &before : NULL, t);
     int64_t n = id_number(req->id);
     if (n > 0 && n >= m->next_id)
         m->next_id = n + 1;
@@ -619,7 +702,68 @@ static void do_post(struct run *r, const struct proto_request *req, const struct
     }
     set_text(t, req->text);
     t->updated = TIME_CLOCK;
+    static uint64_t posts;
+    t->posted = ++posts;
     note_change(r, req, "put", req->id, F_TEXT);
+}
+
+/* Whether a and b have the same fields, updated left out or not. */
+static int same_task(const struct mtask *a, const struct mtask *b, int updated)
+{
+    return a->tlen == b->tlen && memcmp(a->text, b->text, a->tlen) == 0 && a->done == b->done &&
+           a->pri == b->pri && strcmp(a->due, b->due) == 0 && a->ntags == b->ntags &&
+           memcmp(a->tags, b->tags, sizeof(a->tags[0]) * a->ntags) == 0 &&
+           a->created == b->created && (!updated || a->updated == b->updated);
+}
+
+/* UNDO: the newest entry is undone when the task is as it left it. After
+ * a POST/ since, the task's updated time is the clock's, which the model
+ * does not know: then the server's answer decides, if the rest agrees. */
+static void do_undo(struct run *r, const struct proto_request *req, const struct harness_reply *rep)
+{
+    struct model *m = writes_view(r);
+    if (m->nhist == 0) {
+        check_err(rep, PROTO_E_NOTFOUND);
+        return;
+    }
+    struct mentry *e = &m->hist[m->nhist - 1];
+    struct proto_str id = {e->id, strlen(e->id)};
+    struct mtask *t = model_find(m, id);
+    int verdict; /* 1 undone, 0 refused, -1 either */
+    if (!e->has_after)
+        verdict = t == NULL;
+    else if (t == NULL)
+        verdict = 0;
+    else if (t->posted == e->after.posted)
+        verdict = same_task(t, &e->after, 1);
+    else
+        verdict = same_task(t, &e->after, 0) ? -1 : 0;
+    if (rep->kind == HARNESS_ERR) {
+        CHECK(verdict != 1);
+        check_err(rep, PROTO_E_CONFLICT);
+        return;
+    }
+    CHECK(verdict != 0);
+    char said[32];
+    snprintf(said, sizeof(said), "undid %s", e->kind);
+    check_ok_id(rep, said, id);
+    if (!e->has_before) {
+        model_remove(m, t);
+        note_change(r, req, "delete", id, 0);
+    } else {
+        if (t == NULL) {
+            t = model_insert(m, id);
+            note_change(r, req, "add", id, F_ALL);
+        } else {
+            note_change(r, req, "edit", id, F_ALL);
+        }
+        uint64_t seq = t->seq;
+        free(t->text);
+        *t = snap(&e->before);
+        t->seq = seq;
+    }
+    entry_free(e);
+    m->nhist--;
 }
 
 /* ---- one line ---- */
@@ -685,7 +829,7 @@ static void run_line(struct run *r, int conn, const char *line, size_t len, char
         CHECK(rep->kind == HARNESS_OK && strcmp(rep->text, "PONG") == 0);
         break;
     case PROTO_CMD_HELLO:
-        CHECK(rep->kind == HARNESS_OK && strncmp(rep->text, "todo 3 todo-server/", 19) == 0);
+        CHECK(rep->kind == HARNESS_OK && strncmp(rep->text, "todo 4 todo-server/", 19) == 0);
         break;
     case PROTO_CMD_HELP:
         if (req.has_text && proto_cmd_lookup(req.text.ptr, req.text.len) == PROTO_CMD_NONE)
@@ -755,6 +899,9 @@ static void run_line(struct run *r, int conn, const char *line, size_t len, char
     }
     case PROTO_CMD_LEGACY_POST:
         do_post(r, &req, rep);
+        break;
+    case PROTO_CMD_UNDO:
+        do_undo(r, &req, rep);
         break;
     default:
         CHECK(!"a command the model does not know");

@@ -339,7 +339,7 @@ static void test_err_names(void **state)
     (void)state;
     static const char *const names[PROTO_E__COUNT] = {
         "NONE", "SYNTAX", "UNKNOWN", "ARGS",     "NOTFOUND", "TOOLONG", "ENCODING",
-        "AUTH", "BUSY",   "STORE",   "INTERNAL", "EXISTS",   "TIMEOUT",
+        "AUTH", "BUSY",   "STORE",   "INTERNAL", "EXISTS",   "TIMEOUT", "CONFLICT",
     };
 
     for (int e = 0; e < PROTO_E__COUNT; e++) {
@@ -408,7 +408,7 @@ static void test_cmd_table(void **state)
         }
     }
     /* The fourteen native commands the issue asks for, and IMPORT. */
-    assert_int_equal(visible, 15);
+    assert_int_equal(visible, 16);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_GET)->flags & PROTO_CMDF_HIDDEN);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_POST)->flags & PROTO_CMDF_HIDDEN);
     assert_null(proto_cmd_info(PROTO_CMD__COUNT));

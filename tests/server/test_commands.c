@@ -145,7 +145,7 @@ static void ping_hello(void **state)
     ok(h, "PING", "PONG");
     ok(h, "ping", "PONG");
     err(h, "PING extra", PROTO_E_ARGS);
-    ok(h, "HELLO", "todo 3 todo-server/" TODO_VERSION);
+    ok(h, "HELLO", "todo 4 todo-server/" TODO_VERSION);
 }
 
 static void help(void **state)
@@ -312,6 +312,50 @@ static void done_undone_del(void **state)
     assert_string_equal(list_ids(h, "LIST all"), "3");
     const struct harness_reply *r = run_on(h, 0, "TAGS", HARNESS_DATA);
     assert_int_equal(r->nlines, 0);
+}
+
+/* UNDO: what it answers, what it records in the change log (so that WATCH
+ * publishes it), and that a batch whose commit failed leaves no entry. */
+static void undo(void **state)
+{
+    struct harness *h = *state;
+    err(h, "UNDO", PROTO_E_NOTFOUND);
+    err(h, "UNDO 1", PROTO_E_ARGS);
+    ok(h, "ADD call Mum +family", "1");
+    ok(h, "EDIT 1 call Dad", "1");
+    ok(h, "DONE 1", "1");
+    ok(h, "DEL 1", "1");
+    ok(h, "UNDO", "undid del 1");
+    changes(h, "UNDO add 1 text,done,pri,due,tags");
+    ok(h, "UNDO", "undid done 1");
+    changes(h, "UNDO edit 1 text,done,pri,due,tags");
+    ok(h, "UNDO", "undid edit 1");
+    struct task k;
+    get_task(h, "1", &k);
+    assert_str(k.t.text, "call Mum");
+    assert_str(k.t.tags, "family");
+    /* A change since that the history does not hold: refused, unchanged. */
+    ok(h, "EDIT 1 call Gran", "1");
+    harness_run(h, 0, "POST/1=call Grandad/status");
+    err(h, "UNDO", PROTO_E_CONFLICT);
+    changes(h, "");
+    get_task(h, "1", &k);
+    assert_str(k.t.text, "call Grandad");
+    /* Writes that change nothing write no entry either: a pass of them
+     * has no page to write, and so commits on a full disk. */
+    harness_pass_begin(h);
+    run_on(h, 0, "DONE 99", HARNESS_ERR);
+    run_on(h, 0, "IMPORT skip 1 done - - skipped", HARNESS_OK);
+    run_on(h, 0, "IMPORT fail 1 done - - refused", HARNESS_ERR);
+    assert_int_equal(harness_pass_end(h, HARNESS_FAIL_COMMIT), 1);
+    /* A failed commit keeps no entry: UNDO still meets the refused one. */
+    harness_pass_begin(h);
+    run_on(h, 0, "ADD lost", HARNESS_OK);
+    if (harness_pass_end(h, HARNESS_FAIL_COMMIT) == 0) {
+        const struct harness_reply *r = run_on(h, 0, "UNDO", HARNESS_ERR);
+        assert_string_equal(proto_err_name(r->err), "CONFLICT");
+        assert_non_null(strstr(r->text, "task 1"));
+    }
 }
 
 static void import(void **state)
@@ -712,6 +756,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(parse_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(too_long, setup_short_lines, teardown),
         cmocka_unit_test_setup_teardown(passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(undo, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

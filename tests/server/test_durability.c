@@ -574,7 +574,7 @@ static void older_schema_upgraded(void **state)
         SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "kept");
-    assert_int_equal(sqlite3_column_int(s, 1), 2);
+    assert_int_equal(sqlite3_column_int(s, 1), 3);
     sqlite3_finalize(s);
     sqlite3_close(h);
 }

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define PROTO_NAME "todo"
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 
 /* Default and hard limits. A line is counted without its LF / CRLF. */
 #define PROTO_MAX_LINE_DEFAULT (64 * 1024)
@@ -55,6 +55,7 @@ enum proto_err {
     PROTO_E_INTERNAL, /* anything else on the server's side */
     PROTO_E_EXISTS,   /* IMPORT fail: a task with that id exists already */
     PROTO_E_TIMEOUT,  /* the connection was idle, or a request line too slow; closed */
+    PROTO_E_CONFLICT, /* UNDO: the task changed after the change to undo; not undone */
     PROTO_E__COUNT
 };
 
@@ -91,6 +92,7 @@ enum proto_cmd {
     PROTO_CMD_STATS,
     PROTO_CMD_AUTH,
     PROTO_CMD_QUIT,
+    PROTO_CMD_UNDO,        /* reverts the last change kept in the server's undo history */
     PROTO_CMD_LEGACY_GET,  /* the tutorial's GET/<key>/<field> */
     PROTO_CMD_LEGACY_POST, /* the tutorial's POST/<key>=<text>/<field> */
     PROTO_CMD__COUNT

@@ -1,0 +1,68 @@
+/*
+ * undo-stack.h - the newest changes UNDO may take back, in memory.
+ *
+ * The SQLite engine keeps each change's before-image in the store (in the
+ * task's own row, or in undo_old once a later change pushes it out), so
+ * that recording a change costs no statement of its own; what it does not
+ * keep in the store is the order of the changes across tasks, which this
+ * stack holds: the newest STORE_UNDO_DEPTH changes, each as (seq, kind,
+ * task id). The engine rebuilds it from the store when it opens.
+ *
+ * The stack follows the engine's transaction: every push and pop is
+ * journaled, and undo_stack_rollback() takes back those made after a mark
+ * (a savepoint, or the transaction's beginning), so that a write rolled
+ * back leaves no entry and an UNDO rolled back leaves its entry in place.
+ * undo_stack_commit() forgets the journal. Used under the engine's write
+ * turn only: no lock of its own.
+ */
+#ifndef TODO_SERVER_UNDO_STACK_H
+#define TODO_SERVER_UNDO_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "todo/proto.h"
+
+#define UNDO_STACK_DEPTH 100
+
+struct undo_ent {
+    int64_t seq; /* the change's number: the task row's ver after it */
+    int kind;    /* STORE_UNDO_* (store-sqlite.c) */
+    char id[PROTO_MAX_ID + 1];
+};
+
+struct undo_op;
+
+struct undo_stack {
+    struct undo_ent ring[UNDO_STACK_DEPTH];
+    size_t head; /* where the next push goes */
+    size_t n;    /* entries held, at most UNDO_STACK_DEPTH */
+    struct undo_op *journal;
+    size_t jn, jcap;
+};
+
+void undo_stack_init(struct undo_stack *st);
+void undo_stack_free(struct undo_stack *st);
+
+/* Pushes a change; the oldest entry goes when the stack is full. 0, or -1
+ * when the journal cannot grow (no memory: the caller fails the write). */
+int undo_stack_push(struct undo_stack *st, int64_t seq, int kind, struct proto_str id);
+/* The newest entry, NULL when empty. */
+const struct undo_ent *undo_stack_top(const struct undo_stack *st);
+/* Removes the newest entry (there must be one). 0, or -1 as push. */
+int undo_stack_pop(struct undo_stack *st);
+/* The newest entry of task id, NULL if none is held. */
+const struct undo_ent *undo_stack_find(const struct undo_stack *st, struct proto_str id);
+
+/* Makes room in the journal for n more pushes or pops, so that they
+ * cannot fail: 0, or -1 when out of memory. */
+int undo_stack_reserve(struct undo_stack *st, size_t n);
+
+/* A mark of the journal, for undo_stack_rollback(). */
+size_t undo_stack_mark(const struct undo_stack *st);
+/* Takes back every push and pop made after mark. */
+void undo_stack_rollback(struct undo_stack *st, size_t mark);
+/* The transaction committed: what it did stays; the journal is emptied. */
+void undo_stack_commit(struct undo_stack *st);
+
+#endif /* TODO_SERVER_UNDO_STACK_H */
