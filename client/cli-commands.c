@@ -301,9 +301,10 @@ static int list_words(struct session *s, int argc, char **argv, struct list_word
     return n;
 }
 
-/* undo: the server answers "undid KIND ID". A sentence in the table
- * ("Undid the del of task 7."), "KIND ID" in plain lines, and
- * {"undid": KIND, "id": ID} in JSON. */
+/* undo: the server answers "undid KIND ID", and "undid import ID N" for
+ * an import of N tasks (ID its first). A sentence in the table ("Undid the
+ * del of task 7.", "Undid the import of 12 tasks."), "KIND ID [N]" in
+ * plain lines, and {"undid": KIND, "id": ID[, "count": N]} in JSON. */
 static int run_undo(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
@@ -316,16 +317,31 @@ static int run_undo(struct session *s, const struct client_cmd *c, int argc, cha
     const char *kind = t + 6, *sp = memchr(kind, ' ', (size_t)(end - kind));
     if (sp == NULL || sp + 1 >= end)
         return unexpected(s, c->name);
-    int klen = (int)(sp - kind), ilen = (int)(end - sp - 1);
-    const char *id = sp + 1;
-    if (s->out.mode == OUT_JSON)
-        rc = out_doc(&s->out,
-                     json_pack("{s:s%,s:s%}", "undid", kind, (size_t)klen, "id", id, (size_t)ilen));
-    else if (s->out.mode == OUT_PLAIN)
+    const char *id = sp + 1, *sp2 = memchr(id, ' ', (size_t)(end - id));
+    long count = 1;
+    if (sp2 != NULL) {
+        char *e = NULL;
+        count = strtol(sp2 + 1, &e, 10);
+        if (e != end || count < 2)
+            return unexpected(s, c->name);
+    }
+    int klen = (int)(sp - kind), ilen = (int)((sp2 ? sp2 : end) - id);
+    if (s->out.mode == OUT_JSON) {
+        json_t *doc = json_pack("{s:s%,s:s%}", "undid", kind, (size_t)klen, "id", id, (size_t)ilen);
+        if (doc != NULL && count > 1 &&
+            json_object_set_new(doc, "count", json_integer(count)) != 0) {
+            json_decref(doc);
+            doc = NULL;
+        }
+        rc = out_doc(&s->out, doc);
+    } else if (s->out.mode == OUT_PLAIN) {
         rc = out_text(&s->out, "reply", kind, (size_t)(end - kind));
-    else {
+    } else {
         char line[PROTO_MAX_ID + 64];
-        snprintf(line, sizeof(line), "Undid the %.*s of task %.*s.", klen, kind, ilen, id);
+        if (count > 1)
+            snprintf(line, sizeof(line), "Undid the %.*s of %ld tasks.", klen, kind, count);
+        else
+            snprintf(line, sizeof(line), "Undid the %.*s of task %.*s.", klen, kind, ilen, id);
         rc = out_text(&s->out, "reply", line, strlen(line));
     }
     return rc == 0 ? CLI_EXIT_OK : output_failed(s);

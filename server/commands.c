@@ -35,6 +35,7 @@ static void count(atomic_ullong *c)
 
 void commands_error(struct cmd_ctx *x, enum proto_err e, const char *msg)
 {
+    x->import_run = 0; /* a request that is not an IMPORT ends the run */
     result_error(x->sink, e, msg);
     if (x->sink->failed)
         x->out_full = 1;
@@ -259,7 +260,7 @@ static enum cmd_rc cmd_import(struct cmd_ctx *x, const struct proto_request *req
         [STORE_IMPORT_REPLACED] = "replaced",
     };
     int outcome = STORE_IMPORT_ADDED;
-    int rc = store_import(x->store, req, (int64_t)time(NULL), &outcome);
+    int rc = store_import(x->store, req, (int64_t)time(NULL), &x->import_run, &outcome);
     if (rc == STORE_EXISTS)
         return errorf(x, PROTO_E_EXISTS,
                       "a task with id '%.*s' exists; IMPORT skip or replace takes it",
@@ -449,11 +450,20 @@ static enum cmd_rc cmd_quit(struct cmd_ctx *x, const struct proto_request *req)
  * not hold (the tutorial's POST/), since undoing would overwrite that
  * silently. It records a change of its own for the task, as any write.
  */
+/* Each task UNDO put back is a change, as any write's. */
+static void undone_one(void *arg, struct proto_str id, int existed, int exists)
+{
+    struct cmd_ctx *x = arg;
+    if (!existed)
+        changed(x, CHANGE_DELETE, PROTO_CMD_UNDO, 0, id);
+    else
+        changed(x, exists ? CHANGE_EDIT : CHANGE_ADD, PROTO_CMD_UNDO, CHANGE_F_ALL, id);
+}
+
 static enum cmd_rc cmd_undo(struct cmd_ctx *x, const struct proto_request *req)
 {
-    (void)req;
     struct store_undone u;
-    int rc = store_undo(x->store, (struct proto_str){"", 0}, &u);
+    int rc = store_undo(x->store, (struct proto_str){"", 0}, &u, undone_one, x);
     if (rc == STORE_NOTFOUND)
         return errorf(x, PROTO_E_NOTFOUND, "nothing to undo (the server keeps the last %d changes)",
                       STORE_UNDO_DEPTH);
@@ -464,14 +474,19 @@ static enum cmd_rc cmd_undo(struct cmd_ctx *x, const struct proto_request *req)
                       u.id, u.kind);
     if (rc != STORE_OK)
         return store_failed(x, "UNDO");
-    struct proto_str id = {u.id, strlen(u.id)};
-    if (!u.existed)
-        changed(x, CHANGE_DELETE, req->cmd, 0, id);
+    /* "undid KIND ID", and for an import of more than one task the count
+     * after the id (its first task's). */
+    char said[PROTO_MAX_ID + 48];
+    if (u.count > 1)
+        snprintf(said, sizeof(said), "undid %s %s", u.kind, u.id);
     else
-        changed(x, u.exists ? CHANGE_EDIT : CHANGE_ADD, req->cmd, CHANGE_F_ALL, id);
-    char said[32];
-    snprintf(said, sizeof(said), "undid %s", u.kind);
-    result_id(x->sink, said, id);
+        snprintf(said, sizeof(said), "undid %s", u.kind);
+    char n[24];
+    snprintf(n, sizeof(n), "%d", u.count);
+    struct proto_str tail =
+        u.count > 1 ? (struct proto_str){n, strlen(n)} : (struct proto_str){u.id, strlen(u.id)};
+    (void)req;
+    result_id(x->sink, said, tail);
     return CMD_DONE;
 }
 
@@ -531,6 +546,8 @@ static int reads_store(enum proto_cmd c)
 
 void commands_run(struct cmd_ctx *x, const struct proto_request *req)
 {
+    if (req->cmd != PROTO_CMD_IMPORT)
+        x->import_run = 0; /* any other request ends a run of IMPORT lines */
     if (req->cmd <= PROTO_CMD_NONE || req->cmd >= PROTO_CMD__COUNT)
         return;
     const struct proto_cmd_info *info = proto_cmd_info(req->cmd);

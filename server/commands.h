@@ -57,6 +57,10 @@ struct cmd_ctx {
     void *list_stream_arg;
     int in_batch; /* in/out: x->store is the writer, inside the open batch */
     int authed;   /* in/out: this connection sent the right password */
+    /* in/out: the run of IMPORT lines this connection is sending (store.h's
+     * store_import), which UNDO takes back as one step; any other request
+     * ends it (0). */
+    int64_t import_run;
     /* The connection's address and wrong passwords (AUTH counts them, the
      * guard slows them down); NULL: none are counted. */
     struct guard_peer *peer;

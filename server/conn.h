@@ -53,6 +53,7 @@ struct conn {
      * EPOLLONESHOT registration has fired): lets a lone worker skip the
      * epoll_ctl that would change nothing (worker.c, arm). */
     uint32_t armed;
+    int64_t import_run; /* cmd_ctx.import_run, kept between requests */
 
     unsigned authed : 1;    /* sent the right password */
     unsigned paused : 1;    /* not reading: too many replies wait to be sent */

@@ -121,8 +121,8 @@ static const char *const undo_kind_name[] = {
 };
 /* A write's first assignments: the row as it is, kept as the before-image
  * of the change the write makes (SET's expressions all read the old row). */
-#define UNDO_KEEP_SQL                                                                             \
-    "u_b = 1, u_text = text, u_done = done, u_pri = pri, u_due = due, u_created = created,"     \
+#define UNDO_KEEP_SQL                                                                              \
+    "u_b = 1, u_text = text, u_done = done, u_pri = pri, u_due = due, u_created = created,"        \
     " u_updated = updated, u_tags = tags, u_ver = ver"
 
 enum stmt_id {
@@ -247,8 +247,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " id AS task_id FROM tasks WHERE u_kind IS NOT NULL"
                      " UNION ALL SELECT seq, kind, task_id FROM undo_old)"
                      " ORDER BY seq DESC LIMIT " UNDO_DEPTH_SQL,
-    [ST_UNDO_MAX] = "SELECT max(coalesce((SELECT max(ver) FROM tasks), 0),"
-                    " coalesce((SELECT max(seq) FROM undo_old), 0))",
+    [ST_UNDO_MAX] = ("SELECT max(coalesce((SELECT max(ver) FROM tasks), 0),"
+                     " coalesce((SELECT max(seq) FROM undo_old), 0))"),
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -1073,8 +1073,7 @@ int store_write_end(struct store_engine *e, int commit, char *err, size_t errcap
         if (rc == STORE_OK) {
             touched_publish(e);
             undo_stack_commit(&e->undo);
-        }
-        else if (err != NULL)
+        } else if (err != NULL)
             snprintf(err, errcap, "%s", s->err);
     }
     if (!commit || rc != STORE_OK) {
@@ -1461,7 +1460,7 @@ static int undo_keep(struct store *s, struct proto_str id)
     return rc;
 }
 
-static void undo_push(struct store *s, int64_t seq, int kind, struct proto_str id)
+static void undo_push(struct store *s, int64_t seq, int64_t kind, struct proto_str id)
 {
     /* Room was made by store_cmd_begin. */
     if (undo_stack_push(&s->e->undo, seq, kind, id) != 0)
@@ -1483,8 +1482,8 @@ static int undo_load(struct store *s)
     st = s->st[ST_UNDO_LOAD];
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < UNDO_STACK_DEPTH) {
         struct proto_str id = col_str(st, 2);
-        int kind = sqlite3_column_int(st, 1);
-        if (kind < STORE_UNDO_ADD || kind > STORE_UNDO_IMPORT || id.len > PROTO_MAX_ID)
+        int64_t kind = sqlite3_column_int64(st, 1);
+        if ((kind & 7) < STORE_UNDO_ADD || (kind & 7) > STORE_UNDO_IMPORT || id.len > PROTO_MAX_ID)
             continue;
         v[n].seq = sqlite3_column_int64(st, 0);
         v[n].kind = kind;
@@ -1517,7 +1516,8 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
     return rc;
 }
 
-int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome)
+int store_import(struct store *s, const struct proto_request *req, int64_t now, int64_t *run,
+                 int *outcome)
 {
     int rc = STORE_OK;
     if (req->import_mode == PROTO_IMPORT_REPLACE)
@@ -1526,8 +1526,18 @@ int store_import(struct store *s, const struct proto_request *req, int64_t now, 
         return rc;
     int64_t seq = undo_seq(s);
     rc = import_do(s, req, now, seq, outcome);
-    if (rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED)
-        undo_push(s, seq, STORE_UNDO_IMPORT, req->id);
+    if (rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED) {
+        /* The run's number rides in the kind (tasks.u_kind, undo_old.kind)
+         * above its three low bits, so that it survives a restart with no
+         * column of its own. */
+        int64_t r = seq;
+        if (run != NULL) {
+            if (*run == 0)
+                *run = seq;
+            r = *run;
+        }
+        undo_push(s, seq, (int64_t)STORE_UNDO_IMPORT + (r << 3), req->id);
+    }
     return rc;
 }
 
@@ -1679,32 +1689,55 @@ static int undo_change(struct store *s, struct proto_str id, int64_t seq, int *e
     return undo_forget(s, id, prev);
 }
 
-int store_undo(struct store *s, struct proto_str user, struct store_undone *out)
+/* Undoes the newest entry; *e is set to it. */
+static int undo_one(struct store *s, struct undo_ent *e, int *existed, int *exists)
+{
+    *e = *undo_stack_top(&s->e->undo);
+    struct proto_str id = {e->id, strlen(e->id)};
+    int rc;
+    touch(s, id);
+    *existed = 1;
+    if ((e->kind & 7) == STORE_UNDO_DEL) {
+        *exists = 0;
+        rc = undo_del(s, id, e->seq);
+    } else {
+        *exists = 1;
+        rc = undo_change(s, id, e->seq, existed);
+    }
+    if (rc == STORE_OK && undo_stack_pop(&s->e->undo) != 0)
+        rc = failf(s, "out of memory for the undo history");
+    return rc;
+}
+
+int store_undo(struct store *s, struct proto_str user, struct store_undone *out,
+               store_undone_fn each, void *arg)
 {
     (void)user; /* one history while the server has no accounts */
     memset(out, 0, sizeof(*out));
     const struct undo_ent *top = undo_stack_top(&s->e->undo);
     if (top == NULL)
         return STORE_NOTFOUND;
-    struct undo_ent e = *top;
-    snprintf(out->kind, sizeof(out->kind), "%s", undo_kind_name[e.kind]);
-    snprintf(out->id, sizeof(out->id), "%s", e.id);
-    struct proto_str id = {out->id, strlen(out->id)};
-    int rc, existed = 1;
-    touch(s, id);
-    if (e.kind == STORE_UNDO_DEL) {
-        out->existed = 1;
-        out->exists = 0;
-        rc = undo_del(s, id, e.seq);
-    } else {
-        out->exists = 1;
-        rc = undo_change(s, id, e.seq, &existed);
+    int64_t kind = top->kind;
+    /* An import's lines are one step: every entry of its run, newest
+     * first, while they are on top. A refusal of any of them refuses the
+     * whole (the command's savepoint takes back what was undone). */
+    do {
+        struct undo_ent e;
+        int existed, exists;
+        int rc = undo_one(s, &e, &existed, &exists);
+        snprintf(out->kind, sizeof(out->kind), "%s", undo_kind_name[e.kind & 7]);
+        snprintf(out->id, sizeof(out->id), "%s", e.id);
+        if (rc != STORE_OK)
+            return rc;
         out->existed = existed;
-    }
-    if (rc != STORE_OK)
-        return rc;
-    if (undo_stack_pop(&s->e->undo) != 0)
-        return failf(s, "out of memory for the undo history");
+        out->exists = exists;
+        out->count++;
+        if (each != NULL)
+            each(arg, (struct proto_str){out->id, strlen(out->id)}, existed, exists);
+        if (undo_stack_reserve(&s->e->undo, 1) != 0)
+            return failf(s, "out of memory for the undo history");
+        top = undo_stack_top(&s->e->undo);
+    } while ((kind & 7) == STORE_UNDO_IMPORT && top != NULL && top->kind == kind);
     return STORE_OK;
 }
 

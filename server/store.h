@@ -193,7 +193,11 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
  * replace the whole task, or STORE_EXISTS. A decimal id such as ADD makes
  * moves ADD's counter past it, so that ADD never collides with it. */
 enum { STORE_IMPORT_ADDED = 0, STORE_IMPORT_SKIPPED, STORE_IMPORT_REPLACED };
-int store_import(struct store *s, const struct proto_request *req, int64_t now, int *outcome);
+/* run: in/out, the import run this line belongs to, so that UNDO takes
+ * back a whole import as one step: 0 starts a new run (and is set to its
+ * number); NULL makes the line a step of its own. */
+int store_import(struct store *s, const struct proto_request *req, int64_t now, int64_t *run,
+                 int *outcome);
 /* EDIT: the changes in req (has_text/text, pri unless PROTO_PRI_KEEP,
  * due_op/due, tags to add, untags to remove). STORE_LIMIT when the task
  * would carry more than PROTO_MAX_TAGS tags (part of the change may have
@@ -215,24 +219,34 @@ int store_put(struct store *s, struct proto_str id, struct proto_str text, int64
  * records nothing. It is one list per user; without accounts every caller
  * is the user "" (the empty string).
  *
- * store_undo(s, user, out) takes user's newest entry and, if the task is
- * exactly as that change left it (every field and both times alike; or,
- * after a DEL, still gone), puts it back as it was before (after an ADD:
- * deletes it; after a DEL: restores it with its id, times and tags), and
- * removes the entry; the undo itself records nothing. out says what was
- * undone. STORE_NOTFOUND: the history is empty. STORE_CONFLICT: the task
- * was changed since by something the history does not hold (out names
- * it); nothing is changed and the entry stays.
+ * store_undo(s, user, out, each, arg) takes user's newest entry and, if
+ * the task is as that change left it (no write since, recorded or not; or,
+ * after a DEL, its id still free), puts it back as it was before (after an
+ * ADD: deletes it; after a DEL: restores it with its id, times and tags),
+ * and removes the entry; the undo itself records nothing. An entry of an
+ * IMPORT takes the rest of its run with it (the lines one connection sent
+ * in a row, store_import's run): an import is one step. each(arg, ...) is
+ * told of every task put back; out says what was undone (the last task of
+ * it, and how many). STORE_NOTFOUND: the history is empty. STORE_CONFLICT:
+ * the task was changed since by something the history does not hold (out
+ * names it); the caller's savepoint takes back what was undone, and the
+ * entries stay. The history holds at least the newest STORE_UNDO_DEPTH
+ * changes (after a restart, older ones may come back into reach).
  */
 #define STORE_UNDO_DEPTH 100
+
+/* Called by store_undo for each task it put back (several for an import). */
+typedef void (*store_undone_fn)(void *arg, struct proto_str id, int existed, int exists);
 
 struct store_undone {
     char kind[8]; /* the change undone: add, edit, done, undone, del, import */
     char id[PROTO_MAX_ID + 1];
     int existed; /* the task existed before that change (0: it made it) */
     int exists;  /* the task existed after it (0: it deleted it) */
+    int count;   /* tasks put back: 1, or an import's lines */
 };
-int store_undo(struct store *s, struct proto_str user, struct store_undone *out);
+int store_undo(struct store *s, struct proto_str user, struct store_undone *out,
+               store_undone_fn each, void *arg);
 
 /* The reads run on any store (on the writer inside a batch, where they see
  * its uncommitted writes). */

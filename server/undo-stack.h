@@ -26,17 +26,24 @@
 #define UNDO_STACK_DEPTH 100
 
 struct undo_ent {
-    int64_t seq; /* the change's number: the task row's ver after it */
-    int kind;    /* STORE_UNDO_* (store-sqlite.c) */
+    int64_t seq;   /* the change's number: the task row's ver after it */
+    int64_t kind;  /* STORE_UNDO_* (store-sqlite.c), with an import's run above 3 bits */
+    uint32_t hash; /* of id */
     char id[PROTO_MAX_ID + 1];
 };
+
+/* Buckets of the ids' hashes: undo_stack_find() asks it of every write,
+ * so a task the stack does not hold (the usual case) is told in a look-up
+ * rather than a scan of the stack. */
+#define UNDO_STACK_BUCKETS 1024
 
 struct undo_op;
 
 struct undo_stack {
     struct undo_ent ring[UNDO_STACK_DEPTH];
-    size_t head; /* where the next push goes */
-    size_t n;    /* entries held, at most UNDO_STACK_DEPTH */
+    size_t head;                            /* where the next push goes */
+    size_t n;                               /* entries held, at most UNDO_STACK_DEPTH */
+    unsigned char held[UNDO_STACK_BUCKETS]; /* entries held per bucket of hash */
     struct undo_op *journal;
     size_t jn, jcap;
 };
@@ -46,7 +53,7 @@ void undo_stack_free(struct undo_stack *st);
 
 /* Pushes a change; the oldest entry goes when the stack is full. 0, or -1
  * when the journal cannot grow (no memory: the caller fails the write). */
-int undo_stack_push(struct undo_stack *st, int64_t seq, int kind, struct proto_str id);
+int undo_stack_push(struct undo_stack *st, int64_t seq, int64_t kind, struct proto_str id);
 /* The newest entry, NULL when empty. */
 const struct undo_ent *undo_stack_top(const struct undo_stack *st);
 /* Removes the newest entry (there must be one). 0, or -1 as push. */

@@ -368,6 +368,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .list_stream_arg = c,
         .in_batch = on_writer,
         .authed = c->authed,
+        .import_run = c->import_run,
         .peer = &c->peer,
     };
     size_t start = c->out.len;
@@ -387,6 +388,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         commands_run(&x, &req);
     }
     c->authed = x.authed != 0;
+    c->import_run = x.import_run;
     if (x.quit)
         c->quit = 1;
     if (x.batch_broken)
@@ -486,6 +488,7 @@ static size_t run_lines(struct conn *c, const char *buf, size_t len)
             line_sink_init(&sink, &c->out, &spare, &self->counters->errors, 0);
             struct cmd_ctx x = {.sink = &sink.base, .counters = self->counters};
             snprintf(msg, sizeof(msg), "request line longer than %zu bytes", pool.cfg->max_line);
+            c->import_run = 0; /* a request that is not an IMPORT ends the run */
             atomic_fetch_add_explicit(&self->counters->commands, 1, memory_order_relaxed);
             commands_error(&x, PROTO_E_TOOLONG, msg);
             if (x.out_full)

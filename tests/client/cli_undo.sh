@@ -41,5 +41,26 @@ expect_has "$ERR" "(CONFLICT)" "the refusal names the code"
 cli get 1
 expect_has "$OUT" "changed" "and changes nothing"
 
+# An import is one step: undo takes back every task it brought.
+cli del 1
+"$TODO_CLI" -p "$SERVER_PORT" --json export >"$TMP/empty.json"
+cli add one
+cli add two
+cli add three
+"$TODO_CLI" -p "$SERVER_PORT" --json export >"$TMP/three.json"
+cli del 2
+cli del 3
+cli del 4
+"$TODO_CLI" -p "$SERVER_PORT" import <"$TMP/three.json" >"$TMP/out" 2>"$TMP/err"
+expect_eq "$?" "0" "import of three tasks"
+cli undo
+expect_rc 0 "undo of the import"
+expect_eq "$OUT" "import 2 3" "plain undo of an import prints KIND FIRST-ID COUNT"
+cli list all
+expect_eq "$OUT" "" "the import's tasks are gone"
+"$TODO_CLI" -p "$SERVER_PORT" import <"$TMP/three.json" >"$TMP/out" 2>"$TMP/err"
+cli --json undo
+expect_has "$OUT" "\"count\": 3" "undo --json of an import gives the count"
+
 stop_server
 finish

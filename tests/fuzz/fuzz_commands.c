@@ -64,6 +64,7 @@ struct mtask {
 #define UNDO_DEPTH 100
 struct mentry {
     char kind[8];
+    int64_t run; /* an IMPORT's run (store.h): UNDO takes the run as one step; 0 others */
     char id[PROTO_MAX_ID + 1];
     int has_before, has_after;
     struct mtask before, after; /* their own copies of the text */
@@ -83,6 +84,10 @@ struct run {
     int pending_valid; /* pending is the pass's copy (made at its first write) */
     int authed[NCONNS], fails[NCONNS], closed[NCONNS];
     int batched[NCONNS]; /* wrote in the pass under way: reads on the writer */
+    /* The run of IMPORT lines each connection is sending (0: none), and
+     * the last run's number. */
+    int64_t import_run[NCONNS], runs;
+    int conn; /* the connection whose line is being checked */
     int64_t t0;
     /* What the pass's writes that succeeded changed, as the harness gives
      * the command layer's change log once the pass commits. */
@@ -685,6 +690,10 @@ static void do_import(struct run *r, const struct proto_request *req,
     tags_set(t, &s);
     t->posted = 0;
     hist_push(m, "import", req->id, existed ? &before : NULL, t);
+    int conn = r->conn;
+    if (r->import_run[conn] == 0)
+        r->import_run[conn] = ++r->runs;
+    m->hist[m->nhist - 1].run = r->import_run[conn];
     int64_t n = id_number(req->id);
     if (n > 0 && n >= m->next_id)
         m->next_id = n + 1;
@@ -716,37 +725,28 @@ static int same_task(const struct mtask *a, const struct mtask *b, int updated)
            a->created == b->created && (!updated || a->updated == b->updated);
 }
 
-/* UNDO: the newest entry is undone when the task is as it left it. After
- * a POST/ since, the task's updated time is the clock's, which the model
- * does not know: then the server's answer decides, if the rest agrees. */
-static void do_undo(struct run *r, const struct proto_request *req, const struct harness_reply *rep)
+/* Whether e, the newest entry, can be undone now: 1 undone, 0 refused, -1
+ * either. After a POST/ since, the task's updated time is the clock's,
+ * which the model does not know: then the server's answer decides, if the
+ * rest agrees. */
+static int undo_verdict(const struct model *m, const struct mentry *e)
 {
-    struct model *m = writes_view(r);
-    if (m->nhist == 0) {
-        check_err(rep, PROTO_E_NOTFOUND);
-        return;
-    }
+    struct mtask *t = model_find(m, (struct proto_str){e->id, strlen(e->id)});
+    if (!e->has_after)
+        return t == NULL;
+    if (t == NULL)
+        return 0;
+    if (t->posted == e->after.posted)
+        return same_task(t, &e->after, 1);
+    return same_task(t, &e->after, 0) ? -1 : 0;
+}
+
+/* Puts the newest entry's task back and drops the entry. */
+static void undo_entry(struct run *r, const struct proto_request *req, struct model *m)
+{
     struct mentry *e = &m->hist[m->nhist - 1];
     struct proto_str id = {e->id, strlen(e->id)};
     struct mtask *t = model_find(m, id);
-    int verdict; /* 1 undone, 0 refused, -1 either */
-    if (!e->has_after)
-        verdict = t == NULL;
-    else if (t == NULL)
-        verdict = 0;
-    else if (t->posted == e->after.posted)
-        verdict = same_task(t, &e->after, 1);
-    else
-        verdict = same_task(t, &e->after, 0) ? -1 : 0;
-    if (rep->kind == HARNESS_ERR) {
-        CHECK(verdict != 1);
-        check_err(rep, PROTO_E_CONFLICT);
-        return;
-    }
-    CHECK(verdict != 0);
-    char said[32];
-    snprintf(said, sizeof(said), "undid %s", e->kind);
-    check_ok_id(rep, said, id);
     if (!e->has_before) {
         model_remove(m, t);
         note_change(r, req, "delete", id, 0);
@@ -766,6 +766,54 @@ static void do_undo(struct run *r, const struct proto_request *req, const struct
     m->nhist--;
 }
 
+/* UNDO: the newest entry is undone when the task is as it left it, and
+ * with an IMPORT's entry the rest of its run, all or none. */
+static void do_undo(struct run *r, const struct proto_request *req, const struct harness_reply *rep)
+{
+    struct model *m = writes_view(r);
+    if (m->nhist == 0) {
+        check_err(rep, PROTO_E_NOTFOUND);
+        return;
+    }
+    struct model save = {0};
+    model_copy(&save, m);
+    size_t logged = r->changes.len;
+    int64_t run = m->hist[m->nhist - 1].run;
+    int refused = 0, maybe = 0, n = 0;
+    char kind[8] = "", id[PROTO_MAX_ID + 1] = "";
+    do {
+        const struct mentry *e = &m->hist[m->nhist - 1];
+        int v = undo_verdict(m, e);
+        if (v == 0) {
+            refused = 1;
+            break;
+        }
+        maybe |= v < 0;
+        snprintf(kind, sizeof(kind), "%s", e->kind);
+        snprintf(id, sizeof(id), "%s", e->id);
+        undo_entry(r, req, m);
+        n++;
+    } while (run != 0 && m->nhist > 0 && m->hist[m->nhist - 1].run == run);
+    if (rep->kind == HARNESS_ERR) {
+        CHECK(refused || maybe);
+        check_err(rep, PROTO_E_CONFLICT);
+        model_copy(m, &save);
+        r->changes.len = logged;
+    } else {
+        CHECK(!refused);
+        char said[PROTO_MAX_ID + 32], count[16];
+        if (n > 1) {
+            snprintf(said, sizeof(said), "undid %s %s", kind, id);
+            snprintf(count, sizeof(count), "%d", n);
+            check_ok_id(rep, said, (struct proto_str){count, strlen(count)});
+        } else {
+            snprintf(said, sizeof(said), "undid %s", kind);
+            check_ok_id(rep, said, (struct proto_str){id, strlen(id)});
+        }
+    }
+    model_free(&save);
+}
+
 /* ---- one line ---- */
 
 static int reads_store(enum proto_cmd c)
@@ -782,7 +830,9 @@ static void run_line(struct run *r, int conn, const char *line, size_t len, char
         r->authed[conn] = conn != 2;
         r->fails[conn] = 0;
         r->batched[conn] = 0;
+        r->import_run[conn] = 0;
     }
+    r->conn = conn;
     const struct harness_reply *rep = harness_run_n(r->h, conn, line, len);
     CHECK(rep->kind != HARNESS_CLOSED);
     /* The server's framing drops a CR before the LF. */
@@ -790,6 +840,7 @@ static void run_line(struct run *r, int conn, const char *line, size_t len, char
         len--;
     if (rep->kind == HARNESS_ERR && rep->err == PROTO_E_TOOLONG) {
         CHECK(len > MAX_LINE && !rep->quit);
+        r->import_run[conn] = 0;
         return;
     }
     CHECK(len <= MAX_LINE);
@@ -801,12 +852,16 @@ static void run_line(struct run *r, int conn, const char *line, size_t len, char
     if (e != PROTO_E_NONE) {
         check_err(rep, e);
         CHECK(!rep->in_batch && !rep->quit);
+        r->import_run[conn] = 0;
         return;
     }
     if (req.cmd == PROTO_CMD_NONE) {
         CHECK(rep->kind == HARNESS_NONE && !rep->quit);
         return;
     }
+    /* Any request but an IMPORT ends the connection's run of them. */
+    if (req.cmd != PROTO_CMD_IMPORT)
+        r->import_run[conn] = 0;
     const struct proto_cmd_info *info = proto_cmd_info(req.cmd);
     if (!r->authed[conn] && !(info->flags & PROTO_CMDF_NOAUTH)) {
         check_err(rep, PROTO_E_AUTH);

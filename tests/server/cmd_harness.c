@@ -32,8 +32,9 @@ struct harness;
 struct hconn {
     struct harness *h;
     int authed;
-    int closed;  /* it quit: nothing more runs on it */
-    int batched; /* has replies in the open batch: it reads on the writer */
+    int64_t import_run; /* cmd_ctx.import_run between requests */
+    int closed;         /* it quit: nothing more runs on it */
+    int batched;        /* has replies in the open batch: it reads on the writer */
     struct guard_peer peer;
 };
 
@@ -185,6 +186,7 @@ void harness_conn_reset(struct harness *h, int conn, int authed)
     struct hconn *c = &h->conns[conn];
     c->h = h;
     c->authed = authed && h->cfg.auth.enabled;
+    c->import_run = 0;
     c->closed = 0;
     c->batched = 0;
     set_peer(c, conn);
@@ -458,6 +460,7 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
         .list_stream = NULL,
         .in_batch = on_writer,
         .authed = c->authed,
+        .import_run = c->import_run,
         .peer = &c->peer,
     };
     int bare = 0;
@@ -479,6 +482,7 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
         bare = legacy && atomic_load(&h->counters->errors) == errors;
     }
     c->authed = x.authed != 0;
+    c->import_run = x.import_run;
     if (x.quit)
         c->closed = 1;
     if (x.batch_broken)
@@ -545,6 +549,7 @@ const struct harness_reply *harness_run_n(struct harness *h, int conn, const cha
         line_sink_init(&sink, &h->out, &h->scratch, &h->counters->errors, 0);
         struct cmd_ctx x = {.sink = &sink.base, .counters = h->counters};
         snprintf(msg, sizeof(msg), "request line longer than %zu bytes", h->cfg.max_line);
+        c->import_run = 0; /* a request that is not an IMPORT ends the run */
         atomic_fetch_add(&h->counters->commands, 1);
         commands_error(&x, PROTO_E_TOOLONG, msg);
     }

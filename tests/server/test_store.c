@@ -274,7 +274,7 @@ static int run(struct store *w, const char *line, char *out, size_t outcap)
         rc = store_del(w, q.r.id);
         break;
     case PROTO_CMD_IMPORT:
-        rc = store_import(w, &q.r, NOW, &outcome);
+        rc = store_import(w, &q.r, NOW, NULL, &outcome);
         if (rc == STORE_OK)
             snprintf(id, sizeof(id), "%s", said[outcome]);
         break;
@@ -1020,7 +1020,7 @@ static int undo1(struct fx *f, char *out, size_t outcap)
     parse(&q, "UNDO");
     struct store *w = wbegin(f);
     assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    int rc = store_undo(w, S(""), &u);
+    int rc = store_undo(w, S(""), &u, NULL, NULL);
     assert_int_equal(store_cmd_end(w, rc != STORE_OK), STORE_OK);
     wend(f, 1);
     snprintf(out, outcap, "%s %s", u.kind, u.id);

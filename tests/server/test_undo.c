@@ -97,6 +97,55 @@ static void every_kind_by_any_client(void **state)
     stop_clean(&p);
 }
 
+/* An import is one step: the IMPORT lines one connection sends in a row
+ * are undone together, replaced tasks put back and new ones gone, and a
+ * request between two imports makes them two steps. Another client's
+ * import at the same time is its own run. */
+static void import_is_one_step(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    start_file(&p);
+    struct cli *a = cli_open(p.port), *b = cli_open(p.port);
+    assert_non_null(a);
+    assert_non_null(b);
+    expect(a, "ADD mine\n", "OK 1\r\n");
+    expect(a, "IMPORT replace 1 pending 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z first +x\n",
+           "OK replaced 1\r\n");
+    expect(a, "IMPORT replace k2 done 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z second\n",
+           "OK imported k2\r\n");
+    expect(b, "IMPORT fail k9 pending 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z other\n",
+           "OK imported k9\r\n");
+    expect(a, "IMPORT replace k3 pending 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z third\n",
+           "OK imported k3\r\n");
+    expect(a, "PING\n", "OK PONG\r\n");
+    expect(a, "IMPORT replace k4 pending 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z later\n",
+           "OK imported k4\r\n");
+
+    expect(a, "UNDO\n", "OK undid import k4\r\n");
+    /* k3 is of a's first run, but b's k9 lies between it and the rest of
+     * that run in the history: UNDO takes what is on top and of one run. */
+    expect(a, "UNDO\n", "OK undid import k3\r\n");
+    expect(a, "UNDO\n", "OK undid import k9\r\n");
+    expect(a, "UNDO\n", "OK undid import 1 2\r\n");
+    expect(a, "GET k2\n", "ERR NOTFOUND no task with id 'k2'\r\n");
+    expect_task(a, "1", "1 pending - - - ", "\"mine\"");
+    expect(a, "UNDO\n", "OK undid add 1\r\n");
+
+    /* Three lines in a row, nothing between: one step. */
+    expect(b, "IMPORT fail r1 pending 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z a\n",
+           "OK imported r1\r\n");
+    expect(b, "IMPORT fail r2 pending 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z b\n",
+           "OK imported r2\r\n");
+    expect(b, "IMPORT fail r3 pending 2026-01-01T00:00:00Z 2026-01-01T00:00:00Z c\n",
+           "OK imported r3\r\n");
+    expect(a, "UNDO\n", "OK undid import r1 3\r\n");
+    expect(a, "LIST all\n", "DATA 0\r\n");
+    cli_close(a);
+    cli_close(b);
+    stop_clean(&p);
+}
+
 static void survives_restart(void **state)
 {
     (void)state;
@@ -166,6 +215,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(every_kind_by_any_client, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(import_is_one_step, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(survives_restart, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(refuses_changed_task, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(depth_is_bounded, make_dir, remove_dir),
