@@ -50,6 +50,8 @@ static const char *conn_code(enum cli_conn_status st)
         return "INTERRUPTED";
     case CLI_CONN_E_NOMEM:
         return "NOMEM";
+    case CLI_CONN_E_VERSION:
+        return "VERSION";
     default:
         return "IO";
     }
@@ -62,7 +64,8 @@ static int conn_failed(struct session *s, enum cli_conn_status st)
     if (st == CLI_CONN_E_INTR)
         fputc('\n', stderr);
     session_fail(s, conn_code(st), "%s", s->conn.err);
-    return st == CLI_CONN_E_NOMEM ? CLI_EXIT_SERVER : CLI_EXIT_CONNECT;
+    /* An older server answered: that is the server's error, not a failure to reach it. */
+    return st == CLI_CONN_E_NOMEM || st == CLI_CONN_E_VERSION ? CLI_EXIT_SERVER : CLI_EXIT_CONNECT;
 }
 
 int session_connect(struct session *s)
@@ -139,10 +142,12 @@ static int resolve_due(const char *word, char today[PROTO_DATE_LEN + 1],
 /* Sends cmd with the words as arguments and reads the reply. A word marked
  * in quoted (may be NULL) goes quoted, so the server takes it as text; the
  * others go as they are, so +tag, due:, pri: and keywords keep their
- * meaning. Returns -1 with *r filled when the reply is to be looked at,
- * else an exit status. */
-static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **argv,
-                     const unsigned char *quoted, struct proto_reply *r)
+ * meaning. A request that needs protocol version min_version or later
+ * (0: any) is refused with a message when the server is older (see
+ * cli_conn_call_min). Returns -1 with *r filled when the reply is to be
+ * looked at, else an exit status. */
+static int call_args_min(struct session *s, int min_version, enum proto_cmd cmd, int argc,
+                         char **argv, const unsigned char *quoted, struct proto_reply *r)
 {
     struct proto_arg args[PROTO_MAX_ARGS];
     char dated[PROTO_MAX_ARGS][4 + PROTO_DATE_LEN + 1];
@@ -164,12 +169,20 @@ static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **arg
     int rc = session_connect(s);
     if (rc != 0)
         return rc;
-    enum cli_conn_status st = cli_conn_call(&s->conn, cmd, args, (size_t)argc, r);
+    enum cli_conn_status st =
+        min_version > 0 ? cli_conn_call_min(&s->conn, min_version, cmd, args, (size_t)argc, r)
+                        : cli_conn_call(&s->conn, cmd, args, (size_t)argc, r);
     if (st != CLI_CONN_OK)
         return conn_failed(s, st);
     if (r->kind == PROTO_REPLY_ERR)
         return server_error(s, r);
     return -1;
+}
+
+static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **argv,
+                     const unsigned char *quoted, struct proto_reply *r)
+{
+    return call_args_min(s, 0, cmd, argc, argv, quoted, r);
 }
 
 /* call_args with no word forced into quotes. */
@@ -301,6 +314,10 @@ static int list_words(struct session *s, int argc, char **argv, struct list_word
     return n;
 }
 
+/* The protocol version that brought LIST's sort: and its date and
+ * priority filters. */
+#define LIST_MIN_VERSION 3
+
 static int run_tasks(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
@@ -322,7 +339,11 @@ static int run_tasks(struct session *s, const struct client_cmd *c, int argc, ch
         argv = w->v;
         quoted = w->q;
     }
-    int rc = call_args(s, c->cmd, argc, argv, quoted, &r);
+    /* list always sends version 3's words (sort:next at least), which a
+     * version 2 server would take as words to search for: it would answer
+     * an empty list rather than an error. */
+    int rc = call_args_min(s, c->cmd == PROTO_CMD_LIST ? LIST_MIN_VERSION : 0, c->cmd, argc, argv,
+                           quoted, &r);
     free(w);
     if (rc >= 0)
         return rc;

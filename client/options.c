@@ -55,8 +55,10 @@ void cli_usage(FILE *fp)
           "                               default) imports nothing\n"
           "  auth [PASSWORD]              shell, batch: log in (the shell asks if none given)\n"
           "Options go before or after the command; after it only long ones count, so in\n"
-          "`todo-cli edit 3 -shopping`, -shopping is an argument of edit. `--` ends them.\n"
-          "A word such as +tag, -tag, due:..., pri:... or a list keyword is taken as such,\n"
+          "`todo-cli edit 3 -shopping`, -shopping is an argument of edit. `--` ends them.\n",
+          fp);
+    /* In parts: C17 promises string literals of 4,095 bytes, not more. */
+    fputs("A word such as +tag, -tag, due:..., pri:... or a list keyword is taken as such,\n"
           "unless it was quoted: in the shell and batch mode any quoting (\"+urgent\"); on\n"
           "the command line an argument holding a blank, and every word after `--`\n"
           "(`todo-cli add -- +urgent` adds the text \"+urgent\"). Other words form the text.\n"
@@ -96,7 +98,8 @@ void cli_usage(FILE *fp)
           "In batch mode, one document per line (JSON Lines), and an error names its input\n"
           "line: {..., \"line\": 3}.\n"
           "\n"
-          "Exit status: 0 success; 1 the server answered an error (e.g. no such task);\n"
+          "Exit status: 0 success; 1 the server answered an error (e.g. no such task), or\n"
+          "is older than list and next need (protocol version 3, checked with HELLO);\n"
           "2 usage error; 3 cannot connect or authenticate, or no reply in time.\n"
           "In batch mode: the worst status, or with --stop-on-error the first failure's.\n",
           fp);
