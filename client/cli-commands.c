@@ -359,6 +359,43 @@ static int run_tasks(struct session *s, const struct client_cmd *c, int argc, ch
     return rc == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 
+/* next [N]: the first N pending tasks (NEXT_DEFAULT when N is not given)
+ * in the order of what needs doing first, LIST's sort:next: overdue, then
+ * due soonest, then priority, then the oldest. Taskwarrior's "next". */
+#define NEXT_DEFAULT 5
+#define NEXT_MAX 1000000
+
+static int run_next(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    struct tasks t;
+    char pending[] = "pending", next[] = "sort:next";
+    char *words[] = {pending, next};
+    long n = NEXT_DEFAULT;
+    if (argc == 1) {
+        char *end;
+        errno = 0;
+        n = strtol(argv[0], &end, 10);
+        /* Digits only: strtol would also take blanks and a sign. */
+        if (errno != 0 || argv[0][0] < '0' || argv[0][0] > '9' || *end != '\0' || n < 1 ||
+            n > NEXT_MAX) {
+            session_fail(s, "USAGE", "next takes how many tasks to show, 1 to %d, not '%s'",
+                         NEXT_MAX, argv[0]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    int rc = call_args_min(s, LIST_MIN_VERSION, PROTO_CMD_LIST, 2, words, NULL, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_DATA)
+        return unexpected(s, c->name);
+    if (tasks_decode(s, &r, &t) != 0)
+        return CLI_EXIT_SERVER;
+    rc = out_tasks(&s->out, t.v, t.n < (size_t)n ? t.n : (size_t)n);
+    tasks_free(&t);
+    return rc == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
 /* tags and stats: DATA lines of "name value". */
 static int run_pairs(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
@@ -907,6 +944,14 @@ static const struct client_cmd table[] = {
     {.name = "undone", .cmd = PROTO_CMD_UNDONE, .run = run_change},
     {.name = "del", .cmd = PROTO_CMD_DEL, .run = run_change},
     {.name = "list", .cmd = PROTO_CMD_LIST, .run = run_tasks},
+    {.name = "next",
+     .cmd = PROTO_CMD_NONE,
+     .usage = "[N]",
+     .summary = "Shows the first N pending tasks (5 unless given) in the order of what needs "
+                "doing first: overdue, then due soonest, then by priority, then the oldest.",
+     .min_args = 0,
+     .max_args = 1,
+     .run = run_next},
     {.name = "tags", .cmd = PROTO_CMD_TAGS, .run = run_pairs},
     {.name = "stats", .cmd = PROTO_CMD_STATS, .run = run_pairs},
     {.name = "ping", .cmd = PROTO_CMD_PING, .run = run_ping},

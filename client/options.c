@@ -46,6 +46,7 @@ void cli_usage(FILE *fp)
           "  done ID | undone ID | del ID mark done, mark pending, delete\n"
           "  list [pending|done|all] [+TAG]... [WORD...]   pending tasks by default\n"
           "    [--sort FIELD,..] [due:before:DATE] [due:after:DATE] [overdue] [pri:LEVEL]\n"
+          "  next [N]                     the first N pending tasks of that order (5)\n"
           "  tags | stats | ping          tags with counts, server statistics, liveness\n"
           "  help [COMMAND]               the commands, or one command's syntax\n"
           "  export                       every task as a JSON array on stdout\n"

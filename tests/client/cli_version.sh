@@ -77,7 +77,7 @@ fcli() {
 }
 
 fake_server "OK todo 2 todo-server/0.0.9"
-for cmd in "list" "list --sort due" "list due:before:tomorrow"; do
+for cmd in "list" "list --sort due" "list due:before:tomorrow" "next"; do
     # shellcheck disable=SC2086 # the words are split on purpose
     fcli $cmd
     expect_rc 1 "$cmd against version 2: the status of a server error"
