@@ -185,15 +185,15 @@ static const char *due_color(const struct out *o, const struct proto_task *t)
     return c < 0 ? C_BOLD C_RED : c == 0 ? C_BOLD C_YELLOW : "";
 }
 
-/* What the table shows for a task's due date: "-" for none; with
- * relative dates, a day within a week of today in words, since "in 3 days"
- * is read faster than a date; further off, the ISO date, which is then
- * clearer than "in 40 days". buf holds at least 16 bytes. */
+/* What the table shows for a task's due date: "-" for none; unless ISO
+ * dates are asked for, a day within a week of today in words, since "in 3
+ * days" is read faster than a date; further off, the ISO date, which is
+ * then clearer than "in 40 days". buf holds at least 16 bytes. */
 static const char *due_text(const struct out *o, const struct proto_task *t, char *buf, size_t cap)
 {
     if (!t->due[0])
         return "-";
-    if (!o->relative_dates || !o->today[0])
+    if (o->iso_dates || !o->today[0])
         return t->due;
     int64_t a = proto_date_days(t->due, strlen(t->due));
     int64_t b = proto_date_days(o->today, strlen(o->today));
