@@ -143,11 +143,11 @@ static int resolve_due(const char *word, char today[PROTO_DATE_LEN + 1],
  * in quoted (may be NULL) goes quoted, so the server takes it as text; the
  * others go as they are, so +tag, due:, pri: and keywords keep their
  * meaning. A request that needs protocol version min_version or later
- * (0: any) is refused with a message when the server is older (see
- * cli_conn_call_min). Returns -1 with *r filled when the reply is to be
- * looked at, else an exit status. */
-static int call_args_min(struct session *s, int min_version, enum proto_cmd cmd, int argc,
-                         char **argv, const unsigned char *quoted, struct proto_reply *r)
+ * (0: any) is refused with a message naming the command name when the
+ * server is older (see cli_conn_call_min). Returns -1 with *r filled when
+ * the reply is to be looked at, else an exit status. */
+static int call_args_min(struct session *s, int min_version, const char *name, enum proto_cmd cmd,
+                         int argc, char **argv, const unsigned char *quoted, struct proto_reply *r)
 {
     struct proto_arg args[PROTO_MAX_ARGS];
     char dated[PROTO_MAX_ARGS][4 + PROTO_DATE_LEN + 1];
@@ -169,8 +169,10 @@ static int call_args_min(struct session *s, int min_version, enum proto_cmd cmd,
     int rc = session_connect(s);
     if (rc != 0)
         return rc;
+    char what[64];
+    snprintf(what, sizeof(what), "todo-cli %s", name ? name : "");
     enum cli_conn_status st =
-        min_version > 0 ? cli_conn_call_min(&s->conn, min_version, cmd, args, (size_t)argc, r)
+        min_version > 0 ? cli_conn_call_min(&s->conn, min_version, what, cmd, args, (size_t)argc, r)
                         : cli_conn_call(&s->conn, cmd, args, (size_t)argc, r);
     if (st != CLI_CONN_OK)
         return conn_failed(s, st);
@@ -182,7 +184,7 @@ static int call_args_min(struct session *s, int min_version, enum proto_cmd cmd,
 static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **argv,
                      const unsigned char *quoted, struct proto_reply *r)
 {
-    return call_args_min(s, 0, cmd, argc, argv, quoted, r);
+    return call_args_min(s, 0, NULL, cmd, argc, argv, quoted, r);
 }
 
 /* call_args with no word forced into quotes. */
@@ -342,8 +344,8 @@ static int run_tasks(struct session *s, const struct client_cmd *c, int argc, ch
     /* list always sends version 3's words (sort:next at least), which a
      * version 2 server would take as words to search for: it would answer
      * an empty list rather than an error. */
-    int rc = call_args_min(s, c->cmd == PROTO_CMD_LIST ? LIST_MIN_VERSION : 0, c->cmd, argc, argv,
-                           quoted, &r);
+    int rc = call_args_min(s, c->cmd == PROTO_CMD_LIST ? LIST_MIN_VERSION : 0, c->name, c->cmd,
+                           argc, argv, quoted, &r);
     free(w);
     if (rc >= 0)
         return rc;
@@ -384,7 +386,7 @@ static int run_next(struct session *s, const struct client_cmd *c, int argc, cha
             return CLI_EXIT_USAGE;
         }
     }
-    int rc = call_args_min(s, LIST_MIN_VERSION, PROTO_CMD_LIST, 2, words, NULL, &r);
+    int rc = call_args_min(s, LIST_MIN_VERSION, c->name, PROTO_CMD_LIST, 2, words, NULL, &r);
     if (rc >= 0)
         return rc;
     if (r.kind != PROTO_REPLY_DATA)

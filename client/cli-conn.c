@@ -368,9 +368,9 @@ static int hello_version(const struct proto_reply *r)
     return i == len || p[i] == ' ' ? v : 0;
 }
 
-enum cli_conn_status cli_conn_call_min(struct cli_conn *c, int min, enum proto_cmd cmd,
-                                       const struct proto_arg *args, size_t nargs,
-                                       struct proto_reply *r)
+enum cli_conn_status cli_conn_call_min(struct cli_conn *c, int min, const char *what,
+                                       enum proto_cmd cmd, const struct proto_arg *args,
+                                       size_t nargs, struct proto_reply *r)
 {
     enum cli_conn_status st;
     int asked = c->version == 0;
@@ -391,9 +391,9 @@ enum cli_conn_status cli_conn_call_min(struct cli_conn *c, int min, enum proto_c
         return st;
     if (c->version < min) {
         set_err(c,
-                "%s:%s speaks version %d of the todo protocol; this needs version %d or "
+                "%s:%s speaks version %d of the todo protocol, and %s needs version %d or "
                 "later (todo-cli %s speaks version %d): upgrade todo-server",
-                c->cfg.host, c->cfg.port, c->version, min, TODO_VERSION, PROTO_VERSION);
+                c->cfg.host, c->cfg.port, c->version, what, min, TODO_VERSION, PROTO_VERSION);
         return CLI_CONN_E_VERSION;
     }
     return CLI_CONN_OK;

@@ -81,9 +81,10 @@ enum cli_conn_status cli_conn_call(struct cli_conn *c, enum proto_cmd cmd,
  * more line but no extra round trip; the version is then kept for the
  * connection. When the server is older, the request's reply is read and
  * dropped, and the call fails with CLI_CONN_E_VERSION and c->err naming
- * both versions; the connection stays usable. */
-enum cli_conn_status cli_conn_call_min(struct cli_conn *c, int min, enum proto_cmd cmd,
-                                       const struct proto_arg *args, size_t nargs,
-                                       struct proto_reply *r);
+ * both versions and what needs the newer one (what: "todo-cli list");
+ * the connection stays usable. */
+enum cli_conn_status cli_conn_call_min(struct cli_conn *c, int min, const char *what,
+                                       enum proto_cmd cmd, const struct proto_arg *args,
+                                       size_t nargs, struct proto_reply *r);
 
 #endif

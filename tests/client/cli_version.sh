@@ -83,7 +83,9 @@ for cmd in "list" "list --sort due" "list due:before:tomorrow" "next"; do
     expect_rc 1 "$cmd against version 2: the status of a server error"
     expect_eq "$OUT" "" "$cmd against version 2 prints no (empty) list"
     expect_has "$ERR" "speaks version 2 of the todo protocol" "$cmd names the server's version"
-    expect_has "$ERR" "needs version 3" "$cmd names the version it needs"
+    expect_has "$ERR" "todo-cli ${cmd%% *} needs version 3 or later" "$cmd names what needs which version"
+    expect_has "$ERR" "todo-cli $("$TODO_CLI" --version | cut -d' ' -f2) speaks version 3" \
+        "$cmd names the client's own version"
 done
 fcli --json list
 expect_eq "$(jq -r .error.code <<<"$OUT")" "VERSION" "--json: the error's code"
