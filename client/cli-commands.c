@@ -50,6 +50,8 @@ static const char *conn_code(enum cli_conn_status st)
         return "INTERRUPTED";
     case CLI_CONN_E_NOMEM:
         return "NOMEM";
+    case CLI_CONN_E_VERSION:
+        return "VERSION";
     default:
         return "IO";
     }
@@ -62,7 +64,8 @@ static int conn_failed(struct session *s, enum cli_conn_status st)
     if (st == CLI_CONN_E_INTR)
         fputc('\n', stderr);
     session_fail(s, conn_code(st), "%s", s->conn.err);
-    return st == CLI_CONN_E_NOMEM ? CLI_EXIT_SERVER : CLI_EXIT_CONNECT;
+    /* An older server answered: that is the server's error, not a failure to reach it. */
+    return st == CLI_CONN_E_NOMEM || st == CLI_CONN_E_VERSION ? CLI_EXIT_SERVER : CLI_EXIT_CONNECT;
 }
 
 int session_connect(struct session *s)
@@ -139,10 +142,12 @@ static int resolve_due(const char *word, char today[PROTO_DATE_LEN + 1],
 /* Sends cmd with the words as arguments and reads the reply. A word marked
  * in quoted (may be NULL) goes quoted, so the server takes it as text; the
  * others go as they are, so +tag, due:, pri: and keywords keep their
- * meaning. Returns -1 with *r filled when the reply is to be looked at,
- * else an exit status. */
-static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **argv,
-                     const unsigned char *quoted, struct proto_reply *r)
+ * meaning. A request that needs protocol version min_version or later
+ * (0: any) is refused with a message naming the command name when the
+ * server is older (see cli_conn_call_min). Returns -1 with *r filled when
+ * the reply is to be looked at, else an exit status. */
+static int call_args_min(struct session *s, int min_version, const char *name, enum proto_cmd cmd,
+                         int argc, char **argv, const unsigned char *quoted, struct proto_reply *r)
 {
     struct proto_arg args[PROTO_MAX_ARGS];
     char dated[PROTO_MAX_ARGS][4 + PROTO_DATE_LEN + 1];
@@ -164,12 +169,22 @@ static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **arg
     int rc = session_connect(s);
     if (rc != 0)
         return rc;
-    enum cli_conn_status st = cli_conn_call(&s->conn, cmd, args, (size_t)argc, r);
+    char what[64];
+    snprintf(what, sizeof(what), "todo-cli %s", name ? name : "");
+    enum cli_conn_status st =
+        min_version > 0 ? cli_conn_call_min(&s->conn, min_version, what, cmd, args, (size_t)argc, r)
+                        : cli_conn_call(&s->conn, cmd, args, (size_t)argc, r);
     if (st != CLI_CONN_OK)
         return conn_failed(s, st);
     if (r->kind == PROTO_REPLY_ERR)
         return server_error(s, r);
     return -1;
+}
+
+static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **argv,
+                     const unsigned char *quoted, struct proto_reply *r)
+{
+    return call_args_min(s, 0, NULL, cmd, argc, argv, quoted, r);
 }
 
 /* call_args with no word forced into quotes. */
@@ -347,6 +362,10 @@ static int run_undo(struct session *s, const struct client_cmd *c, int argc, cha
     return rc == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 
+/* The protocol version that brought LIST's sort: and its date and
+ * priority filters. */
+#define LIST_MIN_VERSION 3
+
 static int run_tasks(struct session *s, const struct client_cmd *c, int argc, char **argv)
 {
     struct proto_reply r;
@@ -368,7 +387,11 @@ static int run_tasks(struct session *s, const struct client_cmd *c, int argc, ch
         argv = w->v;
         quoted = w->q;
     }
-    int rc = call_args(s, c->cmd, argc, argv, quoted, &r);
+    /* list always sends version 3's words (sort:next at least), which a
+     * version 2 server would take as words to search for: it would answer
+     * an empty list rather than an error. */
+    int rc = call_args_min(s, c->cmd == PROTO_CMD_LIST ? LIST_MIN_VERSION : 0, c->name, c->cmd,
+                           argc, argv, quoted, &r);
     free(w);
     if (rc >= 0)
         return rc;
@@ -380,6 +403,43 @@ static int run_tasks(struct session *s, const struct client_cmd *c, int argc, ch
         rc = out_task(&s->out, &t.v[0]);
     else
         rc = out_tasks(&s->out, t.v, t.n);
+    tasks_free(&t);
+    return rc == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
+/* next [N]: the first N pending tasks (NEXT_DEFAULT when N is not given)
+ * in the order of what needs doing first, LIST's sort:next: overdue, then
+ * due soonest, then priority, then the oldest. Taskwarrior's "next". */
+#define NEXT_DEFAULT 5
+#define NEXT_MAX 1000000
+
+static int run_next(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    struct tasks t;
+    char pending[] = "pending", next[] = "sort:next";
+    char *words[] = {pending, next};
+    long n = NEXT_DEFAULT;
+    if (argc == 1) {
+        char *end;
+        errno = 0;
+        n = strtol(argv[0], &end, 10);
+        /* Digits only: strtol would also take blanks and a sign. */
+        if (errno != 0 || argv[0][0] < '0' || argv[0][0] > '9' || *end != '\0' || n < 1 ||
+            n > NEXT_MAX) {
+            session_fail(s, "USAGE", "next takes how many tasks to show, 1 to %d, not '%s'",
+                         NEXT_MAX, argv[0]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    int rc = call_args_min(s, LIST_MIN_VERSION, c->name, PROTO_CMD_LIST, 2, words, NULL, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_DATA)
+        return unexpected(s, c->name);
+    if (tasks_decode(s, &r, &t) != 0)
+        return CLI_EXIT_SERVER;
+    rc = out_tasks(&s->out, t.v, t.n < (size_t)n ? t.n : (size_t)n);
     tasks_free(&t);
     return rc == 0 ? CLI_EXIT_OK : output_failed(s);
 }
@@ -933,6 +993,14 @@ static const struct client_cmd table[] = {
     {.name = "del", .cmd = PROTO_CMD_DEL, .run = run_change},
     {.name = "undo", .cmd = PROTO_CMD_UNDO, .run = run_undo},
     {.name = "list", .cmd = PROTO_CMD_LIST, .run = run_tasks},
+    {.name = "next",
+     .cmd = PROTO_CMD_NONE,
+     .usage = "[N]",
+     .summary = "Shows the first N pending tasks (5 unless given) in the order of what needs "
+                "doing first: overdue, then due soonest, then by priority, then the oldest.",
+     .min_args = 0,
+     .max_args = 1,
+     .run = run_next},
     {.name = "tags", .cmd = PROTO_CMD_TAGS, .run = run_pairs},
     {.name = "stats", .cmd = PROTO_CMD_STATS, .run = run_pairs},
     {.name = "ping", .cmd = PROTO_CMD_PING, .run = run_ping},

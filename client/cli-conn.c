@@ -66,6 +66,7 @@ void cli_conn_close(struct cli_conn *c)
     c->in_len = 0;
     c->in_drop = 0;
     c->out.len = 0;
+    c->version = 0; /* the next connection may reach another server */
     proto_reply_decoder_init(&c->dec, CLI_CONN_MAX_LINE);
 }
 
@@ -350,4 +351,50 @@ enum cli_conn_status cli_conn_call(struct cli_conn *c, enum proto_cmd cmd,
     if (st != CLI_CONN_OK)
         return st;
     return cli_conn_read(c, r);
+}
+
+/* The version in HELLO's "OK todo N SERVER/VERSION", or 0 when the reply is
+ * not one (an ERR from a server that has no HELLO, another protocol). */
+static int hello_version(const struct proto_reply *r)
+{
+    static const char name[] = PROTO_NAME " ";
+    const char *p = r->text.ptr;
+    size_t len = r->text.len, i = sizeof(name) - 1;
+    int v = 0;
+    if (r->kind != PROTO_REPLY_OK || len <= i || memcmp(p, name, i) != 0)
+        return 0;
+    for (; i < len && p[i] >= '0' && p[i] <= '9' && v < 100000; i++)
+        v = v * 10 + (p[i] - '0');
+    return i == len || p[i] == ' ' ? v : 0;
+}
+
+enum cli_conn_status cli_conn_call_min(struct cli_conn *c, int min, const char *what,
+                                       enum proto_cmd cmd, const struct proto_arg *args,
+                                       size_t nargs, struct proto_reply *r)
+{
+    enum cli_conn_status st;
+    int asked = c->version == 0;
+    if (asked && (st = cli_conn_queue(c, PROTO_CMD_HELLO, NULL, 0)) != CLI_CONN_OK)
+        return st;
+    if ((st = cli_conn_queue(c, cmd, args, nargs)) != CLI_CONN_OK)
+        return st;
+    if (asked) {
+        if ((st = cli_conn_read(c, r)) != CLI_CONN_OK)
+            return st;
+        /* A server that does not answer HELLO with a version is older
+         * than every one that does: it counts as version 1. */
+        c->version = hello_version(r);
+        if (c->version == 0)
+            c->version = 1;
+    }
+    if ((st = cli_conn_read(c, r)) != CLI_CONN_OK)
+        return st;
+    if (c->version < min) {
+        set_err(c,
+                "%s:%s speaks version %d of the todo protocol, and %s needs version %d or "
+                "later (todo-cli %s speaks version %d): upgrade todo-server",
+                c->cfg.host, c->cfg.port, c->version, what, min, TODO_VERSION, PROTO_VERSION);
+        return CLI_CONN_E_VERSION;
+    }
+    return CLI_CONN_OK;
 }

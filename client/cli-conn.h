@@ -26,7 +26,8 @@ enum cli_conn_status {
     CLI_CONN_E_IO,      /* the connection broke or was closed; it is closed */
     CLI_CONN_E_PROTO,   /* the peer does not speak the protocol; it is closed */
     CLI_CONN_E_INTR,    /* interrupted by the user (Ctrl-C); it is closed */
-    CLI_CONN_E_NOMEM
+    CLI_CONN_E_NOMEM,
+    CLI_CONN_E_VERSION /* the server's protocol is older than the request needs; it stays open */
 };
 
 struct cli_conn {
@@ -40,6 +41,9 @@ struct cli_conn {
     const volatile sig_atomic_t
         *cancel;   /* when set and non-zero, a wait ends with CLI_CONN_E_INTR */
     char err[512]; /* the last failure as one sentence, e.g. "cannot connect to h:p: ..." */
+    /* The protocol version the server gave in its HELLO reply; 0 until
+     * cli_conn_call_min() asked (once per connection). */
+    int version;
 };
 
 void cli_conn_init(struct cli_conn *c, const struct cli_conn_cfg *cfg);
@@ -68,5 +72,19 @@ enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r);
 enum cli_conn_status cli_conn_call(struct cli_conn *c, enum proto_cmd cmd,
                                    const struct proto_arg *args, size_t nargs,
                                    struct proto_reply *r);
+
+/* cli_conn_call for a request that means what it should only to a server
+ * of protocol version min or later (an older server may take its words as
+ * something else: version 2 reads LIST's sort:next as a word to search for,
+ * and answers an empty list). The first such call on a connection sends
+ * HELLO in the same write as the request, so asking costs the server one
+ * more line but no extra round trip; the version is then kept for the
+ * connection. When the server is older, the request's reply is read and
+ * dropped, and the call fails with CLI_CONN_E_VERSION and c->err naming
+ * both versions and what needs the newer one (what: "todo-cli list");
+ * the connection stays usable. */
+enum cli_conn_status cli_conn_call_min(struct cli_conn *c, int min, const char *what,
+                                       enum proto_cmd cmd, const struct proto_arg *args,
+                                       size_t nargs, struct proto_reply *r);
 
 #endif

@@ -62,10 +62,10 @@ int main(int argc, char **argv)
         s.out.mode = OUT_TABLE;
     const char *term = getenv("TERM");
     s.out.color = s.out.mode == OUT_TABLE && !o.no_color && !(term && strcmp(term, "dumb") == 0);
-    /* Relative dates are asked for, not the default: scripts that read the
-     * table (and its tests) expect ISO dates there. */
+    /* The table is for people, who read "tomorrow" faster than a date;
+     * scripts read --plain or --json, which keep ISO dates whatever this says. */
     const char *dates = getenv("TODO_CLI_DATES");
-    s.out.relative_dates = dates && strcmp(dates, "relative") == 0;
+    s.out.iso_dates = dates && strcmp(dates, "iso") == 0;
 
     if (s.out.mode == OUT_TABLE)
         out_term_update(&s.out);

@@ -46,6 +46,7 @@ void cli_usage(FILE *fp)
           "  done ID | undone ID | del ID mark done, mark pending, delete\n"
           "  list [pending|done|all] [+TAG]... [WORD...]   pending tasks by default\n"
           "    [--sort FIELD,..] [due:before:DATE] [due:after:DATE] [overdue] [pri:LEVEL]\n"
+          "  next [N]                     the first N pending tasks of that order (5)\n"
           "  tags | stats | ping          tags with counts, server statistics, liveness\n"
           "  help [COMMAND]               the commands, or one command's syntax\n"
           "  export                       every task as a JSON array on stdout\n"
@@ -55,8 +56,10 @@ void cli_usage(FILE *fp)
           "                               default) imports nothing\n"
           "  auth [PASSWORD]              shell, batch: log in (the shell asks if none given)\n"
           "Options go before or after the command; after it only long ones count, so in\n"
-          "`todo-cli edit 3 -shopping`, -shopping is an argument of edit. `--` ends them.\n"
-          "A word such as +tag, -tag, due:..., pri:... or a list keyword is taken as such,\n"
+          "`todo-cli edit 3 -shopping`, -shopping is an argument of edit. `--` ends them.\n",
+          fp);
+    /* In parts: C17 promises string literals of 4,095 bytes, not more. */
+    fputs("A word such as +tag, -tag, due:..., pri:... or a list keyword is taken as such,\n"
           "unless it was quoted: in the shell and batch mode any quoting (\"+urgent\"); on\n"
           "the command line an argument holding a blank, and every word after `--`\n"
           "(`todo-cli add -- +urgent` adds the text \"+urgent\"). Other words form the text.\n"
@@ -82,7 +85,8 @@ void cli_usage(FILE *fp)
           "No control sequence reaches the terminal: everywhere, ESC is shown as \\e, other\n"
           "control bytes and DEL as \\xHH, U+0080..U+009F as \\u00HH, bytes that are not\n"
           "UTF-8 as \\xHH. The table fits the terminal's width (long text wraps in its\n"
-          "column); a pending task's due date is red when past, yellow when today.\n"
+          "column); a pending task's due date is red when past, yellow when today, and\n"
+          "in words within a week (\"tomorrow\", \"in 3 days\"; TODO_CLI_DATES=iso: dates).\n"
           "add, edit, done, undone and del print the task id; ping prints PONG.\n"
           "\n"
           "JSON: a task is {\"id\", \"text\", \"status\": \"pending\"|\"done\", \"priority\":\n"
@@ -96,7 +100,8 @@ void cli_usage(FILE *fp)
           "In batch mode, one document per line (JSON Lines), and an error names its input\n"
           "line: {..., \"line\": 3}.\n"
           "\n"
-          "Exit status: 0 success; 1 the server answered an error (e.g. no such task);\n"
+          "Exit status: 0 success; 1 the server answered an error (e.g. no such task), or\n"
+          "is older than list and next need (protocol version 3, checked with HELLO);\n"
           "2 usage error; 3 cannot connect or authenticate, or no reply in time.\n"
           "In batch mode: the worst status, or with --stop-on-error the first failure's.\n",
           fp);

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "text.h"
+#include "todo/json.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -62,41 +63,8 @@ static json_t *jstr(struct proto_str s)
 
 json_t *out_task_json(const struct proto_task *t)
 {
-    char created[PROTO_TIME_LEN + 1], updated[PROTO_TIME_LEN + 1];
-    json_t *o = json_object(), *tags = json_array();
-
-    if (!o || !tags)
-        goto fail;
-    proto_time_format(t->created, created);
-    proto_time_format(t->updated, updated);
-    /* Tags travel joined by commas; JSON gives them as an array. */
-    for (size_t i = 0; i < t->tags.len;) {
-        size_t j = i;
-        while (j < t->tags.len && t->tags.ptr[j] != ',')
-            j++;
-        if (j > i && json_array_append_new(tags, json_stringn(t->tags.ptr + i, j - i)) != 0)
-            goto fail;
-        i = j + 1;
-    }
-    /* json_stringn() refuses bytes that are not UTF-8, so check each. */
-    if (json_object_set_new(o, "id", jstr(t->id)) != 0 ||
-        json_object_set_new(o, "text", jstr(t->text)) != 0)
-        goto fail;
-    if (json_object_set_new(o, "status", json_string(t->done ? "done" : "pending")) != 0 ||
-        json_object_set_new(o, "priority",
-                            t->pri == PROTO_PRI_NONE ? json_null()
-                                                     : json_string(proto_pri_name(t->pri))) != 0 ||
-        json_object_set_new(o, "due", t->due[0] ? json_string(t->due) : json_null()) != 0 ||
-        json_object_set_new(o, "tags", tags) != 0 ||
-        json_object_set_new(o, "created", json_string(created)) != 0 ||
-        json_object_set_new(o, "updated", json_string(updated)) != 0)
-        goto fail_notags;
-    return o;
-fail:
-    json_decref(tags);
-fail_notags:
-    json_decref(o);
-    return NULL;
+    /* The schema the server's JSON encoder answers too (todo/json.h). */
+    return todo_json_task(t);
 }
 
 json_t *out_tasks_json(const struct proto_task *t, size_t n)
@@ -185,15 +153,15 @@ static const char *due_color(const struct out *o, const struct proto_task *t)
     return c < 0 ? C_BOLD C_RED : c == 0 ? C_BOLD C_YELLOW : "";
 }
 
-/* What the table shows for a task's due date: "-" for none; with
- * relative dates, a day within a week of today in words, since "in 3 days"
- * is read faster than a date; further off, the ISO date, which is then
- * clearer than "in 40 days". buf holds at least 16 bytes. */
+/* What the table shows for a task's due date: "-" for none; unless ISO
+ * dates are asked for, a day within a week of today in words, since "in 3
+ * days" is read faster than a date; further off, the ISO date, which is
+ * then clearer than "in 40 days". buf holds at least 16 bytes. */
 static const char *due_text(const struct out *o, const struct proto_task *t, char *buf, size_t cap)
 {
     if (!t->due[0])
         return "-";
-    if (!o->relative_dates || !o->today[0])
+    if (o->iso_dates || !o->today[0])
         return t->due;
     int64_t a = proto_date_days(t->due, strlen(t->due));
     int64_t b = proto_date_days(o->today, strlen(o->today));
@@ -388,16 +356,7 @@ int out_task(const struct out *o, const struct proto_task *t)
 /* Values that are whole numbers become JSON numbers, others strings. */
 static json_t *json_value(struct proto_str v)
 {
-    char buf[32];
-    if (v.len > 0 && v.len < sizeof(buf)) {
-        memcpy(buf, v.ptr, v.len);
-        buf[v.len] = '\0';
-        char *end;
-        long long n = strtoll(buf, &end, 10);
-        if (*end == '\0' && (buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9')))
-            return json_integer(n);
-    }
-    return jstr(v);
+    return todo_json_value(v);
 }
 
 static int pairs_text(const struct out *o, const struct out_pair *p, size_t n)

@@ -11,6 +11,7 @@
  *
  * The table fits width cells: long text and tags wrap inside their own
  * columns. Pending tasks due before today are marked red, due today yellow.
+ * A due date within a week of today is shown in words ("in 3 days").
  *
  * JSON: a task is {"id","text","status","priority","due","tags","created",
  * "updated"} with priority and due null when unset; a list is one array.
@@ -34,9 +35,10 @@ struct out {
     size_t width;                   /* table: the terminal's columns; 0 for no limit */
     char today[PROTO_DATE_LEN + 1]; /* local date for overdue marks; "" for none */
     int json_lines;                 /* JSON: one compact document per line */
-    /* table: due dates within a week of today as "tomorrow", "in 3 days",
-     * "2 days ago" (TODO_CLI_DATES=relative); --plain and JSON keep ISO. */
-    int relative_dates;
+    /* table: due dates within a week of today are shown as "today",
+     * "tomorrow", "in 3 days", "2 days ago", unless iso_dates is set
+     * (TODO_CLI_DATES=iso); --plain and JSON always keep ISO dates. */
+    int iso_dates;
     unsigned long line; /* batch: the input line being answered; 0 for none */
 };
 

@@ -162,17 +162,24 @@ $(screen sh)"
 
 # Pending tasks due before today are red, due today yellow; later dates,
 # done tasks and --no-color are not marked.
+# The clock is fixed (TODO_CLI_NOW, here and in the panes, which take
+# tmux's global environment), so that the words and marks do not depend on
+# the day the test runs, nor on a midnight passing during it.
 scenario_overdue() {
+    export TODO_CLI_NOW=2026-12-01T12:00:00Z TZ=UTC
+    tm set-environment -g TODO_CLI_NOW "$TODO_CLI_NOW"
+    tm set-environment -g TZ "$TZ"
     start_server --db :memory: || exit 1
-    local yday today tmrw
-    yday=$(date -d yesterday +%F)
-    today=$(date +%F)
-    tmrw=$(date -d tomorrow +%F)
+    local yday=2026-11-30 today=2026-12-01 tmrw=2026-12-02
     cli add late due:"$yday"
     cli add now due:"$today"
     cli add later due:"$tmrw"
     cli add finished due:"$yday"
     cli done "$OUT"
+    cli add soon due:2026-12-04
+    cli add past due:2026-11-29
+    cli add far due:2026-12-11
+    cli add long-ago due:2026-11-01
     oneshot color 100 list all
     oneshot nocolor 100 --no-color list all
     local s
@@ -182,11 +189,32 @@ scenario_overdue() {
     now=$(grep -w now <<<"$s")
     later=$(grep -w later <<<"$s")
     finished=$(grep -w finished <<<"$s")
-    expect_has "$late" "$ESC[31m$yday" "an overdue date is red"
-    expect_has "$now" "$ESC[33m$today" "today's date is yellow"
-    ! grep -qF "m$tmrw" <<<"$later" || fail "a later date is marked: $(cat -v <<<"$later")"
-    ! grep -qF "m$yday" <<<"$finished" || fail "a done task is marked overdue: $(cat -v <<<"$finished")"
+    # Dates in words by default, marked as the dates were.
+    expect_has "$late" "$ESC[31myesterday" "an overdue date is red, in words"
+    expect_has "$now" "$ESC[33mtoday" "today's date is yellow, in words"
+    expect_has "$later" "tomorrow" "tomorrow in words"
+    ! grep -qF "mtomorrow" <<<"$later" || fail "a later date is marked: $(cat -v <<<"$later")"
+    ! grep -qF "myesterday" <<<"$finished" ||
+        fail "a done task is marked overdue: $(cat -v <<<"$finished")"
     ! screen nocolor -e | grep -qF "$ESC[3" || fail "--no-color still colours"
+    s=$(screen nocolor)
+    expect_has "$(grep -w soon <<<"$s")" "in 3 days" "three days ahead"
+    expect_has "$(grep -w past <<<"$s")" "2 days ago" "two days back"
+    expect_has "$(grep -w far <<<"$s")" "2026-12-11" "ten days ahead: the date"
+    expect_has "$(grep -w long-ago <<<"$s")" "2026-11-01" "a month back: the date"
+    # TODO_CLI_DATES=iso: the table shows the dates, marked the same.
+    tm_run iso 100 "TODO_CLI_DATES=iso $(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT" list all); echo __END__; sleep 600"
+    wait_for iso __END__
+    s=$(screen iso -e)
+    expect_has "$(grep -w late <<<"$s")" "$ESC[31m$yday" "iso: an overdue date is red"
+    expect_has "$(grep -w now <<<"$s")" "$ESC[33m$today" "iso: today's date is yellow"
+    expect_has "$(grep -w later <<<"$s")" "$tmrw" "iso: tomorrow's date"
+    ! grep -qE "today|tomorrow|yesterday|days" <<<"$(screen iso)" ||
+        fail "iso: words in the table: $(screen iso)"
+    # --plain on the terminal keeps ISO dates without being asked.
+    oneshot plain 100 --plain list all
+    expect_has "$(grep -w soon <<<"$(screen plain)")" "2026-12-04" "--plain keeps the date"
+    ! grep -qE "tomorrow|days" <<<"$(screen plain)" || fail "--plain shows words: $(screen plain)"
 }
 
 # In the shell, a quoted word is text, a misspelt command gets a

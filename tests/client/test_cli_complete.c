@@ -80,8 +80,11 @@ static void expect(const struct complete_live *src, unsigned flags, const char *
 static void test_subcommands(void **state)
 {
     (void)state;
-    expect(NULL, 0, "add del done edit export get help import list ping stats tags undo undone", "",
+    expect(NULL, 0, "add del done edit export get help import list next ping stats tags undo undone", "",
            NULL);
+    expect(NULL, 0, "next", "n", NULL);
+    /* next takes a number: nothing to offer after it, live or not. */
+    expect(NULL, 0, "", "next", "", NULL);
     expect(NULL, 0, "del done", "d", NULL);
     expect(NULL, 0, "undo undone", "un", NULL);
     expect(NULL, 0, "undone", "undon", NULL);
@@ -175,7 +178,10 @@ static void test_arg_counts(void **state)
         assert_int_equal(min, proto_cmd_info(c->cmd)->min_args);
         assert_int_equal(max, proto_cmd_info(c->cmd)->max_args);
     }
-    assert_int_equal(own, 4); /* help, export, import, auth */
+    assert_int_equal(own, 5); /* help, next, export, import, auth */
+    cli_commands_arg_counts(cli_commands_find("next"), &min, &max);
+    assert_int_equal(min, 0);
+    assert_int_equal(max, 1);
     cli_commands_arg_counts(cli_commands_find("edit"), &min, &max);
     assert_int_equal(min, 2);
     assert_int_equal(max, -1);

@@ -277,10 +277,20 @@ static void test_overdue(void **state)
     snprintf(o.today, sizeof(o.today), "2026-12-01");
     assert_int_equal(out_tasks(&o, t, 4), 0);
     char *s = cap_close(&c);
+    assert_non_null(strstr(s, "\033[1m\033[31myesterday\033[0m"));
+    assert_non_null(strstr(s, "\033[1m\033[33mtoday\033[0m"));
+    assert_non_null(strstr(s, " tomorrow "));
+    assert_non_null(strstr(s, " 2026-11-01 "));
+    free(s);
+    /* With ISO dates, the same marks on the dates. */
+    cap_open(&c, &o, OUT_TABLE, 1);
+    snprintf(o.today, sizeof(o.today), "2026-12-01");
+    o.iso_dates = 1;
+    assert_int_equal(out_tasks(&o, t, 4), 0);
+    s = cap_close(&c);
     assert_non_null(strstr(s, "\033[1m\033[31m2026-11-30\033[0m"));
     assert_non_null(strstr(s, "\033[1m\033[33m2026-12-01\033[0m"));
     assert_non_null(strstr(s, " 2026-12-02 "));
-    assert_non_null(strstr(s, " 2026-11-01 "));
     free(s);
     cap_open(&c, &o, OUT_TABLE, 0);
     snprintf(o.today, sizeof(o.today), "2026-12-01");
@@ -290,43 +300,95 @@ static void test_overdue(void **state)
     free(s);
 }
 
-/* With relative dates the table says "tomorrow" or "in 3 days" within a
- * week of today and the ISO date beyond; --plain and JSON keep ISO dates. */
+/* By default the table says "today", "tomorrow", "yesterday", "in 3 days"
+ * or "2 days ago" within a week of a fixed today, and the ISO date beyond
+ * (8 days off either way); ISO dates when asked for; --plain, JSON and a
+ * table with no today (the clock unknown) keep ISO dates. */
 static void test_relative_dates(void **state)
 {
-    struct proto_task t[9];
+    struct proto_task t[11];
     struct capture c;
     struct out o;
     (void)state;
     memset(t, 0, sizeof(t));
-    const char *due[] = {"2026-12-01", "2026-12-02", "2026-11-30", "2026-12-04", "2026-11-29",
-                         "2026-12-08", "2026-11-24", "2026-12-09", "2026-11-23"};
-    const char *ids[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9"};
-    for (int i = 0; i < 9; i++) {
+    const char *due[] = {"2026-12-01", "2026-12-02", "2026-11-30", "2026-12-04",
+                         "2026-11-29", "2026-12-08", "2026-11-24", "2026-12-09",
+                         "2026-11-23", "2027-01-01", "2026-03-01"};
+    const char *ids[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"};
+    for (int i = 0; i < 11; i++) {
         t[i].id = S(ids[i]);
         t[i].text = S("x");
         snprintf(t[i].due, sizeof(t[i].due), "%s", due[i]);
     }
+    const char *want[] = {" today ",      " tomorrow ",   " yesterday ",  " in 3 days ",
+                          " 2 days ago ", " in 7 days ",  " 7 days ago ", " 2026-12-09 ",
+                          " 2026-11-23 ", " 2027-01-01 ", " 2026-03-01 "};
     cap_open(&c, &o, OUT_TABLE, 0);
     snprintf(o.today, sizeof(o.today), "2026-12-01");
-    o.relative_dates = 1;
-    assert_int_equal(out_tasks(&o, t, 9), 0);
+    assert_int_equal(out_tasks(&o, t, 11), 0);
     char *s = cap_close(&c);
-    const char *want[] = {" today ",      " tomorrow ",   " yesterday ",
-                          " in 3 days ",  " 2 days ago ", " in 7 days ",
-                          " 7 days ago ", " 2026-12-09 ", " 2026-11-23 "};
-    for (int i = 0; i < 9; i++)
-        assert_non_null(strstr(s, want[i]));
-    assert_null(strstr(s, "2026-12-01"));
+    /* Row by row: the task's id, then its status, then the due text. */
+    char *row = strchr(s, '\n') + 1;
+    for (int i = 0; i < 11; i++) {
+        char *end = strchr(row, '\n');
+        assert_non_null(end);
+        *end = '\0';
+        if (!strstr(row, want[i]))
+            fail_msg("row %d [%s] lacks [%s]", i + 1, row, want[i]);
+        row = end + 1;
+    }
     free(s);
-    /* --plain keeps the ISO date. */
-    cap_open(&c, &o, OUT_PLAIN, 0);
-    snprintf(o.today, sizeof(o.today), "2026-12-01");
-    o.relative_dates = 1;
+    /* Past the year's end and across a leap day count the same. */
+    snprintf(t[0].due, sizeof(t[0].due), "2029-01-03");
+    cap_open(&c, &o, OUT_TABLE, 0);
+    snprintf(o.today, sizeof(o.today), "2028-12-31");
     assert_int_equal(out_tasks(&o, t, 1), 0);
     s = cap_close(&c);
-    assert_non_null(strstr(s, "\t2026-12-01\t"));
+    assert_non_null(strstr(s, " in 3 days "));
+    free(s);
+    snprintf(t[0].due, sizeof(t[0].due), "2028-02-28");
+    cap_open(&c, &o, OUT_TABLE, 0);
+    snprintf(o.today, sizeof(o.today), "2028-03-01");
+    assert_int_equal(out_tasks(&o, t, 1), 0);
+    s = cap_close(&c);
+    assert_non_null(strstr(s, " 2 days ago "));
+    free(s);
+    snprintf(t[0].due, sizeof(t[0].due), "2026-12-01");
+    /* TODO_CLI_DATES=iso: the dates themselves. */
+    cap_open(&c, &o, OUT_TABLE, 0);
+    snprintf(o.today, sizeof(o.today), "2026-12-01");
+    o.iso_dates = 1;
+    assert_int_equal(out_tasks(&o, t, 11), 0);
+    s = cap_close(&c);
+    for (int i = 0; i < 11; i++)
+        assert_non_null(strstr(s, due[i]));
     assert_null(strstr(s, "today"));
+    assert_null(strstr(s, "days"));
+    free(s);
+    /* No today known: nothing to count from, so ISO. */
+    cap_open(&c, &o, OUT_TABLE, 0);
+    assert_int_equal(out_tasks(&o, t, 2), 0);
+    s = cap_close(&c);
+    assert_non_null(strstr(s, " 2026-12-01 "));
+    assert_non_null(strstr(s, " 2026-12-02 "));
+    free(s);
+    /* --plain and JSON keep the ISO date by default. */
+    cap_open(&c, &o, OUT_PLAIN, 0);
+    snprintf(o.today, sizeof(o.today), "2026-12-01");
+    assert_int_equal(out_tasks(&o, t, 2), 0);
+    s = cap_close(&c);
+    assert_non_null(strstr(s, "\t2026-12-01\t"));
+    assert_non_null(strstr(s, "\t2026-12-02\t"));
+    assert_null(strstr(s, "today"));
+    assert_null(strstr(s, "tomorrow"));
+    free(s);
+    cap_open(&c, &o, OUT_JSON, 0);
+    snprintf(o.today, sizeof(o.today), "2026-12-01");
+    assert_int_equal(out_tasks(&o, t, 2), 0);
+    s = cap_close(&c);
+    assert_non_null(strstr(s, "\"due\": \"2026-12-01\""));
+    assert_non_null(strstr(s, "\"due\": \"2026-12-02\""));
+    assert_null(strstr(s, "tomorrow"));
     free(s);
 }
 

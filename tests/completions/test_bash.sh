@@ -75,6 +75,8 @@ checks() {
     expect_no_word "$mode: subcommands ''" "$REPLY" "__complete"
     comp "todo-cli --json -p $p st"
     expect_eq "$mode: subcommand after options" "$REPLY" "stats"
+    comp "todo-cli ne"
+    expect_eq "$mode: subcommand 'ne'" "$REPLY" "next"
 
     comp "todo-cli --no-"
     expect_eq "$mode: option '--no-'" "$REPLY" "--no-color"

@@ -45,6 +45,7 @@ got() {
 : >"$fdir/tasks-backup.json"
 tab "todo-cli d" \
     "todo-cli --json -p $p undon" \
+    "todo-cli ne" \
     "todo-cli --no-" \
     "todo-cli -p $p done " \
     "todo-cli -H 127.0.0.1 --port=$p get $ID2" \
@@ -59,6 +60,8 @@ got "todo-cli d"
 expect_eq "subcommands 'd'" "$REPLY" "del done"
 got "todo-cli --json -p $p undon"
 expect_eq "subcommand after options" "$REPLY" "undone"
+got "todo-cli ne"
+expect_eq "subcommand 'ne'" "$REPLY" "next"
 got "todo-cli --no-"
 expect_eq "option '--no-'" "$REPLY" "--no-color"
 got "todo-cli -p $p done "

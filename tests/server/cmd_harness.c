@@ -23,6 +23,7 @@
 #include "guard.h"
 #include "log.h"
 #include "batch.h"
+#include "reply-json.h"
 #include "reply-line.h"
 #include "stats.h"
 #include "store.h"
@@ -70,6 +71,7 @@ struct harness {
 
     int memory;
     char dir[256], path[300];
+    int json; /* harness_run_json: results go to the JSON encoder */
 };
 
 /* The open harness, for conns(): one at a time in a process, as STATS's
@@ -100,6 +102,11 @@ static int retract(void *owner, size_t start, size_t end, const char *why)
     (void)start;
     (void)end;
     h->out.len = 0;
+    if (h->json) {
+        struct json_sink js;
+        json_sink_init(&js, &h->out, &h->scratch, NULL, PROTO_CMD_NONE);
+        return result_error(&js.base, PROTO_E_STORE, why);
+    }
     return proto_reply_err(&h->out, PROTO_E_STORE, why);
 }
 
@@ -389,6 +396,19 @@ static int decode(struct harness *h, int bare)
     }
     if (copy_reserve(h, h->out.len + 1) != 0)
         return -1;
+    if (h->json) {
+        /* One document and its newline, nothing after. */
+        size_t n = h->out.len;
+        if (h->out.data[n - 1] != '\n' || memchr(h->out.data, '\n', n - 1) != NULL) {
+            fprintf(stderr, "harness: not one JSON document: %.*s\n", (int)n, h->out.data);
+            return -1;
+        }
+        memcpy(h->copy, h->out.data, n - 1);
+        h->copy[n - 1] = '\0';
+        r->kind = HARNESS_JSON;
+        r->text = h->copy;
+        return 0;
+    }
     if (bare) {
         size_t n = h->out.len;
         if (n >= 2 && memcmp(h->out.data + n - 2, "\r\n", 2) == 0)
@@ -448,8 +468,9 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
     char err[256];
     int on_writer = batch_is_open(h->batch) && c->batched;
     struct line_sink sink;
+    struct json_sink js;
     struct cmd_ctx x = {
-        .sink = &sink.base,
+        .sink = h->json ? &js.base : &sink.base,
         .store = on_writer ? batch_writer(h->batch) : h->reader,
         .cache = h->cache,
         .cfg = &h->cfg,
@@ -468,6 +489,7 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
         proto_request_parse(line, len, h->pscratch, h->cfg.max_line + 1, &req, err, sizeof(err));
     if (e != PROTO_E_NONE) {
         line_sink_init(&sink, &h->out, &h->scratch, &h->counters->errors, 0);
+        json_sink_init(&js, &h->out, &h->scratch, &h->counters->errors, PROTO_CMD_NONE);
         atomic_fetch_add(&h->counters->commands, 1);
         commands_error(&x, e, err);
     } else if (req.cmd == PROTO_CMD_NONE) {
@@ -478,8 +500,9 @@ static int handle_line(struct harness *h, struct hconn *c, const char *line, siz
         int legacy = req.cmd == PROTO_CMD_LEGACY_GET || req.cmd == PROTO_CMD_LEGACY_POST;
         unsigned long long errors = atomic_load(&h->counters->errors);
         line_sink_init(&sink, &h->out, &h->scratch, &h->counters->errors, legacy);
+        json_sink_init(&js, &h->out, &h->scratch, &h->counters->errors, req.cmd);
         commands_run(&x, &req);
-        bare = legacy && atomic_load(&h->counters->errors) == errors;
+        bare = !h->json && legacy && atomic_load(&h->counters->errors) == errors;
     }
     c->authed = x.authed != 0;
     c->import_run = x.import_run;
@@ -546,8 +569,10 @@ const struct harness_reply *harness_run_n(struct harness *h, int conn, const cha
     } else {
         char msg[128];
         struct line_sink sink;
+        struct json_sink js;
         line_sink_init(&sink, &h->out, &h->scratch, &h->counters->errors, 0);
-        struct cmd_ctx x = {.sink = &sink.base, .counters = h->counters};
+        json_sink_init(&js, &h->out, &h->scratch, &h->counters->errors, PROTO_CMD_NONE);
+        struct cmd_ctx x = {.sink = h->json ? &js.base : &sink.base, .counters = h->counters};
         snprintf(msg, sizeof(msg), "request line longer than %zu bytes", h->cfg.max_line);
         c->import_run = 0; /* a request that is not an IMPORT ends the run */
         atomic_fetch_add(&h->counters->commands, 1);
@@ -571,4 +596,12 @@ const struct harness_reply *harness_run_n(struct harness *h, int conn, const cha
 const struct harness_reply *harness_run(struct harness *h, int conn, const char *line)
 {
     return harness_run_n(h, conn, line, strlen(line));
+}
+
+const struct harness_reply *harness_run_json(struct harness *h, int conn, const char *line)
+{
+    h->json = 1;
+    const struct harness_reply *r = harness_run_n(h, conn, line, strlen(line));
+    h->json = 0;
+    return r;
 }

@@ -65,6 +65,7 @@ enum harness_kind {
     HARNESS_DATA,     /* "DATA n" and n lines */
     HARNESS_BARE,     /* the tutorial's GET/ and POST/ answers: one bare line */
     HARNESS_CLOSED,   /* the connection had quit (QUIT, or too many wrong passwords) */
+    HARNESS_JSON,     /* harness_run_json: one JSON document */
 };
 
 /* One reply, as a client would decode it. Valid until the next call on
@@ -73,7 +74,8 @@ struct harness_reply {
     enum harness_kind kind;
     enum proto_err err; /* ERR: its code */
     /* OK: the text after "OK " ("" for a bare OK); ERR: the sentence; BARE:
-     * the line; NUL-terminated, "" for the others. */
+     * the line; JSON: the document without its newline; NUL-terminated, ""
+     * for the others. */
     const char *text;
     size_t nlines;            /* DATA: n */
     const char *const *lines; /* DATA: the n lines, without CRLF, NUL-terminated */
@@ -102,6 +104,11 @@ const struct harness_reply *harness_run_n(struct harness *h, int conn, const cha
                                           size_t len);
 /* The same for a NUL-terminated line. */
 const struct harness_reply *harness_run(struct harness *h, int conn, const char *line);
+/* harness_run, with the result encoded by the JSON encoder of the HTTP
+ * front end (server/reply-json.h) instead of the line protocol's: the
+ * reply is HARNESS_JSON, its text the document (or HARNESS_NONE, or
+ * HARNESS_CLOSED). A failed commit makes the document the STORE error. */
+const struct harness_reply *harness_run_json(struct harness *h, int conn, const char *line);
 
 /* A pass of the worker's loop: the writes of every connection between
  * begin and end share one transaction (the group commit). */
