@@ -84,7 +84,7 @@ for cmd in "list" "list --sort due" "list due:before:tomorrow" "next"; do
     expect_eq "$OUT" "" "$cmd against version 2 prints no (empty) list"
     expect_has "$ERR" "speaks version 2 of the todo protocol" "$cmd names the server's version"
     expect_has "$ERR" "todo-cli ${cmd%% *} needs version 3 or later" "$cmd names what needs which version"
-    expect_has "$ERR" "todo-cli $("$TODO_CLI" --version | cut -d' ' -f2) speaks version 3" \
+    expect_has "$ERR" "todo-cli $("$TODO_CLI" --version | cut -d' ' -f2) speaks version $("$TODO_CLI" --version | sed -E 's/.*protocol todo ([0-9]+).*/\1/')" \
         "$cmd names the client's own version"
 done
 fcli --json list
