@@ -96,13 +96,47 @@ static int json_id(struct result_sink *k, const char *outcome, struct proto_str 
     return doc(of(k), j);
 }
 
+/* The length of the UTF-8 sequence that lead begins, 1 for a byte that
+ * begins none. */
+static size_t seq_len(unsigned char lead)
+{
+    return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+}
+
+/* msg as a JSON string. A sentence cut at the end of its buffer may end
+ * inside a UTF-8 character, which jansson refuses to take: the bytes that
+ * are not UTF-8 become '?', so that the error is still answered. */
+static json_t *message(const char *msg)
+{
+    json_t *j = json_string(msg ? msg : "");
+    if (j != NULL || msg == NULL)
+        return j;
+    char buf[1024];
+    size_t n = 0, left = strlen(msg);
+    const char *p = msg;
+    while (left > 0 && n + 4 < sizeof(buf)) {
+        size_t k = seq_len((unsigned char)*p);
+        if (k <= left && proto_valid_utf8(p, k)) {
+            memcpy(buf + n, p, k);
+            n += k;
+        } else {
+            buf[n++] = '?';
+            k = 1;
+        }
+        p += k;
+        left -= k;
+    }
+    buf[n] = '\0';
+    return json_string(buf);
+}
+
 static int json_error(struct result_sink *k, enum proto_err e, const char *msg)
 {
     struct json_sink *s = of(k);
     if (s->errors != NULL)
         atomic_fetch_add_explicit(s->errors, 1, memory_order_relaxed);
-    return doc(s, json_pack("{s:{s:s,s:s}}", "error", "code", proto_err_name(e), "message",
-                            msg ? msg : ""));
+    return doc(
+        s, json_pack("{s:{s:s,s:o}}", "error", "code", proto_err_name(e), "message", message(msg)));
 }
 
 static int json_begin(struct result_sink *k, enum result_list kind)

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "cmd_harness.h"
+#include "reply-json.h"
 #include "todo/json.h"
 
 #define PASSWORD "s3cret word"
@@ -344,6 +345,19 @@ static void test_errors(void **state)
     line[sizeof(line) - 1] = '\0';
     memcpy(line, "ADD ", 4);
     error_is(h, 0, line, "TOOLONG");
+    /* Requests that are not UTF-8 are answered too, and so is a long
+     * command name of CJK characters, which the sentence shortens. */
+    error_is(h, 0, "GET \xff\xfe", "ENCODING");
+    error_is(h, 0, "ADD \"\\xff\"", "ENCODING");
+    for (size_t pre = 0; pre < 4; pre++) {
+        char name[3000];
+        size_t n = pre;
+        memset(name, 'A', pre);
+        for (int i = 0; i < 900; i++, n += 3)
+            memcpy(name + n, "\xe5\xad\xa6", 3); /* 学 */
+        name[n] = '\0';
+        error_is(h, 0, name, "UNKNOWN");
+    }
     /* The message travels as JSON: a quote in it is escaped, not cut, and
      * reads back as the line protocol's sentence says it. */
     const struct harness_reply *r = harness_run(h, 0, "HELP \"fr\\\"ob\"");
@@ -354,6 +368,40 @@ static void test_errors(void **state)
     json_t *j = run(h, 0, "HELP \"fr\\\"ob\"");
     assert_string_equal(str(json_object_get(j, "error"), "message"), want);
     json_decref(j);
+}
+
+/* The encoder on its own: a sentence that ends inside a UTF-8 character
+ * (cut at its buffer's end) is still answered, the stray bytes as '?';
+ * and a list that passes the scratch buffer's bound is refused part by
+ * part without harm to the output. */
+static void test_sink_edges(void **state)
+{
+    (void)state;
+    struct proto_buf out, scratch;
+    struct json_sink s;
+    proto_buf_init(&out, 0);
+    proto_buf_init(&scratch, 64);
+    json_sink_init(&s, &out, &scratch, NULL, PROTO_CMD_LIST);
+    assert_int_equal(
+        result_error(&s.base, PROTO_E_UNKNOWN, "unknown command '\xe5\xad\xa6\xe5\xad"), 0);
+    assert_int_equal(proto_buf_append(&out, "", 1), 0);
+    assert_string_equal(out.data, "{\"error\":{\"code\":\"UNKNOWN\",\"message\":\"unknown command "
+                                  "'\xe5\xad\xa6??\"}}\n");
+    out.len = 0;
+    struct proto_task t;
+    memset(&t, 0, sizeof(t));
+    t.id = (struct proto_str){"1", 1};
+    t.text = (struct proto_str){"a text that fills the bound", 27};
+    assert_int_equal(result_begin(&s.base, RESULT_TASKS), 0);
+    assert_int_equal(result_task(&s.base, &t), -1); /* one task passes 64 bytes */
+    assert_int_equal(s.base.list_bytes, 0);
+    result_drop(&s.base);
+    assert_int_equal(result_error(&s.base, PROTO_E_INTERNAL, "too big"), 0);
+    assert_int_equal(proto_buf_append(&out, "", 1), 0);
+    assert_string_equal(out.data, "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"too big\"}}\n");
+    assert_false(s.base.failed);
+    proto_buf_free(&out);
+    proto_buf_free(&scratch);
 }
 
 /* With a password: AUTH's answer, and the error before it. */
@@ -384,6 +432,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tags_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth, setup_password, teardown),
+        cmocka_unit_test(test_sink_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
