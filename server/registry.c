@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,6 +152,17 @@ static void doom(struct conn *c, int why, int64_t now)
         log_debug("shutdown(%d): %s", c->fd, strerror(errno));
 }
 
+/* Whether the client has sent bytes that no worker has read yet: it is
+ * not idle then, only waiting for a worker busy with others (a big LIST
+ * made on a loaded machine can keep one busy past a short idle timeout). */
+static int unread(const struct conn *c)
+{
+    int n = 0;
+    if (ioctl(c->fd, FIONREAD, &n) != 0)
+        return 0; /* cannot tell: the clock decides, as before */
+    return n > 0;
+}
+
 /*
  * The acceptor's, once a second: tells connections idle for the idle
  * timeout, or whose request line has taken longer than the line timeout,
@@ -179,7 +191,8 @@ void registry_sweep(void)
         if (line > 0 && since != 0 && now - since >= line)
             doom(c, CONN_DOOM_LINE, now);
         else if (idle > 0 &&
-                 now - atomic_load_explicit(&c->last_active, memory_order_relaxed) >= idle)
+                 now - atomic_load_explicit(&c->last_active, memory_order_relaxed) >= idle &&
+                 !unread(c))
             doom(c, CONN_DOOM_IDLE, now);
     }
     pthread_mutex_unlock(&reg.reg_lock);
