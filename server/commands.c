@@ -451,6 +451,20 @@ static enum cmd_rc cmd_legacy_post(struct cmd_ctx *x, const struct proto_request
     return CMD_DONE;
 }
 
+/* WATCH and UNWATCH need the front end's connection; until it takes them,
+ * they are refused plainly. */
+static enum cmd_rc cmd_watch(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    return errorf(x, PROTO_E_INTERNAL, "WATCH is not available on this server yet");
+}
+
+static enum cmd_rc cmd_unwatch(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    return errorf(x, PROTO_E_INTERNAL, "UNWATCH is not available on this server yet");
+}
+
 /* Indexed by enum proto_cmd; PROTO_CMD_NONE (a blank line) has no handler
  * and no reply. The last entry fixes the array's size, so adding a command
  * to the enum without a handler here fails the static_assert below. */
@@ -463,6 +477,7 @@ static const cmd_fn handlers[] = {
     [PROTO_CMD_IMPORT] = cmd_import,  [PROTO_CMD_LIST] = cmd_list,
     [PROTO_CMD_TAGS] = cmd_tags,      [PROTO_CMD_STATS] = cmd_stats,
     [PROTO_CMD_AUTH] = cmd_auth,      [PROTO_CMD_QUIT] = cmd_quit,
+    [PROTO_CMD_WATCH] = cmd_watch,    [PROTO_CMD_UNWATCH] = cmd_unwatch,
     [PROTO_CMD_LEGACY_GET] = cmd_get, [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
 };
 static_assert(sizeof(handlers) / sizeof(handlers[0]) == PROTO_CMD__COUNT,

@@ -74,6 +74,12 @@ static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
                         no_words, no_words, 1, 1},
     [PROTO_CMD_QUIT] = {PROTO_CMD_QUIT, "QUIT", "", "Says goodbye and closes the connection.",
                         PROTO_CMDF_NOAUTH, no_words, no_words, 0, 0},
+    [PROTO_CMD_WATCH] = {PROTO_CMD_WATCH, "WATCH", "[pending|done|all] [+TAG]... [since:SEQ]",
+                         "Sends an EVENT line for each committed change to a task that matches "
+                         "(all tasks by default), after replaying those after since:SEQ.",
+                         PROTO_CMDF_TAGS, list_keywords, no_words, 0, PROTO_WATCH_MAX_ARGS},
+    [PROTO_CMD_UNWATCH] = {PROTO_CMD_UNWATCH, "UNWATCH", "", "Stops the EVENT lines of WATCH.", 0,
+                           no_words, no_words, 0, 0},
     [PROTO_CMD_LEGACY_GET] =
         {PROTO_CMD_LEGACY_GET, "GET/", "KEY/FIELD",
          "The tutorial's query: replies with the task's text, or no key match.", PROTO_CMDF_HIDDEN,
@@ -111,7 +117,7 @@ static const char *const err_names[PROTO_E__COUNT] = {
     [PROTO_E_ARGS] = "ARGS",         [PROTO_E_NOTFOUND] = "NOTFOUND", [PROTO_E_TOOLONG] = "TOOLONG",
     [PROTO_E_ENCODING] = "ENCODING", [PROTO_E_AUTH] = "AUTH",         [PROTO_E_BUSY] = "BUSY",
     [PROTO_E_STORE] = "STORE",       [PROTO_E_INTERNAL] = "INTERNAL", [PROTO_E_EXISTS] = "EXISTS",
-    [PROTO_E_TIMEOUT] = "TIMEOUT",
+    [PROTO_E_TIMEOUT] = "TIMEOUT",   [PROTO_E_EXPIRED] = "EXPIRED",
 };
 
 /* An out-of-range code is a bug on our side, so it is named INTERNAL. */

@@ -506,6 +506,83 @@ static enum proto_err parse_import(struct proto_token *a, size_t na, const char 
     return PROTO_E_NONE;
 }
 
+/* Digits only, no sign, no leading zero but for "0", at most 2^64 - 1; 0,
+ * or -1 for anything else. */
+static int parse_u64(const char *p, size_t l, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (l == 0 || l > 20 || (l > 1 && p[0] == '0'))
+        return -1;
+    for (size_t i = 0; i < l; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/*
+ * WATCH [pending|done|all] [+TAG]... [since:SEQ], in any order: at most one
+ * status word and one since:, tags as LIST's. Nothing else is taken, not
+ * even a quoted word, so that a typo never widens what a client watches.
+ */
+static enum proto_err parse_watch(const struct proto_token *a, size_t n, struct proto_request *req,
+                                  char *err, size_t errcap)
+{
+    static const char usage[] = "WATCH takes [pending|done|all] [+TAG]... [since:SEQ], e.g. "
+                                "WATCH pending +work";
+    int have_status = 0;
+    req->filter = PROTO_FILTER_ALL;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = a[i].s.ptr;
+        size_t l = a[i].s.len;
+        if (a[i].quoted)
+            goto bad;
+        int f = proto__eq_nocase(p, l, "pending") ? PROTO_FILTER_PENDING
+                : proto__eq_nocase(p, l, "done")  ? PROTO_FILTER_DONE
+                : proto__eq_nocase(p, l, "all")   ? PROTO_FILTER_ALL
+                                                  : -1;
+        if (f >= 0) {
+            if (have_status) {
+                proto__errf(err, errcap, "WATCH takes one of pending, done or all, once");
+                return PROTO_E_ARGS;
+            }
+            have_status = 1;
+            req->filter = (enum proto_filter)f;
+        } else if (l >= 6 && proto__eq_nocase(p, 6, "since:")) {
+            if (req->has_since || parse_u64(p + 6, l - 6, &req->since) != 0) {
+                proto__errf(err, errcap,
+                            "since: takes once the sequence number an OK or an EVENT gave, "
+                            "e.g. since:28147497671065600");
+                return PROTO_E_ARGS;
+            }
+            req->has_since = 1;
+        } else if (l > 1 && p[0] == '+') {
+            if (!proto_valid_tag(p + 1, l - 1)) {
+                proto__errf(err, errcap,
+                            "a tag is 1 to %d bytes of letters or digits (of any script), '_', "
+                            "'.' or '-', e.g. +home",
+                            PROTO_MAX_TAG);
+                return PROTO_E_ARGS;
+            }
+            if (add_tag(req->tags, &req->ntags, p + 1, l - 1) < 0) {
+                proto__errf(err, errcap, "WATCH takes at most %d tags", PROTO_MAX_TAGS);
+                return PROTO_E_ARGS;
+            }
+        } else {
+            goto bad;
+        }
+    }
+    return PROTO_E_NONE;
+bad:
+    proto__errf(err, errcap, "%s", usage);
+    return PROTO_E_ARGS;
+}
+
 /*
  * Checks the whole line first: no NUL byte, valid UTF-8. A blank line is
  * PROTO_CMD_NONE. A line starting with "GET/" or "POST/" (any case) is one
@@ -589,6 +666,7 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
     case PROTO_CMD_TAGS:
     case PROTO_CMD_STATS:
     case PROTO_CMD_QUIT:
+    case PROTO_CMD_UNWATCH:
         if (na != 0) {
             proto__errf(err, errcap, "%s takes no arguments", verb);
             return PROTO_E_ARGS;
@@ -666,6 +744,9 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
 
     case PROTO_CMD_IMPORT:
         return parse_import(a, na, line, scratch, scratch_cap, req, err, errcap);
+
+    case PROTO_CMD_WATCH:
+        return parse_watch(a, na, req, err, errcap);
 
     default:
         /* Hidden and NONE entries are never returned by the lookup. */

@@ -685,7 +685,7 @@ static void run_line(struct run *r, int conn, const char *line, size_t len, char
         CHECK(rep->kind == HARNESS_OK && strcmp(rep->text, "PONG") == 0);
         break;
     case PROTO_CMD_HELLO:
-        CHECK(rep->kind == HARNESS_OK && strncmp(rep->text, "todo 3 todo-server/", 19) == 0);
+        CHECK(rep->kind == HARNESS_OK && strncmp(rep->text, "todo 4 todo-server/", 19) == 0);
         break;
     case PROTO_CMD_HELP:
         if (req.has_text && proto_cmd_lookup(req.text.ptr, req.text.len) == PROTO_CMD_NONE)

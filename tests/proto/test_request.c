@@ -595,6 +595,63 @@ static void test_parse_list(void **state)
     assert_int_equal(PARSE(&p, "LIST +bad!tag"), PROTO_E_ARGS);
 }
 
+static void test_parse_watch(void **state)
+{
+    (void)state;
+    struct parsed p;
+
+    /* Every task by default: a watcher sees a task leave as well as come. */
+    assert_int_equal(PARSE(&p, "WATCH"), PROTO_E_NONE);
+    assert_int_equal(p.req.cmd, PROTO_CMD_WATCH);
+    assert_int_equal(p.req.filter, PROTO_FILTER_ALL);
+    assert_int_equal(p.req.ntags, 0);
+    assert_int_equal(p.req.has_since, 0);
+    /* Words in any order. */
+    assert_int_equal(PARSE(&p, "watch +work since:28147497671065600 PENDING +home"), PROTO_E_NONE);
+    assert_int_equal(p.req.filter, PROTO_FILTER_PENDING);
+    assert_int_equal(p.req.ntags, 2);
+    assert_pstr(p.req.tags[0], "work");
+    assert_pstr(p.req.tags[1], "home");
+    assert_int_equal(p.req.has_since, 1);
+    assert_true(p.req.since == UINT64_C(28147497671065600));
+    assert_int_equal(PARSE(&p, "WATCH done"), PROTO_E_NONE);
+    assert_int_equal(p.req.filter, PROTO_FILTER_DONE);
+    /* The whole range of a 64-bit sequence number, and no further. */
+    assert_int_equal(PARSE(&p, "WATCH since:18446744073709551615"), PROTO_E_NONE);
+    assert_true(p.req.since == UINT64_MAX);
+    assert_int_equal(PARSE(&p, "WATCH since:0"), PROTO_E_NONE);
+    assert_true(p.req.since == 0);
+    assert_int_equal(PARSE(&p, "WATCH since:18446744073709551616"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH since:99999999999999999999"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH since:"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH since:-1"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH since:+1"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH since:012"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH since:12x"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH since:1 since:2"), PROTO_E_ARGS);
+    /* One status word at most, and nothing LIST takes beyond it. */
+    assert_int_equal(PARSE(&p, "WATCH pending done"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH milk"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH \"pending\""), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH sort:due"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH -home"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH +"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH +bad!tag"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "WATCH +a +b +c +d +e +f +g +h +i +j +k +l +m +n +o +p"),
+                     PROTO_E_NONE);
+    assert_int_equal(p.req.ntags, PROTO_MAX_TAGS);
+    assert_int_equal(PARSE(&p, "WATCH +a +b +c +d +e +f +g +h +i +j +k +l +m +n +o +p +q"),
+                     PROTO_E_ARGS);
+    /* The most words WATCH takes. */
+    assert_int_equal(PARSE(&p, "WATCH all +a +b +c +d +e +f +g +h +i +j +k +l +m +n +o +p since:7"),
+                     PROTO_E_NONE);
+    assert_int_equal(proto_cmd_info(PROTO_CMD_WATCH)->max_args, 18);
+
+    assert_int_equal(PARSE(&p, "UNWATCH"), PROTO_E_NONE);
+    assert_int_equal(p.req.cmd, PROTO_CMD_UNWATCH);
+    assert_int_equal(PARSE(&p, "UNWATCH all"), PROTO_E_ARGS);
+}
+
 static void test_parse_import(void **state)
 {
     (void)state;
@@ -860,8 +917,21 @@ static void test_encode_every_command(void **state)
         case PROTO_CMD_TAGS:
         case PROTO_CMD_STATS:
         case PROTO_CMD_QUIT:
+        case PROTO_CMD_UNWATCH:
             encode_parse((enum proto_cmd)c, NULL, 0, &p);
             break;
+        case PROTO_CMD_WATCH: {
+            const struct proto_arg a[] = {ARG("done", 0), ARG("+home", 0), ARG("since:42", 0)};
+            encode_parse(PROTO_CMD_WATCH, a, 3, &p);
+            assert_int_equal(p.req.filter, PROTO_FILTER_DONE);
+            assert_int_equal(p.req.ntags, 1);
+            assert_pstr(p.req.tags[0], "home");
+            assert_int_equal(p.req.has_since, 1);
+            assert_true(p.req.since == 42);
+            encode_parse(PROTO_CMD_WATCH, NULL, 0, &p);
+            assert_int_equal(p.req.filter, PROTO_FILTER_ALL);
+            break;
+        }
         case PROTO_CMD_HELP: {
             const struct proto_arg a[] = {ARG("add", 0)};
             encode_parse(PROTO_CMD_HELP, NULL, 0, &p);
@@ -948,7 +1018,7 @@ static void test_encode_every_command(void **state)
             fail_msg("visible command %s has no encode test", ci->name);
         }
     }
-    assert_int_equal(covered, 15);
+    assert_int_equal(covered, 17);
 }
 
 static void test_encode_refuses(void **state)
@@ -1088,6 +1158,7 @@ int main(void)
         cmocka_unit_test(test_parse_add_limits),
         cmocka_unit_test(test_parse_edit),
         cmocka_unit_test(test_parse_list),
+        cmocka_unit_test(test_parse_watch),
         cmocka_unit_test(test_parse_import),
         cmocka_unit_test(test_parse_auth),
         cmocka_unit_test(test_parse_legacy),

@@ -339,7 +339,7 @@ static void test_err_names(void **state)
     (void)state;
     static const char *const names[PROTO_E__COUNT] = {
         "NONE", "SYNTAX", "UNKNOWN", "ARGS",     "NOTFOUND", "TOOLONG", "ENCODING",
-        "AUTH", "BUSY",   "STORE",   "INTERNAL", "EXISTS",   "TIMEOUT",
+        "AUTH", "BUSY",   "STORE",   "INTERNAL", "EXISTS",   "TIMEOUT", "EXPIRED",
     };
 
     for (int e = 0; e < PROTO_E__COUNT; e++) {
@@ -407,8 +407,10 @@ static void test_cmd_table(void **state)
             assert_int_not_equal(proto_cmd_lookup(ci->name, n - 1), c);
         }
     }
-    /* The fourteen native commands the issue asks for, and IMPORT. */
-    assert_int_equal(visible, 15);
+    /* The fourteen native commands the issue asks for, IMPORT, WATCH and UNWATCH. */
+    assert_int_equal(visible, 17);
+    assert_true(proto_cmd_info(PROTO_CMD_WATCH)->flags & PROTO_CMDF_TAGS);
+    assert_false(proto_cmd_info(PROTO_CMD_WATCH)->flags & PROTO_CMDF_WRITE);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_GET)->flags & PROTO_CMDF_HIDDEN);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_POST)->flags & PROTO_CMDF_HIDDEN);
     assert_null(proto_cmd_info(PROTO_CMD__COUNT));
@@ -500,6 +502,8 @@ static const char *const *sample_words(enum proto_cmd c)
         "buy", "milk", "+tag", "pri:high", "due:2026-12-01", "and", "more", "words", "x", "y", "z"};
     static const char *const pw_words[] = {"secret", "x", "y", "z", "w", "v",
                                            "u",      "t", "s", "r", "q"};
+    static const char *const watch_words[] = {"all", "+a", "+b", "+c", "+d",     "+e",
+                                              "+f",  "+g", "+h", "+i", "since:1"};
     if (proto_cmd_info(c)->flags & PROTO_CMDF_ID)
         return id_words;
     switch (c) {
@@ -509,6 +513,8 @@ static const char *const *sample_words(enum proto_cmd c)
         return help_words;
     case PROTO_CMD_AUTH:
         return pw_words;
+    case PROTO_CMD_WATCH:
+        return watch_words;
     default:
         return text_words;
     }

@@ -145,7 +145,7 @@ static void ping_hello(void **state)
     ok(h, "PING", "PONG");
     ok(h, "ping", "PONG");
     err(h, "PING extra", PROTO_E_ARGS);
-    ok(h, "HELLO", "todo 3 todo-server/" TODO_VERSION);
+    ok(h, "HELLO", "todo 4 todo-server/" TODO_VERSION);
 }
 
 static void help(void **state)

@@ -73,7 +73,7 @@ static void native_commands(void **state)
 
     assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
     assert_string_equal(cli_cmd(c, "ping\r\n"), "OK PONG\r\n");
-    snprintf(want, sizeof(want), "OK todo 3 todo-server/%s\r\n", TODO_VERSION);
+    snprintf(want, sizeof(want), "OK todo 4 todo-server/%s\r\n", TODO_VERSION);
     assert_string_equal(cli_cmd(c, "HELLO\n"), want);
 
     /* ADD gives ids from a counter: the demo tasks are not numbers. */

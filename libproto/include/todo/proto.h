@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define PROTO_NAME "todo"
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 
 /* Default and hard limits. A line is counted without its LF / CRLF. */
 #define PROTO_MAX_LINE_DEFAULT (64 * 1024)
@@ -55,6 +55,7 @@ enum proto_err {
     PROTO_E_INTERNAL, /* anything else on the server's side */
     PROTO_E_EXISTS,   /* IMPORT fail: a task with that id exists already */
     PROTO_E_TIMEOUT,  /* the connection was idle, or a request line too slow; closed */
+    PROTO_E_EXPIRED,  /* WATCH since:SEQ: the changes after SEQ are no longer kept; reload */
     PROTO_E__COUNT
 };
 
@@ -91,6 +92,8 @@ enum proto_cmd {
     PROTO_CMD_STATS,
     PROTO_CMD_AUTH,
     PROTO_CMD_QUIT,
+    PROTO_CMD_WATCH,       /* subscribes the connection to committed changes (EVENT lines) */
+    PROTO_CMD_UNWATCH,     /* ends it */
     PROTO_CMD_LEGACY_GET,  /* the tutorial's GET/<key>/<field> */
     PROTO_CMD_LEGACY_POST, /* the tutorial's POST/<key>=<text>/<field> */
     PROTO_CMD__COUNT
@@ -148,7 +151,7 @@ int proto_import_mode_parse(const char *s, size_t len);
 /* IMPORT's CREATED or UPDATED given as "-": the server's time now. */
 #define PROTO_TIME_NOW INT64_MIN
 
-/* LIST's status filter. */
+/* LIST's and WATCH's status filter. */
 enum proto_filter { PROTO_FILTER_PENDING = 0, PROTO_FILTER_DONE, PROTO_FILTER_ALL };
 
 /* LIST's sort:FIELD[,FIELD]... fields, each in its natural order (due:
@@ -165,6 +168,8 @@ enum proto_sort {
     PROTO_SORT_ID
 };
 #define PROTO_MAX_SORT 5 /* fields in one sort: */
+/* WATCH's words at most: one status word, PROTO_MAX_TAGS tags, since:SEQ. */
+#define PROTO_WATCH_MAX_ARGS (PROTO_MAX_TAGS + 2)
 
 /* ------------------------------------------------------------------------
  * Validation helpers, shared by both ends.
@@ -323,6 +328,10 @@ struct proto_request {
     int import_mode;          /* enum proto_import_mode */
     int done;                 /* the task's status is done */
     int64_t created, updated; /* seconds since the epoch, or PROTO_TIME_NOW */
+    /* WATCH: filter (default PROTO_FILTER_ALL) and tags as LIST's, and
+     * since:SEQ (has_since set): replay the changes after SEQ first. */
+    int has_since;
+    uint64_t since;
 };
 
 /* Parses one line (as given by proto_reader_next) into req. Text that needs
