@@ -13,6 +13,7 @@
 #include "complete.h"
 #include "options.h"
 #include "askpass.h"
+#include "cli-watch.h"
 #include "clock.h"
 #include "text.h"
 
@@ -56,7 +57,7 @@ static const char *conn_code(enum cli_conn_status st)
 }
 
 /* Reports a failed connection call; returns the exit status for it. */
-static int conn_failed(struct session *s, enum cli_conn_status st)
+int session_conn_failed(struct session *s, enum cli_conn_status st)
 {
     /* The terminal echoed ^C on the current line; start the message on its own. */
     if (st == CLI_CONN_E_INTR)
@@ -75,12 +76,11 @@ int session_connect(struct session *s)
         return 0;
     enum cli_conn_status st = cli_conn_open(&s->conn);
     if (st != CLI_CONN_OK)
-        return conn_failed(s, st);
+        return session_conn_failed(s, st);
     return 0;
 }
 
-/* Turns an ERR reply into a message and an exit status. */
-static int server_error(struct session *s, const struct proto_reply *r)
+int session_server_error(struct session *s, const struct proto_reply *r)
 {
     char code[32];
     snprintf(code, sizeof(code), "%.*s", (int)r->code.len, r->code.ptr);
@@ -166,9 +166,9 @@ static int call_args(struct session *s, enum proto_cmd cmd, int argc, char **arg
         return rc;
     enum cli_conn_status st = cli_conn_call(&s->conn, cmd, args, (size_t)argc, r);
     if (st != CLI_CONN_OK)
-        return conn_failed(s, st);
+        return session_conn_failed(s, st);
     if (r->kind == PROTO_REPLY_ERR)
-        return server_error(s, r);
+        return session_server_error(s, r);
     return -1;
 }
 
@@ -626,13 +626,13 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
         }
         st = cli_conn_queue(&s->conn, it.restore ? PROTO_CMD_IMPORT : PROTO_CMD_ADD, x.a, x.n);
         if (st != CLI_CONN_OK)
-            return conn_failed(s, st);
+            return session_conn_failed(s, st);
         items[count++] = it;
     }
     for (k = 0; k < count; k++) {
         struct import_item *it = &items[k];
         if ((st = cli_conn_read(&s->conn, &r)) != CLI_CONN_OK)
-            return conn_failed(s, st);
+            return session_conn_failed(s, st);
         if (r.kind == PROTO_REPLY_OK && it->restore && import_outcome(&r, n) == 0)
             continue;
         if (r.kind == PROTO_REPLY_OK && !it->restore && r.text.len > 0 &&
@@ -655,14 +655,14 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
             continue;
         struct proto_arg a = {items[k].id, strlen(items[k].id), 0};
         if ((st = cli_conn_queue(&s->conn, PROTO_CMD_DONE, &a, 1)) != CLI_CONN_OK)
-            return conn_failed(s, st);
+            return session_conn_failed(s, st);
         ndone++;
     }
     for (k = 0; k < count && ndone > 0; k++) {
         if (!items[k].ok || !items[k].done)
             continue;
         if ((st = cli_conn_read(&s->conn, &r)) != CLI_CONN_OK)
-            return conn_failed(s, st);
+            return session_conn_failed(s, st);
         ndone--;
         if (r.kind != PROTO_REPLY_OK) {
             fprintf(stderr, "todo-cli: task %zu of the input was added as %s but not marked done: ",
@@ -853,11 +853,11 @@ static int run_auth(struct session *s, const struct client_cmd *c, int argc, cha
     struct proto_arg a = {pw, strlen(pw), 1};
     enum cli_conn_status st = cli_conn_call(&s->conn, PROTO_CMD_AUTH, &a, 1, &r);
     if (st != CLI_CONN_OK) {
-        rc = conn_failed(s, st);
+        rc = session_conn_failed(s, st);
         goto out;
     }
     if (r.kind == PROTO_REPLY_ERR) {
-        rc = server_error(s, &r);
+        rc = session_server_error(s, &r);
         goto out;
     }
     if (s->password) {
@@ -912,6 +912,15 @@ static const struct client_cmd table[] = {
      .min_args = 0,
      .max_args = 3,
      .run = run_import},
+    {.name = "watch",
+     .cmd = PROTO_CMD_WATCH,
+     .usage = "[pending|done|all] [+TAG]...",
+     .summary = "Prints each change to the tasks that match as it happens, until interrupted; "
+                "reconnects when the connection is lost, missing nothing the server still keeps.",
+     .min_args = 0,
+     .max_args = 1 + PROTO_MAX_TAGS,
+     .run = cli_watch_run,
+     .flags = CMD_OWN_ARGS},
     {.name = "auth",
      .cmd = PROTO_CMD_AUTH,
      .usage = "[PASSWORD]",

@@ -72,6 +72,11 @@ const char *cli_commands_suggest(const char *name, enum session_mode mode);
 /* Connects s->conn if it is not open. 0, or CLI_EXIT_CONNECT after printing why. */
 int session_connect(struct session *s);
 
+/* Reports a failed connection call (c->conn.err); returns the exit status for it. */
+int session_conn_failed(struct session *s, enum cli_conn_status st);
+/* Reports an ERR reply (its sentence and code); returns the exit status for it. */
+int session_server_error(struct session *s, const struct proto_reply *r);
+
 /* Prints "todo-cli: MESSAGE" on stderr (and the JSON error on stdout in JSON mode). */
 void session_fail(struct session *s, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
