@@ -233,6 +233,11 @@ static int run_change(struct session *s, const struct client_cmd *c, int argc, c
         return rc;
     if (r.kind != PROTO_REPLY_OK)
         return unexpected(s, c->name);
+    if (r.text.len > 0 && r.text.len <= PROTO_MAX_ID) {
+        s->changed = c->cmd;
+        memcpy(s->changed_id, r.text.ptr, r.text.len);
+        s->changed_id[r.text.len] = '\0';
+    }
     return out_id(&s->out, r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 
@@ -434,7 +439,10 @@ static int run_help(struct session *s, const struct client_cmd *c, int argc, cha
     if (a)
         return out_doc(&s->out, a) == 0 ? CLI_EXIT_OK : output_failed(s);
     if (!one && s->mode == SESSION_SHELL &&
-        fputs("  quit, exit\n      Leaves the shell (so does Ctrl-D).\n", s->out.fp) == EOF)
+        fputs("  watch on|off\n      Shows other clients' changes above the prompt as they "
+              "happen, or stops (on by default on a terminal; TODO_CLI_WATCH=off).\n"
+              "  quit, exit\n      Leaves the shell (so does Ctrl-D).\n",
+              s->out.fp) == EOF)
         return output_failed(s);
     return CLI_EXIT_OK;
 }

@@ -28,6 +28,11 @@ struct session {
     /* While a command runs: quoted[i] is 1 when its i-th argument is text
      * (the user quoted it, or it came after "--"); NULL for none. */
     const unsigned char *quoted;
+    /* The last change a command made here (add, edit, done, undone, del,
+     * on OK; PROTO_CMD_NONE for none), so that the shell's watch can leave
+     * out the events of its own writes. The shell resets it. */
+    enum proto_cmd changed;
+    char changed_id[PROTO_MAX_ID + 1];
 };
 
 struct client_cmd;

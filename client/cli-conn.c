@@ -217,6 +217,7 @@ enum cli_conn_status cli_conn_open(struct cli_conn *c)
                     cause(why, buf, sizeof(buf)));
         return CLI_CONN_E_CONNECT;
     }
+    c->opened++;
     if (c->cfg.password) {
         struct proto_arg a = {c->cfg.password, strlen(c->cfg.password), 1};
         struct proto_reply r;

@@ -55,6 +55,9 @@ struct cli_conn {
      * the signals that set *cancel, so that one arriving just before a wait
      * cannot be missed. */
     const sigset_t *wait_mask;
+    /* Counts the connections opened: one that was closed and opened again
+     * has a new number, and none of the old one's state (a WATCH). */
+    unsigned long opened;
 };
 
 void cli_conn_init(struct cli_conn *c, const struct cli_conn_cfg *cfg);
