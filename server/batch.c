@@ -33,6 +33,8 @@ struct batch {
     const struct batch_replies *replies;
     batch_commit_fn on_commit;
     void *on_commit_arg;
+    const struct batch_publisher *pub;
+    void *pub_arg;
     int open;
     int broken;
     struct batch_rec *rec;
@@ -58,6 +60,12 @@ void batch_on_commit(struct batch *b, batch_commit_fn fn, void *arg)
 {
     b->on_commit = fn;
     b->on_commit_arg = arg;
+}
+
+void batch_on_publish(struct batch *b, const struct batch_publisher *p, void *arg)
+{
+    b->pub = p;
+    b->pub_arg = arg;
 }
 
 void batch_free(struct batch *b)
@@ -160,7 +168,14 @@ void batch_end(struct batch *b)
     char why[300];
     if (!b->open)
         return;
-    if (write_end(b, why, sizeof(why))) {
+    /* A broken batch rolls back: it has nothing to publish. */
+    int published = b->pub != NULL && !b->broken;
+    if (published)
+        b->pub->prepare(b->pub_arg, &b->changes, b->writer);
+    int committed = write_end(b, why, sizeof(why));
+    if (published)
+        b->pub->settle(b->pub_arg, committed);
+    if (committed) {
         atomic_fetch_add_explicit(&b->counters->batches, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&b->counters->writes, b->writes, memory_order_relaxed);
         /* An incomplete log would tell a subscriber less than happened;

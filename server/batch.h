@@ -51,6 +51,18 @@ struct batch_replies {
  * before any of its replies is sent. */
 typedef void (*batch_commit_fn)(void *arg, const struct change_log *changes);
 
+/* A publisher of committed changes in commit order (WATCH's, watch.h):
+ * prepare runs in the write turn, just before COMMIT, with the batch's
+ * change log and the writer, which sees the batch's writes, so that what
+ * it records takes its place in the order of commits; settle runs once
+ * the batch has ended, with whether it committed (called only after
+ * prepare). Both are called for every batch, and must cost next to
+ * nothing when nobody listens. */
+struct batch_publisher {
+    void (*prepare)(void *arg, struct change_log *changes, struct store *writer);
+    void (*settle)(void *arg, int committed);
+};
+
 /* A closed batch whose writes run on engine's writer, in its write turn
  * (store_write_begin, shared by every worker's batch and held from the
  * batch's opening to its end), and are counted in counters; replies says
@@ -59,6 +71,8 @@ struct batch *batch_new(struct store_engine *engine, struct stats_counters *coun
                         const struct batch_replies *replies);
 /* Sets the one subscriber to committed changes (NULL: none). */
 void batch_on_commit(struct batch *b, batch_commit_fn fn, void *arg);
+/* Sets the one publisher (NULL: none). */
+void batch_on_publish(struct batch *b, const struct batch_publisher *p, void *arg);
 /* Frees a closed batch (NULL is fine). */
 void batch_free(struct batch *b);
 

@@ -37,12 +37,23 @@ struct change {
     enum proto_cmd cmd; /* the command that made it */
     unsigned fields;    /* CHANGE_F_* */
     char id[PROTO_MAX_ID + 1];
+    /* CHANGE_PUT: 1 when the key was there before (an edit), 0 when the
+     * put made it (an add), -1 when nobody asked (no one watched). */
+    int existed;
+    /* The task as it was right after this change, kept only while someone
+     * watches (watch.h), since a later write of the same batch may change
+     * it again: its task line (with CRLF) and its tags in the log's text,
+     * and its status, which WATCH's filters look at. */
+    int has_task;
+    int done;
+    size_t line_off, line_len, tags_off, tags_len;
 };
 
 struct change_log {
     struct change *v;
     size_t n, cap;
-    int lost; /* a record could not be kept (no memory): the log is incomplete */
+    int lost;              /* a record could not be kept (no memory): the log is incomplete */
+    struct proto_buf text; /* the task lines and tags of the records that have them */
 };
 
 void change_log_init(struct change_log *l);
@@ -52,6 +63,10 @@ void change_log_clear(struct change_log *l);
 /* Appends a record; on no memory sets l->lost instead. */
 void change_log_add(struct change_log *l, enum change_kind kind, enum proto_cmd cmd,
                     unsigned fields, struct proto_str id);
+/* Keeps task t (as it is right after the change) with record i; 0, or -1
+ * when out of memory (the record then has no task, and its event is made
+ * from the store at the end of the batch, watch.c). */
+int change_log_set_task(struct change_log *l, size_t i, const struct proto_task *t);
 /* Records from index mark on are dropped (a write whose savepoint was
  * rolled back after all). */
 void change_log_truncate(struct change_log *l, size_t mark);

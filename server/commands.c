@@ -23,6 +23,7 @@
 #include "stats.h"
 #include "store.h"
 #include "todo/net.h"
+#include "watch.h"
 
 enum cmd_rc { CMD_DONE = 0, CMD_REFUSED = 1 };
 
@@ -66,11 +67,44 @@ static enum cmd_rc not_found(struct cmd_ctx *x, struct proto_str id)
     return errorf(x, PROTO_E_NOTFOUND, "no task with id '%.*s'", (int)id.len, id.ptr);
 }
 
-static void changed(struct cmd_ctx *x, enum change_kind kind, enum proto_cmd cmd, unsigned fields,
-                    struct proto_str id)
+struct keep_task {
+    struct change_log *log;
+    size_t i;
+};
+
+static int keep_task(void *arg, const struct proto_task *t)
 {
-    if (x->changes != NULL)
-        change_log_add(x->changes, kind, cmd, fields, id);
+    struct keep_task *k = arg;
+    /* Without memory the record keeps no task, and the ring reads it at
+     * the end of the batch (watch.c). */
+    (void)change_log_set_task(k->log, k->i, t);
+    return 0;
+}
+
+/* Records a write that succeeded. While anyone watches, the task is read
+ * back from the writer now, as this change left it: a later write of the
+ * batch may change it again before the ring records it. */
+static void changed(struct cmd_ctx *x, enum change_kind kind, enum proto_cmd cmd, unsigned fields,
+                    struct proto_str id, int existed)
+{
+    if (x->changes == NULL)
+        return;
+    size_t n = x->changes->n;
+    change_log_add(x->changes, kind, cmd, fields, id);
+    if (x->changes->n == n)
+        return; /* not kept (no memory): the log says it lost one */
+    x->changes->v[n].existed = existed;
+    if (kind != CHANGE_DELETE && watch_active(x->watch)) {
+        struct keep_task k = {x->changes, n};
+        (void)store_get(x->store, id, keep_task, &k);
+    }
+}
+
+static int noop_task(void *arg, const struct proto_task *t)
+{
+    (void)arg;
+    (void)t;
+    return 0;
 }
 
 static enum cmd_rc cmd_ping(struct cmd_ctx *x, const struct proto_request *req)
@@ -128,7 +162,7 @@ static enum cmd_rc cmd_add(struct cmd_ctx *x, const struct proto_request *req)
         fields |= CHANGE_F_PRI;
     if (req->due[0] != '\0')
         fields |= CHANGE_F_DUE;
-    changed(x, CHANGE_ADD, req->cmd, fields, ids);
+    changed(x, CHANGE_ADD, req->cmd, fields, ids, 0);
     result_id(x->sink, NULL, ids);
     return CMD_DONE;
 }
@@ -207,7 +241,7 @@ static enum cmd_rc finish_write(struct cmd_ctx *x, int rc, const struct proto_re
                                 enum change_kind kind, unsigned fields)
 {
     if (rc == STORE_OK) {
-        changed(x, kind, req->cmd, fields, req->id);
+        changed(x, kind, req->cmd, fields, req->id, 1);
         result_id(x->sink, NULL, req->id);
         return CMD_DONE;
     }
@@ -268,7 +302,7 @@ static enum cmd_rc cmd_import(struct cmd_ctx *x, const struct proto_request *req
         return store_failed(x, "IMPORT");
     if (outcome != STORE_IMPORT_SKIPPED)
         changed(x, outcome == STORE_IMPORT_ADDED ? CHANGE_ADD : CHANGE_EDIT, req->cmd, CHANGE_F_ALL,
-                req->id);
+                req->id, outcome != STORE_IMPORT_ADDED);
     result_id(x->sink, said[outcome], req->id);
     return CMD_DONE;
 }
@@ -400,7 +434,9 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
         stat_pair(k, "auth_failures", gs.auth_failures) |
         stat_pair(k, "auth_delayed", gs.auth_delayed) |
         stat_pair(k, "auth_closed", gs.auth_closed) | stat_pair(k, "http_closed", gs.http_closed) |
-        result_pair(k, ver, vv);
+        stat_pair(k, "watchers", watch_watchers(x->watch)) |
+        stat_pair(k, "events_sent", st.events_sent) |
+        stat_pair(k, "watch_overflows", st.watch_overflows) | result_pair(k, ver, vv);
     if (rc != 0) {
         result_drop(k);
         k->failed = 1;
@@ -444,25 +480,41 @@ static enum cmd_rc cmd_quit(struct cmd_ctx *x, const struct proto_request *req)
  * its sink answers "submit success". */
 static enum cmd_rc cmd_legacy_post(struct cmd_ctx *x, const struct proto_request *req)
 {
+    /* A watcher is told add or edit, so the key's existence is looked up
+     * first, but only while anyone watches. */
+    int existed = -1;
+    if (watch_active(x->watch)) {
+        int rc = store_get(x->store, req->id, noop_task, NULL);
+        if (rc != STORE_OK && rc != STORE_NOTFOUND)
+            return store_failed(x, "POST/");
+        existed = rc == STORE_OK;
+    }
     if (store_put(x->store, req->id, req->text, (int64_t)time(NULL)) != STORE_OK)
         return store_failed(x, "POST/");
-    changed(x, CHANGE_PUT, req->cmd, CHANGE_F_TEXT, req->id);
+    changed(x, CHANGE_PUT, req->cmd, CHANGE_F_TEXT, req->id, existed);
     result_id(x->sink, NULL, req->id);
     return CMD_DONE;
 }
 
-/* WATCH and UNWATCH need the front end's connection; until it takes them,
- * they are refused plainly. */
+/* WATCH and UNWATCH belong to the front end's connection (its watch, and
+ * where its events go); the handler only words the reply: OK SEQ, or OK. */
 static enum cmd_rc cmd_watch(struct cmd_ctx *x, const struct proto_request *req)
 {
-    (void)req;
-    return errorf(x, PROTO_E_INTERNAL, "WATCH is not available on this server yet");
-}
-
-static enum cmd_rc cmd_unwatch(struct cmd_ctx *x, const struct proto_request *req)
-{
-    (void)req;
-    return errorf(x, PROTO_E_INTERNAL, "UNWATCH is not available on this server yet");
+    char err[256], num[24];
+    uint64_t seq = 0;
+    if (x->watch_fn == NULL)
+        return errorf(x, PROTO_E_INTERNAL, "%s is not offered on this connection",
+                      proto_cmd_info(req->cmd)->name);
+    enum proto_err e = x->watch_fn(x->watch_arg, req, &seq, err, sizeof(err));
+    if (e != PROTO_E_NONE)
+        return errorf(x, e, "%s", err);
+    if (req->cmd == PROTO_CMD_UNWATCH) {
+        result_ok(x->sink, NULL);
+        return CMD_DONE;
+    }
+    snprintf(num, sizeof(num), "%" PRIu64, seq);
+    result_ok(x->sink, num);
+    return CMD_DONE;
 }
 
 /* Indexed by enum proto_cmd; PROTO_CMD_NONE (a blank line) has no handler
@@ -477,7 +529,7 @@ static const cmd_fn handlers[] = {
     [PROTO_CMD_IMPORT] = cmd_import,  [PROTO_CMD_LIST] = cmd_list,
     [PROTO_CMD_TAGS] = cmd_tags,      [PROTO_CMD_STATS] = cmd_stats,
     [PROTO_CMD_AUTH] = cmd_auth,      [PROTO_CMD_QUIT] = cmd_quit,
-    [PROTO_CMD_WATCH] = cmd_watch,    [PROTO_CMD_UNWATCH] = cmd_unwatch,
+    [PROTO_CMD_WATCH] = cmd_watch,    [PROTO_CMD_UNWATCH] = cmd_watch,
     [PROTO_CMD_LEGACY_GET] = cmd_get, [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
 };
 static_assert(sizeof(handlers) / sizeof(handlers[0]) == PROTO_CMD__COUNT,

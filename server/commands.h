@@ -7,6 +7,7 @@
 #define TODO_SERVER_COMMANDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "change.h"
 #include "result.h"
@@ -24,6 +25,7 @@ struct store;
 struct server_config;
 struct guard_peer;
 struct stats_counters;
+struct watch_ring;
 
 /* What a handler may touch: one connection's view of its worker. */
 struct cmd_ctx {
@@ -55,6 +57,18 @@ struct cmd_ctx {
      * cannot, and every LIST is made at once. */
     int (*list_stream)(void *arg, const struct proto_request *req, char *err, size_t errcap);
     void *list_stream_arg;
+    /* The server's ring of changes for WATCH (watch.h); NULL: none. While
+     * anyone watches, a write keeps its task as it is right after the
+     * change with its change log record, read from the writer. */
+    const struct watch_ring *watch;
+    /* WATCH and UNWATCH, which belong to the front end's connection:
+     * watch_fn(watch_arg, req, &seq, err, errcap) starts, changes or (for
+     * UNWATCH) ends the connection's watch and, for WATCH, sets seq for the
+     * reply; PROTO_E_NONE, or an error code with a sentence in err. NULL:
+     * the front end has no watches, and both are refused. */
+    enum proto_err (*watch_fn)(void *arg, const struct proto_request *req, uint64_t *seq, char *err,
+                               size_t errcap);
+    void *watch_arg;
     int in_batch; /* in/out: x->store is the writer, inside the open batch */
     int authed;   /* in/out: this connection sent the right password */
     /* The connection's address and wrong passwords (AUTH counts them, the

@@ -28,19 +28,22 @@
 #define SERVER_OUTPUT_MAX (64u * 1024 * 1024)
 
 struct server_config {
-    const char *bind; /* numeric address or host name */
-    int port;         /* 0: any free port */
-    const char *db;   /* the store: a file, or ":memory:" */
-    int threads;      /* worker threads */
-    int max_clients;  /* open client connections at once */
-    int idle_timeout; /* seconds without traffic before a close; 0 = never */
-    int line_timeout; /* seconds from a request line's first byte to its end; 0 = no limit */
-    size_t max_line;  /* longest request line in bytes */
-    int durable;      /* every commit survives power loss (--sync full) */
-    int sched_normal; /* workers keep SCHED_OTHER instead of SCHED_BATCH */
-    int demo;         /* load the tutorial's three tasks into an empty store */
-    int insecure;     /* allow a non-loopback bind without a password */
-    struct auth auth; /* the password, if any */
+    const char *bind;        /* numeric address or host name */
+    int port;                /* 0: any free port */
+    const char *db;          /* the store: a file, or ":memory:" */
+    int threads;             /* worker threads */
+    int max_clients;         /* open client connections at once */
+    int idle_timeout;        /* seconds without traffic before a close; 0 = never */
+    int line_timeout;        /* seconds from a request line's first byte to its end; 0 = no limit */
+    size_t max_line;         /* longest request line in bytes */
+    int durable;             /* every commit survives power loss (--sync full) */
+    int sched_normal;        /* workers keep SCHED_OTHER instead of SCHED_BATCH */
+    int demo;                /* load the tutorial's three tasks into an empty store */
+    int insecure;            /* allow a non-loopback bind without a password */
+    struct auth auth;        /* the password, if any */
+    size_t watch_ring;       /* changes kept for WATCH since: (--watch-ring) */
+    size_t watch_ring_bytes; /* and their bytes at most (--watch-ring-bytes) */
+    size_t watch_buffer;     /* a watcher's unsent output past which its watch ends */
 };
 
 #endif /* TODO_SERVER_CONFIG_H */

@@ -35,6 +35,7 @@ void conn_free(struct conn *c)
     if (close(c->fd) != 0 && errno != EINTR)
         log_debug("close(%d): %s", c->fd, strerror(errno));
     free(c->in);
+    free(c->watch);
     proto_buf_free(&c->out);
     free(c);
 }

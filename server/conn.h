@@ -46,6 +46,9 @@ struct conn {
      * socket down for reading, so that the owner sees the end of input,
      * reads this (acquire), tells the client why and closes. */
     atomic_int doom;
+    /* 1 while the connection watches (WATCH): written by the owner, read
+     * by the idle sweep, which leaves it alone (relaxed, as last_active). */
+    atomic_int watching;
     int doom_idle_s;   /* CONN_DOOM_EVICT: seconds it had been idle (written before doom) */
     int64_t doomed_at; /* the acceptor's, under the registry lock: when doom was set */
     int forced;        /* the acceptor's: shut down both ways as well (the client did not read) */
@@ -69,6 +72,12 @@ struct conn {
     unsigned unreg : 1;     /* out of the epoll set: arm() adds it again */
     unsigned line_done : 1; /* a request line was finished in this run */
     unsigned batched : 1;   /* has replies in this pass's open write batch (batch.c) */
+    /* Pinned to its worker, in that worker's own epoll set and no longer in
+     * the shared one (WATCH: its events are delivered by its worker alone,
+     * worker.c); pin_added once it has been added there. */
+    unsigned pinned : 1;
+    unsigned pin_added : 1;
+    unsigned watch_more : 1; /* has events that waited for its output to drain */
 
     /* Every open connection, for the idle sweep and the final drain (under
      * the registry's lock, registry.c); then the owner's lists for this pass:
@@ -88,6 +97,10 @@ struct conn {
     size_t in_len;
     struct proto_buf out; /* replies; out.data[out_off..out.len) are not sent yet */
     size_t out_off;
+    /* Its worker's list of pinned connections. */
+    struct conn *next_pin, *prev_pin;
+    /* Its watch (watch.h), once it has sent WATCH; malloc'd, freed with it. */
+    struct watcher *watch;
     /* The LIST reply being made a slice at a time (stream.h), or NULL;
      * while set, the connection is paused and its next requests wait. */
     struct stream *stream;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "server.h"
 #include "todo/proto.h"
+#include "watch.h"
 
 /* Exit status for a bad command line, as with most Unix tools. */
 #define EXIT_USAGE 2
@@ -54,6 +55,11 @@ static void usage(FILE *f, int threads)
             "                            when woken, for throughput on a machine shared\n"
             "                            with clients (default); normal: lower tail\n"
             "                            latency\n"
+            "      --watch-ring N        changes kept for WATCH ... since:SEQ, the newest\n"
+            "                            (default %d)\n"
+            "      --watch-ring-bytes BYTES  and their text at most (default %u, 16 MiB)\n"
+            "      --watch-buffer BYTES  a watcher whose unsent output passes this gets\n"
+            "                            EVENT overflow and its watch ends (default %u)\n"
             "      --demo                load the tutorial's task_01..task_03 into an empty\n"
             "                            store\n"
             "      --log-level LEVEL     error, warn, info or debug (default info); the log\n"
@@ -65,7 +71,8 @@ static void usage(FILE *f, int threads)
             "stops it cleanly: requests already read are answered, the database is closed.\n",
             prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
             SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, SERVER_DEFAULT_LINE_TIMEOUT,
-            PROTO_MAX_LINE_DEFAULT);
+            PROTO_MAX_LINE_DEFAULT, WATCH_RING_DEFAULT, WATCH_RING_BYTES_DEFAULT,
+            WATCH_BUFFER_DEFAULT);
 }
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -101,12 +108,13 @@ static long parse_num(const char *opt, const char *s, long min, long max)
  * Raises the soft limit on open files to the hard limit, and checks that
  * --max-clients fits: each client is one descriptor, and the server needs
  * some of its own (listener, signalfd, a spare, per worker an epoll, an
- * eventfd and SQLite's database, WAL and shm files).
+ * eventfd and SQLite's database, WAL and shm files, and the epoll and
+ * eventfd of its watching connections).
  */
 static void fit_fd_limit(struct server_config *cfg, int explicit_max)
 {
     struct rlimit rl;
-    rlim_t own = 32 + 6 * (rlim_t)cfg->threads;
+    rlim_t own = 32 + 8 * (rlim_t)cfg->threads;
     rlim_t need = (rlim_t)cfg->max_clients + own;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
@@ -148,6 +156,9 @@ enum {
     OPT_SCHED,
     OPT_DEMO,
     OPT_LOG_LEVEL,
+    OPT_WATCH_RING,
+    OPT_WATCH_RING_BYTES,
+    OPT_WATCH_BUFFER,
 };
 
 static const struct option long_opts[] = {
@@ -165,6 +176,9 @@ static const struct option long_opts[] = {
     {"sched", required_argument, NULL, OPT_SCHED},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"watch-ring", required_argument, NULL, OPT_WATCH_RING},
+    {"watch-ring-bytes", required_argument, NULL, OPT_WATCH_RING_BYTES},
+    {"watch-buffer", required_argument, NULL, OPT_WATCH_BUFFER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -194,6 +208,9 @@ int main(int argc, char **argv)
     cfg.idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT;
     cfg.line_timeout = SERVER_DEFAULT_LINE_TIMEOUT;
     cfg.max_line = PROTO_MAX_LINE_DEFAULT;
+    cfg.watch_ring = WATCH_RING_DEFAULT;
+    cfg.watch_ring_bytes = WATCH_RING_BYTES_DEFAULT;
+    cfg.watch_buffer = WATCH_BUFFER_DEFAULT;
 
     while ((opt = getopt_long(argc, argv, "b:p:d:t:hV", long_opts, NULL)) != -1) {
         switch (opt) {
@@ -245,6 +262,17 @@ int main(int argc, char **argv)
                 cfg.sched_normal = 1;
             else
                 die_usage("--sched wants batch or normal, not '%s'", optarg);
+            break;
+        case OPT_WATCH_RING:
+            cfg.watch_ring = (size_t)parse_num("--watch-ring", optarg, 1, 16L * 1024 * 1024);
+            break;
+        case OPT_WATCH_RING_BYTES:
+            cfg.watch_ring_bytes =
+                (size_t)parse_num("--watch-ring-bytes", optarg, 4096, 4L * 1024 * 1024 * 1024);
+            break;
+        case OPT_WATCH_BUFFER:
+            cfg.watch_buffer =
+                (size_t)parse_num("--watch-buffer", optarg, 1024, SERVER_OUTPUT_MAX / 2);
             break;
         case OPT_DEMO:
             cfg.demo = 1;

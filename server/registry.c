@@ -178,7 +178,7 @@ void registry_sweep(void)
         int64_t since = atomic_load_explicit(&c->line_since, memory_order_relaxed);
         if (line > 0 && since != 0 && now - since >= line)
             doom(c, CONN_DOOM_LINE, now);
-        else if (idle > 0 &&
+        else if (idle > 0 && !atomic_load_explicit(&c->watching, memory_order_relaxed) &&
                  now - atomic_load_explicit(&c->last_active, memory_order_relaxed) >= idle)
             doom(c, CONN_DOOM_IDLE, now);
     }

@@ -33,6 +33,8 @@ int stats_init(int nworkers, stats_conns_fn conns)
         atomic_init(&c->writes, 0);
         atomic_init(&c->batches, 0);
         atomic_init(&c->batch_failures, 0);
+        atomic_init(&c->events_sent, 0);
+        atomic_init(&c->watch_overflows, 0);
     }
     stats.n = nworkers;
     clock_gettime(CLOCK_MONOTONIC, &stats.started);
@@ -64,6 +66,8 @@ void stats_collect(struct server_stats *st)
         st->writes += atomic_load_explicit(&c->writes, memory_order_relaxed);
         st->batches += atomic_load_explicit(&c->batches, memory_order_relaxed);
         st->batch_failures += atomic_load_explicit(&c->batch_failures, memory_order_relaxed);
+        st->events_sent += atomic_load_explicit(&c->events_sent, memory_order_relaxed);
+        st->watch_overflows += atomic_load_explicit(&c->watch_overflows, memory_order_relaxed);
     }
     if (stats.conns != NULL)
         stats.conns(&rc);

@@ -22,6 +22,8 @@ struct stats_counters {
     atomic_ullong writes;                /* write commands committed (counted by the batch) */
     atomic_ullong batches;               /* committed write transactions */
     atomic_ullong batch_failures;        /* batches rolled back */
+    atomic_ullong events_sent;           /* EVENT lines put in watchers' output (worker.c) */
+    atomic_ullong watch_overflows;       /* watches ended by EVENT overflow */
 };
 
 /* The connection numbers, which the front end's registry of connections
@@ -55,10 +57,12 @@ struct server_stats {
     unsigned long long batches;        /* committed write transactions */
     unsigned long long batch_failures; /* batches rolled back */
     unsigned long long threads;
-    unsigned long long uptime;        /* seconds since start */
-    unsigned long long idle_closed;   /* connections closed by --idle-timeout */
-    unsigned long long line_timeouts; /* connections closed by --line-timeout */
-    unsigned long long evicted;       /* idle connections closed to let a new client in */
+    unsigned long long uptime;          /* seconds since start */
+    unsigned long long idle_closed;     /* connections closed by --idle-timeout */
+    unsigned long long line_timeouts;   /* connections closed by --line-timeout */
+    unsigned long long evicted;         /* idle connections closed to let a new client in */
+    unsigned long long events_sent;     /* EVENT lines for watchers */
+    unsigned long long watch_overflows; /* watches ended by EVENT overflow */
 };
 /* Fills st: the workers' counters summed, the registry's numbers, the
  * worker count and the uptime. Safe on any thread. */

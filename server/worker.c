@@ -71,6 +71,7 @@
 #include "store.h"
 #include "stream.h"
 #include "todo/net.h"
+#include "watch.h"
 
 #define MAX_EVENTS 256
 /* Bytes read from a socket at once. */
@@ -93,6 +94,25 @@ struct worker {
     struct batch *batch;
     struct change_log *changes; /* the batch's (batch_changes), looked up once */
     struct stats_counters *counters;
+
+    /* WATCH (see "Watching connections" below). The worker's own epoll
+     * instance, which holds its pinned connections, wefd and, while it has
+     * pinned connections, the shared instance; the eventfd that committing
+     * workers write when new events are visible, and kick, set by the one
+     * that wrote it until this worker has read it, so that a burst of
+     * commits costs one write; how many of its connections watch (read by
+     * the committers, to wake only workers that have watchers). The fds
+     * are made and closed by the main thread, so that no committer ever
+     * writes to a closed one. The list of pinned connections is the
+     * worker's alone. */
+    int pep;
+    int wefd;
+    atomic_int kick;
+    atomic_int watching;
+    struct conn *pinned;
+    size_t npinned;
+    int shared_in_pep;    /* the shared instance is in pep */
+    struct watch_pub pub; /* its batch's publishing (watch.h) */
 
     /* Start-up report, under pool.start_lock. */
     int started; /* 1 ready, -1 failed */
@@ -131,6 +151,8 @@ static struct {
      * (store_engine_streams); else LIST is made at once, as it fits in
      * SERVER_OUTPUT_MAX. */
     int streams;
+    /* The ring of committed changes that WATCH sends (watch.h). */
+    struct watch_ring *ring;
     /* Start-up handshake: guards every worker's started and err. */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
@@ -198,10 +220,16 @@ static void end_stream(struct conn *c)
     }
 }
 
+static void unpin(struct conn *c);
+static void end_watch(struct conn *c);
+
 /* Closes c and drops it from the registry and the count (registry.h). */
 static void forget(struct conn *c)
 {
     end_stream(c);
+    end_watch(c);
+    if (c->pinned)
+        unpin(c);
     registry_forget(c);
 }
 
@@ -289,6 +317,245 @@ static int list_stream(void *arg, const struct proto_request *req, char *err, si
     return 0;
 }
 
+/* ---- watching connections ----
+ *
+ * A connection that sends WATCH is pinned to the worker that ran it: taken
+ * out of the shared epoll instance and put in the worker's own (pep), so
+ * that from then on only that worker ever touches it, and it alone copies
+ * events into its output. A worker with pinned connections waits on pep,
+ * which holds the shared instance too (level-triggered), so that it still
+ * takes its share of the other connections; a worker without any waits on
+ * the shared instance directly, as before: a server without watchers pays
+ * nothing for them.
+ *
+ * An event travels so: the committing worker's batch records its changes
+ * in the ring in its write turn (watch.h), marks them committed after
+ * COMMIT, and, when that made more events visible, writes the eventfd of
+ * each other worker that has watchers (wake_watchers), as memcached's
+ * acceptor wakes the worker it hands a connection to. That worker wakes
+ * on pep, and at the end of its pass, after its own batch has ended (so
+ * that no reply of that batch is still to be rewritten) copies to each of
+ * its watching connections, between two replies (never into a streamed
+ * LIST), the events it passes, then flushes them with its replies. The
+ * committing worker does the same for its own watchers at the end of its
+ * pass. */
+
+/* Ends c's watch, if it has one on (UNWATCH, its close): from here on no
+ * event is put in its output. */
+static void end_watch(struct conn *c)
+{
+    if (c->watch == NULL || !c->watch->active)
+        return;
+    watch_stop(pool.ring, c->watch);
+    atomic_fetch_sub(&self->watching, 1);
+    atomic_store_explicit(&c->watching, 0, memory_order_relaxed);
+}
+
+/* The shared instance goes into pep with the first pinned connection, and
+ * out with the last, so that a worker without any is woken by it once. */
+static int shared_in_pep(int in)
+{
+    if (self->shared_in_pep == in)
+        return 0;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &pool.ep};
+    if (epoll_ctl(self->pep, in ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, pool.ep, &ev) != 0) {
+        log_error("epoll_ctl (worker %d's own set): %s", self->index, strerror(errno));
+        return -1;
+    }
+    self->shared_in_pep = in;
+    return 0;
+}
+
+/* Pins c to this worker (see above); its next arm() adds it to pep. */
+static int pin(struct conn *c)
+{
+    if (shared_in_pep(1) != 0)
+        return -1;
+    if (!c->unreg && epoll_ctl(pool.ep, EPOLL_CTL_DEL, c->fd, NULL) != 0) {
+        log_error("epoll_ctl: %s", strerror(errno));
+        if (self->npinned == 0)
+            (void)shared_in_pep(0);
+        return -1;
+    }
+    c->unreg = 0;
+    c->armed = 0;
+    c->pinned = 1;
+    c->pin_added = 0;
+    c->prev_pin = NULL;
+    c->next_pin = self->pinned;
+    if (self->pinned)
+        self->pinned->prev_pin = c;
+    self->pinned = c;
+    self->npinned++;
+    return 0;
+}
+
+/* Takes c off this worker: out of pep (a closing connection's descriptor
+ * leaves it with the close) and off the list; c is then in no epoll set
+ * (unreg), as a held connection is. */
+static void unpin(struct conn *c)
+{
+    if (c->pin_added && !c->closing && epoll_ctl(self->pep, EPOLL_CTL_DEL, c->fd, NULL) != 0)
+        log_error("epoll_ctl (worker %d's own set): %s", self->index, strerror(errno));
+    if (c->prev_pin)
+        c->prev_pin->next_pin = c->next_pin;
+    else
+        self->pinned = c->next_pin;
+    if (c->next_pin)
+        c->next_pin->prev_pin = c->prev_pin;
+    c->next_pin = c->prev_pin = NULL;
+    c->pinned = 0;
+    c->pin_added = 0;
+    c->unreg = 1;
+    c->armed = 0;
+    if (--self->npinned == 0)
+        (void)shared_in_pep(0);
+}
+
+/* A pinned connection's arm: level-triggered in pep, which only this
+ * worker waits on, so c stays this worker's. */
+static void arm_pinned(struct conn *c, uint32_t want)
+{
+    if (c->pin_added && c->armed == want)
+        return;
+    struct epoll_event ev = {.events = want, .data.ptr = c};
+    if (epoll_ctl(self->pep, c->pin_added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        log_error("epoll_ctl (worker %d's own set): %s", self->index, strerror(errno));
+        close_later(c);
+        return;
+    }
+    c->pin_added = 1;
+    c->armed = want;
+}
+
+/* Keepalive probes after a minute of silence, every 10 s, 6 of them: a
+ * watcher whose peer vanished (a laptop closed, a network gone) is found
+ * in about two minutes, since a watching connection is exempt from the
+ * idle timeout and would otherwise never be closed. */
+static void keepalive(struct conn *c)
+{
+    int one = 1, idle = 60, intvl = 10, cnt = 6;
+    if (setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) != 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) != 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0)
+        log_debug("TCP keepalive on fd %d: %s", c->fd, strerror(errno));
+    /* Events are single short lines, each worth sending at once. */
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+        log_debug("TCP_NODELAY on fd %d: %s", c->fd, strerror(errno));
+}
+
+/* cmd_ctx.watch_fn: WATCH and UNWATCH of connection arg. WATCH runs in the
+ * write turn (it opens the pass's batch, if no write has yet), so that no
+ * batch that recorded nothing, as nobody watched, commits after the watch
+ * began (watch.h). */
+static enum proto_err watch_cmd(void *arg, const struct proto_request *req, uint64_t *seq,
+                                char *err, size_t errcap)
+{
+    struct conn *c = arg;
+    struct store *w;
+    if (req->cmd == PROTO_CMD_UNWATCH) {
+        end_watch(c);
+        return PROTO_E_NONE;
+    }
+    if (c->watch == NULL && (c->watch = calloc(1, sizeof(*c->watch))) == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return PROTO_E_INTERNAL;
+    }
+    if (!c->pinned && pin(c) != 0) {
+        snprintf(err, errcap, "the server could not set up the watch");
+        return PROTO_E_INTERNAL;
+    }
+    if (batch_open(self->batch, &w, err, errcap) != 0)
+        return PROTO_E_STORE;
+    int was = c->watch->active;
+    enum proto_err e = watch_start(pool.ring, c->watch, req, seq, err, errcap);
+    if (e != PROTO_E_NONE)
+        return e;
+    if (!was) {
+        atomic_fetch_add(&self->watching, 1);
+        atomic_store_explicit(&c->watching, 1, memory_order_relaxed);
+        keepalive(c);
+    }
+    return PROTO_E_NONE;
+}
+
+/* The ring's call (watch_ring_on_visible), on the committing worker, when
+ * more events are visible: wakes every other worker that has watchers,
+ * once until it has looked (kick). This worker's own watchers are served
+ * at the end of its pass. */
+static void wake_watchers(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < pool.n; i++) {
+        struct worker *w = &pool.w[i];
+        if (w == self || atomic_load(&w->watching) == 0 || atomic_exchange(&w->kick, 1))
+            continue;
+        uint64_t one = 1;
+        if (write(w->wefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+            log_error("waking worker %d for its watchers: %s", i, strerror(errno));
+    }
+}
+
+/* Takes this worker's wake-up: from here on a new commit writes again. */
+static void kicked(void)
+{
+    uint64_t n;
+    atomic_store(&self->kick, 0);
+    if (read(self->wefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        log_debug("worker %d: eventfd read: %s", self->index, strerror(errno));
+}
+
+/* Copies the due events into this worker's watching connections, after
+ * its batch has ended (so between replies, none of them still to be
+ * rewritten), but never into a LIST being sent in slices. */
+static void deliver_mine(void)
+{
+    if (atomic_load_explicit(&self->watching, memory_order_relaxed) == 0)
+        return;
+    for (struct conn *c = self->pinned; c; c = c->next_pin) {
+        struct watcher *w = c->watch;
+        c->watch_more = 0;
+        if (c->closing || w == NULL || c->stream != NULL || !watch_due(pool.ring, w))
+            continue;
+        unsigned long long sent = 0;
+        enum watch_rc rc = watch_deliver(pool.ring, w, &c->out, conn_out_pending(c),
+                                         pool.cfg->watch_buffer, &sent);
+        if (sent > 0)
+            atomic_fetch_add_explicit(&self->counters->events_sent, sent, memory_order_relaxed);
+        if (rc == WATCH_ENDED) {
+            atomic_fetch_add_explicit(&self->counters->watch_overflows, 1, memory_order_relaxed);
+            atomic_fetch_sub(&self->watching, 1);
+            atomic_store_explicit(&c->watching, 0, memory_order_relaxed);
+            if (log_enabled(LOG_DEBUG)) {
+                char peer[64];
+                conn_peer(c, peer, sizeof(peer));
+                log_debug("client %s fell behind its watch: EVENT overflow", peer);
+            }
+        }
+        c->watch_more = rc == WATCH_MORE;
+        if (sent > 0 || rc == WATCH_ENDED)
+            mark_dirty(c);
+    }
+}
+
+/* A watcher whose events waited for its output to drain, and whose output
+ * the flush has just emptied, gets the rest in the next pass: nothing else
+ * would wake this worker for it. */
+static void rekick_mine(void)
+{
+    for (struct conn *c = self->pinned; c; c = c->next_pin) {
+        if (c->watch_more && !c->closing && conn_out_pending(c) == 0) {
+            if (!atomic_exchange(&self->kick, 1)) {
+                uint64_t one = 1;
+                if (write(self->wefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+                    log_error("worker %d: eventfd write: %s", self->index, strerror(errno));
+            }
+            return;
+        }
+    }
+}
+
 /* The batch's calls back (batch.h): a reply of c's made inside a batch
  * that failed becomes one ERR STORE line in its place. */
 static int retract_reply(void *owner, size_t start, size_t end, const char *why)
@@ -366,6 +633,9 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .changes = self->changes,
         .list_stream = pool.streams ? list_stream : NULL,
         .list_stream_arg = c,
+        .watch = pool.ring,
+        .watch_fn = watch_cmd,
+        .watch_arg = c,
         .in_batch = on_writer,
         .authed = c->authed,
         .peer = &c->peer,
@@ -773,6 +1043,10 @@ static int epoll_rearm(int fd, struct epoll_event *ev)
  * A lone worker's connection that is still armed for want needs nothing. */
 static void arm(struct conn *c, uint32_t want)
 {
+    if (c->pinned) {
+        arm_pinned(c, want);
+        return;
+    }
     if (!pool.oneshot && c->armed == want && !c->unreg)
         return;
     struct epoll_event ev = {.events = want | pool.oneshot, .data.ptr = c};
@@ -809,6 +1083,18 @@ static void timer_set(int64_t at)
  */
 static void park(struct conn *c)
 {
+    /* A pinned connection leaves its worker for the held list, and so ends
+     * its watch: the client is told to reload and may WATCH again. */
+    if (c->pinned) {
+        if (c->watch != NULL && c->watch->active) {
+            end_watch(c);
+            if (proto_buf_append(&c->out, "EVENT overflow\r\n", 16) != 0) {
+                close_later(c);
+                return;
+            }
+        }
+        unpin(c);
+    }
     /* Held again at once after its wait, it is out of the set already. */
     if (!c->unreg && epoll_ctl(pool.ep, EPOLL_CTL_DEL, c->fd, NULL) != 0) {
         log_error("epoll_ctl: %s", strerror(errno));
@@ -980,6 +1266,32 @@ static void report_start(struct worker *w, int status, const char *err)
     pthread_mutex_unlock(&pool.start_lock);
 }
 
+/* The events of the worker's own set: its pinned connections' stay; its
+ * eventfd is taken (the pass delivers anyway); the shared set's readiness
+ * is replaced by the shared set's own events, taken without waiting (none,
+ * if another worker took them first). */
+static int own_events(struct epoll_event *evs, int n)
+{
+    int shared = 0, k = 0;
+    for (int i = 0; i < n; i++) {
+        void *p = evs[i].data.ptr;
+        if (p == (void *)&pool.ep)
+            shared = 1;
+        else if (p == (void *)&self->wefd)
+            kicked();
+        else
+            evs[k++] = evs[i];
+    }
+    if (shared && k < MAX_EVENTS) {
+        int m = epoll_wait(pool.ep, evs + k, MAX_EVENTS - k, 0);
+        if (m < 0 && errno != EINTR)
+            log_error("worker %d: epoll_wait: %s", self->index, strerror(errno));
+        if (m > 0)
+            k += m;
+    }
+    return k;
+}
+
 static void *worker_main(void *arg)
 {
     struct epoll_event evs[MAX_EVENTS];
@@ -1023,16 +1335,23 @@ static void *worker_main(void *arg)
         goto out;
     }
     self->changes = batch_changes(self->batch);
+    watch_pub_init(&self->pub, pool.ring);
+    batch_on_publish(self->batch, &watch_publisher, &self->pub);
     report_start(self, 1, NULL);
 
     for (;;) {
-        int n = epoll_wait(pool.ep, evs, MAX_EVENTS, nready ? 0 : -1);
+        /* With pinned connections, the worker's own set, which holds the
+         * shared one too (see "Watching connections"). */
+        int own = self->npinned > 0;
+        int n = epoll_wait(own ? self->pep : pool.ep, evs, MAX_EVENTS, nready ? 0 : -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             log_error("worker %d: epoll_wait: %s", self->index, strerror(errno));
             break;
         }
+        if (own)
+            n = own_events(evs, n);
         now_ms = net_now_ms();
         int wake = 0;
 
@@ -1057,7 +1376,7 @@ static void *worker_main(void *arg)
             }
             /* Ours now: see what its last owner did (conn.handoff). */
             atomic_load_explicit(&c->handoff, memory_order_acquire);
-            if (pool.oneshot)
+            if (pool.oneshot && !c->pinned)
                 c->armed = 0;
             conn_event(c, evs[i].events);
         }
@@ -1065,7 +1384,9 @@ static void *worker_main(void *arg)
         /* No snapshot is held across epoll_wait (see store_read_end). */
         store_read_end(self->store);
         batch_end(self->batch);
+        deliver_mine();
         settle_all();
+        rekick_mine();
         store_engine_maintain(pool.engine);
         close_pending();
         streams_reap(now_ms);
@@ -1096,6 +1417,35 @@ static void wake_all(void)
         log_warn("waking the workers: %s", strerror(errno));
 }
 
+/* The workers' own sets and eventfds (see "Watching connections"), made
+ * and closed here, on the main thread, while no worker runs. */
+static void close_own(void)
+{
+    for (int i = 0; pool.w != NULL && i < pool.n; i++) {
+        struct worker *w = &pool.w[i];
+        if (w->pep >= 0)
+            close(w->pep);
+        if (w->wefd >= 0)
+            close(w->wefd);
+        w->pep = w->wefd = -1;
+    }
+}
+
+static int open_own(struct worker *w, char *err, size_t errcap)
+{
+    w->pep = epoll_create1(EPOLL_CLOEXEC);
+    w->wefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wefd};
+    if (w->pep < 0 || w->wefd < 0 || epoll_ctl(w->pep, EPOLL_CTL_ADD, w->wefd, &ev) != 0) {
+        snprintf(err, errcap, "cannot create worker %d's event loop: %s", w->index,
+                 strerror(errno));
+        return -1;
+    }
+    atomic_init(&w->kick, 0);
+    atomic_init(&w->watching, 0);
+    return 0;
+}
+
 static void close_loop(void)
 {
     if (pool.tfd >= 0)
@@ -1119,11 +1469,30 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
     pool.streams = store_engine_streams(engine);
     streams_init(engine);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
-    if (pool.w == NULL || stats_init(pool.n, registry_counts) != 0) {
+    pool.ring = watch_ring_new(cfg->watch_ring, cfg->watch_ring_bytes, (int64_t)time(NULL));
+    if (pool.w == NULL || pool.ring == NULL || stats_init(pool.n, registry_counts) != 0) {
         snprintf(err, errcap, "out of memory");
         free(pool.w);
         pool.w = NULL;
+        watch_ring_free(pool.ring);
+        pool.ring = NULL;
         return -1;
+    }
+    watch_ring_on_visible(pool.ring, wake_watchers, NULL);
+    for (int i = 0; i < pool.n; i++) {
+        pool.w[i].index = i;
+        pool.w[i].pep = pool.w[i].wefd = -1;
+    }
+    for (int i = 0; i < pool.n; i++) {
+        if (open_own(&pool.w[i], err, errcap) != 0) {
+            close_own();
+            free(pool.w);
+            pool.w = NULL;
+            watch_ring_free(pool.ring);
+            pool.ring = NULL;
+            stats_fini();
+            return -1;
+        }
     }
     pool.ep = epoll_create1(EPOLL_CLOEXEC);
     pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1139,6 +1508,9 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
         epoll_ctl(pool.ep, EPOLL_CTL_ADD, pool.tfd, &tev) != 0) {
         snprintf(err, errcap, "cannot create the workers' event loop: %s", strerror(errno));
         close_loop();
+        close_own();
+        watch_ring_free(pool.ring);
+        pool.ring = NULL;
         free(pool.w);
         pool.w = NULL;
         stats_fini();
@@ -1173,6 +1545,9 @@ fail:
     wake_all();
     for (int i = 0; i < started; i++)
         pthread_join(pool.w[i].thread, NULL);
+    close_own();
+    watch_ring_free(pool.ring);
+    pool.ring = NULL;
     free(pool.w);
     pool.w = NULL;
     pool.n = 0;
@@ -1191,11 +1566,14 @@ void workers_stop(void)
     wake_all();
     for (int i = 0; i < pool.n; i++)
         pthread_join(pool.w[i].thread, NULL);
+    close_own();
     free(pool.w);
     pool.w = NULL;
     pool.n = 0;
     stats_fini();
     drain_and_close();
+    watch_ring_free(pool.ring);
+    pool.ring = NULL;
     streams_close();
     close_loop();
 }

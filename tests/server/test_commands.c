@@ -434,6 +434,9 @@ static void stats(void **state)
                                        "auth_delayed",
                                        "auth_closed",
                                        "http_closed",
+                                       "watchers",
+                                       "events_sent",
+                                       "watch_overflows",
                                        "version"};
     ok(h, "ADD a", "1");
     ok(h, "ADD b", "2");
