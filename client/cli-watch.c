@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "text.h"
@@ -58,6 +61,27 @@ int cli_watch_parse_seq(const char *text, size_t len, uint64_t *seq)
     return 0;
 }
 
+/* A watch may be silent for hours: TCP keepalive finds a server that
+ * vanished without closing (a host gone, a cable out) after about 90 s,
+ * and the wait then fails like any lost connection. */
+#define WATCH_KEEPIDLE_S 60
+#define WATCH_KEEPINTVL_S 10
+#define WATCH_KEEPCNT 3
+
+static void keepalive(struct session *s)
+{
+    int on = 1, idle = WATCH_KEEPIDLE_S, intvl = WATCH_KEEPINTVL_S, cnt = WATCH_KEEPCNT;
+    int fd = s->conn.fd;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0)
+        fprintf(stderr,
+                "todo-cli: cannot turn TCP keepalive on (%s): a vanished server may go "
+                "unnoticed\n",
+                strerror(errno));
+}
+
 int cli_watch_start(struct session *s, const char *const *words, size_t nwords, int since_set,
                     uint64_t since, uint64_t *seq, enum cli_conn_status *st)
 {
@@ -87,6 +111,7 @@ int cli_watch_start(struct session *s, const char *const *words, size_t nwords, 
         cli_conn_close(&s->conn);
         return CLI_EXIT_SERVER;
     }
+    keepalive(s);
     if (nwords > PROTO_WATCH_MAX_ARGS - 1)
         nwords = PROTO_WATCH_MAX_ARGS - 1;
     for (size_t i = 0; i < nwords; i++)
