@@ -53,6 +53,16 @@ $(cat "$1")"
     return 1
 }
 
+# wait_file FILE: until FILE is there and not empty.
+wait_file() {
+    local i
+    for ((i = 0; i < WAIT_STEPS; i++)); do
+        [ -s "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # The watch has begun once the server counts a watcher (STATS).
 wait_watchers() {
     local i
@@ -64,6 +74,8 @@ wait_watchers() {
     fail "the server never counted $1 watchers: $OUT"
     return 1
 }
+
+RELAY_PIDS=()
 
 # ---- every kind of change, in order, once; nothing for refused writes ----
 DB=$TMP/todo.db
@@ -128,6 +140,43 @@ cli add piped
 PIPED=$OUT
 wait_text "$TMP/pipe.out" "add $PIPED"
 
+# ---- a dropped connection, the server still up: the watcher resumes ----
+# A relay between a watcher and the server is cut (the server goes on)
+# while changes are made; once it lets connections through again, the
+# watcher asks for the changes after its last one and gets each once, in
+# order, with no reload.
+if command -v python3 >/dev/null; then
+    python3 "$(dirname "$0")/relay.py" "$TMP/relay.port" "$PORT" "$TMP/cut" &
+    RELAY_PIDS+=("$!")
+    wait_file "$TMP/relay.port" || fail "the relay did not start"
+    "$TODO_CLI" -p "$(cat "$TMP/relay.port")" --json watch >"$TMP/relay.out" 2>"$TMP/relay.err" &
+    RELAY_PIDS+=("$!")
+    WATCHERS+=("$!")
+    wait_watchers 4
+    cli add before the cut
+    CUT1=$OUT
+    wait_text "$TMP/relay.out" "\"id\":\"$CUT1\""
+    : >"$TMP/cut"
+    wait_text "$TMP/relay.err" "closed the connection; reconnecting"
+    wait_watchers 3
+    cli add during the cut
+    CUT2=$OUT
+    cli done "$CUT2"
+    cli del "$CUT1"
+    rm -f "$TMP/cut"
+    wait_text "$TMP/relay.err" "reconnected to 127.0.0.1:"
+    wait_lines "$TMP/relay.out" 4
+    got=$(jq -r '.event + " " + (.id // "-")' "$TMP/relay.out")
+    expect_eq "$got" "add $CUT1
+add $CUT2
+done $CUT2
+del $CUT1" "the events around a cut, replayed"
+    expect_eq "$(grep -c reload "$TMP/relay.out")" "0" "no reload after a replay"
+    # Byte for byte what the watcher that was never cut printed.
+    wait_lines "$TMP/json.out" 11
+    expect_eq "$(cat "$TMP/relay.out")" "$(tail -n 4 "$TMP/json.out")" "replayed lines as the live ones"
+fi
+
 # ---- restart on the same port and database: the watcher comes back ----
 # A run numbers its changes from its start time in seconds (PROTOCOL.md):
 # two runs within one second would share numbers, so the next run starts
@@ -167,7 +216,7 @@ wait "$PLAIN_PID"
 expect_eq "$?" "0" "watch's exit status after SIGTERM"
 # Only the ones still running are stopped: a pid that was waited for may
 # have been given to another process since.
-WATCHERS=("$PIPE_PID" "$JQ_PID")
+WATCHERS=("$PIPE_PID" "$JQ_PID" ${RELAY_PIDS[@]+"${RELAY_PIDS[@]}"})
 stop_watchers
 
 # ---- usage, an unreachable server, an old server ----
@@ -207,10 +256,7 @@ for line in f:
         c.sendall(b"ERR UNKNOWN no such command\r\n")
 EOF
     FAKE_PID=$!
-    for ((i = 0; i < WAIT_STEPS; i++)); do
-        [ -s "$TMP/fake.port" ] && break
-        sleep 0.05
-    done
+    wait_file "$TMP/fake.port" || fail "the stand-in server did not start"
     timeout 30 "$TODO_CLI" -p "$(cat "$TMP/fake.port")" watch >"$TMP/out" 2>"$TMP/err"
     RC=$?
     expect_eq "$RC" "1" "watch of a version 3 server"
