@@ -218,6 +218,37 @@ expect_eq "$?" "0" "watch's exit status after SIGTERM"
 # have been given to another process since.
 WATCHERS=("$PIPE_PID" "$JQ_PID" ${RELAY_PIDS[@]+"${RELAY_PIDS[@]}"})
 stop_watchers
+WATCHERS=()
+
+# ---- a watcher that falls behind: overflow, then it goes on afresh ----
+# The watcher is stopped while 24 MB of changes are made, far more than the
+# sockets between it and the server hold, so that the server's buffer for
+# it passes --watch-buffer: it is sent EVENT overflow and its watch ends.
+stop_server
+start_server --db :memory: --watch-buffer 65536 || exit 1
+watch_bg slow --json watch
+SLOW_PID=$WPID
+wait_watchers 1
+kill -STOP "$SLOW_PID"
+big=$(head -c 60000 /dev/zero | tr '\0' x)
+for ((i = 0; i < 400; i++)); do printf 'add %s\n' "$big"; done >"$TMP/big.txt"
+"$TODO_CLI" -p "$SERVER_PORT" --stop-on-error <"$TMP/big.txt" >/dev/null 2>"$TMP/big.err" ||
+    fail "the big batch failed: $(head -c 300 "$TMP/big.err")"
+kill -CONT "$SLOW_PID"
+wait_text "$TMP/slow.err" "the watch fell too far behind the server; watching afresh"
+wait_text "$TMP/slow.out" '{"event":"reload"}'
+wait_watchers 1
+cli add after the overflow
+AFTER=$OUT
+wait_text "$TMP/slow.out" "\"id\":\"$AFTER\""
+jq -e . "$TMP/slow.out" >/dev/null || fail "the slow watcher printed a line that is not JSON"
+expect_eq "$(tail -n 1 "$TMP/slow.out" | jq -r '.event + " " + .text')" "add after the overflow" \
+    "the first change after the overflow"
+expect_eq "$(grep -c '"event":"reload"' "$TMP/slow.out")" "1" "one reload line"
+kill -TERM "$SLOW_PID"
+wait "$SLOW_PID"
+expect_eq "$?" "0" "the slow watcher's exit status"
+WATCHERS=()
 
 # ---- usage, an unreachable server, an old server ----
 cli watch pending done
