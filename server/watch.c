@@ -347,8 +347,8 @@ static int late_task(void *arg, const struct proto_task *t)
     return 0;
 }
 
-/* One record's entry, its text malloc'd; 0, or -1 (no entry: the record
- * is left out, as a lost one). */
+/* One record's entry, its text malloc'd; 0, 1 when it needs none, or -1
+ * (no entry: the record is lost, and its watchers must be told). */
 static int make_entry(struct change_log *l, size_t i, struct store *writer, struct entry *e)
 {
     struct change *c = &l->v[i];
@@ -373,8 +373,13 @@ static int make_entry(struct change_log *l, size_t i, struct store *writer, stru
     if (!c->has_task) {
         struct late_task lt = {l, i, 0};
         struct proto_str id = {c->id, strlen(c->id)};
-        if (store_get(writer, id, late_task, &lt) != STORE_OK || !lt.found)
-            return -1; /* gone again within the batch, or no memory */
+        int rc = store_get(writer, id, late_task, &lt);
+        /* Deleted again within the batch: its del comes later, and a
+         * watcher drops an id it does not show, so this one is left out. */
+        if (rc == STORE_NOTFOUND)
+            return 1;
+        if (rc != STORE_OK || !lt.found)
+            return -1;
     }
     e->done = (unsigned char)c->done;
     e->text = malloc(wl + c->line_len + c->tags_len);
@@ -410,9 +415,10 @@ static void pub_prepare(void *arg, struct change_log *l, struct store *writer)
     size_t ne = 0;
     int lost = l->lost || ev == NULL;
     for (size_t i = 0; ev != NULL && i < l->n; i++) {
-        if (make_entry(l, i, writer, &ev[ne]) == 0)
+        int rc = make_entry(l, i, writer, &ev[ne]);
+        if (rc == 0)
             ne++;
-        else
+        else if (rc < 0)
             lost = 1;
     }
     pthread_rwlock_wrlock(&r->lock);
