@@ -89,20 +89,20 @@ int cli_conn_is_open(const struct cli_conn *c)
 }
 
 /* Milliseconds until the monotonic time until (-1: no limit), cut short
- * by the deadline; 0 when it has passed. */
+ * by the deadline; 0 when it has passed, -1 when there is no limit. */
 static int ms_until(const struct cli_conn *c, int64_t until)
 {
-    int64_t now = net_now_ms(), left = until < 0 ? -1 : until - now;
-    if (c->deadline) {
-        int64_t dl = c->deadline - now;
-        if (left < 0 || dl < left)
-            left = dl;
-        if (left < 0)
-            left = 0;
-    }
+    int64_t end = until;
+    if (c->deadline && (end < 0 || c->deadline < end))
+        end = c->deadline;
+    if (end < 0)
+        return -1;
+    int64_t left = end - net_now_ms();
+    if (left < 0)
+        left = 0;
     if (left > INT32_MAX)
         left = INT32_MAX;
-    return until < 0 && !c->deadline ? -1 : (int)(left < 0 ? 0 : left);
+    return (int)left;
 }
 
 /* One wait on the socket: pselect with c->wait_mask when it is set (and
@@ -340,11 +340,14 @@ static int handle_event(struct cli_conn *c, const struct proto_reply *r, enum cl
 
 /* Takes the next reply out of the bytes held, handing the events before it
  * to the handler (and counting them in *events). 1 with *r filled, 0 when
- * no whole reply is held yet, -1 with the connection closed and *st set. */
+ * no whole reply is held yet, -1 with the connection closed and *st set.
+ * The events are stepped over and dropped at once at the end, so that a
+ * burst of them costs one move of the buffer, not one each. */
 static int next_reply(struct cli_conn *c, struct proto_reply *r, size_t *events,
                       enum cli_conn_status *st)
 {
     char derr[160];
+    size_t off = 0;
     if (c->in_drop) {
         memmove(c->in, c->in + c->in_drop, c->in_len - c->in_drop);
         c->in_len -= c->in_drop;
@@ -353,9 +356,16 @@ static int next_reply(struct cli_conn *c, struct proto_reply *r, size_t *events,
     for (;;) {
         size_t used = 0;
         enum proto_status ps =
-            proto_reply_decode(&c->dec, c->in, c->in_len, &used, r, derr, sizeof(derr));
-        if (ps == PROTO_NEED_MORE)
+            proto_reply_decode(&c->dec, c->in + off, c->in_len - off, &used, r, derr, sizeof(derr));
+        if (ps == PROTO_NEED_MORE) {
+            /* The decoder keeps offsets from where it was given the
+             * bytes: they move to the front together. */
+            if (off > 0) {
+                memmove(c->in, c->in + off, c->in_len - off);
+                c->in_len -= off;
+            }
             return 0;
+        }
         if (ps == PROTO_ERROR) {
             set_err(c, "%s:%s does not speak the todo protocol: %s", c->cfg.host, c->cfg.port,
                     derr);
@@ -363,14 +373,14 @@ static int next_reply(struct cli_conn *c, struct proto_reply *r, size_t *events,
             return -1;
         }
         if (r->kind != PROTO_REPLY_EVENT) {
-            c->in_drop = used;
+            /* *r points into the buffer: it is dropped on the next call. */
+            c->in_drop = off + used;
             return 1;
         }
         if (handle_event(c, r, st) != 0)
             return -1;
         (*events)++;
-        memmove(c->in, c->in + used, c->in_len - used);
-        c->in_len -= used;
+        off += used;
     }
 }
 
