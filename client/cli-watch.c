@@ -323,6 +323,9 @@ int cli_watch_run(struct session *s, const struct client_cmd *c, int argc, char 
     sigdelset(&w.waitm, SIGINT);
     sigdelset(&w.waitm, SIGTERM);
 
+    /* Everything on stdout is one JSON document a line, errors too. */
+    int old_lines = s->out.json_lines;
+    s->out.json_lines = 1;
     const volatile sig_atomic_t *old_cancel = s->conn.cancel;
     cli_conn_event_fn old_fn = s->conn.on_event;
     void *old_ctx = s->conn.event_ctx;
@@ -382,6 +385,7 @@ out:
     s->conn.wait_mask = NULL;
     s->conn.on_event = old_fn;
     s->conn.event_ctx = old_ctx;
+    s->out.json_lines = old_lines;
     if (sigaction(SIGTERM, &old_term, NULL) != 0)
         fprintf(stderr, "todo-cli: cannot restore the SIGTERM handler: %s\n", strerror(errno));
 out_int:

@@ -264,6 +264,9 @@ dead=$(dead_port)
 RC=$?
 expect_eq "$RC" "3" "watch of a server that is not there"
 expect_has "$(cat "$TMP/err")" "cannot connect to 127.0.0.1:$dead" "watch of a server that is not there"
+"$TODO_CLI" -p "$dead" --json watch >"$TMP/out" 2>"$TMP/err"
+expect_eq "$(jq -c '.error.code' "$TMP/out")" '"CONNECT"' "watch --json: the error as JSON"
+expect_eq "$(wc -l <"$TMP/out")" "1" "watch --json: the error on one line, as the events are"
 
 # A server of protocol version 3 (a stand-in that only greets): a clear
 # error at once, not a hang. This is the one place a fake server is used.
