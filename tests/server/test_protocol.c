@@ -328,12 +328,26 @@ static void command_line(void **state)
     const char *help[] = {"--help", NULL};
     int st = srv_run(help, out, sizeof(out), err, sizeof(err), 5000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    static const char *const flags[] = {"--bind",      "--port",          "--db",
-                                        "--threads",   "--max-clients",   "--idle-timeout",
-                                        "--max-line",  "--password-file", "--insecure",
-                                        "--sync",      "--sched",         "--demo",
-                                        "--log-level", "--help",          "--version",
-                                        "todo.db",     "--line-timeout"};
+    static const char *const flags[] = {"--bind",
+                                        "--port",
+                                        "--db",
+                                        "--threads",
+                                        "--max-clients",
+                                        "--idle-timeout",
+                                        "--max-line",
+                                        "--password-file",
+                                        "--insecure",
+                                        "--sync",
+                                        "--sched",
+                                        "--demo",
+                                        "--log-level",
+                                        "--help",
+                                        "--version",
+                                        "todo.db",
+                                        "--line-timeout",
+                                        "--watch-ring",
+                                        "--watch-ring-bytes",
+                                        "--watch-buffer"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         assert_non_null(strstr(out, flags[i]));
 
