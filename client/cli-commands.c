@@ -13,6 +13,7 @@
 #include "complete.h"
 #include "options.h"
 #include "askpass.h"
+#include "cli-watch.h"
 #include "clock.h"
 #include "text.h"
 
@@ -58,7 +59,7 @@ static const char *conn_code(enum cli_conn_status st)
 }
 
 /* Reports a failed connection call; returns the exit status for it. */
-static int conn_failed(struct session *s, enum cli_conn_status st)
+int session_conn_failed(struct session *s, enum cli_conn_status st)
 {
     /* The terminal echoed ^C on the current line; start the message on its own. */
     if (st == CLI_CONN_E_INTR)
@@ -78,12 +79,11 @@ int session_connect(struct session *s)
         return 0;
     enum cli_conn_status st = cli_conn_open(&s->conn);
     if (st != CLI_CONN_OK)
-        return conn_failed(s, st);
+        return session_conn_failed(s, st);
     return 0;
 }
 
-/* Turns an ERR reply into a message and an exit status. */
-static int server_error(struct session *s, const struct proto_reply *r)
+int session_server_error(struct session *s, const struct proto_reply *r)
 {
     char code[32];
     snprintf(code, sizeof(code), "%.*s", (int)r->code.len, r->code.ptr);
@@ -175,9 +175,9 @@ static int call_args_min(struct session *s, int min_version, const char *name, e
         min_version > 0 ? cli_conn_call_min(&s->conn, min_version, what, cmd, args, (size_t)argc, r)
                         : cli_conn_call(&s->conn, cmd, args, (size_t)argc, r);
     if (st != CLI_CONN_OK)
-        return conn_failed(s, st);
+        return session_conn_failed(s, st);
     if (r->kind == PROTO_REPLY_ERR)
-        return server_error(s, r);
+        return session_server_error(s, r);
     return -1;
 }
 
@@ -248,6 +248,11 @@ static int run_change(struct session *s, const struct client_cmd *c, int argc, c
         return rc;
     if (r.kind != PROTO_REPLY_OK)
         return unexpected(s, c->name);
+    if (r.text.len > 0 && r.text.len <= PROTO_MAX_ID) {
+        s->changed = c->cmd;
+        memcpy(s->changed_id, r.text.ptr, r.text.len);
+        s->changed_id[r.text.len] = '\0';
+    }
     return out_id(&s->out, r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 
@@ -540,7 +545,10 @@ static int run_help(struct session *s, const struct client_cmd *c, int argc, cha
     if (a)
         return out_doc(&s->out, a) == 0 ? CLI_EXIT_OK : output_failed(s);
     if (!one && s->mode == SESSION_SHELL &&
-        fputs("  quit, exit\n      Leaves the shell (so does Ctrl-D).\n", s->out.fp) == EOF)
+        fputs("  watch on|off\n      Shows other clients' changes above the prompt as they "
+              "happen, or stops (on by default on a terminal; TODO_CLI_WATCH=off).\n"
+              "  quit, exit\n      Leaves the shell (so does Ctrl-D).\n",
+              s->out.fp) == EOF)
         return output_failed(s);
     return CLI_EXIT_OK;
 }
@@ -732,13 +740,13 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
         }
         st = cli_conn_queue(&s->conn, it.restore ? PROTO_CMD_IMPORT : PROTO_CMD_ADD, x.a, x.n);
         if (st != CLI_CONN_OK)
-            return conn_failed(s, st);
+            return session_conn_failed(s, st);
         items[count++] = it;
     }
     for (k = 0; k < count; k++) {
         struct import_item *it = &items[k];
         if ((st = cli_conn_read(&s->conn, &r)) != CLI_CONN_OK)
-            return conn_failed(s, st);
+            return session_conn_failed(s, st);
         if (r.kind == PROTO_REPLY_OK && it->restore && import_outcome(&r, n) == 0)
             continue;
         if (r.kind == PROTO_REPLY_OK && !it->restore && r.text.len > 0 &&
@@ -761,14 +769,14 @@ static int import_window(struct session *s, json_t *tasks, size_t from, size_t t
             continue;
         struct proto_arg a = {items[k].id, strlen(items[k].id), 0};
         if ((st = cli_conn_queue(&s->conn, PROTO_CMD_DONE, &a, 1)) != CLI_CONN_OK)
-            return conn_failed(s, st);
+            return session_conn_failed(s, st);
         ndone++;
     }
     for (k = 0; k < count && ndone > 0; k++) {
         if (!items[k].ok || !items[k].done)
             continue;
         if ((st = cli_conn_read(&s->conn, &r)) != CLI_CONN_OK)
-            return conn_failed(s, st);
+            return session_conn_failed(s, st);
         ndone--;
         if (r.kind != PROTO_REPLY_OK) {
             fprintf(stderr, "todo-cli: task %zu of the input was added as %s but not marked done: ",
@@ -959,11 +967,11 @@ static int run_auth(struct session *s, const struct client_cmd *c, int argc, cha
     struct proto_arg a = {pw, strlen(pw), 1};
     enum cli_conn_status st = cli_conn_call(&s->conn, PROTO_CMD_AUTH, &a, 1, &r);
     if (st != CLI_CONN_OK) {
-        rc = conn_failed(s, st);
+        rc = session_conn_failed(s, st);
         goto out;
     }
     if (r.kind == PROTO_REPLY_ERR) {
-        rc = server_error(s, &r);
+        rc = session_server_error(s, &r);
         goto out;
     }
     if (s->password) {
@@ -1027,6 +1035,15 @@ static const struct client_cmd table[] = {
      .min_args = 0,
      .max_args = 3,
      .run = run_import},
+    {.name = "watch",
+     .cmd = PROTO_CMD_WATCH,
+     .usage = "[pending|done|all] [+TAG]...",
+     .summary = "Prints each change to the tasks that match as it happens, until interrupted; "
+                "reconnects when the connection is lost, missing nothing the server still keeps.",
+     .min_args = 0,
+     .max_args = 1 + PROTO_MAX_TAGS,
+     .run = cli_watch_run,
+     .flags = CMD_OWN_ARGS},
     {.name = "auth",
      .cmd = PROTO_CMD_AUTH,
      .usage = "[PASSWORD]",

@@ -28,6 +28,11 @@ struct session {
     /* While a command runs: quoted[i] is 1 when its i-th argument is text
      * (the user quoted it, or it came after "--"); NULL for none. */
     const unsigned char *quoted;
+    /* The last change a command made here (add, edit, done, undone, del,
+     * on OK; PROTO_CMD_NONE for none), so that the shell's watch can leave
+     * out the events of its own writes. The shell resets it. */
+    enum proto_cmd changed;
+    char changed_id[PROTO_MAX_ID + 1];
 };
 
 struct client_cmd;
@@ -71,6 +76,11 @@ const char *cli_commands_suggest(const char *name, enum session_mode mode);
 
 /* Connects s->conn if it is not open. 0, or CLI_EXIT_CONNECT after printing why. */
 int session_connect(struct session *s);
+
+/* Reports a failed connection call (c->conn.err); returns the exit status for it. */
+int session_conn_failed(struct session *s, enum cli_conn_status st);
+/* Reports an ERR reply (its sentence and code); returns the exit status for it. */
+int session_server_error(struct session *s, const struct proto_reply *r);
 
 /* Prints "todo-cli: MESSAGE" on stderr (and the JSON error on stdout in JSON mode). */
 void session_fail(struct session *s, const char *code, const char *fmt, ...)

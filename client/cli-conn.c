@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,8 +23,9 @@
 
 /* A reply may hold a whole LIST; this bounds what a broken server can make us hold. */
 #define CLI_CONN_MAX_INPUT (512u * 1024 * 1024)
-/* A data line holds one task; its text is at most a request line, escaped. */
-#define CLI_CONN_MAX_LINE (4u * PROTO_MAX_LINE_DEFAULT + 1024)
+/* A data line holds one task; its text is at most a request line, escaped.
+ * An event line is a task line and a few words more. */
+#define CLI_CONN_MAX_LINE (4u * PROTO_MAX_LINE_DEFAULT + 1024 + PROTO_EVENT_OVERHEAD)
 
 static void set_err(struct cli_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(struct cli_conn *c, const char *fmt, ...)
@@ -76,6 +78,9 @@ void cli_conn_free(struct cli_conn *c)
     free(c->in);
     c->in = NULL;
     c->in_cap = 0;
+    free(c->ev_scratch);
+    c->ev_scratch = NULL;
+    c->ev_scratch_cap = 0;
     proto_buf_free(&c->out);
 }
 
@@ -84,28 +89,52 @@ int cli_conn_is_open(const struct cli_conn *c)
     return c->fd >= 0;
 }
 
-/* The time left for one wait: the timeout, cut short by the deadline. */
-static int wait_ms(const struct cli_conn *c, int64_t start)
+/* Milliseconds until the monotonic time until (-1: no limit), cut short
+ * by the deadline; 0 when it has passed, -1 when there is no limit. */
+static int ms_until(const struct cli_conn *c, int64_t until)
 {
-    int64_t left = start + c->cfg.timeout_ms - net_now_ms();
-    if (c->deadline) {
-        int64_t dl = c->deadline - net_now_ms();
-        if (dl < left)
-            left = dl;
-    }
-    return left < 0 ? 0 : (int)left;
+    int64_t end = until;
+    if (c->deadline && (end < 0 || c->deadline < end))
+        end = c->deadline;
+    if (end < 0)
+        return -1;
+    int64_t left = end - net_now_ms();
+    if (left < 0)
+        left = 0;
+    if (left > INT32_MAX)
+        left = INT32_MAX;
+    return (int)left;
 }
 
-/* Waits for events on the socket. 1 ready, 0 timed out, -1 error (errno),
- * -2 cancelled by the user. */
-static int wait_fd(struct cli_conn *c, short events, int64_t start)
+/* One wait on the socket: pselect with c->wait_mask when it is set (and
+ * the descriptor fits an fd_set), else poll. Returns as poll does. */
+static int wait_once(struct cli_conn *c, short events, int ms)
+{
+    if (c->wait_mask && c->fd < FD_SETSIZE) {
+        fd_set rd, wr;
+        FD_ZERO(&rd);
+        FD_ZERO(&wr);
+        FD_SET(c->fd, (events & POLLOUT) ? &wr : &rd);
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        return pselect(c->fd + 1, &rd, &wr, NULL, ms < 0 ? NULL : &ts, c->wait_mask);
+    }
+    struct pollfd p = {.fd = c->fd, .events = events};
+    return poll(&p, 1, ms);
+}
+
+/* Waits for events on the socket until the monotonic time until (-1: no
+ * limit). 1 ready, 0 timed out, -1 error (errno), -2 cancelled by the user. */
+static int wait_until(struct cli_conn *c, short events, int64_t until)
 {
     for (;;) {
-        struct pollfd p = {.fd = c->fd, .events = events};
-        int ms = wait_ms(c, start);
+        /* With a wait mask the signal is blocked outside the wait, so it
+         * may have come before it: look at the flag first. */
+        if (c->wait_mask && c->cancel && *c->cancel)
+            return -2;
+        int ms = ms_until(c, until);
         if (ms == 0)
             return 0;
-        int r = poll(&p, 1, ms);
+        int r = wait_once(c, events, ms);
         if (r > 0)
             return 1;
         if (r == 0)
@@ -115,6 +144,12 @@ static int wait_fd(struct cli_conn *c, short events, int64_t start)
         if (c->cancel && *c->cancel)
             return -2;
     }
+}
+
+/* Waits within the timeout from start. */
+static int wait_fd(struct cli_conn *c, short events, int64_t start)
+{
+    return wait_until(c, events, start + c->cfg.timeout_ms);
 }
 
 static double secs(int ms)
@@ -183,6 +218,7 @@ enum cli_conn_status cli_conn_open(struct cli_conn *c)
                     cause(why, buf, sizeof(buf)));
         return CLI_CONN_E_CONNECT;
     }
+    c->opened++;
     if (c->cfg.password) {
         struct proto_arg a = {c->cfg.password, strlen(c->cfg.password), 1};
         struct proto_reply r;
@@ -203,6 +239,10 @@ int cli_conn_alive(struct cli_conn *c)
 {
     if (c->fd < 0)
         return 0;
+    /* A watching connection is readable whenever an event comes: take
+     * them, and it is alive when nothing else was there. */
+    if (c->on_event)
+        return cli_conn_pump(c) == CLI_CONN_OK && c->fd >= 0;
     struct pollfd p = {.fd = c->fd, .events = POLLIN};
     int r = poll(&p, 1, 0);
     if (r == 0)
@@ -271,14 +311,44 @@ enum cli_conn_status cli_conn_flush(struct cli_conn *c)
     return CLI_CONN_OK;
 }
 
-enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r)
+/* Decodes an event line and hands it to the handler. 0, or -1 with the
+ * connection closed and *st set. */
+static int handle_event(struct cli_conn *c, const struct proto_reply *r, enum cli_conn_status *st)
 {
-    char buf[128], derr[160];
-    int64_t start = net_now_ms();
-    enum cli_conn_status st = cli_conn_flush(c);
-    if (st != CLI_CONN_OK)
-        return st;
+    struct proto_event ev;
+    char derr[200];
+    if (!c->on_event)
+        return 0;
+    if (c->ev_scratch_cap < r->text.len + 1) {
+        char *p = realloc(c->ev_scratch, r->text.len + 1);
+        if (!p) {
+            set_err(c, "out of memory");
+            *st = broken(c, CLI_CONN_E_NOMEM);
+            return -1;
+        }
+        c->ev_scratch = p;
+        c->ev_scratch_cap = r->text.len + 1;
+    }
+    if (proto_event_decode(r->text.ptr, r->text.len, c->ev_scratch, c->ev_scratch_cap, &ev, derr,
+                           sizeof(derr)) != PROTO_E_NONE) {
+        set_err(c, "%s:%s does not speak the todo protocol: %s", c->cfg.host, c->cfg.port, derr);
+        *st = broken(c, CLI_CONN_E_PROTO);
+        return -1;
+    }
+    c->on_event(c->event_ctx, &ev);
+    return 0;
+}
 
+/* Takes the next reply out of the bytes held, handing the events before it
+ * to the handler (and counting them in *events). 1 with *r filled, 0 when
+ * no whole reply is held yet, -1 with the connection closed and *st set.
+ * The events are stepped over and dropped at once at the end, so that a
+ * burst of them costs one move of the buffer, not one each. */
+static int next_reply(struct cli_conn *c, struct proto_reply *r, size_t *events,
+                      enum cli_conn_status *st)
+{
+    char derr[160];
+    size_t off = 0;
     if (c->in_drop) {
         memmove(c->in, c->in + c->in_drop, c->in_len - c->in_drop);
         c->in_len -= c->in_drop;
@@ -287,60 +357,157 @@ enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r)
     for (;;) {
         size_t used = 0;
         enum proto_status ps =
-            proto_reply_decode(&c->dec, c->in, c->in_len, &used, r, derr, sizeof(derr));
-        if (ps == PROTO_COMPLETE) {
-            c->in_drop = used;
-            return CLI_CONN_OK;
+            proto_reply_decode(&c->dec, c->in + off, c->in_len - off, &used, r, derr, sizeof(derr));
+        if (ps == PROTO_NEED_MORE) {
+            /* The decoder keeps offsets from where it was given the
+             * bytes: they move to the front together. */
+            if (off > 0) {
+                memmove(c->in, c->in + off, c->in_len - off);
+                c->in_len -= off;
+            }
+            return 0;
         }
         if (ps == PROTO_ERROR) {
             set_err(c, "%s:%s does not speak the todo protocol: %s", c->cfg.host, c->cfg.port,
                     derr);
-            return broken(c, CLI_CONN_E_PROTO);
+            *st = broken(c, CLI_CONN_E_PROTO);
+            return -1;
         }
-        if (c->in_cap - c->in_len < 4096) {
-            size_t ncap = c->in_cap ? c->in_cap * 2 : 16384;
-            if (ncap > CLI_CONN_MAX_INPUT) {
-                set_err(c, "the reply from %s:%s is too large", c->cfg.host, c->cfg.port);
-                return broken(c, CLI_CONN_E_PROTO);
-            }
-            char *p = realloc(c->in, ncap);
-            if (!p) {
-                set_err(c, "out of memory");
-                return broken(c, CLI_CONN_E_NOMEM);
-            }
-            c->in = p;
-            c->in_cap = ncap;
+        if (r->kind != PROTO_REPLY_EVENT) {
+            /* *r points into the buffer: it is dropped on the next call. */
+            c->in_drop = off + used;
+            return 1;
         }
+        if (handle_event(c, r, st) != 0)
+            return -1;
+        (*events)++;
+        off += used;
+    }
+}
+
+/* Receives more bytes, waiting until the monotonic time until (-1: no
+ * limit). 1 when some came, 0 when none came in time (the connection stays
+ * open), -1 with the connection closed and *st set. */
+static int recv_more(struct cli_conn *c, int64_t until, enum cli_conn_status *st)
+{
+    char buf[128];
+    if (c->in_cap - c->in_len < 4096) {
+        size_t ncap = c->in_cap ? c->in_cap * 2 : 16384;
+        if (ncap > CLI_CONN_MAX_INPUT) {
+            set_err(c, "the reply from %s:%s is too large", c->cfg.host, c->cfg.port);
+            *st = broken(c, CLI_CONN_E_PROTO);
+            return -1;
+        }
+        char *p = realloc(c->in, ncap);
+        if (!p) {
+            set_err(c, "out of memory");
+            *st = broken(c, CLI_CONN_E_NOMEM);
+            return -1;
+        }
+        c->in = p;
+        c->in_cap = ncap;
+    }
+    for (;;) {
         ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
         if (n > 0) {
             c->in_len += (size_t)n;
-            continue;
+            return 1;
         }
         if (n == 0) {
             set_err(c, "%s:%s closed the connection", c->cfg.host, c->cfg.port);
-            return broken(c, CLI_CONN_E_IO);
+            *st = broken(c, CLI_CONN_E_IO);
+            return -1;
         }
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(c, POLLIN, start);
+            int w = wait_until(c, POLLIN, until);
             if (w == 1)
                 continue;
-            if (w == 0) {
-                set_err(c, "no reply from %s:%s within %g s", c->cfg.host, c->cfg.port,
-                        secs(c->cfg.timeout_ms));
-                return broken(c, CLI_CONN_E_TIMEOUT);
-            }
+            if (w == 0)
+                return 0;
             if (w == -2) {
                 set_err(c, "interrupted while waiting for %s:%s; the connection is closed",
                         c->cfg.host, c->cfg.port);
-                return broken(c, CLI_CONN_E_INTR);
+                *st = broken(c, CLI_CONN_E_INTR);
+                return -1;
             }
         }
         set_err(c, "lost the connection to %s:%s: %s", c->cfg.host, c->cfg.port,
                 cause(errno, buf, sizeof(buf)));
-        return broken(c, CLI_CONN_E_IO);
+        *st = broken(c, CLI_CONN_E_IO);
+        return -1;
     }
+}
+
+enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r)
+{
+    int64_t start = net_now_ms();
+    size_t events = 0;
+    enum cli_conn_status st = cli_conn_flush(c);
+    if (st != CLI_CONN_OK)
+        return st;
+    for (;;) {
+        int k = next_reply(c, r, &events, &st);
+        if (k > 0)
+            return CLI_CONN_OK;
+        if (k < 0)
+            return st;
+        k = recv_more(c, start + c->cfg.timeout_ms, &st);
+        if (k < 0)
+            return st;
+        if (k == 0) {
+            set_err(c, "no reply from %s:%s within %g s", c->cfg.host, c->cfg.port,
+                    secs(c->cfg.timeout_ms));
+            return broken(c, CLI_CONN_E_TIMEOUT);
+        }
+    }
+}
+
+/* Events until one has come, or until (-1: no limit; 0: only what is
+ * there now). */
+static enum cli_conn_status events_until(struct cli_conn *c, int64_t until)
+{
+    struct proto_reply r;
+    size_t events = 0;
+    enum cli_conn_status st = CLI_CONN_OK;
+    if (c->fd < 0) {
+        set_err(c, "not connected to %s:%s", c->cfg.host, c->cfg.port);
+        return CLI_CONN_E_IO;
+    }
+    if (c->out.len > 0 && (st = cli_conn_flush(c)) != CLI_CONN_OK)
+        return st;
+    for (;;) {
+        int k = next_reply(c, &r, &events, &st);
+        if (k < 0)
+            return st;
+        if (k > 0) {
+            set_err(c, "%s:%s sent a reply that nothing asked for", c->cfg.host, c->cfg.port);
+            return broken(c, CLI_CONN_E_PROTO);
+        }
+        if (events > 0)
+            return CLI_CONN_OK;
+        k = recv_more(c, until, &st);
+        if (k < 0)
+            return st;
+        if (k == 0) {
+            if (until == 0)
+                return CLI_CONN_OK;
+            set_err(c, "no event from %s:%s in time", c->cfg.host, c->cfg.port);
+            return CLI_CONN_E_TIMEOUT;
+        }
+    }
+}
+
+enum cli_conn_status cli_conn_wait_events(struct cli_conn *c, int timeout_ms)
+{
+    return events_until(c, timeout_ms < 0 ? -1 : net_now_ms() + timeout_ms);
+}
+
+enum cli_conn_status cli_conn_pump(struct cli_conn *c)
+{
+    /* What has come so far; more makes the socket readable again. */
+    return events_until(c, 0);
 }
 
 enum cli_conn_status cli_conn_call(struct cli_conn *c, enum proto_cmd cmd,

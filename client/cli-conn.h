@@ -30,6 +30,11 @@ enum cli_conn_status {
     CLI_CONN_E_VERSION /* the server's protocol is older than the request needs; it stays open */
 };
 
+/* Called for each event line (WATCH) that arrives, decoded; the event's
+ * strings live until the handler returns. It may print, but must not use
+ * the connection. */
+typedef void (*cli_conn_event_fn)(void *ctx, const struct proto_event *ev);
+
 struct cli_conn {
     struct cli_conn_cfg cfg;
     int fd;                         /* -1 when not connected */
@@ -44,6 +49,19 @@ struct cli_conn {
     /* The protocol version the server gave in its HELLO reply; 0 until
      * cli_conn_call_min() asked (once per connection). */
     int version;
+    /* Events that arrive while a reply is awaited go to on_event and the
+     * wait goes on; with no handler they are dropped. */
+    cli_conn_event_fn on_event;
+    void *event_ctx;
+    char *ev_scratch; /* proto_event_decode()'s scratch area */
+    size_t ev_scratch_cap;
+    /* When set, the signal mask to wait with (pselect): the caller blocks
+     * the signals that set *cancel, so that one arriving just before a wait
+     * cannot be missed. */
+    const sigset_t *wait_mask;
+    /* Counts the connections opened: one that was closed and opened again
+     * has a new number, and none of the old one's state (a WATCH). */
+    unsigned long opened;
 };
 
 void cli_conn_init(struct cli_conn *c, const struct cli_conn_cfg *cfg);
@@ -57,7 +75,8 @@ int cli_conn_is_open(const struct cli_conn *c);
 enum cli_conn_status cli_conn_open(struct cli_conn *c);
 
 /* 1 if an idle open connection still looks usable: the server has not
- * closed it while we were not looking. */
+ * closed it while we were not looking. With an event handler set, events
+ * that came meanwhile are handed to it first (cli_conn_pump()). */
 int cli_conn_alive(struct cli_conn *c);
 
 /* Queues one request (no I/O). CLI_CONN_OK or CLI_CONN_E_NOMEM. */
@@ -68,6 +87,16 @@ enum cli_conn_status cli_conn_flush(struct cli_conn *c);
 /* Flushes, then reads the next reply. *r points into the connection's buffer
  * and stays valid until the next call on c. */
 enum cli_conn_status cli_conn_read(struct cli_conn *c, struct proto_reply *r);
+/* Waits for events alone (a watching connection), at most timeout_ms
+ * (-1: no limit): hands every event that has come to on_event, and returns
+ * CLI_CONN_OK once at least one has. CLI_CONN_E_TIMEOUT when none came in
+ * time (the connection stays open); CLI_CONN_E_PROTO when a reply came
+ * that nobody asked for; otherwise as cli_conn_read(). */
+enum cli_conn_status cli_conn_wait_events(struct cli_conn *c, int timeout_ms);
+/* The same without waiting: handles what the socket holds now. CLI_CONN_OK
+ * (events or none), or a failure (the connection is then closed). */
+enum cli_conn_status cli_conn_pump(struct cli_conn *c);
+
 /* cli_conn_queue + cli_conn_read. */
 enum cli_conn_status cli_conn_call(struct cli_conn *c, enum proto_cmd cmd,
                                    const struct proto_arg *args, size_t nargs,

@@ -172,6 +172,12 @@ int complete_words(const char *const *words, size_t n, const struct complete_liv
             after_dashdash |= strcmp(words[i], "--") == 0;
         if (c && !(c->flags & CMD_HIDDEN))
             rc = complete_args(c, n - 1, word, live, out);
+        /* The shell's own `watch on|off`. */
+        static const char *const switches[] = {"off", "on"};
+        for (size_t i = 0; (flags & COMPLETE_SHELL) && n == 2 && c &&
+                           strcmp(c->name, "watch") == 0 && i < 2 && rc == 0;
+             i++)
+            rc = offer(out, word, "", switches[i]);
         /* One-shot mode takes long options after the command too, up to "--". */
         if (!(flags & COMPLETE_SHELL) && !after_dashdash && strncmp(word, "--", 2) == 0)
             for (size_t i = 0; cli_option_names[i] && rc == 0; i++)

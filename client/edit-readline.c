@@ -29,6 +29,38 @@ const int le_persistent_history = 1;
 static struct le_config cfg;
 static char *line_read;
 static int line_done;
+/* Set while le_read() has readline's handler installed: le_show() then
+ * draws around the prompt. */
+static int reading;
+static int watch_fd = -1;
+static void (*watch_ready)(void *ctx);
+static void *watch_ctx;
+
+void le_set_watch(int fd, void (*ready)(void *ctx), void *ctx)
+{
+    watch_fd = ready ? fd : -1;
+    watch_ready = ready;
+    watch_ctx = ctx;
+}
+
+void le_show(const char *line, size_t n)
+{
+    if (!reading) {
+        fwrite(line, 1, n, stdout);
+        putchar('\n');
+        fflush(stdout);
+        return;
+    }
+    /* Readline clears the prompt and the line (all the rows it takes), the
+     * line goes where they were, and readline draws both again below it,
+     * the half-typed text and the cursor as they were. */
+    rl_clear_visible_line();
+    fwrite(line, 1, n, stdout);
+    fputs("\r\n", stdout);
+    fflush(stdout);
+    rl_on_new_line();
+    rl_forced_update_display();
+}
 
 /* Readline asks for candidates one at a time; they are computed on the
  * first call for a word and handed out from this list. */
@@ -197,9 +229,11 @@ char *le_read(const char *prompt)
     line_done = 0;
     le_sigint = 0;
     rl_callback_handler_install(prompt, on_line);
+    reading = 1;
     while (!line_done) {
-        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-        int r = poll(&p, 1, -1);
+        struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                              {.fd = watch_fd, .events = POLLIN}};
+        int r = poll(p, watch_fd >= 0 ? 2 : 1, -1);
         if (r < 0 && errno == EINTR) {
             if (le_sigint) {
                 /* Ctrl-C: drop the line and start afresh on a new one. */
@@ -216,10 +250,18 @@ char *le_read(const char *prompt)
         if (r < 0) {
             fprintf(stderr, "todo-cli: cannot read the terminal: %s\n", strerror(errno));
             rl_callback_handler_remove();
+            reading = 0;
             return NULL;
         }
-        rl_callback_read_char();
+        /* Keys first: what the user types is never held up by events. */
+        if (p[0].revents) {
+            rl_callback_read_char();
+            continue;
+        }
+        if (watch_fd >= 0 && p[1].revents && watch_ready)
+            watch_ready(watch_ctx);
     }
+    reading = 0;
     if (!line_read)
         putchar('\n');
     return line_read;

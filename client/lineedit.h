@@ -32,4 +32,16 @@ char *le_read(const char *prompt);
 void le_history_add(const char *line);
 void le_end(void);
 
+/* A descriptor le_read() waits on besides the terminal (-1 for none: the
+ * shell's watching connection), and what it calls when that descriptor is
+ * readable or closed. The call may show lines with le_show(), and must
+ * either read what is there or set another descriptor (-1), or le_read()
+ * would be woken for it again at once. */
+void le_set_watch(int fd, void (*ready)(void *ctx), void *ctx);
+/* Shows one line (n bytes, no newline, safe to print: escaped) above the
+ * prompt while le_read() waits, leaving the prompt and the half-typed line
+ * as they were, the cursor where it was; outside le_read() the line is
+ * simply printed. */
+void le_show(const char *line, size_t n);
+
 #endif

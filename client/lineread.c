@@ -7,6 +7,7 @@
 #include "lineread.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +289,19 @@ const int le_persistent_history = 1;
 static struct le_config cfg;
 static struct lr ed;
 static char *histfile;
+/* The prompt while le_read() edits a line on the terminal, else NULL:
+ * le_show() then draws the line again below what it shows. */
+static const char *shown_prompt;
+static int watch_fd = -1;
+static void (*watch_ready)(void *ctx);
+static void *watch_ctx;
+
+void le_set_watch(int fd, void (*ready)(void *ctx), void *ctx)
+{
+    watch_fd = ready ? fd : -1;
+    watch_ready = ready;
+    watch_ctx = ctx;
+}
 
 static int load_one(void *ctx, const char *line)
 {
@@ -374,6 +388,43 @@ static void redraw(const char *prompt)
     }
 }
 
+void le_show(const char *line, size_t n)
+{
+    if (!shown_prompt) {
+        fwrite(line, 1, n, stdout);
+        putchar('\n');
+        fflush(stdout);
+        return;
+    }
+    /* The line is drawn on one row: clear it, put the text there, and draw
+     * the prompt and the half-typed line again below, cursor and all. */
+    puts_out("\r\033[K");
+    put(line, n);
+    puts_out("\r\n");
+    redraw(shown_prompt);
+}
+
+/* Waits for a key, handing the watch descriptor's readiness to its
+ * callback meanwhile. 1 when a key can be read, 0 at end of input, -1 on
+ * an error. */
+static int wait_key(void)
+{
+    for (;;) {
+        struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                              {.fd = watch_fd, .events = POLLIN}};
+        int r = poll(p, watch_fd >= 0 ? 2 : 1, -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        /* Keys first: what the user types is never held up by events. */
+        if (p[0].revents)
+            return 1;
+        if (watch_fd >= 0 && p[1].revents && watch_ready)
+            watch_ready(watch_ctx);
+    }
+}
+
 static void complete(const char *prompt)
 {
     struct words w;
@@ -444,8 +495,11 @@ char *le_read(const char *prompt)
         return read_plain(prompt);
     lr_reset(&ed);
     redraw(prompt);
+    shown_prompt = prompt;
     for (;;) {
         unsigned char c;
+        if (wait_key() < 0)
+            break;
         ssize_t r = read(STDIN_FILENO, &c, 1);
         if (r < 0 && errno == EINTR)
             continue;
@@ -484,6 +538,7 @@ char *le_read(const char *prompt)
             complete(prompt);
         }
     }
+    shown_prompt = NULL;
     if (tcsetattr(STDIN_FILENO, TCSADRAIN, &saved) != 0)
         fprintf(stderr, "todo-cli: cannot restore the terminal: %s\n", strerror(errno));
     return line;

@@ -54,6 +54,10 @@ void cli_usage(FILE *fp)
           "                               restore an export (stdin by default): same ids,\n"
           "                               times, tags; if an id is taken, fail (the\n"
           "                               default) imports nothing\n"
+          "  watch [pending|done|all] [+TAG]...\n"
+          "                               each change as it happens, until Ctrl-C;\n"
+          "                               --plain: seq, kind, the task's fields; --json:\n"
+          "                               JSON Lines with \"seq\" and \"event\"\n"
           "  auth [PASSWORD]              shell, batch: log in (the shell asks if none given)\n"
           "Options go before or after the command; after it only long ones count, so in\n"
           "`todo-cli edit 3 -shopping`, -shopping is an argument of edit. `--` ends them.\n",
@@ -63,8 +67,10 @@ void cli_usage(FILE *fp)
           "unless it was quoted: in the shell and batch mode any quoting (\"+urgent\"); on\n"
           "the command line an argument holding a blank, and every word after `--`\n"
           "(`todo-cli add -- +urgent` adds the text \"+urgent\"). Other words form the text.\n"
-          "\n"
-          "Options:\n"
+          "\n",
+          fp);
+    /* Two literals: C17 promises only 4095 bytes in one. */
+    fputs("Options:\n"
           "  -H, --host HOST          server host (env TODO_HOST; default 127.0.0.1)\n"
           "  -p, --port PORT          server port (env TODO_PORT; default 9000)\n"
           "      --password-file PATH send AUTH with the first line of PATH (or env\n"
@@ -76,6 +82,8 @@ void cli_usage(FILE *fp)
           "      --stop-on-error      batch mode: stop at the first failing command\n"
           "  -h, --help               this help\n"
           "  -V, --version            the version\n"
+          "The shell shows other clients' changes above the prompt (watch on|off in it;\n"
+          "off from the start with TODO_CLI_WATCH=off).\n"
           "\n"
           "Output: on a terminal, an aligned table in colour. Otherwise (or with --plain)\n"
           "one task per line, tab-separated: id, status, pri, due, tags, created, updated,\n"

@@ -458,3 +458,105 @@ int out_error(const struct out *o, const char *code, const char *msg)
     }
     return out_doc(o, e ? json_pack("{s:o}", "error", e) : NULL);
 }
+
+/* ---- events (watch) ------------------------------------------------- */
+
+static int add_str(struct proto_buf *b, const char *s)
+{
+    return proto_buf_append(b, s, strlen(s));
+}
+
+int out_event_sentence(struct proto_buf *b, const struct proto_event *ev)
+{
+    static const char *const verbs[] = {
+        [PROTO_EVENT_ADD] = "added",     [PROTO_EVENT_EDIT] = "edited", [PROTO_EVENT_DONE] = "done",
+        [PROTO_EVENT_UNDONE] = "undone", [PROTO_EVENT_DEL] = "deleted",
+    };
+    const struct proto_task *t = &ev->task;
+    if (ev->kind < PROTO_EVENT_ADD || ev->kind > PROTO_EVENT_DEL)
+        return -1;
+    if (add_str(b, verbs[ev->kind]) != 0 || add_str(b, " ") != 0 ||
+        text_escape(b, ev->id.ptr, ev->id.len) != 0)
+        return -1;
+    if (ev->kind == PROTO_EVENT_DEL)
+        return 0;
+    if (add_str(b, " \"") != 0 || text_escape(b, t->text.ptr, t->text.len) != 0 ||
+        add_str(b, "\"") != 0)
+        return -1;
+    /* A done or undone task is known by its text; what a new or changed
+     * task now carries is news. */
+    if (ev->kind != PROTO_EVENT_ADD && ev->kind != PROTO_EVENT_EDIT)
+        return 0;
+    for (size_t i = 0; i < t->tags.len;) {
+        size_t j = i;
+        while (j < t->tags.len && t->tags.ptr[j] != ',')
+            j++;
+        if (add_str(b, " +") != 0 || text_escape(b, t->tags.ptr + i, j - i) != 0)
+            return -1;
+        i = j + 1;
+    }
+    if (t->due[0] && (add_str(b, " due:") != 0 || add_str(b, t->due) != 0))
+        return -1;
+    if (t->pri != PROTO_PRI_NONE &&
+        (add_str(b, " pri:") != 0 || add_str(b, proto_pri_name(t->pri)) != 0))
+        return -1;
+    return 0;
+}
+
+static json_t *event_json(const struct proto_event *ev)
+{
+    char seq[24];
+    json_t *o = ev->kind == PROTO_EVENT_DEL ? json_object() : out_task_json(&ev->task);
+    if (!o)
+        return NULL;
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev->seq);
+    /* seq and event come first: a reader of the stream looks at them first. */
+    json_t *head = json_pack("{s:s,s:s}", "seq", seq, "event", proto_event_kind_name(ev->kind));
+    if (!head || (ev->kind == PROTO_EVENT_DEL && json_object_set_new(o, "id", jstr(ev->id)) != 0) ||
+        json_object_update(head, o) != 0) {
+        json_decref(head);
+        json_decref(o);
+        return NULL;
+    }
+    json_decref(o);
+    return head;
+}
+
+int out_event(const struct out *o, const struct proto_event *ev)
+{
+    if (ev->kind < PROTO_EVENT_ADD || ev->kind > PROTO_EVENT_DEL)
+        return 0;
+    if (o->mode == OUT_JSON) {
+        /* One event a line, whatever the output's other documents do. */
+        struct out one = *o;
+        one.json_lines = 1;
+        return out_doc(&one, event_json(ev));
+    }
+    if (o->mode == OUT_PLAIN) {
+        if (fprintf(o->fp, "%llu\t%s\t", (unsigned long long)ev->seq,
+                    proto_event_kind_name(ev->kind)) < 0)
+            return -1;
+        if (ev->kind != PROTO_EVENT_DEL)
+            return plain_task(o->fp, &ev->task);
+        if (out_escape(o->fp, ev->id.ptr, ev->id.len) != 0 || putc('\n', o->fp) == EOF)
+            return -1;
+        return 0;
+    }
+    struct proto_buf b;
+    proto_buf_init(&b, 0);
+    int rc = out_event_sentence(&b, ev) != 0 || fwrite(b.data, 1, b.len, o->fp) != b.len ||
+                     putc('\n', o->fp) == EOF
+                 ? -1
+                 : 0;
+    proto_buf_free(&b);
+    return rc;
+}
+
+int out_event_reload(const struct out *o)
+{
+    if (o->mode != OUT_JSON)
+        return 0;
+    struct out one = *o;
+    one.json_lines = 1;
+    return out_doc(&one, json_pack("{s:s}", "event", "reload"));
+}

@@ -59,6 +59,22 @@ int out_text(const struct out *o, const char *key, const char *text, size_t len)
 /* {"error":{"code":...,"message":...}} in JSON mode; nothing otherwise. */
 int out_error(const struct out *o, const char *code, const char *msg);
 
+/* One change a watch was told of (todo-cli watch, the shell), on one line:
+ *   table (a sentence):  added 5 "buy milk" +shopping due:2026-12-01 pri:high
+ *                        edited 5 ..., done 5 "buy milk", undone 5 "buy milk",
+ *                        deleted 5
+ *   plain:               SEQ TAB KIND TAB the task's fields as in plain lines
+ *                        (SEQ TAB del TAB ID for del)
+ *   JSON:                {"seq":"SEQ","event":"add", the task's fields...}
+ *                        ({"seq","event":"del","id"} for del); seq is a
+ *                        string, since it passes 2^53.
+ * An overflow is not printed here (the caller says what it means). */
+int out_event(const struct out *o, const struct proto_event *ev);
+/* The sentence alone, escaped, into b (no newline). 0, or -1 when out of memory. */
+int out_event_sentence(struct proto_buf *b, const struct proto_event *ev);
+/* {"event":"reload"}: the watch lost changes; a script reloads its list. */
+int out_event_reload(const struct out *o);
+
 /* JSON forms, new references (NULL when out of memory or the text is not UTF-8). */
 json_t *out_task_json(const struct proto_task *t);
 json_t *out_tasks_json(const struct proto_task *t, size_t n);

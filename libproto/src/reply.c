@@ -326,6 +326,14 @@ static enum proto_status parse_header(const char *line, size_t n, struct proto_r
         h->text.len = n - i;
         return PROTO_COMPLETE;
     }
+    /* An event is a kind of its own whatever follows: proto_event_decode()
+     * judges the rest, so that the decoder stays a framer. */
+    if (n > 6 && memcmp(line, "EVENT ", 6) == 0) {
+        h->kind = PROTO_REPLY_EVENT;
+        h->text.ptr = line;
+        h->text.len = n;
+        return PROTO_COMPLETE;
+    }
     if (n > 5 && memcmp(line, "DATA ", 5) == 0) {
         size_t v = 0;
         if (n - 5 > 9)

@@ -3,7 +3,7 @@
 # screen (capture-pane; -e keeps the colours as escapes) and title are what
 # a person would see.
 #
-#   cli_tmux.sh SCENARIO     escapes | width | overdue | words | history | auth
+#   cli_tmux.sh SCENARIO     escapes | width | overdue | words | history | auth | watch
 #
 # Exit 0 passed, 1 failed, 77 skipped (no tmux).
 . "$(dirname "$0")/lib.sh"
@@ -335,14 +335,91 @@ $seen"
     grep -qx "add asked +pw" "$hist" || fail "the history lost a line: $(cat "$hist")"
 }
 
+# watch: another client's change appears above the prompt while a line is
+# half typed, the line stays as it was and still runs on Enter; the shell
+# does not echo its own writes; watch off and TODO_CLI_WATCH=off stop it.
+scenario_watch() {
+    start_server --db :memory: || exit 1
+    local prompt="todo 127.0.0.1:$SERVER_PORT>" cmd i
+    cmd="$(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    tm_run a 100 "TODO_CLI_WATCH= $cmd"
+    wait_for a "$prompt"
+    # The shell watches once the server counts it.
+    for ((i = 0; i < 400; i++)); do
+        cli --plain stats
+        [ "$(awk -F'\t' '$1 == "watchers" {print $2}' <<<"$OUT")" = 1 ] && break
+        sleep 0.05
+    done
+    [ "$i" -lt 400 ] || fail "the shell does not watch: $OUT"
+
+    tm send-keys -t a -l -- "add half typed"
+    wait_for a "$prompt add half typed"
+    cli add buy milk +shopping
+    local id=$OUT
+    wait_for a "added $id \"buy milk\" +shopping"
+    # The change is above the prompt, which still holds the half-typed line.
+    local rows
+    rows=$(screen a | grep -v '^$' | tail -n 2)
+    expect_eq "$rows" "added $id \"buy milk\" +shopping
+$prompt add half typed" "the event above the half-typed line"
+    # The cursor is still at the end of it: what is typed next follows it.
+    tm send-keys -t a -l -- " +typed"
+    tm send-keys -t a Enter
+    wait_n a "$prompt" 2
+    local mine=""
+    for ((i = 0; i < 200; i++)); do
+        cli --plain list all +typed
+        mine=$(awk -F'\t' '$8 == "half typed" {print $1}' <<<"$OUT")
+        [ -n "$mine" ] && break
+        sleep 0.05
+    done
+    [ -n "$mine" ] || fail "the half-typed line did not run as typed: $(screen a)"
+    # The shell's own add is not told back to it; another client's done,
+    # which comes after it, is.
+    cli done "$id"
+    wait_for a "done $id \"buy milk\""
+    ! screen a | grep -qF "added $mine " || fail "the shell told its own add back:
+$(screen a)"
+
+    # watch off: nothing more is shown; watch on: shown again.
+    type_line a "watch off"
+    wait_for a "watch off:"
+    wait_n a "$prompt" 3
+    cli add unseen
+    local unseen=$OUT
+    type_line a "ping"
+    wait_for a "PONG"
+    wait_n a "$prompt" 4
+    ! screen a | grep -qF "added $unseen " || fail "watch off still shows changes:
+$(screen a)"
+    type_line a "watch on"
+    wait_for a "watch on:"
+    cli add seen again
+    wait_for a "added $OUT \"seen again\""
+    type_line a quit
+
+    # TODO_CLI_WATCH=off: the shell never watches.
+    tm_run b 100 "TODO_CLI_WATCH=off $cmd"
+    wait_for b "$prompt"
+    cli add not for b
+    local nb=$OUT
+    type_line b "ping"
+    wait_for b "PONG"
+    ! screen b | grep -qF "added $nb " || fail "TODO_CLI_WATCH=off still shows changes:
+$(screen b)"
+    cli --plain stats
+    expect_eq "$(awk -F'\t' '$1 == "watchers" {print $2}' <<<"$OUT")" "0" "watchers with TODO_CLI_WATCH=off"
+    type_line b quit
+}
+
 # One session that lasts, so the tmux server does not exit (and race with
 # the next new-session) when a test's last pane has closed.
 tm new-session -d -s keep "sleep 600" || { echo "tmux cannot start" >&2; exit 1; }
 
 case "${1:-}" in
-escapes | width | overdue | words | history | auth) "scenario_$1" ;;
+escapes | width | overdue | words | history | auth | watch) "scenario_$1" ;;
 *)
-    echo "usage: $0 escapes|width|overdue|words|history|auth" >&2
+    echo "usage: $0 escapes|width|overdue|words|history|auth|watch" >&2
     exit 2
     ;;
 esac

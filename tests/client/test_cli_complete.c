@@ -80,7 +80,8 @@ static void expect(const struct complete_live *src, unsigned flags, const char *
 static void test_subcommands(void **state)
 {
     (void)state;
-    expect(NULL, 0, "add del done edit export get help import list next ping stats tags undo undone", "",
+    expect(NULL, 0,
+           "add del done edit export get help import list next ping stats tags undo undone watch", "",
            NULL);
     expect(NULL, 0, "next", "n", NULL);
     /* next takes a number: nothing to offer after it, live or not. */
@@ -131,6 +132,11 @@ static void test_keywords(void **state)
     expect(NULL, 0, "pri:none", "edit", "3", "pri:n", NULL);
     expect(NULL, 0, "", "add", "buy", "pri:n", NULL);
     expect(NULL, 0, "edit", "help", "ed", NULL);
+    /* watch filters as list does; in the shell it is also switched on and off. */
+    expect(NULL, 0, "all done pending", "watch", "", NULL);
+    expect(NULL, COMPLETE_SHELL, "all done off on pending", "watch", "", NULL);
+    expect(NULL, COMPLETE_SHELL, "off on", "watch", "o", NULL);
+    expect(NULL, COMPLETE_SHELL, "all", "watch", "pending", "a", NULL);
     /* Without a server there are no ids and no tags, and nothing breaks. */
     expect(NULL, 0, "", "done", "", NULL);
     expect(NULL, 0, "", "add", "+", NULL);
@@ -149,6 +155,7 @@ static void test_live(void **state)
     expect(&live, 0, "", "get", "1", "", NULL);
     expect(&live, 0, "+home +home-office +work", "add", "milk", "+", NULL);
     expect(&live, 0, "+home +home-office", "list", "+h", NULL);
+    expect(&live, 0, "+home +home-office", "watch", "pending", "+h", NULL);
     expect(&live, 0, "-home -home-office -work", "edit", "3", "-", NULL);
     /* Only edit removes tags. */
     expect(&live, 0, "", "add", "-", NULL);
@@ -178,10 +185,13 @@ static void test_arg_counts(void **state)
         assert_int_equal(min, proto_cmd_info(c->cmd)->min_args);
         assert_int_equal(max, proto_cmd_info(c->cmd)->max_args);
     }
-    assert_int_equal(own, 5); /* help, next, export, import, auth */
+    assert_int_equal(own, 6); /* help, next, export, import, watch (no since:), auth */
     cli_commands_arg_counts(cli_commands_find("next"), &min, &max);
     assert_int_equal(min, 0);
     assert_int_equal(max, 1);
+    cli_commands_arg_counts(cli_commands_find("watch"), &min, &max);
+    assert_int_equal(min, 0);
+    assert_int_equal(max, 1 + PROTO_MAX_TAGS);
     cli_commands_arg_counts(cli_commands_find("edit"), &min, &max);
     assert_int_equal(min, 2);
     assert_int_equal(max, -1);

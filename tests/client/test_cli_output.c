@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-watch.h"
 #include "output.h"
 #include "text.h"
 
@@ -537,6 +538,106 @@ static void test_tags_stats(void **state)
     free(s);
 }
 
+/* What watch prints for each kind of event, in each form. */
+static void test_events(void **state)
+{
+    struct proto_task t[2];
+    struct proto_event ev[4];
+    struct capture c;
+    struct out o;
+    (void)state;
+
+    sample(t);
+    memset(ev, 0, sizeof(ev));
+    ev[0] = (struct proto_event){.kind = PROTO_EVENT_ADD, .seq = UINT64_C(30124555743068161)};
+    ev[0].task = t[0];
+    ev[0].id = t[0].id;
+    ev[1] = (struct proto_event){.kind = PROTO_EVENT_DONE, .seq = UINT64_C(30124555743068162)};
+    ev[1].task = t[1];
+    ev[1].id = t[1].id;
+    ev[2] = (struct proto_event){.kind = PROTO_EVENT_DEL, .seq = UINT64_MAX, .id = S("12")};
+    ev[3] = (struct proto_event){.kind = PROTO_EVENT_EDIT, .seq = 7};
+    ev[3].task = t[1];
+    ev[3].task.done = 0;
+    ev[3].task.text = S("\033]0;pwned\a");
+    ev[3].id = t[1].id;
+
+    cap_open(&c, &o, OUT_TABLE, 1);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(out_event(&o, &ev[i]), 0);
+    char *got = cap_close(&c);
+    /* A sentence, escaped like every other output; done says only what. */
+    assert_string_equal(got, "added 3 \"buy\\tmilk\\nnow \\\\ \"ok\" caf\xc3\xa9\" +home +shopping "
+                             "due:2026-12-01 pri:high\n"
+                             "done 12 \"call mum\"\n"
+                             "deleted 12\n"
+                             "edited 12 \"\\e]0;pwned\\x07\"\n");
+    free(got);
+
+    cap_open(&c, &o, OUT_PLAIN, 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(out_event(&o, &ev[i]), 0);
+    got = cap_close(&c);
+    assert_string_equal(got, "30124555743068161\tadd\t3\tpending\thigh\t2026-12-01\thome,shopping\t"
+                             "2026-11-26T10:00:00Z\t2026-11-26T10:01:01Z\t"
+                             "buy\\tmilk\\nnow \\\\ \"ok\" caf\xc3\xa9\n"
+                             "30124555743068162\tdone\t12\tdone\t-\t-\t-\t2026-11-26T10:00:00Z\t"
+                             "2026-11-26T10:00:00Z\tcall mum\n"
+                             "18446744073709551615\tdel\t12\n");
+    free(got);
+
+    /* JSON Lines, even when the output's other documents are indented:
+     * the task schema of list, with seq (a string: it passes 2^53) and
+     * event first. */
+    cap_open(&c, &o, OUT_JSON, 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(out_event(&o, &ev[i]), 0);
+    assert_int_equal(out_event_reload(&o), 0);
+    got = cap_close(&c);
+    assert_string_equal(
+        got, "{\"seq\":\"30124555743068161\",\"event\":\"add\",\"id\":\"3\",\"text\":"
+             "\"buy\\tmilk\\nnow \\\\ \\\"ok\\\" caf\xc3\xa9\",\"status\":\"pending\",\"priority\":"
+             "\"high\",\"due\":\"2026-12-01\",\"tags\":[\"home\",\"shopping\"],\"created\":"
+             "\"2026-11-26T10:00:00Z\",\"updated\":\"2026-11-26T10:01:01Z\"}\n"
+             "{\"seq\":\"30124555743068162\",\"event\":\"done\",\"id\":\"12\",\"text\":\"call "
+             "mum\",\"status\":\"done\",\"priority\":null,\"due\":null,\"tags\":[],\"created\":"
+             "\"2026-11-26T10:00:00Z\",\"updated\":\"2026-11-26T10:00:00Z\"}\n"
+             "{\"seq\":\"18446744073709551615\",\"event\":\"del\",\"id\":\"12\"}\n"
+             "{\"event\":\"reload\"}\n");
+    free(got);
+
+    /* Outside JSON, a reload is said on stderr by the caller, and an
+     * overflow is not an event to print. */
+    cap_open(&c, &o, OUT_PLAIN, 0);
+    assert_int_equal(out_event_reload(&o), 0);
+    struct proto_event of = {.kind = PROTO_EVENT_OVERFLOW};
+    assert_int_equal(out_event(&o, &of), 0);
+    got = cap_close(&c);
+    assert_string_equal(got, "");
+    free(got);
+}
+
+/* The bits of the replies watch reads itself. */
+static void test_watch_replies(void **state)
+{
+    uint64_t seq = 1;
+    (void)state;
+    assert_int_equal(cli_watch_hello_version("todo 4 todo-server/0.4.0", 24), 4);
+    assert_int_equal(cli_watch_hello_version("todo 12 x", 9), 12);
+    assert_int_equal(cli_watch_hello_version("todo 3", 6), 3);
+    assert_int_equal(cli_watch_hello_version("todo x", 6), -1);
+    assert_int_equal(cli_watch_hello_version("todo 4x", 7), -1);
+    assert_int_equal(cli_watch_hello_version("redis 7", 7), -1);
+    assert_int_equal(cli_watch_hello_version("todo ", 5), -1);
+    assert_int_equal(cli_watch_parse_seq("30124555743068160", 17, &seq), 0);
+    assert_true(seq == UINT64_C(30124555743068160));
+    assert_int_equal(cli_watch_parse_seq("18446744073709551615", 20, &seq), 0);
+    assert_true(seq == UINT64_MAX);
+    assert_int_equal(cli_watch_parse_seq("18446744073709551616", 20, &seq), -1);
+    assert_int_equal(cli_watch_parse_seq("", 0, &seq), -1);
+    assert_int_equal(cli_watch_parse_seq("12 x", 4, &seq), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_tags_stats),     cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_table_width),    cmocka_unit_test(test_overdue),
         cmocka_unit_test(test_relative_dates), cmocka_unit_test(test_term_width),
+        cmocka_unit_test(test_events),         cmocka_unit_test(test_watch_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

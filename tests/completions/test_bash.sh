@@ -114,6 +114,12 @@ checks() {
     expect_eq "$mode: tag to remove for edit" "$REPLY" "-home"
     comp "todo-cli -p $p list p"
     expect_eq "$mode: list filter" "$REPLY" "pending"
+    comp "todo-cli -p $p wat"
+    expect_eq "$mode: watch" "$REPLY" "watch"
+    comp "todo-cli -p $p watch "
+    expect_eq "$mode: watch filters" "$REPLY" "all done pending"
+    comp "todo-cli -p $p watch pending +h"
+    expect_eq "$mode: live tags for watch" "$REPLY" "+home"
     comp "todo-cli -p $p add \"buy milk\" du"
     expect_eq "$mode: due: keyword" "$REPLY" "due:"
     [[ $COMPOPTS == *nospace* ]] && pass "$mode: no space after due:" ||

@@ -54,7 +54,10 @@ tab "todo-cli d" \
     "todo-cli -p $p list " \
     "todo-cli -p $p add milk pri:m" \
     "todo-cli --password-file $fdir/sec" \
-    "todo-cli -p $p import $fdir/tasks-b"
+    "todo-cli -p $p import $fdir/tasks-b" \
+    "todo-cli -p $p wat" \
+    "todo-cli -p $p watch " \
+    "todo-cli -p $p watch done +h"
 
 got "todo-cli d"
 expect_eq "subcommands 'd'" "$REPLY" "del done"
@@ -81,6 +84,12 @@ got "todo-cli --password-file $fdir/sec"
 expect_word "--password-file takes a file" "$REPLY" "secret-pw"
 got "todo-cli -p $p import $fdir/tasks-b"
 expect_word "import takes a file" "$REPLY" "tasks-backup.json"
+got "todo-cli -p $p wat"
+expect_eq "watch" "$REPLY" "watch"
+got "todo-cli -p $p watch "
+expect_eq "watch filters" "$REPLY" "all done pending"
+got "todo-cli -p $p watch done +h"
+expect_eq "live tags for watch" "$REPLY" "+home"
 
 tab "todo-cli -p $p add milk due:to"
 got "todo-cli -p $p add milk due:to"

@@ -411,13 +411,18 @@ int proto_task_encode(struct proto_buf *b, const struct proto_task *t); /* one d
 enum proto_err proto_task_decode(const char *line, size_t len, char *scratch, size_t scratch_cap,
                                  struct proto_task *t, char *err, size_t errcap);
 
-enum proto_reply_kind { PROTO_REPLY_OK = 0, PROTO_REPLY_ERR, PROTO_REPLY_DATA };
+/* PROTO_REPLY_EVENT is a line the server sends unasked to a watching
+ * connection (WATCH), only ever between replies: it answers no request, so
+ * a client hands it to its event handler (proto_event_decode()) and goes
+ * on waiting for the reply it expects. */
+enum proto_reply_kind { PROTO_REPLY_OK = 0, PROTO_REPLY_ERR, PROTO_REPLY_DATA, PROTO_REPLY_EVENT };
 
 struct proto_reply {
     enum proto_reply_kind kind;
     enum proto_err err;    /* ERR: the code (PROTO_E_INTERNAL if not known to us) */
     struct proto_str code; /* ERR: the code word as sent */
-    struct proto_str text; /* OK: text after "OK "; ERR: the sentence; DATA: empty */
+    struct proto_str text; /* OK: text after "OK "; ERR: the sentence; DATA: empty;
+                            * EVENT: the whole line, "EVENT ..." (no CRLF) */
     size_t nlines;         /* DATA: number of data lines */
     struct proto_str body; /* DATA: the data lines, each ending in CRLF */
 };
@@ -446,6 +451,57 @@ enum proto_status proto_reply_decode(struct proto_reply_decoder *d, const char *
 /* Takes the next line (without CRLF) off the front of a DATA body. Returns 1
  * and sets *line, or 0 when the body is empty. */
 int proto_body_next(struct proto_str *body, struct proto_str *line);
+
+/* ------------------------------------------------------------------------
+ * Events: what a watching connection is sent after each committed change.
+ *
+ *   EVENT SEQ add TASK       a new task (ADD, IMPORT of a new id, POST/)
+ *   EVENT SEQ edit TASK      a changed task (EDIT, IMPORT replace, POST/)
+ *   EVENT SEQ done TASK      DONE; TASK's status is done
+ *   EVENT SEQ undone TASK    UNDONE; TASK's status is pending
+ *   EVENT SEQ del ID         DEL
+ *   EVENT overflow           the watcher fell behind; its watch has ended
+ *
+ * SEQ is an unsigned 64-bit decimal number, strictly increasing across
+ * the server's life and its restarts; TASK is the task as it was right
+ * after the change, as in a task line (proto_task_decode()).
+ * ---------------------------------------------------------------------- */
+
+enum proto_event_kind {
+    PROTO_EVENT_ADD = 1,
+    PROTO_EVENT_EDIT,
+    PROTO_EVENT_DONE,
+    PROTO_EVENT_UNDONE,
+    PROTO_EVENT_DEL,
+    PROTO_EVENT_OVERFLOW
+};
+/* An event line is at most the longest task line plus this many bytes. */
+#define PROTO_EVENT_OVERHEAD 64
+
+struct proto_event {
+    enum proto_event_kind kind;
+    uint64_t seq;           /* 0 for overflow */
+    struct proto_str id;    /* the task's id (every kind but overflow) */
+    struct proto_task task; /* add, edit, done, undone; zeroed otherwise */
+};
+
+/* "add", "edit", "done", "undone", "del", "overflow"; "?" out of range. */
+const char *proto_event_kind_name(int kind);
+
+/* Decodes one event line (the whole line, "EVENT ...", without CRLF, as
+ * proto_reply_decode() gives it in text). Strings point into line or
+ * scratch, which needs at most len bytes. Strict: one space between the
+ * words, a SEQ of 1 to 20 digits without a leading zero that fits in 64
+ * bits, a known kind, and for add/edit/done/undone a valid task line
+ * (whose status agrees with done/undone); for del exactly one valid id.
+ * PROTO_E_NONE, or PROTO_E_SYNTAX with a sentence in err. */
+enum proto_err proto_event_decode(const char *line, size_t len, char *scratch, size_t scratch_cap,
+                                  struct proto_event *ev, char *err, size_t errcap);
+
+/* Appends ev as one event line with CRLF, whole or not at all: for add,
+ * edit, done and undone the task (ev->task), for del the id (ev->id).
+ * 0, or -1 if out of memory, past the buffer's max, or ev's kind is not one. */
+int proto_event_encode(struct proto_buf *b, const struct proto_event *ev);
 
 #ifdef __cplusplus
 }
