@@ -156,7 +156,7 @@ static int run_task(void *arg, const struct proto_task *t)
 }
 
 /*
- * GET is served from the worker's cache (x->cache) while the store says
+ * GET is served from the shared cache (x->cache) while the store says
  * that no commit changed the task since the snapshot its entry was read in
  * (store_unchanged). Inside a write batch (x->in_batch) the store sees the
  * batch's uncommitted changes, so the cache is neither read nor filled
@@ -173,13 +173,15 @@ static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
     uint32_t key = 0;
     int cacheable = x->cache != NULL && !x->in_batch && k->encoding != 0 && k->ops->mark != NULL;
     if (cacheable) {
-        size_t len;
-        const char *hit = cache_get(x->cache, req->id, k->encoding, &stamp, &key, &len);
-        if (hit != NULL && store_unchanged_key(x->store, key, stamp)) {
+        char hit[CACHE_ENTRY_BYTES];
+        size_t len = cache_get(x->cache, req->id, k->encoding, &stamp, &key, hit);
+        if (len > 0 && store_unchanged_key(x->store, key, stamp)) {
+            count(&x->counters->cache_hits);
             if (k->ops->raw(k, hit, len) != 0)
                 k->failed = 1;
             return CMD_DONE;
         }
+        count(&x->counters->cache_misses);
         stamp = store_read_stamp(x->store);
     }
     size_t mark = cacheable ? k->ops->mark(k) : 0;
@@ -384,6 +386,8 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
     stats_collect(&st);
     struct guard_stats gs;
     guard_stats(&gs);
+    struct cache_stats cs;
+    cache_stats(x->cache, &cs);
     struct result_sink *k = x->sink;
     struct proto_str ver = {"version", 7}, vv = {TODO_VERSION, strlen(TODO_VERSION)};
     result_begin(k, RESULT_PAIRS);
@@ -400,7 +404,9 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
         stat_pair(k, "auth_failures", gs.auth_failures) |
         stat_pair(k, "auth_delayed", gs.auth_delayed) |
         stat_pair(k, "auth_closed", gs.auth_closed) | stat_pair(k, "http_closed", gs.http_closed) |
-        result_pair(k, ver, vv);
+        stat_pair(k, "cache_hits", st.cache_hits) | stat_pair(k, "cache_misses", st.cache_misses) |
+        stat_pair(k, "cache_entries", cs.entries) | stat_pair(k, "cache_bytes", cs.bytes) |
+        stat_pair(k, "cache_max_bytes", cs.max_bytes) | result_pair(k, ver, vv);
     if (rc != 0) {
         result_drop(k);
         k->failed = 1;

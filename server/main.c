@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -44,6 +45,8 @@ static void usage(FILE *f, int threads)
             "      --line-timeout SECS   close a client whose request line is not finished\n"
             "                            this long after its first byte; 0 never (default %d)\n"
             "      --max-line BYTES      longest request line (default %d)\n"
+            "      --cache-mb N          memory for the cache of GET replies, shared by\n"
+            "                            the workers, in MiB (default %d); 0 turns it off\n"
             "      --password-file PATH  clients must AUTH with the first line of PATH\n"
             "      --insecure            allow a non-loopback --bind without a password\n"
             "      --sync normal|full    normal: an acknowledged write survives a crash or\n"
@@ -65,7 +68,7 @@ static void usage(FILE *f, int threads)
             "stops it cleanly: requests already read are answered, the database is closed.\n",
             prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
             SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, SERVER_DEFAULT_LINE_TIMEOUT,
-            PROTO_MAX_LINE_DEFAULT);
+            PROTO_MAX_LINE_DEFAULT, CACHE_DEFAULT_MB);
 }
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -148,6 +151,7 @@ enum {
     OPT_SCHED,
     OPT_DEMO,
     OPT_LOG_LEVEL,
+    OPT_CACHE_MB,
 };
 
 static const struct option long_opts[] = {
@@ -165,6 +169,7 @@ static const struct option long_opts[] = {
     {"sched", required_argument, NULL, OPT_SCHED},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"cache-mb", required_argument, NULL, OPT_CACHE_MB},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -194,6 +199,7 @@ int main(int argc, char **argv)
     cfg.idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT;
     cfg.line_timeout = SERVER_DEFAULT_LINE_TIMEOUT;
     cfg.max_line = PROTO_MAX_LINE_DEFAULT;
+    cfg.cache_mb = CACHE_DEFAULT_MB;
 
     while ((opt = getopt_long(argc, argv, "b:p:d:t:hV", long_opts, NULL)) != -1) {
         switch (opt) {
@@ -223,6 +229,11 @@ int main(int argc, char **argv)
             break;
         case OPT_MAX_LINE:
             cfg.max_line = (size_t)parse_num("--max-line", optarg, 64, 16L * 1024 * 1024);
+            break;
+        case OPT_CACHE_MB:
+            /* Up to 1 TiB: a bound that keeps the byte count far from
+             * overflowing, not a suggestion. */
+            cfg.cache_mb = (size_t)parse_num("--cache-mb", optarg, 0, 1024L * 1024);
             break;
         case OPT_PASSWORD_FILE:
             password_file = optarg;

@@ -33,6 +33,8 @@ int stats_init(int nworkers, stats_conns_fn conns)
         atomic_init(&c->writes, 0);
         atomic_init(&c->batches, 0);
         atomic_init(&c->batch_failures, 0);
+        atomic_init(&c->cache_hits, 0);
+        atomic_init(&c->cache_misses, 0);
     }
     stats.n = nworkers;
     clock_gettime(CLOCK_MONOTONIC, &stats.started);
@@ -64,6 +66,8 @@ void stats_collect(struct server_stats *st)
         st->writes += atomic_load_explicit(&c->writes, memory_order_relaxed);
         st->batches += atomic_load_explicit(&c->batches, memory_order_relaxed);
         st->batch_failures += atomic_load_explicit(&c->batch_failures, memory_order_relaxed);
+        st->cache_hits += atomic_load_explicit(&c->cache_hits, memory_order_relaxed);
+        st->cache_misses += atomic_load_explicit(&c->cache_misses, memory_order_relaxed);
     }
     if (stats.conns != NULL)
         stats.conns(&rc);

@@ -22,6 +22,8 @@ struct stats_counters {
     atomic_ullong writes;                /* write commands committed (counted by the batch) */
     atomic_ullong batches;               /* committed write transactions */
     atomic_ullong batch_failures;        /* batches rolled back */
+    atomic_ullong cache_hits;            /* GETs answered from the cache (commands.c) */
+    atomic_ullong cache_misses;          /* GETs that could use it but read the store */
 };
 
 /* The connection numbers, which the front end's registry of connections
@@ -59,6 +61,8 @@ struct server_stats {
     unsigned long long idle_closed;   /* connections closed by --idle-timeout */
     unsigned long long line_timeouts; /* connections closed by --line-timeout */
     unsigned long long evicted;       /* idle connections closed to let a new client in */
+    unsigned long long cache_hits;
+    unsigned long long cache_misses;
 };
 /* Fills st: the workers' counters summed, the registry's numbers, the
  * worker count and the uptime. Safe on any thread. */

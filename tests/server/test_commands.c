@@ -434,6 +434,11 @@ static void stats(void **state)
                                        "auth_delayed",
                                        "auth_closed",
                                        "http_closed",
+                                       "cache_hits",
+                                       "cache_misses",
+                                       "cache_entries",
+                                       "cache_bytes",
+                                       "cache_max_bytes",
                                        "version"};
     ok(h, "ADD a", "1");
     ok(h, "ADD b", "2");

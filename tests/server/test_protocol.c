@@ -333,7 +333,7 @@ static void command_line(void **state)
                                         "--max-line",  "--password-file", "--insecure",
                                         "--sync",      "--sched",         "--demo",
                                         "--log-level", "--help",          "--version",
-                                        "todo.db",     "--line-timeout"};
+                                        "todo.db",     "--line-timeout",  "--cache-mb"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         assert_non_null(strstr(out, flags[i]));
 
@@ -346,6 +346,7 @@ static void command_line(void **state)
         {"--frobnicate", NULL, NULL}, {"--port", "70000", NULL},     {"--port", "12x", NULL},
         {"--threads", "0", NULL},     {"--sync", "sometimes", NULL}, {"--log-level", "loud", NULL},
         {"stray", NULL, NULL},        {"--sched", "fast", NULL},     {"--line-timeout", "-1", NULL},
+        {"--cache-mb", "-1", NULL},   {"--cache-mb", "lots", NULL},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         st = srv_run(bad[i], out, sizeof(out), err, sizeof(err), 5000);
