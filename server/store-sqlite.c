@@ -170,6 +170,7 @@ struct store {
     struct store_engine *e;
     int role;            /* ROLE_* (store-sqlite.h) */
     int reading;         /* a read transaction of ours is open (store_read_end ends it) */
+    int pass_got;        /* store_get ran since store_read_end (see store_get) */
     uint64_t read_stamp; /* e->commits loaded just before it began */
     int sp_open;         /* the writer: store_cmd_begin() opened a savepoint */
     int counted;         /* in e->conns */
@@ -692,6 +693,7 @@ static void read_open(struct store *s)
 
 void store_read_end(struct store *s)
 {
+    s->pass_got = 0;
     if (!s->reading)
         return;
     s->reading = 0;
@@ -714,6 +716,11 @@ static size_t change_slot(struct proto_str id)
 
 uint64_t store_read_stamp(struct store *s)
 {
+    /* Before a pass's first GET no snapshot is opened: that GET runs on
+     * its own (store_get), and its snapshot, taken at its first step,
+     * comes after this load, so it holds every commit up to the stamp. */
+    if (!s->reading && !s->pass_got && sqlite3_get_autocommit(s->db))
+        return atomic_load(&s->e->commits);
     read_open(s);
     /* In a write transaction (the writer) there is no snapshot to stamp:
      * what it reads there may yet be rolled back, and no cache may keep
@@ -1187,11 +1194,23 @@ int store_import(struct store *s, const struct proto_request *req, int64_t now, 
     return STORE_OK;
 }
 
+/*
+ * A pass's first GET runs as a statement of its own (autocommit), not in a
+ * read transaction: a pass of one request (a lone client, or one that
+ * waits for each reply) then runs one statement instead of BEGIN, the
+ * SELECT and COMMIT, which took a fifth of a GET that missed the cache
+ * (docs/PERFORMANCE.md, issue 15). The second GET of a pass opens the read
+ * transaction as every other read does, so that a run of pipelined GETs
+ * shares one snapshot and one set of locks. Its snapshot is no older than
+ * the first's, so a connection never reads back in time.
+ */
 int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 {
     sqlite3_stmt *st = s->st[ST_GET];
     int found = 0;
-    read_open(s);
+    if (s->pass_got || s->role == ROLE_WRITER)
+        read_open(s);
+    s->pass_got = 1;
     bind_str(st, 1, id);
     int rc = each_task(s, st, fn, arg, &found);
     if (rc != STORE_OK)
