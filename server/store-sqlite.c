@@ -1207,15 +1207,23 @@ int store_import(struct store *s, const struct proto_request *req, int64_t now, 
 int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 {
     sqlite3_stmt *st = s->st[ST_GET];
-    int found = 0;
     if (s->pass_got || s->role == ROLE_WRITER)
         read_open(s);
     s->pass_got = 1;
     bind_str(st, 1, id);
-    int rc = each_task(s, st, fn, arg, &found);
-    if (rc != STORE_OK)
-        return rc;
-    return found ? STORE_OK : STORE_NOTFOUND;
+    /* Ids are unique: one step finds the task or says there is none, and
+     * the statement is reset without the step that would only find the
+     * end. */
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int stop = emit_task(st, fn, arg);
+        sqlite3_reset(st);
+        return stop ? STORE_STOPPED : STORE_OK;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return failf(s, "cannot read tasks");
+    return STORE_NOTFOUND;
 }
 
 /* The statement's changes: 0 rows means no such task. */
