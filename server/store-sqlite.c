@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sqlite-mem.h"
 #include "store-sqlite.h"
 #include "wal-gather.h"
 
@@ -356,10 +357,13 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 /* SQLite's memory statistics take a global mutex on every allocation, and
- * nothing here reads them; this must run before SQLite's first use. The
- * WAL-gathering VFS (wal-gather.h) halves a commit's system calls. */
+ * nothing here reads them; this must run before SQLite's first use, as
+ * must the allocator that keeps small blocks per thread (sqlite-mem.h).
+ * The WAL-gathering VFS (wal-gather.h) halves a commit's system calls. */
 static void sqlite_setup(void)
 {
+    if (sqlite_mem_install() != 0)
+        log_debug("SQLite keeps its own memory allocator");
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
         log_debug("SQLite was initialized already; its memory statistics stay on");
     int rc = wal_gather_register();
