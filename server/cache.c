@@ -4,15 +4,18 @@
  * The table is split into shards (64, fewer for a small cache), each with
  * a spin lock of its own, so that workers reading different tasks seldom
  * meet on a lock; a lock is held only to copy one entry in or out. A
- * shard holds sets of 8 ways: a set's index (8 tags and 8 use marks) is
- * one cache line, looked at first, so that a lookup in a table of 64 MiB
- * touches that line and the entry it finds, not 8 entries. A key may be
- * in either of two sets (struct where). Entries are of
+ * shard holds sets of 8 ways: a set's index (8 tags and the 8 entries'
+ * places) is one cache line, looked at first, so that a lookup in a table
+ * of 64 MiB touches that line and the entry it finds, not 8 entries. A
+ * key may be in either of two sets (struct where). Entries are handed out
+ * in order from the shard's array, so that only the pages of entries in
+ * use become resident (with 10,000 tasks cached, 2.5 MB and the 2 MiB
+ * index, not most of the table). Entries are of
  * a fixed size (CACHE_ENTRY_BYTES: the id and the reply share what the
  * header leaves), so the memory is bounded by --cache-mb whatever the
  * replies, and a reply too long for an entry is not cached. When both of
  * a key's sets are full, it takes the way used longest ago of the two
- * (its use mark: the shard's clock when the way was last put or hit).
+ * (its use mark: the shard's clock when the entry was last put or hit).
  */
 #include "cache.h"
 
@@ -26,26 +29,27 @@
 
 struct entry {
     uint64_t stamp;
-    uint32_t key; /* the store's change key of id */
-    uint16_t len; /* of the reply, which follows the id in data */
+    uint32_t key;  /* the store's change key of id */
+    uint32_t used; /* the shard's clock when last put or hit */
+    uint16_t len;  /* of the reply, which follows the id in data */
     uint8_t idlen;
     uint8_t enc;
-    char data[CACHE_ENTRY_BYTES - 16];
+    char data[CACHE_ENTRY_BYTES - CACHE_ENTRY_HEADER];
 };
 _Static_assert(sizeof(struct entry) == CACHE_ENTRY_BYTES, "an entry is CACHE_ENTRY_BYTES");
 
 struct set {
-    uint32_t tag[WAYS]; /* 0: the way is empty */
-    uint32_t used[WAYS];
+    uint32_t tag[WAYS];  /* 0: the way is empty */
+    uint32_t slot[WAYS]; /* the way's entry, in the shard's entries */
 };
 _Static_assert(sizeof(struct set) == 64, "a set's index is one cache line");
 
 struct shard {
     _Alignas(64) atomic_int lock; /* 1: held */
     uint32_t clock;               /* under lock: ticks on every put and hit */
-    size_t entries;               /* under lock: ways in use */
+    size_t entries;               /* under lock: ways in use, and entries handed out */
     struct set *sets;
-    struct entry *ents; /* sets * WAYS */
+    struct entry *ents; /* sets * WAYS, handed out in order */
 };
 
 struct cache {
@@ -146,7 +150,6 @@ static uint64_t hash(struct proto_str id, int enc)
 struct where {
     struct shard *shard;
     struct set *set[2];
-    struct entry *ents[2]; /* each set's WAYS entries */
     uint32_t tag;
 };
 
@@ -160,10 +163,8 @@ static struct where locate(struct cache *c, struct proto_str id, int enc)
     uint64_t h2 = h * 0x9e3779b97f4a7c15u;
     size_t i[2] = {(size_t)((((h >> 8) & 0xffffffffu) * (uint64_t)c->nsets) >> 32),
                    (size_t)(((h2 >> 32) * (uint64_t)c->nsets) >> 32)};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2; k++)
         w.set[k] = &w.shard->sets[i[k]];
-        w.ents[k] = &w.shard->ents[i[k] * WAYS];
-    }
     w.tag = (uint32_t)(h >> 40) + 1; /* 24 bits, never 0 */
     return w;
 }
@@ -174,9 +175,10 @@ static struct entry *find(const struct where *w, struct proto_str id, int enc, i
 {
     for (int s = 0; s < 2; s++)
         for (int k = 0; k < WAYS; k++) {
-            struct entry *e = &w->ents[s][k];
-            if (w->set[s]->tag[k] == w->tag && e->idlen == id.len && e->enc == enc &&
-                memcmp(e->data, id.ptr, id.len) == 0) {
+            if (w->set[s]->tag[k] != w->tag)
+                continue;
+            struct entry *e = &w->shard->ents[w->set[s]->slot[k]];
+            if (e->idlen == id.len && e->enc == enc && memcmp(e->data, id.ptr, id.len) == 0) {
                 *set = s;
                 *way = k;
                 return e;
@@ -199,13 +201,13 @@ size_t cache_get(struct cache *c, struct proto_str id, int encoding, uint64_t *s
     size_t len = 0;
     int s, k;
     lock(w.shard);
-    const struct entry *e = find(&w, id, encoding, &s, &k);
+    struct entry *e = find(&w, id, encoding, &s, &k);
     if (e != NULL) {
         *stamp = e->stamp;
         *key = e->key;
         len = e->len;
         memcpy(out, e->data + e->idlen, len);
-        w.set[s]->used[k] = ++w.shard->clock;
+        e->used = ++w.shard->clock;
     }
     unlock(w.shard);
     return len;
@@ -238,17 +240,22 @@ void cache_put(struct cache *c, struct proto_str id, int encoding, uint64_t stam
     if (e == NULL) {
         int free0 = empty_ways(w.set[0]), free1 = empty_ways(w.set[1]);
         if (free0 > 0 || free1 > 0) {
+            /* A new entry: the next of the shard's, so that the memory in
+             * use grows with the entries, not with how widely their sets
+             * are spread (a way is never emptied, so there is always one:
+             * entries <= sets * WAYS). */
             s = free1 > free0;
             for (k = 0; w.set[s]->tag[k] != 0; k++)
                 ;
-            sh->entries++;
+            w.set[s]->slot[k] = (uint32_t)sh->entries++;
         } else {
-            /* The way used longest ago of both sets; the clock's ages are
-             * taken modulo 2^32, right across its wrapping around. */
+            /* The way used longest ago of both sets, whose entry is
+             * reused; the clock's ages are taken modulo 2^32, right across
+             * its wrapping around. */
             uint32_t oldest = 0;
             for (int t = 0; t < 2; t++)
                 for (int i = 0; i < WAYS; i++) {
-                    uint32_t age = sh->clock - w.set[t]->used[i];
+                    uint32_t age = sh->clock - sh->ents[w.set[t]->slot[i]].used;
                     if (k < 0 || age > oldest) {
                         s = t;
                         k = i;
@@ -256,7 +263,7 @@ void cache_put(struct cache *c, struct proto_str id, int encoding, uint64_t stam
                     }
                 }
         }
-        e = &w.ents[s][k];
+        e = &sh->ents[w.set[s]->slot[k]];
     }
     e->stamp = stamp;
     e->key = key;
@@ -266,7 +273,7 @@ void cache_put(struct cache *c, struct proto_str id, int encoding, uint64_t stam
     memcpy(e->data, id.ptr, id.len);
     memcpy(e->data + id.len, reply, len);
     w.set[s]->tag[k] = w.tag;
-    w.set[s]->used[k] = ++sh->clock;
+    e->used = ++sh->clock;
     unlock(sh);
 }
 

@@ -37,7 +37,8 @@
 #define CACHE_ENTRY_BYTES 256
 /* The longest reply kept for an id of idlen bytes; a longer one is not
  * cached (a task with a long text or many tags is read from the store). */
-#define CACHE_REPLY_MAX(idlen) (CACHE_ENTRY_BYTES - 16 - (idlen))
+#define CACHE_ENTRY_HEADER 20
+#define CACHE_REPLY_MAX(idlen) (CACHE_ENTRY_BYTES - CACHE_ENTRY_HEADER - (idlen))
 
 struct cache;
 
