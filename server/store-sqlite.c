@@ -759,7 +759,7 @@ static void touch(struct store *s, struct proto_str id)
     if (e->touched_bit[i / 8] & (1u << (i % 8)))
         return;
     e->touched_bit[i / 8] |= (unsigned char)(1u << (i % 8));
-    e->touched[e->ntouched++] = (uint16_t)i;
+    e->touched[e->ntouched++] = (uint32_t)i;
 }
 
 /* After a COMMIT: the commit's number to every slot it wrote, then to the
