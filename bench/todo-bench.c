@@ -60,13 +60,14 @@
 #define PREPARE_BATCH 512             /* ADDs in flight while preparing */
 #define MAX_ERR_MESSAGES 3            /* error replies shown per test */
 
-enum test_kind { T_PING, T_GET, T_ADD, T_EDIT, T_DONE, T_LIST, T_MIXED, T_RAW, T__COUNT };
+enum test_kind { T_PING, T_GET, T_ADD, T_EDIT, T_DONE, T_LIST, T_MIXED, T_TGET, T_RAW, T__COUNT };
 
-static const char *const test_names[T__COUNT] = {"ping", "get",  "add",   "edit",
-                                                 "done", "list", "mixed", "raw"};
+static const char *const test_names[T__COUNT] = {"ping", "get",   "add",  "edit", "done",
+                                                 "list", "mixed", "tget", "raw"};
 
-/* What a reply to each kind of request must look like. */
-enum op { OP_PING, OP_GET, OP_ADD, OP_EDIT, OP_DONE, OP_LIST, OP_RAW };
+/* What a reply to each kind of request must look like. OP_TGET: the
+ * tutorial's bare line; OP_RAW_WRITE: --raw-write's reply. */
+enum op { OP_PING, OP_GET, OP_ADD, OP_EDIT, OP_DONE, OP_LIST, OP_RAW, OP_TGET, OP_RAW_WRITE };
 
 struct options {
     const char *host;
@@ -87,8 +88,15 @@ struct options {
     int threads;
     uint64_t list_size;
     int list_all;    /* the list test sends LIST all (every task), not LIST all +TAG */
-    int write_pct;   /* mixed: percentage of EDITs */
-    const char *acc; /* --accumulate: results are added to FILE.<test> */
+    int write_pct;   /* mixed: percentage of EDITs; with --raw-write, of its lines */
+    char *raw_write; /* --raw-write, unescaped: the write line of a raw mix */
+    char *write_until;
+    size_t write_until_len;
+    size_t text_size; /* --text-size: bytes of the prepared and edited texts; 0 as before */
+    int tags;         /* --tags: tags on each prepared task */
+    int existing;     /* --existing: tasks 1..KEYSPACE are there; prepare none */
+    int load_only;    /* --load-only: prepare KEYSPACE tasks and stop */
+    const char *acc;  /* --accumulate: results are added to FILE.<test> */
 };
 
 /* Task ids returned by the preparing ADDs, kept in one arena. */
@@ -274,6 +282,34 @@ static const char *ids_get(const struct ids *ids, uint64_t i)
     return ids->arena + ids->off[i];
 }
 
+/* The longest --text-size. */
+#define TEXT_MAX 1024
+
+/* A task text: "WHAT N", padded with letters to --text-size bytes when
+ * that is set (a bigger number only makes it longer than asked). */
+static void bench_text(const struct options *o, const char *what, uint64_t n, char *out)
+{
+    int len = snprintf(out, TEXT_MAX + 1, "%s %" PRIu64, what, n);
+    while (o->text_size > 0 && (size_t)len < o->text_size && len < TEXT_MAX) {
+        out[len] = (char)('a' + len % 26);
+        len++;
+    }
+    out[len] = '\0';
+}
+
+/* --existing: the ids 1..n, which a fresh server gave the tasks an earlier
+ * --load-only run added. 0, or -1 out of memory. */
+static int ids_counting(struct ids *ids, uint64_t n)
+{
+    for (uint64_t i = 1; i <= n; i++) {
+        char id[24];
+        int len = snprintf(id, sizeof(id), "%" PRIu64, i);
+        if (ids_push(ids, id, (size_t)len) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Adds n tasks over one connection, PREPARE_BATCH at a time, and keeps
  * their ids in ids (when not NULL). tag, when set, is given to every task.
  * 0, or -1 with a message. */
@@ -312,11 +348,22 @@ static int prepare_tasks(const struct addrinfo *ai, const struct options *o, uin
         uint64_t batch = n - sent < PREPARE_BATCH ? n - sent : PREPARE_BATCH;
         out.len = 0;
         for (uint64_t i = 0; i < batch; i++) {
-            char line[160];
-            int len =
-                tag ? snprintf(line, sizeof(line), "ADD \"bench list task %" PRIu64 "\" +%s\r\n",
-                               sent + i, tag)
-                    : snprintf(line, sizeof(line), "ADD \"bench task %" PRIu64 "\"\r\n", sent + i);
+            char line[PROTO_MAX_LINE_DEFAULT];
+            int len;
+            if (tag) {
+                len = snprintf(line, sizeof(line), "ADD \"bench list task %" PRIu64 "\" +%s\r\n",
+                               sent + i, tag);
+            } else {
+                char text[TEXT_MAX + 1];
+                bench_text(o, "bench task", sent + i, text);
+                len = snprintf(line, sizeof(line), "ADD \"%s\"", text);
+                /* --tags: distinct within a task, a few over all of them,
+                 * as a real list has. */
+                for (int k = 0; k < o->tags; k++)
+                    len += snprintf(line + len, sizeof(line) - (size_t)len, " +tag%02d",
+                                    (int)((sent + i + (uint64_t)k) % 16));
+                len += snprintf(line + len, sizeof(line) - (size_t)len, "\r\n");
+            }
             if (proto_buf_append(&out, line, (size_t)len) < 0) {
                 msg("out of memory");
                 goto out;
@@ -425,10 +472,9 @@ static int may_send(struct bench_worker *w, uint64_t now)
 }
 
 /* Appends "__rand__"-substituted template to out. */
-static int append_raw(struct bench_worker *w, struct proto_buf *b)
+static int append_raw(struct bench_worker *w, struct proto_buf *b, const char *p)
 {
     const struct options *o = w->t->o;
-    const char *p = o->raw;
     for (;;) {
         const char *q = strstr(p, "__rand__");
         if (!q)
@@ -448,7 +494,7 @@ static int append_raw(struct bench_worker *w, struct proto_buf *b)
 static int append_request(struct bench_worker *w, struct bench_conn *c)
 {
     const struct test *t = w->t;
-    char line[256];
+    char line[TEXT_MAX + 128];
     int len;
     int op;
     enum test_kind k = t->kind;
@@ -456,7 +502,7 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
 
     if (k == T_MIXED)
         k = (int)rnd_below(&w->rng, 100) < t->o->write_pct ? T_EDIT : T_GET;
-    if (k == T_GET || k == T_EDIT || k == T_DONE)
+    if (k == T_GET || k == T_EDIT || k == T_DONE || k == T_TGET)
         id = ids_get(t->ids, rnd_below(&w->rng, t->ids->n));
     w->seq++;
     switch (k) {
@@ -472,10 +518,13 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
         len = snprintf(line, sizeof(line), "ADD \"bench added %" PRIu64 "\"\r\n", w->seq);
         op = OP_ADD;
         break;
-    case T_EDIT:
-        len = snprintf(line, sizeof(line), "EDIT %s \"bench edited %" PRIu64 "\"\r\n", id, w->seq);
+    case T_EDIT: {
+        char text[TEXT_MAX + 1];
+        bench_text(t->o, "bench edited", w->seq, text);
+        len = snprintf(line, sizeof(line), "EDIT %s \"%s\"\r\n", id, text);
         op = OP_EDIT;
         break;
+    }
     case T_DONE:
         len = snprintf(line, sizeof(line), "DONE %s\r\n", id);
         op = OP_DONE;
@@ -485,8 +534,14 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
                              : snprintf(line, sizeof(line), "LIST all +%s\r\n", t->list_tag);
         op = OP_LIST;
         break;
+    case T_TGET:
+        len = snprintf(line, sizeof(line), "GET/%s/status\r\n", id);
+        op = OP_TGET;
+        break;
     case T_RAW:
-        return append_raw(w, &c->out) < 0 ? -1 : OP_RAW;
+        if (t->o->raw_write && (int)rnd_below(&w->rng, 100) < t->o->write_pct)
+            return append_raw(w, &c->out, t->o->raw_write) < 0 ? -1 : OP_RAW_WRITE;
+        return append_raw(w, &c->out, t->o->raw) < 0 ? -1 : OP_RAW;
     default:
         return -1;
     }
@@ -601,11 +656,26 @@ static ssize_t parse_replies(struct bench_worker *w, struct bench_conn *c, uint6
             return -1;
         }
         int op = c->ops[c->head];
-        if (op == OP_RAW) {
-            const char *hit = memmem(c->in + off, c->in_len - off, o->until, o->until_len);
+        if (op == OP_RAW || op == OP_RAW_WRITE) {
+            const char *u = op == OP_RAW ? o->until : o->write_until;
+            size_t ulen = op == OP_RAW ? o->until_len : o->write_until_len;
+            const char *hit = memmem(c->in + off, c->in_len - off, u, ulen);
             if (!hit)
                 break;
-            off = (size_t)(hit - c->in) + o->until_len;
+            off = (size_t)(hit - c->in) + ulen;
+        } else if (op == OP_TGET) {
+            /* One bare line: the task's text, or the tutorial's "no key
+             * match", which is an error here (every id was prepared). */
+            const char *end = memmem(c->in + off, c->in_len - off, "\r\n", 2);
+            if (!end)
+                break;
+            size_t n = (size_t)(end - (c->in + off));
+            if ((n == 12 && memcmp(c->in + off, "no key match", 12) == 0) ||
+                (n >= 4 && memcmp(c->in + off, "ERR ", 4) == 0)) {
+                w->errors++;
+                show_error(w, "GET/ answered no key match or ERR", NULL);
+            }
+            off = (size_t)(end - c->in) + 2;
         } else {
             size_t consumed;
             struct proto_reply r;
@@ -1102,10 +1172,19 @@ static void usage(FILE *f)
             "  -P, --pipeline N       requests in flight per connection (default 1)\n"
             "  -d, --duration SECONDS run each test this long (default 10)\n"
             "  -n, --requests N       or send exactly N requests per test\n"
-            "  -t, --tests LIST       comma-separated: ping,get,add,edit,done,list,mixed\n"
-            "                         (default: all of them, in that order)\n"
-            "  -r, --keyspace N       tasks prepared for get/edit/done/mixed, and the range\n"
-            "                         of __rand__ in --raw (default 10000)\n"
+            "  -t, --tests LIST       comma-separated: ping,get,add,edit,done,list,mixed,\n"
+            "                         tget (the tutorial's GET/ID/status) (default: all\n"
+            "                         but tget, in that order)\n"
+            "  -r, --keyspace N       tasks prepared for get/edit/done/mixed/tget, whose\n"
+            "                         ids they pick at random, and the range of __rand__\n"
+            "                         in --raw (default 10000)\n"
+            "      --text-size N      prepared tasks' and EDIT's texts are N bytes long\n"
+            "                         (default: as short as \"bench task 17\")\n"
+            "      --tags N           prepared tasks have N tags each (default 0)\n"
+            "      --load-only        ADD KEYSPACE tasks (with --text-size, --tags), run no\n"
+            "                         test, exit: load a fresh server once\n"
+            "      --existing         prepare nothing: tasks 1..KEYSPACE exist (a fresh\n"
+            "                         server loaded by --load-only)\n"
             "      --list-size N      tasks in the list test's LIST reply (default 100)\n"
             "      --list-all         the list test sends LIST all (every task of the\n"
             "                         server, at least LIST-SIZE) instead of LIST all +TAG\n"
@@ -1123,6 +1202,9 @@ static void usage(FILE *f)
             "      --reply-until STR  with --raw: a reply is complete when the bytes received\n"
             "                         contain STR (escapes \\r \\n \\t \\\\ \\xHH allowed)\n"
             "      --name NAME        with --raw: the test's name in the report (default raw)\n"
+            "      --raw-write LINE   with --raw: send LINE instead of --raw's in WRITE-PCT\n"
+            "                         %% of the requests (a mixed load of another server)\n"
+            "      --write-reply-until STR  with --raw-write: the end of its reply\n"
             "      --threads N        client threads sharing the connections (default 1)\n"
             "  -h, --help             this text\n"
             "\n"
@@ -1218,7 +1300,7 @@ static int parse_tests(const char *s, struct options *o)
             if (strlen(test_names[k]) == len && strncmp(p, test_names[k], len) == 0)
                 found = k;
         if (found < 0) {
-            msg("unknown test '%.*s' (known: ping,get,add,edit,done,list,mixed)", (int)len, p);
+            msg("unknown test '%.*s' (known: ping,get,add,edit,done,list,mixed,tget)", (int)len, p);
             return -1;
         }
         for (int i = 0; i < o->ntests; i++)
@@ -1250,6 +1332,12 @@ enum {
     OPT_LIST_ALL,
     OPT_WPCT,
     OPT_NAME,
+    OPT_RAW_WRITE,
+    OPT_WRITE_UNTIL,
+    OPT_TEXT_SIZE,
+    OPT_TAGS,
+    OPT_EXISTING,
+    OPT_LOAD_ONLY,
     OPT_ACC
 };
 
@@ -1274,10 +1362,17 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"list-all", no_argument, NULL, OPT_LIST_ALL},
         {"write-pct", required_argument, NULL, OPT_WPCT},
         {"name", required_argument, NULL, OPT_NAME},
+        {"raw-write", required_argument, NULL, OPT_RAW_WRITE},
+        {"write-reply-until", required_argument, NULL, OPT_WRITE_UNTIL},
+        {"text-size", required_argument, NULL, OPT_TEXT_SIZE},
+        {"tags", required_argument, NULL, OPT_TAGS},
+        {"existing", no_argument, NULL, OPT_EXISTING},
+        {"load-only", no_argument, NULL, OPT_LOAD_ONLY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     uint64_t v;
+    size_t v_len = 0;
     int have_d = 0, have_n = 0, have_t = 0;
 
     memset(o, 0, sizeof(*o));
@@ -1419,6 +1514,45 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_NAME:
             o->name = optarg;
             break;
+        case OPT_RAW_WRITE:
+            free(o->raw_write);
+            o->raw_write = NULL;
+            if (strchr(optarg, '\n') || strchr(optarg, '\r') ||
+                unescape(optarg, &o->raw_write, &v_len) < 0 || v_len == 0 ||
+                strlen(o->raw_write) != v_len) {
+                msg("bad --raw-write '%s' (one non-empty line, escapes as --raw)", optarg);
+                return -1;
+            }
+            break;
+        case OPT_WRITE_UNTIL:
+            free(o->write_until);
+            o->write_until = NULL;
+            if (unescape(optarg, &o->write_until, &o->write_until_len) < 0 ||
+                o->write_until_len == 0) {
+                msg("bad --write-reply-until '%s'", optarg);
+                return -1;
+            }
+            break;
+        case OPT_TEXT_SIZE:
+            if (parse_u64(optarg, 0, TEXT_MAX, &v) < 0) {
+                msg("bad text size '%s' (0..%d)", optarg, TEXT_MAX);
+                return -1;
+            }
+            o->text_size = (size_t)v;
+            break;
+        case OPT_TAGS:
+            if (parse_u64(optarg, 0, PROTO_MAX_TAGS, &v) < 0) {
+                msg("bad tag count '%s' (0..%d)", optarg, PROTO_MAX_TAGS);
+                return -1;
+            }
+            o->tags = (int)v;
+            break;
+        case OPT_EXISTING:
+            o->existing = 1;
+            break;
+        case OPT_LOAD_ONLY:
+            o->load_only = 1;
+            break;
         case 'h':
             usage(stdout);
             exit(EXIT_OK);
@@ -1449,13 +1583,24 @@ static int parse_options(int argc, char **argv, struct options *o)
         msg("--raw replaces the tests; drop -t");
         return -1;
     }
+    if ((o->raw_write != NULL) != (o->write_until != NULL) || (o->raw_write && !o->raw)) {
+        msg("--raw-write needs --raw and --write-reply-until, and they it");
+        return -1;
+    }
+    if (o->existing && o->load_only) {
+        msg("give --existing or --load-only, not both");
+        return -1;
+    }
     if (o->raw) {
         o->order[0] = T_RAW;
         o->ntests = 1;
     } else if (!have_t) {
+        /* tget, the tutorial's form, only when asked for: the default
+         * run stays what it was. */
+        o->ntests = 0;
         for (int k = 0; k < T_RAW; k++)
-            o->order[k] = (enum test_kind)k;
-        o->ntests = T_RAW;
+            if (k != T_TGET)
+                o->order[o->ntests++] = (enum test_kind)k;
     }
     return 0;
 }
@@ -1527,14 +1672,26 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < o.ntests; i++) {
         enum test_kind k = o.order[i];
-        need_keys |= k == T_GET || k == T_EDIT || k == T_DONE || k == T_MIXED;
+        need_keys |= k == T_GET || k == T_EDIT || k == T_DONE || k == T_MIXED || k == T_TGET;
         need_list |= k == T_LIST;
     }
     /* A tag no earlier run can have used, so LIST returns exactly our tasks. */
     snprintf(list_tag, sizeof(list_tag), "bench%lx%llx", (unsigned long)getpid(),
              (unsigned long long)(now_ns() % 0xFFFFFFFFFFull));
     uint64_t t0 = now_ns();
-    if (need_keys && prepare_tasks(&addr, &o, o.keyspace, NULL, &ids) < 0)
+    if (o.load_only) {
+        if (prepare_tasks(&addr, &o, o.keyspace, NULL, NULL) < 0)
+            goto out;
+        fprintf(stderr, "%s: loaded %" PRIu64 " tasks in %.2f s\n", progname, o.keyspace,
+                (double)(now_ns() - t0) / 1e9);
+        rc = EXIT_OK;
+        goto out;
+    }
+    if (need_keys && o.existing && ids_counting(&ids, o.keyspace) < 0) {
+        msg("out of memory");
+        goto out;
+    }
+    if (need_keys && !o.existing && prepare_tasks(&addr, &o, o.keyspace, NULL, &ids) < 0)
         goto out;
     if (need_list && prepare_tasks(&addr, &o, o.list_size, list_tag, NULL) < 0)
         goto out;
@@ -1616,5 +1773,7 @@ out:
     free(ids.off);
     free(o.until);
     free(o.raw);
+    free(o.raw_write);
+    free(o.write_until);
     return rc;
 }

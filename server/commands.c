@@ -191,7 +191,7 @@ static int run_task(void *arg, const struct proto_task *t)
 }
 
 /*
- * GET is served from the worker's cache (x->cache) while the store says
+ * GET is served from the shared cache (x->cache) while the store says
  * that no commit changed the task since the snapshot its entry was read in
  * (store_unchanged). Inside a write batch (x->in_batch) the store sees the
  * batch's uncommitted changes, so the cache is neither read nor filled
@@ -208,13 +208,15 @@ static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
     uint32_t key = 0;
     int cacheable = x->cache != NULL && !x->in_batch && k->encoding != 0 && k->ops->mark != NULL;
     if (cacheable) {
-        size_t len;
-        const char *hit = cache_get(x->cache, req->id, k->encoding, &stamp, &key, &len);
-        if (hit != NULL && store_unchanged_key(x->store, key, stamp)) {
+        char hit[CACHE_ENTRY_BYTES];
+        size_t len = cache_get(x->cache, req->id, k->encoding, &stamp, &key, hit);
+        if (len > 0 && store_unchanged_key(x->store, key, stamp)) {
+            count(&x->counters->cache_hits);
             if (k->ops->raw(k, hit, len) != 0)
                 k->failed = 1;
             return CMD_DONE;
         }
+        count(&x->counters->cache_misses);
         stamp = store_read_stamp(x->store);
     }
     size_t mark = cacheable ? k->ops->mark(k) : 0;
@@ -419,6 +421,8 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
     stats_collect(&st);
     struct guard_stats gs;
     guard_stats(&gs);
+    struct cache_stats cs;
+    cache_stats(x->cache, &cs);
     struct result_sink *k = x->sink;
     struct proto_str ver = {"version", 7}, vv = {TODO_VERSION, strlen(TODO_VERSION)};
     result_begin(k, RESULT_PAIRS);
@@ -437,7 +441,11 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
         stat_pair(k, "auth_closed", gs.auth_closed) | stat_pair(k, "http_closed", gs.http_closed) |
         stat_pair(k, "watchers", watch_watchers(x->watch)) |
         stat_pair(k, "events_sent", st.events_sent) |
-        stat_pair(k, "watch_overflows", st.watch_overflows) | result_pair(k, ver, vv);
+        stat_pair(k, "watch_overflows", st.watch_overflows) |
+
+        stat_pair(k, "cache_hits", st.cache_hits) | stat_pair(k, "cache_misses", st.cache_misses) |
+        stat_pair(k, "cache_entries", cs.entries) | stat_pair(k, "cache_bytes", cs.bytes) |
+        stat_pair(k, "cache_max_bytes", cs.max_bytes) | result_pair(k, ver, vv);
     if (rc != 0) {
         result_drop(k);
         k->failed = 1;
@@ -491,9 +499,9 @@ static void undone_one(void *arg, struct proto_str id, int existed, int exists)
 {
     struct cmd_ctx *x = arg;
     if (!existed)
-        changed(x, CHANGE_DELETE, PROTO_CMD_UNDO, 0, id);
+        changed(x, CHANGE_DELETE, PROTO_CMD_UNDO, 0, id, 1);
     else
-        changed(x, exists ? CHANGE_EDIT : CHANGE_ADD, PROTO_CMD_UNDO, CHANGE_F_ALL, id);
+        changed(x, exists ? CHANGE_EDIT : CHANGE_ADD, PROTO_CMD_UNDO, CHANGE_F_ALL, id, exists);
 }
 
 static enum cmd_rc cmd_undo(struct cmd_ctx *x, const struct proto_request *req)
@@ -571,17 +579,27 @@ static enum cmd_rc cmd_watch(struct cmd_ctx *x, const struct proto_request *req)
  * and no reply. The last entry fixes the array's size, so adding a command
  * to the enum without a handler here fails the static_assert below. */
 static const cmd_fn handlers[] = {
-    [PROTO_CMD_NONE] = NULL,          [PROTO_CMD_PING] = cmd_ping,
-    [PROTO_CMD_HELLO] = cmd_hello,    [PROTO_CMD_HELP] = cmd_help,
-    [PROTO_CMD_ADD] = cmd_add,        [PROTO_CMD_GET] = cmd_get,
-    [PROTO_CMD_EDIT] = cmd_edit,      [PROTO_CMD_DONE] = cmd_done,
-    [PROTO_CMD_UNDONE] = cmd_undone,  [PROTO_CMD_DEL] = cmd_del,
-    [PROTO_CMD_IMPORT] = cmd_import,  [PROTO_CMD_LIST] = cmd_list,
-    [PROTO_CMD_TAGS] = cmd_tags,      [PROTO_CMD_STATS] = cmd_stats,
-    [PROTO_CMD_AUTH] = cmd_auth,      [PROTO_CMD_QUIT] = cmd_quit,
-    [PROTO_CMD_UNDO] = cmd_undo,      [PROTO_CMD_WATCH] = cmd_watch,
+    [PROTO_CMD_NONE] = NULL,
+    [PROTO_CMD_PING] = cmd_ping,
+    [PROTO_CMD_HELLO] = cmd_hello,
+    [PROTO_CMD_HELP] = cmd_help,
+    [PROTO_CMD_ADD] = cmd_add,
+    [PROTO_CMD_GET] = cmd_get,
+    [PROTO_CMD_EDIT] = cmd_edit,
+    [PROTO_CMD_DONE] = cmd_done,
+    [PROTO_CMD_UNDONE] = cmd_undone,
+    [PROTO_CMD_DEL] = cmd_del,
+    [PROTO_CMD_IMPORT] = cmd_import,
+    [PROTO_CMD_LIST] = cmd_list,
+    [PROTO_CMD_TAGS] = cmd_tags,
+    [PROTO_CMD_STATS] = cmd_stats,
+    [PROTO_CMD_AUTH] = cmd_auth,
+    [PROTO_CMD_QUIT] = cmd_quit,
+    [PROTO_CMD_UNDO] = cmd_undo,
+    [PROTO_CMD_WATCH] = cmd_watch,
     [PROTO_CMD_UNWATCH] = cmd_watch,
-    [PROTO_CMD_LEGACY_GET] = cmd_get, [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
+    [PROTO_CMD_LEGACY_GET] = cmd_get,
+    [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
 };
 static_assert(sizeof(handlers) / sizeof(handlers[0]) == PROTO_CMD__COUNT,
               "every protocol command needs an entry in handlers[]");

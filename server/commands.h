@@ -35,7 +35,7 @@ struct cmd_ctx {
      * whose own writes are in the pass's open batch, so that it reads them
      * in order. */
     struct store *store;
-    /* The worker's cache of GET replies (cache.h); NULL: none. */
+    /* The GET cache all workers share (cache.h); NULL: none. */
     struct cache *cache;
     const struct server_config *cfg;
     struct stats_counters *counters; /* the worker's (stats.h) */

@@ -39,6 +39,7 @@ struct server_config {
     int durable;             /* every commit survives power loss (--sync full) */
     int sched_normal;        /* workers keep SCHED_OTHER instead of SCHED_BATCH */
     int demo;                /* load the tutorial's three tasks into an empty store */
+    size_t cache_mb;         /* the shared GET cache's size in MiB; 0: no cache */
     int insecure;            /* allow a non-loopback bind without a password */
     struct auth auth;        /* the password, if any */
     size_t watch_ring;       /* changes kept for WATCH since: (--watch-ring) */

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -45,6 +46,8 @@ static void usage(FILE *f, int threads)
             "      --line-timeout SECS   close a client whose request line is not finished\n"
             "                            this long after its first byte; 0 never (default %d)\n"
             "      --max-line BYTES      longest request line (default %d)\n"
+            "      --cache-mb N          memory for the cache of GET replies, shared by\n"
+            "                            the workers, in MiB (default %d); 0 turns it off\n"
             "      --password-file PATH  clients must AUTH with the first line of PATH\n"
             "      --insecure            allow a non-loopback --bind without a password\n"
             "      --sync normal|full    normal: an acknowledged write survives a crash or\n"
@@ -72,7 +75,7 @@ static void usage(FILE *f, int threads)
             "stops it cleanly: requests already read are answered, the database is closed.\n",
             prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
             SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, SERVER_DEFAULT_LINE_TIMEOUT,
-            PROTO_MAX_LINE_DEFAULT, WATCH_RING_DEFAULT, WATCH_RING_BYTES_DEFAULT,
+            PROTO_MAX_LINE_DEFAULT, CACHE_DEFAULT_MB, WATCH_RING_DEFAULT, WATCH_RING_BYTES_DEFAULT,
             WATCH_BUFFER_DEFAULT);
 }
 
@@ -160,6 +163,7 @@ enum {
     OPT_WATCH_RING,
     OPT_WATCH_RING_BYTES,
     OPT_WATCH_BUFFER,
+    OPT_CACHE_MB,
 };
 
 static const struct option long_opts[] = {
@@ -180,6 +184,7 @@ static const struct option long_opts[] = {
     {"watch-ring", required_argument, NULL, OPT_WATCH_RING},
     {"watch-ring-bytes", required_argument, NULL, OPT_WATCH_RING_BYTES},
     {"watch-buffer", required_argument, NULL, OPT_WATCH_BUFFER},
+    {"cache-mb", required_argument, NULL, OPT_CACHE_MB},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -212,6 +217,7 @@ int main(int argc, char **argv)
     cfg.watch_ring = WATCH_RING_DEFAULT;
     cfg.watch_ring_bytes = WATCH_RING_BYTES_DEFAULT;
     cfg.watch_buffer = WATCH_BUFFER_DEFAULT;
+    cfg.cache_mb = CACHE_DEFAULT_MB;
 
     while ((opt = getopt_long(argc, argv, "b:p:d:t:hV", long_opts, NULL)) != -1) {
         switch (opt) {
@@ -241,6 +247,11 @@ int main(int argc, char **argv)
             break;
         case OPT_MAX_LINE:
             cfg.max_line = (size_t)parse_num("--max-line", optarg, 64, 16L * 1024 * 1024);
+            break;
+        case OPT_CACHE_MB:
+            /* Up to 1 TiB: a bound that keeps the byte count far from
+             * overflowing, not a suggestion. */
+            cfg.cache_mb = (size_t)parse_num("--cache-mb", optarg, 0, 1024L * 1024);
             break;
         case OPT_PASSWORD_FILE:
             password_file = optarg;

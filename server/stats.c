@@ -35,6 +35,8 @@ int stats_init(int nworkers, stats_conns_fn conns)
         atomic_init(&c->batch_failures, 0);
         atomic_init(&c->events_sent, 0);
         atomic_init(&c->watch_overflows, 0);
+        atomic_init(&c->cache_hits, 0);
+        atomic_init(&c->cache_misses, 0);
     }
     stats.n = nworkers;
     clock_gettime(CLOCK_MONOTONIC, &stats.started);
@@ -68,6 +70,8 @@ void stats_collect(struct server_stats *st)
         st->batch_failures += atomic_load_explicit(&c->batch_failures, memory_order_relaxed);
         st->events_sent += atomic_load_explicit(&c->events_sent, memory_order_relaxed);
         st->watch_overflows += atomic_load_explicit(&c->watch_overflows, memory_order_relaxed);
+        st->cache_hits += atomic_load_explicit(&c->cache_hits, memory_order_relaxed);
+        st->cache_misses += atomic_load_explicit(&c->cache_misses, memory_order_relaxed);
     }
     if (stats.conns != NULL)
         stats.conns(&rc);

@@ -24,6 +24,8 @@ struct stats_counters {
     atomic_ullong batch_failures;        /* batches rolled back */
     atomic_ullong events_sent;           /* EVENT lines put in watchers' output (worker.c) */
     atomic_ullong watch_overflows;       /* watches ended by EVENT overflow */
+    atomic_ullong cache_hits;            /* GETs answered from the cache (commands.c) */
+    atomic_ullong cache_misses;          /* GETs that could use it but read the store */
 };
 
 /* The connection numbers, which the front end's registry of connections
@@ -63,6 +65,8 @@ struct server_stats {
     unsigned long long evicted;         /* idle connections closed to let a new client in */
     unsigned long long events_sent;     /* EVENT lines for watchers */
     unsigned long long watch_overflows; /* watches ended by EVENT overflow */
+    unsigned long long cache_hits;
+    unsigned long long cache_misses;
 };
 /* Fills st: the workers' counters summed, the registry's numbers, the
  * worker count and the uptime. Safe on any thread. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sqlite-mem.h"
 #include "store-sqlite.h"
 #include "wal-gather.h"
 
@@ -276,6 +277,7 @@ struct store {
     struct store_engine *e;
     int role;            /* ROLE_* (store-sqlite.h) */
     int reading;         /* a read transaction of ours is open (store_read_end ends it) */
+    int pass_got;        /* store_get ran since store_read_end (see store_get) */
     uint64_t read_stamp; /* e->commits loaded just before it began */
     int sp_open;         /* the writer: store_cmd_begin() opened a savepoint */
     /* The writer: the undo stack's journal mark at the savepoint and at
@@ -465,10 +467,13 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 /* SQLite's memory statistics take a global mutex on every allocation, and
- * nothing here reads them; this must run before SQLite's first use. The
- * WAL-gathering VFS (wal-gather.h) halves a commit's system calls. */
+ * nothing here reads them; this must run before SQLite's first use, as
+ * must the allocator that keeps small blocks per thread (sqlite-mem.h).
+ * The WAL-gathering VFS (wal-gather.h) halves a commit's system calls. */
 static void sqlite_setup(void)
 {
+    if (sqlite_mem_install() != 0)
+        log_debug("SQLite keeps its own memory allocator");
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
         log_debug("SQLite was initialized already; its memory statistics stay on");
     int rc = wal_gather_register();
@@ -807,6 +812,7 @@ static void read_open(struct store *s)
 
 void store_read_end(struct store *s)
 {
+    s->pass_got = 0;
     if (!s->reading)
         return;
     s->reading = 0;
@@ -829,6 +835,11 @@ static size_t change_slot(struct proto_str id)
 
 uint64_t store_read_stamp(struct store *s)
 {
+    /* Before a pass's first GET no snapshot is opened: that GET runs on
+     * its own (store_get), and its snapshot, taken at its first step,
+     * comes after this load, so it holds every commit up to the stamp. */
+    if (!s->reading && !s->pass_got && sqlite3_get_autocommit(s->db))
+        return atomic_load(&s->e->commits);
     read_open(s);
     /* In a write transaction (the writer) there is no snapshot to stamp:
      * what it reads there may yet be rolled back, and no cache may keep
@@ -863,7 +874,7 @@ static void touch(struct store *s, struct proto_str id)
     if (e->touched_bit[i / 8] & (1u << (i % 8)))
         return;
     e->touched_bit[i / 8] |= (unsigned char)(1u << (i % 8));
-    e->touched[e->ntouched++] = (uint16_t)i;
+    e->touched[e->ntouched++] = (uint32_t)i;
 }
 
 /* After a COMMIT: the commit's number to every slot it wrote, then to the
@@ -1323,16 +1334,36 @@ static int import_do(struct store *s, const struct proto_request *req, int64_t n
     return STORE_OK;
 }
 
+/*
+ * A pass's first GET runs as a statement of its own (autocommit), not in a
+ * read transaction: a pass of one request (a lone client, or one that
+ * waits for each reply) then runs one statement instead of BEGIN, the
+ * SELECT and COMMIT, which took a fifth of a GET that missed the cache
+ * (docs/PERFORMANCE.md, issue 15). The second GET of a pass opens the read
+ * transaction as every other read does, so that a run of pipelined GETs
+ * shares one snapshot and one set of locks. Its snapshot is no older than
+ * the first's, so a connection never reads back in time.
+ */
 int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 {
     sqlite3_stmt *st = s->st[ST_GET];
-    int found = 0;
-    read_open(s);
+    if (s->pass_got || s->role == ROLE_WRITER)
+        read_open(s);
+    s->pass_got = 1;
     bind_str(st, 1, id);
-    int rc = each_task(s, st, fn, arg, &found);
-    if (rc != STORE_OK)
-        return rc;
-    return found ? STORE_OK : STORE_NOTFOUND;
+    /* Ids are unique: one step finds the task or says there is none, and
+     * the statement is reset without the step that would only find the
+     * end. */
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int stop = emit_task(st, fn, arg);
+        sqlite3_reset(st);
+        return stop ? STORE_STOPPED : STORE_OK;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return failf(s, "cannot read tasks");
+    return STORE_NOTFOUND;
 }
 
 /* The statement's changes: 0 rows means no such task. */

@@ -143,9 +143,12 @@ int store_write_end(struct store_engine *e, int commit, char *err, size_t errcap
  * replies (cache.h) keeps an entry for as long as its task is unchanged,
  * not only until the next commit anywhere.
  *
- * store_read_stamp(s) opens s's read snapshot if none is open (outside a
- * write transaction) and returns a stamp taken just before the snapshot
- * was: everything committed up to that stamp is in the snapshot.
+ * store_read_stamp(s) returns a stamp taken before the snapshot of s's
+ * next read: everything committed up to that stamp is in what that read
+ * sees (it may see more). It opens s's read snapshot if none is open
+ * (outside a write transaction), but where the engine runs a pass's first
+ * GET on its own (SQLite: a statement without a read transaction, see
+ * store_get), the snapshot is that GET's, taken when it runs.
  * store_unchanged(s, id, stamp) is 1 if no commit since stamp changed
  * task id (by any write: ADD, EDIT, DONE, UNDONE, DEL, IMPORT, put), else
  * 0; a 0 may also be a false alarm (another task changed), never the

@@ -24,7 +24,8 @@
  * One pass of a worker's loop handles every ready connection: it reads,
  * frames lines, parses and runs every complete request in order. Reads run
  * on the worker's own store, in one read transaction for the pass (ended
- * before epoll_wait); GET replies are also cached per worker (cache.h).
+ * before epoll_wait); GET replies are cached in one cache all workers share
+ * (cache.h).
  * Writes of all connections in the pass share one transaction, the
  * worker's write batch ("group commit", batch.h): replies made inside it
  * are sent only after its COMMIT (the loop settles those connections after
@@ -86,9 +87,9 @@ struct worker {
     int index;
 
     /* What this worker owns, and hands its handlers through cmd_ctx: its
-     * read connection to the store, its cache of GET replies (cache.h), its
-     * write batch (batch.h) and its block of counters (stats.h, written by
-     * this worker only). */
+     * read connection to the store, its write batch (batch.h) and its
+     * block of counters (stats.h, written by this worker only); and the
+     * pool's cache of GET replies (cache.h), which every worker shares. */
     struct store *store;
     struct cache *cache;
     struct batch *batch;
@@ -143,6 +144,10 @@ static struct {
     struct conn *held;
     int64_t timer_at;
     int tfd;
+    /* The GET cache all workers share (cache.h; it has its own locks),
+     * NULL when --cache-mb 0 or out of memory: GET then reads the store
+     * every time. */
+    struct cache *cache;
     /* The store (store.h): its writer and write turn are lent to the
      * workers' batches (batch.h), and its maintenance runs between passes. */
     struct store_engine *engine;
@@ -1327,8 +1332,7 @@ static void *worker_main(void *arg)
     if (arena_cap < 1024 * 1024)
         arena_cap = 1024 * 1024;
     pscratch_cap = cfg->max_line + 1;
-    /* Without a cache (no memory) GET reads the store every time. */
-    self->cache = cache_new(CACHE_BUDGET / (size_t)pool.n);
+    self->cache = pool.cache;
     arena = malloc(arena_cap);
     pscratch = malloc(pscratch_cap);
     proto_buf_init(&spare, SERVER_OUTPUT_MAX);
@@ -1403,7 +1407,6 @@ out:
     free(ready);
     batch_free(self->batch);
     proto_buf_free(&spare);
-    cache_free(self->cache);
     self->cache = NULL;
     store_close(self->store);
     log_debug("worker %d stopped", self->index);
@@ -1497,6 +1500,15 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
             return -1;
         }
     }
+    /* One cache for all workers, so that a task read on one worker is a
+     * hit on every other, and the memory is --cache-mb whatever the worker
+     * count. Without it the server still serves every GET, from the store. */
+    pool.cache = NULL;
+    if (cfg->cache_mb > 0) {
+        pool.cache = cache_new(cfg->cache_mb * 1024 * 1024);
+        if (pool.cache == NULL)
+            log_warn("no GET cache: cannot have %zu MiB for it", cfg->cache_mb);
+    }
     pool.ep = epoll_create1(EPOLL_CLOEXEC);
     pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     /* data.ptr NULL marks the eventfd among the connections; it is never
@@ -1517,6 +1529,8 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
         free(pool.w);
         pool.w = NULL;
         stats_fini();
+        cache_free(pool.cache);
+        pool.cache = NULL;
         return -1;
     }
     int started = 0;
@@ -1555,6 +1569,8 @@ fail:
     pool.w = NULL;
     pool.n = 0;
     stats_fini();
+    cache_free(pool.cache);
+    pool.cache = NULL;
     close_loop();
     return -1;
 }
@@ -1574,6 +1590,9 @@ void workers_stop(void)
     pool.w = NULL;
     pool.n = 0;
     stats_fini();
+    /* No worker runs now, nor will a request: the cache can go. */
+    cache_free(pool.cache);
+    pool.cache = NULL;
     drain_and_close();
     watch_ring_free(pool.ring);
     pool.ring = NULL;

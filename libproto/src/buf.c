@@ -140,29 +140,62 @@ static char *quote_byte(char *o, unsigned char c)
     return o;
 }
 
+size_t proto__token_size(const char *s, size_t n, int force, int *bare)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    int plain = !force && n > 0;
+    size_t size = 2;
+    *bare = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!bare_byte(u[i]))
+            plain = 0;
+        size_t q = quoted_size(u[i]);
+        if (size > SIZE_MAX - q)
+            return 0;
+        size += q;
+    }
+    *bare = plain;
+    return plain ? n : size;
+}
+
+char *proto__token_write(char *o, const char *s, size_t n, int bare)
+{
+    if (bare) {
+        memcpy(o, s, n);
+        return o + n;
+    }
+    const unsigned char *u = (const unsigned char *)s;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++)
+        o = quote_byte(o, u[i]);
+    *o++ = '"';
+    return o;
+}
+
+char *proto__write_u64(char *o, unsigned long long v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0)
+        *o++ = tmp[--n];
+    return o;
+}
+
 /* Sizes the whole token first so that it is appended in one step: either
  * all of it lands in b or nothing does. */
 int proto_quote_append(struct proto_buf *b, const char *s, size_t n, int force)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    int bare = !force && n > 0;
-    size_t size = 2;
-    for (size_t i = 0; i < n; i++) {
-        if (!bare_byte(u[i]))
-            bare = 0;
-        size_t q = quoted_size(u[i]);
-        if (size > SIZE_MAX - q)
-            return -1;
-        size += q;
-    }
-    if (bare)
-        return proto_buf_append(b, s, n);
+    int bare;
+    size_t size = proto__token_size(s, n, force, &bare);
+    if (size == 0)
+        return -1;
     char *o = proto__buf_extend(b, size);
     if (o == NULL)
         return -1;
-    *o++ = '"';
-    for (size_t i = 0; i < n; i++)
-        o = quote_byte(o, u[i]);
-    *o = '"';
+    proto__token_write(o, s, n, bare);
     return 0;
 }

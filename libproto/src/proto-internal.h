@@ -31,6 +31,17 @@ void proto__snippet(char *out, size_t cap, const char *s, size_t n, size_t max);
  * advanced by n. NULL (b unchanged) when out of memory or past b->max. */
 char *proto__buf_extend(struct proto_buf *b, size_t n);
 
+/* A token's size on the wire (proto_quote_append's rules), with *bare set
+ * when it goes bare; 0 only when that size would not fit in a size_t.
+ * proto__token_write writes it at o (which has room for that size) and
+ * returns the end. Together they let an encoder size a whole line first
+ * and grow its buffer once. */
+size_t proto__token_size(const char *s, size_t n, int force, int *bare);
+char *proto__token_write(char *o, const char *s, size_t n, int bare);
+
+/* Writes v in decimal at o and returns the end (at most 20 digits). */
+char *proto__write_u64(char *o, unsigned long long v);
+
 /* The tokenizer with distinct failures: returns the token count, or
  * PROTO__TOK_SYNTAX / PROTO__TOK_TOOMANY with a sentence in err. */
 #define PROTO__TOK_SYNTAX (-1)

@@ -2,6 +2,7 @@
  * reply.c - replies: encoders (server), the task line, and the incremental
  * reply decoder (client).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,13 +52,18 @@ int proto_reply_err(struct proto_buf *b, enum proto_err e, const char *msg)
     return append_line(b, prefix, (size_t)n, has_msg ? msg : "", has_msg ? strlen(msg) : 0);
 }
 
+/* Without snprintf: this header is made for every GET and LIST, and
+ * snprintf cost a GET that misses the cache some 700 instructions, 5 % of
+ * it (docs/PERFORMANCE.md, issue 15). */
 int proto_reply_data(struct proto_buf *b, size_t nlines)
 {
     char line[48];
-    int n = snprintf(line, sizeof line, "DATA %zu\r\n", nlines);
-    if (n < 0 || (size_t)n >= sizeof line)
-        return -1;
-    return proto_buf_append(b, line, (size_t)n);
+    char *o = line;
+    memcpy(o, "DATA ", 5);
+    o = proto__write_u64(o + 5, nlines);
+    *o++ = '\r';
+    *o++ = '\n';
+    return proto_buf_append(b, line, (size_t)(o - line));
 }
 
 int proto_reply_fields(struct proto_buf *b, const struct proto_str *fields, size_t n)
@@ -120,42 +126,62 @@ int proto_reply_bare(struct proto_buf *b, const char *s, size_t n)
 /* ID STATUS PRI DUE TAGS CREATED UPDATED "TEXT", appended whole or not at
  * all. TEXT is always quoted so that a reader can tell it apart at a
  * glance; the other fields are bare whenever they can be. */
+/* Sized first and written in one step (one growth of b instead of one per
+ * field: a GET that misses the cache makes one of these lines). */
 int proto_task_encode(struct proto_buf *b, const struct proto_task *t)
 {
-    char created[PROTO_TIME_LEN + 1], updated[PROTO_TIME_LEN + 1];
-    size_t old = b->len;
     const char *pri = proto_pri_name(t->pri);
     const char *status = t->done ? "done" : "pending";
-
-    proto_time_format(t->created, created);
-    proto_time_format(t->updated, updated);
-    if (proto_quote_append(b, t->id.ptr, t->id.len, 0) < 0 || proto_buf_append(b, " ", 1) < 0 ||
-        proto_buf_append(b, status, strlen(status)) < 0 || proto_buf_append(b, " ", 1) < 0 ||
-        proto_buf_append(b, pri, strlen(pri)) < 0 || proto_buf_append(b, " ", 1) < 0)
-        goto fail;
-    if (t->due[0] == '\0') {
-        if (proto_buf_append(b, "-", 1) < 0)
-            goto fail;
-    } else if (proto_quote_append(b, t->due, strnlen(t->due, PROTO_DATE_LEN), 0) < 0) {
-        goto fail;
-    }
-    if (proto_buf_append(b, " ", 1) < 0)
-        goto fail;
-    if (t->tags.len == 0) {
-        if (proto_buf_append(b, "-", 1) < 0)
-            goto fail;
-    } else if (proto_quote_append(b, t->tags.ptr, t->tags.len, 0) < 0) {
-        goto fail;
-    }
-    if (proto_buf_append(b, " ", 1) < 0 || proto_buf_append(b, created, PROTO_TIME_LEN) < 0 ||
-        proto_buf_append(b, " ", 1) < 0 || proto_buf_append(b, updated, PROTO_TIME_LEN) < 0 ||
-        proto_buf_append(b, " ", 1) < 0 || proto_quote_append(b, t->text.ptr, t->text.len, 1) < 0 ||
-        proto_buf_append(b, "\r\n", 2) < 0)
-        goto fail;
+    size_t npri = strlen(pri), nstatus = strlen(status);
+    size_t ndue = t->due[0] == '\0' ? 0 : strnlen(t->due, PROTO_DATE_LEN);
+    int bid, bdue = 1, btags = 1, btext;
+    size_t sid = proto__token_size(t->id.ptr, t->id.len, 0, &bid);
+    size_t sdue = ndue == 0 ? 1 : proto__token_size(t->due, ndue, 0, &bdue);
+    size_t stags = t->tags.len == 0 ? 1 : proto__token_size(t->tags.ptr, t->tags.len, 0, &btags);
+    size_t stext = proto__token_size(t->text.ptr, t->text.len, 1, &btext);
+    if (sid == 0 || sdue == 0 || stags == 0 || stext == 0)
+        return -1;
+    /* Seven spaces, two times, the line end; each term is far below
+     * SIZE_MAX / 8, so the sum cannot wrap. */
+    if (sid > SIZE_MAX / 8 || stags > SIZE_MAX / 8 || stext > SIZE_MAX / 8)
+        return -1;
+    size_t total = sid + nstatus + npri + sdue + stags + stext + 2 * PROTO_TIME_LEN + 7 + 2;
+    char *o = proto__buf_extend(b, total);
+    if (o == NULL)
+        return -1;
+    o = proto__token_write(o, t->id.ptr, t->id.len, bid);
+    *o++ = ' ';
+    memcpy(o, status, nstatus);
+    o += nstatus;
+    *o++ = ' ';
+    memcpy(o, pri, npri);
+    o += npri;
+    *o++ = ' ';
+    if (ndue == 0)
+        *o++ = '-';
+    else
+        o = proto__token_write(o, t->due, ndue, bdue);
+    *o++ = ' ';
+    if (t->tags.len == 0)
+        *o++ = '-';
+    else
+        o = proto__token_write(o, t->tags.ptr, t->tags.len, btags);
+    *o++ = ' ';
+    /* proto_time_format writes a NUL after the time: into a copy, so that
+     * the line holds exactly total bytes. */
+    char tm[PROTO_TIME_LEN + 1];
+    proto_time_format(t->created, tm);
+    memcpy(o, tm, PROTO_TIME_LEN);
+    o += PROTO_TIME_LEN;
+    *o++ = ' ';
+    proto_time_format(t->updated, tm);
+    memcpy(o, tm, PROTO_TIME_LEN);
+    o += PROTO_TIME_LEN;
+    *o++ = ' ';
+    o = proto__token_write(o, t->text.ptr, t->text.len, btext);
+    *o++ = '\r';
+    *o++ = '\n';
     return 0;
-fail:
-    b->len = old;
-    return -1;
 }
 
 /* Tags on the wire: valid tags joined by single commas. */

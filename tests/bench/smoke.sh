@@ -2,7 +2,7 @@
 # smoke.sh - run every todo-bench test for about a second against a real
 # todo-server and check that each reports a nonzero rate and no errors; then
 # check -n's exact count, --raw (with escapes, and without a complete reply),
-# --idle, and the exit statuses for nothing listening and a host not on this machine;
+# --idle, --load-only/--existing with --text-size and --tags, tget, --raw-write, and the exit statuses for nothing listening and a host not on this machine;
 # then that bench/ab runs and prints its table (the current build against itself).
 # Needs TODO_SERVER, TODO_BENCH and TESTS_COMMON (set by CTest).
 set -euo pipefail
@@ -38,6 +38,22 @@ check_rows() {
             fail "$test latencies out of order: p50 $p50 p99 $p99 max $max"
     done <<<"$csv"
     [ "$seen" = "$want" ] || fail "expected rows '$want', got '$seen'"
+}
+
+# server_stat NAME: the value of NAME in the running server's STATS.
+server_stat() {
+    local fd line n i
+    exec {fd}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+    printf 'STATS\r\n' >&"$fd"
+    IFS= read -r -t 10 line <&"$fd" || return 1
+    n=${line#DATA }
+    n=${n%$'\r'}
+    for ((i = 0; i < n; i++)); do
+        IFS= read -r -t 10 line <&"$fd" || break
+        line=${line%$'\r'}
+        [[ $line == "$1 "* ]] && echo "${line#"$1" }"
+    done
+    exec {fd}>&-
 }
 
 start_server --db "$DIR/smoke.db"
@@ -88,6 +104,43 @@ rc=0
 "$TODO_BENCH" -p "$SERVER_PORT" -c 2 -d 0.5 --raw PING --reply-until 'NEVER' >/dev/null 2>"$DIR/err" || rc=$?
 [ "$rc" = 1 ] || fail "no complete reply: expected exit 1, got $rc"
 grep -q "no reply was complete" "$DIR/err" || fail "no message for a run without replies: $(cat "$DIR/err")"
+
+echo "--load-only with --text-size and --tags on a fresh server, then --existing tests over them:"
+port=$SERVER_PORT
+stop_server || true
+start_server --db "$DIR/big.db"
+"$TODO_BENCH" -p "$SERVER_PORT" -r 300 --text-size 64 --tags 3 --load-only 2>"$DIR/err" ||
+    fail "--load-only exited with $?: $(cat "$DIR/err")"
+[ "$("$TODO_BENCH" -p "$SERVER_PORT" -c 1 -n 1 -r 1 --csv -t ping | tail -1 | cut -d, -f11)" = 0 ] ||
+    fail "the server does not answer after --load-only"
+# Task 300 is there, with a 64-byte text and 3 tags; 301 is not.
+exec {fd}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+printf 'GET 300\r\nGET 301\r\n' >&"$fd"
+IFS= read -r -t 10 l1 <&"$fd" || true
+IFS= read -r -t 10 l2 <&"$fd" || true
+IFS= read -r -t 10 l3 <&"$fd" || true
+exec {fd}>&-
+[ "${l1%$'\r'}" = "DATA 1" ] || fail "GET 300 after --load-only: $l1"
+text=${l2#*\"}
+text=${text%\"*}
+[ "${#text}" = 64 ] || fail "--text-size 64 made a text of ${#text} bytes: $l2"
+tags=$(cut -d' ' -f5 <<<"$l2")
+[ "$(tr ',' '\n' <<<"$tags" | wc -l)" = 3 ] || fail "--tags 3 made tags '$tags'"
+[[ $l3 == "ERR NOTFOUND"* ]] || fail "--load-only -r 300 added more than 300 tasks: GET 301 said $l3"
+out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 4 -P 4 -d 0.5 -r 300 --existing --text-size 64 --csv \
+    -t get,tget,edit,mixed) || fail "todo-bench --existing exited with $?"
+check_rows "$out" " get tget edit mixed"
+n=$(server_stat tasks)
+[ "$n" = 300 ] || fail "--existing added tasks: the server has $n, not 300"
+echo "--raw-write: a mix of two lines, each reply told apart by its own end:"
+out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 2 -n 400 --csv --raw PING --reply-until 'PONG\r\n' \
+    --raw-write 'GET 1' --write-reply-until '"\r\n' --write-pct 50 2>"$DIR/err") ||
+    fail "todo-bench --raw-write exited with $?: $(cat "$DIR/err")"
+check_rows "$out" " raw"
+rc=0
+"$TODO_BENCH" -p "$SERVER_PORT" -n 1 --raw PING --reply-until 'PONG\r\n' --raw-write 'GET 1' \
+    >/dev/null 2>"$DIR/err" || rc=$?
+[ "$rc" = 2 ] || fail "--raw-write without --write-reply-until: expected exit 2, got $rc"
 
 port=$SERVER_PORT
 stop_server || true

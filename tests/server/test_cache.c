@@ -1,9 +1,12 @@
 /*
- * test_cache.c - GET replies are cached per worker; a cached reply must
- * never be served once a newer write has been acknowledged. With two or
- * more workers, consecutive connections land on different workers (round
- * robin), so a write on one connection and a read on the next cross
- * workers, caches and SQLite connections.
+ * test_cache.c - GET replies are cached in one cache all workers share; a
+ * cached reply must never be served once a newer write has been
+ * acknowledged, whichever worker made it and whichever reads it. With two
+ * or more workers on one epoll instance, connections are served by
+ * whichever worker is free, so a write on one connection and a read on
+ * another cross workers and SQLite connections. STATS counts the hits and
+ * misses; a commit to one task keeps the others' entries; --cache-mb 0
+ * serves the same replies with no cache at all.
  */
 #include "srv_test.h"
 
@@ -40,15 +43,14 @@ static void get_text(struct cli *c, long id, char *out, size_t cap)
 
 /* Edits on one connection, reads (twice, so the second is served from the
  * cache) on another: each read sees the last acknowledged edit. */
-static void edit_then_get_elsewhere(void **state)
+static void edit_then_get_elsewhere_with(const char *cache_mb)
 {
-    (void)state;
     char dir[512], db[600], want[64], got[256];
     struct server_proc sp;
 
     make_tmpdir(dir, sizeof(dir));
     snprintf(db, sizeof(db), "%s/todo.db", dir);
-    const char *const extra[] = {"--db", db, "--threads", "2", NULL};
+    const char *const extra[] = {"--db", db, "--threads", "2", "--cache-mb", cache_mb, NULL};
     srv_start(&sp, extra);
     struct cli *a = cli_open(sp.port);
     struct cli *b = cli_open(sp.port);
@@ -91,12 +93,148 @@ static void edit_then_get_elsewhere(void **state)
     assert_true(strncmp(cli_cmd(a, req), "OK ", 3) == 0);
     snprintf(req, sizeof(req), "GET %ld\n", id);
     assert_true(strncmp(cli_cmd(b, req), "ERR NOTFOUND", 12) == 0);
+    /* The reads after the first of each round were answered from the
+     * cache, if there is one; with --cache-mb 0 none was. */
+    long long hits = srv_stat(b, "cache_hits");
+    if (strcmp(cache_mb, "0") == 0) {
+        assert_true(hits == 0);
+        assert_true(srv_stat(b, "cache_misses") == 0);
+        assert_true(srv_stat(b, "cache_max_bytes") == 0);
+    } else {
+        assert_true(hits >= ROUNDS);
+    }
 
     cli_close(a);
     cli_close(b);
     int st = server_stop(&sp, SIGTERM);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     rm_tree(dir);
+}
+
+static void edit_then_get_elsewhere(void **state)
+{
+    (void)state;
+    edit_then_get_elsewhere_with("64");
+}
+
+static void no_cache_serves_the_same(void **state)
+{
+    (void)state;
+    edit_then_get_elsewhere_with("0");
+}
+
+/* STATS counts what the cache did: a first GET misses, the same GET on
+ * another connection (maybe on another worker) hits, a commit to one task
+ * keeps every other task's entry, and only the changed task is read again.
+ * The tutorial's GET/ has entries of its own, kept the same way. */
+#define NTASKS 20
+
+static void hits_counted_and_kept_across_commits(void **state)
+{
+    (void)state;
+    struct server_proc sp;
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", NULL};
+    srv_start(&sp, extra);
+    struct cli *a = cli_open(sp.port);
+    struct cli *b = cli_open(sp.port);
+    assert_non_null(a);
+    assert_non_null(b);
+    long ids[NTASKS];
+    char req[128], want[128];
+    for (int i = 0; i < NTASKS; i++) {
+        snprintf(req, sizeof(req), "task-%d", i);
+        ids[i] = add_task(a, req);
+    }
+    assert_true(srv_stat(a, "cache_hits") == 0);
+    assert_true(srv_stat(a, "cache_misses") == 0);
+    assert_true(srv_stat(a, "cache_entries") == 0);
+    long long max = srv_stat(a, "cache_max_bytes");
+    assert_true(max > 60LL * 1024 * 1024 && max <= 64LL * 1024 * 1024);
+
+    for (int round = 0; round < 2; round++) {
+        struct cli *c = round == 0 ? a : b;
+        for (int i = 0; i < NTASKS; i++) {
+            snprintf(req, sizeof(req), "GET %ld\n", ids[i]);
+            snprintf(want, sizeof(want), "\"task-%d\"\r\n", i);
+            if (strstr(cli_cmd(c, req), want) == NULL)
+                fail_msg("round %d: GET %ld is not %s", round, ids[i], want);
+        }
+    }
+    assert_true(srv_stat(a, "cache_misses") == NTASKS);
+    assert_true(srv_stat(a, "cache_hits") == NTASKS);
+    assert_true(srv_stat(a, "cache_entries") == NTASKS);
+    assert_true(srv_stat(a, "cache_bytes") == NTASKS * 256);
+
+    /* One task changes: the others stay hits, it alone is read again. */
+    snprintf(req, sizeof(req), "EDIT %ld changed\n", ids[0]);
+    snprintf(want, sizeof(want), "OK %ld\r\n", ids[0]);
+    assert_string_equal(cli_cmd(a, req), want);
+    for (int i = 0; i < NTASKS; i++) {
+        snprintf(req, sizeof(req), "GET %ld\n", ids[i]);
+        if (i == 0)
+            snprintf(want, sizeof(want), "\"changed\"\r\n");
+        else
+            snprintf(want, sizeof(want), "\"task-%d\"\r\n", i);
+        if (strstr(cli_cmd(b, req), want) == NULL)
+            fail_msg("after the EDIT: GET %ld is not %s", ids[i], want);
+    }
+    assert_true(srv_stat(a, "cache_misses") == NTASKS + 1);
+    assert_true(srv_stat(a, "cache_hits") == 2 * NTASKS - 1);
+
+    /* The tutorial's form: its own entry, replaced after a POST/ from the
+     * other connection. */
+    snprintf(req, sizeof(req), "GET/%ld/status\n", ids[1]);
+    assert_string_equal(cli_cmd(b, req), "task-1\r\n");
+    assert_string_equal(cli_cmd(b, req), "task-1\r\n");
+    char post[128];
+    snprintf(post, sizeof(post), "POST/%ld=posted/status\n", ids[1]);
+    assert_string_equal(cli_cmd(a, post), "submit success\r\n");
+    assert_string_equal(cli_cmd(b, req), "posted\r\n");
+    assert_string_equal(cli_cmd(b, req), "posted\r\n");
+    assert_true(srv_stat(a, "cache_hits") == 2 * NTASKS - 1 + 2);
+    assert_true(srv_stat(a, "cache_entries") == NTASKS + 1);
+
+    cli_close(a);
+    cli_close(b);
+    int st = server_stop(&sp, SIGTERM);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* --cache-mb sets the memory: a small cache holds what fits and serves
+ * the tasks it dropped from the store. */
+static void small_cache_by_memory(void **state)
+{
+    (void)state;
+    struct server_proc sp;
+    const char *const extra[] = {"--db", ":memory:", "--threads", "2", "--cache-mb", "1", NULL};
+    srv_start(&sp, extra);
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    long long max = srv_stat(c, "cache_max_bytes");
+    assert_true(max > 512 * 1024 && max <= 1024 * 1024);
+    /* More tasks than 1 MiB of 256-byte entries holds. */
+    enum { N = 6000 };
+    static long ids[N];
+    for (int i = 0; i < N; i++) {
+        char text[32];
+        snprintf(text, sizeof(text), "small-%d", i);
+        ids[i] = add_task(c, text);
+    }
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < N; i++) {
+            char req[64], want[64];
+            snprintf(req, sizeof(req), "GET %ld\n", ids[i]);
+            snprintf(want, sizeof(want), "\"small-%d\"\r\n", i);
+            if (strstr(cli_cmd(c, req), want) == NULL)
+                fail_msg("round %d: GET %ld is not %s", round, ids[i], want);
+        }
+    long long bytes = srv_stat(c, "cache_bytes");
+    assert_true(bytes > 0 && bytes <= max);
+    assert_true(srv_stat(c, "cache_hits") > 0);
+    assert_true(srv_stat(c, "cache_misses") > N);
+    cli_close(c);
+    int st = server_stop(&sp, SIGTERM);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 /* On one connection, pipelined in one send: a GET after an EDIT in the
@@ -260,6 +398,9 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(edit_then_get_elsewhere),
+        cmocka_unit_test(no_cache_serves_the_same),
+        cmocka_unit_test(hits_counted_and_kept_across_commits),
+        cmocka_unit_test(small_cache_by_memory),
         cmocka_unit_test(pipelined_own_write),
         cmocka_unit_test(readers_and_writer),
     };

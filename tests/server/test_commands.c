@@ -481,6 +481,11 @@ static void stats(void **state)
                                        "watchers",
                                        "events_sent",
                                        "watch_overflows",
+                                       "cache_hits",
+                                       "cache_misses",
+                                       "cache_entries",
+                                       "cache_bytes",
+                                       "cache_max_bytes",
                                        "version"};
     ok(h, "ADD a", "1");
     ok(h, "ADD b", "2");

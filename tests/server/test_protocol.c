@@ -347,7 +347,8 @@ static void command_line(void **state)
                                         "--line-timeout",
                                         "--watch-ring",
                                         "--watch-ring-bytes",
-                                        "--watch-buffer"};
+                                        "--watch-buffer",
+                                        "--cache-mb"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         assert_non_null(strstr(out, flags[i]));
 
@@ -360,6 +361,7 @@ static void command_line(void **state)
         {"--frobnicate", NULL, NULL}, {"--port", "70000", NULL},     {"--port", "12x", NULL},
         {"--threads", "0", NULL},     {"--sync", "sometimes", NULL}, {"--log-level", "loud", NULL},
         {"stray", NULL, NULL},        {"--sched", "fast", NULL},     {"--line-timeout", "-1", NULL},
+        {"--cache-mb", "-1", NULL},   {"--cache-mb", "lots", NULL},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         st = srv_run(bad[i], out, sizeof(out), err, sizeof(err), 5000);
