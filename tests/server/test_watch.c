@@ -207,6 +207,44 @@ static void each_kind_of_write(void **state)
     cli_close(c);
 }
 
+/* UNDO is a write like the others: what it puts back is told, as the
+ * change it makes (a deleted task back is an add, an ADD undone a del), one
+ * event for each task of an import undone as one step. */
+static void undo_events(void **state)
+{
+    (void)state;
+    struct cli *w = open_cli(), *c = open_cli();
+    uint64_t s = watch(w, "WATCH\n");
+    s = write_then_event(c, w, "ADD buy milk +home\n", "OK 1", "add", "1", s);
+    s = write_then_event(c, w, "EDIT 1 buy bread\n", "OK 1", "edit", "1", s);
+    s = write_then_event(c, w, "DEL 1\n", "OK 1", "del", "1", s);
+    s = write_then_event(c, w, "UNDO\n", "OK undid del 1", "add", "1", s);
+    s = write_then_event(c, w, "UNDO\n", "OK undid edit 1", "edit", "1", s);
+    s = write_then_event(c, w, "UNDO\n", "OK undid add 1", "del", "1", s);
+    /* Two lines in a row (a GET between would end the import's run). */
+    assert_string_equal(cli_cmd(c, "IMPORT fail a pending - - \"one\"\n"), "OK imported a\r\n");
+    assert_string_equal(cli_cmd(c, "IMPORT fail b pending - - \"two\"\n"), "OK imported b\r\n");
+    char ev[256];
+    for (int i = 0; i < 2; i++) {
+        uint64_t n = next_event(w, ev, sizeof(ev));
+        assert_true(strncmp(ev, i ? "add b pending" : "add a pending", 13) == 0);
+        assert_true(n > s);
+        s = n;
+    }
+    assert_string_equal(cli_cmd(c, "UNDO\n"), "OK undid import a 2\r\n");
+    uint64_t s1 = next_event(w, ev, sizeof(ev));
+    assert_string_equal(ev, "del b");
+    uint64_t s2 = next_event(w, ev, sizeof(ev));
+    assert_string_equal(ev, "del a");
+    assert_true(s1 > s && s2 > s1);
+    /* A refused UNDO (nothing left) tells nothing: the next event is the
+     * next write's. */
+    assert_true(strncmp(cli_cmd(c, "UNDO\n"), "ERR NOTFOUND", 12) == 0);
+    write_then_event(c, w, "ADD marker\n", "OK 2", "add", "2", s2);
+    cli_close(w);
+    cli_close(c);
+}
+
 /* A write whose batch failed to COMMIT gives no event; the next good one
  * does. */
 static void failed_batch_no_event(void **state)
@@ -729,6 +767,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(each_kind_of_write, start, stop),
+        cmocka_unit_test_setup_teardown(undo_events, start, stop),
         cmocka_unit_test_setup_teardown(failed_batch_no_event, start, stop),
         cmocka_unit_test_setup_teardown(filters, start, stop),
         cmocka_unit_test_setup_teardown(since_replay_and_expired, start, stop),
