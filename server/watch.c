@@ -22,14 +22,33 @@ enum entry_state {
 
 enum entry_kind { KIND_ADD = 0, KIND_EDIT, KIND_DONE, KIND_UNDONE, KIND_DEL };
 
+/* "EVENT " + 20 digits + " ". */
+#define HEAD_ROOM 32
+
+static char *text_alloc(size_t n)
+{
+    char *p = malloc(HEAD_ROOM + n);
+    return p != NULL ? p + HEAD_ROOM : NULL;
+}
+
+static void text_free(char *text)
+{
+    if (text != NULL)
+        free(text - HEAD_ROOM);
+}
+
 struct entry {
     unsigned char state; /* enum entry_state */
     unsigned char kind;  /* enum entry_kind */
     unsigned char done;  /* the task's status after the change */
     unsigned char fields;
+    unsigned char hn;  /* bytes of "EVENT SEQ ", written right before text once numbered */
     uint32_t len;      /* bytes of the line after "EVENT SEQ " (with CRLF) */
     uint32_t tags_len; /* the task's tags, comma-separated, right after it */
-    char *text;        /* malloc'd; NULL for a gap or a void entry without one */
+    /* The line's text, HEAD_ROOM bytes into a malloc'd block whose room
+     * before it takes "EVENT SEQ ", so that a delivery is one copy; NULL
+     * for a gap. */
+    char *text;
 };
 
 struct watch_ring {
@@ -82,7 +101,7 @@ void watch_ring_free(struct watch_ring *r)
     if (r == NULL)
         return;
     for (size_t i = 0; i < r->n; i++)
-        free(r->v[(r->head + i) % r->cap].text);
+        text_free(r->v[(r->head + i) % r->cap].text);
     pthread_rwlock_destroy(&r->lock);
     free(r->v);
     free(r);
@@ -121,7 +140,7 @@ static void drop_oldest(struct watch_ring *r)
 {
     struct entry *e = &r->v[r->head];
     r->bytes -= e->text != NULL ? (size_t)e->len + e->tags_len : 0;
-    free(e->text);
+    text_free(e->text);
     memset(e, 0, sizeof(*e));
     r->head = (r->head + 1) % r->cap;
     r->n--;
@@ -133,10 +152,18 @@ static uint64_t push(struct watch_ring *r, const struct entry *e)
     size_t size = e->text != NULL ? (size_t)e->len + e->tags_len : 0;
     while (r->n > 0 && (r->n == r->cap || r->bytes + size > r->max_bytes))
         drop_oldest(r);
-    r->v[(r->head + r->n) % r->cap] = *e;
+    struct entry *slot = &r->v[(r->head + r->n) % r->cap];
+    *slot = *e;
     r->n++;
     r->bytes += size;
-    return ++r->last_seq;
+    uint64_t seq = ++r->last_seq;
+    if (slot->text != NULL) {
+        char head[HEAD_ROOM];
+        int hn = snprintf(head, sizeof(head), "EVENT %" PRIu64 " ", seq);
+        slot->hn = (unsigned char)hn;
+        memcpy(slot->text - hn, head, (size_t)hn);
+    }
+    return seq;
 }
 
 /* The note that changes went unrecorded becomes a gap entry, so that a
@@ -272,9 +299,7 @@ enum watch_rc watch_deliver(struct watch_ring *r, struct watcher *w, struct prot
             w->cursor = s;
             continue;
         }
-        char head[32];
-        int hn = snprintf(head, sizeof(head), "EVENT %" PRIu64 " ", s);
-        size_t need = (size_t)hn + e->len;
+        size_t need = (size_t)e->hn + e->len;
         /* The first event goes whatever its size, so that a watcher
          * always moves on. */
         if (added > 0 && unsent + added + need > limit) {
@@ -282,8 +307,7 @@ enum watch_rc watch_deliver(struct watch_ring *r, struct watcher *w, struct prot
             goto out;
         }
         size_t old = out->len;
-        if (proto_buf_append(out, head, (size_t)hn) != 0 ||
-            proto_buf_append(out, e->text, e->len) != 0) {
+        if (proto_buf_append(out, e->text - e->hn, need) != 0) {
             out->len = old;
             rc = overflow(r, w, out);
             goto out;
@@ -361,7 +385,7 @@ static int make_entry(struct change_log *l, size_t i, struct store *writer, stru
     e->fields = (unsigned char)c->fields;
     if (kind == KIND_DEL) {
         size_t idl = strlen(c->id);
-        e->text = malloc(wl + idl + 2);
+        e->text = text_alloc(wl + idl + 2);
         if (e->text == NULL)
             return -1;
         memcpy(e->text, word, wl);
@@ -382,7 +406,7 @@ static int make_entry(struct change_log *l, size_t i, struct store *writer, stru
             return -1;
     }
     e->done = (unsigned char)c->done;
-    e->text = malloc(wl + c->line_len + c->tags_len);
+    e->text = text_alloc(wl + c->line_len + c->tags_len);
     if (e->text == NULL)
         return -1;
     memcpy(e->text, word, wl);

@@ -483,10 +483,17 @@ static void slow_watcher(void **state)
     long after = server_rss_kib();
     print_message("server VmRSS %ld KiB before, %ld KiB after %d writes with a stalled watcher\n",
                   before, after, N);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     /* 20 MB of events were made; the stalled watcher holds at most its
      * --watch-buffer (1 MiB) of them, the ring 2 MiB, SQLite's caches a
-     * few more. */
+     * few more. Under a sanitizer the server's size says little about what
+     * it holds (freed memory waits in ASan's quarantine), so only the
+     * plain build checks it, as test_stream.c does. */
     assert_true(after - before < 16 * 1024);
+#else
+    (void)before;
+    (void)after;
+#endif
     /* Its worker may come to it a moment after the fast one's had it all. */
     long deadline = now_ms() + WAIT_MS;
     while (srv_stat(c, "watch_overflows") != 1 && now_ms() < deadline)
