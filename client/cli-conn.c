@@ -157,6 +157,21 @@ static double secs(int ms)
     return ms / 1000.0;
 }
 
+/* 1 when a connect to a local port nobody listens on met itself: TCP's
+ * simultaneous open joins a socket to itself when the kernel happens to
+ * pick the very port it is connecting to as its own. A watch that
+ * reconnects to a restarting server tries often enough to meet it, and
+ * would then hold the server's port; it is a refused connect. */
+static int connected_to_itself(int fd)
+{
+    struct sockaddr_storage a, b;
+    socklen_t la = sizeof(a), lb = sizeof(b);
+    if (getsockname(fd, (struct sockaddr *)&a, &la) != 0 ||
+        getpeername(fd, (struct sockaddr *)&b, &lb) != 0)
+        return 0; /* the connect's own result says what is wrong */
+    return la == lb && memcmp(&a, &b, la) == 0;
+}
+
 /* Tries one address; 0 when connected, else -1 with errno-like *why. */
 static int try_connect(struct cli_conn *c, const struct addrinfo *ai, int64_t start, int *why)
 {
@@ -167,14 +182,22 @@ static int try_connect(struct cli_conn *c, const struct addrinfo *ai, int64_t st
         return -1;
     }
     c->fd = fd;
-    if (!pending)
+    if (!pending && !connected_to_itself(fd))
         return 0;
+    if (!pending) {
+        *why = ECONNREFUSED;
+        goto fail;
+    }
     int r = wait_fd(c, POLLOUT, start);
     if (r <= 0) {
         *why = r == 0 ? ETIMEDOUT : r == -2 ? EINTR : errno;
         goto fail;
     }
     *why = net_connect_result(fd);
+    if (*why == 0 && connected_to_itself(fd)) {
+        *why = ECONNREFUSED;
+        goto fail;
+    }
     if (*why == 0)
         return 0;
 fail:
