@@ -73,7 +73,7 @@ struct watch_ring {
     void *on_visible_arg;
 };
 
-struct watch_ring *watch_ring_new(size_t max_events, size_t max_bytes, int64_t start_time)
+struct watch_ring *watch_ring_new(size_t max_events, size_t max_bytes, int64_t start_ms)
 {
     struct watch_ring *r = calloc(1, sizeof(*r));
     if (r == NULL)
@@ -88,7 +88,7 @@ struct watch_ring *watch_ring_new(size_t max_events, size_t max_bytes, int64_t s
     }
     r->cap = max_events;
     r->max_bytes = max_bytes;
-    uint64_t base = (uint64_t)(start_time > 0 ? start_time : 0) << 24;
+    uint64_t base = (uint64_t)(start_ms > 0 ? start_ms : 0) << 20;
     r->last_seq = r->settled = r->last_gap = base;
     atomic_init(&r->settled_pub, base);
     atomic_init(&r->watchers, 0);

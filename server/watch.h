@@ -47,10 +47,12 @@
 struct watch_ring;
 
 /* A ring of at most max_events entries and max_bytes bytes of event text,
- * whose sequence numbers start after start_time << 24 (start_time in Unix
- * seconds): a number from an earlier run is below every number of this
- * one. NULL when out of memory. */
-struct watch_ring *watch_ring_new(size_t max_events, size_t max_bytes, int64_t start_time);
+ * whose sequence numbers start after start_ms << 20 (start_ms in Unix
+ * milliseconds): a number from an earlier run is below every number of
+ * this one, even one restarted within the same second (seconds << 24, the
+ * first choice, gave such a run the numbers of the last). NULL when out of
+ * memory. */
+struct watch_ring *watch_ring_new(size_t max_events, size_t max_bytes, int64_t start_ms);
 void watch_ring_free(struct watch_ring *r); /* NULL is fine */
 
 /* fn(arg) is called, on the thread that settled a batch, each time more

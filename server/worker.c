@@ -1475,7 +1475,13 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
     pool.streams = store_engine_streams(engine);
     streams_init(engine);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
-    pool.ring = watch_ring_new(cfg->watch_ring, cfg->watch_ring_bytes, (int64_t)time(NULL));
+    struct timespec wall;
+    if (clock_gettime(CLOCK_REALTIME, &wall) != 0) {
+        wall.tv_sec = time(NULL);
+        wall.tv_nsec = 0;
+    }
+    pool.ring = watch_ring_new(cfg->watch_ring, cfg->watch_ring_bytes,
+                               (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000);
     if (pool.w == NULL || pool.ring == NULL || stats_init(pool.n, registry_counts) != 0) {
         snprintf(err, errcap, "out of memory");
         free(pool.w);
