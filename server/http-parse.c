@@ -68,12 +68,23 @@ static int on_url_complete(llhttp_t *ll)
     return 0;
 }
 
+/*
+ * No error may be decided in a span callback (on_method, on_url,
+ * on_header_field, on_header_value) from what has come of the span so far:
+ * llhttp hands a span over when it ends or when the bytes fed run out, and
+ * when it meets a malformed byte inside a span it returns the error without
+ * handing over the part before it. A check made on the first bytes of a
+ * span would then run when the span is split across calls (the last call
+ * ended inside it) and not when it comes whole, and the same bytes would
+ * get two different answers. So the header count is checked once the name
+ * has ended, in on_header_field_complete, which llhttp calls at the same
+ * byte however the stream is split; the name of the header one past the
+ * limit is kept meanwhile in the spare slot of the arrays (http-parse.h).
+ */
 static int on_header_field(llhttp_t *ll, const char *at, size_t n)
 {
     struct http_parser *p = of(ll);
     if (!p->field_open) {
-        if (p->nheaders == HTTP_MAX_HEADERS)
-            return fail(p, 431, "more than 64 headers");
         p->name_start[p->nheaders] = p->head.len;
         p->nheaders++;
         p->field_open = 1;
@@ -101,6 +112,10 @@ static int on_header_field_complete(llhttp_t *ll)
     for (size_t k = p->name_start[i]; k < p->name_end[i]; k++)
         if (!is_tchar((unsigned char)p->head.data[k]))
             return fail(p, 400, "malformed request: a header name holds a character it may not");
+    /* After the name's own checks, so that a malformed name is a 400
+     * whether llhttp or the loop above finds it. */
+    if (p->nheaders > HTTP_MAX_HEADERS)
+        return fail(p, 431, "more than 64 headers");
     /* A value may be empty, and then no span comes for it. */
     p->value_start[i] = p->value_end[i] = p->head.len;
     return 0;

@@ -64,8 +64,10 @@ struct http_parser {
      * spans are offsets, as the buffers may move while they grow. */
     struct proto_buf head, body;
     size_t method_end, target_start, target_end;
-    size_t name_start[HTTP_MAX_HEADERS], name_end[HTTP_MAX_HEADERS];
-    size_t value_start[HTTP_MAX_HEADERS], value_end[HTTP_MAX_HEADERS];
+    /* One slot more than the limit: the name of a header past it is read
+     * to its end before the request is refused (see on_header_field). */
+    size_t name_start[HTTP_MAX_HEADERS + 1], name_end[HTTP_MAX_HEADERS + 1];
+    size_t value_start[HTTP_MAX_HEADERS + 1], value_end[HTTP_MAX_HEADERS + 1];
     size_t nheaders;
     int field_open;      /* a header name has begun and not ended */
     size_t head_fed;     /* bytes of the current request fed before its headers ended */

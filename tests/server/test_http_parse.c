@@ -228,28 +228,59 @@ static void test_head_limit(void **state)
     memset(in, 'a', 1000);
     memcpy(in, "GET /", 5);
     expect_cut(in, 1000, &lim, "error 431");
-    /* 64 headers pass, 65 do not. */
+    /* 64 headers pass, 65 do not, however the bytes are cut. */
     struct http_limits big = {.max_head = 4096};
     for (int n = 64; n <= 65; n++) {
         size_t o = (size_t)snprintf(in, sizeof(in), "GET / HTTP/1.1\r\n");
-        for (int i = 0; i < n; i++)
+        size_t w = (size_t)snprintf(want, sizeof(want), "GET / 1.1 ka=1 ch=0 up=0");
+        for (int i = 0; i < n; i++) {
             o += (size_t)snprintf(in + o, sizeof(in) - o, "H%d: v\r\n", i);
-        snprintf(in + o, sizeof(in) - o, "\r\n");
-        struct http_parser p;
-        struct http_request r;
-        size_t used;
-        http_parser_init(&p, &big);
-        enum proto_status st = http_parse(&p, in, strlen(in), &used, &r);
-        if (n == 64) {
-            assert_int_equal(st, PROTO_COMPLETE);
-            assert_int_equal(r.nheaders, 64);
-            assert_int_equal(r.headers[63].name.len, 3);
-        } else {
-            assert_int_equal(st, PROTO_ERROR);
-            assert_int_equal(p.status, 431);
+            w += (size_t)snprintf(want + w, sizeof(want) - w, " [H%d=v]", i);
         }
-        http_parser_free(&p);
+        snprintf(in + o, sizeof(in) - o, "\r\n");
+        if (n == 64)
+            snprintf(want + w, sizeof(want) - w, " body=\nend");
+        else
+            snprintf(want, sizeof(want), "error 431");
+        expect_all(in, &big, want);
     }
+}
+
+/*
+ * Found by fuzz_http (tests/fuzz/corpus/http/too-many-headers): 64 headers,
+ * then a 65th whose name holds a byte no name may (0xff). Fed whole, llhttp
+ * met the bad byte before handing over any of the name, and the answer was
+ * 400; fed byte by byte, the name's first byte came alone, and the 65th
+ * header was counted on it: 431. The count now waits for the name's end, so
+ * a malformed 65th name is a 400 however it is cut, and a well-formed one a
+ * 431 (test_head_limit).
+ */
+static void test_header_count_cut(void **state)
+{
+    (void)state;
+    char in[1024];
+    size_t o = (size_t)snprintf(in, sizeof(in), "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 64; i++)
+        o += (size_t)snprintf(in + o, sizeof(in) - o, "a:b\r\n");
+    size_t at65 = o;
+    /* The fuzzer's case (the seed without its limits byte). */
+    snprintf(in + at65, sizeof(in) - at65, "c\xff:d\r\n\r\n");
+    expect_all(in, NULL, "error 400");
+    /* The bad byte later in the name, and a blank (which llhttp lets
+     * through and http-parse.c refuses) in it: the same. */
+    snprintf(in + at65, sizeof(in) - at65, "Connection-X\xff: d\r\n\r\n");
+    expect_all(in, NULL, "error 400");
+    snprintf(in + at65, sizeof(in) - at65, "Bad Header: d\r\n\r\n");
+    expect_all(in, NULL, "error 400");
+    /* A well-formed 65th name, its value malformed: the count comes first. */
+    snprintf(in + at65, sizeof(in) - at65, "c: d\x01\r\n\r\n");
+    expect_all(in, NULL, "error 431");
+    /* The head ends inside the 65th name: no answer yet, then the count
+     * once the name has ended. */
+    snprintf(in + at65, sizeof(in) - at65, "Connecti");
+    expect_all(in, NULL, "more");
+    snprintf(in + at65, sizeof(in) - at65, "Connection:");
+    expect_all(in, NULL, "error 431");
 }
 
 /* The body limit: a Content-Length past it is refused before the body
@@ -310,10 +341,11 @@ static void test_upgrade(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simple),     cmocka_unit_test(test_bodies),
-        cmocka_unit_test(test_pipelined),  cmocka_unit_test(test_continue),
-        cmocka_unit_test(test_head_limit), cmocka_unit_test(test_body_limit),
-        cmocka_unit_test(test_malformed),  cmocka_unit_test(test_upgrade),
+        cmocka_unit_test(test_simple),           cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_pipelined),        cmocka_unit_test(test_continue),
+        cmocka_unit_test(test_head_limit),       cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_malformed),        cmocka_unit_test(test_upgrade),
+        cmocka_unit_test(test_header_count_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
