@@ -121,8 +121,7 @@ static const char *const err_names[PROTO_E__COUNT] = {
     [PROTO_E_ARGS] = "ARGS",         [PROTO_E_NOTFOUND] = "NOTFOUND", [PROTO_E_TOOLONG] = "TOOLONG",
     [PROTO_E_ENCODING] = "ENCODING", [PROTO_E_AUTH] = "AUTH",         [PROTO_E_BUSY] = "BUSY",
     [PROTO_E_STORE] = "STORE",       [PROTO_E_INTERNAL] = "INTERNAL", [PROTO_E_EXISTS] = "EXISTS",
-    [PROTO_E_TIMEOUT] = "TIMEOUT",   [PROTO_E_CONFLICT] = "CONFLICT",
-    [PROTO_E_EXPIRED] = "EXPIRED",
+    [PROTO_E_TIMEOUT] = "TIMEOUT",   [PROTO_E_CONFLICT] = "CONFLICT", [PROTO_E_EXPIRED] = "EXPIRED",
 };
 
 /* An out-of-range code is a bug on our side, so it is named INTERNAL. */

@@ -81,8 +81,8 @@ static void test_subcommands(void **state)
 {
     (void)state;
     expect(NULL, 0,
-           "add del done edit export get help import list next ping stats tags undo undone watch", "",
-           NULL);
+           "add del done edit export get help import list next ping stats tags undo undone watch",
+           "", NULL);
     expect(NULL, 0, "next", "n", NULL);
     /* next takes a number: nothing to offer after it, live or not. */
     expect(NULL, 0, "", "next", "", NULL);

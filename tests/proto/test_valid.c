@@ -338,8 +338,8 @@ static void test_err_names(void **state)
 {
     (void)state;
     static const char *const names[PROTO_E__COUNT] = {
-        "NONE", "SYNTAX", "UNKNOWN", "ARGS",     "NOTFOUND", "TOOLONG", "ENCODING",
-        "AUTH", "BUSY",   "STORE",   "INTERNAL", "EXISTS",   "TIMEOUT", "CONFLICT", "EXPIRED",
+        "NONE", "SYNTAX", "UNKNOWN",  "ARGS",   "NOTFOUND", "TOOLONG",  "ENCODING", "AUTH",
+        "BUSY", "STORE",  "INTERNAL", "EXISTS", "TIMEOUT",  "CONFLICT", "EXPIRED",
     };
 
     for (int e = 0; e < PROTO_E__COUNT; e++) {
