@@ -22,6 +22,7 @@
 #include <todo/proto.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -97,6 +98,24 @@ struct options {
     int existing;     /* --existing: tasks 1..KEYSPACE are there; prepare none */
     int load_only;    /* --load-only: prepare KEYSPACE tasks and stop */
     const char *acc;  /* --accumulate: results are added to FILE.<test> */
+    int watchers;     /* --watchers: connections that WATCH during each test */
+    int stalled;      /* --stalled-watcher: one more that WATCHes and never reads */
+};
+
+/*
+ * With --watchers, each write of a test takes a number from one counter
+ * shared by every worker and puts it in the task's text ("bench edited N"),
+ * so a watcher can tell from an event which write it reports. The writer
+ * keeps the write's send time and, once answered, its OK's arrival time in
+ * a ring indexed by the number; the watcher looks them up when it reads the
+ * event. A slot holds its number too: a watcher that comes to a slot
+ * already reused (it is WRITE_RING writes behind) takes no sample from it.
+ */
+#define WRITE_RING (1u << 20)
+struct write_ring {
+    _Atomic uint64_t *n; /* the write in the slot; stored last, with release */
+    _Atomic uint64_t *sent_ns;
+    _Atomic uint64_t *ok_ns; /* 0 until the OK has been read */
 };
 
 /* Task ids returned by the preparing ADDs, kept in one arena. */
@@ -114,6 +133,9 @@ struct test {
     const struct ids *ids;
     const char *list_tag;
     atomic_int stop; /* set by any worker that must end the test early */
+    /* --watchers: the write numbers handed out and their times. */
+    _Atomic uint64_t wseq;
+    struct write_ring *ring;
 };
 
 struct bench_conn {
@@ -126,6 +148,7 @@ struct bench_conn {
     size_t out_off; /* bytes of out already written */
     uint64_t *ts;   /* send time of each request in flight, a ring */
     uint8_t *ops;   /* and what it was */
+    uint64_t *wn;   /* --watchers: its write number, 0 for none */
     unsigned head, count;
     struct proto_reply_decoder dec;
 };
@@ -141,6 +164,9 @@ struct bench_worker {
     uint64_t rng;
     uint64_t quota; /* -n: requests this worker may still send */
     uint64_t seq;
+    uint64_t last_wn;   /* the write number append_request() last gave, or 0 */
+    int draining;       /* past the end: replies are awaited, not counted */
+    uint64_t writes_ok; /* --watchers: writes answered OK, drained ones too */
     uint64_t done, errors;
     uint64_t start, end;
     int failed;
@@ -505,6 +531,14 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
     if (k == T_GET || k == T_EDIT || k == T_DONE || k == T_TGET)
         id = ids_get(t->ids, rnd_below(&w->rng, t->ids->n));
     w->seq++;
+    /* With watchers, an ADD's or EDIT's text carries its write number (the
+     * struct write_ring comment); without them the texts stay as they were. */
+    uint64_t n = w->seq;
+    w->last_wn = 0;
+    if (t->ring && (k == T_ADD || k == T_EDIT)) {
+        n = atomic_fetch_add_explicit(&((struct test *)t)->wseq, 1, memory_order_relaxed) + 1;
+        w->last_wn = n;
+    }
     switch (k) {
     case T_PING:
         len = snprintf(line, sizeof(line), "PING\r\n");
@@ -515,12 +549,12 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
         op = OP_GET;
         break;
     case T_ADD:
-        len = snprintf(line, sizeof(line), "ADD \"bench added %" PRIu64 "\"\r\n", w->seq);
+        len = snprintf(line, sizeof(line), "ADD \"bench added %" PRIu64 "\"\r\n", n);
         op = OP_ADD;
         break;
     case T_EDIT: {
         char text[TEXT_MAX + 1];
-        bench_text(t->o, "bench edited", w->seq, text);
+        bench_text(t->o, "bench edited", n, text);
         len = snprintf(line, sizeof(line), "EDIT %s \"%s\"\r\n", id, text);
         op = OP_EDIT;
         break;
@@ -548,6 +582,23 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
     if (proto_buf_append(&c->out, line, (size_t)len) < 0)
         return -1;
     return op;
+}
+
+/* The writer's side of the write ring: write n was sent at now ... */
+static void ring_sent(struct write_ring *r, uint64_t n, uint64_t now)
+{
+    size_t i = n & (WRITE_RING - 1);
+    atomic_store_explicit(&r->ok_ns[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&r->sent_ns[i], now, memory_order_relaxed);
+    atomic_store_explicit(&r->n[i], n, memory_order_release);
+}
+
+/* ... and its OK was read at now. */
+static void ring_ok(struct write_ring *r, uint64_t n, uint64_t now)
+{
+    size_t i = n & (WRITE_RING - 1);
+    if (atomic_load_explicit(&r->n[i], memory_order_relaxed) == n)
+        atomic_store_explicit(&r->ok_ns[i], now, memory_order_release);
 }
 
 /* Writes what c has pending; arms EPOLLOUT when the socket is full. */
@@ -598,6 +649,9 @@ static void fill(struct bench_worker *w, struct bench_conn *c)
         unsigned slot = (c->head + c->count) % (unsigned)P;
         c->ts[slot] = now;
         c->ops[slot] = (uint8_t)op;
+        c->wn[slot] = w->last_wn;
+        if (w->last_wn)
+            ring_sent(w->t->ring, w->last_wn, now);
         c->count++;
     }
     flush(w, c);
@@ -693,11 +747,20 @@ static ssize_t parse_replies(struct bench_worker *w, struct bench_conn *c, uint6
             }
             check_reply(w, op, &r);
             off += consumed;
+            /* Every write answered OK is an event each watcher must get. */
+            if (w->t->ring && r.kind == PROTO_REPLY_OK &&
+                (op == OP_ADD || op == OP_EDIT || op == OP_DONE)) {
+                w->writes_ok++;
+                if (c->wn[c->head])
+                    ring_ok(w->t->ring, c->wn[c->head], now);
+            }
         }
-        hist_record(&w->hist, now - c->ts[c->head]);
+        if (!w->draining) {
+            hist_record(&w->hist, now - c->ts[c->head]);
+            w->done++;
+        }
         c->head = (c->head + 1) % (unsigned)o->pipeline;
         c->count--;
-        w->done++;
     }
     return (ssize_t)off;
 }
@@ -812,9 +875,426 @@ static void *worker_main(void *arg)
         }
     }
     w->end = now_ns();
+    /* With watchers, the writes still in flight at the end are awaited (not
+     * counted in the rate): each one that commits is an event the watchers
+     * must get, so the count to check is known only once they are answered. */
+    if (w->t->ring && !w->failed) {
+        w->draining = 1;
+        uint64_t since = now_ns();
+        while (worker_busy(w) && w->live > 0 && now_ns() - since < STALL_NS) {
+            int n = epoll_wait(w->epfd, evs, 256, 100);
+            if (n < 0 && errno != EINTR) {
+                fail(w, "epoll_wait: %s", strerror(errno));
+                break;
+            }
+            for (int i = 0; i < n; i++) {
+                struct bench_conn *c = evs[i].data.ptr;
+                if (c->dead)
+                    continue;
+                if (evs[i].events & EPOLLOUT)
+                    flush(w, c);
+                if (!c->dead && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                    on_readable(w, c);
+            }
+        }
+        if (!w->failed && worker_busy(w))
+            fail(w, "writes in flight at the end were not answered within %llu s",
+                 STALL_NS / 1000000000ull);
+    }
     if (w->failed)
         atomic_store(&w->t->stop, 1);
     return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Watchers (--watchers, --stalled-watcher).
+ * ---------------------------------------------------------------------- */
+
+#define WATCH_BUF (256 * 1024)                 /* a watcher's input buffer: many event lines */
+#define WATCH_SETTLE_NS (5ull * 1000000000ull) /* after the writes: time to catch up */
+
+struct watch_conn {
+    int fd;
+    int dead;
+    int overflowed; /* the server sent EVENT overflow: the watch has ended */
+    char *in;
+    size_t in_len;
+    uint64_t events; /* EVENT lines read, overflow not counted */
+};
+
+struct watch_thread {
+    pthread_t tid;
+    struct test *t;
+    int epfd;
+    struct watch_conn *conns;
+    int nconns;
+    _Atomic uint64_t *expected; /* writes answered OK; set once every writer has ended */
+    atomic_int *writers_done;
+    uint64_t unmatched; /* events whose write was not found in the ring */
+    int failed;
+    char why[256];
+    struct hist from_ok;   /* OK read by the writer -> event read here */
+    struct hist from_sent; /* write sent -> event read here */
+};
+
+/* A blocking connection that has sent WATCH and read its OK, or -1 with a
+ * message. Events that came with the OK stay in *in. */
+static int watch_open(const struct addrinfo *ai, const struct options *o, char *in, size_t *in_len)
+{
+    static const char req[] = "WATCH\r\n";
+    int fd = dial(ai, 0);
+    if (fd < 0) {
+        msg("cannot connect a watcher to %s:%s: %s", o->host, o->port, strerror(errno));
+        return -1;
+    }
+    /* A server that does not answer WATCH must not hang the benchmark. */
+    struct timeval tv = {.tv_sec = 10, .tv_usec = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+        msg("setsockopt: %s", strerror(errno));
+        goto bad;
+    }
+    if (write_all(fd, req, sizeof(req) - 1) < 0) {
+        msg("sending WATCH: %s", strerror(errno));
+        goto bad;
+    }
+    *in_len = 0;
+    for (;;) {
+        char *eol = memmem(in, *in_len, "\r\n", 2);
+        if (eol) {
+            if (*in_len < 3 || memcmp(in, "OK ", 3) != 0) {
+                msg("WATCH was answered '%.*s' (a server of protocol 4 or later is needed)",
+                    (int)(eol - in), in);
+                goto bad;
+            }
+            size_t used = (size_t)(eol - in) + 2;
+            memmove(in, in + used, *in_len - used);
+            *in_len -= used;
+            return fd;
+        }
+        if (*in_len == WATCH_BUF) {
+            msg("WATCH's reply is not a line");
+            goto bad;
+        }
+        ssize_t n = read(fd, in + *in_len, WATCH_BUF - *in_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            msg("reading WATCH's reply: %s",
+                n == 0 ? "connection closed by the server" : strerror(errno));
+            goto bad;
+        }
+        *in_len += (size_t)n;
+    }
+bad:
+    close(fd);
+    return -1;
+}
+
+/* The write number in an add or edit event's text ("bench added N",
+ * "bench edited N"), or 0 for another event: a DONE keeps the text an
+ * earlier test's EDIT gave, whose number is not this test's. */
+static uint64_t event_write(const char *line, size_t len)
+{
+    static const char *const marks[] = {"\"bench edited ", "\"bench added "};
+    const char *kind = memchr(line + 6, ' ', len - 6);
+    if (!kind || (size_t)(line + len - kind) < 6 ||
+        (memcmp(kind, " add ", 5) != 0 && memcmp(kind, " edit ", 6) != 0))
+        return 0;
+    for (size_t k = 0; k < 2; k++) {
+        size_t ml = strlen(marks[k]);
+        const char *p = memmem(line, len, marks[k], ml);
+        if (!p)
+            continue;
+        p += ml;
+        uint64_t n = 0;
+        while (p < line + len && *p >= '0' && *p <= '9')
+            n = n * 10 + (uint64_t)(*p++ - '0');
+        return n;
+    }
+    return 0;
+}
+
+/* Takes the whole event lines off c->in, timing each against its write. */
+static void watch_lines(struct watch_thread *wt, struct watch_conn *c, uint64_t now)
+{
+    struct write_ring *r = wt->t->ring;
+    char *p = c->in, *end = c->in + c->in_len;
+    for (;;) {
+        char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            break;
+        size_t len = (size_t)(eol - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len == 14 && memcmp(p, "EVENT overflow", 14) == 0) {
+            c->overflowed = 1;
+        } else if (len > 6 && memcmp(p, "EVENT ", 6) == 0) {
+            c->events++;
+            uint64_t n = event_write(p, len);
+            size_t i = n & (WRITE_RING - 1);
+            if (n && atomic_load_explicit(&r->n[i], memory_order_acquire) == n) {
+                uint64_t sent = atomic_load_explicit(&r->sent_ns[i], memory_order_relaxed);
+                uint64_t ok = atomic_load_explicit(&r->ok_ns[i], memory_order_acquire);
+                hist_record(&wt->from_sent, now > sent ? now - sent : 0);
+                /* An event read before its writer read the OK came no later
+                 * than the OK: a delay of 0. */
+                hist_record(&wt->from_ok, ok && now > ok ? now - ok : 0);
+            } else if (n) {
+                wt->unmatched++;
+            }
+        }
+        p = eol + 1;
+    }
+    size_t used = (size_t)(p - c->in);
+    memmove(c->in, p, c->in_len - used);
+    c->in_len -= used;
+}
+
+static void watch_readable(struct watch_thread *wt, struct watch_conn *c)
+{
+    for (;;) {
+        if (c->in_len == WATCH_BUF) {
+            snprintf(wt->why, sizeof(wt->why), "an event line longer than %d bytes", WATCH_BUF);
+            wt->failed = 1;
+            c->dead = 1;
+            return;
+        }
+        ssize_t n = read(c->fd, c->in + c->in_len, WATCH_BUF - c->in_len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+        }
+        if (n <= 0) {
+            snprintf(wt->why, sizeof(wt->why), "a watcher's connection: %s",
+                     n == 0 ? "closed by the server" : strerror(errno));
+            wt->failed = 1;
+            c->dead = 1;
+            epoll_ctl(wt->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            return;
+        }
+        c->in_len += (size_t)n;
+        watch_lines(wt, c, now_ns());
+        if ((size_t)n < WATCH_BUF / 2)
+            return;
+    }
+}
+
+/* Has every watcher of wt got every event (or lost its watch)? */
+static int watch_caught_up(const struct watch_thread *wt, uint64_t expected)
+{
+    for (int i = 0; i < wt->nconns; i++) {
+        const struct watch_conn *c = &wt->conns[i];
+        if (!c->dead && !c->overflowed && c->events < expected)
+            return 0;
+    }
+    return 1;
+}
+
+/* Reads events until the writers have ended and every watcher has caught
+ * up, or WATCH_SETTLE_NS after the writers' end, or the hard cap. */
+static void *watch_main(void *arg)
+{
+    struct watch_thread *wt = arg;
+    struct epoll_event evs[256];
+    uint64_t t0 = now_ns(), ended = 0;
+    for (;;) {
+        uint64_t now = now_ns();
+        if (atomic_load(wt->writers_done)) {
+            if (ended == 0)
+                ended = now;
+            if (watch_caught_up(wt, atomic_load(wt->expected)) || now - ended > WATCH_SETTLE_NS)
+                break;
+        }
+        if (now - t0 > (uint64_t)(HARD_CAP_SECONDS * 1e9)) {
+            snprintf(wt->why, sizeof(wt->why), "watchers stopped at the hard cap of %.0f s",
+                     HARD_CAP_SECONDS);
+            wt->failed = 1;
+            break;
+        }
+        int n = epoll_wait(wt->epfd, evs, 256, 50);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(wt->why, sizeof(wt->why), "epoll_wait: %s", strerror(errno));
+            wt->failed = 1;
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            struct watch_conn *c = evs[i].data.ptr;
+            if (!c->dead)
+                watch_readable(wt, c);
+        }
+    }
+    return NULL;
+}
+
+/* --stalled-watcher, after the test: reads what the server queued for the
+ * watcher that never read, up to 10 s, and tells whether it ends in EVENT
+ * overflow. *events gets the events before it. 1 if it came, 0 if not. */
+static int stalled_overflowed(int fd, uint64_t *events)
+{
+    static const char ov[] = "EVENT overflow\r\n";
+    char *buf = malloc(IN_CHUNK + sizeof(ov));
+    size_t keep = 0;
+    int seen = 0;
+    uint64_t t0 = now_ns();
+    *events = 0;
+    if (!buf)
+        return 0;
+    /* The overflow line ends the watch, so nothing more follows it. */
+    while (!seen && now_ns() - t0 < 10ull * 1000000000ull) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int pr = poll(&p, 1, 1000);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            break;
+        ssize_t n = read(fd, buf + keep, IN_CHUNK);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            break;
+        size_t len = keep + (size_t)n;
+        for (size_t i = keep; i < len; i++)
+            if (buf[i] == '\n')
+                (*events)++;
+        seen = memmem(buf, len, ov, sizeof(ov) - 1) != NULL;
+        /* A line split between two reads is found in the next. */
+        keep = len < sizeof(ov) - 1 ? len : sizeof(ov) - 1;
+        memmove(buf, buf + len - keep, keep);
+    }
+    free(buf);
+    if (seen && *events > 0)
+        (*events)--;
+    return seen;
+}
+
+/* The watchers of one test: o->watchers connections spread over up to
+ * o->threads threads of their own (so that reading events never delays the
+ * writers' loops), and the stalled one. */
+struct watch_set {
+    struct watch_thread *wts;
+    int nwt;
+    int started;
+    int stalled_fd;
+    _Atomic uint64_t expected;
+    atomic_int writers_done;
+};
+
+static void watch_set_free(struct watch_set *s)
+{
+    for (int i = 0; s->wts && i < s->nwt; i++) {
+        struct watch_thread *wt = &s->wts[i];
+        for (int j = 0; wt->conns && j < wt->nconns; j++) {
+            if (wt->conns[j].fd >= 0)
+                close(wt->conns[j].fd);
+            free(wt->conns[j].in);
+        }
+        free(wt->conns);
+        if (wt->epfd >= 0)
+            close(wt->epfd);
+    }
+    free(s->wts);
+    s->wts = NULL;
+    if (s->stalled_fd >= 0)
+        close(s->stalled_fd);
+    s->stalled_fd = -1;
+}
+
+/* Opens and starts the watchers of test t. 0, or -1 with a message. */
+static int watch_set_open(struct watch_set *s, struct test *t, const struct addrinfo *ai)
+{
+    const struct options *o = t->o;
+    memset(s, 0, sizeof(*s));
+    s->stalled_fd = -1;
+    atomic_init(&s->expected, 0);
+    atomic_init(&s->writers_done, 0);
+    if (o->stalled) {
+        char *in = malloc(WATCH_BUF);
+        size_t len;
+        if (!in) {
+            msg("out of memory");
+            return -1;
+        }
+        s->stalled_fd = watch_open(ai, o, in, &len);
+        free(in);
+        if (s->stalled_fd < 0)
+            return -1;
+    }
+    if (o->watchers == 0)
+        return 0;
+    s->nwt = o->threads < o->watchers ? o->threads : o->watchers;
+    s->wts = calloc((size_t)s->nwt, sizeof(*s->wts));
+    if (!s->wts) {
+        msg("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->nwt; i++)
+        s->wts[i].epfd = -1;
+    for (int i = 0; i < s->nwt; i++) {
+        struct watch_thread *wt = &s->wts[i];
+        int n = o->watchers / s->nwt + (i < o->watchers % s->nwt);
+        wt->t = t;
+        wt->expected = &s->expected;
+        wt->writers_done = &s->writers_done;
+        hist_init(&wt->from_ok);
+        hist_init(&wt->from_sent);
+        wt->conns = calloc((size_t)n, sizeof(*wt->conns));
+        if (!wt->conns) {
+            msg("out of memory");
+            return -1;
+        }
+        for (int j = 0; j < n; j++)
+            wt->conns[j].fd = -1;
+        wt->nconns = n;
+        wt->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (wt->epfd < 0) {
+            msg("epoll_create1: %s", strerror(errno));
+            return -1;
+        }
+        for (int j = 0; j < n; j++) {
+            struct watch_conn *c = &wt->conns[j];
+            c->in = malloc(WATCH_BUF);
+            if (!c->in) {
+                msg("out of memory");
+                return -1;
+            }
+            c->fd = watch_open(ai, o, c->in, &c->in_len);
+            if (c->fd < 0)
+                return -1;
+            int fl = fcntl(c->fd, F_GETFL);
+            if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+                msg("fcntl: %s", strerror(errno));
+                return -1;
+            }
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+            if (epoll_ctl(wt->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+                msg("epoll_ctl: %s", strerror(errno));
+                return -1;
+            }
+        }
+    }
+    for (; s->started < s->nwt; s->started++) {
+        int e = pthread_create(&s->wts[s->started].tid, NULL, watch_main, &s->wts[s->started]);
+        if (e != 0) {
+            msg("pthread_create: %s", strerror(e));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Tells the watcher threads the writers have ended after `expected` writes
+ * answered OK, and waits for them. */
+static void watch_set_join(struct watch_set *s, uint64_t expected)
+{
+    atomic_store(&s->expected, expected);
+    atomic_store(&s->writers_done, 1);
+    for (int i = 0; i < s->started; i++)
+        pthread_join(s->wts[i].tid, NULL);
+    s->started = 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -826,6 +1306,9 @@ struct result {
     uint64_t done, errors;
     double seconds;
     struct hist hist;
+    /* 0 a test's requests; else a watchers' row (WR_OK + 1 .. WR_STALLED + 1),
+     * whose done counts events and whose latencies are delays. */
+    int watch;
 };
 
 static void free_workers(struct bench_worker *ws, int nw)
@@ -840,6 +1323,7 @@ static void free_workers(struct bench_worker *ws, int nw)
             free(c->in);
             free(c->ts);
             free(c->ops);
+            free(c->wn);
             proto_buf_free(&c->out);
         }
         free(w->conns);
@@ -849,13 +1333,24 @@ static void free_workers(struct bench_worker *ws, int nw)
     free(ws);
 }
 
-/* Runs one test. Returns EXIT_OK, EXIT_FAIL or EXIT_CONNECT (with a message). */
-static int run_test(struct test *t, const struct addrinfo *ai, struct result *res)
+/* The results of a test's watchers: from the OK, from the send, stalled. */
+enum { WR_OK, WR_SENT, WR_STALLED, WR__COUNT };
+static const char *const watch_suffix[WR__COUNT] = {"watch", "watch-sent", "stalled"};
+
+static void watch_results(const struct options *o, const struct result *res, struct watch_set *s,
+                          uint64_t expected, struct result wres[WR__COUNT]);
+
+/* Runs one test. Returns EXIT_OK, EXIT_FAIL or EXIT_CONNECT (with a message).
+ * With --watchers or --stalled-watcher, wres[] gets their results (a name
+ * of NULL for none). */
+static int run_test(struct test *t, const struct addrinfo *ai, struct result *res,
+                    struct result wres[WR__COUNT])
 {
     const struct options *o = t->o;
     int nw = o->threads < o->conns ? o->threads : o->conns;
     int rc = EXIT_FAIL;
     int started = 0;
+    struct watch_set wset = {.stalled_fd = -1};
     pthread_barrier_t go;
     struct bench_worker *ws = calloc((size_t)nw, sizeof(*ws));
     if (!ws) {
@@ -910,7 +1405,8 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
             proto_reply_decoder_init(&c->dec, PROTO_MAX_LINE_DEFAULT);
             c->ts = calloc((size_t)o->pipeline, sizeof(*c->ts));
             c->ops = calloc((size_t)o->pipeline, sizeof(*c->ops));
-            if (!c->ts || !c->ops) {
+            c->wn = calloc((size_t)o->pipeline, sizeof(*c->wn));
+            if (!c->ts || !c->ops || !c->wn) {
                 msg("out of memory");
                 goto out;
             }
@@ -922,6 +1418,11 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
         }
     }
 
+    /* The watchers are watching before the first write is sent. */
+    if ((o->watchers > 0 || o->stalled) && watch_set_open(&wset, t, ai) < 0) {
+        atomic_store(&wset.writers_done, 1);
+        goto out;
+    }
     for (; started < nw; started++) {
         int e = pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]);
         if (e != 0) {
@@ -938,6 +1439,10 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
     for (int i = 0; i < nw; i++)
         pthread_join(ws[i].tid, NULL);
     started = 0;
+    uint64_t expected = 0;
+    for (int i = 0; i < nw; i++)
+        expected += ws[i].writes_ok;
+    watch_set_join(&wset, expected);
 
     res->name = o->raw ? (o->name ? o->name : "raw") : test_names[t->kind];
     res->done = res->errors = 0;
@@ -957,7 +1462,18 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
             rc = EXIT_FAIL;
         }
     }
+    if (o->watchers > 0 || o->stalled)
+        watch_results(o, res, &wset, expected, wres);
+    for (int i = 0; i < wset.nwt; i++) {
+        if (wset.wts[i].failed) {
+            msg("%s: %s", res->name, wset.wts[i].why);
+            rc = EXIT_FAIL;
+        }
+    }
 out:
+    /* Watcher threads started before a failure are let go and waited for. */
+    watch_set_join(&wset, 0);
+    watch_set_free(&wset);
     if (started > 0) {
         /* Only reached when a later pthread_create failed: the barrier can
          * never fill, so these threads are left blocked; exit soon follows. */
@@ -967,6 +1483,65 @@ out:
     pthread_barrier_destroy(&go);
     free_workers(ws, nw);
     return rc;
+}
+
+/* Fills wres[] from the watchers of the test res reports. Each watcher's
+ * count must be `expected`: the writes answered OK. */
+static void watch_results(const struct options *o, const struct result *res, struct watch_set *s,
+                          uint64_t expected, struct result wres[WR__COUNT])
+{
+    static char names[WR__COUNT][64];
+    uint64_t got = 0, missing = 0, extra = 0, overflows = 0, unmatched = 0;
+    for (int k = 0; k < WR__COUNT; k++) {
+        snprintf(names[k], sizeof(names[k]), "%s-%s", res->name, watch_suffix[k]);
+        wres[k].name = NULL;
+        wres[k].watch = k + 1;
+        wres[k].seconds = res->seconds;
+        hist_init(&wres[k].hist);
+    }
+    for (int i = 0; i < s->nwt; i++) {
+        struct watch_thread *wt = &s->wts[i];
+        for (int j = 0; j < wt->nconns; j++) {
+            const struct watch_conn *c = &wt->conns[j];
+            got += c->events;
+            if (c->events < expected)
+                missing += expected - c->events;
+            else
+                extra += c->events - expected;
+            overflows += (uint64_t)c->overflowed;
+        }
+        unmatched += wt->unmatched;
+        hist_merge(&wres[WR_OK].hist, &wt->from_ok);
+        hist_merge(&wres[WR_SENT].hist, &wt->from_sent);
+    }
+    if (o->watchers > 0) {
+        for (int k = WR_OK; k <= WR_SENT; k++) {
+            wres[k].name = names[k];
+            wres[k].done = got;
+            /* Each event missed, each one too many, each overflow is an
+             * error, counted once (in the row from the OK). */
+            wres[k].errors = k == WR_OK ? missing + extra + overflows : 0;
+        }
+        if (missing || extra || overflows)
+            msg("%s: %d watchers should each have got %" PRIu64 " events: %" PRIu64
+                " missing, %" PRIu64 " too many, %" PRIu64 " watches ended by EVENT overflow",
+                res->name, o->watchers, expected, missing, extra, overflows);
+        if (unmatched)
+            msg("%s: %" PRIu64 " events came too late to be timed (their write's slot had been "
+                "reused)",
+                res->name, unmatched);
+    }
+    if (o->stalled) {
+        uint64_t ev;
+        int seen = stalled_overflowed(s->stalled_fd, &ev);
+        wres[WR_STALLED].name = names[WR_STALLED];
+        wres[WR_STALLED].done = ev;
+        wres[WR_STALLED].errors = seen ? 0 : 1;
+        if (!seen)
+            msg("%s: the watcher that never read got no EVENT overflow (%" PRIu64
+                " events were queued for it, %" PRIu64 " writes answered OK)",
+                res->name, ev, expected);
+    }
 }
 
 static double us(uint64_t ns)
@@ -1046,10 +1621,23 @@ static void report(const struct options *o, const struct result *r)
     double rps = r->seconds > 0 ? (double)r->done / r->seconds : 0;
     uint64_t p50 = hist_quantile(&r->hist, 0.50), p99 = hist_quantile(&r->hist, 0.99),
              p999 = hist_quantile(&r->hist, 0.999);
+    int conns = r->watch == WR_STALLED + 1 ? 1 : r->watch ? o->watchers : o->conns;
     if (o->csv) {
-        printf("%s,%d,%d,%" PRIu64 ",%.3f,%.1f,%.1f,%.1f,%.1f,%.1f,%" PRIu64 "\n", r->name,
-               o->conns, o->pipeline, r->done, r->seconds, rps, us(p50), us(p99), us(p999),
-               us(r->hist.max), r->errors);
+        printf("%s,%d,%d,%" PRIu64 ",%.3f,%.1f,%.1f,%.1f,%.1f,%.1f,%" PRIu64 "\n", r->name, conns,
+               o->pipeline, r->done, r->seconds, rps, us(p50), us(p99), us(p999), us(r->hist.max),
+               r->errors);
+    } else if (r->watch == WR_STALLED + 1) {
+        printf("====== %s ======\n", r->name);
+        printf("  a watcher that never read: %s after %" PRIu64 " events queued for it\n\n",
+               r->errors ? "NO EVENT overflow" : "EVENT overflow", r->done);
+    } else if (r->watch) {
+        printf("====== %s ======\n", r->name);
+        printf("  %" PRIu64 " events read by %d watchers in %.2f s, %.1f events/s, %" PRIu64
+               " errors (events missed or extra, overflows)\n",
+               r->done, o->watchers, r->seconds, rps, r->errors);
+        printf("  delay us from the write's %s to the event: p50 %.1f  p99 %.1f  p99.9 %.1f  "
+               "max %.1f\n\n",
+               r->watch == WR_OK + 1 ? "OK" : "send", us(p50), us(p99), us(p999), us(r->hist.max));
     } else {
         printf("====== %s ======\n", r->name);
         printf("  %" PRIu64 " requests in %.2f s, %d connections, pipeline %d", r->done, r->seconds,
@@ -1205,14 +1793,29 @@ static void usage(FILE *f)
             "      --raw-write LINE   with --raw: send LINE instead of --raw's in WRITE-PCT\n"
             "                         %% of the requests (a mixed load of another server)\n"
             "      --write-reply-until STR  with --raw-write: the end of its reply\n"
-            "      --threads N        client threads sharing the connections (default 1)\n"
-            "  -h, --help             this text\n"
-            "\n"
-            "Before the timed part, get/edit/done/mixed ADD KEYSPACE tasks and list adds\n"
-            "LIST-SIZE tasks under a fresh tag; their ids are used by the tests.\n"
-            "Latencies are in microseconds. Exit status: 0 success, 1 a test failed to run,\n"
-            "2 usage, 3 cannot connect, 4 some replies were errors.\n",
+            "      --threads N        client threads sharing the connections (default 1);\n"
+            "                         the watchers have as many threads of their own\n",
             progname);
+    /* In two parts: C17 promises string literals of 4095 bytes only. */
+    fputs("      --watchers N       N more connections send WATCH before each test and\n"
+          "                         read its events; reported as two more rows per test:\n"
+          "                         TEST-watch (requests = events read by all of them,\n"
+          "                         latencies = the delay from the writer reading its OK\n"
+          "                         to a watcher reading the event, 0 when the event came\n"
+          "                         first; errors = events missed or extra, overflows:\n"
+          "                         each watcher must get one event per write answered\n"
+          "                         OK) and TEST-watch-sent (the delay from the send)\n"
+          "      --stalled-watcher  one more connection sends WATCH and reads nothing\n"
+          "                         until the test ends; row TEST-stalled: requests = the\n"
+          "                         events queued for it, errors = 1 if they do not end\n"
+          "                         in EVENT overflow\n"
+          "  -h, --help             this text\n"
+          "\n"
+          "Before the timed part, get/edit/done/mixed ADD KEYSPACE tasks and list adds\n"
+          "LIST-SIZE tasks under a fresh tag; their ids are used by the tests.\n"
+          "Latencies are in microseconds. Exit status: 0 success, 1 a test failed to run,\n"
+          "2 usage, 3 cannot connect, 4 some replies were errors.\n",
+          f);
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -1338,7 +1941,9 @@ enum {
     OPT_TAGS,
     OPT_EXISTING,
     OPT_LOAD_ONLY,
-    OPT_ACC
+    OPT_ACC,
+    OPT_WATCHERS,
+    OPT_STALLED
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -1368,6 +1973,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"tags", required_argument, NULL, OPT_TAGS},
         {"existing", no_argument, NULL, OPT_EXISTING},
         {"load-only", no_argument, NULL, OPT_LOAD_ONLY},
+        {"watchers", required_argument, NULL, OPT_WATCHERS},
+        {"stalled-watcher", no_argument, NULL, OPT_STALLED},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1553,6 +2160,16 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_LOAD_ONLY:
             o->load_only = 1;
             break;
+        case OPT_WATCHERS:
+            if (parse_u64(optarg, 0, 100000, &v) < 0) {
+                msg("bad watcher count '%s' (0..100000)", optarg);
+                return -1;
+            }
+            o->watchers = (int)v;
+            break;
+        case OPT_STALLED:
+            o->stalled = 1;
+            break;
         case 'h':
             usage(stdout);
             exit(EXIT_OK);
@@ -1587,6 +2204,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         msg("--raw-write needs --raw and --write-reply-until, and they it");
         return -1;
     }
+    if (o->raw && (o->watchers || o->stalled)) {
+        msg("--watchers and --stalled-watcher need todo-server's tests, not --raw");
+        return -1;
+    }
     if (o->existing && o->load_only) {
         msg("give --existing or --load-only, not both");
         return -1;
@@ -1611,6 +2232,7 @@ int main(int argc, char **argv)
     struct ids ids = {0};
     struct addrinfo *ai = NULL;
     int *idle = NULL;
+    struct write_ring ring = {0};
     int rc = EXIT_USAGE;
     int need_keys = 0, need_list = 0, any_errors = 0;
     char list_tag[PROTO_MAX_TAG + 1];
@@ -1623,7 +2245,7 @@ int main(int argc, char **argv)
         msg("signal: %s", strerror(errno));
         goto out;
     }
-    if (raise_nofile((rlim_t)o.conns + (rlim_t)o.idle + 64) < 0)
+    if (raise_nofile((rlim_t)o.conns + (rlim_t)o.idle + (rlim_t)o.watchers + 64) < 0)
         goto out;
     ai = resolve(&o);
     if (!ai) {
@@ -1718,26 +2340,47 @@ int main(int argc, char **argv)
                     (double)(now_ns() - t0) / 1e9);
     }
 
+    if (o.watchers > 0) {
+        ring.n = calloc(WRITE_RING, sizeof(*ring.n));
+        ring.sent_ns = calloc(WRITE_RING, sizeof(*ring.sent_ns));
+        ring.ok_ns = calloc(WRITE_RING, sizeof(*ring.ok_ns));
+        if (!ring.n || !ring.sent_ns || !ring.ok_ns) {
+            msg("out of memory");
+            goto out;
+        }
+    }
     if (o.csv)
         printf("test,connections,pipeline,requests,seconds,rps,p50_us,p99_us,p999_us,max_us,"
                "errors\n");
     rc = EXIT_OK;
     for (int i = 0; i < o.ntests; i++) {
-        struct test t = {.kind = o.order[i], .o = &o, .ids = &ids, .list_tag = list_tag};
+        struct test t = {.kind = o.order[i],
+                         .o = &o,
+                         .ids = &ids,
+                         .list_tag = list_tag,
+                         .ring = o.watchers > 0 ? &ring : NULL};
         atomic_init(&t.stop, 0);
-        struct result *r = calloc(1, sizeof(*r));
+        atomic_init(&t.wseq, 0);
+        /* No slot may still hold a number of the test before. */
+        if (ring.n)
+            memset((void *)ring.n, 0, WRITE_RING * sizeof(*ring.n));
+        struct result *r = calloc(1 + WR__COUNT, sizeof(*r));
         if (!r) {
             msg("out of memory");
             rc = EXIT_FAIL;
             break;
         }
-        int trc = run_test(&t, &addr, r);
+        int trc = run_test(&t, &addr, r, r + 1);
         if (trc == EXIT_OK || trc == EXIT_FAIL) {
-            if (r->name && o.acc && accumulate(o.acc, r) != 0)
-                trc = EXIT_FAIL;
-            if (r->name)
-                report(&o, r);
+            for (int k = 0; k < 1 + WR__COUNT; k++) {
+                if (r[k].name && o.acc && accumulate(o.acc, &r[k]) != 0)
+                    trc = EXIT_FAIL;
+                if (r[k].name)
+                    report(&o, &r[k]);
+            }
         }
+        for (int k = 1; k < 1 + WR__COUNT; k++)
+            any_errors |= r[k].errors > 0;
         /* A run in which nothing was answered measured nothing: with --raw
          * the usual cause is a reply that never contains the string. */
         if (trc == EXIT_OK && r->done == 0) {
@@ -1769,6 +2412,9 @@ out:
     }
     if (ai)
         freeaddrinfo(ai);
+    free(ring.n);
+    free(ring.sent_ns);
+    free(ring.ok_ns);
     free(ids.arena);
     free(ids.off);
     free(o.until);
