@@ -2,7 +2,9 @@
 # smoke.sh - run every todo-bench test for about a second against a real
 # todo-server and check that each reports a nonzero rate and no errors; then
 # check -n's exact count, --raw (with escapes, and without a complete reply),
-# --idle, --load-only/--existing with --text-size and --tags, tget, --raw-write, and the exit statuses for nothing listening and a host not on this machine;
+# --idle, --load-only/--existing with --text-size and --tags, tget, --raw-write, --watchers
+# (every watcher's count) and --stalled-watcher (its EVENT overflow), and the exit statuses for
+# nothing listening and a host not on this machine;
 # then that bench/ab runs and prints its table (the current build against itself).
 # Needs TODO_SERVER, TODO_BENCH and TESTS_COMMON (set by CTest).
 set -euo pipefail
@@ -141,6 +143,69 @@ rc=0
 "$TODO_BENCH" -p "$SERVER_PORT" -n 1 --raw PING --reply-until 'PONG\r\n' --raw-write 'GET 1' \
     >/dev/null 2>"$DIR/err" || rc=$?
 [ "$rc" = 2 ] || fail "--raw-write without --write-reply-until: expected exit 2, got $rc"
+
+echo "--watchers 5 over 2 client threads, -n 3000 each of add, edit and done at 4 connections pipelined 2 deep:"
+stop_server || true
+# A ring of 2 MiB of event text (not 16), so that the server's memory below
+# is bounded by what a stalled watcher must not grow.
+start_server --db "$DIR/watch.db" --watch-ring-bytes 2097152
+out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 4 -P 2 --threads 2 -n 3000 -r 100 --watchers 5 --csv \
+    -t add,edit,done 2>"$DIR/err") || fail "todo-bench --watchers exited with $?: $(cat "$DIR/err")"
+seen=""
+while IFS=, read -r test conns _ reqs _ rps p50 p99 _ max errors; do
+    [ "$test" = test ] && continue
+    seen="$seen $test"
+    echo "  $test: $conns connections, $reqs requests or events, p50 $p50 us, p99 $p99 us, $errors errors"
+    [ "$errors" = 0 ] || fail "$test reported $errors errors"
+    case $test in
+    *-watch | *-watch-sent)
+        [ "$conns" = 5 ] || fail "$test: $conns watchers, not 5"
+        # Every watcher got one event for each of the 3000 writes.
+        [ "$reqs" = 15000 ] || fail "$test: the 5 watchers read $reqs events, not 5 x 3000"
+        case $test in
+        done-*) ;; # a DONE keeps the text: its events are counted, not timed
+        *) awk -v a="$p50" -v b="$p99" -v c="$max" 'BEGIN { exit !(a >= 0 && a <= b && b <= c && c > 0) }' ||
+            fail "$test: delays out of order or none: p50 $p50 p99 $p99 max $max" ;;
+        esac
+        ;;
+    *) [ "$reqs" = 3000 ] || fail "$test completed $reqs requests, not 3000" ;;
+    esac
+done <<<"$out"
+want=""
+for t in add edit done; do want="$want $t $t-watch $t-watch-sent"; done
+[ "$seen" = "$want" ] || fail "expected rows '$want', got '$seen'"
+# The delay from the send includes the round trip, so it is the larger.
+p50_ok=$(grep '^edit-watch,' <<<"$out" | cut -d, -f7)
+p50_sent=$(grep '^edit-watch-sent,' <<<"$out" | cut -d, -f7)
+awk -v a="$p50_ok" -v b="$p50_sent" 'BEGIN { exit !(b > 0 && a <= b) }' ||
+    fail "edit: the delay from the OK ($p50_ok us) is not below the one from the send ($p50_sent us)"
+n=$(server_stat events_sent)
+[ "$n" -ge 45000 ] || fail "STATS events_sent is $n, not at least 5 x 9000"
+
+echo "--stalled-watcher during 100000 EDITs of 200-byte texts: EVENT overflow, once, and bounded memory:"
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status"; }
+rss_before=$(rss)
+out=$("$TODO_BENCH" -p "$SERVER_PORT" -c 8 -P 8 -n 100000 -r 100 --text-size 200 --stalled-watcher \
+    --csv -t edit 2>"$DIR/err") || fail "todo-bench --stalled-watcher exited with $?: $(cat "$DIR/err")"
+row=$(grep '^edit-stalled,' <<<"$out") || fail "no edit-stalled row: $out"
+IFS=, read -r _ conns _ queued _ _ _ _ _ _ errors <<<"$row"
+echo "  edit-stalled: $queued events queued before EVENT overflow, $errors errors"
+[ "$errors" = 0 ] || fail "the stalled watcher got no EVENT overflow: $(cat "$DIR/err")"
+[ "$queued" -gt 0 ] && [ "$queued" -lt 100000 ] || fail "$queued events queued for the stalled watcher"
+[ "$(server_stat watch_overflows)" = 1 ] || fail "STATS watch_overflows is $(server_stat watch_overflows), not 1"
+rss_after=$(rss)
+echo "  server VmRSS $rss_before KiB before, $rss_after KiB after (30 MB of events were made)"
+# The stalled watcher may hold its --watch-buffer (1 MiB), the ring 2 MiB,
+# SQLite's caches a few more. Under a sanitizer the server's size says little
+# (freed memory waits in ASan's quarantine), so only a plain build checks it.
+if ldd "$TODO_SERVER" 2>/dev/null | grep -Eq 'lib(a|t|ub)san'; then
+    echo "  (a sanitizer build: the memory bound is not checked)"
+elif [ $((rss_after - rss_before)) -ge 16384 ]; then
+    fail "the server grew by $((rss_after - rss_before)) KiB with a stalled watcher"
+fi
+rc=0
+"$TODO_BENCH" -p "$SERVER_PORT" -n 1 --watchers 1 --raw PING --reply-until 'PONG\r\n' >/dev/null 2>"$DIR/err" || rc=$?
+[ "$rc" = 2 ] || fail "--watchers with --raw: expected exit 2, got $rc"
 
 port=$SERVER_PORT
 stop_server || true
