@@ -536,7 +536,7 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
     uint64_t n = w->seq;
     w->last_wn = 0;
     if (t->ring && (k == T_ADD || k == T_EDIT)) {
-        n = atomic_fetch_add_explicit(&((struct test *)t)->wseq, 1, memory_order_relaxed) + 1;
+        n = atomic_fetch_add_explicit(&w->t->wseq, 1, memory_order_relaxed) + 1;
         w->last_wn = n;
     }
     switch (k) {
@@ -1050,13 +1050,23 @@ static void watch_lines(struct watch_thread *wt, struct watch_conn *c, uint64_t 
     c->in_len -= used;
 }
 
+/* Gives up on watcher c: the test fails, and its missing events count. */
+static void watch_conn_kill(struct watch_thread *wt, struct watch_conn *c, const char *why)
+{
+    if (!wt->failed)
+        snprintf(wt->why, sizeof(wt->why), "a watcher's connection: %s", why);
+    wt->failed = 1;
+    c->dead = 1;
+    /* Removing a registered socket from epoll cannot fail; it is closed at
+     * the end anyway. */
+    epoll_ctl(wt->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+}
+
 static void watch_readable(struct watch_thread *wt, struct watch_conn *c)
 {
     for (;;) {
         if (c->in_len == WATCH_BUF) {
-            snprintf(wt->why, sizeof(wt->why), "an event line longer than %d bytes", WATCH_BUF);
-            wt->failed = 1;
-            c->dead = 1;
+            watch_conn_kill(wt, c, "an event line longer than the input buffer");
             return;
         }
         ssize_t n = read(c->fd, c->in + c->in_len, WATCH_BUF - c->in_len);
@@ -1067,15 +1077,13 @@ static void watch_readable(struct watch_thread *wt, struct watch_conn *c)
                 return;
         }
         if (n <= 0) {
-            snprintf(wt->why, sizeof(wt->why), "a watcher's connection: %s",
-                     n == 0 ? "closed by the server" : strerror(errno));
-            wt->failed = 1;
-            c->dead = 1;
-            epoll_ctl(wt->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            watch_conn_kill(wt, c, n == 0 ? "closed by the server" : strerror(errno));
             return;
         }
         c->in_len += (size_t)n;
         watch_lines(wt, c, now_ns());
+        /* A short read emptied the socket: back to epoll. A long one may
+         * have left more, which is read now rather than after a wait. */
         if ((size_t)n < WATCH_BUF / 2)
             return;
     }
@@ -1141,8 +1149,10 @@ static int stalled_overflowed(int fd, uint64_t *events)
     int seen = 0;
     uint64_t t0 = now_ns();
     *events = 0;
-    if (!buf)
+    if (!buf) {
+        msg("out of memory");
         return 0;
+    }
     /* The overflow line ends the watch, so nothing more follows it. */
     while (!seen && now_ns() - t0 < 10ull * 1000000000ull) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
