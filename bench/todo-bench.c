@@ -136,6 +136,7 @@ struct test {
     /* --watchers: the write numbers handed out and their times. */
     _Atomic uint64_t wseq;
     struct write_ring *ring;
+    int watched; /* --watchers or --stalled-watcher: count the writes answered OK */
 };
 
 struct bench_conn {
@@ -166,7 +167,7 @@ struct bench_worker {
     uint64_t seq;
     uint64_t last_wn;   /* the write number append_request() last gave, or 0 */
     int draining;       /* past the end: replies are awaited, not counted */
-    uint64_t writes_ok; /* --watchers: writes answered OK, drained ones too */
+    uint64_t writes_ok; /* --watchers, --stalled-watcher: writes answered OK, drained ones too */
     uint64_t done, errors;
     uint64_t start, end;
     int failed;
@@ -748,10 +749,10 @@ static ssize_t parse_replies(struct bench_worker *w, struct bench_conn *c, uint6
             check_reply(w, op, &r);
             off += consumed;
             /* Every write answered OK is an event each watcher must get. */
-            if (w->t->ring && r.kind == PROTO_REPLY_OK &&
+            if (w->t->watched && r.kind == PROTO_REPLY_OK &&
                 (op == OP_ADD || op == OP_EDIT || op == OP_DONE)) {
                 w->writes_ok++;
-                if (c->wn[c->head])
+                if (w->t->ring && c->wn[c->head])
                     ring_ok(w->t->ring, c->wn[c->head], now);
             }
         }
@@ -878,7 +879,7 @@ static void *worker_main(void *arg)
     /* With watchers, the writes still in flight at the end are awaited (not
      * counted in the rate): each one that commits is an event the watchers
      * must get, so the count to check is known only once they are answered. */
-    if (w->t->ring && !w->failed) {
+    if (w->t->watched && !w->failed) {
         w->draining = 1;
         uint64_t since = now_ns();
         while (worker_busy(w) && w->live > 0 && now_ns() - since < STALL_NS) {
@@ -2370,7 +2371,8 @@ int main(int argc, char **argv)
                          .o = &o,
                          .ids = &ids,
                          .list_tag = list_tag,
-                         .ring = o.watchers > 0 ? &ring : NULL};
+                         .ring = o.watchers > 0 ? &ring : NULL,
+                         .watched = o.watchers > 0 || o.stalled};
         atomic_init(&t.stop, 0);
         atomic_init(&t.wseq, 0);
         /* No slot may still hold a number of the test before. */
