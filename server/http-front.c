@@ -424,7 +424,80 @@ static void task_path(const struct http_request *r, struct http_action *a, struc
     }
 }
 
-void http_route_request(const struct http_request *r, struct http_action *a)
+static int eq_nocase(const char *a, size_t n, const char *b)
+{
+    return b != NULL && strlen(b) == n && strncasecmp(a, b, n) == 0;
+}
+
+/* An IP literal ("127.0.0.1", "[::1]"): no name a DNS answer could move. */
+static int ip_literal(const char *h, size_t n)
+{
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
+            return 0;
+    return n > 0;
+}
+
+/* The Host header and the origin of the request (see struct
+ * http_site); 0, or -1 with a refused. */
+static int check_site(const struct http_request *r, const struct http_site *site,
+                      struct http_action *a, int changes)
+{
+    const struct proto_str *host = http_header_get(r, "Host");
+    const struct proto_str *origin = http_header_get(r, "Origin");
+    const struct proto_str *fetch = http_header_get(r, "Sec-Fetch-Site");
+    if (origin != NULL && site->cors != NULL && eq_nocase(origin->ptr, origin->len, site->cors))
+        a->cors = 1;
+    if (host == NULL) {
+        if (r->version_minor >= 1) {
+            refuse(a, 400, PROTO_E_SYNTAX, NULL, "HTTP/1.1 needs a Host header", NULL);
+            return -1;
+        }
+    } else {
+        /* The name without its port. */
+        size_t n = host->len;
+        const char *h = host->ptr;
+        const char *colon = NULL;
+        if (n > 0 && h[0] == '[') {
+            const char *rb = memchr(h, ']', n);
+            colon = rb != NULL && (size_t)(rb - h) + 1 < n ? rb + 1 : NULL;
+        } else {
+            colon = memchr(h, ':', n);
+        }
+        size_t hn = colon ? (size_t)(colon - h) : n;
+        int ok = ip_literal(h, hn) || eq_nocase(h, hn, "localhost") || eq_nocase(h, hn, site->bind);
+        for (size_t i = 0; !ok && i < site->nhosts; i++)
+            ok = eq_nocase(h, hn, site->hosts[i]);
+        if (!ok) {
+            refuse(a, 403, PROTO_E_NONE, "FORBIDDEN",
+                   "the Host header does not name this server (see --http-host)", NULL);
+            return -1;
+        }
+    }
+    if (!changes || a->cors)
+        return 0;
+    int foreign = fetch != NULL && eq_nocase(fetch->ptr, fetch->len, "cross-site");
+    if (origin != NULL) {
+        /* Same origin: "http://" and the Host header, exactly. */
+        static const char scheme[] = "http://";
+        size_t sl = sizeof(scheme) - 1;
+        if (host == NULL || origin->len != sl + host->len ||
+            strncasecmp(origin->ptr, scheme, sl) != 0 ||
+            strncasecmp(origin->ptr + sl, host->ptr, host->len) != 0)
+            foreign = 1;
+    }
+    if (foreign) {
+        refuse(a, 403, PROTO_E_NONE, "FORBIDDEN",
+               "a page of another origin may not change tasks here (see --http-cors)", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void http_route_request(const struct http_request *r, const struct http_site *site,
+                        struct http_action *a)
 {
     a->line.len = 0;
     a->route = HTTP_R_ERROR;
@@ -435,6 +508,7 @@ void http_route_request(const struct http_request *r, struct http_action *a)
     a->then_get = 0;
     a->replace_tags = 0;
     a->id = (struct proto_str){"", 0};
+    a->cors = 0;
 
     const char *q = memchr(r->target.ptr, '?', r->target.len);
     struct proto_str path = {r->target.ptr, q ? (size_t)(q - r->target.ptr) : r->target.len};
@@ -444,6 +518,9 @@ void http_route_request(const struct http_request *r, struct http_action *a)
         refuse(a, 400, PROTO_E_SYNTAX, NULL, "the target must be a path", NULL);
         return;
     }
+    int changes = !(method_is(r, "GET") || method_is(r, "HEAD") || method_is(r, "OPTIONS"));
+    if (site != NULL && check_site(r, site, a, changes) != 0)
+        return;
     if (method_is(r, "OPTIONS")) {
         a->route = HTTP_R_OPTIONS;
         a->status = 204;

@@ -49,6 +49,7 @@ struct http_action {
     struct proto_buf line; /* the request as a line of the line protocol, without CRLF */
     struct proto_str path; /* the target's path, without the query */
     struct proto_str id;   /* /api/tasks/{id}: the id; else empty */
+    int cors;              /* the request's Origin is site->cors: answer with CORS headers */
 };
 
 /* Percent-decodes s[0..n) into out (at most n bytes); '+' is a blank when
@@ -57,10 +58,23 @@ struct http_action {
  * hold. */
 long http_pct_decode(const char *s, size_t n, char *out, int plus);
 
-/* Decides what r asks for. a->line must have been initialized
+/* Who this server is, for the checks of every request (docs/HTTP.md,
+ * Security): the Host header must name it (its bind address, localhost,
+ * an IP literal or one of hosts), which stops DNS rebinding; a request
+ * that changes anything and comes from a page of another origin (Origin,
+ * or Sec-Fetch-Site: cross-site) is refused, but for cors. */
+struct http_site {
+    const char *bind;
+    const char *const *hosts;
+    size_t nhosts;
+    const char *cors; /* NULL: none */
+};
+
+/* Decides what r asks for (site: NULL skips the checks). a->line must have been initialized
  * (proto_buf_init) by the caller, and is emptied first. max_body bounds
  * the line as the body is bounded. */
-void http_route_request(const struct http_request *r, struct http_action *a);
+void http_route_request(const struct http_request *r, const struct http_site *site,
+                        struct http_action *a);
 
 /* The HTTP status for a command's error code (docs/HTTP.md). */
 int http_status_of(enum proto_err e);

@@ -797,6 +797,16 @@ static int http_respond(struct conn *c, int status, const char *type, const char
                         const void *body, size_t n, int keep, int head_only)
 {
     size_t old = c->out.len;
+    char more[512];
+    if (hact.cors) {
+        /* The origin of --http-cors may read the answer (CORS). */
+        snprintf(more, sizeof(more),
+                 "%sAccess-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+                 "Access-Control-Allow-Methods: GET, HEAD, POST, PATCH, DELETE\r\n"
+                 "Access-Control-Allow-Headers: Content-Type, Authorization\r\n",
+                 extra ? extra : "", pool.cfg->http_cors);
+        extra = more;
+    }
     if (http_head(&c->out, status, type, n, keep, extra) != 0 ||
         (!head_only && n > 0 && proto_buf_append(&c->out, body, n) != 0)) {
         c->out.len = old;
@@ -951,7 +961,13 @@ static void handle_http(struct conn *c, const struct http_request *r)
     size_t start = c->out.len;
     if (!keep)
         c->quit = 1;
-    http_route_request(r, a);
+    struct http_site site = {
+        .bind = pool.cfg->bind,
+        .hosts = pool.cfg->http_hosts,
+        .nhosts = pool.cfg->nhttp_hosts,
+        .cors = pool.cfg->http_cors,
+    };
+    http_route_request(r, &site, a);
     switch (a->route) {
     case HTTP_R_COMMAND:
         http_command(c, &x, a, keep, head_only, &wrote, &used);

@@ -261,6 +261,51 @@ def test_wire(srv):
     check(line_cmd(srv.port, "GET 1").startswith("DATA 1"), "task 1 survives the form posts")
 
 
+def test_security(srv):
+    c = srv.conn()
+    r, doc, _ = req(c, "GET", "/api/tasks", headers={"Host": "evil.example:%d" % srv.port})
+    check(r.status == 403 and doc["error"]["code"] == "FORBIDDEN", "rebinding Host 403")
+    r, doc, _ = req(c, "GET", "/api/tasks", headers={"Host": "localhost:%d" % srv.port})
+    check(r.status == 200, "Host localhost ok")
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "from evil"},
+                    headers={"Origin": "http://evil.example"})
+    check(r.status == 403, "foreign Origin 403")
+    r, doc, _ = req(c, "DELETE", "/api/tasks/task_01", headers={"Sec-Fetch-Site": "cross-site"})
+    check(r.status == 403, "Sec-Fetch-Site cross-site 403")
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "same origin"},
+                    headers={"Origin": "http://127.0.0.1:%d" % srv.port,
+                             "Sec-Fetch-Site": "same-origin"})
+    check(r.status == 201, "same origin 201")
+    r, doc, _ = req(c, "GET", "/api/tasks", headers={"Origin": "http://evil.example"})
+    check(r.status == 200 and r.getheader("Access-Control-Allow-Origin") is None, "no CORS")
+    c.close()
+    # What a browser sends for a cross-site HTML form with enctype text/plain.
+    out = srv.raw(b"POST /api/tasks/1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                  b"Origin: http://evil.example\r\nSec-Fetch-Site: cross-site\r\n"
+                  b"Content-Type: text/plain\r\nContent-Length: 7\r\nConnection: close\r\n\r\n"
+                  b"DEL 1\r\n" % srv.port)
+    check(out.startswith(b"HTTP/1.1 403"), "form post DEL 1 refused: %r" % out[:40])
+    check(line_cmd(srv.port, "GET 1").startswith("DATA 1"), "task 1 survives the form post")
+
+
+def test_cors():
+    srv = Server("--http-cors", "https://app.example", "--http-host", "todo.lan")
+    try:
+        c = srv.conn()
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "via cors"},
+                        headers={"Origin": "https://app.example"})
+        check(r.status == 201 and r.getheader("Access-Control-Allow-Origin")
+              == "https://app.example", "CORS origin allowed")
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "evil"},
+                        headers={"Origin": "https://other.example"})
+        check(r.status == 403, "other origin still 403")
+        r, doc, _ = req(c, "GET", "/api/tasks", headers={"Host": "todo.lan:%d" % srv.port})
+        check(r.status == 200, "--http-host name ok")
+        c.close()
+    finally:
+        srv.stop()
+
+
 def test_slow(srv_args):
     srv = Server(*srv_args, "--line-timeout", "1")
     try:
@@ -299,10 +344,12 @@ def main():
         test_api(srv)
         test_tutorial(srv)
         test_wire(srv)
+        test_security(srv)
     finally:
         srv.stop()
     test_slow(["--demo"])
     test_busy()
+    test_cors()
     if failures:
         print("%d check(s) failed" % len(failures), file=sys.stderr)
         sys.exit(1)
