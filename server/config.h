@@ -27,6 +27,8 @@
 /* A client whose unread output passes this is disconnected. */
 #define SERVER_OUTPUT_MAX (64u * 1024 * 1024)
 
+#define SERVER_HTTP_HOSTS_MAX 16
+
 struct server_config {
     const char *bind;        /* numeric address or host name */
     int port;                /* 0: any free port */
@@ -45,6 +47,12 @@ struct server_config {
     size_t watch_ring;       /* changes kept for WATCH since: (--watch-ring) */
     size_t watch_ring_bytes; /* and their bytes at most (--watch-ring-bytes) */
     size_t watch_buffer;     /* a watcher's unsent output past which its watch ends */
+    /* HTTP (docs/HTTP.md): names the Host header may give besides the bind
+     * address, localhost and IP literals (--http-host, repeatable), and the
+     * one foreign origin allowed with CORS (--http-cors; NULL: none). */
+    const char *http_hosts[SERVER_HTTP_HOSTS_MAX];
+    size_t nhttp_hosts;
+    const char *http_cors;
 };
 
 #endif /* TODO_SERVER_CONFIG_H */

@@ -36,6 +36,10 @@ void conn_free(struct conn *c)
         log_debug("close(%d): %s", c->fd, strerror(errno));
     free(c->in);
     free(c->watch);
+    if (c->http != NULL) {
+        http_parser_free(&c->http->p);
+        free(c->http);
+    }
     proto_buf_free(&c->out);
     free(c);
 }

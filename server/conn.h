@@ -17,7 +17,16 @@
 #include <stdint.h>
 
 #include "guard.h"
+#include "http-parse.h"
 #include "todo/proto.h"
+
+/* A connection served as HTTP (its first line was an HTTP request line:
+ * worker.c, http-front.h), for its whole life. */
+struct http_conn {
+    struct http_parser p;
+    int continued; /* "100 Continue" was sent for the request being read */
+    int sse;       /* the connection is an event stream (GET /api/events) */
+};
 
 /* Why the acceptor has decided to close a connection (conn.doom). */
 enum conn_doom {
@@ -105,6 +114,9 @@ struct conn {
     /* The LIST reply being made a slice at a time (stream.h), or NULL;
      * while set, the connection is paused and its next requests wait. */
     struct stream *stream;
+    /* Its HTTP state once it speaks HTTP, or NULL for the line protocol;
+     * malloc'd, freed with it. */
+    struct http_conn *http;
 };
 
 /* A connection for fd from the client at addr (may be NULL), with no

@@ -43,6 +43,11 @@ static void usage(FILE *f, int threads)
             "                            let a new one in, or else the new one gets ERR BUSY\n"
             "      --idle-timeout SECS   close a client silent this long, telling it why;\n"
             "                            0 never (default %d)\n"
+            "      --http-host NAME      a name HTTP clients may reach this server by (the\n"
+            "                            Host header), besides its address and localhost;\n"
+            "                            repeatable\n"
+            "      --http-cors ORIGIN    let pages of ORIGIN (https://app.example) use the\n"
+            "                            HTTP API (CORS); default: same origin only\n"
             "      --line-timeout SECS   close a client whose request line is not finished\n"
             "                            this long after its first byte; 0 never (default %d)\n"
             "      --max-line BYTES      longest request line (default %d)\n"
@@ -153,6 +158,8 @@ enum {
     OPT_MAX_CLIENTS = 256,
     OPT_IDLE_TIMEOUT,
     OPT_LINE_TIMEOUT,
+    OPT_HTTP_HOST,
+    OPT_HTTP_CORS,
     OPT_MAX_LINE,
     OPT_PASSWORD_FILE,
     OPT_INSECURE,
@@ -174,6 +181,8 @@ static const struct option long_opts[] = {
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"line-timeout", required_argument, NULL, OPT_LINE_TIMEOUT},
+    {"http-host", required_argument, NULL, OPT_HTTP_HOST},
+    {"http-cors", required_argument, NULL, OPT_HTTP_CORS},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"insecure", no_argument, NULL, OPT_INSECURE},
@@ -244,6 +253,14 @@ int main(int argc, char **argv)
             break;
         case OPT_LINE_TIMEOUT:
             cfg.line_timeout = (int)parse_num("--line-timeout", optarg, 0, 7 * 24 * 3600);
+            break;
+        case OPT_HTTP_HOST:
+            if (cfg.nhttp_hosts == SERVER_HTTP_HOSTS_MAX)
+                die_usage("at most %d --http-host names", SERVER_HTTP_HOSTS_MAX);
+            cfg.http_hosts[cfg.nhttp_hosts++] = optarg;
+            break;
+        case OPT_HTTP_CORS:
+            cfg.http_cors = optarg;
             break;
         case OPT_MAX_LINE:
             cfg.max_line = (size_t)parse_num("--max-line", optarg, 64, 16L * 1024 * 1024);

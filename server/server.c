@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http-front.h"
 #include "log.h"
 #include "registry.h"
 #include "store.h"
@@ -180,13 +182,33 @@ static void reject_busy(int fd, int max)
         snprintf(msg, sizeof(msg), "too many clients (max %d); try again later", max);
     else
         snprintf(msg, sizeof(msg), "server out of file descriptors; try again later");
-    if (proto_reply_err(&b, PROTO_E_BUSY, msg) == 0) {
+    /* An HTTP client is answered in HTTP (503). What it sent is looked at
+     * without waiting, but for a moment (10 ms) when nothing has come yet:
+     * browsers and curl send their request right after the connect. The
+     * acceptor waits no more than that per client it turns away. */
+    char peek[16];
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    ssize_t got = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && poll(&pf, 1, 10) == 1)
+        got = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+    const char *sp = got > 0 ? memchr(peek, ' ', (size_t)got) : NULL;
+    int rc = sp != NULL && sp > peek && (size_t)(sp - peek) + 1 < (size_t)got && sp[1] == '/'
+                 ? http_error_response(&b, 503, "BUSY", msg, 0, 0)
+                 : proto_reply_err(&b, PROTO_E_BUSY, msg);
+    if (rc == 0) {
         /* A fresh socket's buffer takes one short line; if not, the client
          * sees the close, which is the same answer. */
         if (send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
             log_debug("BUSY reply: %s", strerror(errno));
     }
     proto_buf_free(&b);
+    /* Unread input at close() would make it a reset, which may cost the
+     * client the answer: read away what came (a bounded amount). */
+    for (int i = 0; i < 4 && got > 0; i++) {
+        char junk[4096];
+        if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+            break;
+    }
     shutdown(fd, SHUT_WR);
     close(fd);
 }

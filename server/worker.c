@@ -65,14 +65,17 @@
 #include "config.h"
 #include "conn.h"
 #include "guard.h"
+#include "http-front.h"
 #include "log.h"
 #include "registry.h"
+#include "reply-json.h"
 #include "reply-line.h"
 #include "stats.h"
 #include "store.h"
 #include "stream.h"
 #include "todo/net.h"
 #include "watch.h"
+#include "web-assets.h"
 
 #define MAX_EVENTS 256
 /* Bytes read from a socket at once. */
@@ -570,7 +573,9 @@ static int retract_reply(void *owner, size_t start, size_t end, const char *why)
         return 0;
     struct proto_buf msg;
     proto_buf_init(&msg, 0);
-    int rc = proto_reply_err(&msg, PROTO_E_STORE, why);
+    /* An HTTP response's place takes a whole 503 response. */
+    int rc = c->http != NULL ? http_error_response(&msg, 503, "STORE", why, c->quit ? 0 : 1, 0)
+                             : proto_reply_err(&msg, PROTO_E_STORE, why);
     if (rc == 0)
         rc = conn_out_splice(c, start, end, msg.data, msg.len);
     proto_buf_free(&msg);
@@ -686,6 +691,411 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         mark_dirty(c);
 }
 
+/* ---- HTTP (http-front.h, docs/HTTP.md) ----
+ *
+ * A connection whose first line is an HTTP request line is served as HTTP
+ * for its whole life (refuse_http hands it over before that line runs).
+ * Its bytes go to its HTTP parser, never to the line reader: each whole
+ * request is routed (http_route_request) to a line-protocol request built
+ * from the route and the values of its query or JSON body, parsed by
+ * libproto and run by commands_run with a JSON sink, in this pass's batch
+ * like any line's; the response is the sink's document behind a head. */
+
+static _Thread_local struct proto_buf hbody;    /* a response's body, before its head */
+static _Thread_local struct proto_buf hscratch; /* the JSON sink's list members */
+static _Thread_local struct proto_buf hjunk;    /* what a capturing GET encodes */
+static _Thread_local struct http_action hact;
+static _Thread_local struct proto_buf hline; /* a GET built after a write */
+
+/* A JSON sink that also notes what the response depends on: the error
+ * code of the result (its status), the id a write answered (the task to
+ * answer with), and, when capturing, the tags of the task it is handed
+ * (PATCH's "tags", which replace the task's). */
+struct http_sink {
+    struct json_sink js;
+    struct result_sink_ops ops;
+    enum proto_err err;
+    int capture;
+    char id[PROTO_MAX_ID + 1];
+    char tags[PROTO_MAX_TAGS * (PROTO_MAX_TAG + 1) + 1];
+};
+
+static struct http_sink *hs_of(struct result_sink *k)
+{
+    return (struct http_sink *)k;
+}
+
+static int hs_error(struct result_sink *k, enum proto_err e, const char *msg)
+{
+    hs_of(k)->err = e;
+    return reply_json_ops.error(k, e, msg);
+}
+
+static int hs_id(struct result_sink *k, const char *outcome, struct proto_str id)
+{
+    struct http_sink *h = hs_of(k);
+    if (id.len < sizeof(h->id)) {
+        memcpy(h->id, id.ptr, id.len);
+        h->id[id.len] = '\0';
+    }
+    return reply_json_ops.id(k, outcome, id);
+}
+
+static int hs_task(struct result_sink *k, const struct proto_task *t)
+{
+    struct http_sink *h = hs_of(k);
+    if (h->capture) {
+        size_t n = t->tags.len < sizeof(h->tags) - 1 ? t->tags.len : sizeof(h->tags) - 1;
+        memcpy(h->tags, t->tags.ptr, n);
+        h->tags[n] = '\0';
+    }
+    return reply_json_ops.task(k, t);
+}
+
+/* Parses line[0..len) (built by http-front.c, never a client's bytes) and
+ * runs it with a JSON sink on out; *wrote and *used gather what
+ * handle_line's batch_note needs over the commands of one request. */
+static enum proto_err http_exec(struct cmd_ctx *x, struct http_sink *h, struct proto_buf *out,
+                                const char *line, size_t len, int *wrote, int *used)
+{
+    struct proto_request req;
+    char err[256];
+    enum proto_err e = PROTO_E_NONE;
+    if (len + 1 > pscratch_cap) {
+        e = PROTO_E_TOOLONG;
+        snprintf(err, sizeof(err), "the request is longer than %zu bytes", pool.cfg->max_line);
+    } else {
+        e = proto_request_parse_dated(line, len, pscratch, pscratch_cap, local_today(), &req, err,
+                                      sizeof(err));
+    }
+    json_sink_init(&h->js, out, &hscratch, &self->counters->errors,
+                   e == PROTO_E_NONE ? req.cmd : PROTO_CMD_NONE);
+    h->ops = reply_json_ops;
+    h->ops.error = hs_error;
+    h->ops.id = hs_id;
+    h->ops.task = hs_task;
+    h->js.base.ops = &h->ops;
+    h->err = PROTO_E_NONE;
+    h->id[0] = '\0';
+    h->tags[0] = '\0';
+    if (h->capture)
+        h->js.base.encoding = 0; /* not from the cache: the task op must see it */
+    x->sink = &h->js.base;
+    if (e != PROTO_E_NONE) {
+        atomic_fetch_add_explicit(&self->counters->commands, 1, memory_order_relaxed);
+        commands_error(x, e, err);
+        return e;
+    }
+    commands_run(x, &req);
+    *wrote |= x->wrote;
+    *used |= x->used_batch;
+    return h->err;
+}
+
+/* Appends a response (head, then body unless head_only) to c's output. */
+static int http_respond(struct conn *c, int status, const char *type, const char *extra,
+                        const void *body, size_t n, int keep, int head_only)
+{
+    size_t old = c->out.len;
+    char more[512];
+    if (hact.cors) {
+        /* The origin of --http-cors may read the answer (CORS). */
+        snprintf(more, sizeof(more),
+                 "%sAccess-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+                 "Access-Control-Allow-Methods: GET, HEAD, POST, PATCH, DELETE\r\n"
+                 "Access-Control-Allow-Headers: Content-Type, Authorization\r\n",
+                 extra ? extra : "", pool.cfg->http_cors);
+        extra = more;
+    }
+    if (http_head(&c->out, status, type, n, keep, extra) != 0 ||
+        (!head_only && n > 0 && proto_buf_append(&c->out, body, n) != 0)) {
+        c->out.len = old;
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 if " +tag" (a whole word) is in line[0..len). */
+static int has_tag_word(const char *line, size_t len, const char *tag, size_t tl)
+{
+    for (size_t i = 0; i + tl + 2 <= len; i++)
+        if (line[i] == ' ' && line[i + 1] == '+' && memcmp(line + i + 2, tag, tl) == 0 &&
+            (i + tl + 2 == len || line[i + tl + 2] == ' '))
+            return 1;
+    return 0;
+}
+
+static const char api_headers[] = "Cache-Control: no-store\r\n";
+
+/* Runs an API command route; its response goes to c->out. */
+static void http_command(struct conn *c, struct cmd_ctx *x, struct http_action *a, int keep,
+                         int head_only, int *wrote, int *used)
+{
+    struct http_sink hs;
+    hs.capture = 0;
+    hbody.len = 0;
+    int status = a->status;
+    char extra[160 + PROTO_MAX_ID];
+    snprintf(extra, sizeof(extra), "%s", api_headers);
+
+    if (a->replace_tags) {
+        /* PATCH's tags are the task's new set: the ones it has and the set
+         * lacks are removed (-tag), read first on the store this request
+         * reads on. */
+        hline.len = 0;
+        hjunk.len = 0;
+        hs.capture = 1;
+        if (proto_buf_append(&hline, "GET ", 4) != 0 ||
+            proto_buf_append(&hline, a->id.ptr, a->id.len) != 0)
+            goto toolong;
+        enum proto_err e = http_exec(x, &hs, &hjunk, hline.data, hline.len, wrote, used);
+        hs.capture = 0;
+        if (e != PROTO_E_NONE) {
+            status = http_status_of(e);
+            if (proto_buf_append(&hbody, hjunk.data, hjunk.len) != 0)
+                goto toolong;
+            goto send;
+        }
+        for (char *t = hs.tags; *t != '\0';) {
+            char *comma = strchr(t, ',');
+            size_t tl = comma ? (size_t)(comma - t) : strlen(t);
+            if (!has_tag_word(a->line.data, a->line.len, t, tl) &&
+                (proto_buf_append(&a->line, " -", 2) != 0 ||
+                 proto_buf_append(&a->line, t, tl) != 0))
+                goto toolong;
+            t += tl + (comma != NULL);
+        }
+        /* A PATCH that changes nothing answers the task as it is. */
+        if (a->line.len == 5 + a->id.len) {
+            a->line.len = 0;
+            if (proto_buf_append(&a->line, "GET ", 4) != 0 ||
+                proto_buf_append(&a->line, a->id.ptr, a->id.len) != 0)
+                goto toolong;
+            a->then_get = 0;
+        }
+    }
+    enum proto_err e = http_exec(x, &hs, &hbody, a->line.data, a->line.len, wrote, used);
+    if (e != PROTO_E_NONE) {
+        status = http_status_of(e);
+    } else if (a->then_get && hs.id[0] != '\0') {
+        hline.len = 0;
+        if (proto_buf_append(&hline, "GET ", 4) != 0 ||
+            proto_buf_append(&hline, hs.id, strlen(hs.id)) != 0)
+            goto toolong;
+        if (status == 201)
+            snprintf(extra, sizeof(extra), "%sLocation: /api/tasks/%s\r\n", api_headers, hs.id);
+        hbody.len = 0;
+        e = http_exec(x, &hs, &hbody, hline.data, hline.len, wrote, used);
+        if (e != PROTO_E_NONE)
+            status = http_status_of(e);
+    }
+send:
+    if (http_respond(c, status, "application/json", extra, hbody.data, hbody.len, keep,
+                     head_only) != 0)
+        x->out_full = 1;
+    return;
+toolong:
+    if (http_error_response(&c->out, 413, "TOOLONG", "the request is too long", keep, head_only) !=
+        0)
+        x->out_full = 1;
+}
+
+/* The tutorial's GET/key/field and POST/key=text/field over HTTP: the
+ * method and the percent-decoded path make the line the tutorial sent,
+ * and only those two commands may come of it. 0 if it was one. */
+static int http_legacy(struct conn *c, struct cmd_ctx *x, const struct http_request *r,
+                       const struct http_action *a, int keep, int head_only)
+{
+    size_t ml = strlen(r->method);
+    if (ml + a->path.len + 1 > pscratch_cap)
+        return -1;
+    hline.len = 0;
+    if (proto_buf_append(&hline, r->method, ml) != 0 ||
+        proto_buf_append(&hline, a->path.ptr, a->path.len) != 0)
+        return -1;
+    long n = http_pct_decode(hline.data + ml, a->path.len, hline.data + ml, 0);
+    if (n < 0)
+        return -1;
+    hline.len = ml + (size_t)n;
+    struct proto_request req;
+    char err[256];
+    if (proto_request_parse_dated(hline.data, hline.len, pscratch, pscratch_cap, local_today(),
+                                  &req, err, sizeof(err)) != PROTO_E_NONE ||
+        (req.cmd != PROTO_CMD_LEGACY_GET && req.cmd != PROTO_CMD_LEGACY_POST))
+        return -1;
+    struct line_sink sink;
+    hbody.len = 0;
+    line_sink_init(&sink, &hbody, &spare, &self->counters->errors, 1);
+    x->sink = &sink.base;
+    commands_run(x, &req);
+    if (http_respond(c, 200, "text/plain; charset=utf-8", api_headers, hbody.data, hbody.len, keep,
+                     head_only) != 0)
+        x->out_full = 1;
+    return 0;
+}
+
+static const char asset_headers[] = "Cache-Control: no-cache\r\n"
+                                    "Content-Security-Policy: default-src 'self'\r\n"
+                                    "X-Content-Type-Options: nosniff\r\n";
+
+static void handle_http(struct conn *c, const struct http_request *r)
+{
+    struct http_action *a = &hact;
+    int head_only = strcmp(r->method, "HEAD") == 0;
+    int keep = r->keep_alive && !r->upgrade ? (r->version_minor == 0 ? 2 : 1) : 0;
+    int on_writer = c->batched;
+    int wrote = 0, used = 0;
+    struct cmd_ctx x = {
+        .store = on_writer ? batch_writer(self->batch) : self->store,
+        .cache = self->cache,
+        .cfg = pool.cfg,
+        .counters = self->counters,
+        .batch = self->batch,
+        .batch_open = batch_open,
+        .changes = self->changes,
+        .watch = pool.ring,
+        .in_batch = on_writer,
+        .authed = c->authed,
+        .peer = &c->peer,
+    };
+    size_t start = c->out.len;
+    if (!keep)
+        c->quit = 1;
+    struct http_site site = {
+        .bind = pool.cfg->bind,
+        .hosts = pool.cfg->http_hosts,
+        .nhosts = pool.cfg->nhttp_hosts,
+        .cors = pool.cfg->http_cors,
+    };
+    http_route_request(r, &site, a);
+    switch (a->route) {
+    case HTTP_R_COMMAND:
+        http_command(c, &x, a, keep, head_only, &wrote, &used);
+        break;
+    case HTTP_R_ASSET: {
+        const struct web_asset *w = web_asset_find(a->path.ptr, a->path.len);
+        if (w != NULL) {
+            if (http_respond(c, 200, w->type, asset_headers, w->data, w->size, keep, head_only) !=
+                0)
+                x.out_full = 1;
+            break;
+        }
+        if (strcmp(r->method, "GET") == 0 && http_legacy(c, &x, r, a, keep, 0) == 0)
+            break;
+        if (http_error_response(&c->out, 404, "NOTFOUND", "no such page", keep, head_only) != 0)
+            x.out_full = 1;
+        break;
+    }
+    case HTTP_R_LEGACY:
+        if (http_legacy(c, &x, r, a, keep, head_only) == 0)
+            break;
+        if (http_error_response(&c->out, 404, "NOTFOUND", "no such path", keep, head_only) != 0)
+            x.out_full = 1;
+        break;
+    case HTTP_R_OPTIONS:
+        if (http_respond(c, 204, NULL, "Allow: GET, HEAD, POST, PATCH, DELETE, OPTIONS\r\n", NULL,
+                         0, keep, 1) != 0)
+            x.out_full = 1;
+        break;
+    case HTTP_R_EVENTS:
+    case HTTP_R_LOGIN:
+    case HTTP_R_SESSION:
+        a->status = 404;
+        snprintf(a->msg, sizeof(a->msg), "not served yet");
+        a->errname = "NOTFOUND";
+        /* fall through */
+    case HTTP_R_ERROR:
+    default:
+        if (http_error_response(&c->out, a->status, a->errname ? a->errname : "ERROR", a->msg, keep,
+                                head_only) != 0)
+            x.out_full = 1;
+        break;
+    }
+    c->authed = x.authed != 0;
+    c->import_run = 0;
+    if (x.batch_broken)
+        batch_break(self->batch);
+    if (used) {
+        int rc = batch_note(self->batch, c, start, c->out.len, wrote);
+        if (rc < 0)
+            close_later(c);
+        else if (rc == 0)
+            c->batched = 1;
+    }
+    if (x.out_full) {
+        char peer[64];
+        conn_peer(c, peer, sizeof(peer));
+        log_warn("client %s: %zu bytes of replies unread (limit %u); disconnecting it", peer,
+                 conn_out_pending(c), SERVER_OUTPUT_MAX);
+        close_later(c);
+    }
+    mark_dirty(c);
+}
+
+/* Runs the HTTP requests in buf[0..len) in order, as run_lines runs lines;
+ * returns the bytes used (the parser keeps copies of a request's part, so
+ * all of them unless it stopped early). A request the parser refuses is
+ * answered with its status and the connection closed once that is sent. */
+static size_t run_http(struct conn *c, const char *buf, size_t len)
+{
+    struct http_conn *h = c->http;
+    size_t off = 0;
+    while (!c->closing && !c->quit && !c->paused && !c->held && off < len) {
+        struct http_request req;
+        size_t used;
+        enum proto_status st = http_parse(&h->p, buf + off, len - off, &used, &req);
+        off += used;
+        if (st == PROTO_NEED_MORE) {
+            if (http_parse_wants_continue(&h->p) && !h->continued) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                h->continued = 1;
+                if (proto_buf_append(&c->out, cont, sizeof(cont) - 1) != 0)
+                    close_later(c);
+                mark_dirty(c);
+            }
+            break;
+        }
+        if (st == PROTO_ERROR) {
+            const char *code = h->p.status == 413   ? "TOOLONG"
+                               : h->p.status == 431 ? "TOOLONG"
+                                                    : "SYNTAX";
+            if (http_error_response(&c->out, h->p.status, code, h->p.err, 0, 0) != 0)
+                close_later(c);
+            c->quit = 1;
+            mark_dirty(c);
+            return len; /* nothing after it is read */
+        }
+        h->continued = 0;
+        handle_http(c, &req);
+        if (conn_out_pending(c) >= OUT_HIGH)
+            c->paused = 1;
+    }
+    return off;
+}
+
+/* Whether the client owes the rest of a request's head (for
+ * --line-timeout, which a slow client's headers are held to: 408). */
+static int http_mid_head(const struct conn *c)
+{
+    const struct http_parser *p = &c->http->p;
+    return p->status == 0 && !p->message_done && !p->headers_done && p->head_fed > 0;
+}
+
+/* c's first line is an HTTP request line: from here on it speaks HTTP. */
+static int become_http(struct conn *c)
+{
+    struct http_conn *h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        log_error("out of memory for an HTTP connection; closing it");
+        close_later(c);
+        return -1;
+    }
+    struct http_limits lim = {.max_head = 0, .max_body = pool.cfg->max_line};
+    http_parser_init(&h->p, &lim);
+    c->http = h;
+    return 0;
+}
+
 /* A line whose verb is AUTH (in any case, blanks before it allowed). */
 static int is_auth(const char *line, size_t len)
 {
@@ -712,6 +1122,11 @@ static int refuse_http(struct conn *c, const char *line, size_t len)
             c->spoke = 1; /* blank lines before the first do not count (RFC 9112 2.2) */
     if (!guard_http_line(line, len, first))
         return 0;
+    /* An HTTP request line as the first line: the connection is HTTP's
+     * (run_lines hands it over). A Host: line later, in a line-protocol
+     * connection, is still a browser's trick, and closes it. */
+    if (first && c->spoke)
+        return become_http(c) == 0 ? 2 : 1;
     guard_http_seen(&c->peer.addr, now_ms, line, len);
     close_later(c);
     return 1;
@@ -771,7 +1186,13 @@ static size_t run_lines(struct conn *c, const char *buf, size_t len)
             mark_dirty(c);
         } else {
             c->line_done = 1;
-            if (refuse_http(c, line, line_len))
+            int h = refuse_http(c, line, line_len);
+            if (h == 2) {
+                off = (size_t)(line - buf);
+                off += run_http(c, buf + off, len - off);
+                break;
+            }
+            if (h)
                 break;
             if (held_back(c, line, line_len)) {
                 off = (size_t)(line - buf); /* it runs when the wait is over */
@@ -897,6 +1318,13 @@ static void line_clock(struct conn *c)
 {
     int64_t was = atomic_load_explicit(&c->line_since, memory_order_relaxed), since = 0;
     int skipping = c->reader.discarding; /* the reader's own field, read only */
+    if (c->http != NULL) {
+        since = http_mid_head(c) ? (was != 0 ? was : now_ms) : 0;
+        c->line_done = 0;
+        if (since != was)
+            atomic_store_explicit(&c->line_since, since, memory_order_relaxed);
+        return;
+    }
     if (skipping || (c->in_len > 0 && memchr(c->in, '\n', c->in_len) == NULL))
         since = was == 0 || (c->line_done && !skipping) ? now_ms : was;
     c->line_done = 0;
@@ -917,11 +1345,14 @@ static void run_queued(void)
         c->queued = 0;
         if (c->closing)
             continue;
+        /* An HTTP connection's bytes go to its parser, never to the line
+         * reader (run_http). */
+        size_t (*run)(struct conn *, const char *, size_t) = c->http ? run_http : run_lines;
         if (r->in_arena) {
-            size_t used = run_lines(c, arena + r->off, r->len);
+            size_t used = run(c, arena + r->off, r->len);
             keep_input(c, arena + r->off + used, r->len - used);
         } else if (c->in_len > 0) {
-            size_t used = run_lines(c, c->in, c->in_len);
+            size_t used = run(c, c->in, c->in_len);
             keep_input(c, c->in + used, c->in_len - used);
         }
         line_clock(c);
@@ -982,6 +1413,14 @@ static void tell_doom(struct conn *c, int why)
         ssize_t n = recv(c->fd, junk, sizeof(junk), 0);
         if (n <= 0 && !(n < 0 && errno == EINTR))
             break;
+    }
+    if (c->http != NULL) {
+        /* An HTTP client is told in HTTP: 408 for its slow head, 503 for
+         * the full server. */
+        int status = code == PROTO_E_BUSY ? 503 : 408;
+        if (http_error_response(&c->out, status, proto_err_name(code), msg, 0, 0) != 0)
+            close_later(c);
+        return;
     }
     if (proto_reply_err(&c->out, code, msg) != 0)
         close_later(c);
@@ -1336,6 +1775,12 @@ static void *worker_main(void *arg)
     arena = malloc(arena_cap);
     pscratch = malloc(pscratch_cap);
     proto_buf_init(&spare, SERVER_OUTPUT_MAX);
+    proto_buf_init(&hbody, SERVER_OUTPUT_MAX);
+    proto_buf_init(&hscratch, SERVER_OUTPUT_MAX);
+    proto_buf_init(&hjunk, SERVER_OUTPUT_MAX);
+    proto_buf_init(&hline, 0);
+    /* A line built from a body: every byte of it quoted as \xHH at worst. */
+    proto_buf_init(&hact.line, 4 * pool.cfg->max_line + 4096);
     self->batch = batch_new(pool.engine, self->counters, &conn_replies);
     if (arena == NULL || pscratch == NULL || self->batch == NULL) {
         report_start(self, -1, "out of memory for buffers");
@@ -1407,6 +1852,11 @@ out:
     free(ready);
     batch_free(self->batch);
     proto_buf_free(&spare);
+    proto_buf_free(&hbody);
+    proto_buf_free(&hscratch);
+    proto_buf_free(&hjunk);
+    proto_buf_free(&hline);
+    proto_buf_free(&hact.line);
     self->cache = NULL;
     store_close(self->store);
     log_debug("worker %d stopped", self->index);

@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""The HTTP/JSON front end (docs/HTTP.md) against a real todo-server: every
+endpoint, status and error, keep-alive, pipelining, chunked bodies,
+Expect: 100-continue, HEAD, HTTP/1.0, limits (431, 413, 408, 503), and the
+security checks. Usage: test_http.py PATH-TO-todo-server"""
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SERVER = sys.argv[1]
+THREADS = os.environ.get("TODO_TEST_THREADS", "2")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+class Server:
+    def __init__(self, *args):
+        self.p = subprocess.Popen(
+            [SERVER, "-b", "127.0.0.1", "-p", "0", "-d", ":memory:", "-t", THREADS, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.time() + 30
+        self.port = None
+        while time.time() < deadline:
+            line = self.p.stdout.readline()
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+            if not line:
+                break
+        if self.port is None:
+            raise SystemExit("the server did not start")
+
+    def conn(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+
+    def raw(self, data, wait=True, bufsize=1 << 20):
+        """Sends data on a fresh socket and reads until the server closes."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        s.sendall(data)
+        out = b""
+        while wait:
+            try:
+                b = s.recv(bufsize)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not b:
+                break
+            out += b
+        s.close()
+        return out
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def req(c, method, path, body=None, headers=None, ctype="application/json"):
+    h = dict(headers or {})
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    if body is not None and ctype is not None:
+        h.setdefault("Content-Type", ctype)
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    doc = None
+    if r.getheader("Content-Type", "").startswith("application/json") and data:
+        doc = json.loads(data)
+    return r, doc, data
+
+
+def line_cmd(port, text):
+    """One request over the line protocol, its reply lines."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(text.encode() + b"\r\nQUIT\r\n")
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out.decode()
+
+
+def test_api(srv):
+    c = srv.conn()
+    r, doc, _ = req(c, "GET", "/api/tasks")
+    check(r.status == 200 and isinstance(doc, list) and len(doc) == 4, "GET /api/tasks (demo and one)")
+    check(r.getheader("Connection") is None, "keep-alive by default")
+    r, doc, _ = req(c, "POST", "/api/tasks",
+                    {"text": "buy oat milk", "tags": ["home", "shopping"], "due": "2026-12-24",
+                     "priority": "high"})
+    check(r.status == 201, "POST 201")
+    tid = doc["id"]
+    check(r.getheader("Location") == "/api/tasks/" + tid, "Location")
+    check(doc["text"] == "buy oat milk" and doc["tags"] == ["home", "shopping"]
+          and doc["priority"] == "high" and doc["due"] == "2026-12-24"
+          and doc["status"] == "pending", "the new task")
+    check(list(doc.keys()) == ["id", "text", "status", "priority", "due", "tags", "created",
+                               "updated"], "the task's schema")
+    r, doc, _ = req(c, "GET", "/api/tasks/" + tid)
+    check(r.status == 200 and doc["text"] == "buy oat milk", "GET one")
+    r, doc, _ = req(c, "PATCH", "/api/tasks/" + tid,
+                    {"text": "buy soy milk", "tags": ["shopping", "errand"], "priority": None,
+                     "due": None})
+    check(r.status == 200 and doc["text"] == "buy soy milk"
+          and sorted(doc["tags"]) == ["errand", "shopping"] and doc["priority"] is None
+          and doc["due"] is None, "PATCH replaces text and tags, clears: %r" % doc)
+    r, doc, _ = req(c, "PATCH", "/api/tasks/" + tid, {"tags": ["shopping", "errand"]})
+    check(r.status == 200 and sorted(doc["tags"]) == ["errand", "shopping"], "PATCH no change")
+    r, doc, _ = req(c, "POST", "/api/tasks/%s/done" % tid, ctype=None)
+    check(r.status == 200 and doc["status"] == "done", "done")
+    r, doc, _ = req(c, "GET", "/api/tasks?status=done")
+    check([t["id"] for t in doc] == [tid], "list done")
+    r, doc, _ = req(c, "GET", "/api/tasks?status=all&tag=shopping&tag=errand&q=soy")
+    check([t["id"] for t in doc] == [tid], "list tags and words")
+    r, doc, _ = req(c, "GET", "/api/tasks?status=pending&q=nothing+like+it")
+    check(r.status == 200 and doc == [], "list nothing")
+    r, doc, _ = req(c, "POST", "/api/tasks/%s/undone" % tid, ctype=None)
+    check(r.status == 200 and doc["status"] == "pending", "undone")
+    r, doc, _ = req(c, "GET", "/api/tags")
+    check(r.status == 200 and {"tag": "shopping", "count": 1} in doc, "tags: %r" % doc)
+    r, doc, _ = req(c, "GET", "/api/stats")
+    check(r.status == 200 and doc["tasks"] == 5 and "version" in doc, "stats")
+    r, doc, _ = req(c, "DELETE", "/api/tasks/" + tid)
+    check(r.status == 200 and doc == {"id": tid}, "delete")
+    r, doc, _ = req(c, "GET", "/api/tasks/" + tid)
+    check(r.status == 404 and doc["error"]["code"] == "NOTFOUND", "404 after delete")
+    r, doc, _ = req(c, "POST", "/api/undo", ctype=None)
+    check(r.status == 200, "undo: %r" % doc)
+    r, doc, _ = req(c, "GET", "/api/tasks/" + tid)
+    check(r.status == 200 and doc["text"] == "buy soy milk", "the task back after undo")
+    # Errors.
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": ""})
+    check(r.status == 400 and doc["error"]["code"] == "ARGS", "empty text 400: %r" % doc)
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "x", "tags": ["bad tag"]})
+    check(r.status == 400, "bad tag 400")
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "x", "priority": "urgent"})
+    check(r.status == 400, "bad priority 400")
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "x", "due": "2026-02-30"})
+    check(r.status == 400, "bad date 400")
+    r, doc, _ = req(c, "POST", "/api/tasks", "{not json")
+    check(r.status == 400 and doc["error"]["code"] == "SYNTAX", "bad JSON 400")
+    r, doc, _ = req(c, "PUT", "/api/tasks/" + tid, {"text": "y"})
+    check(r.status == 405, "PUT 405")
+    r, doc, _ = req(c, "GET", "/api/nothing")
+    check(r.status == 404, "unknown path 404")
+    r, doc, _ = req(c, "GET", "/api/tasks?status=later")
+    check(r.status == 400, "bad status 400")
+    r, doc, _ = req(c, "GET", "/api/tasks/bad!id")
+    check(r.status == 404, "bad id 404")
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "buy milk"}, ctype="text/plain")
+    check(r.status == 415, "text/plain body 415")
+    # A text that looks like a line-protocol command stays text.
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "x\r\nDEL task_01", "tags": []})
+    check(r.status == 201 and doc["text"] == "x\r\nDEL task_01", "CRLF in text stays text")
+    r, doc, _ = req(c, "GET", "/api/tasks/task_01")
+    check(r.status == 200, "task_01 still there")
+    # HEAD: the head of GET, no body.
+    c.request("HEAD", "/api/tasks/task_01")
+    r = c.getresponse()
+    body = r.read()
+    check(r.status == 200 and int(r.getheader("Content-Length")) > 0 and body == b"", "HEAD")
+    c.close()
+
+
+def test_tutorial(srv):
+    c = srv.conn()
+    r, _, data = req(c, "GET", "/task_02/status")
+    check(r.status == 200 and r.getheader("Content-Type").startswith("text/plain")
+          and data.strip() == b"read book", "GET /task_02/status: %r" % data)
+    r, _, data = req(c, "POST", "/task_04=buy%20milk/status", ctype=None)
+    check(r.status == 200 and data.strip() == b"submit success", "POST tutorial: %r" % data)
+    r, doc, _ = req(c, "GET", "/api/tasks/task_04")
+    check(r.status == 200 and doc["text"] == "buy milk", "task_04 stored")
+    c.close()
+    out = line_cmd(srv.port, "GET/task_01/status")
+    check(out.startswith("see someone"), "nc GET/task_01/status: %r" % out)
+    out = line_cmd(srv.port, "GET task_01")
+    check(out.startswith("DATA 1"), "nc GET task_01: %r" % out)
+
+
+def test_wire(srv):
+    # Pipelined requests in one write, the last closing.
+    out = srv.raw(b"GET /api/tasks/task_01 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                  b"GET /api/tasks/task_02 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                  b"GET /api/tasks/task_03 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    check(out.count(b"HTTP/1.1 200 OK") == 3 and out.index(b"task_01") < out.index(b"task_02")
+          < out.index(b"task_03"), "pipelined: %r" % out[:200])
+    # Chunked body.
+    body = json.dumps({"text": "chunked task"}).encode()
+    chunks = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (5, body[:5], len(body) - 5, body[5:])
+    out = srv.raw(b"POST /api/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks)
+    check(out.startswith(b"HTTP/1.1 201") and b"chunked task" in out, "chunked: %r" % out[:200])
+    # Expect: 100-continue: the 100 comes before the body is sent.
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+    body = json.dumps({"text": "continued"}).encode()
+    s.sendall(b"POST /api/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+              b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+    first = s.recv(4096)
+    check(first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), "100 Continue: %r" % first)
+    s.sendall(body)
+    out = first
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    check(b"HTTP/1.1 201" in out and b"continued" in out, "after 100: %r" % out)
+    # HTTP/1.0: closed after the reply; with keep-alive, kept.
+    out = srv.raw(b"GET /api/tasks/task_01 HTTP/1.0\r\n\r\n")
+    check(out.startswith(b"HTTP/1.1 200") and b"Connection: close" in out, "1.0 closes")
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+    s.sendall(b"GET /api/tasks/task_01 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    time.sleep(0.3)
+    s.sendall(b"GET /api/tasks/task_02 HTTP/1.0\r\n\r\n")
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    check(out.count(b"200 OK") == 2 and b"Connection: keep-alive" in out, "1.0 keep-alive")
+    # Malformed.
+    out = srv.raw(b"GET /api/tasks HTTP/1.1\r\nBad Header: x\r\n\r\n")
+    check(out.startswith(b"HTTP/1.1 400"), "malformed 400: %r" % out[:60])
+    out = srv.raw(b"GET /api/tasks HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")
+    check(out.startswith(b"HTTP/1.1 400"), "two lengths 400")
+    # Oversized head and body.
+    out = srv.raw(b"GET /api/tasks HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+    check(out.startswith(b"HTTP/1.1 431"), "431: %r" % out[:60])
+    out = srv.raw(b"POST /api/tasks HTTP/1.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 70000\r\n\r\n")
+    check(out.startswith(b"HTTP/1.1 413"), "413: %r" % out[:60])
+    # The cross-protocol form post: a text/plain body of line commands runs
+    # nothing, wherever it is sent.
+    for path in (b"/", b"/api/tasks", b"/api/tasks/task_01", b"/api/undo"):
+        out = srv.raw(b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: text/plain\r\nContent-Length: 7\r\nConnection: close\r\n\r\n"
+                      b"DEL 1\r\n")
+        check(not out.startswith(b"HTTP/1.1 2"), "form post to %r refused: %r" % (path, out[:40]))
+    check(line_cmd(srv.port, "GET 1").startswith("DATA 1"), "task 1 survives the form posts")
+
+
+def test_security(srv):
+    c = srv.conn()
+    r, doc, _ = req(c, "GET", "/api/tasks", headers={"Host": "evil.example:%d" % srv.port})
+    check(r.status == 403 and doc["error"]["code"] == "FORBIDDEN", "rebinding Host 403")
+    r, doc, _ = req(c, "GET", "/api/tasks", headers={"Host": "localhost:%d" % srv.port})
+    check(r.status == 200, "Host localhost ok")
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "from evil"},
+                    headers={"Origin": "http://evil.example"})
+    check(r.status == 403, "foreign Origin 403")
+    r, doc, _ = req(c, "DELETE", "/api/tasks/task_01", headers={"Sec-Fetch-Site": "cross-site"})
+    check(r.status == 403, "Sec-Fetch-Site cross-site 403")
+    r, doc, _ = req(c, "POST", "/api/tasks", {"text": "same origin"},
+                    headers={"Origin": "http://127.0.0.1:%d" % srv.port,
+                             "Sec-Fetch-Site": "same-origin"})
+    check(r.status == 201, "same origin 201")
+    r, doc, _ = req(c, "GET", "/api/tasks", headers={"Origin": "http://evil.example"})
+    check(r.status == 200 and r.getheader("Access-Control-Allow-Origin") is None, "no CORS")
+    c.close()
+    # What a browser sends for a cross-site HTML form with enctype text/plain.
+    out = srv.raw(b"POST /api/tasks/1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                  b"Origin: http://evil.example\r\nSec-Fetch-Site: cross-site\r\n"
+                  b"Content-Type: text/plain\r\nContent-Length: 7\r\nConnection: close\r\n\r\n"
+                  b"DEL 1\r\n" % srv.port)
+    check(out.startswith(b"HTTP/1.1 403"), "form post DEL 1 refused: %r" % out[:40])
+    check(line_cmd(srv.port, "GET 1").startswith("DATA 1"), "task 1 survives the form post")
+
+
+def test_cors():
+    srv = Server("--http-cors", "https://app.example", "--http-host", "todo.lan")
+    try:
+        c = srv.conn()
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "via cors"},
+                        headers={"Origin": "https://app.example"})
+        check(r.status == 201 and r.getheader("Access-Control-Allow-Origin")
+              == "https://app.example", "CORS origin allowed")
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "evil"},
+                        headers={"Origin": "https://other.example"})
+        check(r.status == 403, "other origin still 403")
+        r, doc, _ = req(c, "GET", "/api/tasks", headers={"Host": "todo.lan:%d" % srv.port})
+        check(r.status == 200, "--http-host name ok")
+        c.close()
+    finally:
+        srv.stop()
+
+
+def test_slow(srv_args):
+    srv = Server(*srv_args, "--line-timeout", "1")
+    try:
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+        s.sendall(b"GET /api/tasks HTTP/1.1\r\nHost: localhost\r\n")
+        t0 = time.time()
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+        s.close()
+        check(out.startswith(b"HTTP/1.1 408") and time.time() - t0 < 15, "408: %r" % out[:60])
+    finally:
+        srv.stop()
+
+
+def test_busy():
+    srv = Server("--max-clients", "1")
+    try:
+        hold = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+        hold.sendall(b"PING\r\n")
+        hold.recv(100)
+        out = srv.raw(b"GET /api/tasks HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        check(out.startswith(b"HTTP/1.1 503"), "503 at --max-clients: %r" % out[:80])
+        hold.close()
+    finally:
+        srv.stop()
+
+
+def main():
+    srv = Server("--demo")
+    try:
+        check(line_cmd(srv.port, 'ADD "task one"').startswith("OK 1"), "line ADD")
+        test_api(srv)
+        test_tutorial(srv)
+        test_wire(srv)
+        test_security(srv)
+    finally:
+        srv.stop()
+    test_slow(["--demo"])
+    test_busy()
+    test_cors()
+    if failures:
+        print("%d check(s) failed" % len(failures), file=sys.stderr)
+        sys.exit(1)
+    print("all HTTP checks passed")
+
+
+if __name__ == "__main__":
+    main()
