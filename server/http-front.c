@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "todo/json.h"
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -162,6 +164,45 @@ int http_error_response(struct proto_buf *out, int status, const char *code, con
     }
     free(body);
     return rc;
+}
+
+int http_sse_events(struct proto_buf *out, const char *lines, size_t n, char *scratch, size_t cap)
+{
+    struct proto_str all = {lines, n}, line;
+    while (proto_body_next(&all, &line)) {
+        struct proto_event ev;
+        char err[128];
+        if (proto_event_decode(line.ptr, line.len, scratch, cap, &ev, err, sizeof(err)) !=
+            PROTO_E_NONE)
+            return -1;
+        if (ev.kind == PROTO_EVENT_OVERFLOW) {
+            static const char reload[] = "event: reload\ndata: {\"kind\":\"overflow\"}\n\n";
+            if (proto_buf_append(out, reload, sizeof(reload) - 1) != 0)
+                return -1;
+            continue;
+        }
+        char seq[24];
+        snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev.seq);
+        json_t *j = json_pack("{s:s,s:s,s:s#}", "seq", seq, "kind", proto_event_kind_name(ev.kind),
+                              "id", ev.id.ptr, (int)ev.id.len);
+        if (j != NULL && ev.kind != PROTO_EVENT_DEL)
+            json_object_set_new(j, "task", todo_json_task(&ev.task));
+        char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(j);
+        if (text == NULL)
+            return -1;
+        char head[64];
+        int hn = snprintf(head, sizeof(head), "id: %s\nevent: change\ndata: ", seq);
+        int rc = proto_buf_append(out, head, (size_t)hn) != 0 ||
+                         proto_buf_append(out, text, strlen(text)) != 0 ||
+                         proto_buf_append(out, "\n\n", 2) != 0
+                     ? -1
+                     : 0;
+        free(text);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- routing ---- */

@@ -91,6 +91,17 @@ int http_head(struct proto_buf *out, int status, const char *type, size_t length
 int http_error_response(struct proto_buf *out, int status, const char *code, const char *msg,
                         int keep, int head_only);
 
+/* Turns the EVENT lines of lines[0..n) (each ending in CRLF, as
+ * watch_deliver makes them) into Server-Sent Events on out:
+ *   id: SEQ
+ *   event: change
+ *   data: {"seq": "SEQ", "kind": "add", "id": "7", "task": {...}}
+ * ("task" for add, edit, done and undone, in todo-cli --json's schema);
+ * "EVENT overflow" becomes "event: reload" (the page reloads its list).
+ * scratch (cap bytes) is the decoder's. 0, or -1 when out cannot grow or
+ * a line does not decode. */
+int http_sse_events(struct proto_buf *out, const char *lines, size_t n, char *scratch, size_t cap);
+
 /* The reason phrase of status ("Not Found"). */
 const char *http_reason(int status);
 

@@ -198,7 +198,12 @@ static _Thread_local size_t arena_cap, arena_used;
 static _Thread_local char *pscratch; /* proto_request_parse()'s scratch (max_line + 1) */
 static _Thread_local size_t pscratch_cap;
 static _Thread_local struct proto_buf spare; /* LIST/STATS replies are assembled here */
-static _Thread_local int64_t now_ms;         /* monotonic milliseconds, once per pass */
+static _Thread_local struct proto_buf hev;   /* an event stream's events, as lines */
+/* Their decoder's scratch: an event line is at most a task line, which
+ * quoting may make longer than a request line. */
+static _Thread_local char *evscratch;
+static _Thread_local size_t evscratch_cap;
+static _Thread_local int64_t now_ms; /* monotonic milliseconds, once per pass */
 /* Connections touched in this pass: settled (flushed, interest updated)
  * after the commit. */
 static _Thread_local struct conn *dirty_head;
@@ -527,8 +532,19 @@ static void deliver_mine(void)
         if (c->closing || w == NULL || c->stream != NULL || !watch_due(pool.ring, w))
             continue;
         unsigned long long sent = 0;
-        enum watch_rc rc = watch_deliver(pool.ring, w, &c->out, conn_out_pending(c),
-                                         pool.cfg->watch_buffer, &sent);
+        /* An event stream's events are made as lines, then told as
+         * Server-Sent Events (http-front.h). */
+        struct proto_buf *to = c->http != NULL ? &hev : &c->out;
+        hev.len = 0;
+        enum watch_rc rc =
+            watch_deliver(pool.ring, w, to, conn_out_pending(c), pool.cfg->watch_buffer, &sent);
+        if (c->http != NULL && hev.len > 0 &&
+            http_sse_events(&c->out, hev.data, hev.len, evscratch, evscratch_cap) != 0) {
+            close_later(c);
+            continue;
+        }
+        if (c->http != NULL && rc == WATCH_ENDED)
+            c->quit = 1;
         if (sent > 0)
             atomic_fetch_add_explicit(&self->counters->events_sent, sent, memory_order_relaxed);
         if (rc == WATCH_ENDED) {
@@ -938,6 +954,58 @@ static const char asset_headers[] = "Cache-Control: no-cache\r\n"
                                     "Content-Security-Policy: default-src 'self'\r\n"
                                     "X-Content-Type-Options: nosniff\r\n";
 
+/* GET /api/events: WATCH with the query's filters (and Last-Event-ID's
+ * since:), then a Server-Sent Events stream for the connection's life:
+ * deliver_mine encodes its events as SSE (http_sse_events). A since: no
+ * longer kept is told as a reload event, and the stream ends. */
+static void http_events(struct conn *c, struct cmd_ctx *x, const struct http_request *r,
+                        struct http_action *a, int *wrote, int *used)
+{
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                               "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+    const struct proto_str *last = http_header_get(r, "Last-Event-ID");
+    if (last != NULL && last->len > 0) {
+        int digits = last->len <= 20;
+        for (size_t i = 0; i < last->len && digits; i++)
+            digits = last->ptr[i] >= '0' && last->ptr[i] <= '9';
+        if (!digits || proto_buf_append(&a->line, " since:", 7) != 0 ||
+            proto_buf_append(&a->line, last->ptr, last->len) != 0) {
+            if (http_error_response(&c->out, 400, "ARGS", "Last-Event-ID is an event's number", 0,
+                                    0) != 0)
+                x->out_full = 1;
+            c->quit = 1;
+            return;
+        }
+    }
+    struct http_sink hs;
+    hs.capture = 0;
+    hbody.len = 0;
+    x->watch_fn = watch_cmd;
+    x->watch_arg = c;
+    enum proto_err e = http_exec(x, &hs, &hbody, a->line.data, a->line.len, wrote, used);
+    if (e == PROTO_E_EXPIRED) {
+        static const char reload[] = "event: reload\ndata: {\"kind\":\"expired\"}\n\n";
+        if (proto_buf_append(&c->out, head, sizeof(head) - 1) != 0 ||
+            proto_buf_append(&c->out, reload, sizeof(reload) - 1) != 0)
+            x->out_full = 1;
+        c->quit = 1;
+        return;
+    }
+    if (e != PROTO_E_NONE) {
+        if (http_respond(c, http_status_of(e), "application/json", api_headers, hbody.data,
+                         hbody.len, 0, 0) != 0)
+            x->out_full = 1;
+        c->quit = 1;
+        return;
+    }
+    /* The retry: a browser reconnects after 2 s, with Last-Event-ID. */
+    static const char hello[] = "retry: 2000\n: watching\n\n";
+    if (proto_buf_append(&c->out, head, sizeof(head) - 1) != 0 ||
+        proto_buf_append(&c->out, hello, sizeof(hello) - 1) != 0)
+        x->out_full = 1;
+    c->http->sse = 1;
+}
+
 static void handle_http(struct conn *c, const struct http_request *r)
 {
     struct http_action *a = &hact;
@@ -998,6 +1066,8 @@ static void handle_http(struct conn *c, const struct http_request *r)
             x.out_full = 1;
         break;
     case HTTP_R_EVENTS:
+        http_events(c, &x, r, a, &wrote, &used);
+        break;
     case HTTP_R_LOGIN:
     case HTTP_R_SESSION:
         a->status = 404;
@@ -1040,6 +1110,8 @@ static size_t run_http(struct conn *c, const char *buf, size_t len)
 {
     struct http_conn *h = c->http;
     size_t off = 0;
+    if (h->sse)
+        return len; /* an event stream reads no more requests */
     while (!c->closing && !c->quit && !c->paused && !c->held && off < len) {
         struct http_request req;
         size_t used;
@@ -1779,10 +1851,13 @@ static void *worker_main(void *arg)
     proto_buf_init(&hscratch, SERVER_OUTPUT_MAX);
     proto_buf_init(&hjunk, SERVER_OUTPUT_MAX);
     proto_buf_init(&hline, 0);
+    proto_buf_init(&hev, 0);
+    evscratch_cap = 4 * pool.cfg->max_line + 4096;
+    evscratch = malloc(evscratch_cap);
     /* A line built from a body: every byte of it quoted as \xHH at worst. */
     proto_buf_init(&hact.line, 4 * pool.cfg->max_line + 4096);
     self->batch = batch_new(pool.engine, self->counters, &conn_replies);
-    if (arena == NULL || pscratch == NULL || self->batch == NULL) {
+    if (arena == NULL || pscratch == NULL || evscratch == NULL || self->batch == NULL) {
         report_start(self, -1, "out of memory for buffers");
         goto out;
     }
@@ -1856,6 +1931,8 @@ out:
     proto_buf_free(&hscratch);
     proto_buf_free(&hjunk);
     proto_buf_free(&hline);
+    proto_buf_free(&hev);
+    free(evscratch);
     proto_buf_free(&hact.line);
     self->cache = NULL;
     store_close(self->store);

@@ -306,6 +306,71 @@ def test_cors():
         srv.stop()
 
 
+class Events:
+    """A raw Server-Sent Events reader."""
+
+    def __init__(self, srv, path="/api/events", last=None):
+        self.s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+        extra = b"Last-Event-ID: %d\r\n" % last if last is not None else b""
+        self.s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: localhost\r\n"
+                       + extra + b"\r\n")
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.s.recv(65536)
+        self.head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+
+    def event(self):
+        """The next event with data, as a dict of its fields."""
+        while True:
+            while b"\n\n" not in self.buf:
+                b = self.s.recv(65536)
+                if not b:
+                    return None
+                self.buf += b
+            frame, self.buf = self.buf.split(b"\n\n", 1)
+            fields = {}
+            for line in frame.decode().split("\n"):
+                if line.startswith(":") or ":" not in line:
+                    continue
+                k, v = line.split(":", 1)
+                fields[k] = v.strip()
+            if "data" in fields:
+                return fields
+
+    def close(self):
+        self.s.close()
+
+
+def test_events(srv):
+    ev = Events(srv, "/api/events?status=all")
+    check(ev.head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in ev.head, "SSE head")
+    check(line_cmd(srv.port, 'ADD "seen by sse" +sse').startswith("OK"), "line ADD for SSE")
+    e1 = ev.event()
+    check(e1 is not None and e1.get("event") == "change", "an event: %r" % e1)
+    d1 = json.loads(e1["data"])
+    check(d1["kind"] == "add" and d1["task"]["text"] == "seen by sse" and e1["id"] == d1["seq"],
+          "add event with id: %r" % e1)
+    line_cmd(srv.port, "DEL %s" % d1["id"])
+    e2 = ev.event()
+    d2 = json.loads(e2["data"])
+    check(d2["kind"] == "del" and int(e2["id"]) > int(e1["id"]), "del event")
+    ev.close()
+    # Last-Event-ID: the events after it are replayed.
+    ev = Events(srv, "/api/events", last=int(e1["id"]))
+    e = ev.event()
+    check(e is not None and e["id"] == e2["id"], "Last-Event-ID replay: %r" % e)
+    ev.close()
+    # A filter: events of other tags do not come.
+    ev = Events(srv, "/api/events?status=all&tag=only")
+    line_cmd(srv.port, 'ADD "not this" +other')
+    line_cmd(srv.port, 'ADD "this" +only')
+    e = ev.event()
+    check(e is not None and json.loads(e["data"])["task"]["text"] == "this", "SSE filter")
+    ev.close()
+    out = srv.raw(b"GET /api/events HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 1\r\n\r\n")
+    check(b"event: reload" in out, "expired since: -> reload event: %r" % out[-80:])
+
+
 def test_slow(srv_args):
     srv = Server(*srv_args, "--line-timeout", "1")
     try:
@@ -345,6 +410,7 @@ def main():
         test_tutorial(srv)
         test_wire(srv)
         test_security(srv)
+        test_events(srv)
     finally:
         srv.stop()
     test_slow(["--demo"])
