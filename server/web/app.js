@@ -443,7 +443,7 @@ function startEdit(id) {
 
 // Events say something changed; the list is then read again with the
 // page's filter, which is simpler than applying each event and cannot drift.
-const EVENT_NAMES = ["add", "edit", "done", "undone", "del", "overflow", "message"];
+const EVENT_NAMES = ["change", "reload", "message"];
 
 function openEvents() {
   if (typeof EventSource === "undefined" || state.loggedOut) return;
