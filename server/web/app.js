@@ -453,6 +453,8 @@ function openEvents() {
   state.es = es;
   es.addEventListener("open", () => {
     state.esOpen = true;
+    // Says how the list is kept live (the browser test reads it).
+    document.body.dataset.live = "events";
     setOnline(true);
     scheduleRefresh(0); // what changed while it was away
     ensurePolling();
@@ -460,6 +462,7 @@ function openEvents() {
   for (const name of EVENT_NAMES) es.addEventListener(name, () => scheduleRefresh());
   es.addEventListener("error", () => {
     state.esOpen = false;
+    document.body.dataset.live = "polling";
     // A stream refused (an HTTP error) is closed for good; a lost one is
     // retried by the browser. Either way polling says whether the server is
     // there and keeps the list current until the stream is back.
@@ -481,7 +484,10 @@ function ensurePolling() {
 async function poll() {
   if (state.editing) return;
   await refresh();
-  if (state.online && !state.es && Date.now() >= state.esRetryAt) openEvents();
+  // A stream the browser gave up on (CLOSED), or one still trying to
+  // connect while the API answers, is opened afresh, at most every 5 s.
+  const stuck = !state.es || state.es.readyState !== EventSource.OPEN;
+  if (state.online && stuck && Date.now() >= state.esRetryAt) openEvents();
 }
 
 // --- login -------------------------------------------------------------------

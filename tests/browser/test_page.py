@@ -165,6 +165,9 @@ def main():
         app = until(lambda: d.find_element(By.ID, "app").is_displayed(), 10)
         check(bool(app), "the page shows the list")
         check(script_errors(d) == [], "no CSP violation or script error on load")
+        live = until(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live")
+                     == "events", 5)
+        check(bool(live), "the page follows /api/events (Server-Sent Events)")
 
         # Keyboard alone: the focus starts in the new-task field; type, Enter.
         check(d.switch_to.active_element.get_attribute("id") == "new",
@@ -268,6 +271,8 @@ def main():
         check(srv.port == port, "a server is back on the same port")
         back = until(lambda: conn.text.strip() == "", 10)
         check(bool(back), "the lost-server message clears when the server is back")
+        check(bool(until(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live")
+                         == "events", 10)), "the event stream is open again")
         cli(port, "add", "after the restart")
         check(bool(until(lambda: row(d, "after the restart"), 3)),
               "changes show again after the reconnect")
