@@ -9,6 +9,7 @@ light and dark at desktop and phone width.
 
 Usage: test_page.py TODO-SERVER TODO-CLI OUTDIR
 Exits 77 (skipped) only when Chromium or its driver is not installed."""
+import json
 import os
 import re
 import shutil
@@ -277,6 +278,18 @@ def main():
         check(bool(until(lambda: row(d, "after the restart"), 3)),
               "changes show again after the reconnect")
         check(script_errors(d) == [], "no CSP violation or script error at all")
+
+        # The date words mean in the page what they mean in todo-cli.
+        words = ["today", "tomorrow", "fri", "+3d", "+2w", "+1m", "eow", "eom", "eoy"]
+        # (The texts name the word by its place: "+3d" in the text would be a tag.)
+        for i, w in enumerate(words):
+            cli(port, "add", f"cli {i}", f"due:{w}")
+            d.find_element(By.ID, "new").send_keys(f"page {i} due:{w}" + Keys.ENTER)
+            until(lambda: row(d, f"page {i}"), 5)
+        dues = {t["text"]: t["due"] for t in json.loads(cli(port, "--json", "list", "all"))}
+        for i, w in enumerate(words):
+            pd, cd = dues.get(f"page {i}"), dues.get(f"cli {i}")
+            check(pd is not None and pd == cd, f"due:{w} is {pd} in the page, {cd} in todo-cli")
 
         # With a password: the login form, then the list.
         pw = os.path.join(tmp, "password")
