@@ -217,13 +217,21 @@ function taskRow(t) {
 }
 
 // Rows are rebuilt only when their task changed, and moved only when out of
-// place, so that a refresh does not take the keyboard focus away.
+// place, so that a refresh does not take the keyboard focus away. Rows that
+// left go first: moving a row past one about to go would move the row that
+// holds the focus, and a moved element loses it.
 function render() {
   const ul = $("tasks");
-  const keep = new Set();
+  const focused = document.activeElement;
+  const keep = new Set(state.tasks.map((t) => t.id));
+  for (const [id, n] of state.nodes) {
+    if (!keep.has(id) && state.editing !== id) {
+      n.li.remove();
+      state.nodes.delete(id);
+    }
+  }
   let prev = null;
   for (const t of state.tasks) {
-    keep.add(t.id);
     const key = JSON.stringify(t) + (t.due && t.due < today() ? "!" : "");
     let n = state.nodes.get(t.id);
     if (n && n.key !== key && state.editing !== t.id) {
@@ -245,12 +253,10 @@ function render() {
     if (want !== n.li) ul.insertBefore(n.li, want);
     prev = n.li;
   }
-  for (const [id, n] of state.nodes) {
-    if (!keep.has(id) && state.editing !== id) {
-      n.li.remove();
-      state.nodes.delete(id);
-    }
-  }
+  // A row that others' changes moved still holds the focus it had.
+  if (focused && focused !== document.body && focused.isConnected &&
+      document.activeElement !== focused)
+    focused.focus();
   const k = state.tasks.length;
   $("count").textContent = `(${k})`;
   $("empty").hidden = k > 0;
@@ -339,7 +345,7 @@ async function remove(t) {
     focusAfter(t.id);
     await api("DELETE", `/api/tasks/${t.id}`);
     showToast(`Deleted “${t.text}”.`);
-    announce(`Deleted ${t.text}. Undo is available for a few seconds.`);
+    announce(`Deleted ${t.text}. Undo with Control+Z or the Undo button, for a few seconds.`);
     state.quiet = true;
     await refresh();
   } catch (e) {
@@ -542,10 +548,20 @@ async function start() {
   document.addEventListener("keydown", (e) => {
     // Escape hides the Undo offer; "/" goes to the word filter, as on many sites.
     if (e.key === "Escape" && !$("toast").hidden) hideToast();
-    const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
+    const a = document.activeElement;
+    const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName);
     if (e.key === "/" && !typing) {
       e.preventDefault();
       $("f-q").focus();
+    }
+    // Control+Z (Command+Z) undoes a delete while its offer shows, except in
+    // a text field, where it undoes the typing as usual.
+    const textField = a.tagName === "TEXTAREA" ||
+      (a.tagName === "INPUT" && /^(text|search|password)$/.test(a.type));
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z" && !$("toast").hidden &&
+        !textField) {
+      e.preventDefault();
+      undo();
     }
   });
   // The session says whether a login is needed; a server without the

@@ -254,6 +254,22 @@ def main():
             check(bool(until(lambda: row(d, "from the shell"), 5)),
                   "undo brings the task back in the page")
 
+        # Delete with the keyboard (the row's Delete button, Enter), undo
+        # with Control+Z from where the focus went.
+        li = row(d, "call +mum")
+        li.find_element(By.CLASS_NAME, "delete").send_keys(Keys.ENTER)
+        check(bool(until(lambda: "call +mum" not in cli(port, "list", "all"), 5)),
+              "Enter on Delete deletes (todo-cli list)")
+        a = d.switch_to.active_element
+        check(a.tag_name != "body" and a.get_attribute("class") == "check",
+              f"the focus goes to the next row ({a.get_attribute('outerHTML')[:60]})")
+        until(lambda: d.find_element(By.ID, "toast").is_displayed(), 3)
+        webdriver.ActionChains(d).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL) \
+            .perform()
+        check(bool(until(lambda: "call +mum" in cli(port, "list"), 5)),
+              "Control+Z undoes the delete (todo-cli list)")
+        check(bool(until(lambda: row(d, "call +mum"), 5)), "and it is back in the page")
+
         # Edit in place: Edit, retype, Enter.
         li = row(d, "from the shell")
         if li is not None:
