@@ -65,6 +65,8 @@ class Server:
             raise SystemExit("the server did not start")
 
     def stop(self):
+        """Stops it with SIGTERM; True if it stopped cleanly (exit 0), which a
+        sanitizer's report (a leak, an error) would make false."""
         if self.p.poll() is None:
             self.p.terminate()
             try:
@@ -72,6 +74,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
+        return self.p.returncode == 0
 
 
 def cli(port, *args):
@@ -315,7 +318,7 @@ def main():
 
         # The server goes away: the page says so; a server back on the same
         # port (the same database) clears it, and the list is live again.
-        srv.stop()
+        check(srv.stop(), "the server stops cleanly (exit 0)")
         conn = d.find_element(By.ID, "conn")
         lost = until(lambda: "lost the server" in conn.text.lower(), 5)
         check(bool(lost), "the page says it has lost the server")
@@ -369,9 +372,9 @@ def main():
                       "the right password shows the list")
     finally:
         d.quit()
-        srv.stop()
+        check(srv.stop(), "the restarted server stops cleanly (exit 0)")
         if srv2 is not None:
-            srv2.stop()
+            check(srv2.stop(), "the server with a password stops cleanly (exit 0)")
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
