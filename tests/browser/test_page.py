@@ -215,6 +215,26 @@ def main():
                                 f"({time.time() - t0:.2f} s)")
         check(d.execute_script("return window.__marker") == 1, "without a reload")
 
+        # A task added in another window of the page appears in this one.
+        first_window = d.current_window_handle
+        d.switch_to.new_window("window")
+        d.get(url)
+        until(lambda: d.find_element(By.ID, "app").is_displayed(), 10)
+        d.find_element(By.ID, "new").send_keys("from another window" + Keys.ENTER)
+        until(lambda: row(d, "from another window"), 5)
+        d.close()
+        d.switch_to.window(first_window)
+        t0 = time.time()
+        other = until(lambda: row(d, "from another window"), 1.0)
+        check(other is not None, f"another window's task appears within a second "
+                                 f"({time.time() - t0:.2f} s after it showed there)")
+        if other is not None:
+            # Deleted by todo-cli, so that no Undo offer of the page's stands
+            # when the test below looks for one.
+            cli(port, "del", other.get_attribute("data-id"))
+            check(bool(until(lambda: row(d, "from another window") is None, 1.0)),
+                  "todo-cli's delete leaves the page within a second")
+
         # Done from the page with the keyboard alone (Tab to the row's box,
         # Space), seen by todo-cli. The focus order from the new-task field:
         # Add, the status, tag and word filters, then the rows.
