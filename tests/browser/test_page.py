@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """The web page (server/web/) in a real headless Chromium against a real
-todo-server, checked as a user would: add with the shell's words, a task
-added by todo-cli showing up live, done, delete and undo seen by todo-cli,
-the filter, edit in place, overdue, keyboard-only add, the "lost the server"
-message and its clearing when a server is back on the same port, the login
-form with --password-file, no CSP violation or script error; screenshots
-light and dark at desktop and phone width.
+todo-server, checked as a user would: add with the shell's words (tags,
+priority, a quoted +word kept as text, the date words giving the dates
+todo-cli gives), a refused word with its reason, tasks added by todo-cli or
+by a second window of the page showing up live within a second, done,
+delete and undo (button and Control+Z) seen by todo-cli, edit in place, the
+filters, overdue, the keyboard alone (focus on load, Enter, Tab order,
+Space, "/"), the aria-live news, the "lost the server" message and its
+clearing when a server is back on the same port, the login form with
+--password-file, no CSP violation or script error, each server stopping
+cleanly; screenshots light and dark at desktop and phone width (OUTDIR).
 
 Usage: test_page.py TODO-SERVER TODO-CLI OUTDIR
 Exits 77 (skipped) only when Chromium or its driver is not installed."""
