@@ -53,12 +53,14 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "batch.h"
 #include "cache.h"
 #include "commands.h"
@@ -161,6 +163,9 @@ static struct {
     int streams;
     /* The ring of committed changes that WATCH sends (watch.h). */
     struct watch_ring *ring;
+    /* With a password: the HTTP session cookie's value (POST /api/login),
+     * 64 random hex digits made at start, valid until the server stops. */
+    char session[65];
     /* Start-up handshake: guards every worker's started and err. */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
@@ -954,6 +959,106 @@ static const char asset_headers[] = "Cache-Control: no-cache\r\n"
                                     "Content-Security-Policy: default-src 'self'\r\n"
                                     "X-Content-Type-Options: nosniff\r\n";
 
+/* 1 if a[0..n) is the session token, in time that says nothing of it. */
+static int session_is(const char *a, size_t n)
+{
+    const size_t len = sizeof(pool.session) - 1;
+    unsigned char diff = n != len;
+    for (size_t i = 0; i < len; i++)
+        diff |= (unsigned char)((i < n ? a[i] : 0) ^ pool.session[i]);
+    return diff == 0;
+}
+
+/* With a password, whether r carries it: "Authorization: Bearer
+ * PASSWORD" (compared in constant time, auth.h) or the session cookie
+ * that POST /api/login set. An HTTP request is judged on its own, not by
+ * the connection's past. *bearer is set when r offered a password, which
+ * the caller counts as an AUTH is counted (http_gate). */
+static int http_authed(const struct http_request *r, int *bearer)
+{
+    *bearer = 0;
+    if (!pool.cfg->auth.enabled)
+        return 1;
+    const struct proto_str *h = http_header_get(r, "Authorization");
+    if (h != NULL && h->len > 7 && strncasecmp(h->ptr, "Bearer ", 7) == 0) {
+        *bearer = 1;
+        return auth_check(&pool.cfg->auth, h->ptr + 7, h->len - 7);
+    }
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const struct http_header *k = &r->headers[i];
+        if (k->name.len != 6 || strncasecmp(k->name.ptr, "Cookie", 6) != 0)
+            continue;
+        static const char name[] = "todo_session=";
+        const char *p = k->value.ptr, *end = p + k->value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';'))
+                p++;
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            const char *stop = semi ? semi : end;
+            size_t n = (size_t)(stop - p);
+            if (n > sizeof(name) - 1 && memcmp(p, name, sizeof(name) - 1) == 0 &&
+                session_is(p + sizeof(name) - 1, n - (sizeof(name) - 1)))
+                return 1;
+            p = stop;
+        }
+    }
+    return 0;
+}
+
+/* The wait in ms before a request that offers a password (a login or a
+ * Bearer) may have it looked at: what the connection's wrong passwords
+ * earned, else its address's turn (guard.h). 0 means now. */
+static int64_t http_auth_wait(struct conn *c)
+{
+    int64_t wait = c->peer.auth_next - now_ms;
+    if (wait <= 0)
+        wait = guard_auth_turn(&c->peer.addr, now_ms);
+    return wait;
+}
+
+/* 429 with Retry-After for a password offered before its turn; the
+ * password is not looked at. */
+static void http_too_soon(struct conn *c, struct cmd_ctx *x, int64_t wait, int keep)
+{
+    static const char body[] =
+        "{\"error\":{\"code\":\"AUTH\",\"message\":\"too many wrong passwords; wait\"}}\n";
+    char extra[96];
+    guard_auth_delayed();
+    snprintf(extra, sizeof(extra), "%sRetry-After: %lld\r\n", api_headers,
+             (long long)(wait + 999) / 1000);
+    if (http_respond(c, 429, "application/json", extra, body, sizeof(body) - 1, keep, 0) != 0)
+        x->out_full = 1;
+}
+
+/* POST /api/login {"password": ...}: AUTH, run as the line's AUTH is,
+ * which counts a wrong password for this connection and its address
+ * (guard.h). A try that comes before the delay its address's failures
+ * earned is answered 429, without looking at the password. On success
+ * the session cookie is set. */
+static void http_login(struct conn *c, struct cmd_ctx *x, struct http_action *a, int keep,
+                       int *wrote, int *used)
+{
+    int64_t wait = pool.cfg->auth.enabled ? http_auth_wait(c) : 0;
+    if (wait > 0) {
+        http_too_soon(c, x, wait, keep);
+        return;
+    }
+    struct http_sink hs;
+    hs.capture = 0;
+    hbody.len = 0;
+    enum proto_err e = http_exec(x, &hs, &hbody, a->line.data, a->line.len, wrote, used);
+    char extra[192];
+    snprintf(extra, sizeof(extra), "%s", api_headers);
+    if (e == PROTO_E_NONE)
+        snprintf(extra, sizeof(extra),
+                 "%sSet-Cookie: todo_session=%s; HttpOnly; SameSite=Strict; Path=/\r\n",
+                 api_headers, pool.session);
+    if (http_respond(c, e == PROTO_E_NONE ? 200 : http_status_of(e), "application/json", extra,
+                     hbody.data, hbody.len, keep, 0) != 0)
+        x->out_full = 1;
+    x->authed = 0; /* a login is for the cookie, not for the connection */
+}
+
 /* GET /api/events: WATCH with the query's filters (and Last-Event-ID's
  * since:), then a Server-Sent Events stream for the connection's life:
  * deliver_mine encodes its events as SSE (http_sse_events). A since: no
@@ -1023,7 +1128,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
         .changes = self->changes,
         .watch = pool.ring,
         .in_batch = on_writer,
-        .authed = c->authed,
+        .authed = 0,
         .peer = &c->peer,
     };
     size_t start = c->out.len;
@@ -1036,6 +1141,37 @@ static void handle_http(struct conn *c, const struct http_request *r)
         .cors = pool.cfg->http_cors,
     };
     http_route_request(r, &site, a);
+    int bearer = 0, answered = 0;
+    x.authed = a->route != HTTP_R_LOGIN && http_authed(r, &bearer);
+    if (bearer) {
+        /* A Bearer is a password guess like any other: it waits its turn,
+         * and a wrong one is counted, or it would be the fast way to try
+         * passwords that the login is not. */
+        int64_t wait = http_auth_wait(c);
+        if (wait > 0) {
+            http_too_soon(c, &x, wait, keep);
+            answered = 1;
+        } else if (!x.authed && guard_auth_failed(&c->peer, now_ms)) {
+            keep = 0;
+            c->quit = 1;
+        }
+    }
+    if (!answered && !x.authed &&
+        (a->route == HTTP_R_COMMAND || a->route == HTTP_R_LEGACY || a->route == HTTP_R_EVENTS)) {
+        /* Refused here, in the front end's words, before a command is
+         * built; the command layer would refuse it too (commands.c). */
+        static const char body[] = "{\"error\":{\"code\":\"AUTH\",\"message\":\"a password is "
+                                   "required: POST /api/login or Authorization: Bearer\"}}\n";
+        char extra[96];
+        snprintf(extra, sizeof(extra), "%sWWW-Authenticate: Bearer realm=\"todo\"\r\n",
+                 api_headers);
+        if (http_respond(c, 401, "application/json", extra, body, sizeof(body) - 1, keep,
+                         head_only) != 0)
+            x.out_full = 1;
+        answered = 1;
+    }
+    if (answered)
+        goto out;
     switch (a->route) {
     case HTTP_R_COMMAND:
         http_command(c, &x, a, keep, head_only, &wrote, &used);
@@ -1069,11 +1205,18 @@ static void handle_http(struct conn *c, const struct http_request *r)
         http_events(c, &x, r, a, &wrote, &used);
         break;
     case HTTP_R_LOGIN:
-    case HTTP_R_SESSION:
-        a->status = 404;
-        snprintf(a->msg, sizeof(a->msg), "not served yet");
-        a->errname = "NOTFOUND";
-        /* fall through */
+        http_login(c, &x, a, keep, &wrote, &used);
+        break;
+    case HTTP_R_SESSION: {
+        /* Whether the page must log in first. */
+        char doc[96];
+        int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"authed\":%s}\n",
+                         pool.cfg->auth.enabled ? "true" : "false", x.authed ? "true" : "false");
+        if (http_respond(c, 200, "application/json", api_headers, doc, (size_t)n, keep,
+                         head_only) != 0)
+            x.out_full = 1;
+        break;
+    }
     case HTTP_R_ERROR:
     default:
         if (http_error_response(&c->out, a->status, a->errname ? a->errname : "ERROR", a->msg, keep,
@@ -1081,7 +1224,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
             x.out_full = 1;
         break;
     }
-    c->authed = x.authed != 0;
+out:
     c->import_run = 0;
     if (x.batch_broken)
         batch_break(self->batch);
@@ -1995,6 +2138,15 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
                   size_t errcap)
 {
     pool.cfg = cfg;
+    if (cfg->auth.enabled) {
+        unsigned char rnd[32];
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+            snprintf(err, errcap, "getrandom: %s", strerror(errno));
+            return -1;
+        }
+        for (size_t i = 0; i < sizeof(rnd); i++)
+            snprintf(pool.session + 2 * i, 3, "%02x", rnd[i]);
+    }
     registry_init(cfg);
     pool.engine = engine;
     pool.n = cfg->threads;

@@ -401,6 +401,69 @@ def test_busy():
     finally:
         srv.stop()
 
+def test_password():
+    """With --password-file: 401 without it, Bearer and the login cookie
+    let a request in, a wrong password is answered 401 and then 429 with
+    Retry-After before its turn, and the line protocol's AUTH still works."""
+    with tempfile.NamedTemporaryFile("w", suffix=".pw", delete=False) as f:
+        f.write("s3cret-pw\n")
+        pwfile = f.name
+    srv = Server("--password-file", pwfile)
+    try:
+        c = srv.conn()
+        r, doc, _ = req(c, "GET", "/api/session")
+        check(r.status == 200 and doc == {"password": True, "authed": False},
+              "session before login: %r" % doc)
+        r, doc, _ = req(c, "GET", "/api/tasks")
+        check(r.status == 401 and doc["error"]["code"] == "AUTH"
+              and r.getheader("WWW-Authenticate", "").startswith("Bearer"), "401 without a password: %r %r"
+              % (r.status, doc))
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "sneaky"})
+        check(r.status == 401, "POST refused without a password")
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "with bearer"},
+                        headers={"Authorization": "Bearer s3cret-pw"})
+        check(r.status == 201 and doc["text"] == "with bearer", "Bearer lets a POST in: %r %r"
+              % (r.status, doc))
+        # A request is judged on its own: the Bearer above does not stick.
+        r, doc, _ = req(c, "GET", "/api/tasks")
+        check(r.status == 401, "a Bearer is not remembered by the connection")
+        r, doc, _ = req(c, "POST", "/api/login", {"password": "s3cret-pw"})
+        cookie = r.getheader("Set-Cookie", "")
+        check(r.status == 200 and cookie.startswith("todo_session=") and "HttpOnly" in cookie
+              and "SameSite=Strict" in cookie, "login sets the cookie: %r" % cookie)
+        token = cookie.split(";", 1)[0]
+        r, doc, _ = req(c, "GET", "/api/tasks", headers={"Cookie": "a=b; " + token})
+        check(r.status == 200 and [t["text"] for t in doc] == ["with bearer"],
+              "the cookie lets a GET in: %r" % doc)
+        r, doc, _ = req(c, "GET", "/api/session", headers={"Cookie": token})
+        check(doc == {"password": True, "authed": True}, "session after login: %r" % doc)
+        r, doc, _ = req(c, "GET", "/api/tasks", headers={"Cookie": token[:-1] + "0"
+                                                         if token[-1] != "0" else token[:-1] + "1"})
+        check(r.status == 401, "a wrong cookie is refused")
+        c.close()
+        # A wrong password: 401, then 429 with Retry-After before its turn, and the right
+        # password before the turn is not looked at either.
+        c = srv.conn()
+        r, doc, _ = req(c, "POST", "/api/login", {"password": "guess"})
+        check(r.status == 401 and not r.getheader("Set-Cookie"), "wrong password 401: %r"
+              % r.status)
+        r, doc, _ = req(c, "POST", "/api/login", {"password": "s3cret-pw"})
+        check(r.status == 429 and int(r.getheader("Retry-After", "0")) >= 1,
+              "429 with Retry-After after a wrong password: %r" % r.status)
+        r, doc, _ = req(c, "GET", "/api/tasks", headers={"Authorization": "Bearer s3cret-pw"})
+        check(r.status == 429, "a Bearer waits its turn too: %r" % r.status)
+        c.close()
+        time.sleep(int(r.getheader("Retry-After", "1")) + 0.2)
+        c = srv.conn()
+        r, doc, _ = req(c, "POST", "/api/login", {"password": "s3cret-pw"})
+        check(r.status == 200, "after Retry-After the login works: %r" % r.status)
+        c.close()
+        out = line_cmd(srv.port, "AUTH s3cret-pw\r\nLIST")
+        check(out.startswith("OK") and "with bearer" in out, "line AUTH: %r" % out)
+    finally:
+        srv.stop()
+        os.unlink(pwfile)
+
 
 def main():
     srv = Server("--demo")
@@ -416,6 +479,7 @@ def main():
     test_slow(["--demo"])
     test_busy()
     test_cors()
+    test_password()
     if failures:
         print("%d check(s) failed" % len(failures), file=sys.stderr)
         sys.exit(1)
