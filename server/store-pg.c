@@ -311,10 +311,14 @@ const char *pg_errmsg(struct pg_store *s)
     return s->err;
 }
 
-/* A statement's parameters, as text. */
+/* A statement's parameters: numbers as text, strings in binary format,
+ * which for text is the bytes themselves, with their length (text format
+ * would need them NUL-terminated, and a request's strings point into
+ * its line). */
 struct params {
     const char *v[12];
     int len[12];
+    int fmt[12];
     char buf[12][24];
     int n;
 };
@@ -323,6 +327,7 @@ static void p_str(struct params *p, struct proto_str v)
 {
     p->v[p->n] = v.len ? v.ptr : "";
     p->len[p->n] = (int)v.len;
+    p->fmt[p->n] = 1;
     p->n++;
 }
 
@@ -336,6 +341,7 @@ static void p_int(struct params *p, long long v)
     snprintf(p->buf[p->n], sizeof(p->buf[p->n]), "%lld", v);
     p->v[p->n] = p->buf[p->n];
     p->len[p->n] = (int)strlen(p->buf[p->n]);
+    p->fmt[p->n] = 0;
     p->n++;
 }
 
@@ -343,6 +349,7 @@ static void p_null(struct params *p)
 {
     p->v[p->n] = NULL;
     p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
     p->n++;
 }
 
@@ -352,8 +359,8 @@ static PGresult *run(struct pg_store *s, enum stmt_id id, const struct params *p
 {
     char name[16];
     snprintf(name, sizeof(name), "s%d", (int)id);
-    PGresult *r =
-        PQexecPrepared(s->c, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL, NULL, 0);
+    PGresult *r = PQexecPrepared(s->c, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                                 p ? p->fmt : NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -1587,7 +1594,7 @@ static PGresult *list_run(struct pg_store *s, const struct proto_request *req)
     if (read_fault(s))
         return NULL;
     list_query(req, sql, sizeof(sql), &p);
-    PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, NULL, 0);
+    PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, p.fmt, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         failf(s, r, "cannot read tasks");
         PQclear(r);
