@@ -705,14 +705,33 @@ void pg_fault_set(struct pg_engine *e, enum store_fault f)
 
 /* ---- reads: snapshots and the change counter ---- */
 
+/* A connection that PostgreSQL closed (a restart) looks fine to libpq
+ * until a statement on it fails. When that statement is the first of a
+ * transaction, or a read on its own, nothing was open on the connection
+ * and nothing is lost: it is made again and the statement run once more,
+ * so that the first request after a restart is served, not answered ERR
+ * STORE. 1 when s may retry so. */
+static int retry_lost(struct pg_store *s)
+{
+    return PQstatus(s->c) == CONNECTION_BAD && !s->reading && !s->in_tx && ensure(s) == STORE_OK;
+}
+
+/* BEGIN (sql) on s, reconnecting first when needed (retry_lost). */
+static int begin_tx(struct pg_store *s, const char *sql, const char *what)
+{
+    if (ensure(s) != STORE_OK)
+        return STORE_ERROR;
+    if (exec_sql(s, sql, what) == STORE_OK)
+        return STORE_OK;
+    return retry_lost(s) ? exec_sql(s, sql, what) : STORE_ERROR;
+}
+
 static int read_open(struct pg_store *s)
 {
     if (s->reading || s->in_tx)
         return STORE_OK;
-    if (ensure(s) != STORE_OK)
-        return STORE_ERROR;
     s->read_stamp = atomic_load(&s->e->commits);
-    if (exec_sql(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot begin reading") !=
+    if (begin_tx(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot begin reading") !=
         STORE_OK)
         return STORE_ERROR;
     s->reading = 1;
@@ -821,8 +840,8 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
     struct pg_store *s = e->writer;
     *w = s;
     s->sp_open = 0;
-    if (fault(s, STORE_FAULT_BEGIN, "cannot begin a write") || ensure(s) != STORE_OK ||
-        exec_sql(s, "BEGIN", "cannot begin a transaction") != STORE_OK) {
+    if (fault(s, STORE_FAULT_BEGIN, "cannot begin a write") ||
+        begin_tx(s, "BEGIN", "cannot begin a transaction") != STORE_OK) {
         snprintf(err, errcap, "%s", s->err);
         tx_rollback(s);
         pthread_mutex_unlock(&e->write_lock);
@@ -1130,6 +1149,8 @@ int pg_get(struct pg_store *s, struct proto_str id, store_task_fn fn, void *arg)
     struct params p = {.n = 0};
     p_str(&p, id);
     PGresult *r = run(s, ST_GET, &p, "cannot read tasks");
+    if (r == NULL && retry_lost(s))
+        r = run(s, ST_GET, &p, "cannot read tasks");
     if (r == NULL)
         return STORE_ERROR;
     int rc = STORE_NOTFOUND;
