@@ -39,6 +39,64 @@ static int looks_pg(const char *path)
     return strncmp(path, "postgresql:", 11) == 0 || strncmp(path, "postgres:", 9) == 0;
 }
 
+void store_path_shown(const char *path, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    size_t n = 0;
+    /* Appends len bytes of p, as many as fit. */
+#define PUT(p, len)                                                                                \
+    do {                                                                                           \
+        size_t l_ = (len);                                                                         \
+        if (l_ > cap - 1 - n)                                                                      \
+            l_ = cap - 1 - n;                                                                      \
+        memcpy(out + n, (p), l_);                                                                  \
+        n += l_;                                                                                   \
+    } while (0)
+    const char *sep = strstr(path, "://");
+    if (sep == NULL) {
+        PUT(path, strlen(path));
+        out[n] = '\0';
+        return;
+    }
+    const char *auth = sep + 3;
+    const char *auth_end = auth + strcspn(auth, "/?");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth_end; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    const char *p = path;
+    if (colon != NULL) {
+        PUT(p, (size_t)(colon + 1 - p));
+        PUT("***", 3);
+        p = at;
+    }
+    /* The query's parameters, one by one: password's value hidden. */
+    const char *q = strchr(auth_end, '?');
+    if (q == NULL) {
+        PUT(p, strlen(p));
+        out[n] = '\0';
+        return;
+    }
+    PUT(p, (size_t)(q + 1 - p));
+    p = q + 1;
+    while (*p != '\0') {
+        size_t len = strcspn(p, "&");
+        if (strncmp(p, "password=", 9) == 0 && len >= 9) {
+            PUT(p, 9);
+            PUT("***", 3);
+        } else {
+            PUT(p, len);
+        }
+        p += len;
+        if (*p == '&')
+            PUT(p++, 1);
+    }
+    out[n] = '\0';
+#undef PUT
+}
+
 int store_engine_open(struct store_engine **out, const struct store_options *o, char *err,
                       size_t errcap)
 {
@@ -51,11 +109,13 @@ int store_engine_open(struct store_engine **out, const struct store_options *o, 
     }
 #endif
     if (looks_pg(o->path)) {
+        char shown[256];
+        store_path_shown(o->path, shown, sizeof(shown));
         *out = NULL;
         snprintf(err, errcap,
-                 "--db %.40s...: this todo-server was built without PostgreSQL "
+                 "--db %s: this todo-server was built without PostgreSQL "
                  "(-DTODO_WITH_POSTGRES=ON needs libpq)",
-                 o->path);
+                 shown);
         return STORE_ERROR;
     }
     return sqlite_engine_open(out, o, err, errcap);

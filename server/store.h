@@ -59,6 +59,12 @@ struct store_options {
 
 /* ---- the engine ---- */
 
+/* path as it may be shown (a log line, an error): a URI's password, in
+ * its user part (postgresql://user:PASSWORD@host) or as a password=
+ * parameter, becomes "***"; anything else is copied as it is. out gets at
+ * most cap bytes, NUL-terminated. */
+void store_path_shown(const char *path, char *out, size_t cap);
+
 /* Opens the database (creating it, or upgrading its schema, when needed),
  * opens the writer connection and starts the engine's maintenance.
  * STORE_OK, or STORE_ERROR with a sentence in err (a database made by a

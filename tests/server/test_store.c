@@ -1379,10 +1379,35 @@ static void run_check(void **state)
     c->check->fn(&c->fx);
 }
 
+/* What the server logs of its --db: never a URI's password. */
+static void path_shown_hides_password(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"todo.db", "todo.db"},
+        {":memory:", ":memory:"},
+        {"postgresql://todo@db:5432/todo", "postgresql://todo@db:5432/todo"},
+        {"postgresql://todo:s3cret@db:5432/todo", "postgresql://todo:***@db:5432/todo"},
+        {"postgres://u:p@a@h/d", "postgres://u:***@h/d"},
+        {"postgresql://h/d?user=u&password=s3cret&sslmode=require",
+         "postgresql://h/d?user=u&password=***&sslmode=require"},
+        {"postgresql://u:x@h/d?password=y", "postgresql://u:***@h/d?password=***"},
+        {"postgresql:", "postgresql:"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[128];
+        store_path_shown(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+    }
+    char small[12];
+    store_path_shown("postgresql://u:secret@h/d", small, sizeof(small));
+    assert_string_equal(small, "postgresql:");
+}
+
 int main(void)
 {
     static struct run_case cases[NFIX * NCHECK];
-    static struct CMUnitTest tests[NFIX * NCHECK];
+    static struct CMUnitTest tests[NFIX * NCHECK + 1];
     static char names[NFIX * NCHECK][96];
     /* The engine's own lines (a database created, say) are not the test's. */
     log_set_level(LOG_WARN);
@@ -1400,5 +1425,9 @@ int main(void)
             };
         }
     }
-    return _cmocka_run_group_tests("store", tests, NFIX * NCHECK, NULL, NULL);
+    tests[NFIX * NCHECK] = (struct CMUnitTest){
+        .name = "path_shown_hides_password",
+        .test_func = path_shown_hides_password,
+    };
+    return _cmocka_run_group_tests("store", tests, NFIX * NCHECK + 1, NULL, NULL);
 }
