@@ -225,9 +225,11 @@ enum { ROLE_READ = STORE_ROLE_READ, ROLE_STREAM = STORE_ROLE_STREAM, ROLE_WRITER
 struct pg_cursor {
     int kind; /* STORE_KIND_PG: first (store-engine.h) */
     struct pg_store *s;
-    PGresult *res; /* the whole list, read at open */
-    int *rows;     /* the rows of res that pass the word filter, in order */
+    PGresult *res; /* the rows fetched: n of them, pos the next to hand out */
     int n, pos;
+    char *words; /* LIST's words (a copy), or NULL */
+    size_t wlen;
+    unsigned gen; /* s->tx_gen when it was declared */
     long long most;
 };
 
@@ -254,6 +256,7 @@ struct pg_store {
     int64_t id_next, id_end, id_block;
     struct id_mark tx_mark, sp_mark;
     int counted;
+    unsigned tx_gen; /* counts the transactions begun (cursors live in one) */
     struct pg_cursor cur;
     int cur_open;
     char err[384];
@@ -848,6 +851,7 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
         return STORE_ERROR;
     }
     undo_stack_commit(&e->undo);
+    s->tx_gen++;
     s->tx_mark = id_mark_take(s);
     s->in_tx = 1;
     return STORE_OK;
@@ -1679,10 +1683,40 @@ int pg_count(struct pg_store *s, int64_t *n)
     return STORE_OK;
 }
 
-/* The cursor reads the whole list at open, in the read transaction, and
- * hands it out a slice at a time: libpq holds it in memory (about 100
- * bytes a task), which the snapshot makes the same as reading it in
- * slices would. */
+/*
+ * The cursor is a server-side SCROLL cursor in the read transaction,
+ * fetched CURSOR_FETCH rows at a time, so that a stream holds a slice of
+ * its list in memory, not the whole of it; rewind goes back to its start
+ * in the same snapshot. The word filter is applied to the rows fetched.
+ */
+#define CURSOR_FETCH 256
+
+static int cursor_fetch(struct pg_cursor *k, int rows)
+{
+    char sql[64];
+    PQclear(k->res);
+    k->pos = 0;
+    k->n = 0;
+    snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM todo_cur", rows);
+    k->res = PQexec(k->s->c, sql);
+    if (PQresultStatus(k->res) != PGRES_TUPLES_OK) {
+        failf(k->s, k->res, "cannot read tasks");
+        PQclear(k->res);
+        k->res = NULL;
+        return STORE_ERROR;
+    }
+    k->n = PQntuples(k->res);
+    return STORE_OK;
+}
+
+static int cursor_match(const struct pg_cursor *k, int row)
+{
+    if (k->words == NULL)
+        return 1;
+    struct proto_str t = col_str(k->res, row, 1);
+    return proto_text_has_words(t.ptr, t.len, k->words, k->wlen);
+}
+
 int pg_cursor_open(struct pg_store *s, const struct proto_request *req, struct pg_cursor **out)
 {
     if (s->cur_open)
@@ -1692,23 +1726,35 @@ int pg_cursor_open(struct pg_store *s, const struct proto_request *req, struct p
     k->kind = STORE_KIND_PG;
     k->s = s;
     k->most = -1;
-    k->res = list_run(s, req);
-    if (k->res == NULL)
+    if (read_open(s) != STORE_OK || read_fault(s))
         return STORE_ERROR;
-    int rows = PQntuples(k->res);
-    k->rows = malloc(sizeof(int) * (size_t)(rows > 0 ? rows : 1));
-    if (k->rows == NULL) {
-        PQclear(k->res);
-        k->res = NULL;
-        return failf(s, NULL, "out of memory for LIST");
+    if (req->has_text && req->text.len > 0) {
+        k->words = malloc(req->text.len + 1);
+        if (k->words == NULL)
+            return failf(s, NULL, "out of memory for LIST");
+        memcpy(k->words, req->text.ptr, req->text.len);
+        k->words[req->text.len] = '\0';
+        k->wlen = req->text.len;
     }
-    for (int i = 0; i < rows; i++)
-        if (word_match(req, k->res, i))
-            k->rows[k->n++] = i;
+    char sql[4200];
+    struct params p;
+    int n = snprintf(sql, sizeof(sql), "DECLARE todo_cur SCROLL CURSOR FOR ");
+    list_query(req, sql + n, sizeof(sql) - (size_t)n, &p);
+    PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, p.fmt, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        failf(s, r, "cannot read tasks");
+    PQclear(r);
+    if (!ok) {
+        free(k->words);
+        k->words = NULL;
+        return STORE_ERROR;
+    }
+    k->gen = s->tx_gen;
     if (req->ntags > 0) {
-        struct params p = {.n = 0};
-        p_str(&p, req->tags[0]);
-        PGresult *r = run(s, ST_TAG_TASKS, &p, "cannot count LIST");
+        struct params q = {.n = 0};
+        p_str(&q, req->tags[0]);
+        r = run(s, ST_TAG_TASKS, &q, "cannot count LIST");
         if (r != NULL) {
             k->most = col_int(r, 0, 0);
             PQclear(r);
@@ -1721,36 +1767,72 @@ int pg_cursor_open(struct pg_store *s, const struct proto_request *req, struct p
 
 int pg_cursor_count(struct pg_cursor *k, size_t max, size_t *n, int *done)
 {
-    (void)max;
-    *n += (size_t)(k->n - k->pos);
+    (void)max; /* the rows are counted by the database, all at once */
+    /* The rows fetched and not handed out yet, then the rest. */
+    for (int i = k->pos; i < k->n; i++)
+        *n += (size_t)cursor_match(k, i);
     k->pos = k->n;
+    if (k->words == NULL) {
+        PGresult *r = PQexec(k->s->c, "MOVE FORWARD ALL IN todo_cur");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            failf(k->s, r, "cannot count tasks");
+            PQclear(r);
+            return STORE_ERROR;
+        }
+        *n += (size_t)atol(PQcmdTuples(r));
+        PQclear(r);
+    } else {
+        do {
+            if (cursor_fetch(k, 1000) != STORE_OK)
+                return STORE_ERROR;
+            for (int i = 0; i < k->n; i++)
+                *n += (size_t)cursor_match(k, i);
+            k->pos = k->n;
+        } while (k->n > 0);
+    }
     *done = 1;
     return STORE_OK;
 }
 
 void pg_cursor_rewind(struct pg_cursor *k)
 {
-    k->pos = 0;
+    PQclear(k->res);
+    k->res = NULL;
+    k->n = k->pos = 0;
+    if (exec_sql(k->s, "MOVE ABSOLUTE 0 IN todo_cur", "cannot rewind LIST") != STORE_OK)
+        log_warn("%s", k->s->err);
 }
 
 int pg_cursor_next(struct pg_cursor *k, store_task_fn fn, void *arg)
 {
-    while (k->pos < k->n) {
-        int row = k->rows[k->pos++];
-        if (emit_task(k->res, row, fn, arg) != 0)
+    for (;;) {
+        if (k->pos >= k->n) {
+            if (cursor_fetch(k, CURSOR_FETCH) != STORE_OK)
+                return STORE_ERROR;
+            if (k->n == 0)
+                return STORE_OK;
+        }
+        int row = k->pos++;
+        if (cursor_match(k, row) && emit_task(k->res, row, fn, arg) != 0)
             return STORE_STOPPED;
     }
-    return STORE_OK;
 }
 
 void pg_cursor_close(struct pg_cursor *k)
 {
+    struct pg_store *s = k->s;
     PQclear(k->res);
     k->res = NULL;
-    free(k->rows);
-    k->rows = NULL;
+    free(k->words);
+    k->words = NULL;
     k->n = k->pos = 0;
-    k->s->cur_open = 0;
+    s->cur_open = 0;
+    /* Only in the transaction that declared it: a CLOSE of a cursor gone
+     * with its transaction would abort the next one. */
+    if (k->gen == s->tx_gen && PQstatus(s->c) == CONNECTION_OK &&
+        PQtransactionStatus(s->c) == PQTRANS_INTRANS &&
+        exec_sql(s, "CLOSE todo_cur", "cannot close LIST") != STORE_OK)
+        log_warn("%s", s->err);
 }
 
 long long pg_cursor_most(const struct pg_cursor *k)
