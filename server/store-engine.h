@@ -55,7 +55,8 @@ enum store_kind {
     void P##cursor_close(K *k);                                                                    \
     long long P##cursor_most(const K *k);                                                          \
     int P##tags(S *s, store_tag_fn fn, void *arg);                                                 \
-    int P##count(S *s, int64_t *n)
+    int P##count(S *s, int64_t *n);                                                                \
+    void P##facts(S *s, const char **engine, const char **state)
 
 /* The SQLite engine keeps store.h's own type names (store-sqlite.h). */
 STORE_ENGINE_API(sqlite_, struct store_engine, struct store, struct store_cursor);

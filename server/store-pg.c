@@ -280,6 +280,9 @@ struct pg_engine {
     int64_t undo_next;
     unsigned undo_saves;
     atomic_int conns;
+    /* 1 from the writer finding its connection lost to its reconnecting
+     * (STATS's store_state). */
+    atomic_int lost;
 };
 
 int pg_is_uri(const char *path)
@@ -427,6 +430,8 @@ static int ensure(struct pg_store *s)
     s->reading = 0;
     s->in_tx = 0;
     s->sp_open = 0;
+    if (s->role == ROLE_WRITER)
+        atomic_store(&s->e->lost, 1);
     PQreset(s->c);
     if (PQstatus(s->c) != CONNECTION_OK) {
         snprintf(s->err, sizeof(s->err), "the connection to PostgreSQL is lost: %s",
@@ -441,6 +446,8 @@ static int ensure(struct pg_store *s)
         s->c = PQconnectdb(s->e->uri);
         return STORE_ERROR;
     }
+    if (s->role == ROLE_WRITER)
+        atomic_store(&s->e->lost, 0);
     log_info("PostgreSQL: connection made again");
     return STORE_OK;
 }
@@ -828,6 +835,8 @@ static void id_mark_restore(struct pg_store *s, const struct id_mark *m)
 
 static void tx_rollback(struct pg_store *s)
 {
+    if (PQstatus(s->c) != CONNECTION_OK)
+        atomic_store(&s->e->lost, 1);
     id_mark_restore(s, &s->tx_mark);
     undo_stack_rollback(&s->e->undo, 0);
     s->in_tx = 0;
@@ -1838,4 +1847,10 @@ void pg_cursor_close(struct pg_cursor *k)
 long long pg_cursor_most(const struct pg_cursor *k)
 {
     return k->most;
+}
+
+void pg_facts(struct pg_store *s, const char **engine, const char **state)
+{
+    *engine = "postgresql";
+    *state = atomic_load(&s->e->lost) ? "reconnecting" : "ok";
 }

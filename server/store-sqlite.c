@@ -2167,3 +2167,10 @@ long long sqlite_cursor_most(const struct store_cursor *k)
 {
     return k->most;
 }
+
+void sqlite_facts(struct store *s, const char **engine, const char **state)
+{
+    (void)s;
+    *engine = "sqlite";
+    *state = "ok";
+}

@@ -318,6 +318,11 @@ int store_tags(struct store *s, store_tag_fn fn, void *arg)
     return DISPATCH(s, tags, PG_S, fn, arg);
 }
 
+void store_facts(struct store *s, const char **engine, const char **state)
+{
+    DISPATCH(s, facts, PG_S, engine, state);
+}
+
 int store_count(struct store *s, int64_t *n)
 {
     return DISPATCH(s, count, PG_S, n);

@@ -90,6 +90,12 @@ int store_engine_streams(const struct store_engine *e);
  * nothing is due. */
 void store_engine_maintain(struct store_engine *e);
 
+/* For STATS: which engine s is of ("sqlite", "postgresql") and the state
+ * of its connection to the database ("ok"; PostgreSQL: "reconnecting"
+ * while the writer's connection is lost). Strings that live as long as
+ * the engine. */
+void store_facts(struct store *s, const char **engine, const char **state);
+
 /* ---- connections ---- */
 
 enum store_role {

@@ -132,6 +132,11 @@ def run(port, pg_private, pgdir):
     if not r.startswith("OK "):
         print("a write after the restart:", r)
         fails += 1
+    stats = dict(l.split(" ", 1) for l in c.cmd("STATS")[1:])
+    if stats.get("store") != "postgresql" or stats.get("store_state") != "ok":
+        print("STATS after the restart: store %s, store_state %s" %
+              (stats.get("store"), stats.get("store_state")))
+        fails += 1
     # Every write told OK is there, with its text.
     missing = 0
     for tid, text in oks.items():
