@@ -9,6 +9,7 @@ scripts/pg-private restart); without them it is skipped (exit 77)."""
 import os
 import socket
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -29,7 +30,7 @@ def main():
     sep = "&" if "?" in uri else "?"
     db = "%s%soptions=-csearch_path%%3Drestart_%d" % (uri, sep, os.getpid())
     # Its log to a file: a pipe nobody reads would stop it once full.
-    log = open("pg_restart_%d.log" % os.getpid(), "w+")
+    log = tempfile.TemporaryFile("w+")
     srv = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", "0", "--db", db],
                            stdout=subprocess.PIPE, stderr=log, text=True)
     try:
@@ -39,7 +40,11 @@ def main():
             print("no listening line:", line, log.read())
             return 1
         port = int(line.rsplit(":", 1)[1])
-        return run(port, pg_private, pgdir)
+        rc = run(port, pg_private, pgdir)
+        if rc != 0:
+            log.seek(0)
+            print("the server's log:\n" + log.read()[-4000:])
+        return rc
     finally:
         srv.terminate()
         try:
