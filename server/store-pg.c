@@ -265,6 +265,7 @@ struct pg_store {
 struct pg_engine {
     int kind; /* STORE_KIND_PG: first (store-engine.h) */
     char *uri;
+    int durable; /* the writer's commits wait for the WAL flush (session_setup) */
     char describe[160];
     pthread_mutex_t write_lock;
     struct pg_store *writer;
@@ -420,6 +421,8 @@ static void notice_quiet(void *arg, const char *msg)
     log_debug("PostgreSQL: %s", msg);
 }
 
+static int session_setup(struct pg_store *s);
+
 /* A lost connection (the database restarted, say) is made again here,
  * before the next statement: its statements are prepared again, and what
  * was open on it (a snapshot) is gone. STORE_OK with the connection up. */
@@ -441,7 +444,7 @@ static int ensure(struct pg_store *s)
             s->err[--l] = '\0';
         return STORE_ERROR;
     }
-    if (prepare_all(s) != STORE_OK) {
+    if (session_setup(s) != STORE_OK || prepare_all(s) != STORE_OK) {
         PQfinish(s->c);
         s->c = PQconnectdb(s->e->uri);
         return STORE_ERROR;
@@ -533,6 +536,20 @@ fail:
 
 static void conn_close(struct pg_store *s);
 
+/* What a session needs, at connect and again after a reconnect (PQreset
+ * keeps the connection's parameters, not what SET changed): text in
+ * UTF-8, and for a durable server (--sync full) every commit of the writer
+ * waiting for its WAL to be flushed, whatever the database's default. */
+static int session_setup(struct pg_store *s)
+{
+    if (exec_sql(s, "SET client_encoding = 'UTF8'", "cannot set up the session") != STORE_OK)
+        return STORE_ERROR;
+    if (s->role == ROLE_WRITER && s->e->durable &&
+        exec_sql(s, "SET synchronous_commit = on", "cannot set up the session") != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
 static int conn_open(struct pg_engine *e, int role, struct pg_store **out, char *err, size_t errcap)
 {
     *out = NULL;
@@ -557,7 +574,7 @@ static int conn_open(struct pg_engine *e, int role, struct pg_store **out, char 
         goto fail;
     }
     PQsetNoticeProcessor(s->c, notice_quiet, NULL);
-    if (exec_sql(s, "SET client_encoding = 'UTF8'", "cannot set up the session") != STORE_OK) {
+    if (session_setup(s) != STORE_OK) {
         snprintf(err, errcap, "%s", s->err);
         goto fail;
     }
@@ -640,6 +657,7 @@ int pg_engine_open(struct pg_engine **out, const struct store_options *o, char *
         return STORE_ERROR;
     }
     e->kind = STORE_KIND_PG;
+    e->durable = o->durable != 0;
     pthread_mutex_init(&e->write_lock, NULL);
     if (conn_open(e, ROLE_WRITER, &e->writer, err, errcap) != STORE_OK)
         goto fail;
@@ -649,10 +667,15 @@ int pg_engine_open(struct pg_engine **out, const struct store_options *o, char *
     }
     PGconn *c = e->writer->c;
     const char *host = PQhost(c);
-    snprintf(e->describe, sizeof(e->describe), "PostgreSQL %d.%d, database %s on %s%s%s",
+    const char *sync = PQparameterStatus(c, "synchronous_commit");
+    PGresult *r = PQexec(c, "SHOW synchronous_commit");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        sync = PQgetvalue(r, 0, 0);
+    snprintf(e->describe, sizeof(e->describe),
+             "PostgreSQL %d.%d, database %s on %s%s, synchronous_commit=%s",
              PQserverVersion(c) / 10000, PQserverVersion(c) % 10000, PQdb(c),
-             host && *host == '/' ? "socket " : "", host ? host : "", "");
-    (void)o->durable; /* every commit is synchronous_commit as the server has it */
+             host && *host == '/' ? "socket " : "", host ? host : "", sync ? sync : "?");
+    PQclear(r);
     *out = e;
     return STORE_OK;
 fail:
