@@ -247,6 +247,10 @@ struct pg_store {
     uint64_t read_stamp;
     int in_tx;   /* the writer: a batch's transaction is open */
     int sp_open; /* the writer: the command's savepoint is open */
+    /* The writer: the last command's savepoint is to be released, which
+     * the next SAVEPOINT does in the same round trip (COMMIT releases it
+     * anyway). */
+    int release_due;
     size_t undo_sp_mark, undo_cmd_mark;
     /* ADD's ids [id_next, id_end) are ours, from the block that nextval
      * gave at id_block. The sequence is not rolled back with a
@@ -866,6 +870,7 @@ static void tx_rollback(struct pg_store *s)
     undo_stack_rollback(&s->e->undo, 0);
     s->in_tx = 0;
     s->sp_open = 0;
+    s->release_due = 0;
     if (PQstatus(s->c) == CONNECTION_OK && PQtransactionStatus(s->c) != PQTRANS_IDLE &&
         exec_sql(s, "ROLLBACK", "cannot roll back") != STORE_OK)
         log_debug("%s", s->err);
@@ -877,6 +882,7 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
     struct pg_store *s = e->writer;
     *w = s;
     s->sp_open = 0;
+    s->release_due = 0;
     if (fault(s, STORE_FAULT_BEGIN, "cannot begin a write") ||
         begin_tx(s, "BEGIN", "cannot begin a transaction") != STORE_OK) {
         snprintf(err, errcap, "%s", s->err);
@@ -893,7 +899,12 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
 
 /* Every command has its savepoint: in PostgreSQL a failed statement
  * aborts the whole transaction, and only ROLLBACK TO a savepoint saves
- * the batch's other commands. */
+ * the batch's other commands. A command that succeeded leaves its
+ * savepoint to be released by the next one's SAVEPOINT, in one round
+ * trip (two statements of one simple query), or by the COMMIT; one that
+ * failed rolls back to it and releases it in one round trip too. So a
+ * command costs the database one round trip more than its statements,
+ * not two. */
 int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
 {
     (void)req;
@@ -907,7 +918,9 @@ int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
         return STORE_ERROR;
     w->sp_mark = id_mark_take(w);
     w->undo_sp_mark = w->undo_cmd_mark;
-    if (exec_sql(w, "SAVEPOINT cmd", "cannot open a savepoint") != STORE_OK)
+    const char *sql = w->release_due ? "RELEASE SAVEPOINT cmd; SAVEPOINT cmd" : "SAVEPOINT cmd";
+    w->release_due = 0;
+    if (exec_sql(w, sql, "cannot open a savepoint") != STORE_OK)
         return STORE_ERROR;
     w->sp_open = 1;
     return STORE_OK;
@@ -926,12 +939,15 @@ int pg_cmd_end(struct pg_store *w, int failed)
     w->sp_open = 0;
     if (fault(w, STORE_FAULT_RELEASE, "cannot close a savepoint"))
         return STORE_ERROR;
-    if (!failed)
-        return exec_sql(w, "RELEASE SAVEPOINT cmd", "cannot release a savepoint");
-    if (exec_sql(w, "ROLLBACK TO SAVEPOINT cmd", "cannot roll back to a savepoint") != STORE_OK)
+    if (!failed) {
+        w->release_due = 1;
+        return STORE_OK;
+    }
+    if (exec_sql(w, "ROLLBACK TO SAVEPOINT cmd; RELEASE SAVEPOINT cmd",
+                 "cannot roll back to a savepoint") != STORE_OK)
         return STORE_ERROR;
     id_mark_restore(w, &w->sp_mark);
-    return exec_sql(w, "RELEASE SAVEPOINT cmd", "cannot release a savepoint");
+    return STORE_OK;
 }
 
 int pg_write_ok(struct pg_store *w)
