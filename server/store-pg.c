@@ -774,6 +774,7 @@ static int read_open(struct pg_store *s)
         STORE_OK)
         return STORE_ERROR;
     s->reading = 1;
+    s->tx_gen++; /* a cursor of the last one is gone (pg_cursor_close) */
     return STORE_OK;
 }
 
