@@ -411,6 +411,12 @@ static int stat_pair(struct result_sink *k, const char *name, unsigned long long
     return result_pair(k, key, val);
 }
 
+static int str_pair(struct result_sink *k, const char *name, const char *v)
+{
+    struct proto_str key = {name, strlen(name)}, val = {v, strlen(v)};
+    return result_pair(k, key, val);
+}
+
 static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
 {
     (void)req;
@@ -423,6 +429,8 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
     guard_stats(&gs);
     struct cache_stats cs;
     cache_stats(x->cache, &cs);
+    const char *engine, *state;
+    store_facts(x->store, &engine, &state);
     struct result_sink *k = x->sink;
     struct proto_str ver = {"version", 7}, vv = {TODO_VERSION, strlen(TODO_VERSION)};
     result_begin(k, RESULT_PAIRS);
@@ -445,7 +453,8 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
 
         stat_pair(k, "cache_hits", st.cache_hits) | stat_pair(k, "cache_misses", st.cache_misses) |
         stat_pair(k, "cache_entries", cs.entries) | stat_pair(k, "cache_bytes", cs.bytes) |
-        stat_pair(k, "cache_max_bytes", cs.max_bytes) | result_pair(k, ver, vv);
+        stat_pair(k, "cache_max_bytes", cs.max_bytes) | str_pair(k, "store", engine) |
+        str_pair(k, "store_state", state) | result_pair(k, ver, vv);
     if (rc != 0) {
         result_drop(k);
         k->failed = 1;

@@ -348,9 +348,12 @@ int server_run(const struct server_config *cfg)
 
     printf("listening on %s\n", where);
     fflush(stdout);
+    /* A PostgreSQL URI may hold a password, which a log must not. */
+    char db_shown[512];
+    store_path_shown(cfg->db, db_shown, sizeof(db_shown));
     log_info("todo-server %s on %s: %d worker thread%s, database %s (%s), at most %d clients, "
              "idle timeout %d s, line timeout %d s, %s",
-             TODO_VERSION, where, cfg->threads, cfg->threads == 1 ? "" : "s", cfg->db,
+             TODO_VERSION, where, cfg->threads, cfg->threads == 1 ? "" : "s", db_shown,
              store_engine_describe(engine), cfg->max_clients, cfg->idle_timeout, cfg->line_timeout,
              cfg->auth.enabled ? "password required" : "no password");
 

@@ -82,7 +82,7 @@ static void restart_wal(struct store_engine *e, long frames, int hurry)
         pthread_cond_wait(&k->idle, &k->lock);
     pthread_mutex_unlock(&k->lock);
     if (sqlite_checkpoint(e->writer) != STORE_OK)
-        log_warn("checkpoint: %s", store_errmsg(e->writer));
+        log_warn("checkpoint: %s", sqlite_errmsg(e->writer));
     pthread_mutex_lock(&k->lock);
     k->held = 0;
     pthread_mutex_unlock(&k->lock);
@@ -91,7 +91,7 @@ static void restart_wal(struct store_engine *e, long frames, int hurry)
               (double)(net_now_us() - t0) / 1e3);
 }
 
-void store_engine_maintain(struct store_engine *e)
+void sqlite_engine_maintain(struct store_engine *e)
 {
     struct ckpt *k = &e->ckpt;
     if (!k->started)
@@ -156,7 +156,7 @@ static void *ckpt_main(void *arg)
         pthread_mutex_unlock(&k->lock);
         int64_t t0 = net_now_us();
         if (sqlite_checkpoint(k->store) != STORE_OK)
-            log_warn("checkpoint: %s", store_errmsg(k->store));
+            log_warn("checkpoint: %s", sqlite_errmsg(k->store));
         log_debug("checkpoint of a %ld-frame WAL: %.1f ms", frames,
                   (double)(net_now_us() - t0) / 1e3);
         if (frames >= CKPT_HARD_FRAMES)
@@ -179,7 +179,7 @@ int ckpt_start(struct store_engine *e, char *err, size_t errcap)
     int rc = pthread_create(&k->thread, NULL, ckpt_main, e);
     if (rc != 0) {
         snprintf(err, errcap, "cannot start the checkpoint thread: %s", strerror(rc));
-        store_close(k->store);
+        sqlite_close(k->store);
         k->store = NULL;
         return -1;
     }
@@ -201,7 +201,7 @@ void ckpt_stop(struct store_engine *e)
     pthread_cond_signal(&k->cond);
     pthread_mutex_unlock(&k->lock);
     pthread_join(k->thread, NULL);
-    store_close(k->store);
+    sqlite_close(k->store);
     k->started = 0;
     k->store = NULL;
     k->quit = 0;

@@ -260,6 +260,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 
 /* See store_cursor_open: one or two LIST statements, merged. */
 struct store_cursor {
+    int kind; /* STORE_KIND_SQLITE (store-engine.h): first */
     struct store *s;
     sqlite3_stmt *st[2];
     /* With tags, SQLite sorts the rows: they are counted by count(*) over
@@ -273,13 +274,14 @@ struct store_cursor {
 };
 
 struct store {
+    int kind; /* STORE_KIND_SQLITE (store-engine.h): first */
     sqlite3 *db;
     struct store_engine *e;
     int role;            /* ROLE_* (store-sqlite.h) */
     int reading;         /* a read transaction of ours is open (store_read_end ends it) */
     int pass_got;        /* store_get ran since store_read_end (see store_get) */
     uint64_t read_stamp; /* e->commits loaded just before it began */
-    int sp_open;         /* the writer: store_cmd_begin() opened a savepoint */
+    int sp_open;         /* the writer: sqlite_cmd_begin() opened a savepoint */
     /* The writer: the undo stack's journal mark at the savepoint and at
      * the command's start (store_cmd_begin), for a rollback to either. */
     size_t undo_sp_mark, undo_cmd_mark;
@@ -330,7 +332,7 @@ static int failf(struct store *s, const char *fmt, ...)
     return STORE_ERROR;
 }
 
-const char *store_errmsg(struct store *s)
+const char *sqlite_errmsg(struct store *s)
 {
     return s->err;
 }
@@ -495,6 +497,7 @@ int sqlite_conn_open(struct store_engine *e, int role, struct store **out, char 
         snprintf(err, errcap, "out of memory");
         return STORE_ERROR;
     }
+    s->kind = STORE_KIND_SQLITE;
     s->e = e;
     s->role = role;
     if (mem)
@@ -634,8 +637,8 @@ static void conn_close(struct store *s)
     if (s == NULL)
         return;
     if (s->cur_open)
-        store_cursor_close(&s->cur);
-    store_read_end(s);
+        sqlite_cursor_close(&s->cur);
+    sqlite_read_end(s);
     if (s->st[ST_GIVE_BACK_IDS] != NULL)
         give_back_ids(s);
     if (s->role == ROLE_WRITER && s->opened && !s->e->mem && sqlite3_get_autocommit(s->db))
@@ -652,10 +655,10 @@ static void conn_close(struct store *s)
     free(s);
 }
 
-void store_close(struct store *s)
+void sqlite_close(struct store *s)
 {
     if (s != NULL && s->role == ROLE_WRITER) {
-        log_error("store_close() of the writer; store_engine_close() closes it");
+        log_error("sqlite_close() of the writer; sqlite_engine_close() closes it");
         return;
     }
     conn_close(s);
@@ -684,8 +687,8 @@ static void engine_free(struct store_engine *e)
     free(e);
 }
 
-int store_engine_open(struct store_engine **out, const struct store_options *o, char *err,
-                      size_t errcap)
+int sqlite_engine_open(struct store_engine **out, const struct store_options *o, char *err,
+                       size_t errcap)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     static atomic_uint engines; /* in this process: each ":memory:" its own */
@@ -698,6 +701,7 @@ int store_engine_open(struct store_engine **out, const struct store_options *o, 
         snprintf(err, errcap, "out of memory");
         return STORE_ERROR;
     }
+    e->kind = STORE_KIND_SQLITE;
     pthread_mutex_init(&e->write_lock, NULL);
     pthread_mutex_init(&e->ckpt.lock, NULL);
     pthread_cond_init(&e->ckpt.cond, NULL);
@@ -740,7 +744,7 @@ fail:
     return STORE_ERROR;
 }
 
-void store_engine_close(struct store_engine *e)
+void sqlite_engine_close(struct store_engine *e)
 {
     if (e == NULL)
         return;
@@ -754,18 +758,18 @@ void store_engine_close(struct store_engine *e)
     engine_free(e);
 }
 
-const char *store_engine_describe(const struct store_engine *e)
+const char *sqlite_engine_describe(const struct store_engine *e)
 {
     return e->describe;
 }
 
-int store_engine_streams(const struct store_engine *e)
+int sqlite_engine_streams(const struct store_engine *e)
 {
     return !e->mem;
 }
 
-int store_connect(struct store_engine *e, enum store_role role, struct store **out, char *err,
-                  size_t errcap)
+int sqlite_connect(struct store_engine *e, enum store_role role, struct store **out, char *err,
+                   size_t errcap)
 {
     return sqlite_conn_open(e, role == STORE_ROLE_STREAM ? ROLE_STREAM : ROLE_READ, out, err,
                             errcap);
@@ -786,7 +790,7 @@ static int fault(struct store *s, enum store_fault f, const char *what)
 #endif
 
 #ifdef TODO_FAULT_INJECTION
-void store_fault_set(struct store_engine *e, enum store_fault f)
+void sqlite_fault_set(struct store_engine *e, enum store_fault f)
 {
     atomic_store(&e->fault, (int)f);
     /* The VFS is the process's. */
@@ -810,7 +814,7 @@ static void read_open(struct store *s)
         s->reading = 1;
 }
 
-void store_read_end(struct store *s)
+void sqlite_read_end(struct store *s)
 {
     s->pass_got = 0;
     if (!s->reading)
@@ -833,7 +837,7 @@ static size_t change_slot(struct proto_str id)
     return h & (CHANGE_SLOTS - 1);
 }
 
-uint64_t store_read_stamp(struct store *s)
+uint64_t sqlite_read_stamp(struct store *s)
 {
     /* Before a pass's first GET no snapshot is opened: that GET runs on
      * its own (store_get), and its snapshot, taken at its first step,
@@ -847,18 +851,18 @@ uint64_t store_read_stamp(struct store *s)
     return s->reading ? s->read_stamp : atomic_load(&s->e->commits);
 }
 
-int store_unchanged(struct store *s, struct proto_str id, uint64_t stamp)
+int sqlite_unchanged(struct store *s, struct proto_str id, uint64_t stamp)
 {
     return atomic_load(&s->e->slot[change_slot(id)]) <= stamp;
 }
 
-uint32_t store_change_key(struct store *s, struct proto_str id)
+uint32_t sqlite_change_key(struct store *s, struct proto_str id)
 {
     (void)s;
     return (uint32_t)change_slot(id);
 }
 
-int store_unchanged_key(struct store *s, uint32_t key, uint64_t stamp)
+int sqlite_unchanged_key(struct store *s, uint32_t key, uint64_t stamp)
 {
     return atomic_load(&s->e->slot[key & (CHANGE_SLOTS - 1)]) <= stamp;
 }
@@ -903,7 +907,7 @@ long sqlite_wal_frames(struct store_engine *e)
 int sqlite_checkpoint(struct store *s)
 {
     int log = 0, done = 0;
-    store_read_end(s);
+    sqlite_read_end(s);
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_INTERRUPT)
         return failf(s, "cannot checkpoint");
@@ -929,7 +933,7 @@ static void id_mark_restore(struct store *s, const struct id_mark *m)
 
 static int store_begin(struct store *s)
 {
-    store_read_end(s);
+    sqlite_read_end(s);
     s->tx_mark = id_mark_take(s);
     if (s->role == ROLE_WRITER)
         undo_stack_commit(&s->e->undo); /* nothing of an earlier one is pending */
@@ -978,7 +982,7 @@ static int store_rollback_to(struct store *s)
 
 /* ---- the write batch: the engine's transaction and savepoint policy ---- */
 
-int store_write_begin(struct store_engine *e, struct store **w, char *err, size_t errcap)
+int sqlite_write_begin(struct store_engine *e, struct store **w, char *err, size_t errcap)
 {
     pthread_mutex_lock(&e->write_lock);
     struct store *s = e->writer;
@@ -1024,7 +1028,7 @@ static int needs_savepoint(const struct proto_request *req)
     }
 }
 
-int store_cmd_begin(struct store *w, const struct proto_request *req)
+int sqlite_cmd_begin(struct store *w, const struct proto_request *req)
 {
     w->sp_open = 0;
     /* A write pushes or pops one entry: room for it now, so that it cannot
@@ -1044,7 +1048,7 @@ int store_cmd_begin(struct store *w, const struct proto_request *req)
     return rc;
 }
 
-int store_cmd_end(struct store *w, int failed)
+int sqlite_cmd_end(struct store *w, int failed)
 {
     if (fault(w, STORE_FAULT_TX_LOST, "the transaction ended after an error")) {
         if (store_rollback(w) != STORE_OK)
@@ -1062,12 +1066,12 @@ int store_cmd_end(struct store *w, int failed)
     return failed ? store_rollback_to(w) : store_release(w);
 }
 
-int store_write_ok(struct store *w)
+int sqlite_write_ok(struct store *w)
 {
     return !sqlite3_get_autocommit(w->db);
 }
 
-int store_write_end(struct store_engine *e, int commit, char *err, size_t errcap)
+int sqlite_write_end(struct store_engine *e, int commit, char *err, size_t errcap)
 {
     struct store *s = e->writer;
     int rc = STORE_OK;
@@ -1344,7 +1348,7 @@ static int import_do(struct store *s, const struct proto_request *req, int64_t n
  * shares one snapshot and one set of locks. Its snapshot is no older than
  * the first's, so a connection never reads back in time.
  */
-int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
+int sqlite_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)
 {
     sqlite3_stmt *st = s->st[ST_GET];
     if (s->pass_got || s->role == ROLE_WRITER)
@@ -1537,8 +1541,8 @@ static int undo_load(struct store *s)
     return STORE_OK;
 }
 
-int store_add(struct store *s, const struct proto_request *req, int64_t now,
-              char id[PROTO_MAX_ID + 1])
+int sqlite_add(struct store *s, const struct proto_request *req, int64_t now,
+               char id[PROTO_MAX_ID + 1])
 {
     int64_t seq = undo_seq(s);
     int rc = add_do(s, req, now, seq, id);
@@ -1547,8 +1551,8 @@ int store_add(struct store *s, const struct proto_request *req, int64_t now,
     return rc;
 }
 
-int store_import(struct store *s, const struct proto_request *req, int64_t now, int64_t *run,
-                 int *outcome)
+int sqlite_import(struct store *s, const struct proto_request *req, int64_t now, int64_t *run,
+                  int *outcome)
 {
     int rc = STORE_OK;
     if (req->import_mode == PROTO_IMPORT_REPLACE)
@@ -1572,7 +1576,7 @@ int store_import(struct store *s, const struct proto_request *req, int64_t now, 
     return rc;
 }
 
-int store_edit(struct store *s, const struct proto_request *req, int64_t now)
+int sqlite_edit(struct store *s, const struct proto_request *req, int64_t now)
 {
     int rc = undo_keep(s, req->id);
     if (rc != STORE_OK)
@@ -1584,7 +1588,7 @@ int store_edit(struct store *s, const struct proto_request *req, int64_t now)
     return edit_do(s, req, now, seq);
 }
 
-int store_set_done(struct store *s, struct proto_str id, int done, int64_t now)
+int sqlite_set_done(struct store *s, struct proto_str id, int done, int64_t now)
 {
     int rc = undo_keep(s, id);
     if (rc != STORE_OK)
@@ -1597,7 +1601,7 @@ int store_set_done(struct store *s, struct proto_str id, int done, int64_t now)
     return rc;
 }
 
-int store_del(struct store *s, struct proto_str id)
+int sqlite_del(struct store *s, struct proto_str id)
 {
     int rc = undo_keep(s, id);
     if (rc != STORE_OK)
@@ -1740,8 +1744,8 @@ static int undo_one(struct store *s, struct undo_ent *e, int *existed, int *exis
     return rc;
 }
 
-int store_undo(struct store *s, struct proto_str user, struct store_undone *out,
-               store_undone_fn each, void *arg)
+int sqlite_undo(struct store *s, struct proto_str user, struct store_undone *out,
+                store_undone_fn each, void *arg)
 {
     (void)user; /* one history while the server has no accounts */
     memset(out, 0, sizeof(*out));
@@ -1772,7 +1776,7 @@ int store_undo(struct store *s, struct proto_str user, struct store_undone *out,
     return STORE_OK;
 }
 
-int store_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now)
+int sqlite_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now)
 {
     int rc = undo_keep(s, id);
     if (rc != STORE_OK)
@@ -1929,7 +1933,7 @@ static void bind_custom(sqlite3_stmt *st, const struct proto_request *req)
         sqlite3_bind_int(st, i, req->pri_match - 1);
 }
 
-int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg)
+int sqlite_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg)
 {
     struct list_shape sh = list_shape_of(req);
     int owned;
@@ -1948,7 +1952,7 @@ int store_list(struct store *s, const struct proto_request *req, store_task_fn f
     return rc;
 }
 
-int store_tags(struct store *s, store_tag_fn fn, void *arg)
+int sqlite_tags(struct store *s, store_tag_fn fn, void *arg)
 {
     sqlite3_stmt *st = s->st[ST_TAGS];
     int rc;
@@ -1963,7 +1967,7 @@ int store_tags(struct store *s, store_tag_fn fn, void *arg)
     return rc == SQLITE_DONE ? STORE_OK : failf(s, "cannot read tags");
 }
 
-int store_count(struct store *s, int64_t *n)
+int sqlite_count(struct store *s, int64_t *n)
 {
     sqlite3_stmt *st = s->st[ST_COUNT];
     read_open(s);
@@ -1994,15 +1998,16 @@ static int cursor_fail(struct store_cursor *k)
     return STORE_ERROR;
 }
 
-int store_cursor_open(struct store *s, const struct proto_request *req, struct store_cursor **out)
+int sqlite_cursor_open(struct store *s, const struct proto_request *req, struct store_cursor **out)
 {
     struct list_shape sh = list_shape_of(req);
     int filter = sh.filter, word = sh.word;
     size_t ntags = sh.ntags;
     if (s->cur_open)
-        store_cursor_close(&s->cur);
+        sqlite_cursor_close(&s->cur);
     struct store_cursor *k = &s->cur;
     memset(k, 0, sizeof(*k));
+    k->kind = STORE_KIND_SQLITE;
     k->s = s;
     if (sh.custom) {
         /* A list in another order is sorted by SQLite at its first step,
@@ -2078,7 +2083,7 @@ static int cursor_fill(struct store_cursor *k, int i)
     return STORE_OK;
 }
 
-int store_cursor_count(struct store_cursor *k, size_t max, size_t *n, int *done)
+int sqlite_cursor_count(struct store_cursor *k, size_t max, size_t *n, int *done)
 {
     if (k->count != NULL) {
         int rc = sqlite3_step(k->count);
@@ -2108,7 +2113,7 @@ int store_cursor_count(struct store_cursor *k, size_t max, size_t *n, int *done)
     return STORE_OK;
 }
 
-void store_cursor_rewind(struct store_cursor *k)
+void sqlite_cursor_rewind(struct store_cursor *k)
 {
     for (int i = 0; i < k->n; i++) {
         sqlite3_reset(k->st[i]);
@@ -2116,7 +2121,7 @@ void store_cursor_rewind(struct store_cursor *k)
     }
 }
 
-int store_cursor_next(struct store_cursor *k, store_task_fn fn, void *arg)
+int sqlite_cursor_next(struct store_cursor *k, store_task_fn fn, void *arg)
 {
     for (;;) {
         int best = -1;
@@ -2143,7 +2148,7 @@ int store_cursor_next(struct store_cursor *k, store_task_fn fn, void *arg)
     }
 }
 
-void store_cursor_close(struct store_cursor *k)
+void sqlite_cursor_close(struct store_cursor *k)
 {
     for (int i = 0; i < k->n; i++) {
         sqlite3_reset(k->st[i]);
@@ -2158,7 +2163,14 @@ void store_cursor_close(struct store_cursor *k)
     k->s->cur_open = 0;
 }
 
-long long store_cursor_most(const struct store_cursor *k)
+long long sqlite_cursor_most(const struct store_cursor *k)
 {
     return k->most;
+}
+
+void sqlite_facts(struct store *s, const char **engine, const char **state)
+{
+    (void)s;
+    *engine = "sqlite";
+    *state = "ok";
 }

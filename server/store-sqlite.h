@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "store-engine.h"
 #include "store.h"
 #include "undo-stack.h"
 
@@ -60,6 +61,7 @@ struct ckpt {
 };
 
 struct store_engine {
+    int kind;          /* STORE_KIND_SQLITE (store-engine.h): first */
     char *path;        /* as the caller gave it */
     const char *uri;   /* what SQLite opens: path, or memname */
     char memname[96];  /* ":memory:": the memdb database shared by e's connections */

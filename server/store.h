@@ -59,6 +59,12 @@ struct store_options {
 
 /* ---- the engine ---- */
 
+/* path as it may be shown (a log line, an error): a URI's password, in
+ * its user part (postgresql://user:PASSWORD@host) or as a password=
+ * parameter, becomes "***"; anything else is copied as it is. out gets at
+ * most cap bytes, NUL-terminated. */
+void store_path_shown(const char *path, char *out, size_t cap);
+
 /* Opens the database (creating it, or upgrading its schema, when needed),
  * opens the writer connection and starts the engine's maintenance.
  * STORE_OK, or STORE_ERROR with a sentence in err (a database made by a
@@ -83,6 +89,12 @@ int store_engine_streams(const struct store_engine *e);
  * by the workers between passes, never inside a write batch. Cheap when
  * nothing is due. */
 void store_engine_maintain(struct store_engine *e);
+
+/* For STATS: which engine s is of ("sqlite", "postgresql") and the state
+ * of its connection to the database ("ok"; PostgreSQL: "reconnecting"
+ * while the writer's connection is lost). Strings that live as long as
+ * the engine. */
+void store_facts(struct store *s, const char **engine, const char **state);
 
 /* ---- connections ---- */
 

@@ -3,13 +3,49 @@
 #
 #   start_server [extra args...]   sets SERVER_PID and SERVER_PORT
 #   stop_server                     SIGTERM and wait
+#
+# With TODO_TEST_DB_URI (the postgres stage of scripts/test), a --db
+# becomes a schema of that PostgreSQL database named after it, as
+# server_test_db() does for the C tests (tests/common/server_proc.c).
+
+# test_db DB: the database a test's --db DB is run on.
+test_db() {
+    local uri=${TODO_TEST_DB_URI:-} key=$1 sep='?'
+    if [ -z "$uri" ]; then
+        printf '%s' "$1"
+        return
+    fi
+    case $key in
+    :memory:) key="$key $$ $RANDOM $RANDOM $(date +%s%N)" ;;
+    /*) ;;
+    *) key="$PWD/$key" ;;
+    esac
+    case $uri in *\?*) sep='&' ;; esac
+    printf '%s%soptions=-csearch_path%%3Dsh_%s' "$uri" "$sep" "$(printf '%s' "$key" | cksum | cut -d' ' -f1)"
+}
 
 start_server() {
     local fifo
     SERVER_OUT=$(mktemp -d)
     fifo="$SERVER_OUT/out"
     mkfifo "$fifo"
-    "$TODO_SERVER" --bind 127.0.0.1 --port 0 "$@" >"$fifo" 2>"$SERVER_OUT/err" &
+    local args=() has_db=0
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --db | -d)
+            args+=("$1" "$(test_db "${2-}")")
+            has_db=1
+            shift 2 || shift
+            continue
+            ;;
+        esac
+        args+=("$1")
+        shift
+    done
+    if [ "$has_db" = 0 ] && [ -n "${TODO_TEST_DB_URI:-}" ]; then
+        args+=(--db "$(test_db todo.db)")
+    fi
+    "$TODO_SERVER" --bind 127.0.0.1 --port 0 "${args[@]}" >"$fifo" 2>"$SERVER_OUT/err" &
     SERVER_PID=$!
     exec {SERVER_FD}<"$fifo"
     local line

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,32 @@ const char *server_test_threads(void)
     return t && *t ? t : NULL;
 }
 
+const char *server_test_db(const char *db)
+{
+    static char buf[8][512];
+    static unsigned next, fresh;
+    const char *uri = getenv("TODO_TEST_DB_URI");
+    if (uri == NULL || *uri == '\0' || db == NULL)
+        return db;
+    char *out = buf[next++ % 8];
+    uint32_t h = 2166136261u;
+    for (const char *p = db; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    if (strcmp(db, ":memory:") == 0)
+        h ^= ((uint32_t)getpid() << 12) ^ (uint32_t)(fresh++) ^ (uint32_t)time(NULL) * 2654435761u;
+    else if (db[0] != '/') {
+        /* A relative file: the same name in another directory is another
+         * database. */
+        char cwd[256];
+        if (getcwd(cwd, sizeof(cwd)) != NULL)
+            for (const char *p = cwd; *p; p++)
+                h = (h ^ (unsigned char)*p) * 16777619u;
+    }
+    snprintf(out, sizeof(buf[0]), "%s%coptions=-csearch_path%%3Dsrv_%08x", uri,
+             strchr(uri, '?') ? '&' : '?', h);
+    return out;
+}
+
 int server_start(struct server_proc *sp, const char *server_bin, const char *const *extra)
 {
     const char *argv[64];
@@ -38,8 +65,19 @@ int server_start(struct server_proc *sp, const char *server_bin, const char *con
     argv[argc++] = "127.0.0.1";
     argv[argc++] = "--port";
     argv[argc++] = "0";
-    for (size_t i = 0; extra && extra[i] && argc < 61; i++)
+    int has_db = 0;
+    for (size_t i = 0; extra && extra[i] && argc < 59; i++) {
         argv[argc++] = extra[i];
+        if ((strcmp(extra[i], "--db") == 0 || strcmp(extra[i], "-d") == 0) && extra[i + 1]) {
+            argv[argc++] = server_test_db(extra[++i]);
+            has_db = 1;
+        }
+    }
+    if (!has_db && server_test_db(":memory:") != NULL &&
+        strcmp(server_test_db(":memory:"), ":memory:") != 0) {
+        argv[argc++] = "--db";
+        argv[argc++] = server_test_db("todo.db");
+    }
     /* TODO_TEST_THREADS runs a whole test program on that many workers
      * (after the test's own options, so it wins): the server has two ways
      * of handing out connections, one for a lone worker and one for more

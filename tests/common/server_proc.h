@@ -17,9 +17,18 @@ struct server_proc {
 
 /* Starts server_bin with "--bind 127.0.0.1 --port 0" followed by extra
  * (NULL-terminated, may be NULL), then "--threads $TODO_TEST_THREADS" if that
- * is set. Waits up to 10 s for the listening line.
+ * is set; a --db is mapped by server_test_db() (and one is added when
+ * TODO_TEST_DB_URI is set and extra has none). Waits up to 10 s for the listening line.
  * Returns 0, or -1 with a message on stderr. */
 int server_start(struct server_proc *sp, const char *server_bin, const char *const *extra);
+
+/* The database a test's --db becomes when TODO_TEST_DB_URI gives a
+ * PostgreSQL URI (the postgres stage of scripts/test): a schema of that
+ * database, named after db, so that a server started again on the same
+ * file finds its data and two tests never share one; ":memory:" gets a
+ * fresh schema at every start, as it keeps nothing. Without
+ * TODO_TEST_DB_URI, db itself. The result lives until the 8th call after. */
+const char *server_test_db(const char *db);
 
 /* The worker count TODO_TEST_THREADS imposes on every server a test
  * starts, or NULL when it is not set. */

@@ -205,8 +205,12 @@ int srv_run(const char *const *args, char *out, size_t outcap, char *err, size_t
     size_t argc = 0, olen = 0, elen = 0;
 
     argv[argc++] = srv_bin;
-    for (size_t i = 0; args[i] && argc < 31; i++)
+    for (size_t i = 0; args[i] && argc < 31; i++) {
         argv[argc++] = args[i];
+        if ((strcmp(args[i], "--db") == 0 || strcmp(args[i], "-d") == 0) && args[i + 1] &&
+            argc < 31)
+            argv[argc++] = server_test_db(args[++i]);
+    }
     argv[argc] = NULL;
     out[0] = err[0] = '\0';
     if (pipe(po) != 0 || pipe(pe) != 0)

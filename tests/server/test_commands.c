@@ -486,6 +486,8 @@ static void stats(void **state)
                                        "cache_entries",
                                        "cache_bytes",
                                        "cache_max_bytes",
+                                       "store",
+                                       "store_state",
                                        "version"};
     ok(h, "ADD a", "1");
     ok(h, "ADD b", "2");

@@ -432,8 +432,10 @@ static void sched_batch_default(void **state)
     struct cli *c = cli_open(sp.port);
     assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
     assert_int_equal(threads_with(sp.pid, SCHED_BATCH, 0), srv_threads(2));
-    /* The checkpoint thread gives way to everything else. */
-    assert_int_equal(threads_with(sp.pid, SCHED_BATCH, 19), 1);
+    /* The checkpoint thread gives way to everything else (SQLite's: the
+     * PostgreSQL engine has none). */
+    if (getenv("TODO_TEST_DB_URI") == NULL)
+        assert_int_equal(threads_with(sp.pid, SCHED_BATCH, 19), 1);
     cli_close(c);
 }
 
@@ -444,7 +446,8 @@ static void sched_normal(void **state)
     struct cli *c = cli_open(sp.port);
     assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
     assert_int_equal(threads_with(sp.pid, SCHED_BATCH, 0), 0);
-    assert_int_equal(threads_with(sp.pid, SCHED_BATCH, 19), 1);
+    if (getenv("TODO_TEST_DB_URI") == NULL)
+        assert_int_equal(threads_with(sp.pid, SCHED_BATCH, 19), 1);
     cli_close(c);
 }
 

@@ -167,6 +167,10 @@ static void gone_mid_reply(void **state)
 static void list_past_reply_limit(void **state)
 {
     (void)state;
+    /* SQLite's in-memory store cannot stream a LIST (store_engine_streams):
+     * on PostgreSQL this list is streamed, not refused. */
+    if (getenv("TODO_TEST_DB_URI") != NULL)
+        skip();
     enum { TASKS = 1100, TEXT = 62000 };
     struct cli *c = cli_open(sp.port);
     assert_non_null(c);

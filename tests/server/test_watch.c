@@ -253,6 +253,9 @@ static void failed_batch_no_event(void **state)
 #ifndef TODO_FAULT_INJECTION
     skip();
 #endif
+    /* The fault file is read by SQLite's WAL (wal-gather.c) only. */
+    if (getenv("TODO_TEST_DB_URI") != NULL)
+        skip();
     struct cli *w = open_cli(), *c = open_cli();
     uint64_t s = watch(w, "WATCH\n");
     s = write_then_event(c, w, "ADD kept\n", "OK 1", "add", "1", s);

@@ -1,0 +1,80 @@
+/*
+ * store-engine.h - what store.c (the dispatch behind store.h) knows of the
+ * engines: each engine implements store.h's functions under its own
+ * prefix (sqlite_ in store-sqlite.c, pg_ in store-pg.c), and each of its
+ * objects (engine, connection, cursor) begins with an int that says whose
+ * it is, so that store.c can hand a call to the engine that made the
+ * object. Nothing but store.c and the engines includes it.
+ */
+#ifndef TODO_SERVER_STORE_ENGINE_H
+#define TODO_SERVER_STORE_ENGINE_H
+
+#include "store.h"
+
+/* The first member of every engine's objects. */
+enum store_kind {
+    STORE_KIND_SQLITE = 0x5117e001,
+    STORE_KIND_PG = 0x5117e002,
+};
+
+/* store.h's functions, with prefix P and the engine's own types E (the
+ * engine), S (a connection) and K (a cursor). */
+#define STORE_ENGINE_API(P, E, S, K)                                                               \
+    int P##engine_open(E **out, const struct store_options *o, char *err, size_t errcap);          \
+    void P##engine_close(E *e);                                                                    \
+    const char *P##engine_describe(const E *e);                                                    \
+    int P##engine_streams(const E *e);                                                             \
+    void P##engine_maintain(E *e);                                                                 \
+    int P##connect(E *e, enum store_role role, S **out, char *err, size_t errcap);                 \
+    void P##close(S *s);                                                                           \
+    const char *P##errmsg(S *s);                                                                   \
+    void P##read_end(S *s);                                                                        \
+    int P##write_begin(E *e, S **w, char *err, size_t errcap);                                     \
+    int P##cmd_begin(S *w, const struct proto_request *req);                                       \
+    int P##cmd_end(S *w, int failed);                                                              \
+    int P##write_ok(S *w);                                                                         \
+    int P##write_end(E *e, int commit, char *err, size_t errcap);                                  \
+    uint64_t P##read_stamp(S *s);                                                                  \
+    int P##unchanged(S *s, struct proto_str id, uint64_t stamp);                                   \
+    uint32_t P##change_key(S *s, struct proto_str id);                                             \
+    int P##unchanged_key(S *s, uint32_t key, uint64_t stamp);                                      \
+    int P##add(S *s, const struct proto_request *req, int64_t now, char id[PROTO_MAX_ID + 1]);     \
+    int P##import(S *s, const struct proto_request *req, int64_t now, int64_t *run, int *outcome); \
+    int P##edit(S *s, const struct proto_request *req, int64_t now);                               \
+    int P##set_done(S *s, struct proto_str id, int done, int64_t now);                             \
+    int P##del(S *s, struct proto_str id);                                                         \
+    int P##put(S *s, struct proto_str id, struct proto_str text, int64_t now);                     \
+    int P##undo(S *s, struct proto_str user, struct store_undone *out, store_undone_fn each,       \
+                void *arg);                                                                        \
+    int P##get(S *s, struct proto_str id, store_task_fn fn, void *arg);                            \
+    int P##list(S *s, const struct proto_request *req, store_task_fn fn, void *arg);               \
+    int P##cursor_open(S *s, const struct proto_request *req, K **out);                            \
+    int P##cursor_count(K *k, size_t max, size_t *n, int *done);                                   \
+    void P##cursor_rewind(K *k);                                                                   \
+    int P##cursor_next(K *k, store_task_fn fn, void *arg);                                         \
+    void P##cursor_close(K *k);                                                                    \
+    long long P##cursor_most(const K *k);                                                          \
+    int P##tags(S *s, store_tag_fn fn, void *arg);                                                 \
+    int P##count(S *s, int64_t *n);                                                                \
+    void P##facts(S *s, const char **engine, const char **state)
+
+/* The SQLite engine keeps store.h's own type names (store-sqlite.h). */
+STORE_ENGINE_API(sqlite_, struct store_engine, struct store, struct store_cursor);
+#ifdef TODO_FAULT_INJECTION
+void sqlite_fault_set(struct store_engine *e, enum store_fault f);
+#endif
+
+#ifdef TODO_WITH_POSTGRES
+struct pg_engine;
+struct pg_store;
+struct pg_cursor;
+STORE_ENGINE_API(pg_, struct pg_engine, struct pg_store, struct pg_cursor);
+#ifdef TODO_FAULT_INJECTION
+void pg_fault_set(struct pg_engine *e, enum store_fault f);
+#endif
+/* 1 when path names a PostgreSQL database: a postgresql:// or postgres://
+ * URI (libpq's), or "postgresql:" alone for the PG* environment. */
+int pg_is_uri(const char *path);
+#endif
+
+#endif /* TODO_SERVER_STORE_ENGINE_H */

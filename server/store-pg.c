@@ -1,0 +1,1898 @@
+/*
+ * store-pg.c - the store on PostgreSQL, through libpq: chosen by a --db of
+ * postgresql://... or postgres://... (any libpq URI; "postgresql:" alone
+ * takes everything from the PG* environment).
+ *
+ * The same design as the SQLite engine (store-sqlite.c), so that both pass
+ * one contract (tests/server/test_store.c): one writer connection, used
+ * under the engine's write turn; one read connection per worker or
+ * stream, whose reads share a REPEATABLE READ snapshot until
+ * store_read_end; the undo history in the tasks' u_ columns and undo_old,
+ * its order in the engine's undo stack (undo-stack.h); the change counter
+ * in memory (store.h), which holds while one server writes the database.
+ *
+ * What PostgreSQL asks for in addition: a failed statement aborts its
+ * whole transaction, so every command of a batch runs in a savepoint of
+ * its own; ADD's ids come in blocks from a sequence (nextval is atomic and
+ * never handed out twice, whichever server asks), so that servers sharing
+ * the database never take the same id; and a connection can be lost (the
+ * database restarting): the call that finds it so fails (ERR STORE), and
+ * the next call on that connection reconnects (PQreset) and prepares its
+ * statements again.
+ */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store-engine.h"
+#include "undo-stack.h"
+
+/* As in store-sqlite.h: slots of the change counter, a power of two. */
+#define CHANGE_SLOTS 262144
+/* ADD's ids reserved per nextval: the sequence counts in these steps. */
+#define ID_BLOCK 1000
+#define ID_BLOCK_SQL "1000"
+
+/* The kinds of change UNDO takes back (as store-sqlite.c keeps them). */
+enum {
+    UNDO_ADD = 1,
+    UNDO_EDIT,
+    UNDO_DONE,
+    UNDO_UNDONE,
+    UNDO_DEL,
+    UNDO_IMPORT,
+};
+static const char *const undo_kind_name[] = {
+    [UNDO_ADD] = "add",       [UNDO_EDIT] = "edit", [UNDO_DONE] = "done",
+    [UNDO_UNDONE] = "undone", [UNDO_DEL] = "del",   [UNDO_IMPORT] = "import",
+};
+
+/*
+ * The schema, one step per version: migrations[i] takes the database from
+ * version i to i + 1, recorded in todo_schema. Append steps; never edit a
+ * released one. Accounts (a later issue) will add an owner column to
+ * tasks, task_tags and undo_old, and a step that fills it.
+ *
+ * Step 1 is SQLite's three steps at once: tasks with their tags joined in
+ * name order (task_tags stays the truth for tag searches), the undo
+ * columns, undo_old; rid is LIST's order after created (SQLite's rowid);
+ * text columns compare bytewise (COLLATE "C") as SQLite's do, so that
+ * tags and ids sort alike on both engines whatever the database's locale.
+ */
+static const char *const migrations[] = {
+    "CREATE SEQUENCE task_ids START 1 INCREMENT " ID_BLOCK_SQL " MINVALUE 1;"
+    "CREATE TABLE tasks("
+    "  rid bigint GENERATED ALWAYS AS IDENTITY,"
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  text text NOT NULL,"
+    "  done integer NOT NULL DEFAULT 0,"
+    "  pri integer NOT NULL DEFAULT 0,"
+    "  due text COLLATE \"C\","
+    "  created bigint NOT NULL,"
+    "  updated bigint NOT NULL,"
+    "  tags text COLLATE \"C\","
+    "  ver bigint NOT NULL DEFAULT 0,"
+    "  u_kind bigint, u_b integer, u_text text, u_done integer, u_pri integer,"
+    "  u_due text, u_created bigint, u_updated bigint, u_tags text, u_ver bigint);"
+    "CREATE INDEX tasks_by_done ON tasks(done, created, rid);"
+    "CREATE INDEX tasks_by_created ON tasks(created, rid);"
+    "CREATE TABLE task_tags("
+    "  task_id text COLLATE \"C\" NOT NULL,"
+    "  tag text COLLATE \"C\" NOT NULL,"
+    "  PRIMARY KEY(task_id, tag));"
+    "CREATE INDEX task_tags_by_tag ON task_tags(tag);"
+    "CREATE TABLE undo_old("
+    "  task_id text COLLATE \"C\" NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  kind bigint NOT NULL,"
+    "  b integer NOT NULL,"
+    "  text text, done integer, pri integer, due text,"
+    "  created bigint, updated bigint, tags text, ver bigint,"
+    "  PRIMARY KEY(task_id, seq));",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+/* pg_advisory_xact_lock's key for migrations: servers opening one
+ * database at once upgrade it one after the other. */
+#define MIGRATE_LOCK "7415662301"
+
+#define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags"
+#define UNDO_KEEP_SQL                                                                              \
+    "u_b = 1, u_text = text, u_done = done, u_pri = pri, u_due = due, u_created = created,"        \
+    " u_updated = updated, u_tags = tags, u_ver = ver"
+#define UNDO_OLD_UPSERT                                                                            \
+    " ON CONFLICT (task_id, seq) DO UPDATE SET kind = excluded.kind, b = excluded.b,"              \
+    " text = excluded.text, done = excluded.done, pri = excluded.pri, due = excluded.due,"         \
+    " created = excluded.created, updated = excluded.updated, tags = excluded.tags,"               \
+    " ver = excluded.ver"
+#define UNDO_OLD_COLS "(task_id, seq, kind, b, text, done, pri, due, created, updated, tags, ver)"
+
+enum stmt_id {
+    ST_NEXT_ID,
+    ST_IDS_PASS,
+    ST_GIVE_BACK_IDS,
+    ST_INSERT,
+    ST_ADD_TAG,
+    ST_DEL_TAG,
+    ST_COUNT_TAGS,
+    ST_SET_TAGS,
+    ST_GET,
+    ST_EDIT,
+    ST_SET_DONE,
+    ST_DEL,
+    ST_DEL_TAGS,
+    ST_TAGS,
+    ST_COUNT,
+    ST_PUT,
+    ST_EXISTS,
+    ST_RESTORE,
+    ST_REPLACE,
+    ST_UNDO_SAVE,
+    ST_UNDO_SAVE_DEL,
+    ST_UNDO_ROW,
+    ST_UNDO_OLD,
+    ST_UNDO_BACK,
+    ST_UNDO_REVIVE,
+    ST_UNDO_FORGET,
+    ST_UNDO_TRIM,
+    ST_UNDO_LOAD,
+    ST_UNDO_MAX,
+    ST_TAG_TASKS,
+    ST__COUNT
+};
+
+/* NOLINTBEGIN(bugprone-suspicious-missing-comma) */
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_NEXT_ID] = "SELECT nextval('task_ids')",
+    /* The next block starts past $1 (an id IMPORT took). */
+    [ST_IDS_PASS] = "SELECT setval('task_ids', greatest($1::bigint, CASE WHEN is_called THEN"
+                    " last_value + " ID_BLOCK_SQL " ELSE last_value END), false) FROM task_ids",
+    /* At a clean close: the rest of the block back, if no block was
+     * handed out after it (to this server or another). */
+    [ST_GIVE_BACK_IDS] = "SELECT setval('task_ids', $1::bigint, false) FROM task_ids"
+                         " WHERE is_called AND last_value = $2::bigint",
+    [ST_INSERT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
+                  " VALUES($1, $2, 0, $3::int, $4, $5::bigint, $5::bigint, $6::bigint, 1, 0)"
+                  " ON CONFLICT (id) DO NOTHING",
+    [ST_ADD_TAG] = "INSERT INTO task_tags(task_id, tag) VALUES($1, $2) ON CONFLICT DO NOTHING",
+    [ST_DEL_TAG] = "DELETE FROM task_tags WHERE task_id = $1 AND tag = $2",
+    [ST_COUNT_TAGS] = "SELECT count(*) FROM task_tags WHERE task_id = $1",
+    [ST_SET_TAGS] = "UPDATE tasks SET tags = (SELECT string_agg(tag, ',' ORDER BY tag)"
+                    " FROM task_tags WHERE task_id = $1) WHERE id = $1",
+    [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1",
+    [ST_EDIT] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = $8::bigint,"
+                " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
+                " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
+                " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
+                " updated = $6::bigint WHERE id = $7",
+    [ST_SET_DONE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = $4::bigint, ver = $5::bigint,"
+                    " done = $1::int, updated = $2::bigint WHERE id = $3",
+    [ST_DEL] = "DELETE FROM tasks WHERE id = $1",
+    [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = $1",
+    [ST_TAGS] = "SELECT tag, count(*) FROM task_tags GROUP BY tag ORDER BY tag",
+    [ST_COUNT] = "SELECT count(*) FROM tasks",
+    [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver)"
+               " VALUES($1, $2, 0, 0, NULL, $3::bigint, $3::bigint, $4::bigint)"
+               " ON CONFLICT (id) DO UPDATE SET text = excluded.text, updated = excluded.updated,"
+               " ver = excluded.ver, u_kind = NULL",
+    [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = $1",
+    [ST_RESTORE] =
+        "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
+        " VALUES($1, $2, $3::int, $4::int, $5, $6::bigint, $7::bigint, $8::bigint, 6, 0)",
+    [ST_REPLACE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 6, ver = $8::bigint,"
+                   " text = $2, done = $3::int, pri = $4::int, due = $5, created = $6::bigint,"
+                   " updated = $7::bigint WHERE id = $1",
+    [ST_UNDO_SAVE] = "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"
+                     " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"
+                     " WHERE id = $1 AND u_kind IS NOT NULL" UNDO_OLD_UPSERT,
+    [ST_UNDO_SAVE_DEL] = "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, $2::bigint, 5, 1,"
+                         " text, done, pri, due, created, updated, tags, ver FROM tasks"
+                         " WHERE id = $1" UNDO_OLD_UPSERT,
+    [ST_UNDO_ROW] = "SELECT ver, u_b, u_tags, u_ver FROM tasks WHERE id = $1",
+    [ST_UNDO_OLD] = "SELECT tags, ver FROM undo_old WHERE task_id = $1 AND seq = $2::bigint",
+    [ST_UNDO_BACK] = "UPDATE tasks SET text = u_text, done = u_done, pri = u_pri, due = u_due,"
+                     " created = u_created, updated = u_updated, tags = u_tags, ver = u_ver,"
+                     " (u_kind, u_b, u_text, u_done, u_pri, u_due, u_created, u_updated, u_tags,"
+                     " u_ver) = (SELECT o.kind, o.b, o.text, o.done, o.pri, o.due, o.created,"
+                     " o.updated, o.tags, o.ver FROM undo_old o"
+                     " WHERE o.task_id = tasks.id AND o.seq = tasks.u_ver)"
+                     " WHERE id = $1",
+    [ST_UNDO_REVIVE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, tags, ver,"
+                       " u_kind, u_b, u_text, u_done, u_pri, u_due, u_created, u_updated, u_tags,"
+                       " u_ver) SELECT d.task_id, d.text, d.done, d.pri, d.due, d.created,"
+                       " d.updated, d.tags, d.ver, o.kind, o.b, o.text, o.done, o.pri, o.due,"
+                       " o.created, o.updated, o.tags, o.ver FROM undo_old d LEFT JOIN undo_old o"
+                       " ON o.task_id = d.task_id AND o.seq = d.ver"
+                       " WHERE d.task_id = $1 AND d.seq = $2::bigint",
+    [ST_UNDO_FORGET] = "DELETE FROM undo_old WHERE task_id = $1 AND seq = $2::bigint",
+    [ST_UNDO_TRIM] = "DELETE FROM undo_old WHERE seq < $1::bigint",
+    [ST_UNDO_LOAD] = "SELECT seq, kind, task_id FROM (SELECT ver AS seq, u_kind AS kind,"
+                     " id AS task_id FROM tasks WHERE u_kind IS NOT NULL"
+                     " UNION ALL SELECT seq, kind, task_id FROM undo_old) AS h"
+                     " ORDER BY seq DESC LIMIT 100",
+    [ST_UNDO_MAX] = "SELECT greatest(coalesce((SELECT max(ver) FROM tasks), 0),"
+                    " coalesce((SELECT max(seq) FROM undo_old), 0))",
+    [ST_TAG_TASKS] = "SELECT count(*) FROM task_tags WHERE tag = $1",
+};
+/* NOLINTEND(bugprone-suspicious-missing-comma) */
+
+enum { ROLE_READ = STORE_ROLE_READ, ROLE_STREAM = STORE_ROLE_STREAM, ROLE_WRITER };
+
+struct pg_cursor {
+    int kind; /* STORE_KIND_PG: first (store-engine.h) */
+    struct pg_store *s;
+    PGresult *res; /* the rows fetched: n of them, pos the next to hand out */
+    int n, pos;
+    char *words; /* LIST's words (a copy), or NULL */
+    size_t wlen;
+    unsigned gen; /* s->tx_gen when it was declared */
+    long long most;
+};
+
+struct id_mark {
+    int64_t next, block;
+};
+
+struct pg_store {
+    int kind; /* STORE_KIND_PG: first (store-engine.h) */
+    PGconn *c;
+    struct pg_engine *e;
+    int role;
+    int reading;  /* a read transaction of ours is open */
+    int pass_got; /* pg_get ran since pg_read_end */
+    uint64_t read_stamp;
+    int in_tx;   /* the writer: a batch's transaction is open */
+    int sp_open; /* the writer: the command's savepoint is open */
+    /* The writer: the last command's savepoint is to be released, which
+     * the next SAVEPOINT does in the same round trip (COMMIT releases it
+     * anyway). */
+    int release_due;
+    size_t undo_sp_mark, undo_cmd_mark;
+    /* ADD's ids [id_next, id_end) are ours, from the block that nextval
+     * gave at id_block. The sequence is not rolled back with a
+     * transaction, so a rollback keeps the block and only puts id_next
+     * back (when it is still the same block). */
+    int ids_known;
+    int64_t id_next, id_end, id_block;
+    struct id_mark tx_mark, sp_mark;
+    int counted;
+    unsigned tx_gen; /* counts the transactions begun (cursors live in one) */
+    struct pg_cursor cur;
+    int cur_open;
+    char err[384];
+};
+
+struct pg_engine {
+    int kind; /* STORE_KIND_PG: first (store-engine.h) */
+    char *uri;
+    int durable; /* the writer's commits wait for the WAL flush (session_setup) */
+    char describe[160];
+    pthread_mutex_t write_lock;
+    struct pg_store *writer;
+#ifdef TODO_FAULT_INJECTION
+    atomic_int fault;
+#endif
+    _Atomic uint64_t commits;
+    _Atomic uint64_t slot[CHANGE_SLOTS];
+    uint32_t touched[CHANGE_SLOTS];
+    size_t ntouched;
+    unsigned char touched_bit[CHANGE_SLOTS / 8];
+    struct undo_stack undo;
+    int64_t undo_next;
+    unsigned undo_saves;
+    atomic_int conns;
+    /* 1 from the writer finding its connection lost to its reconnecting
+     * (STATS's store_state). */
+    atomic_int lost;
+};
+
+int pg_is_uri(const char *path)
+{
+    return strncmp(path, "postgresql:", 11) == 0 || strncmp(path, "postgres:", 9) == 0;
+}
+
+static int failf(struct pg_store *s, const PGresult *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records "what: PostgreSQL's message" as s's last error. */
+static int failf(struct pg_store *s, const PGresult *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(s->err, sizeof(s->err), fmt, ap);
+    va_end(ap);
+    const char *m = r != NULL ? PQresultErrorMessage(r) : "";
+    if (m == NULL || *m == '\0')
+        m = s->c != NULL ? PQerrorMessage(s->c) : "";
+    if (n >= 0 && (size_t)n < sizeof(s->err) && m != NULL && *m != '\0') {
+        snprintf(s->err + n, sizeof(s->err) - (size_t)n, ": %s", m);
+        size_t l = strlen(s->err);
+        while (l > 0 && (s->err[l - 1] == '\n' || s->err[l - 1] == ' '))
+            s->err[--l] = '\0';
+    }
+    return STORE_ERROR;
+}
+
+const char *pg_errmsg(struct pg_store *s)
+{
+    return s->err;
+}
+
+/* A statement's parameters: numbers as text, strings in binary format,
+ * which for text is the bytes themselves, with their length (text format
+ * would need them NUL-terminated, and a request's strings point into
+ * its line). */
+struct params {
+    const char *v[12];
+    int len[12];
+    int fmt[12];
+    char buf[12][24];
+    int n;
+};
+
+static void p_str(struct params *p, struct proto_str v)
+{
+    p->v[p->n] = v.len ? v.ptr : "";
+    p->len[p->n] = (int)v.len;
+    p->fmt[p->n] = 1;
+    p->n++;
+}
+
+static void p_text(struct params *p, const char *v, size_t len)
+{
+    p_str(p, (struct proto_str){v, len});
+}
+
+static void p_int(struct params *p, long long v)
+{
+    snprintf(p->buf[p->n], sizeof(p->buf[p->n]), "%lld", v);
+    p->v[p->n] = p->buf[p->n];
+    p->len[p->n] = (int)strlen(p->buf[p->n]);
+    p->fmt[p->n] = 0;
+    p->n++;
+}
+
+static void p_null(struct params *p)
+{
+    p->v[p->n] = NULL;
+    p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
+    p->n++;
+}
+
+/* Runs prepared statement id: its result (the caller PQclears it), or
+ * NULL with s's error set. */
+static PGresult *run(struct pg_store *s, enum stmt_id id, const struct params *p, const char *what)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "s%d", (int)id);
+    PGresult *r = PQexecPrepared(s->c, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                                 p ? p->fmt : NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    failf(s, r, "%s", what);
+    PQclear(r);
+    return NULL;
+}
+
+/* Runs a statement and says how many rows it changed (or returned), or -1. */
+static long run_n(struct pg_store *s, enum stmt_id id, const struct params *p, const char *what)
+{
+    PGresult *r = run(s, id, p, what);
+    if (r == NULL)
+        return -1;
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atol(PQcmdTuples(r));
+    PQclear(r);
+    return n;
+}
+
+/* Runs SQL text that returns no rows. */
+static int exec_sql(struct pg_store *s, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(s->c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STORE_OK : failf(s, r, "%s", what);
+    PQclear(r);
+    return rc;
+}
+
+static int prepare_all(struct pg_store *s)
+{
+    for (int i = 0; i < ST__COUNT; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", i);
+        PGresult *r = PQprepare(s->c, name, stmt_sql[i], 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            failf(s, r, "cannot prepare a statement");
+        PQclear(r);
+        if (!ok)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* The session as the engine wants it: no notices on stderr, times and
+ * text as the engine reads them. */
+static void notice_quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    log_debug("PostgreSQL: %s", msg);
+}
+
+static int session_setup(struct pg_store *s);
+
+/* A lost connection (the database restarted, say) is made again here,
+ * before the next statement: its statements are prepared again, and what
+ * was open on it (a snapshot) is gone. STORE_OK with the connection up. */
+static int ensure(struct pg_store *s)
+{
+    if (PQstatus(s->c) == CONNECTION_OK)
+        return STORE_OK;
+    s->reading = 0;
+    s->in_tx = 0;
+    s->sp_open = 0;
+    if (s->role == ROLE_WRITER)
+        atomic_store(&s->e->lost, 1);
+    PQreset(s->c);
+    if (PQstatus(s->c) != CONNECTION_OK) {
+        snprintf(s->err, sizeof(s->err), "the connection to PostgreSQL is lost: %s",
+                 PQerrorMessage(s->c));
+        size_t l = strlen(s->err);
+        while (l > 0 && s->err[l - 1] == '\n')
+            s->err[--l] = '\0';
+        return STORE_ERROR;
+    }
+    if (session_setup(s) != STORE_OK || prepare_all(s) != STORE_OK) {
+        PQfinish(s->c);
+        s->c = PQconnectdb(s->e->uri);
+        return STORE_ERROR;
+    }
+    if (s->role == ROLE_WRITER)
+        atomic_store(&s->e->lost, 0);
+    log_info("PostgreSQL: connection made again");
+    return STORE_OK;
+}
+
+/* The first schema of search_path, created if it does not exist (a URI
+ * with options=-csearch_path=NAME picks a schema of its own: the tests
+ * give each server one). */
+static int schema_ensure(struct pg_store *s, char *err, size_t errcap)
+{
+    PGresult *r = PQexec(s->c, "SELECT current_schema() IS NULL, "
+                               "format('CREATE SCHEMA IF NOT EXISTS %I', "
+                               "trim(both '\" ' from split_part(current_setting('search_path'), "
+                               "',', 1)))");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        snprintf(err, errcap, "cannot read the search path: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    int missing = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    char sql[256];
+    snprintf(sql, sizeof(sql), "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    if (!missing)
+        return 0;
+    if (exec_sql(s, sql, "cannot create the schema") != STORE_OK) {
+        snprintf(err, errcap, "%s", s->err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Brings the schema to SCHEMA_VERSION, in one transaction under an
+ * advisory lock, so that two servers starting at once upgrade it once. */
+static int migrate(struct pg_store *s, char *err, size_t errcap)
+{
+    if (schema_ensure(s, err, errcap) != 0)
+        return -1;
+    if (exec_sql(s, "BEGIN", "cannot begin") != STORE_OK ||
+        exec_sql(s, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", "cannot lock") != STORE_OK ||
+        exec_sql(s, "CREATE TABLE IF NOT EXISTS todo_schema(version integer NOT NULL)",
+                 "cannot create todo_schema") != STORE_OK)
+        goto fail;
+    PGresult *r = PQexec(s->c, "SELECT max(version) FROM todo_schema");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        failf(s, r, "cannot read the schema version");
+        PQclear(r);
+        goto fail;
+    }
+    int from = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (from > SCHEMA_VERSION) {
+        exec_sql(s, "ROLLBACK", "cannot roll back");
+        snprintf(err, errcap,
+                 "the PostgreSQL database has todo schema version %d, but this todo-server "
+                 "knows versions up to %d; run a newer todo-server, or pick another --db",
+                 from, SCHEMA_VERSION);
+        return -1;
+    }
+    for (int i = from; i < SCHEMA_VERSION; i++) {
+        if (exec_sql(s, migrations[i], "cannot upgrade the schema") != STORE_OK) {
+            snprintf(err, errcap, "schema version %d: %s", i + 1, s->err);
+            exec_sql(s, "ROLLBACK", "cannot roll back");
+            return -1;
+        }
+    }
+    char sql[96];
+    snprintf(sql, sizeof(sql), "DELETE FROM todo_schema; INSERT INTO todo_schema VALUES(%d)",
+             SCHEMA_VERSION);
+    if (exec_sql(s, sql, "cannot record the schema version") != STORE_OK ||
+        exec_sql(s, "COMMIT", "cannot commit the schema") != STORE_OK)
+        goto fail;
+    if (from == 0)
+        log_info("PostgreSQL database: created with schema version %d", SCHEMA_VERSION);
+    else if (from < SCHEMA_VERSION)
+        log_info("PostgreSQL database: schema upgraded from version %d to %d", from,
+                 SCHEMA_VERSION);
+    return 0;
+fail:
+    snprintf(err, errcap, "%s", s->err);
+    exec_sql(s, "ROLLBACK", "cannot roll back");
+    return -1;
+}
+
+static void conn_close(struct pg_store *s);
+
+/* What a session needs, at connect and again after a reconnect (PQreset
+ * keeps the connection's parameters, not what SET changed): text in
+ * UTF-8, and for a durable server (--sync full) every commit of the writer
+ * waiting for its WAL to be flushed, whatever the database's default. */
+static int session_setup(struct pg_store *s)
+{
+    if (exec_sql(s, "SET client_encoding = 'UTF8'", "cannot set up the session") != STORE_OK)
+        return STORE_ERROR;
+    if (s->role == ROLE_WRITER && s->e->durable &&
+        exec_sql(s, "SET synchronous_commit = on", "cannot set up the session") != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+static int conn_open(struct pg_engine *e, int role, struct pg_store **out, char *err, size_t errcap)
+{
+    *out = NULL;
+    struct pg_store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return STORE_ERROR;
+    }
+    s->kind = STORE_KIND_PG;
+    s->e = e;
+    s->role = role;
+    /* "postgresql:" alone: every setting from the PG* environment. */
+    const char *conninfo =
+        strcmp(e->uri, "postgresql:") == 0 || strcmp(e->uri, "postgres:") == 0 ? "" : e->uri;
+    s->c = PQconnectdb(conninfo);
+    if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
+        snprintf(err, errcap, "cannot connect to PostgreSQL: %s",
+                 s->c ? PQerrorMessage(s->c) : "out of memory");
+        size_t l = strlen(err);
+        while (l > 0 && err[l - 1] == '\n')
+            err[--l] = '\0';
+        goto fail;
+    }
+    PQsetNoticeProcessor(s->c, notice_quiet, NULL);
+    if (session_setup(s) != STORE_OK) {
+        snprintf(err, errcap, "%s", s->err);
+        goto fail;
+    }
+    if (role == ROLE_WRITER && migrate(s, err, errcap) != 0)
+        goto fail;
+    if (prepare_all(s) != STORE_OK) {
+        snprintf(err, errcap, "%s", s->err);
+        goto fail;
+    }
+    if (role != ROLE_WRITER) {
+        s->counted = 1;
+        atomic_fetch_add(&e->conns, 1);
+    }
+    *out = s;
+    return STORE_OK;
+fail:
+    conn_close(s);
+    return STORE_ERROR;
+}
+
+/* On a clean close, the writer gives back the ids of its block that it
+ * did not hand out, so that a restart goes on from the next id. */
+static void give_back_ids(struct pg_store *s)
+{
+    if (!s->ids_known || s->id_next >= s->id_end || PQstatus(s->c) != CONNECTION_OK)
+        return;
+    struct params p = {.n = 0};
+    p_int(&p, s->id_next);
+    p_int(&p, s->id_block);
+    if (run_n(s, ST_GIVE_BACK_IDS, &p, "cannot give back unused ids") < 0)
+        log_debug("%s", s->err);
+    s->ids_known = 0;
+}
+
+static void conn_close(struct pg_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->cur_open)
+        pg_cursor_close(&s->cur);
+    if (s->c != NULL && PQstatus(s->c) == CONNECTION_OK) {
+        pg_read_end(s);
+        if (s->role == ROLE_WRITER)
+            give_back_ids(s);
+    }
+    if (s->counted)
+        atomic_fetch_sub(&s->e->conns, 1);
+    PQfinish(s->c);
+    free(s);
+}
+
+void pg_close(struct pg_store *s)
+{
+    if (s != NULL && s->role == ROLE_WRITER) {
+        log_error("store_close() of the writer; store_engine_close() closes it");
+        return;
+    }
+    conn_close(s);
+}
+
+/* ---- the engine ---- */
+
+static int undo_load(struct pg_store *s);
+
+static void engine_free(struct pg_engine *e)
+{
+    undo_stack_free(&e->undo);
+    pthread_mutex_destroy(&e->write_lock);
+    free(e->uri);
+    free(e);
+}
+
+int pg_engine_open(struct pg_engine **out, const struct store_options *o, char *err, size_t errcap)
+{
+    *out = NULL;
+    struct pg_engine *e = calloc(1, sizeof(*e));
+    if (e == NULL || (e->uri = strdup(o->path)) == NULL) {
+        free(e);
+        snprintf(err, errcap, "out of memory");
+        return STORE_ERROR;
+    }
+    e->kind = STORE_KIND_PG;
+    e->durable = o->durable != 0;
+    pthread_mutex_init(&e->write_lock, NULL);
+    if (conn_open(e, ROLE_WRITER, &e->writer, err, errcap) != STORE_OK)
+        goto fail;
+    if (undo_load(e->writer) != STORE_OK) {
+        snprintf(err, errcap, "PostgreSQL database: %s", e->writer->err);
+        goto fail;
+    }
+    PGconn *c = e->writer->c;
+    const char *host = PQhost(c);
+    const char *sync = PQparameterStatus(c, "synchronous_commit");
+    PGresult *r = PQexec(c, "SHOW synchronous_commit");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        sync = PQgetvalue(r, 0, 0);
+    snprintf(e->describe, sizeof(e->describe),
+             "PostgreSQL %d.%d, database %s on %s%s, synchronous_commit=%s",
+             PQserverVersion(c) / 10000, PQserverVersion(c) % 10000, PQdb(c),
+             host && *host == '/' ? "socket " : "", host ? host : "", sync ? sync : "?");
+    PQclear(r);
+    *out = e;
+    return STORE_OK;
+fail:
+    conn_close(e->writer);
+    engine_free(e);
+    return STORE_ERROR;
+}
+
+void pg_engine_close(struct pg_engine *e)
+{
+    if (e == NULL)
+        return;
+    int open = atomic_load(&e->conns);
+    if (open != 0)
+        log_warn("closing the store with %d connections still open", open);
+    conn_close(e->writer);
+    engine_free(e);
+}
+
+const char *pg_engine_describe(const struct pg_engine *e)
+{
+    return e->describe;
+}
+
+/* A REPEATABLE READ snapshot holds no write back. */
+int pg_engine_streams(const struct pg_engine *e)
+{
+    (void)e;
+    return 1;
+}
+
+/* PostgreSQL runs its own maintenance (autovacuum, checkpoints). */
+void pg_engine_maintain(struct pg_engine *e)
+{
+    (void)e;
+}
+
+int pg_connect(struct pg_engine *e, enum store_role role, struct pg_store **out, char *err,
+               size_t errcap)
+{
+    return conn_open(e, role == STORE_ROLE_STREAM ? ROLE_STREAM : ROLE_READ, out, err, errcap);
+}
+
+#ifdef TODO_FAULT_INJECTION
+static int fault(struct pg_store *s, enum store_fault f, const char *what)
+{
+    if (atomic_load_explicit(&s->e->fault, memory_order_relaxed) != (int)f)
+        return 0;
+    snprintf(s->err, sizeof(s->err), "%s: injected fault", what);
+    return 1;
+}
+
+void pg_fault_set(struct pg_engine *e, enum store_fault f)
+{
+    atomic_store(&e->fault, (int)f);
+}
+#else
+/* s is used, so that a function whose only use of it is a fault (read_fault)
+ * builds without TODO_FAULT_INJECTION (-DTODO_BUILD_TESTS=OFF). */
+#define fault(s, f, what) ((void)(s), 0)
+#endif
+
+/* ---- reads: snapshots and the change counter ---- */
+
+/* A connection that PostgreSQL closed (a restart) looks fine to libpq
+ * until a statement on it fails. When that statement is the first of a
+ * transaction, or a read on its own, nothing was open on the connection
+ * and nothing is lost: it is made again and the statement run once more,
+ * so that the first request after a restart is served, not answered ERR
+ * STORE. 1 when s may retry so. */
+static int retry_lost(struct pg_store *s)
+{
+    return PQstatus(s->c) == CONNECTION_BAD && !s->reading && !s->in_tx && ensure(s) == STORE_OK;
+}
+
+/* BEGIN (sql) on s, reconnecting first when needed (retry_lost). */
+static int begin_tx(struct pg_store *s, const char *sql, const char *what)
+{
+    if (ensure(s) != STORE_OK)
+        return STORE_ERROR;
+    if (exec_sql(s, sql, what) == STORE_OK)
+        return STORE_OK;
+    return retry_lost(s) ? exec_sql(s, sql, what) : STORE_ERROR;
+}
+
+static int read_open(struct pg_store *s)
+{
+    if (s->reading || s->in_tx)
+        return STORE_OK;
+    s->read_stamp = atomic_load(&s->e->commits);
+    if (begin_tx(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot begin reading") !=
+        STORE_OK)
+        return STORE_ERROR;
+    s->reading = 1;
+    s->tx_gen++; /* a cursor of the last one is gone (pg_cursor_close) */
+    return STORE_OK;
+}
+
+void pg_read_end(struct pg_store *s)
+{
+    s->pass_got = 0;
+    if (!s->reading)
+        return;
+    s->reading = 0;
+    if (PQstatus(s->c) == CONNECTION_OK &&
+        exec_sql(s, "COMMIT", "cannot end a read transaction") != STORE_OK)
+        log_warn("%s", s->err);
+}
+
+static size_t change_slot(struct proto_str id)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < id.len; i++)
+        h = (h ^ (unsigned char)id.ptr[i]) * 16777619u;
+    return h & (CHANGE_SLOTS - 1);
+}
+
+uint64_t pg_read_stamp(struct pg_store *s)
+{
+    if (!s->reading && !s->pass_got && !s->in_tx)
+        return atomic_load(&s->e->commits);
+    read_open(s);
+    return s->reading ? s->read_stamp : atomic_load(&s->e->commits);
+}
+
+int pg_unchanged(struct pg_store *s, struct proto_str id, uint64_t stamp)
+{
+    return atomic_load(&s->e->slot[change_slot(id)]) <= stamp;
+}
+
+uint32_t pg_change_key(struct pg_store *s, struct proto_str id)
+{
+    (void)s;
+    return (uint32_t)change_slot(id);
+}
+
+int pg_unchanged_key(struct pg_store *s, uint32_t key, uint64_t stamp)
+{
+    return atomic_load(&s->e->slot[key & (CHANGE_SLOTS - 1)]) <= stamp;
+}
+
+static void touch(struct pg_store *s, struct proto_str id)
+{
+    struct pg_engine *e = s->e;
+    if (s->role != ROLE_WRITER)
+        return;
+    size_t i = change_slot(id);
+    if (e->touched_bit[i / 8] & (1u << (i % 8)))
+        return;
+    e->touched_bit[i / 8] |= (unsigned char)(1u << (i % 8));
+    e->touched[e->ntouched++] = (uint32_t)i;
+}
+
+static void touched_publish(struct pg_engine *e)
+{
+    uint64_t n = atomic_load(&e->commits) + 1;
+    for (size_t k = 0; k < e->ntouched; k++)
+        atomic_store(&e->slot[e->touched[k]], n);
+    atomic_store(&e->commits, n);
+}
+
+static void touched_clear(struct pg_engine *e)
+{
+    for (size_t k = 0; k < e->ntouched; k++)
+        e->touched_bit[e->touched[k] / 8] = 0;
+    e->ntouched = 0;
+}
+
+/* ---- the write batch ---- */
+
+static struct id_mark id_mark_take(const struct pg_store *s)
+{
+    return (struct id_mark){s->id_next, s->ids_known ? s->id_block : -1};
+}
+
+/* Back to a mark: the ids handed out since are free again, if they are
+ * still of the block we hold (a block taken since stays ours). */
+static void id_mark_restore(struct pg_store *s, const struct id_mark *m)
+{
+    if (s->ids_known && m->block == s->id_block)
+        s->id_next = m->next;
+}
+
+static void tx_rollback(struct pg_store *s)
+{
+    if (PQstatus(s->c) != CONNECTION_OK)
+        atomic_store(&s->e->lost, 1);
+    id_mark_restore(s, &s->tx_mark);
+    undo_stack_rollback(&s->e->undo, 0);
+    s->in_tx = 0;
+    s->sp_open = 0;
+    s->release_due = 0;
+    if (PQstatus(s->c) == CONNECTION_OK && PQtransactionStatus(s->c) != PQTRANS_IDLE &&
+        exec_sql(s, "ROLLBACK", "cannot roll back") != STORE_OK)
+        log_debug("%s", s->err);
+}
+
+int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t errcap)
+{
+    pthread_mutex_lock(&e->write_lock);
+    struct pg_store *s = e->writer;
+    *w = s;
+    s->sp_open = 0;
+    s->release_due = 0;
+    if (fault(s, STORE_FAULT_BEGIN, "cannot begin a write") ||
+        begin_tx(s, "BEGIN", "cannot begin a transaction") != STORE_OK) {
+        snprintf(err, errcap, "%s", s->err);
+        tx_rollback(s);
+        pthread_mutex_unlock(&e->write_lock);
+        return STORE_ERROR;
+    }
+    undo_stack_commit(&e->undo);
+    s->tx_gen++;
+    s->tx_mark = id_mark_take(s);
+    s->in_tx = 1;
+    return STORE_OK;
+}
+
+/* Every command has its savepoint: in PostgreSQL a failed statement
+ * aborts the whole transaction, and only ROLLBACK TO a savepoint saves
+ * the batch's other commands. A command that succeeded leaves its
+ * savepoint to be released by the next one's SAVEPOINT, in one round
+ * trip (two statements of one simple query), or by the COMMIT; one that
+ * failed rolls back to it and releases it in one round trip too. So a
+ * command costs the database one round trip more than its statements,
+ * not two. */
+int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
+{
+    (void)req;
+    w->sp_open = 0;
+    if (fault(w, STORE_FAULT_UNDO, "out of memory for the undo history"))
+        return STORE_ERROR;
+    if (undo_stack_reserve(&w->e->undo, 2) != 0)
+        return failf(w, NULL, "out of memory for the undo history");
+    w->undo_cmd_mark = undo_stack_mark(&w->e->undo);
+    if (fault(w, STORE_FAULT_SAVEPOINT, "cannot open a savepoint"))
+        return STORE_ERROR;
+    w->sp_mark = id_mark_take(w);
+    w->undo_sp_mark = w->undo_cmd_mark;
+    const char *sql = w->release_due ? "RELEASE SAVEPOINT cmd; SAVEPOINT cmd" : "SAVEPOINT cmd";
+    w->release_due = 0;
+    if (exec_sql(w, sql, "cannot open a savepoint") != STORE_OK)
+        return STORE_ERROR;
+    w->sp_open = 1;
+    return STORE_OK;
+}
+
+int pg_cmd_end(struct pg_store *w, int failed)
+{
+    if (fault(w, STORE_FAULT_TX_LOST, "the transaction ended after an error")) {
+        tx_rollback(w);
+        return STORE_OK;
+    }
+    if (failed)
+        undo_stack_rollback(&w->e->undo, w->undo_cmd_mark);
+    if (!w->sp_open)
+        return STORE_OK;
+    w->sp_open = 0;
+    if (fault(w, STORE_FAULT_RELEASE, "cannot close a savepoint"))
+        return STORE_ERROR;
+    if (!failed) {
+        w->release_due = 1;
+        return STORE_OK;
+    }
+    if (exec_sql(w, "ROLLBACK TO SAVEPOINT cmd; RELEASE SAVEPOINT cmd",
+                 "cannot roll back to a savepoint") != STORE_OK)
+        return STORE_ERROR;
+    id_mark_restore(w, &w->sp_mark);
+    return STORE_OK;
+}
+
+int pg_write_ok(struct pg_store *w)
+{
+    return w->in_tx && PQstatus(w->c) == CONNECTION_OK &&
+           PQtransactionStatus(w->c) == PQTRANS_INTRANS;
+}
+
+int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
+{
+    struct pg_store *s = e->writer;
+    int rc = STORE_OK;
+    if (commit) {
+        if (!pg_write_ok(s)) {
+            snprintf(s->err, sizeof(s->err),
+                     "cannot commit: the transaction was rolled back after an earlier error");
+            rc = STORE_ERROR;
+        } else if (fault(s, STORE_FAULT_COMMIT_FULL, "cannot commit: database or disk is full") ||
+                   fault(s, STORE_FAULT_COMMIT_IOERR, "cannot commit: disk I/O error")) {
+            rc = STORE_ERROR;
+        } else {
+            /* COMMIT of a transaction that failed answers ROLLBACK: only
+             * the tag COMMIT says that it committed. A connection lost
+             * during the COMMIT leaves it unknown, and is reported as a
+             * failure: never an OK for a write that may not be kept. */
+            PGresult *r = PQexec(s->c, "COMMIT");
+            if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
+                rc = failf(s, r, "cannot commit");
+            PQclear(r);
+            if (rc == STORE_OK) {
+                s->in_tx = 0;
+                touched_publish(e);
+                undo_stack_commit(&e->undo);
+            }
+        }
+        if (rc != STORE_OK && err != NULL)
+            snprintf(err, errcap, "%s", s->err);
+    }
+    if (!commit || rc != STORE_OK)
+        tx_rollback(s);
+    s->in_tx = 0;
+    touched_clear(e);
+    s->sp_open = 0;
+    pthread_mutex_unlock(&e->write_lock);
+    return rc;
+}
+
+/* ---- tasks ---- */
+
+static struct proto_str col_str(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return (struct proto_str){"", 0};
+    return (struct proto_str){PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col)};
+}
+
+static int64_t col_int(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static int emit_task(const PGresult *r, int row, store_task_fn fn, void *arg)
+{
+    struct proto_task t;
+    memset(&t, 0, sizeof(t));
+    t.id = col_str(r, row, 0);
+    t.text = col_str(r, row, 1);
+    t.done = col_int(r, row, 2) != 0;
+    t.pri = (int)col_int(r, row, 3);
+    if (t.pri < PROTO_PRI_NONE || t.pri > PROTO_PRI_HIGH)
+        t.pri = PROTO_PRI_NONE;
+    struct proto_str due = col_str(r, row, 4);
+    if (due.len == PROTO_DATE_LEN)
+        memcpy(t.due, due.ptr, PROTO_DATE_LEN);
+    t.due[due.len == PROTO_DATE_LEN ? PROTO_DATE_LEN : 0] = '\0';
+    t.created = col_int(r, row, 5);
+    t.updated = col_int(r, row, 6);
+    t.tags = col_str(r, row, 7);
+    return fn(arg, &t);
+}
+
+static int read_fault(struct pg_store *s)
+{
+    return fault(s, STORE_FAULT_READ_IOERR, "cannot read tasks: disk I/O error");
+}
+
+static int tag_change(struct pg_store *s, enum stmt_id which, struct proto_str id,
+                      struct proto_str tag)
+{
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    p_str(&p, tag);
+    return run_n(s, which, &p, "cannot change a task's tags") < 0 ? STORE_ERROR : STORE_OK;
+}
+
+static int set_tags(struct pg_store *s, struct proto_str id)
+{
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    return run_n(s, ST_SET_TAGS, &p, "cannot change a task's tags") < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/* A new block of ids from the sequence. */
+static int ids_block(struct pg_store *s)
+{
+    PGresult *r = run(s, ST_NEXT_ID, NULL, "cannot take ids from the sequence");
+    if (r == NULL)
+        return STORE_ERROR;
+    int64_t v = col_int(r, 0, 0);
+    PQclear(r);
+    s->ids_known = 1;
+    s->id_block = v;
+    s->id_next = v;
+    s->id_end = v + ID_BLOCK;
+    return STORE_OK;
+}
+
+static int add_do(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq,
+                  char id[PROTO_MAX_ID + 1])
+{
+    int rc;
+    struct proto_str ids;
+    for (;;) {
+        if ((!s->ids_known || s->id_next >= s->id_end) && (rc = ids_block(s)) != STORE_OK)
+            return rc;
+        snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)s->id_next);
+        ids = (struct proto_str){id, strlen(id)};
+        struct params p = {.n = 0};
+        p_str(&p, ids);
+        p_str(&p, req->text);
+        p_int(&p, req->pri);
+        if (req->due_op == 1)
+            p_text(&p, req->due, PROTO_DATE_LEN);
+        else
+            p_null(&p);
+        p_int(&p, now);
+        p_int(&p, seq);
+        long n = run_n(s, ST_INSERT, &p, "cannot add the task");
+        if (n < 0)
+            return STORE_ERROR;
+        s->id_next++;
+        if (n > 0)
+            break; /* else the id was taken (a POST, an IMPORT): the next one */
+    }
+    touch(s, ids);
+    for (size_t i = 0; i < req->ntags; i++)
+        if ((rc = tag_change(s, ST_ADD_TAG, ids, req->tags[i])) != STORE_OK)
+            return rc;
+    if (req->ntags > 0 && (rc = set_tags(s, ids)) != STORE_OK)
+        return rc;
+    return STORE_OK;
+}
+
+static int64_t id_number(struct proto_str id)
+{
+    if (id.len == 0 || id.len > 18 || id.ptr[0] == '0')
+        return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < id.len; i++) {
+        if (id.ptr[i] < '0' || id.ptr[i] > '9')
+            return -1;
+        n = n * 10 + (id.ptr[i] - '0');
+    }
+    return n;
+}
+
+/* ADD never hands out n once "n" is imported: inside our block, the block
+ * goes on after it; past it, the sequence's next block starts after n. */
+static int ids_pass(struct pg_store *s, int64_t n)
+{
+    if (s->ids_known && n < s->id_next)
+        return STORE_OK;
+    if (s->ids_known && n < s->id_end) {
+        s->id_next = n + 1;
+        return STORE_OK;
+    }
+    struct params p = {.n = 0};
+    p_int(&p, n + 1);
+    if (run_n(s, ST_IDS_PASS, &p, "cannot advance the id sequence") < 0)
+        return STORE_ERROR;
+    s->ids_known = 0;
+    return STORE_OK;
+}
+
+static int exists_id(struct pg_store *s, struct proto_str id)
+{
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    long n = run_n(s, ST_EXISTS, &p, "cannot look the task up");
+    return n < 0 ? -1 : n > 0;
+}
+
+static int import_do(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq,
+                     int *outcome)
+{
+    int rc;
+    touch(s, req->id);
+    int exists = exists_id(s, req->id);
+    if (exists < 0)
+        return STORE_ERROR;
+    if (exists && req->import_mode == PROTO_IMPORT_SKIP) {
+        *outcome = STORE_IMPORT_SKIPPED;
+        return STORE_OK;
+    }
+    if (exists && req->import_mode != PROTO_IMPORT_REPLACE)
+        return STORE_EXISTS;
+    struct params p = {.n = 0};
+    p_str(&p, req->id);
+    p_str(&p, req->text);
+    p_int(&p, req->done != 0);
+    p_int(&p, req->pri);
+    if (req->due_op == 1)
+        p_text(&p, req->due, PROTO_DATE_LEN);
+    else
+        p_null(&p);
+    p_int(&p, req->created == PROTO_TIME_NOW ? now : req->created);
+    p_int(&p, req->updated == PROTO_TIME_NOW ? now : req->updated);
+    p_int(&p, seq);
+    if (run_n(s, exists ? ST_REPLACE : ST_RESTORE, &p, "cannot import the task") < 0)
+        return STORE_ERROR;
+    if (exists) {
+        struct params q = {.n = 0};
+        p_str(&q, req->id);
+        if (run_n(s, ST_DEL_TAGS, &q, "cannot replace the task's tags") < 0)
+            return STORE_ERROR;
+    }
+    for (size_t i = 0; i < req->ntags; i++)
+        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+            return rc;
+    if ((exists || req->ntags > 0) && (rc = set_tags(s, req->id)) != STORE_OK)
+        return rc;
+    int64_t n = id_number(req->id);
+    if (n > 0 && (rc = ids_pass(s, n)) != STORE_OK)
+        return rc;
+    *outcome = exists ? STORE_IMPORT_REPLACED : STORE_IMPORT_ADDED;
+    return STORE_OK;
+}
+
+/* A pass's first GET runs on its own (one round trip instead of three,
+ * BEGIN, SELECT, COMMIT), as in the SQLite engine; the later ones share
+ * the pass's snapshot. */
+int pg_get(struct pg_store *s, struct proto_str id, store_task_fn fn, void *arg)
+{
+    if (s->pass_got || s->role == ROLE_WRITER) {
+        if (read_open(s) != STORE_OK)
+            return STORE_ERROR;
+    } else if (ensure(s) != STORE_OK) {
+        return STORE_ERROR;
+    }
+    s->pass_got = 1;
+    if (read_fault(s))
+        return STORE_ERROR;
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    PGresult *r = run(s, ST_GET, &p, "cannot read tasks");
+    if (r == NULL && retry_lost(s))
+        r = run(s, ST_GET, &p, "cannot read tasks");
+    if (r == NULL)
+        return STORE_ERROR;
+    int rc = STORE_NOTFOUND;
+    if (PQntuples(r) > 0)
+        rc = emit_task(r, 0, fn, arg) ? STORE_STOPPED : STORE_OK;
+    PQclear(r);
+    return rc;
+}
+
+static int edit_do(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq)
+{
+    int rc;
+    touch(s, req->id);
+    struct params p = {.n = 0};
+    p_int(&p, req->has_text);
+    if (req->has_text)
+        p_str(&p, req->text);
+    else
+        p_null(&p);
+    p_int(&p, req->pri);
+    p_int(&p, req->due_op);
+    if (req->due_op == 1)
+        p_text(&p, req->due, PROTO_DATE_LEN);
+    else
+        p_null(&p);
+    p_int(&p, now);
+    p_str(&p, req->id);
+    p_int(&p, seq);
+    long n = run_n(s, ST_EDIT, &p, "cannot edit the task");
+    if (n < 0)
+        return STORE_ERROR;
+    if (n == 0)
+        return STORE_NOTFOUND;
+    for (size_t i = 0; i < req->nuntags; i++)
+        if ((rc = tag_change(s, ST_DEL_TAG, req->id, req->untags[i])) != STORE_OK)
+            return rc;
+    for (size_t i = 0; i < req->ntags; i++)
+        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+            return rc;
+    if (req->ntags > 0) {
+        struct params q = {.n = 0};
+        p_str(&q, req->id);
+        PGresult *r = run(s, ST_COUNT_TAGS, &q, "cannot count the task's tags");
+        if (r == NULL)
+            return STORE_ERROR;
+        int64_t k = col_int(r, 0, 0);
+        PQclear(r);
+        if (k > PROTO_MAX_TAGS)
+            return STORE_LIMIT;
+    }
+    if (req->ntags > 0 || req->nuntags > 0)
+        return set_tags(s, req->id);
+    return STORE_OK;
+}
+
+static int del_do(struct pg_store *s, struct proto_str id)
+{
+    touch(s, id);
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    long n = run_n(s, ST_DEL, &p, "cannot delete the task");
+    if (n < 0)
+        return STORE_ERROR;
+    if (n == 0)
+        return STORE_NOTFOUND;
+    return run_n(s, ST_DEL_TAGS, &p, "cannot delete the task's tags") < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/* ---- the undo history (as store-sqlite.c keeps it) ---- */
+
+static int64_t undo_seq(struct pg_store *s)
+{
+    return s->e->undo_next++;
+}
+
+static int undo_trim(struct pg_store *s)
+{
+    const struct undo_stack *u = &s->e->undo;
+    if (u->n < UNDO_STACK_DEPTH)
+        return STORE_OK;
+    struct params p = {.n = 0};
+    p_int(&p, u->ring[u->head].seq);
+    return run_n(s, ST_UNDO_TRIM, &p, "cannot trim the undo history") < 0 ? STORE_ERROR : STORE_OK;
+}
+
+static int undo_keep(struct pg_store *s, struct proto_str id)
+{
+    struct pg_engine *e = s->e;
+    if (undo_stack_find(&e->undo, id) == NULL)
+        return STORE_OK;
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    if (run_n(s, ST_UNDO_SAVE, &p, "cannot keep the change for UNDO") < 0)
+        return STORE_ERROR;
+    if (++e->undo_saves >= 64) {
+        e->undo_saves = 0;
+        return undo_trim(s);
+    }
+    return STORE_OK;
+}
+
+static void undo_push(struct pg_store *s, int64_t seq, int64_t kind, struct proto_str id)
+{
+    if (undo_stack_push(&s->e->undo, seq, kind, id) != 0)
+        log_error("undo stack: no room for a change (a bug)");
+}
+
+static int undo_load(struct pg_store *s)
+{
+    struct pg_engine *e = s->e;
+    PGresult *r = run(s, ST_UNDO_MAX, NULL, "cannot read the undo history");
+    if (r == NULL)
+        return STORE_ERROR;
+    e->undo_next = col_int(r, 0, 0) + 1;
+    PQclear(r);
+    r = run(s, ST_UNDO_LOAD, NULL, "cannot read the undo history");
+    if (r == NULL)
+        return STORE_ERROR;
+    undo_stack_free(&e->undo);
+    int n = PQntuples(r);
+    if (undo_stack_reserve(&e->undo, (size_t)n) != 0) {
+        PQclear(r);
+        return failf(s, NULL, "out of memory for the undo history");
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        struct proto_str id = col_str(r, i, 2);
+        int64_t kind = col_int(r, i, 1);
+        if ((kind & 7) < UNDO_ADD || (kind & 7) > UNDO_IMPORT || id.len > PROTO_MAX_ID)
+            continue;
+        undo_stack_push(&e->undo, col_int(r, i, 0), kind, id);
+    }
+    PQclear(r);
+    undo_stack_commit(&e->undo);
+    return STORE_OK;
+}
+
+int pg_add(struct pg_store *s, const struct proto_request *req, int64_t now,
+           char id[PROTO_MAX_ID + 1])
+{
+    int64_t seq = undo_seq(s);
+    int rc = add_do(s, req, now, seq, id);
+    if (rc == STORE_OK)
+        undo_push(s, seq, UNDO_ADD, (struct proto_str){id, strlen(id)});
+    return rc;
+}
+
+int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t *run_no,
+              int *outcome)
+{
+    int rc = STORE_OK;
+    if (req->import_mode == PROTO_IMPORT_REPLACE)
+        rc = undo_keep(s, req->id);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t seq = undo_seq(s);
+    rc = import_do(s, req, now, seq, outcome);
+    if (rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED) {
+        int64_t r = seq;
+        if (run_no != NULL) {
+            if (*run_no == 0)
+                *run_no = seq;
+            r = *run_no;
+        }
+        undo_push(s, seq, (int64_t)UNDO_IMPORT + (r << 3), req->id);
+    }
+    return rc;
+}
+
+int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
+{
+    int rc = undo_keep(s, req->id);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t seq = undo_seq(s);
+    undo_push(s, seq, UNDO_EDIT, req->id);
+    return edit_do(s, req, now, seq);
+}
+
+int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
+{
+    int rc = undo_keep(s, id);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t seq = undo_seq(s);
+    int kind = done ? UNDO_DONE : UNDO_UNDONE;
+    touch(s, id);
+    struct params p = {.n = 0};
+    p_int(&p, done);
+    p_int(&p, now);
+    p_str(&p, id);
+    p_int(&p, kind);
+    p_int(&p, seq);
+    long n = run_n(s, ST_SET_DONE, &p, "cannot change the task");
+    if (n < 0)
+        return STORE_ERROR;
+    if (n == 0)
+        return STORE_NOTFOUND;
+    undo_push(s, seq, kind, id);
+    return STORE_OK;
+}
+
+int pg_del(struct pg_store *s, struct proto_str id)
+{
+    int rc = undo_keep(s, id);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t seq = undo_seq(s);
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    p_int(&p, seq);
+    long n = run_n(s, ST_UNDO_SAVE_DEL, &p, "cannot keep the task for UNDO");
+    if (n < 0)
+        return STORE_ERROR;
+    if (n == 0)
+        return STORE_NOTFOUND;
+    undo_push(s, seq, UNDO_DEL, id);
+    return del_do(s, id);
+}
+
+static int tags_restore(struct pg_store *s, struct proto_str id, struct proto_str list)
+{
+    int rc;
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    if (run_n(s, ST_DEL_TAGS, &p, "cannot restore the task's tags") < 0)
+        return STORE_ERROR;
+    size_t i = 0;
+    while (i < list.len) {
+        size_t j = i;
+        while (j < list.len && list.ptr[j] != ',')
+            j++;
+        if (j > i && (rc = tag_change(s, ST_ADD_TAG, id,
+                                      (struct proto_str){list.ptr + i, j - i})) != STORE_OK)
+            return rc;
+        i = j + 1;
+    }
+    return set_tags(s, id);
+}
+
+static int undo_forget(struct pg_store *s, struct proto_str id, int64_t seq)
+{
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    p_int(&p, seq);
+    return run_n(s, ST_UNDO_FORGET, &p, "cannot update the undo history") < 0 ? STORE_ERROR
+                                                                              : STORE_OK;
+}
+
+static int undo_del(struct pg_store *s, struct proto_str id, int64_t seq)
+{
+    char tags[PROTO_MAX_TAGS * (PROTO_MAX_TAG + 1) + 1];
+    int ex = exists_id(s, id);
+    if (ex < 0)
+        return STORE_ERROR;
+    if (ex)
+        return STORE_CONFLICT;
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    p_int(&p, seq);
+    PGresult *r = run(s, ST_UNDO_OLD, &p, "cannot read the undo history");
+    if (r == NULL)
+        return STORE_ERROR;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return STORE_CONFLICT;
+    }
+    struct proto_str t = col_str(r, 0, 0);
+    snprintf(tags, sizeof(tags), "%.*s", (int)t.len, t.ptr);
+    int64_t prev = col_int(r, 0, 1);
+    PQclear(r);
+    int rc;
+    if (run_n(s, ST_UNDO_REVIVE, &p, "cannot restore the task") < 0)
+        return STORE_ERROR;
+    if ((rc = tags_restore(s, id, (struct proto_str){tags, strlen(tags)})) != STORE_OK)
+        return rc;
+    if ((rc = undo_forget(s, id, seq)) != STORE_OK)
+        return rc;
+    return undo_forget(s, id, prev);
+}
+
+static int undo_change(struct pg_store *s, struct proto_str id, int64_t seq, int *existed)
+{
+    char tags[PROTO_MAX_TAGS * (PROTO_MAX_TAG + 1) + 1];
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    PGresult *r = run(s, ST_UNDO_ROW, &p, "cannot read the undo history");
+    if (r == NULL)
+        return STORE_ERROR;
+    if (PQntuples(r) == 0 || col_int(r, 0, 0) != seq) {
+        PQclear(r);
+        return STORE_CONFLICT;
+    }
+    int b = col_int(r, 0, 1) != 0;
+    struct proto_str t = col_str(r, 0, 2);
+    snprintf(tags, sizeof(tags), "%.*s", (int)t.len, t.ptr);
+    int64_t prev = col_int(r, 0, 3);
+    PQclear(r);
+    *existed = b;
+    if (!b)
+        return del_do(s, id);
+    int rc;
+    if (run_n(s, ST_UNDO_BACK, &p, "cannot restore the task") < 0)
+        return STORE_ERROR;
+    if ((rc = tags_restore(s, id, (struct proto_str){tags, strlen(tags)})) != STORE_OK)
+        return rc;
+    return undo_forget(s, id, prev);
+}
+
+static int undo_one(struct pg_store *s, struct undo_ent *e, int *existed, int *exists)
+{
+    *e = *undo_stack_top(&s->e->undo);
+    struct proto_str id = {e->id, strlen(e->id)};
+    int rc;
+    touch(s, id);
+    *existed = 1;
+    if ((e->kind & 7) == UNDO_DEL) {
+        *exists = 0;
+        rc = undo_del(s, id, e->seq);
+    } else {
+        *exists = 1;
+        rc = undo_change(s, id, e->seq, existed);
+    }
+    if (rc == STORE_OK && undo_stack_pop(&s->e->undo) != 0)
+        rc = failf(s, NULL, "out of memory for the undo history");
+    return rc;
+}
+
+int pg_undo(struct pg_store *s, struct proto_str user, struct store_undone *out,
+            store_undone_fn each, void *arg)
+{
+    (void)user;
+    memset(out, 0, sizeof(*out));
+    const struct undo_ent *top = undo_stack_top(&s->e->undo);
+    if (top == NULL)
+        return STORE_NOTFOUND;
+    int64_t kind = top->kind;
+    do {
+        struct undo_ent e;
+        int existed, exists;
+        int rc = undo_one(s, &e, &existed, &exists);
+        snprintf(out->kind, sizeof(out->kind), "%s", undo_kind_name[e.kind & 7]);
+        snprintf(out->id, sizeof(out->id), "%s", e.id);
+        if (rc != STORE_OK)
+            return rc;
+        out->existed = existed;
+        out->exists = exists;
+        out->count++;
+        if (each != NULL)
+            each(arg, (struct proto_str){out->id, strlen(out->id)}, existed, exists);
+        if (undo_stack_reserve(&s->e->undo, 1) != 0)
+            return failf(s, NULL, "out of memory for the undo history");
+        top = undo_stack_top(&s->e->undo);
+    } while ((kind & 7) == UNDO_IMPORT && top != NULL && top->kind == kind);
+    return STORE_OK;
+}
+
+int pg_put(struct pg_store *s, struct proto_str id, struct proto_str text, int64_t now)
+{
+    int rc = undo_keep(s, id);
+    if (rc != STORE_OK)
+        return rc;
+    touch(s, id);
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    p_str(&p, text);
+    p_int(&p, now);
+    p_int(&p, undo_seq(s));
+    return run_n(s, ST_PUT, &p, "cannot store the task") < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/* ---- LIST ---- */
+
+/*
+ * The LIST query for req, with its parameters: tags as $1..$n, then a
+ * custom list's due and priority filters. The word filter is not SQL:
+ * rows are matched by proto_text_has_words as they are handed out, so
+ * that both engines and the protocol's document agree on what a word is.
+ */
+static void list_query(const struct proto_request *req, char *sql, size_t cap, struct params *p)
+{
+    size_t n = 0;
+#define SQL_ADD(...)                                                                               \
+    do {                                                                                           \
+        int k_ = snprintf(sql + n, n < cap ? cap - n : 0, __VA_ARGS__);                            \
+        n += k_ > 0 ? (size_t)k_ : 0;                                                              \
+    } while (0)
+    int filter = req->filter;
+    if (filter < PROTO_FILTER_PENDING || filter > PROTO_FILTER_ALL)
+        filter = PROTO_FILTER_PENDING;
+    size_t ntags = req->ntags > PROTO_MAX_TAGS ? PROTO_MAX_TAGS : req->ntags;
+    int custom = req->nsort > 0 || req->due_before[0] || req->due_after[0] || req->overdue ||
+                 req->pri_match > 0;
+    p->n = 0;
+    if (ntags > 0) {
+        SQL_ADD("SELECT " TASK_COLS " FROM task_tags g0 JOIN tasks t ON t.id = g0.task_id"
+                " WHERE g0.tag = $1");
+        p_str(p, req->tags[0]);
+    } else {
+        SQL_ADD("SELECT " TASK_COLS " FROM tasks t WHERE true");
+    }
+    if (filter == PROTO_FILTER_PENDING || (custom && req->overdue))
+        SQL_ADD(" AND t.done = 0");
+    else if (filter == PROTO_FILTER_DONE)
+        SQL_ADD(" AND t.done = 1");
+    for (size_t i = 1; i < ntags; i++) {
+        SQL_ADD(" AND EXISTS(SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = $%d)",
+                p->n + 1);
+        p_str(p, req->tags[i]);
+    }
+    if (!custom) {
+        SQL_ADD(" ORDER BY t.created, t.rid");
+        return;
+    }
+    if (req->due_before[0]) {
+        SQL_ADD(" AND t.due < $%d", p->n + 1);
+        p_text(p, req->due_before, PROTO_DATE_LEN);
+    }
+    if (req->due_after[0]) {
+        SQL_ADD(" AND t.due > $%d", p->n + 1);
+        p_text(p, req->due_after, PROTO_DATE_LEN);
+    }
+    if (req->pri_match > 0) {
+        SQL_ADD(" AND t.pri = $%d::int", p->n + 1);
+        p_int(p, req->pri_match - 1);
+    }
+    SQL_ADD(" ORDER BY");
+    for (size_t i = 0; i < req->nsort && i < PROTO_MAX_SORT; i++) {
+        int f = req->sort[i] < 0 ? -req->sort[i] : req->sort[i];
+        const char *up = req->sort[i] < 0 ? " DESC" : "";
+        const char *down = req->sort[i] < 0 ? "" : " DESC";
+        switch (f) {
+        case PROTO_SORT_DUE:
+            SQL_ADD(" t.due IS NULL, t.due%s,", up);
+            break;
+        case PROTO_SORT_PRI:
+            SQL_ADD(" t.pri%s,", down);
+            break;
+        case PROTO_SORT_CREATED:
+            SQL_ADD(" t.created%s,", up);
+            break;
+        case PROTO_SORT_UPDATED:
+            SQL_ADD(" t.updated%s,", up);
+            break;
+        case PROTO_SORT_ID:
+            SQL_ADD(" length(t.id)%s, t.id%s,", up, up);
+            break;
+        default:
+            break;
+        }
+    }
+    SQL_ADD(" t.created, t.rid");
+#undef SQL_ADD
+}
+
+/* The rows of LIST req, read whole (NULL: s's error says why). */
+static PGresult *list_run(struct pg_store *s, const struct proto_request *req)
+{
+    char sql[4096];
+    struct params p;
+    if (read_open(s) != STORE_OK)
+        return NULL;
+    if (read_fault(s))
+        return NULL;
+    list_query(req, sql, sizeof(sql), &p);
+    PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, p.fmt, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        failf(s, r, "cannot read tasks");
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int word_match(const struct proto_request *req, const PGresult *r, int row)
+{
+    if (!req->has_text || req->text.len == 0)
+        return 1;
+    struct proto_str t = col_str(r, row, 1);
+    return proto_text_has_words(t.ptr, t.len, req->text.ptr, req->text.len);
+}
+
+int pg_list(struct pg_store *s, const struct proto_request *req, store_task_fn fn, void *arg)
+{
+    PGresult *r = list_run(s, req);
+    if (r == NULL)
+        return STORE_ERROR;
+    int rc = STORE_OK;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (word_match(req, r, i) && emit_task(r, i, fn, arg) != 0) {
+            rc = STORE_STOPPED;
+            break;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_tags(struct pg_store *s, store_tag_fn fn, void *arg)
+{
+    if (read_open(s) != STORE_OK || read_fault(s))
+        return STORE_ERROR;
+    PGresult *r = run(s, ST_TAGS, NULL, "cannot read tags");
+    if (r == NULL)
+        return STORE_ERROR;
+    int rc = STORE_OK;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (fn(arg, col_str(r, i, 0), col_int(r, i, 1)) != 0) {
+            rc = STORE_STOPPED;
+            break;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_count(struct pg_store *s, int64_t *n)
+{
+    *n = 0;
+    if (read_open(s) != STORE_OK || read_fault(s))
+        return STORE_ERROR;
+    PGresult *r = run(s, ST_COUNT, NULL, "cannot count tasks");
+    if (r == NULL)
+        return STORE_ERROR;
+    *n = col_int(r, 0, 0);
+    PQclear(r);
+    return STORE_OK;
+}
+
+/*
+ * The cursor is a server-side SCROLL cursor in the read transaction,
+ * fetched CURSOR_FETCH rows at a time, so that a stream holds a slice of
+ * its list in memory, not the whole of it; rewind goes back to its start
+ * in the same snapshot. The word filter is applied to the rows fetched.
+ */
+#define CURSOR_FETCH 256
+
+static int cursor_fetch(struct pg_cursor *k, int rows)
+{
+    char sql[64];
+    PQclear(k->res);
+    k->pos = 0;
+    k->n = 0;
+    snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM todo_cur", rows);
+    k->res = PQexec(k->s->c, sql);
+    if (PQresultStatus(k->res) != PGRES_TUPLES_OK) {
+        failf(k->s, k->res, "cannot read tasks");
+        PQclear(k->res);
+        k->res = NULL;
+        return STORE_ERROR;
+    }
+    k->n = PQntuples(k->res);
+    return STORE_OK;
+}
+
+static int cursor_match(const struct pg_cursor *k, int row)
+{
+    if (k->words == NULL)
+        return 1;
+    struct proto_str t = col_str(k->res, row, 1);
+    return proto_text_has_words(t.ptr, t.len, k->words, k->wlen);
+}
+
+int pg_cursor_open(struct pg_store *s, const struct proto_request *req, struct pg_cursor **out)
+{
+    if (s->cur_open)
+        pg_cursor_close(&s->cur);
+    struct pg_cursor *k = &s->cur;
+    memset(k, 0, sizeof(*k));
+    k->kind = STORE_KIND_PG;
+    k->s = s;
+    k->most = -1;
+    if (read_open(s) != STORE_OK || read_fault(s))
+        return STORE_ERROR;
+    if (req->has_text && req->text.len > 0) {
+        k->words = malloc(req->text.len + 1);
+        if (k->words == NULL)
+            return failf(s, NULL, "out of memory for LIST");
+        memcpy(k->words, req->text.ptr, req->text.len);
+        k->words[req->text.len] = '\0';
+        k->wlen = req->text.len;
+    }
+    char sql[4200];
+    struct params p;
+    int n = snprintf(sql, sizeof(sql), "DECLARE todo_cur SCROLL CURSOR FOR ");
+    list_query(req, sql + n, sizeof(sql) - (size_t)n, &p);
+    PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, p.fmt, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        failf(s, r, "cannot read tasks");
+    PQclear(r);
+    if (!ok) {
+        free(k->words);
+        k->words = NULL;
+        return STORE_ERROR;
+    }
+    k->gen = s->tx_gen;
+    if (req->ntags > 0) {
+        struct params q = {.n = 0};
+        p_str(&q, req->tags[0]);
+        r = run(s, ST_TAG_TASKS, &q, "cannot count LIST");
+        if (r != NULL) {
+            k->most = col_int(r, 0, 0);
+            PQclear(r);
+        }
+    }
+    s->cur_open = 1;
+    *out = k;
+    return STORE_OK;
+}
+
+int pg_cursor_count(struct pg_cursor *k, size_t max, size_t *n, int *done)
+{
+    (void)max; /* the rows are counted by the database, all at once */
+    /* The rows fetched and not handed out yet, then the rest. */
+    for (int i = k->pos; i < k->n; i++)
+        *n += (size_t)cursor_match(k, i);
+    k->pos = k->n;
+    if (k->words == NULL) {
+        PGresult *r = PQexec(k->s->c, "MOVE FORWARD ALL IN todo_cur");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            failf(k->s, r, "cannot count tasks");
+            PQclear(r);
+            return STORE_ERROR;
+        }
+        *n += (size_t)atol(PQcmdTuples(r));
+        PQclear(r);
+    } else {
+        do {
+            if (cursor_fetch(k, 1000) != STORE_OK)
+                return STORE_ERROR;
+            for (int i = 0; i < k->n; i++)
+                *n += (size_t)cursor_match(k, i);
+            k->pos = k->n;
+        } while (k->n > 0);
+    }
+    *done = 1;
+    return STORE_OK;
+}
+
+void pg_cursor_rewind(struct pg_cursor *k)
+{
+    PQclear(k->res);
+    k->res = NULL;
+    k->n = k->pos = 0;
+    if (exec_sql(k->s, "MOVE ABSOLUTE 0 IN todo_cur", "cannot rewind LIST") != STORE_OK)
+        log_warn("%s", k->s->err);
+}
+
+int pg_cursor_next(struct pg_cursor *k, store_task_fn fn, void *arg)
+{
+    for (;;) {
+        if (k->pos >= k->n) {
+            if (cursor_fetch(k, CURSOR_FETCH) != STORE_OK)
+                return STORE_ERROR;
+            if (k->n == 0)
+                return STORE_OK;
+        }
+        int row = k->pos++;
+        if (cursor_match(k, row) && emit_task(k->res, row, fn, arg) != 0)
+            return STORE_STOPPED;
+    }
+}
+
+void pg_cursor_close(struct pg_cursor *k)
+{
+    struct pg_store *s = k->s;
+    PQclear(k->res);
+    k->res = NULL;
+    free(k->words);
+    k->words = NULL;
+    k->n = k->pos = 0;
+    s->cur_open = 0;
+    /* Only in the transaction that declared it: a CLOSE of a cursor gone
+     * with its transaction would abort the next one. */
+    if (k->gen == s->tx_gen && PQstatus(s->c) == CONNECTION_OK &&
+        PQtransactionStatus(s->c) == PQTRANS_INTRANS &&
+        exec_sql(s, "CLOSE todo_cur", "cannot close LIST") != STORE_OK)
+        log_warn("%s", s->err);
+}
+
+long long pg_cursor_most(const struct pg_cursor *k)
+{
+    return k->most;
+}
+
+void pg_facts(struct pg_store *s, const char **engine, const char **state)
+{
+    *engine = "postgresql";
+    *state = atomic_load(&s->e->lost) ? "reconnecting" : "ok";
+}
