@@ -1111,6 +1111,20 @@ static void http_events(struct conn *c, struct cmd_ctx *x, const struct http_req
     c->http->sse = 1;
 }
 
+/* 401 for a request that needs the password and does not carry it:
+ * refused in the front end's words, before a command is built (the
+ * command layer would refuse it too, commands.c). */
+static void http_unauthorized(struct conn *c, struct cmd_ctx *x, int keep, int head_only)
+{
+    static const char body[] = "{\"error\":{\"code\":\"AUTH\",\"message\":\"a password is "
+                               "required: POST /api/login or Authorization: Bearer\"}}\n";
+    char extra[96];
+    snprintf(extra, sizeof(extra), "%sWWW-Authenticate: Bearer realm=\"todo\"\r\n", api_headers);
+    if (http_respond(c, 401, "application/json", extra, body, sizeof(body) - 1, keep, head_only) !=
+        0)
+        x->out_full = 1;
+}
+
 static void handle_http(struct conn *c, const struct http_request *r)
 {
     struct http_action *a = &hact;
@@ -1158,16 +1172,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
     }
     if (!answered && !x.authed &&
         (a->route == HTTP_R_COMMAND || a->route == HTTP_R_LEGACY || a->route == HTTP_R_EVENTS)) {
-        /* Refused here, in the front end's words, before a command is
-         * built; the command layer would refuse it too (commands.c). */
-        static const char body[] = "{\"error\":{\"code\":\"AUTH\",\"message\":\"a password is "
-                                   "required: POST /api/login or Authorization: Bearer\"}}\n";
-        char extra[96];
-        snprintf(extra, sizeof(extra), "%sWWW-Authenticate: Bearer realm=\"todo\"\r\n",
-                 api_headers);
-        if (http_respond(c, 401, "application/json", extra, body, sizeof(body) - 1, keep,
-                         head_only) != 0)
-            x.out_full = 1;
+        http_unauthorized(c, &x, keep, head_only);
         answered = 1;
     }
     if (answered)
@@ -1182,6 +1187,13 @@ static void handle_http(struct conn *c, const struct http_request *r)
             if (http_respond(c, 200, w->type, asset_headers, w->data, w->size, keep, head_only) !=
                 0)
                 x.out_full = 1;
+            break;
+        }
+        /* Any other GET is the tutorial's, which needs the password as
+         * the POST does: without it, 401 rather than a 200 whose body is
+         * the line protocol's ERR AUTH. */
+        if (strcmp(r->method, "GET") == 0 && !x.authed) {
+            http_unauthorized(c, &x, keep, head_only);
             break;
         }
         if (strcmp(r->method, "GET") == 0 && http_legacy(c, &x, r, a, keep, 0) == 0)

@@ -420,6 +420,16 @@ def test_password():
               % (r.status, doc))
         r, doc, _ = req(c, "POST", "/api/tasks", {"text": "sneaky"})
         check(r.status == 401, "POST refused without a password")
+        # The tutorial's GET needs the password as its POST does: a 401, not
+        # a 200 whose body is the line protocol's ERR AUTH.
+        r, doc, _ = req(c, "GET", "/task_01/status", ctype=None)
+        check(r.status == 401 and doc["error"]["code"] == "AUTH"
+              and r.getheader("WWW-Authenticate", "").startswith("Bearer"),
+              "tutorial GET without a password 401: %r %r" % (r.status, doc))
+        r, doc, _ = req(c, "POST", "/task_09=x/status", ctype=None)
+        check(r.status == 401, "tutorial POST without a password 401: %r" % r.status)
+        r, _, data = req(c, "GET", "/", ctype=None)
+        check(r.status == 200 and b"<!doctype html>" in data, "the page loads without a password")
         r, doc, _ = req(c, "POST", "/api/tasks", {"text": "with bearer"},
                         headers={"Authorization": "Bearer s3cret-pw"})
         check(r.status == 201 and doc["text"] == "with bearer", "Bearer lets a POST in: %r %r"
