@@ -149,6 +149,18 @@ int http_head(struct proto_buf *out, int status, const char *type, size_t length
 int http_error_response(struct proto_buf *out, int status, const char *code, const char *msg,
                         int keep, int head_only)
 {
+    /* A message may quote the client's bytes ("unknown query parameter:
+     * x"), which need not be UTF-8, and JSON strings must be: such bytes
+     * become '?', or there would be no response at all. */
+    char clean[256];
+    size_t ml = strlen(msg);
+    if (!proto_valid_utf8(msg, ml)) {
+        size_t n = ml < sizeof(clean) - 1 ? ml : sizeof(clean) - 1;
+        for (size_t i = 0; i < n; i++)
+            clean[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+        clean[n] = '\0';
+        msg = clean;
+    }
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
     char *body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);

@@ -87,7 +87,8 @@ int http_head(struct proto_buf *out, int status, const char *type, size_t length
               const char *extra);
 
 /* Appends a whole JSON error response ({"error":{"code","message"}}),
- * without the body for HEAD. 0 or -1 as http_head. */
+ * without the body for HEAD; bytes of msg that are not valid UTF-8 are
+ * sent as '?'. 0 or -1 as http_head. */
 int http_error_response(struct proto_buf *out, int status, const char *code, const char *msg,
                         int keep, int head_only);
 

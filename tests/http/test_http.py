@@ -163,6 +163,12 @@ def test_api(srv):
     check(r.status == 404, "unknown path 404")
     r, doc, _ = req(c, "GET", "/api/tasks?status=later")
     check(r.status == 400, "bad status 400")
+    # A query parameter's name that is not UTF-8 is quoted in the error's
+    # message, which JSON must carry: still a 400 with a body, not a close.
+    r, doc, _ = req(c, "GET", "/api/tasks?stat%CFs=all")
+    check(r.status == 400 and doc["error"]["code"] == "ARGS"
+          and doc["error"]["message"] == "unknown query parameter: stat?s",
+          "a non-UTF-8 parameter name 400: %r %r" % (r.status, doc))
     r, doc, _ = req(c, "GET", "/api/tasks/bad!id")
     check(r.status == 404, "bad id 404")
     r, doc, _ = req(c, "POST", "/api/tasks", {"text": "buy milk"}, ctype="text/plain")
