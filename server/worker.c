@@ -813,21 +813,27 @@ static enum proto_err http_exec(struct cmd_ctx *x, struct http_sink *h, struct p
     return h->err;
 }
 
+/* extra, and after it, when the request's Origin is --http-cors's, the
+ * CORS headers that let that origin read the answer, in more[0..cap). */
+static const char *with_cors(const char *extra, char *more, size_t cap)
+{
+    if (!hact.cors)
+        return extra;
+    snprintf(more, cap,
+             "%sAccess-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+             "Access-Control-Allow-Methods: GET, HEAD, POST, PATCH, DELETE\r\n"
+             "Access-Control-Allow-Headers: Content-Type, Authorization\r\n",
+             extra ? extra : "", pool.cfg->http_cors);
+    return more;
+}
+
 /* Appends a response (head, then body unless head_only) to c's output. */
 static int http_respond(struct conn *c, int status, const char *type, const char *extra,
                         const void *body, size_t n, int keep, int head_only)
 {
     size_t old = c->out.len;
     char more[512];
-    if (hact.cors) {
-        /* The origin of --http-cors may read the answer (CORS). */
-        snprintf(more, sizeof(more),
-                 "%sAccess-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
-                 "Access-Control-Allow-Methods: GET, HEAD, POST, PATCH, DELETE\r\n"
-                 "Access-Control-Allow-Headers: Content-Type, Authorization\r\n",
-                 extra ? extra : "", pool.cfg->http_cors);
-        extra = more;
-    }
+    extra = with_cors(extra, more, sizeof(more));
     if (http_head(&c->out, status, type, n, keep, extra) != 0 ||
         (!head_only && n > 0 && proto_buf_append(&c->out, body, n) != 0)) {
         c->out.len = old;
@@ -1230,11 +1236,17 @@ static void handle_http(struct conn *c, const struct http_request *r)
         break;
     }
     case HTTP_R_ERROR:
-    default:
-        if (http_error_response(&c->out, a->status, a->errname ? a->errname : "ERROR", a->msg, keep,
-                                head_only) != 0)
+    default: {
+        /* A 405 names the methods the path takes; the --http-cors origin
+         * may read a refusal as it may read an answer. */
+        char allow[96], more[512];
+        snprintf(allow, sizeof(allow), "Allow: %s, OPTIONS\r\n", a->allow ? a->allow : "");
+        const char *extra = with_cors(a->allow ? allow : NULL, more, sizeof(more));
+        if (http_error_response_extra(&c->out, a->status, a->errname ? a->errname : "ERROR", a->msg,
+                                      keep, head_only, extra) != 0)
             x.out_full = 1;
         break;
+    }
     }
 out:
     c->import_run = 0;

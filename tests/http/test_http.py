@@ -158,7 +158,9 @@ def test_api(srv):
     r, doc, _ = req(c, "POST", "/api/tasks", "{not json")
     check(r.status == 400 and doc["error"]["code"] == "SYNTAX", "bad JSON 400")
     r, doc, _ = req(c, "PUT", "/api/tasks/" + tid, {"text": "y"})
-    check(r.status == 405, "PUT 405")
+    check(r.status == 405 and doc["error"]["code"] == "METHOD"
+          and r.getheader("Allow") == "GET, HEAD, PATCH, DELETE, OPTIONS",
+          "PUT 405 with Allow: %r" % r.getheader("Allow"))
     r, doc, _ = req(c, "GET", "/api/nothing")
     check(r.status == 404, "unknown path 404")
     r, doc, _ = req(c, "GET", "/api/tasks?status=later")

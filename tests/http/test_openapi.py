@@ -339,10 +339,24 @@ def test_coverage(srv):
             c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20)
             c.request(m.upper(), concrete, headers={"Host": "localhost"})
             r = c.getresponse()
-            r.read()
+            data = r.read()
             c.close()
             check(r.status in (404, 405), "%s %s, not in the file, answered %d"
                   % (m.upper(), concrete, r.status))
+            if r.status != 405:
+                continue
+            # The 405 as the file has it, and its Allow: under /api/ exactly the
+            # path's methods in the file; elsewhere (the page's files and the
+            # tutorial share one route) at least those.
+            if m != "head":
+                validate(deref(SPEC["components"]["responses"]["MethodNotAllowed"])
+                         ["content"]["application/json"]["schema"], json.loads(data),
+                         "%s %s 405" % (m.upper(), concrete))
+            allow = {w.strip().lower() for w in (r.getheader("Allow") or "").split(",")}
+            listed = {k for k in item if k in METHODS}
+            check(allow == listed if p.startswith("/api/") else allow >= listed,
+                  "%s %s: Allow %r, the file %r" % (m.upper(), concrete, r.getheader("Allow"),
+                                                    sorted(listed)))
 
 
 def test_answered():
