@@ -933,11 +933,13 @@ toolong:
 static int http_legacy(struct conn *c, struct cmd_ctx *x, const struct http_request *r,
                        const struct http_action *a, int keep, int head_only)
 {
-    size_t ml = strlen(r->method);
+    /* HEAD is GET's head: the same line, the body left out. */
+    const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+    size_t ml = strlen(method);
     if (ml + a->path.len + 1 > pscratch_cap)
         return -1;
     hline.len = 0;
-    if (proto_buf_append(&hline, r->method, ml) != 0 ||
+    if (proto_buf_append(&hline, method, ml) != 0 ||
         proto_buf_append(&hline, a->path.ptr, a->path.len) != 0)
         return -1;
     long n = http_pct_decode(hline.data + ml, a->path.len, hline.data + ml, 0);
@@ -1195,14 +1197,14 @@ static void handle_http(struct conn *c, const struct http_request *r)
                 x.out_full = 1;
             break;
         }
-        /* Any other GET is the tutorial's, which needs the password as
-         * the POST does: without it, 401 rather than a 200 whose body is
+        /* Any other GET (or HEAD) is the tutorial's, which needs the
+         * password as the POST does: without it, 401 rather than a 200 whose body is
          * the line protocol's ERR AUTH. */
-        if (strcmp(r->method, "GET") == 0 && !x.authed) {
+        if (!x.authed) {
             http_unauthorized(c, &x, keep, head_only);
             break;
         }
-        if (strcmp(r->method, "GET") == 0 && http_legacy(c, &x, r, a, keep, 0) == 0)
+        if (http_legacy(c, &x, r, a, keep, head_only) == 0)
             break;
         if (http_error_response(&c->out, 404, "NOTFOUND", "no such page", keep, head_only) != 0)
             x.out_full = 1;

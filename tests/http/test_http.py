@@ -193,6 +193,10 @@ def test_tutorial(srv):
     r, _, data = req(c, "GET", "/task_02/status")
     check(r.status == 200 and r.getheader("Content-Type").startswith("text/plain")
           and data.strip() == b"read book", "GET /task_02/status: %r" % data)
+    c.request("HEAD", "/task_02/status")
+    r = c.getresponse()
+    check(r.status == 200 and r.getheader("Content-Length") == "11" and r.read() == b"",
+          "HEAD /task_02/status: GET's head: %r" % r.status)
     r, _, data = req(c, "POST", "/task_04=buy%20milk/status", ctype=None)
     check(r.status == 200 and data.strip() == b"submit success", "POST tutorial: %r" % data)
     r, doc, _ = req(c, "GET", "/api/tasks/task_04")

@@ -262,6 +262,8 @@ def test_open(srv):
         call(srv, "HEAD", p, expect=200)
     _, _, data = call(srv, "GET", "/task_02/status", ctype=None, expect=200)
     check(data.strip() == b"read book", "tutorial GET: %r" % data)
+    _, r, _ = call(srv, "HEAD", "/task_02/status", ctype=None, expect=200)
+    check(r.getheader("Content-Length") == str(len(data)), "tutorial HEAD: GET's length")
     _, _, data = call(srv, "POST", "/task_04=buy%20milk/status", ctype=None, expect=200)
     check(data.strip() == b"submit success", "tutorial POST: %r" % data)
     call(srv, "GET", "/a%20b/status", ctype=None, expect=404)
