@@ -139,6 +139,7 @@ static void check_route(const struct http_request *r, const struct http_site *si
               a->status == 415 || (a->status == 403 && site != NULL));
         CHECK(a->code != PROTO_E_NONE || a->errname != NULL);
         CHECK(a->msg[0] != '\0');
+        CHECK((a->status == 405) == (a->allow != NULL)); /* a 405 names what the path takes */
         struct proto_buf out;
         proto_buf_init(&out, 0);
         const char *name = a->errname ? a->errname : proto_err_name(a->code);
