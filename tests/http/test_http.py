@@ -62,11 +62,15 @@ class Server:
         return out
 
     def stop(self):
+        """Stops it with SIGTERM; a server that does not exit 0 (a crash, or
+        a sanitizer's report: a leak, an error) is a failure."""
         self.p.terminate()
         try:
             self.p.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.p.kill()
+            self.p.wait()
+        check(self.p.returncode == 0, "the server exits 0 at SIGTERM (%r)" % self.p.returncode)
 
 
 def req(c, method, path, body=None, headers=None, ctype="application/json"):

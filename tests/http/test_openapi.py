@@ -32,7 +32,8 @@ except ImportError:
     raise SystemExit("test_openapi: needs python3-jsonschema (scripts/deps installs it)")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_http import Server  # noqa: E402  (the same real server the other test starts)
+import test_http  # noqa: E402  (the same real server the other test starts)
+from test_http import Server  # noqa: E402
 
 SOURCE = sys.argv[2]
 SPEC = json.load(open(os.path.join(SOURCE, "docs", "openapi.json")))
@@ -393,6 +394,7 @@ def main():
     test_busy()
     test_answered()
     ops = sum(1 for item in SPEC["paths"].values() for m in METHODS if m in item)
+    failures.extend(test_http.failures)  # the servers' exits (Server.stop)
     if failures:
         print("%d check(s) failed" % len(failures), file=sys.stderr)
         sys.exit(1)
