@@ -514,32 +514,23 @@ function showLogin() {
 }
 
 // After wrong passwords the server looks at the next one only after a
-// delay (429 with Retry-After, docs/HTTP.md): the page says how long, counts
-// it down and keeps the button off until then, rather than send tries that
-// would only be refused.
+// delay (429 with Retry-After, docs/HTTP.md): the page says how long and
+// keeps the button off until then, rather than send tries that would only be
+// refused. The sentence is not counted down: the message is an alert, and a
+// screen reader would read it out again every second.
 let loginWaitTimer = 0;
 
 function loginWait(seconds) {
   const button = $("login-form").querySelector("button");
-  clearInterval(loginWaitTimer);
-  let left = seconds;
-  const tell = () => {
-    $("login-error").textContent = `Too many wrong passwords; wait ${left} s.`;
-  };
+  clearTimeout(loginWaitTimer);
   button.disabled = true;
-  tell();
-  loginWaitTimer = setInterval(() => {
-    left--;
-    if (left > 0) {
-      tell();
-      return;
-    }
-    clearInterval(loginWaitTimer);
+  $("login-error").textContent = `Too many wrong passwords; wait ${seconds} s.`;
+  loginWaitTimer = setTimeout(() => {
     loginWaitTimer = 0;
     button.disabled = false;
     $("login-error").textContent = "You may try again.";
     $("password").focus();
-  }, 1000);
+  }, seconds * 1000);
 }
 
 async function login(ev) {
