@@ -149,6 +149,24 @@ int http_head(struct proto_buf *out, int status, const char *type, size_t length
 int http_error_response(struct proto_buf *out, int status, const char *code, const char *msg,
                         int keep, int head_only)
 {
+    return http_error_response_extra(out, status, code, msg, keep, head_only, NULL);
+}
+
+int http_error_response_extra(struct proto_buf *out, int status, const char *code, const char *msg,
+                              int keep, int head_only, const char *extra)
+{
+    /* A message may quote the client's bytes ("unknown query parameter:
+     * x"), which need not be UTF-8, and JSON strings must be: such bytes
+     * become '?', or there would be no response at all. */
+    char clean[256];
+    size_t ml = strlen(msg);
+    if (!proto_valid_utf8(msg, ml)) {
+        size_t n = ml < sizeof(clean) - 1 ? ml : sizeof(clean) - 1;
+        for (size_t i = 0; i < n; i++)
+            clean[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+        clean[n] = '\0';
+        msg = clean;
+    }
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
     char *body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
@@ -156,7 +174,12 @@ int http_error_response(struct proto_buf *out, int status, const char *code, con
         return -1;
     size_t n = strlen(body);
     size_t old = out->len;
-    int rc = http_head(out, status, "application/json", n + 1, keep, "Cache-Control: no-store\r\n");
+    char headers[512];
+    int hn =
+        snprintf(headers, sizeof(headers), "Cache-Control: no-store\r\n%s", extra ? extra : "");
+    int rc = hn < 0 || (size_t)hn >= sizeof(headers)
+                 ? -1
+                 : http_head(out, status, "application/json", n + 1, keep, headers);
     if (rc == 0 && !head_only &&
         (proto_buf_append(out, body, n) != 0 || proto_buf_append(out, "\n", 1) != 0)) {
         out->len = old;
@@ -254,9 +277,12 @@ static int path_is(struct proto_str p, const char *s)
     return p.len == strlen(s) && memcmp(p.ptr, s, p.len) == 0;
 }
 
+/* 405, with the methods the path takes (allow: "GET, HEAD"), which the
+ * response names in its Allow header too (RFC 9110 15.5.6). */
 static void not_allowed(struct http_action *a, const char *allow)
 {
     refuse(a, 405, PROTO_E_NONE, "METHOD", "this path takes only ", allow);
+    a->allow = allow;
 }
 
 /* The body as a JSON object, or NULL with a refused a. Only
@@ -461,7 +487,7 @@ static void task_path(const struct http_request *r, struct http_action *a, struc
             a->then_get = 1;
         json_decref(j);
     } else {
-        not_allowed(a, "GET, HEAD, PATCH and DELETE");
+        not_allowed(a, "GET, HEAD, PATCH, DELETE");
     }
 }
 
@@ -550,6 +576,7 @@ void http_route_request(const struct http_request *r, const struct http_site *si
     a->replace_tags = 0;
     a->id = (struct proto_str){"", 0};
     a->cors = 0;
+    a->allow = NULL;
 
     const char *q = memchr(r->target.ptr, '?', r->target.len);
     struct proto_str path = {r->target.ptr, q ? (size_t)(q - r->target.ptr) : r->target.len};
@@ -576,7 +603,7 @@ void http_route_request(const struct http_request *r, const struct http_site *si
         else if (method_is(r, "POST"))
             a->route = HTTP_R_LEGACY;
         else
-            not_allowed(a, "GET, HEAD and POST");
+            not_allowed(a, "GET, HEAD, POST");
         return;
     }
     struct proto_str sub = {path.ptr + sizeof(api) - 1, path.len - (sizeof(api) - 1)};
@@ -599,7 +626,7 @@ void http_route_request(const struct http_request *r, const struct http_site *si
             }
             json_decref(j);
         } else {
-            not_allowed(a, "GET, HEAD and POST");
+            not_allowed(a, "GET, HEAD, POST");
         }
     } else if (sub.len > 6 && memcmp(sub.ptr, "tasks/", 6) == 0) {
         task_path(r, a, (struct proto_str){sub.ptr + 6, sub.len - 6});
@@ -607,7 +634,7 @@ void http_route_request(const struct http_request *r, const struct http_site *si
         if (get)
             command(r, a, path_is(sub, "tags") ? PROTO_CMD_TAGS : PROTO_CMD_STATS, none);
         else
-            not_allowed(a, "GET and HEAD");
+            not_allowed(a, "GET, HEAD");
     } else if (path_is(sub, "undo")) {
         if (!post)
             not_allowed(a, "POST");
@@ -643,7 +670,7 @@ void http_route_request(const struct http_request *r, const struct http_site *si
         if (get)
             a->route = HTTP_R_SESSION;
         else
-            not_allowed(a, "GET and HEAD");
+            not_allowed(a, "GET, HEAD");
     } else {
         refuse(a, 404, PROTO_E_NONE, "NOTFOUND", "no such path", NULL);
     }

@@ -50,6 +50,7 @@ struct http_action {
     struct proto_str path; /* the target's path, without the query */
     struct proto_str id;   /* /api/tasks/{id}: the id; else empty */
     int cors;              /* the request's Origin is site->cors: answer with CORS headers */
+    const char *allow;     /* HTTP_R_ERROR 405: the methods the path takes, for Allow */
 };
 
 /* Percent-decodes s[0..n) into out (at most n bytes); '+' is a blank when
@@ -87,9 +88,14 @@ int http_head(struct proto_buf *out, int status, const char *type, size_t length
               const char *extra);
 
 /* Appends a whole JSON error response ({"error":{"code","message"}}),
- * without the body for HEAD. 0 or -1 as http_head. */
+ * without the body for HEAD; bytes of msg that are not valid UTF-8 are
+ * sent as '?'. 0 or -1 as http_head. */
 int http_error_response(struct proto_buf *out, int status, const char *code, const char *msg,
                         int keep, int head_only);
+
+/* The same with extra header lines (each ending in CRLF; NULL: none). */
+int http_error_response_extra(struct proto_buf *out, int status, const char *code, const char *msg,
+                              int keep, int head_only, const char *extra);
 
 /* Turns the EVENT lines of lines[0..n) (each ending in CRLF, as
  * watch_deliver makes them) into Server-Sent Events on out:

@@ -813,21 +813,27 @@ static enum proto_err http_exec(struct cmd_ctx *x, struct http_sink *h, struct p
     return h->err;
 }
 
+/* extra, and after it, when the request's Origin is --http-cors's, the
+ * CORS headers that let that origin read the answer, in more[0..cap). */
+static const char *with_cors(const char *extra, char *more, size_t cap)
+{
+    if (!hact.cors)
+        return extra;
+    snprintf(more, cap,
+             "%sAccess-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+             "Access-Control-Allow-Methods: GET, HEAD, POST, PATCH, DELETE\r\n"
+             "Access-Control-Allow-Headers: Content-Type, Authorization\r\n",
+             extra ? extra : "", pool.cfg->http_cors);
+    return more;
+}
+
 /* Appends a response (head, then body unless head_only) to c's output. */
 static int http_respond(struct conn *c, int status, const char *type, const char *extra,
                         const void *body, size_t n, int keep, int head_only)
 {
     size_t old = c->out.len;
     char more[512];
-    if (hact.cors) {
-        /* The origin of --http-cors may read the answer (CORS). */
-        snprintf(more, sizeof(more),
-                 "%sAccess-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
-                 "Access-Control-Allow-Methods: GET, HEAD, POST, PATCH, DELETE\r\n"
-                 "Access-Control-Allow-Headers: Content-Type, Authorization\r\n",
-                 extra ? extra : "", pool.cfg->http_cors);
-        extra = more;
-    }
+    extra = with_cors(extra, more, sizeof(more));
     if (http_head(&c->out, status, type, n, keep, extra) != 0 ||
         (!head_only && n > 0 && proto_buf_append(&c->out, body, n) != 0)) {
         c->out.len = old;
@@ -927,11 +933,13 @@ toolong:
 static int http_legacy(struct conn *c, struct cmd_ctx *x, const struct http_request *r,
                        const struct http_action *a, int keep, int head_only)
 {
-    size_t ml = strlen(r->method);
+    /* HEAD is GET's head: the same line, the body left out. */
+    const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+    size_t ml = strlen(method);
     if (ml + a->path.len + 1 > pscratch_cap)
         return -1;
     hline.len = 0;
-    if (proto_buf_append(&hline, r->method, ml) != 0 ||
+    if (proto_buf_append(&hline, method, ml) != 0 ||
         proto_buf_append(&hline, a->path.ptr, a->path.len) != 0)
         return -1;
     long n = http_pct_decode(hline.data + ml, a->path.len, hline.data + ml, 0);
@@ -1111,6 +1119,20 @@ static void http_events(struct conn *c, struct cmd_ctx *x, const struct http_req
     c->http->sse = 1;
 }
 
+/* 401 for a request that needs the password and does not carry it:
+ * refused in the front end's words, before a command is built (the
+ * command layer would refuse it too, commands.c). */
+static void http_unauthorized(struct conn *c, struct cmd_ctx *x, int keep, int head_only)
+{
+    static const char body[] = "{\"error\":{\"code\":\"AUTH\",\"message\":\"a password is "
+                               "required: POST /api/login or Authorization: Bearer\"}}\n";
+    char extra[96];
+    snprintf(extra, sizeof(extra), "%sWWW-Authenticate: Bearer realm=\"todo\"\r\n", api_headers);
+    if (http_respond(c, 401, "application/json", extra, body, sizeof(body) - 1, keep, head_only) !=
+        0)
+        x->out_full = 1;
+}
+
 static void handle_http(struct conn *c, const struct http_request *r)
 {
     struct http_action *a = &hact;
@@ -1158,16 +1180,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
     }
     if (!answered && !x.authed &&
         (a->route == HTTP_R_COMMAND || a->route == HTTP_R_LEGACY || a->route == HTTP_R_EVENTS)) {
-        /* Refused here, in the front end's words, before a command is
-         * built; the command layer would refuse it too (commands.c). */
-        static const char body[] = "{\"error\":{\"code\":\"AUTH\",\"message\":\"a password is "
-                                   "required: POST /api/login or Authorization: Bearer\"}}\n";
-        char extra[96];
-        snprintf(extra, sizeof(extra), "%sWWW-Authenticate: Bearer realm=\"todo\"\r\n",
-                 api_headers);
-        if (http_respond(c, 401, "application/json", extra, body, sizeof(body) - 1, keep,
-                         head_only) != 0)
-            x.out_full = 1;
+        http_unauthorized(c, &x, keep, head_only);
         answered = 1;
     }
     if (answered)
@@ -1184,7 +1197,14 @@ static void handle_http(struct conn *c, const struct http_request *r)
                 x.out_full = 1;
             break;
         }
-        if (strcmp(r->method, "GET") == 0 && http_legacy(c, &x, r, a, keep, 0) == 0)
+        /* Any other GET (or HEAD) is the tutorial's, which needs the
+         * password as the POST does: without it, 401 rather than a 200 whose body is
+         * the line protocol's ERR AUTH. */
+        if (!x.authed) {
+            http_unauthorized(c, &x, keep, head_only);
+            break;
+        }
+        if (http_legacy(c, &x, r, a, keep, head_only) == 0)
             break;
         if (http_error_response(&c->out, 404, "NOTFOUND", "no such page", keep, head_only) != 0)
             x.out_full = 1;
@@ -1218,11 +1238,17 @@ static void handle_http(struct conn *c, const struct http_request *r)
         break;
     }
     case HTTP_R_ERROR:
-    default:
-        if (http_error_response(&c->out, a->status, a->errname ? a->errname : "ERROR", a->msg, keep,
-                                head_only) != 0)
+    default: {
+        /* A 405 names the methods the path takes; the --http-cors origin
+         * may read a refusal as it may read an answer. */
+        char allow[96], more[512];
+        snprintf(allow, sizeof(allow), "Allow: %s, OPTIONS\r\n", a->allow ? a->allow : "");
+        const char *extra = with_cors(a->allow ? allow : NULL, more, sizeof(more));
+        if (http_error_response_extra(&c->out, a->status, a->errname ? a->errname : "ERROR", a->msg,
+                                      keep, head_only, extra) != 0)
             x.out_full = 1;
         break;
+    }
     }
 out:
     c->import_run = 0;

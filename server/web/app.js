@@ -28,10 +28,11 @@ const state = {
 
 // An error the API answered ({"error": {code, message}}) or a lost server.
 class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter = 0) {
     super(message);
     this.status = status;
     this.code = code;
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
   }
 }
 
@@ -60,7 +61,8 @@ async function api(method, path, body) {
   if (!r.ok) {
     const err = doc && doc.error ? doc.error : { code: String(r.status), message: r.statusText };
     if (r.status === 401) showLogin();
-    throw new ApiError(r.status, err.code, err.message);
+    const wait = parseInt(r.headers.get("Retry-After") || "0", 10);
+    throw new ApiError(r.status, err.code, err.message, wait > 0 ? wait : 0);
   }
   return doc;
 }
@@ -511,13 +513,35 @@ function showLogin() {
   $("password").focus();
 }
 
+// After wrong passwords the server looks at the next one only after a
+// delay (429 with Retry-After, docs/HTTP.md): the page says how long and
+// keeps the button off until then, rather than send tries that would only be
+// refused. The sentence is not counted down: the message is an alert, and a
+// screen reader would read it out again every second.
+let loginWaitTimer = 0;
+
+function loginWait(seconds) {
+  const button = $("login-form").querySelector("button");
+  clearTimeout(loginWaitTimer);
+  button.disabled = true;
+  $("login-error").textContent = `Too many wrong passwords; wait ${seconds} s.`;
+  loginWaitTimer = setTimeout(() => {
+    loginWaitTimer = 0;
+    button.disabled = false;
+    $("login-error").textContent = "You may try again.";
+    $("password").focus();
+  }, seconds * 1000);
+}
+
 async function login(ev) {
   ev.preventDefault();
+  if (loginWaitTimer) return; // Enter in the field while the button is off
   $("login-error").textContent = "";
   try {
     await api("POST", "/api/login", { password: $("password").value });
   } catch (e) {
-    $("login-error").textContent = e.status === 401 ? "Wrong password." : e.message;
+    if (e.status === 429) loginWait(e.retryAfter || 1);
+    else $("login-error").textContent = e.status === 401 ? "Wrong password." : e.message;
     $("password").select();
     return;
   }
@@ -564,16 +588,13 @@ async function start() {
       undo();
     }
   });
-  // The session says whether a login is needed; a server without the
-  // route (or any 401 later) is handled the same way through api().
+  // GET /api/session says whether a login is needed: {"password": the
+  // server has one, "authed": this request (its cookie) carries it}. Any 401
+  // later shows the form too, through api().
   let needLogin = false;
   try {
     const s = await api("GET", "/api/session");
-    if (s && typeof s === "object") {
-      const required = s.login_required ?? s.password ?? s.auth_required ?? s.required ?? false;
-      const authed = s.authenticated ?? s.authed ?? s.logged_in ?? false;
-      needLogin = !!required && !authed;
-    }
+    needLogin = !!(s && s.password === true && s.authed !== true);
   } catch (e) {
     needLogin = e.status === 401;
   }

@@ -62,11 +62,15 @@ class Server:
         return out
 
     def stop(self):
+        """Stops it with SIGTERM; a server that does not exit 0 (a crash, or
+        a sanitizer's report: a leak, an error) is a failure."""
         self.p.terminate()
         try:
             self.p.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.p.kill()
+            self.p.wait()
+        check(self.p.returncode == 0, "the server exits 0 at SIGTERM (%r)" % self.p.returncode)
 
 
 def req(c, method, path, body=None, headers=None, ctype="application/json"):
@@ -158,11 +162,19 @@ def test_api(srv):
     r, doc, _ = req(c, "POST", "/api/tasks", "{not json")
     check(r.status == 400 and doc["error"]["code"] == "SYNTAX", "bad JSON 400")
     r, doc, _ = req(c, "PUT", "/api/tasks/" + tid, {"text": "y"})
-    check(r.status == 405, "PUT 405")
+    check(r.status == 405 and doc["error"]["code"] == "METHOD"
+          and r.getheader("Allow") == "GET, HEAD, PATCH, DELETE, OPTIONS",
+          "PUT 405 with Allow: %r" % r.getheader("Allow"))
     r, doc, _ = req(c, "GET", "/api/nothing")
     check(r.status == 404, "unknown path 404")
     r, doc, _ = req(c, "GET", "/api/tasks?status=later")
     check(r.status == 400, "bad status 400")
+    # A query parameter's name that is not UTF-8 is quoted in the error's
+    # message, which JSON must carry: still a 400 with a body, not a close.
+    r, doc, _ = req(c, "GET", "/api/tasks?stat%CFs=all")
+    check(r.status == 400 and doc["error"]["code"] == "ARGS"
+          and doc["error"]["message"] == "unknown query parameter: stat?s",
+          "a non-UTF-8 parameter name 400: %r %r" % (r.status, doc))
     r, doc, _ = req(c, "GET", "/api/tasks/bad!id")
     check(r.status == 404, "bad id 404")
     r, doc, _ = req(c, "POST", "/api/tasks", {"text": "buy milk"}, ctype="text/plain")
@@ -185,6 +197,10 @@ def test_tutorial(srv):
     r, _, data = req(c, "GET", "/task_02/status")
     check(r.status == 200 and r.getheader("Content-Type").startswith("text/plain")
           and data.strip() == b"read book", "GET /task_02/status: %r" % data)
+    c.request("HEAD", "/task_02/status")
+    r = c.getresponse()
+    check(r.status == 200 and r.getheader("Content-Length") == "11" and r.read() == b"",
+          "HEAD /task_02/status: GET's head: %r" % r.status)
     r, _, data = req(c, "POST", "/task_04=buy%20milk/status", ctype=None)
     check(r.status == 200 and data.strip() == b"submit success", "POST tutorial: %r" % data)
     r, doc, _ = req(c, "GET", "/api/tasks/task_04")
@@ -420,6 +436,16 @@ def test_password():
               % (r.status, doc))
         r, doc, _ = req(c, "POST", "/api/tasks", {"text": "sneaky"})
         check(r.status == 401, "POST refused without a password")
+        # The tutorial's GET needs the password as its POST does: a 401, not
+        # a 200 whose body is the line protocol's ERR AUTH.
+        r, doc, _ = req(c, "GET", "/task_01/status", ctype=None)
+        check(r.status == 401 and doc["error"]["code"] == "AUTH"
+              and r.getheader("WWW-Authenticate", "").startswith("Bearer"),
+              "tutorial GET without a password 401: %r %r" % (r.status, doc))
+        r, doc, _ = req(c, "POST", "/task_09=x/status", ctype=None)
+        check(r.status == 401, "tutorial POST without a password 401: %r" % r.status)
+        r, _, data = req(c, "GET", "/", ctype=None)
+        check(r.status == 200 and b"<!doctype html>" in data, "the page loads without a password")
         r, doc, _ = req(c, "POST", "/api/tasks", {"text": "with bearer"},
                         headers={"Authorization": "Bearer s3cret-pw"})
         check(r.status == 201 and doc["text"] == "with bearer", "Bearer lets a POST in: %r %r"
