@@ -1228,6 +1228,13 @@ static void watch_readable(struct watch_thread *wt, struct watch_conn *c)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
         }
+        if (n == 0 && c->overflowed) {
+            /* An event stream ends after its reload event: the overflow
+             * is already counted, and the close is the server's due. */
+            c->dead = 1;
+            epoll_ctl(wt->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            return;
+        }
         if (n <= 0) {
             watch_conn_kill(wt, c, n == 0 ? "closed by the server" : strerror(errno));
             return;
@@ -1686,8 +1693,9 @@ static void watch_results(const struct options *o, const struct result *res, str
         }
         if (missing || extra || overflows)
             msg("%s: %d watchers should each have got %" PRIu64 " events: %" PRIu64
-                " missing, %" PRIu64 " too many, %" PRIu64 " watches ended by EVENT overflow",
-                res->name, o->watchers, expected, missing, extra, overflows);
+                " missing, %" PRIu64 " too many, %" PRIu64 " watches ended by %s",
+                res->name, o->watchers, expected, missing, extra, overflows,
+                o->watch_http ? "a reload event" : "EVENT overflow");
         if (unmatched)
             msg("%s: %" PRIu64 " events came too late to be timed (their write's slot had been "
                 "reused)",
