@@ -166,3 +166,110 @@ rows_in() {
     done
     echo "${out[*]}"
 }
+
+# start_nginx DOCROOT: Debian's nginx-light serving DOCROOT's files on
+# 127.0.0.1 and a free port (tries a few random ones), as a fair opponent
+# for a static file: one worker (the issue's terms), access log off,
+# sendfile and an open-file cache (what a tuned static server runs with),
+# keep-alive without a cap on requests (nginx closes a connection after
+# 1000 by default, which a load generator would count as an error), and
+# its config, pid file, temp and error log under $TMP/nginx. Run as root,
+# its worker drops to nobody, who must be able to reach DOCROOT, so $TMP
+# is made traversable (its files stay the owner's). Sets NGINX_PID and
+# NGINX_PORT. The caller sets NGINX (the binary).
+start_nginx() {
+    local root=$1 dir=$TMP/nginx try port i
+    mkdir -p "$dir"
+    if [ "$(id -u)" = 0 ]; then
+        chmod 711 "$TMP"
+        chmod -R a+rX "$root"
+    fi
+    for ((try = 0; try < 20; try++)); do
+        port=$((20000 + RANDOM % 30000))
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            continue
+        fi
+        cat >"$dir/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=64 inactive=60s;
+    keepalive_requests 1000000000;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    types { }
+    default_type application/json;
+    server {
+        listen 127.0.0.1:$port;
+        root $root;
+    }
+}
+NGX
+        "$NGINX" -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" 2>>"$dir/error.log" &
+        NGINX_PID=$!
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$NGINX_PID" 2>/dev/null || break
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+                NGINX_PORT=$port
+                return 0
+            fi
+            sleep 0.1
+        done
+        stop_pid "$NGINX_PID"
+        NGINX_PID=
+        # Another process took the port between the probe and the bind: try another.
+        grep -q 'Address already in use' "$dir/error.log" 2>/dev/null || break
+    done
+    tail -5 "$dir/error.log" >&2 || true
+    die "nginx would not start"
+}
+
+# http_body PORT PATH FILE: the body of GET PATH from 127.0.0.1:PORT into
+# FILE, read by bash alone (no curl needed), its size checked against the
+# response's Content-Length. Bounded: 10 s.
+http_body() {
+    local port=$1 path=$2 file=$3 fd len
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$path" "$port" >&"$fd"
+    timeout 10 cat <&"$fd" >"$file.resp" || true
+    exec {fd}>&-
+    head -1 "$file.resp" | grep -q '^HTTP/1\.1 200 ' || die "GET $path answered '$(head -1 "$file.resp")'"
+    len=$(sed -n 's/^[Cc]ontent-[Ll]ength: *\([0-9]*\).*/\1/p' "$file.resp" | head -1)
+    # The body is what follows the first empty line (CRLF).
+    sed '1,/^\r$/d' "$file.resp" >"$file"
+    [ "$(wc -c <"$file")" = "$len" ] || die "GET $path: a body of $(wc -c <"$file") bytes, Content-Length $len"
+    rm -f "$file.resp"
+}
+
+# wrk_run URL SCRIPT SECONDS: one run of wrk (one thread, 50 connections,
+# --latency) with the Lua SCRIPT; sets WRK_REQS, WRK_SECS, WRK_P50, WRK_P99
+# (microseconds, wrk's own histogram) and WRK_ERR (non-2xx responses and
+# socket errors of every kind). Bounded: SECONDS + 30 s.
+wrk_run() {
+    local url=$1 script=$2 secs=$3 out
+    out=$(timeout $((secs + 30)) "$WRK" -t1 -c50 -d"${secs}s" --latency -s "$script" "$url" 2>&1) ||
+        die "wrk against $url failed: $out"
+    read -r WRK_REQS WRK_SECS WRK_P50 WRK_P99 WRK_ERR <<<"$(awk '
+        function us(v) {
+            if (v ~ /us$/) return v + 0
+            if (v ~ /ms$/) return v * 1000
+            if (v ~ /m$/) return v * 60e6
+            return v * 1e6
+        }
+        $2 == "requests" && $3 == "in" { reqs = $1; secs = $4 + 0 }
+        $1 == "50%" { p50 = us($2) }
+        $1 == "99%" { p99 = us($2) }
+        /^ *Non-2xx or 3xx responses:/ { err += $NF }
+        /^ *Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+        END { printf "%d %.3f %.1f %.1f %d\n", reqs, secs, p50, p99, err }' <<<"$out")"
+    [ "${WRK_REQS:-0}" -gt 0 ] || die "wrk against $url made no request: $out"
+}

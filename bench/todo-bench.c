@@ -9,6 +9,11 @@
  * --raw the same loop sends any text line and counts a reply when the bytes
  * received contain a given string, which is enough to drive Redis's inline
  * protocol or memcached's text protocol for a side-by-side comparison.
+ * With --http the get test goes over HTTP/1.1 instead (GET /api/tasks/ID,
+ * keep-alive), its responses read by Content-Length and their status
+ * checked; --http-path GETs one fixed path, which loads any web server
+ * (nginx serving a file) with the same client, and --watch-http makes the
+ * watchers Server-Sent Events streams (GET /api/events).
  *
  * Latencies are kept in a log-linear histogram (hist.h): recording is
  * constant time and percentiles come from one pass over fixed buckets.
@@ -37,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -67,8 +73,25 @@ static const char *const test_names[T__COUNT] = {"ping", "get",   "add",  "edit"
                                                  "list", "mixed", "tget", "raw"};
 
 /* What a reply to each kind of request must look like. OP_TGET: the
- * tutorial's bare line; OP_RAW_WRITE: --raw-write's reply. */
-enum op { OP_PING, OP_GET, OP_ADD, OP_EDIT, OP_DONE, OP_LIST, OP_RAW, OP_TGET, OP_RAW_WRITE };
+ * tutorial's bare line; OP_RAW_WRITE: --raw-write's reply; OP_HTTP: an
+ * HTTP/1.x response, whose status must be 200. */
+enum op {
+    OP_PING,
+    OP_GET,
+    OP_ADD,
+    OP_EDIT,
+    OP_DONE,
+    OP_LIST,
+    OP_RAW,
+    OP_TGET,
+    OP_RAW_WRITE,
+    OP_HTTP
+};
+
+/* The longest --http-path, and the most bytes of an HTTP response's head
+ * this bench waits for before it calls the response malformed. */
+#define HTTP_PATH_MAX 512
+#define HTTP_HEAD_MAX (16 * 1024)
 
 struct options {
     const char *host;
@@ -93,13 +116,17 @@ struct options {
     char *raw_write; /* --raw-write, unescaped: the write line of a raw mix */
     char *write_until;
     size_t write_until_len;
-    size_t text_size; /* --text-size: bytes of the prepared and edited texts; 0 as before */
-    int tags;         /* --tags: tags on each prepared task */
-    int existing;     /* --existing: tasks 1..KEYSPACE are there; prepare none */
-    int load_only;    /* --load-only: prepare KEYSPACE tasks and stop */
-    const char *acc;  /* --accumulate: results are added to FILE.<test> */
-    int watchers;     /* --watchers: connections that WATCH during each test */
-    int stalled;      /* --stalled-watcher: one more that WATCHes and never reads */
+    size_t text_size;      /* --text-size: bytes of the prepared and edited texts; 0 as before */
+    int tags;              /* --tags: tags on each prepared task */
+    int existing;          /* --existing: tasks 1..KEYSPACE are there; prepare none */
+    int load_only;         /* --load-only: prepare KEYSPACE tasks and stop */
+    const char *acc;       /* --accumulate: results are added to FILE.<test> */
+    int watchers;          /* --watchers: connections that WATCH during each test */
+    int stalled;           /* --stalled-watcher: one more that WATCHes and never reads */
+    int http;              /* --http, --http-path: the get test over HTTP/1.1 */
+    const char *http_path; /* --http-path: GET this path, not /api/tasks/ID */
+    int watch_http;        /* --watch-http: the watchers read GET /api/events */
+    char http_host[300];   /* the Host header's value: HOST:PORT */
 };
 
 /*
@@ -527,9 +554,12 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
     enum test_kind k = t->kind;
     const char *id = NULL;
 
+    /* An HTTP GET's request line and Host header fit the line buffer. */
+    _Static_assert(HTTP_PATH_MAX + sizeof(t->o->http_host) + 64 <= sizeof(line),
+                   "the line buffer holds an HTTP request");
     if (k == T_MIXED)
         k = (int)rnd_below(&w->rng, 100) < t->o->write_pct ? T_EDIT : T_GET;
-    if (k == T_GET || k == T_EDIT || k == T_DONE || k == T_TGET)
+    if ((k == T_GET && !t->o->http_path) || k == T_EDIT || k == T_DONE || k == T_TGET)
         id = ids_get(t->ids, rnd_below(&w->rng, t->ids->n));
     w->seq++;
     /* With watchers, an ADD's or EDIT's text carries its write number (the
@@ -546,8 +576,18 @@ static int append_request(struct bench_worker *w, struct bench_conn *c)
         op = OP_PING;
         break;
     case T_GET:
-        len = snprintf(line, sizeof(line), "GET %s\r\n", id);
-        op = OP_GET;
+        if (t->o->http_path) {
+            len = snprintf(line, sizeof(line), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+                           t->o->http_path, t->o->http_host);
+            op = OP_HTTP;
+        } else if (t->o->http) {
+            len = snprintf(line, sizeof(line), "GET /api/tasks/%s HTTP/1.1\r\nHost: %s\r\n\r\n", id,
+                           t->o->http_host);
+            op = OP_HTTP;
+        } else {
+            len = snprintf(line, sizeof(line), "GET %s\r\n", id);
+            op = OP_GET;
+        }
         break;
     case T_ADD:
         len = snprintf(line, sizeof(line), "ADD \"bench added %" PRIu64 "\"\r\n", n);
@@ -660,14 +700,15 @@ static void fill(struct bench_worker *w, struct bench_conn *c)
 
 static void show_error(struct bench_worker *w, const char *what, const struct proto_reply *r)
 {
+    const char *name = w->t->o->http ? "http-get" : test_names[w->t->kind];
     if (w->shown >= MAX_ERR_MESSAGES)
         return;
     w->shown++;
     if (r && r->kind == PROTO_REPLY_ERR)
-        msg("%s: error reply: ERR %.*s %.*s", test_names[w->t->kind], (int)r->code.len, r->code.ptr,
-            (int)r->text.len, r->text.ptr);
+        msg("%s: error reply: ERR %.*s %.*s", name, (int)r->code.len, r->code.ptr, (int)r->text.len,
+            r->text.ptr);
     else
-        msg("%s: %s", test_names[w->t->kind], what);
+        msg("%s: %s", name, what);
 }
 
 /* Is r the reply op expects? Counts and shows it if not. */
@@ -698,6 +739,58 @@ static void check_reply(struct bench_worker *w, int op, const struct proto_reply
     }
 }
 
+/*
+ * One HTTP/1.x response at p[0..n), read by its Content-Length: 1 when it
+ * is whole (*status its status, *len its bytes, head and body), 0 when
+ * more must come, -1 when it is not a response this bench can frame (a
+ * malformed status line, a head past HTTP_HEAD_MAX, a chunked body, or no
+ * Content-Length where a body may follow). A pure function over the
+ * buffer, as libproto's decoders are.
+ */
+static int http_response(const char *p, size_t n, int *status, size_t *len)
+{
+    const char *end = memmem(p, n, "\r\n\r\n", 4);
+    if (!end)
+        return n > HTTP_HEAD_MAX ? -1 : 0;
+    size_t head = (size_t)(end - p) + 4;
+    if (head < 17 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' || p[9] < '1' || p[9] > '5' ||
+        p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9' || (p[12] != ' ' && p[12] != '\r'))
+        return -1;
+    *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    uint64_t body = 0;
+    int have_length = 0;
+    const char *line = (const char *)memchr(p, '\n', head) + 1;
+    while (line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end + 2 - line));
+        size_t ll = (size_t)(eol - line);
+        if (ll >= 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
+            const char *v = line + 15;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (*v < '0' || *v > '9')
+                return -1;
+            for (body = 0; *v >= '0' && *v <= '9'; v++) {
+                if (body > IN_MAX)
+                    return -1;
+                body = body * 10 + (uint64_t)(*v - '0');
+            }
+            have_length = 1;
+        } else if (ll >= 18 && strncasecmp(line, "Transfer-Encoding:", 18) == 0) {
+            return -1;
+        }
+        line = eol + 1;
+    }
+    /* 1xx, 204 and 304 have no body whatever their head says. */
+    if (*status < 200 || *status == 204 || *status == 304)
+        body = 0;
+    else if (!have_length)
+        return -1;
+    if (n - head < body)
+        return 0;
+    *len = head + (size_t)body;
+    return 1;
+}
+
 /* Takes whole replies off the front of c->in; returns bytes used, or -1
  * when the connection must be dropped. */
 static ssize_t parse_replies(struct bench_worker *w, struct bench_conn *c, uint64_t now)
@@ -718,6 +811,24 @@ static ssize_t parse_replies(struct bench_worker *w, struct bench_conn *c, uint6
             if (!hit)
                 break;
             off = (size_t)(hit - c->in) + ulen;
+        } else if (op == OP_HTTP) {
+            int status = 0;
+            size_t rlen = 0;
+            int st = http_response(c->in + off, c->in_len - off, &status, &rlen);
+            if (st == 0)
+                break;
+            if (st < 0) {
+                w->errors++;
+                show_error(w, "a response that is not HTTP/1.x with a Content-Length", NULL);
+                return -1;
+            }
+            if (status != 200) {
+                char what[96];
+                w->errors++;
+                snprintf(what, sizeof(what), "HTTP status %d", status);
+                show_error(w, what, NULL);
+            }
+            off += rlen;
         } else if (op == OP_TGET) {
             /* One bare line: the task's text, or the tutorial's "no key
              * match", which is an error here (every id was prepared). */
@@ -939,10 +1050,17 @@ struct watch_thread {
 };
 
 /* A blocking connection that has sent WATCH and read its OK, or -1 with a
- * message. Events that came with the OK stay in *in. */
+ * message. Events that came with the OK stay in *in. With --watch-http it
+ * sends GET /api/events and reads the response's head instead: the server
+ * sends that head only once the WATCH behind it has run, so the stream is
+ * watching from then on, as a line WATCH is from its OK. */
 static int watch_open(const struct addrinfo *ai, const struct options *o, char *in, size_t *in_len)
 {
-    static const char req[] = "WATCH\r\n";
+    char req[sizeof(o->http_host) + 64];
+    int rl = o->watch_http ? snprintf(req, sizeof(req),
+                                      "GET /api/events HTTP/1.1\r\nHost: %s\r\n\r\n", o->http_host)
+                           : snprintf(req, sizeof(req), "WATCH\r\n");
+    const char *eoh = o->watch_http ? "\r\n\r\n" : "\r\n";
     int fd = dial(ai, 0);
     if (fd < 0) {
         msg("cannot connect a watcher to %s:%s: %s", o->host, o->port, strerror(errno));
@@ -954,13 +1072,24 @@ static int watch_open(const struct addrinfo *ai, const struct options *o, char *
         msg("setsockopt: %s", strerror(errno));
         goto bad;
     }
-    if (write_all(fd, req, sizeof(req) - 1) < 0) {
+    if (write_all(fd, req, (size_t)rl) < 0) {
         msg("sending WATCH: %s", strerror(errno));
         goto bad;
     }
     *in_len = 0;
     for (;;) {
-        char *eol = memmem(in, *in_len, "\r\n", 2);
+        char *eol = memmem(in, *in_len, eoh, strlen(eoh));
+        if (eol && o->watch_http) {
+            if (*in_len < 12 || memcmp(in, "HTTP/1.1 200", 12) != 0) {
+                char *cr = memchr(in, '\r', *in_len);
+                msg("GET /api/events was answered '%.*s'", (int)(cr - in), in);
+                goto bad;
+            }
+            size_t used = (size_t)(eol - in) + 4;
+            memmove(in, in + used, *in_len - used);
+            *in_len -= used;
+            return fd;
+        }
         if (eol) {
             if (*in_len < 3 || memcmp(in, "OK ", 3) != 0) {
                 msg("WATCH was answered '%.*s' (a server of protocol 4 or later is needed)",
@@ -993,14 +1122,23 @@ bad:
 
 /* The write number in an add or edit event's text ("bench added N",
  * "bench edited N"), or 0 for another event: a DONE keeps the text an
- * earlier test's EDIT gave, whose number is not this test's. */
-static uint64_t event_write(const char *line, size_t len)
+ * earlier test's EDIT gave, whose number is not this test's. line is an
+ * EVENT line, or with sse the data line of a Server-Sent Event, a JSON
+ * object whose "kind" says what the event is and whose task's "text" is
+ * the same quoted text. */
+static uint64_t event_write(const char *line, size_t len, int sse)
 {
     static const char *const marks[] = {"\"bench edited ", "\"bench added "};
-    const char *kind = memchr(line + 6, ' ', len - 6);
-    if (!kind || (size_t)(line + len - kind) < 6 ||
-        (memcmp(kind, " add ", 5) != 0 && memcmp(kind, " edit ", 6) != 0))
-        return 0;
+    if (sse) {
+        if (!memmem(line, len, "\"kind\":\"add\"", 12) &&
+            !memmem(line, len, "\"kind\":\"edit\"", 13))
+            return 0;
+    } else {
+        const char *kind = memchr(line + 6, ' ', len - 6);
+        if (!kind || (size_t)(line + len - kind) < 6 ||
+            (memcmp(kind, " add ", 5) != 0 && memcmp(kind, " edit ", 6) != 0))
+            return 0;
+    }
     for (size_t k = 0; k < 2; k++) {
         size_t ml = strlen(marks[k]);
         const char *p = memmem(line, len, marks[k], ml);
@@ -1027,11 +1165,24 @@ static void watch_lines(struct watch_thread *wt, struct watch_conn *c, uint64_t 
         size_t len = (size_t)(eol - p);
         if (len > 0 && p[len - 1] == '\r')
             len--;
-        if (len == 14 && memcmp(p, "EVENT overflow", 14) == 0) {
+        /* A Server-Sent Event is "id:", "event:" and one "data:" line (the
+         * JSON is one line); only its data line is looked at. A reload
+         * event (the stream's EVENT overflow, or a since: no longer kept)
+         * ends the stream. */
+        int sse = wt->t->o->watch_http;
+        int is_event =
+            sse ? len > 6 && memcmp(p, "data: ", 6) == 0 : len > 6 && memcmp(p, "EVENT ", 6) == 0;
+        if (sse && is_event &&
+            (memmem(p, len, "\"kind\":\"overflow\"", 17) ||
+             memmem(p, len, "\"kind\":\"expired\"", 16))) {
+            is_event = 0;
             c->overflowed = 1;
-        } else if (len > 6 && memcmp(p, "EVENT ", 6) == 0) {
+        }
+        if (!sse && len == 14 && memcmp(p, "EVENT overflow", 14) == 0) {
+            c->overflowed = 1;
+        } else if (is_event) {
             c->events++;
-            uint64_t n = event_write(p, len);
+            uint64_t n = event_write(p, len, sse);
             size_t i = n & (WRITE_RING - 1);
             if (n && atomic_load_explicit(&r->n[i], memory_order_acquire) == n) {
                 uint64_t sent = atomic_load_explicit(&r->sent_ns[i], memory_order_relaxed);
@@ -1076,6 +1227,13 @@ static void watch_readable(struct watch_thread *wt, struct watch_conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
+        }
+        if (n == 0 && c->overflowed) {
+            /* An event stream ends after its reload event: the overflow
+             * is already counted, and the close is the server's due. */
+            c->dead = 1;
+            epoll_ctl(wt->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            return;
         }
         if (n <= 0) {
             watch_conn_kill(wt, c, n == 0 ? "closed by the server" : strerror(errno));
@@ -1455,7 +1613,7 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
         expected += ws[i].writes_ok;
     watch_set_join(&wset, expected);
 
-    res->name = o->raw ? (o->name ? o->name : "raw") : test_names[t->kind];
+    res->name = o->raw ? (o->name ? o->name : "raw") : o->http ? "http-get" : test_names[t->kind];
     res->done = res->errors = 0;
     res->seconds = 0;
     hist_init(&res->hist);
@@ -1535,8 +1693,9 @@ static void watch_results(const struct options *o, const struct result *res, str
         }
         if (missing || extra || overflows)
             msg("%s: %d watchers should each have got %" PRIu64 " events: %" PRIu64
-                " missing, %" PRIu64 " too many, %" PRIu64 " watches ended by EVENT overflow",
-                res->name, o->watchers, expected, missing, extra, overflows);
+                " missing, %" PRIu64 " too many, %" PRIu64 " watches ended by %s",
+                res->name, o->watchers, expected, missing, extra, overflows,
+                o->watch_http ? "a reload event" : "EVENT overflow");
         if (unmatched)
             msg("%s: %" PRIu64 " events came too late to be timed (their write's slot had been "
                 "reused)",
@@ -1761,7 +1920,8 @@ static void usage(FILE *f)
             "Usage: %s [-H HOST] [-p PORT] [-c CONNECTIONS] [-P PIPELINE]\n"
             "       [-d SECONDS | -n REQUESTS] [-t TESTS] [-r KEYSPACE] [--idle N] [--csv]\n"
             "       [--raw 'LINE' --reply-until STRING] [--threads N]\n"
-            "       [--watchers N] [--stalled-watcher] [--help]\n"
+            "       [--watchers N [--watch-http]] [--stalled-watcher]\n"
+            "       [--http | --http-path PATH] [--help]\n"
             "\n"
             "Load generator for todo-server (or, with --raw, any line protocol).\n"
             "\n"
@@ -1822,6 +1982,14 @@ static void usage(FILE *f)
           "                         until the test ends; row TEST-stalled: requests = the\n"
           "                         events queued for it, errors = 1 if they do not end\n"
           "                         in EVENT overflow\n"
+          "      --http             the get test over HTTP/1.1: keep-alive GET\n"
+          "                         /api/tasks/ID with a Host header, pipelined with -P;\n"
+          "                         responses read by Content-Length, any status but 200\n"
+          "                         an error; row http-get\n"
+          "      --http-path PATH   the same, but GET PATH every time and prepare no task:\n"
+          "                         loads any web server (nginx serving a file)\n"
+          "      --watch-http       the --watchers read GET /api/events (Server-Sent\n"
+          "                         Events) instead of a line WATCH, and are checked alike\n"
           "  -h, --help             this text\n"
           "\n"
           "Before the timed part, get/edit/done/mixed ADD KEYSPACE tasks and list adds\n"
@@ -1956,7 +2124,10 @@ enum {
     OPT_LOAD_ONLY,
     OPT_ACC,
     OPT_WATCHERS,
-    OPT_STALLED
+    OPT_STALLED,
+    OPT_HTTP,
+    OPT_HTTP_PATH,
+    OPT_WATCH_HTTP
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -1988,6 +2159,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"load-only", no_argument, NULL, OPT_LOAD_ONLY},
         {"watchers", required_argument, NULL, OPT_WATCHERS},
         {"stalled-watcher", no_argument, NULL, OPT_STALLED},
+        {"http", no_argument, NULL, OPT_HTTP},
+        {"http-path", required_argument, NULL, OPT_HTTP_PATH},
+        {"watch-http", no_argument, NULL, OPT_WATCH_HTTP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -2183,6 +2357,26 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_STALLED:
             o->stalled = 1;
             break;
+        case OPT_HTTP:
+            o->http = 1;
+            break;
+        case OPT_HTTP_PATH:
+            /* One path, sent as it is: it must be a request target that
+             * cannot split the request (no blank, no control byte). */
+            for (const char *q = optarg; *q; q++)
+                if ((unsigned char)*q <= ' ' || *q == 0x7f)
+                    optarg = NULL;
+            if (!optarg || optarg[0] != '/' || strlen(optarg) > HTTP_PATH_MAX) {
+                msg("bad --http-path (a path beginning with /, without blanks, up to %d bytes)",
+                    HTTP_PATH_MAX);
+                return -1;
+            }
+            o->http = 1;
+            o->http_path = optarg;
+            break;
+        case OPT_WATCH_HTTP:
+            o->watch_http = 1;
+            break;
         case 'h':
             usage(stdout);
             exit(EXIT_OK);
@@ -2221,12 +2415,34 @@ static int parse_options(int argc, char **argv, struct options *o)
         msg("--watchers and --stalled-watcher need todo-server's tests, not --raw");
         return -1;
     }
+    if (o->http && (o->raw || (have_t && (o->ntests != 1 || o->order[0] != T_GET)))) {
+        msg("--http and --http-path run the get test only (-t get, or no -t), not --raw");
+        return -1;
+    }
+    if (o->watch_http && (o->watchers == 0 || o->stalled)) {
+        msg("--watch-http needs --watchers N (the stalled watcher stays a line WATCH: drop "
+            "--stalled-watcher)");
+        return -1;
+    }
+    if (o->http_path && o->watchers) {
+        msg("--http-path loads any web server; --watchers needs todo-server's tests");
+        return -1;
+    }
+    /* The Host header todo-server checks (docs/HTTP.md): the address
+     * given, an IPv6 one in brackets, and the port. */
+    if (strchr(o->host, ':'))
+        snprintf(o->http_host, sizeof(o->http_host), "[%s]:%s", o->host, o->port);
+    else
+        snprintf(o->http_host, sizeof(o->http_host), "%s:%s", o->host, o->port);
     if (o->existing && o->load_only) {
         msg("give --existing or --load-only, not both");
         return -1;
     }
     if (o->raw) {
         o->order[0] = T_RAW;
+        o->ntests = 1;
+    } else if (o->http) {
+        o->order[0] = T_GET;
         o->ntests = 1;
     } else if (!have_t) {
         /* tget, the tutorial's form, only when asked for: the default
@@ -2307,7 +2523,8 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < o.ntests; i++) {
         enum test_kind k = o.order[i];
-        need_keys |= k == T_GET || k == T_EDIT || k == T_DONE || k == T_MIXED || k == T_TGET;
+        need_keys |= (k == T_GET && !o.http_path) || k == T_EDIT || k == T_DONE || k == T_MIXED ||
+                     k == T_TGET;
         need_list |= k == T_LIST;
     }
     /* A tag no earlier run can have used, so LIST returns exactly our tasks. */

@@ -204,6 +204,12 @@ static _Thread_local char *pscratch; /* proto_request_parse()'s scratch (max_lin
 static _Thread_local size_t pscratch_cap;
 static _Thread_local struct proto_buf spare; /* LIST/STATS replies are assembled here */
 static _Thread_local struct proto_buf hev;   /* an event stream's events, as lines */
+/* The lines last told as Server-Sent Events, and what they became: the
+ * event streams of one pass are mostly sent the same lines (one write's
+ * events go to every watcher at once), and making the JSON of each event
+ * once a pass instead of once a stream is what keeps 100 streams from
+ * costing 100 encodings of every write (docs/PERFORMANCE.md, HTTP). */
+static _Thread_local struct proto_buf sse_lines, sse_text;
 /* Their decoder's scratch: an event line is at most a task line, which
  * quoting may make longer than a request line. */
 static _Thread_local char *evscratch;
@@ -524,6 +530,23 @@ static void kicked(void)
         log_debug("worker %d: eventfd read: %s", self->index, strerror(errno));
 }
 
+/* Appends hev's event lines to c's output as Server-Sent Events, made
+ * again only when they are not the lines the last stream was sent. 0, or
+ * -1 out of memory or for a line that is not an event. */
+static int sse_append(struct conn *c)
+{
+    if (sse_lines.len != hev.len || memcmp(sse_lines.data, hev.data, hev.len) != 0) {
+        sse_lines.len = 0;
+        sse_text.len = 0;
+        if (http_sse_events(&sse_text, hev.data, hev.len, evscratch, evscratch_cap) != 0 ||
+            proto_buf_append(&sse_lines, hev.data, hev.len) != 0) {
+            sse_lines.len = 0;
+            return -1;
+        }
+    }
+    return proto_buf_append(&c->out, sse_text.data, sse_text.len);
+}
+
 /* Copies the due events into this worker's watching connections, after
  * its batch has ended (so between replies, none of them still to be
  * rewritten), but never into a LIST being sent in slices. */
@@ -543,8 +566,7 @@ static void deliver_mine(void)
         hev.len = 0;
         enum watch_rc rc =
             watch_deliver(pool.ring, w, to, conn_out_pending(c), pool.cfg->watch_buffer, &sent);
-        if (c->http != NULL && hev.len > 0 &&
-            http_sse_events(&c->out, hev.data, hev.len, evscratch, evscratch_cap) != 0) {
+        if (c->http != NULL && hev.len > 0 && sse_append(c) != 0) {
             close_later(c);
             continue;
         }
@@ -2021,6 +2043,8 @@ static void *worker_main(void *arg)
     proto_buf_init(&hjunk, SERVER_OUTPUT_MAX);
     proto_buf_init(&hline, 0);
     proto_buf_init(&hev, 0);
+    proto_buf_init(&sse_lines, 0);
+    proto_buf_init(&sse_text, 0);
     evscratch_cap = 4 * pool.cfg->max_line + 4096;
     evscratch = malloc(evscratch_cap);
     /* A line built from a body: every byte of it quoted as \xHH at worst. */
@@ -2101,6 +2125,8 @@ out:
     proto_buf_free(&hjunk);
     proto_buf_free(&hline);
     proto_buf_free(&hev);
+    proto_buf_free(&sse_lines);
+    proto_buf_free(&sse_text);
     free(evscratch);
     proto_buf_free(&hact.line);
     self->cache = NULL;
