@@ -665,6 +665,30 @@ static const char *local_today(void)
     return today;
 }
 
+/* What a request leaves to do, whichever front end ran it: a batch it
+ * broke is broken; replies from c->out's start on that read or wrote in the
+ * batch wait for its COMMIT (batch.h); a client that stopped reading its
+ * replies is closed. */
+static void request_done(struct conn *c, const struct cmd_ctx *x, size_t start, int used, int wrote)
+{
+    if (x->batch_broken)
+        batch_break(self->batch);
+    if (used) {
+        int rc = batch_note(self->batch, c, start, c->out.len, wrote);
+        if (rc < 0)
+            close_later(c);
+        else if (rc == 0)
+            c->batched = 1;
+    }
+    if (x->out_full) {
+        char peer[64];
+        conn_peer(c, peer, sizeof(peer));
+        log_warn("client %s: %zu bytes of replies unread (limit %u); disconnecting it", peer,
+                 conn_out_pending(c), SERVER_OUTPUT_MAX);
+        close_later(c);
+    }
+}
+
 static void handle_line(struct conn *c, const char *line, size_t len)
 {
     struct proto_request req;
@@ -714,22 +738,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     c->import_run = x.import_run;
     if (x.quit)
         c->quit = 1;
-    if (x.batch_broken)
-        batch_break(self->batch);
-    if (x.used_batch) {
-        int rc = batch_note(self->batch, c, start, c->out.len, x.wrote);
-        if (rc < 0)
-            close_later(c);
-        else if (rc == 0)
-            c->batched = 1;
-    }
-    if (x.out_full) {
-        char peer[64];
-        conn_peer(c, peer, sizeof(peer));
-        log_warn("client %s: %zu bytes of replies unread (limit %u); disconnecting it", peer,
-                 conn_out_pending(c), SERVER_OUTPUT_MAX);
-        close_later(c);
-    }
+    request_done(c, &x, start, x.used_batch, x.wrote);
     if (c->out.len != start)
         mark_dirty(c);
 }
@@ -1274,22 +1283,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
     }
 out:
     c->import_run = 0;
-    if (x.batch_broken)
-        batch_break(self->batch);
-    if (used) {
-        int rc = batch_note(self->batch, c, start, c->out.len, wrote);
-        if (rc < 0)
-            close_later(c);
-        else if (rc == 0)
-            c->batched = 1;
-    }
-    if (x.out_full) {
-        char peer[64];
-        conn_peer(c, peer, sizeof(peer));
-        log_warn("client %s: %zu bytes of replies unread (limit %u); disconnecting it", peer,
-                 conn_out_pending(c), SERVER_OUTPUT_MAX);
-        close_later(c);
-    }
+    request_done(c, &x, start, used, wrote);
     mark_dirty(c);
 }
 
