@@ -2242,6 +2242,11 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
         }
     }
     pthread_mutex_unlock(&pool.start_lock);
+    /* On PostgreSQL the ring is fed by the database's change log, with
+     * every server's changes (watch.h); before any connection is handed
+     * over, so that no batch has published on its own. */
+    if (watch_ring_follow(pool.ring, engine, err, errcap) < 0)
+        goto fail;
     return 0;
 fail:
     wake_all();
@@ -2270,6 +2275,8 @@ void workers_stop(void)
     wake_all();
     for (int i = 0; i < pool.n; i++)
         pthread_join(pool.w[i].thread, NULL);
+    /* The follower wakes workers (wake_watchers): it stops before they go. */
+    watch_ring_unfollow(pool.ring);
     close_own();
     free(pool.w);
     pool.w = NULL;
