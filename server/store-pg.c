@@ -2491,6 +2491,17 @@ static int follow_read(struct pg_follow *f, int start)
  * a notification is lost with its connection). 1 when asked to stop. */
 static int follow_wait(struct pg_follow *f, int ms)
 {
+    /* A notification that came in during the last read is queued in libpq
+     * already, not on the socket: it must not wait for the timer. */
+    if (f->c != NULL) {
+        PGnotify *q = PQnotifies(f->c);
+        if (q != NULL) {
+            do
+                PQfreemem(q);
+            while ((q = PQnotifies(f->c)) != NULL);
+            ms = 0;
+        }
+    }
     struct pollfd fds[2] = {{.fd = f->stop_fd[0], .events = POLLIN},
                             {.fd = f->c != NULL ? PQsocket(f->c) : -1, .events = POLLIN}};
     int n = poll(fds, fds[1].fd >= 0 ? 2 : 1, ms);
