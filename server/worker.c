@@ -2219,6 +2219,11 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
         return -1;
     }
     int started = 0;
+    /* On PostgreSQL the ring is fed by the database's change log, with
+     * every server's changes (watch.h): set before the workers start, so
+     * that no batch publishes on its own and they see it set. */
+    if (watch_ring_follow(pool.ring, engine, err, errcap) < 0)
+        goto fail;
     for (int i = 0; i < pool.n; i++) {
         struct worker *w = &pool.w[i];
         w->index = i;
@@ -2242,11 +2247,6 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
         }
     }
     pthread_mutex_unlock(&pool.start_lock);
-    /* On PostgreSQL the ring is fed by the database's change log, with
-     * every server's changes (watch.h); before any connection is handed
-     * over, so that no batch has published on its own. */
-    if (watch_ring_follow(pool.ring, engine, err, errcap) < 0)
-        goto fail;
     return 0;
 fail:
     wake_all();
