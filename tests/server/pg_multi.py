@@ -39,8 +39,11 @@ class Server:
             self.log.seek(0)
             raise RuntimeError("no listening line: %r %s" % (line, self.log.read()))
         self.port = int(line.rsplit(":", 1)[1])
+        self.killed = False
 
     def stop(self):
+        """Stops it (SIGTERM); 0 when it had exited 0 (or was killed on
+        purpose, killed set) and its log has no sanitizer's report."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -48,10 +51,17 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        log = self.tail(1 << 30)
+        bad = [w for w in ("Sanitizer", "runtime error:") if w in log]
+        if bad or (self.proc.returncode != 0 and not self.killed):
+            print("a server exited %d%s:\n%s" % (self.proc.returncode,
+                  ", its log reporting " + " and ".join(bad) if bad else "", log[-6000:]))
+            return 1
+        return 0
 
-    def tail(self):
+    def tail(self, n=3000):
         self.log.seek(0)
-        return self.log.read()[-3000:]
+        return self.log.read()[-n:]
 
 
 class Client:
@@ -304,6 +314,7 @@ def part_faults(servers, binary, db, pg_private, pgdir):
     wait_oks(600)
     at_kill = len(oks)
     alive[2] = False
+    servers[2].killed = True
     servers[2].proc.send_signal(signal.SIGKILL)
     servers[2].proc.wait()
     wait_oks(at_kill + 600)
@@ -374,6 +385,12 @@ def main():
     sep = "&" if "?" in uri else "?"
     db = "%s%soptions=-csearch_path%%3Dmulti_%s_%d" % (uri, sep, part, os.getpid())
     servers = []
+    rc = 1
+    # Bounded in time: past 55 s the test fails, and its servers are stopped
+    # on the way out (the handler's exception unwinds through finally).
+    def overdue(signum, frame):
+        raise SystemExit("pg_multi.py %s: over 55 s" % part)
+    signal.signal(signal.SIGTERM, overdue)
     alarm = threading.Timer(55.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
     alarm.start()
     try:
@@ -393,11 +410,10 @@ def main():
         if rc != 0:
             for i, s in enumerate(servers):
                 print("server %d's log:\n%s" % (i, s.tail()))
-        return rc
     finally:
         alarm.cancel()
-        for s in servers:
-            s.stop()
+        stopped = [s.stop() for s in servers]
+    return rc if rc != 0 or not any(stopped) else 1
 
 
 if __name__ == "__main__":
