@@ -138,12 +138,10 @@ static const char *const migrations[] = {
 
 /* store.h's STORE_LOGGED_DEL, as the log's SQL writes it. */
 #define LOG_KIND_DEL_SQL "4"
-/* The log keeps at least this many rows, or store_engine_follow's
- * backlog if more (WATCH_RING_DEFAULT, watch.h). */
+/* The log keeps the newest this many rows (WATCH_RING_DEFAULT, watch.h),
+ * or store_engine_follow's backlog (--watch-ring): as many as WATCH's
+ * ring, so that the ring holds whatever the log still does. */
 #define LOG_KEEP_DEFAULT 65536
-/* The writer prunes the log each time its numbers pass a multiple of
- * this: a DELETE of about so many rows, once per so many changes. */
-#define LOG_PRUNE_EVERY 1024
 /* The follower reads the log this many rows at a time. */
 #define LOG_READ_ROWS 512
 /* Own commits the follower is told of (struct pg_engine's own). */
@@ -193,7 +191,6 @@ enum stmt_id {
     ST_UNDO_MAX,
     ST_TAG_TASKS,
     ST_LOG_WRITE,
-    ST_LOG_PRUNE,
     ST__COUNT
 };
 
@@ -270,8 +267,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                     " coalesce((SELECT max(seq) FROM undo_old), 0))",
     [ST_TAG_TASKS] = "SELECT count(*) FROM task_tags WHERE tag = $1",
     /* The batch's log rows, $1 of them ($2 ids, $3 kinds, $4 fields, as
-     * arrays), numbered after the head, with the tasks as the batch
-     * leaves them; the last number. */
+     * arrays; $5 whether $6 .. $12 hold the task, captured, or it is to
+     * be copied from tasks as the batch leaves it), numbered after the
+     * head; the rows older than the newest $13 go; the last number. */
     [ST_LOG_WRITE] =
         "WITH h AS (UPDATE todo_change_head SET seq = seq + $1::bigint"
         " RETURNING seq - $1::bigint AS base),"
@@ -289,9 +287,10 @@ static const char *const stmt_sql[ST__COUNT] = {
         " CASE WHEN u.cap THEN u.updated ELSE t.updated END,"
         " CASE WHEN u.cap THEN u.tags ELSE t.tags END FROM h CROSS JOIN u"
         " LEFT JOIN tasks t ON t.id = u.id AND NOT u.cap AND u.kind <> " LOG_KIND_DEL_SQL
-        " RETURNING seq)"
+        " RETURNING seq),"
+        " old AS (DELETE FROM todo_changes"
+        " WHERE seq <= (SELECT base FROM h) + $1::bigint - $13::bigint)"
         " SELECT max(seq) FROM ins",
-    [ST_LOG_PRUNE] = "DELETE FROM todo_changes WHERE seq <= $1::bigint",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -458,10 +457,10 @@ const char *pg_errmsg(struct pg_store *s)
  * would need them NUL-terminated, and a request's strings point into
  * its line). */
 struct params {
-    const char *v[12];
-    int len[12];
-    int fmt[12];
-    char buf[12][24];
+    const char *v[14];
+    int len[14];
+    int fmt[14];
+    char buf[14][24];
     int n;
 };
 
@@ -1193,9 +1192,9 @@ static int log_arrays(const struct pg_engine *e, struct proto_buf *a)
 /* Writes the batch's rows to the log, in its transaction, just before
  * its COMMIT: one statement, whose update of todo_change_head makes
  * every other server's batch that logs wait for this one's COMMIT, so
- * that the numbers come in the order of the commits. Every so many
- * numbers the log is pruned to the newest log_keep rows. *last: the last
- * number taken. */
+ * that the numbers come in the order of the commits, and which prunes
+ * the log to the newest log_keep rows (as many as it adds, once full).
+ * *last: the last number taken. */
 static int log_write(struct pg_store *s, uint64_t *last)
 {
     struct pg_engine *e = s->e;
@@ -1211,18 +1210,12 @@ static int log_write(struct pg_store *s, uint64_t *last)
     p_int(&p, (long long)e->logn);
     for (int k = 0; k < LA__COUNT; k++)
         p_literal(&p, a[k].data);
+    p_int(&p, (long long)e->log_keep);
     PGresult *r = run(s, ST_LOG_WRITE, &p, "cannot write the change log");
     if (r == NULL)
         goto out;
     *last = (uint64_t)col_int(r, 0, 0);
     PQclear(r);
-    uint64_t first = *last - e->logn + 1;
-    if (first / LOG_PRUNE_EVERY != (*last + 1) / LOG_PRUNE_EVERY && *last > e->log_keep) {
-        struct params q = {.n = 0};
-        p_int(&q, (long long)(*last - e->log_keep));
-        if (run_n(s, ST_LOG_PRUNE, &q, "cannot prune the change log") < 0)
-            goto out;
-    }
     rc = STORE_OK;
 out:
     for (int k = 0; k < LA__COUNT; k++)
@@ -2571,7 +2564,8 @@ int pg_engine_follow(struct pg_engine *e, store_follow_fn fn, void *arg, size_t 
         snprintf(err, errcap, "pipe2: %s", strerror(errno));
         goto fail;
     }
-    if (backlog > e->log_keep)
+    /* Read by the writer only once the workers run, which start after. */
+    if (fn != NULL && backlog > 0)
         e->log_keep = backlog;
     if (follow_connect(f, err, errcap) != 0)
         goto fail;

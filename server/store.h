@@ -335,14 +335,14 @@ typedef void (*store_follow_fn)(void *arg, const struct store_logged *v, size_t 
 /* Starts following e's log: fn gets, first, up to backlog of the newest
  * rows already in it (so that a since: from another server can be served),
  * then every row as it commits, within a few milliseconds (a notification
- * wakes the thread; a timer reads the log once a second too). The log is
- * kept to at least backlog rows (the newest; older ones are pruned by the
- * writer). fn may be NULL: only the change counters are kept. *start is
- * set to the number before the first row fn is handed (the log's newest
- * when it hands none). 1 when e
- * follows; 0 when e keeps no log (SQLite); -1 with a sentence in err.
- * Call once, before the workers write; store_engine_unfollow() before
- * whatever fn uses is freed, and before store_engine_close(). */
+ * wakes the thread; a timer reads the log once a second too). This
+ * server's writer then keeps the log to the newest backlog rows (older
+ * ones are pruned as new ones come; unfollowed, 65536). fn may be NULL:
+ * only the change counters are kept. *start is set to the number before
+ * the first row fn is handed (the log's newest when it hands none). 1
+ * when e follows; 0 when e keeps no log (SQLite); -1 with a sentence in
+ * err. Call once, before the workers start; store_engine_unfollow()
+ * before whatever fn uses is freed, and before store_engine_close(). */
 int store_engine_follow(struct store_engine *e, store_follow_fn fn, void *arg, size_t backlog,
                         uint64_t *start, char *err, size_t errcap);
 void store_engine_unfollow(struct store_engine *e);
