@@ -72,6 +72,11 @@ STORE_ENGINE_API(pg_, struct pg_engine, struct pg_store, struct pg_cursor);
 #ifdef TODO_FAULT_INJECTION
 void pg_fault_set(struct pg_engine *e, enum store_fault f);
 #endif
+/* The change log (store.h's store_engine_follow): PostgreSQL's only. */
+int pg_engine_follow(struct pg_engine *e, store_follow_fn fn, void *arg, size_t backlog,
+                     uint64_t *start, char *err, size_t errcap);
+void pg_engine_unfollow(struct pg_engine *e);
+uint64_t pg_engine_log_mine(struct pg_engine *e);
 /* 1 when path names a PostgreSQL database: a postgresql:// or postgres://
  * URI (libpq's), or "postgresql:" alone for the PG* environment. */
 int pg_is_uri(const char *path);

@@ -20,14 +20,21 @@
  * the next call on that connection reconnects (PQreset) and prepares its
  * statements again.
  */
+/* pipe2() is a GNU extension. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "change.h"
 #include "log.h"
 #include "store-engine.h"
 #include "undo-stack.h"
@@ -94,11 +101,52 @@ static const char *const migrations[] = {
     "  text text, done integer, pri integer, due text,"
     "  created bigint, updated bigint, tags text, ver bigint,"
     "  PRIMARY KEY(task_id, seq));",
+
+    /* ---- step 2: the change log (issue 19, many servers on one
+     * database). One row per changed task, written by the batch in its
+     * own transaction (ST_LOG_WRITE), numbered from todo_change_head:
+     * its one row is updated by every batch that logs, so that the row
+     * lock, held to COMMIT, orders the batches of every server, and a
+     * batch rolled back gives its numbers back: the numbers come in
+     * commit order, without holes. They start at the database's creation
+     * time in ms << 20, as a ring of one server's does (watch.h), so that
+     * a since: of another database, or of a server on SQLite, is below
+     * them and refused (EXPIRED), never taken for one of these. The task's columns are copied from
+     * tasks as the batch leaves them. A statement trigger notifies the
+     * schema's channel in the same transaction (delivered on COMMIT
+     * only). Its own block, so that a step of another branch (accounts)
+     * can be numbered before or after it. ---- */
+    "CREATE TABLE todo_change_head(seq bigint NOT NULL);"
+    "INSERT INTO todo_change_head"
+    " VALUES((extract(epoch FROM clock_timestamp()) * 1000)::bigint << 20);"
+    "CREATE TABLE todo_changes("
+    "  seq bigint PRIMARY KEY,"
+    "  task_id text COLLATE \"C\" NOT NULL,"
+    "  kind smallint NOT NULL,"
+    "  fields smallint NOT NULL,"
+    "  text text, done integer, pri integer, due text,"
+    "  created bigint, updated bigint, tags text);"
+    "CREATE FUNCTION todo_changes_notify() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN PERFORM pg_notify(left('todo_' || TG_TABLE_SCHEMA, 63), ''); RETURN NULL; END$$;"
+    "CREATE TRIGGER todo_changes_notify AFTER INSERT ON todo_changes"
+    " FOR EACH STATEMENT EXECUTE FUNCTION todo_changes_notify();",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 /* pg_advisory_xact_lock's key for migrations: servers opening one
  * database at once upgrade it one after the other. */
 #define MIGRATE_LOCK "7415662301"
+
+/* store.h's STORE_LOGGED_DEL, as the log's SQL writes it. */
+#define LOG_KIND_DEL_SQL "4"
+/* The log keeps the newest this many rows (WATCH_RING_DEFAULT, watch.h),
+ * or store_engine_follow's backlog (--watch-ring): as many as WATCH's
+ * ring, so that the ring holds whatever the log still does. */
+#define LOG_KEEP_DEFAULT 65536
+/* The follower reads the log this many rows at a time. */
+#define LOG_READ_ROWS 512
+/* Own commits the follower is told of (struct pg_engine's own). */
+#define OWN_RANGES 256
+#define LOG_READ_ROWS_SQL "512"
 
 #define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags"
 #define UNDO_KEEP_SQL                                                                              \
@@ -142,6 +190,7 @@ enum stmt_id {
     ST_UNDO_LOAD,
     ST_UNDO_MAX,
     ST_TAG_TASKS,
+    ST_LOG_WRITE,
     ST__COUNT
 };
 
@@ -178,7 +227,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver)"
                " VALUES($1, $2, 0, 0, NULL, $3::bigint, $3::bigint, $4::bigint)"
                " ON CONFLICT (id) DO UPDATE SET text = excluded.text, updated = excluded.updated,"
-               " ver = excluded.ver, u_kind = NULL",
+               " ver = excluded.ver, u_kind = NULL RETURNING xmax = 0",
     [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = $1",
     [ST_RESTORE] =
         "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
@@ -217,6 +266,31 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_UNDO_MAX] = "SELECT greatest(coalesce((SELECT max(ver) FROM tasks), 0),"
                     " coalesce((SELECT max(seq) FROM undo_old), 0))",
     [ST_TAG_TASKS] = "SELECT count(*) FROM task_tags WHERE tag = $1",
+    /* The batch's log rows, $1 of them ($2 ids, $3 kinds, $4 fields, as
+     * arrays; $5 whether $6 .. $12 hold the task, captured, or it is to
+     * be copied from tasks as the batch leaves it), numbered after the
+     * head; the rows older than the newest $13 go; the last number. */
+    [ST_LOG_WRITE] =
+        "WITH h AS (UPDATE todo_change_head SET seq = seq + $1::bigint"
+        " RETURNING seq - $1::bigint AS base),"
+        " u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::int[], $5::bool[], $6::text[],"
+        " $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::text[])"
+        " WITH ORDINALITY AS x(id, kind, fields, cap, text, done, pri, due, created, updated,"
+        " tags, ord)),"
+        " ins AS (INSERT INTO todo_changes(seq, task_id, kind, fields, text, done, pri, due,"
+        " created, updated, tags) SELECT h.base + u.ord, u.id, u.kind, u.fields,"
+        " CASE WHEN u.cap THEN u.text ELSE t.text END,"
+        " CASE WHEN u.cap THEN u.done ELSE t.done END,"
+        " CASE WHEN u.cap THEN u.pri ELSE t.pri END,"
+        " CASE WHEN u.cap THEN u.due ELSE t.due END,"
+        " CASE WHEN u.cap THEN u.created ELSE t.created END,"
+        " CASE WHEN u.cap THEN u.updated ELSE t.updated END,"
+        " CASE WHEN u.cap THEN u.tags ELSE t.tags END FROM h CROSS JOIN u"
+        " LEFT JOIN tasks t ON t.id = u.id AND NOT u.cap AND u.kind <> " LOG_KIND_DEL_SQL
+        " RETURNING seq),"
+        " old AS (DELETE FROM todo_changes"
+        " WHERE seq <= (SELECT base FROM h) + $1::bigint - $13::bigint)"
+        " SELECT max(seq) FROM ins",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -288,6 +362,62 @@ struct pg_engine {
     /* 1 from the writer finding its connection lost to its reconnecting
      * (STATS's store_state). */
     atomic_int lost;
+    /* Orders the two publishers of the change counter, the writer after
+     * its COMMIT and the follower after reading other servers' changes:
+     * each sets its slots to commits + 1 and then commits, and commits
+     * must never go back. Held for those stores only. */
+    pthread_mutex_t stamp_lock;
+    /* Under stamp_lock: the log numbers of this server's own newest
+     * commits, oldest first, whose slots the writer has published itself
+     * and the follower leaves alone (a second bump would only drop cache
+     * entries made since). When the follower is behind by more, the
+     * oldest are forgotten and it bumps them again: a false alarm. */
+    struct {
+        uint64_t first, last;
+    } own[OWN_RANGES];
+    size_t own_head, own_n;
+    /* The change log's rows of the batch under way: the writer's, under
+     * the write turn. log_cmd_mark: where the command's own begin. */
+    struct log_rec *logv;
+    size_t logn, logcap, log_cmd_mark;
+    struct proto_buf log_text; /* the captured tasks' texts and tags */
+    int log_broken;            /* a row could not be kept (no memory): the batch must not commit */
+    size_t log_keep;
+    _Atomic uint64_t log_mine; /* the last number our own commits took */
+    struct pg_follow *follow;  /* store_engine_follow's thread, or NULL */
+};
+
+/* One row of the change log, as the writer keeps it until its COMMIT. Its
+ * task is copied from tasks at the COMMIT, unless a later write of the
+ * same batch was about to change it: then it was captured (log_capture)
+ * as this change left it, its strings in the engine's log_text. */
+struct log_rec {
+    char id[PROTO_MAX_ID + 1];
+    unsigned char kind; /* enum store_logged_kind */
+    unsigned char fields;
+    unsigned char captured; /* 1: the task below; 2: captured, but gone */
+    unsigned char done, has_due;
+    int pri;
+    int64_t created, updated;
+    char due[PROTO_DATE_LEN + 1];
+    size_t text_off, text_len, tags_off, tags_len;
+};
+
+/* The follower: a thread with a connection of its own in LISTEN, which
+ * reads the log past the last row it has seen when notified, after
+ * reconnecting, and once a second in any case. */
+struct pg_follow {
+    struct pg_engine *e;
+    pthread_t thread;
+    int stop_fd[2]; /* a pipe: a byte written asks the thread to stop */
+    PGconn *c;
+    store_follow_fn fn;
+    void *arg;
+    uint64_t last; /* the last row read */
+    char listen_sql[160];
+    /* What one read hands to fn. */
+    struct store_logged rows[LOG_READ_ROWS];
+    struct proto_task tasks[LOG_READ_ROWS];
 };
 
 int pg_is_uri(const char *path)
@@ -327,10 +457,10 @@ const char *pg_errmsg(struct pg_store *s)
  * would need them NUL-terminated, and a request's strings point into
  * its line). */
 struct params {
-    const char *v[12];
-    int len[12];
-    int fmt[12];
-    char buf[12][24];
+    const char *v[14];
+    int len[14];
+    int fmt[14];
+    char buf[14][24];
     int n;
 };
 
@@ -352,6 +482,15 @@ static void p_int(struct params *p, long long v)
     snprintf(p->buf[p->n], sizeof(p->buf[p->n]), "%lld", v);
     p->v[p->n] = p->buf[p->n];
     p->len[p->n] = (int)strlen(p->buf[p->n]);
+    p->fmt[p->n] = 0;
+    p->n++;
+}
+
+/* A NUL-terminated value in PostgreSQL's text format (an array's). */
+static void p_literal(struct params *p, const char *v)
+{
+    p->v[p->n] = v;
+    p->len[p->n] = 0;
     p->fmt[p->n] = 0;
     p->n++;
 }
@@ -554,6 +693,12 @@ static int session_setup(struct pg_store *s)
     return STORE_OK;
 }
 
+/* "postgresql:" alone: every setting from the PG* environment. */
+static const char *conninfo_of(const struct pg_engine *e)
+{
+    return strcmp(e->uri, "postgresql:") == 0 || strcmp(e->uri, "postgres:") == 0 ? "" : e->uri;
+}
+
 static int conn_open(struct pg_engine *e, int role, struct pg_store **out, char *err, size_t errcap)
 {
     *out = NULL;
@@ -565,10 +710,7 @@ static int conn_open(struct pg_engine *e, int role, struct pg_store **out, char 
     s->kind = STORE_KIND_PG;
     s->e = e;
     s->role = role;
-    /* "postgresql:" alone: every setting from the PG* environment. */
-    const char *conninfo =
-        strcmp(e->uri, "postgresql:") == 0 || strcmp(e->uri, "postgres:") == 0 ? "" : e->uri;
-    s->c = PQconnectdb(conninfo);
+    s->c = PQconnectdb(conninfo_of(e));
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         snprintf(err, errcap, "cannot connect to PostgreSQL: %s",
                  s->c ? PQerrorMessage(s->c) : "out of memory");
@@ -646,6 +788,9 @@ static int undo_load(struct pg_store *s);
 static void engine_free(struct pg_engine *e)
 {
     undo_stack_free(&e->undo);
+    free(e->logv);
+    proto_buf_free(&e->log_text);
+    pthread_mutex_destroy(&e->stamp_lock);
     pthread_mutex_destroy(&e->write_lock);
     free(e->uri);
     free(e);
@@ -663,6 +808,9 @@ int pg_engine_open(struct pg_engine **out, const struct store_options *o, char *
     e->kind = STORE_KIND_PG;
     e->durable = o->durable != 0;
     pthread_mutex_init(&e->write_lock, NULL);
+    pthread_mutex_init(&e->stamp_lock, NULL);
+    e->log_keep = LOG_KEEP_DEFAULT;
+    proto_buf_init(&e->log_text, 0);
     if (conn_open(e, ROLE_WRITER, &e->writer, err, errcap) != STORE_OK)
         goto fail;
     if (undo_load(e->writer) != STORE_OK) {
@@ -695,6 +843,7 @@ void pg_engine_close(struct pg_engine *e)
     int open = atomic_load(&e->conns);
     if (open != 0)
         log_warn("closing the store with %d connections still open", open);
+    pg_engine_unfollow(e);
     conn_close(e->writer);
     engine_free(e);
 }
@@ -821,24 +970,42 @@ int pg_unchanged_key(struct pg_store *s, uint32_t key, uint64_t stamp)
     return atomic_load(&s->e->slot[key & (CHANGE_SLOTS - 1)]) <= stamp;
 }
 
+static void log_capture(struct pg_store *s, struct proto_str id);
+
+/* Called by every write before it changes task id. */
 static void touch(struct pg_store *s, struct proto_str id)
 {
     struct pg_engine *e = s->e;
     if (s->role != ROLE_WRITER)
         return;
     size_t i = change_slot(id);
-    if (e->touched_bit[i / 8] & (1u << (i % 8)))
+    if (e->touched_bit[i / 8] & (1u << (i % 8))) {
+        log_capture(s, id);
         return;
+    }
     e->touched_bit[i / 8] |= (unsigned char)(1u << (i % 8));
     e->touched[e->ntouched++] = (uint32_t)i;
 }
 
-static void touched_publish(struct pg_engine *e)
+/* After a COMMIT: the slots of the tasks it changed, and its log numbers
+ * [first, last] (none when last is 0) for the follower. */
+static void touched_publish(struct pg_engine *e, uint64_t first, uint64_t last)
 {
+    pthread_mutex_lock(&e->stamp_lock);
+    if (last > 0) {
+        if (e->own_n == OWN_RANGES) {
+            e->own_head = (e->own_head + 1) % OWN_RANGES;
+            e->own_n--;
+        }
+        size_t k = (e->own_head + e->own_n++) % OWN_RANGES;
+        e->own[k].first = first;
+        e->own[k].last = last;
+    }
     uint64_t n = atomic_load(&e->commits) + 1;
     for (size_t k = 0; k < e->ntouched; k++)
         atomic_store(&e->slot[e->touched[k]], n);
     atomic_store(&e->commits, n);
+    pthread_mutex_unlock(&e->stamp_lock);
 }
 
 static void touched_clear(struct pg_engine *e)
@@ -846,6 +1013,214 @@ static void touched_clear(struct pg_engine *e)
     for (size_t k = 0; k < e->ntouched; k++)
         e->touched_bit[e->touched[k] / 8] = 0;
     e->ntouched = 0;
+}
+
+static int64_t col_int(const PGresult *r, int row, int col);
+
+/* ---- the change log: writing it ---- */
+
+/* Notes that the batch's write of id is a change of kind: a row of the
+ * log at COMMIT. Only the writer logs (the follower and reads never
+ * write). */
+static void log_add(struct pg_store *s, int kind, unsigned fields, struct proto_str id)
+{
+    struct pg_engine *e = s->e;
+    if (s->role != ROLE_WRITER)
+        return;
+    if (e->logn == e->logcap) {
+        size_t cap = e->logcap ? e->logcap * 2 : 64;
+        struct log_rec *v = realloc(e->logv, cap * sizeof(*v));
+        if (v == NULL) {
+            /* A change that other servers would never hear of must not
+             * commit: the batch fails (pg_write_end). */
+            e->log_broken = 1;
+            return;
+        }
+        e->logv = v;
+        e->logcap = cap;
+    }
+    struct log_rec *r = &e->logv[e->logn++];
+    memset(r, 0, sizeof(*r));
+    size_t n = id.len < PROTO_MAX_ID ? id.len : PROTO_MAX_ID;
+    memcpy(r->id, id.ptr, n);
+    r->id[n] = '\0';
+    r->kind = (unsigned char)kind;
+    r->fields = (unsigned char)fields;
+}
+
+/* A capture's copy of the task that a write is about to change. */
+struct capture {
+    struct pg_engine *e;
+    struct log_rec *r;
+};
+
+static int capture_task(void *arg, const struct proto_task *t)
+{
+    struct capture *k = arg;
+    struct log_rec *r = k->r;
+    struct proto_buf *b = &k->e->log_text;
+    r->text_off = b->len;
+    r->text_len = t->text.len;
+    r->tags_off = b->len + t->text.len;
+    r->tags_len = t->tags.len;
+    if (proto_buf_append(b, t->text.ptr, t->text.len) != 0 ||
+        proto_buf_append(b, t->tags.ptr, t->tags.len) != 0) {
+        k->e->log_broken = 1;
+        return 0;
+    }
+    r->captured = 1;
+    r->done = t->done != 0;
+    r->pri = t->pri;
+    r->created = t->created;
+    r->updated = t->updated;
+    r->has_due = t->due[0] != '\0';
+    memcpy(r->due, t->due, sizeof(r->due));
+    return 0;
+}
+
+/* A write is about to change task id, which the batch changed before:
+ * the log row of that earlier change takes the task as it is now (as
+ * that change left it), since COMMIT would see only the last state. One
+ * read, only for a task written twice in one batch. */
+static void log_capture(struct pg_store *s, struct proto_str id)
+{
+    struct pg_engine *e = s->e;
+    for (size_t i = e->logn; i-- > 0;) {
+        struct log_rec *r = &e->logv[i];
+        if (strlen(r->id) != id.len || memcmp(r->id, id.ptr, id.len) != 0)
+            continue;
+        if (r->captured || r->kind == STORE_LOGGED_DEL)
+            return;
+        struct capture k = {e, r};
+        int rc = pg_get(s, id, capture_task, &k);
+        if (rc == STORE_NOTFOUND)
+            r->captured = 2;
+        else if (rc != STORE_OK)
+            e->log_broken = 1; /* the batch fails: its log would be wrong */
+        return;
+    }
+}
+
+static void log_clear(struct pg_engine *e)
+{
+    e->log_text.len = 0;
+    e->logn = 0;
+    e->log_cmd_mark = 0;
+    e->log_broken = 0;
+    if (e->logcap > 4096) {
+        free(e->logv);
+        e->logv = NULL;
+        e->logcap = 0;
+    }
+}
+
+/* Appends an array element to b: len bytes of v in double quotes, with
+ * " and \ escaped, as PostgreSQL's array input reads them; v NULL is
+ * the element NULL. */
+static int array_text(struct proto_buf *b, const char *v, size_t len, int first)
+{
+    if (!first && proto_buf_append(b, ",", 1) != 0)
+        return -1;
+    if (v == NULL)
+        return proto_buf_append(b, "NULL", 4);
+    if (proto_buf_append(b, "\"", 1) != 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if ((v[i] == '"' || v[i] == '\\') && proto_buf_append(b, "\\", 1) != 0)
+            return -1;
+        if (proto_buf_append(b, v + i, 1) != 0)
+            return -1;
+    }
+    return proto_buf_append(b, "\"", 1);
+}
+
+/* An integer element; null makes it NULL. */
+static int array_int(struct proto_buf *b, long long v, int null, int first)
+{
+    char num[24];
+    int n = null ? snprintf(num, sizeof(num), "%sNULL", first ? "" : ",")
+                 : snprintf(num, sizeof(num), "%s%lld", first ? "" : ",", v);
+    return proto_buf_append(b, num, (size_t)n);
+}
+
+/* The arrays of ST_LOG_WRITE's parameters $2 .. $12. */
+enum {
+    LA_ID,
+    LA_KIND,
+    LA_FIELDS,
+    LA_CAPTURED,
+    LA_TEXT,
+    LA_DONE,
+    LA_PRI,
+    LA_DUE,
+    LA_CREATED,
+    LA_UPDATED,
+    LA_TAGS,
+    LA__COUNT
+};
+
+static int log_arrays(const struct pg_engine *e, struct proto_buf *a)
+{
+    for (int k = 0; k < LA__COUNT; k++)
+        if (proto_buf_append(&a[k], "{", 1) != 0)
+            return -1;
+    const char *text = e->log_text.data;
+    for (size_t i = 0; i < e->logn; i++) {
+        const struct log_rec *r = &e->logv[i];
+        int f = i == 0, c = r->captured == 1;
+        if (array_text(&a[LA_ID], r->id, strlen(r->id), f) != 0 ||
+            array_int(&a[LA_KIND], r->kind, 0, f) != 0 ||
+            array_int(&a[LA_FIELDS], r->fields, 0, f) != 0 ||
+            array_int(&a[LA_CAPTURED], r->captured != 0, 0, f) != 0 ||
+            array_text(&a[LA_TEXT], c ? text + r->text_off : NULL, r->text_len, f) != 0 ||
+            array_int(&a[LA_DONE], r->done, !c, f) != 0 ||
+            array_int(&a[LA_PRI], r->pri, !c, f) != 0 ||
+            array_text(&a[LA_DUE], c && r->has_due ? r->due : NULL, strlen(r->due), f) != 0 ||
+            array_int(&a[LA_CREATED], r->created, !c, f) != 0 ||
+            array_int(&a[LA_UPDATED], r->updated, !c, f) != 0 ||
+            array_text(&a[LA_TAGS], c && r->tags_len > 0 ? text + r->tags_off : NULL, r->tags_len,
+                       f) != 0)
+            return -1;
+    }
+    /* "}" with its NUL: the parameters are sent as C strings. */
+    for (int k = 0; k < LA__COUNT; k++)
+        if (proto_buf_append(&a[k], "}", 2) != 0)
+            return -1;
+    return 0;
+}
+
+/* Writes the batch's rows to the log, in its transaction, just before
+ * its COMMIT: one statement, whose update of todo_change_head makes
+ * every other server's batch that logs wait for this one's COMMIT, so
+ * that the numbers come in the order of the commits, and which prunes
+ * the log to the newest log_keep rows (as many as it adds, once full).
+ * *last: the last number taken. */
+static int log_write(struct pg_store *s, uint64_t *last)
+{
+    struct pg_engine *e = s->e;
+    struct proto_buf a[LA__COUNT];
+    int rc = STORE_ERROR;
+    for (int k = 0; k < LA__COUNT; k++)
+        proto_buf_init(&a[k], 0);
+    if (log_arrays(e, a) != 0) {
+        failf(s, NULL, "out of memory for the change log");
+        goto out;
+    }
+    struct params p = {.n = 0};
+    p_int(&p, (long long)e->logn);
+    for (int k = 0; k < LA__COUNT; k++)
+        p_literal(&p, a[k].data);
+    p_int(&p, (long long)e->log_keep);
+    PGresult *r = run(s, ST_LOG_WRITE, &p, "cannot write the change log");
+    if (r == NULL)
+        goto out;
+    *last = (uint64_t)col_int(r, 0, 0);
+    PQclear(r);
+    rc = STORE_OK;
+out:
+    for (int k = 0; k < LA__COUNT; k++)
+        proto_buf_free(&a[k]);
+    return rc;
 }
 
 /* ---- the write batch ---- */
@@ -892,6 +1267,7 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
         return STORE_ERROR;
     }
     undo_stack_commit(&e->undo);
+    log_clear(e);
     s->tx_gen++;
     s->tx_mark = id_mark_take(s);
     s->in_tx = 1;
@@ -915,6 +1291,7 @@ int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
     if (undo_stack_reserve(&w->e->undo, 2) != 0)
         return failf(w, NULL, "out of memory for the undo history");
     w->undo_cmd_mark = undo_stack_mark(&w->e->undo);
+    w->e->log_cmd_mark = w->e->logn;
     if (fault(w, STORE_FAULT_SAVEPOINT, "cannot open a savepoint"))
         return STORE_ERROR;
     w->sp_mark = id_mark_take(w);
@@ -933,8 +1310,10 @@ int pg_cmd_end(struct pg_store *w, int failed)
         tx_rollback(w);
         return STORE_OK;
     }
-    if (failed)
+    if (failed) {
         undo_stack_rollback(&w->e->undo, w->undo_cmd_mark);
+        w->e->logn = w->e->log_cmd_mark;
+    }
     if (!w->sp_open)
         return STORE_OK;
     w->sp_open = 0;
@@ -961,6 +1340,8 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
 {
     struct pg_store *s = e->writer;
     int rc = STORE_OK;
+    uint64_t last = 0;
+    size_t logged = e->logn;
     if (commit) {
         if (!pg_write_ok(s)) {
             snprintf(s->err, sizeof(s->err),
@@ -968,6 +1349,10 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
             rc = STORE_ERROR;
         } else if (fault(s, STORE_FAULT_COMMIT_FULL, "cannot commit: database or disk is full") ||
                    fault(s, STORE_FAULT_COMMIT_IOERR, "cannot commit: disk I/O error")) {
+            rc = STORE_ERROR;
+        } else if (e->log_broken) {
+            rc = failf(s, NULL, "cannot commit: out of memory for the change log");
+        } else if (e->logn > 0 && log_write(s, &last) != STORE_OK) {
             rc = STORE_ERROR;
         } else {
             /* COMMIT of a transaction that failed answers ROLLBACK: only
@@ -980,7 +1365,9 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
             PQclear(r);
             if (rc == STORE_OK) {
                 s->in_tx = 0;
-                touched_publish(e);
+                if (last > 0)
+                    atomic_store(&e->log_mine, last);
+                touched_publish(e, last > 0 ? last - logged + 1 : 0, last);
                 undo_stack_commit(&e->undo);
             }
         }
@@ -991,6 +1378,7 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
         tx_rollback(s);
     s->in_tx = 0;
     touched_clear(e);
+    log_clear(e);
     s->sp_open = 0;
     pthread_mutex_unlock(&e->write_lock);
     return rc;
@@ -1010,7 +1398,9 @@ static int64_t col_int(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-static int emit_task(const PGresult *r, int row, store_task_fn fn, void *arg)
+/* The task of row (TASK_COLS's order from column 0); its strings point
+ * into r. */
+static void task_of_row(const PGresult *r, int row, struct proto_task *out)
 {
     struct proto_task t;
     memset(&t, 0, sizeof(t));
@@ -1027,6 +1417,13 @@ static int emit_task(const PGresult *r, int row, store_task_fn fn, void *arg)
     t.created = col_int(r, row, 5);
     t.updated = col_int(r, row, 6);
     t.tags = col_str(r, row, 7);
+    *out = t;
+}
+
+static int emit_task(const PGresult *r, int row, store_task_fn fn, void *arg)
+{
+    struct proto_task t;
+    task_of_row(r, row, &t);
     return fn(arg, &t);
 }
 
@@ -1347,8 +1744,11 @@ int pg_add(struct pg_store *s, const struct proto_request *req, int64_t now,
 {
     int64_t seq = undo_seq(s);
     int rc = add_do(s, req, now, seq, id);
-    if (rc == STORE_OK)
-        undo_push(s, seq, UNDO_ADD, (struct proto_str){id, strlen(id)});
+    if (rc == STORE_OK) {
+        struct proto_str ids = {id, strlen(id)};
+        undo_push(s, seq, UNDO_ADD, ids);
+        log_add(s, STORE_LOGGED_ADD, CHANGE_F_ALL, ids);
+    }
     return rc;
 }
 
@@ -1370,6 +1770,8 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
             r = *run_no;
         }
         undo_push(s, seq, (int64_t)UNDO_IMPORT + (r << 3), req->id);
+        log_add(s, *outcome == STORE_IMPORT_ADDED ? STORE_LOGGED_ADD : STORE_LOGGED_EDIT,
+                CHANGE_F_ALL, req->id);
     }
     return rc;
 }
@@ -1381,7 +1783,15 @@ int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
         return rc;
     int64_t seq = undo_seq(s);
     undo_push(s, seq, UNDO_EDIT, req->id);
-    return edit_do(s, req, now, seq);
+    rc = edit_do(s, req, now, seq);
+    if (rc == STORE_OK) {
+        unsigned fields = (req->has_text ? CHANGE_F_TEXT : 0) |
+                          (req->pri != PROTO_PRI_KEEP ? CHANGE_F_PRI : 0) |
+                          (req->due_op != 0 ? CHANGE_F_DUE : 0) |
+                          (req->ntags > 0 || req->nuntags > 0 ? CHANGE_F_TAGS : 0);
+        log_add(s, STORE_LOGGED_EDIT, fields, req->id);
+    }
+    return rc;
 }
 
 int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
@@ -1404,6 +1814,7 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
     if (n == 0)
         return STORE_NOTFOUND;
     undo_push(s, seq, kind, id);
+    log_add(s, done ? STORE_LOGGED_DONE : STORE_LOGGED_UNDONE, CHANGE_F_DONE, id);
     return STORE_OK;
 }
 
@@ -1422,7 +1833,10 @@ int pg_del(struct pg_store *s, struct proto_str id)
     if (n == 0)
         return STORE_NOTFOUND;
     undo_push(s, seq, UNDO_DEL, id);
-    return del_do(s, id);
+    rc = del_do(s, id);
+    if (rc == STORE_OK)
+        log_add(s, STORE_LOGGED_DEL, 0, id);
+    return rc;
 }
 
 static int tags_restore(struct pg_store *s, struct proto_str id, struct proto_str list)
@@ -1530,6 +1944,15 @@ static int undo_one(struct pg_store *s, struct undo_ent *e, int *existed, int *e
     }
     if (rc == STORE_OK && undo_stack_pop(&s->e->undo) != 0)
         rc = failf(s, NULL, "out of memory for the undo history");
+    if (rc == STORE_OK) {
+        /* Undoing a del brings the task back; undoing an add removes it. */
+        if (!*exists)
+            log_add(s, STORE_LOGGED_ADD, CHANGE_F_ALL, id);
+        else if (!*existed)
+            log_add(s, STORE_LOGGED_DEL, 0, id);
+        else
+            log_add(s, STORE_LOGGED_EDIT, CHANGE_F_ALL, id);
+    }
     return rc;
 }
 
@@ -1573,7 +1996,14 @@ int pg_put(struct pg_store *s, struct proto_str id, struct proto_str text, int64
     p_str(&p, text);
     p_int(&p, now);
     p_int(&p, undo_seq(s));
-    return run_n(s, ST_PUT, &p, "cannot store the task") < 0 ? STORE_ERROR : STORE_OK;
+    PGresult *r = run(s, ST_PUT, &p, "cannot store the task");
+    if (r == NULL)
+        return STORE_ERROR;
+    /* RETURNING xmax = 0: the row is new (an insert, not an update). */
+    int made = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    log_add(s, made ? STORE_LOGGED_ADD : STORE_LOGGED_EDIT, CHANGE_F_TEXT, id);
+    return STORE_OK;
 }
 
 /* ---- LIST ---- */
@@ -1895,4 +2325,299 @@ void pg_facts(struct pg_store *s, const char **engine, const char **state)
 {
     *engine = "postgresql";
     *state = atomic_load(&s->e->lost) ? "reconnecting" : "ok";
+}
+
+/* ---- the change log: following it ---- */
+
+uint64_t pg_engine_log_mine(struct pg_engine *e)
+{
+    return atomic_load(&e->log_mine);
+}
+
+static void follow_drop(struct pg_follow *f)
+{
+    PQfinish(f->c);
+    f->c = NULL;
+}
+
+/* The follower's connection, in LISTEN on the channel of the log's
+ * schema (the trigger's: one per schema, so that servers of other
+ * schemas in one database are not woken). 0, or -1 with err set. */
+static int follow_connect(struct pg_follow *f, char *err, size_t errcap)
+{
+    f->c = PQconnectdb(conninfo_of(f->e));
+    if (f->c == NULL || PQstatus(f->c) != CONNECTION_OK) {
+        snprintf(err, errcap, "cannot connect to PostgreSQL to follow its change log: %s",
+                 f->c ? PQerrorMessage(f->c) : "out of memory");
+        size_t l = strlen(err);
+        while (l > 0 && err[l - 1] == '\n')
+            err[--l] = '\0';
+        follow_drop(f);
+        return -1;
+    }
+    PQsetNoticeProcessor(f->c, notice_quiet, NULL);
+    PGresult *r = PQexec(f->c, "SET client_encoding = 'UTF8'");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (ok && f->listen_sql[0] == '\0') {
+        r = PQexec(f->c, "SELECT format('LISTEN %I', left('todo_' || current_schema(), 63))");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+             (size_t)PQgetlength(r, 0, 0) < sizeof(f->listen_sql);
+        if (ok)
+            snprintf(f->listen_sql, sizeof(f->listen_sql), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    if (ok) {
+        r = PQexec(f->c, f->listen_sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    if (!ok) {
+        snprintf(err, errcap, "cannot listen for the change log: %s", PQerrorMessage(f->c));
+        size_t l = strlen(err);
+        while (l > 0 && err[l - 1] == '\n')
+            err[--l] = '\0';
+        follow_drop(f);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether log row seq is of one of this server's own commits (whose
+ * slots its writer published); the rows come in order, so ranges before
+ * seq are done with. stamp_lock held. */
+static int own_row(struct pg_engine *e, uint64_t seq)
+{
+    while (e->own_n > 0 && e->own[e->own_head].last < seq) {
+        e->own_head = (e->own_head + 1) % OWN_RANGES;
+        e->own_n--;
+    }
+    return e->own_n > 0 && e->own[e->own_head].first <= seq;
+}
+
+/* Publishes the change counter for the rows [0, n) of r (their ids in
+ * column 0, their numbers in column 8) that other servers wrote, or for
+ * every task when all: a read whose stamp was taken before this point may
+ * have read them as they were before. */
+static void follow_bump(struct pg_engine *e, const PGresult *r, int n, int all)
+{
+    pthread_mutex_lock(&e->stamp_lock);
+    uint64_t c = atomic_load(&e->commits) + 1;
+    int any = all;
+    if (all) {
+        for (size_t k = 0; k < CHANGE_SLOTS; k++)
+            atomic_store_explicit(&e->slot[k], c, memory_order_relaxed);
+    } else {
+        for (int i = 0; i < n; i++) {
+            if (own_row(e, (uint64_t)col_int(r, i, 8)))
+                continue;
+            atomic_store_explicit(&e->slot[change_slot(col_str(r, i, 0))], c, memory_order_relaxed);
+            any = 1;
+        }
+    }
+    if (!any) {
+        pthread_mutex_unlock(&e->stamp_lock);
+        return;
+    }
+    /* The release orders the slots before the counter, as touched_publish
+     * does with its sequentially consistent stores. */
+    atomic_store_explicit(&e->commits, c, memory_order_release);
+    pthread_mutex_unlock(&e->stamp_lock);
+}
+
+/* Reads the log past f->last, LOG_READ_ROWS rows at a time, keeps the
+ * change counter, and hands the rows to f->fn. start: the first read,
+ * before anyone relied on seeing every change. 0, or -1 when the
+ * connection failed. */
+static int follow_read(struct pg_follow *f, int start)
+{
+    struct store_logged *v = f->rows;
+    struct proto_task *t = f->tasks;
+    for (;;) {
+        char last[24];
+        snprintf(last, sizeof(last), "%llu", (unsigned long long)f->last);
+        const char *pv[1] = {last};
+        PGresult *r = PQexecParams(f->c,
+                                   "SELECT task_id, text, done, pri, due, created, updated, tags,"
+                                   " seq, kind, fields FROM todo_changes WHERE seq > $1::bigint"
+                                   " ORDER BY seq LIMIT " LOG_READ_ROWS_SQL,
+                                   1, NULL, pv, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            log_warn("PostgreSQL: cannot read the change log: %s", PQresultErrorMessage(r));
+            PQclear(r);
+            return -1;
+        }
+        int n = PQntuples(r);
+        if (n == 0) {
+            PQclear(r);
+            return 0;
+        }
+        uint64_t first = (uint64_t)col_int(r, 0, 8);
+        int lost = !start && first != f->last + 1;
+        if (lost)
+            log_warn("PostgreSQL: changes %llu to %llu left the change log before this server "
+                     "read them; its GET cache is emptied and its watchers reload",
+                     (unsigned long long)f->last + 1, (unsigned long long)first - 1);
+        follow_bump(f->e, r, n, lost);
+        for (int i = 0; i < n; i++) {
+            v[i].seq = (uint64_t)col_int(r, i, 8);
+            v[i].kind = (int)col_int(r, i, 9);
+            v[i].fields = (unsigned)col_int(r, i, 10);
+            v[i].id = col_str(r, i, 0);
+            v[i].task = NULL;
+            if (!PQgetisnull(r, i, 1) && v[i].kind != STORE_LOGGED_DEL) {
+                task_of_row(r, i, &t[i]);
+                v[i].task = &t[i];
+            }
+        }
+        if (f->fn != NULL)
+            f->fn(f->arg, v, (size_t)n, lost);
+        f->last = v[n - 1].seq;
+        PQclear(r);
+        if (n < LOG_READ_ROWS)
+            return 0;
+        start = 0;
+    }
+}
+
+/* Waits for a notification, the stop pipe, or a second (the safety net:
+ * a notification is lost with its connection). 1 when asked to stop. */
+static int follow_wait(struct pg_follow *f, int ms)
+{
+    /* A notification that came in during the last read is queued in libpq
+     * already, not on the socket: it must not wait for the timer. */
+    if (f->c != NULL) {
+        PGnotify *q = PQnotifies(f->c);
+        if (q != NULL) {
+            do
+                PQfreemem(q);
+            while ((q = PQnotifies(f->c)) != NULL);
+            ms = 0;
+        }
+    }
+    struct pollfd fds[2] = {{.fd = f->stop_fd[0], .events = POLLIN},
+                            {.fd = f->c != NULL ? PQsocket(f->c) : -1, .events = POLLIN}};
+    int n = poll(fds, fds[1].fd >= 0 ? 2 : 1, ms);
+    if (n < 0 && errno != EINTR)
+        log_error("PostgreSQL follower: poll: %s", strerror(errno));
+    if (n > 0 && (fds[0].revents & POLLIN))
+        return 1;
+    if (n > 0 && f->c != NULL && fds[1].revents != 0) {
+        if (!PQconsumeInput(f->c)) {
+            follow_drop(f);
+            return 0;
+        }
+        PGnotify *no;
+        while ((no = PQnotifies(f->c)) != NULL)
+            PQfreemem(no);
+    }
+    return 0;
+}
+
+static void *follow_main(void *arg)
+{
+    struct pg_follow *f = arg;
+    int backoff = 50;
+    for (;;) {
+        if (f->c == NULL) {
+            char err[512];
+            if (follow_connect(f, err, sizeof(err)) != 0) {
+                log_debug("%s", err);
+                if (follow_wait(f, backoff))
+                    break;
+                backoff = backoff < 1000 ? backoff * 2 : 1000;
+                continue;
+            }
+            backoff = 50;
+            log_info("PostgreSQL: following the change log again, from %llu",
+                     (unsigned long long)f->last);
+        }
+        /* After a reconnect too: what committed while it was away is in
+         * the log. */
+        if (follow_read(f, 0) != 0) {
+            follow_drop(f);
+            continue;
+        }
+        if (follow_wait(f, 1000))
+            break;
+    }
+    return NULL;
+}
+
+int pg_engine_follow(struct pg_engine *e, store_follow_fn fn, void *arg, size_t backlog,
+                     uint64_t *start, char *err, size_t errcap)
+{
+    if (e->follow != NULL) {
+        snprintf(err, errcap, "the change log is followed already");
+        return -1;
+    }
+    struct pg_follow *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    f->e = e;
+    f->fn = fn;
+    f->arg = arg;
+    f->stop_fd[0] = f->stop_fd[1] = -1;
+    if (pipe2(f->stop_fd, O_CLOEXEC) != 0) {
+        snprintf(err, errcap, "pipe2: %s", strerror(errno));
+        goto fail;
+    }
+    /* Read by the writer only once the workers run, which start after. */
+    if (fn != NULL && backlog > 0)
+        e->log_keep = backlog;
+    if (follow_connect(f, err, errcap) != 0)
+        goto fail;
+    PGresult *r = PQexec(f->c, "SELECT seq FROM todo_change_head");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        snprintf(err, errcap, "cannot read the change log's head: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        goto fail;
+    }
+    uint64_t head = (uint64_t)col_int(r, 0, 0);
+    PQclear(r);
+    /* The newest backlog rows are handed over here, before any worker
+     * runs, so that a WATCH since: one of them finds it. */
+    f->last = fn == NULL ? head : head > backlog ? head - backlog : 0;
+    *start = head;
+    if (follow_read(f, 1) != 0) {
+        snprintf(err, errcap, "cannot read the change log");
+        goto fail;
+    }
+    /* Every row up to head had committed when head was read. */
+    if (f->last < head)
+        f->last = head;
+    int rc = pthread_create(&f->thread, NULL, follow_main, f);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot start the change log's follower: %s", strerror(rc));
+        goto fail;
+    }
+    e->follow = f;
+    return 1;
+fail:
+    follow_drop(f);
+    if (f->stop_fd[0] >= 0) {
+        close(f->stop_fd[0]);
+        close(f->stop_fd[1]);
+    }
+    free(f);
+    return -1;
+}
+
+void pg_engine_unfollow(struct pg_engine *e)
+{
+    struct pg_follow *f = e->follow;
+    if (f == NULL)
+        return;
+    char one = 1;
+    if (write(f->stop_fd[1], &one, 1) != 1)
+        log_error("stopping the change log's follower: %s", strerror(errno));
+    else
+        pthread_join(f->thread, NULL);
+    follow_drop(f);
+    close(f->stop_fd[0]);
+    close(f->stop_fd[1]);
+    free(f);
+    e->follow = NULL;
 }

@@ -328,6 +328,37 @@ int store_count(struct store *s, int64_t *n)
     return DISPATCH(s, count, PG_S, n);
 }
 
+/* Only PostgreSQL keeps a change log: SQLite's file has one server. */
+int store_engine_follow(struct store_engine *e, store_follow_fn fn, void *arg, size_t backlog,
+                        uint64_t *start, char *err, size_t errcap)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (is_pg(e))
+        return pg_engine_follow(PG_E(e), fn, arg, backlog, start, err, errcap);
+#endif
+    (void)e, (void)fn, (void)arg, (void)backlog, (void)start, (void)err, (void)errcap;
+    return 0;
+}
+
+void store_engine_unfollow(struct store_engine *e)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (e != NULL && is_pg(e))
+        pg_engine_unfollow(PG_E(e));
+#endif
+    (void)e;
+}
+
+uint64_t store_engine_log_mine(struct store_engine *e)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (is_pg(e))
+        return pg_engine_log_mine(PG_E(e));
+#endif
+    (void)e;
+    return 0;
+}
+
 #ifdef TODO_FAULT_INJECTION
 void store_fault_set(struct store_engine *e, enum store_fault f)
 {

@@ -293,6 +293,64 @@ long long store_cursor_most(const struct store_cursor *k);
 int store_tags(struct store *s, store_tag_fn fn, void *arg);
 int store_count(struct store *s, int64_t *n);
 
+/* ---- many servers on one database: the engine's change log ---- */
+
+/*
+ * An engine that other servers may write too (PostgreSQL) keeps a log of
+ * changes in the database, written by each write batch in its own
+ * transaction, numbered in the order of the commits across every server
+ * sharing it. A server follows the log (store_engine_follow): the engine
+ * reads it on a thread of its own, keeps its change counters (above) right
+ * for changes made by the others, and hands every row to fn, so that
+ * WATCH's ring (watch.h) sends the changes of every server in one order.
+ * SQLite keeps no log (one server owns its file): store_engine_follow
+ * says 0 and nothing changes.
+ */
+enum store_logged_kind {
+    STORE_LOGGED_ADD = 0,
+    STORE_LOGGED_EDIT,
+    STORE_LOGGED_DONE,
+    STORE_LOGGED_UNDONE,
+    STORE_LOGGED_DEL,
+};
+
+/* One row of the log, as fn is handed it; its strings live until fn
+ * returns. */
+struct store_logged {
+    uint64_t seq;    /* the log's number: one more than the row before */
+    int kind;        /* enum store_logged_kind */
+    unsigned fields; /* the fields the change set (change.h's CHANGE_F_*) */
+    struct proto_str id;
+    /* The task as the change's batch left it at its COMMIT (NULL for a
+     * del, and for a task that a later write of that batch deleted). */
+    const struct proto_task *task;
+};
+
+/* Called on the engine's thread with the next rows of the log, in order
+ * (n >= 1). lost: rows before v[0] were dropped from the log before this
+ * server could read them (it was away longer than the log keeps), so
+ * whoever relied on seeing every change must be told. */
+typedef void (*store_follow_fn)(void *arg, const struct store_logged *v, size_t n, int lost);
+
+/* Starts following e's log: fn gets, first, up to backlog of the newest
+ * rows already in it (so that a since: from another server can be served),
+ * then every row as it commits, within a few milliseconds (a notification
+ * wakes the thread; a timer reads the log once a second too). This
+ * server's writer then keeps the log to the newest backlog rows (older
+ * ones are pruned as new ones come; unfollowed, 65536). fn may be NULL:
+ * only the change counters are kept. *start is set to the number before
+ * the first row fn is handed (the log's newest when it hands none). 1
+ * when e follows; 0 when e keeps no log (SQLite); -1 with a sentence in
+ * err. Call once, before the workers start; store_engine_unfollow()
+ * before whatever fn uses is freed, and before store_engine_close(). */
+int store_engine_follow(struct store_engine *e, store_follow_fn fn, void *arg, size_t backlog,
+                        uint64_t *start, char *err, size_t errcap);
+void store_engine_unfollow(struct store_engine *e);
+/* The number of the last log row that this server's own committed writes
+ * took (0: none yet), so that a WATCH can wait until fn has been handed
+ * every change this server acknowledged. */
+uint64_t store_engine_log_mine(struct store_engine *e);
+
 /* ---- failing on purpose, for tests ---- */
 
 #ifdef TODO_FAULT_INJECTION

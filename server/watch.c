@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@ enum entry_state {
 };
 
 enum entry_kind { KIND_ADD = 0, KIND_EDIT, KIND_DONE, KIND_UNDONE, KIND_DEL };
+/* The change log's kinds are the ring's (watch_ring_follow). */
+_Static_assert((int)KIND_ADD == (int)STORE_LOGGED_ADD && (int)KIND_EDIT == (int)STORE_LOGGED_EDIT &&
+                   (int)KIND_DONE == (int)STORE_LOGGED_DONE &&
+                   (int)KIND_UNDONE == (int)STORE_LOGGED_UNDONE &&
+                   (int)KIND_DEL == (int)STORE_LOGGED_DEL,
+               "the log's kinds are the ring's");
 
 /* "EVENT " + 20 digits + " ". */
 #define HEAD_ROOM 32
@@ -71,6 +78,17 @@ struct watch_ring {
     atomic_int missed;
     void (*on_visible)(void *arg);
     void *on_visible_arg;
+    /* Fed by the engine's change log (watch_ring_follow): the entries are
+     * its rows, numbered by it, and the batches publish nothing. Set
+     * before any batch runs. */
+    int fed;
+    struct store_engine *engine;
+    uint64_t base; /* the first number of a ring not fed */
+    /* A WATCH waits on fed_cond, under fed_lock, for the feed to reach
+     * this server's own last change (watch_start). */
+    pthread_mutex_t fed_lock;
+    pthread_cond_t fed_cond;
+    struct proto_buf scratch; /* the feed's, for encoding a task */
 };
 
 struct watch_ring *watch_ring_new(size_t max_events, size_t max_bytes, int64_t start_ms)
@@ -86,9 +104,18 @@ struct watch_ring *watch_ring_new(size_t max_events, size_t max_bytes, int64_t s
         free(r);
         return NULL;
     }
+    /* The wait of a WATCH is timed on the monotonic clock. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&r->fed_lock, NULL);
+    pthread_cond_init(&r->fed_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    proto_buf_init(&r->scratch, 0);
     r->cap = max_events;
     r->max_bytes = max_bytes;
     uint64_t base = (uint64_t)(start_ms > 0 ? start_ms : 0) << 20;
+    r->base = base;
     r->last_seq = r->settled = r->last_gap = base;
     atomic_init(&r->settled_pub, base);
     atomic_init(&r->watchers, 0);
@@ -100,9 +127,13 @@ void watch_ring_free(struct watch_ring *r)
 {
     if (r == NULL)
         return;
+    watch_ring_unfollow(r);
     for (size_t i = 0; i < r->n; i++)
         text_free(r->v[(r->head + i) % r->cap].text);
     pthread_rwlock_destroy(&r->lock);
+    pthread_cond_destroy(&r->fed_cond);
+    pthread_mutex_destroy(&r->fed_lock);
+    proto_buf_free(&r->scratch);
     free(r->v);
     free(r);
 }
@@ -115,7 +146,7 @@ void watch_ring_on_visible(struct watch_ring *r, void (*fn)(void *arg), void *ar
 
 int watch_active(const struct watch_ring *r)
 {
-    return r != NULL && atomic_load_explicit(&r->watchers, memory_order_relaxed) > 0;
+    return r != NULL && !r->fed && atomic_load_explicit(&r->watchers, memory_order_relaxed) > 0;
 }
 
 unsigned long long watch_watchers(const struct watch_ring *r)
@@ -180,9 +211,41 @@ static void close_gap(struct watch_ring *r)
         r->settled = r->last_gap;
 }
 
+/* Fed: waits, ms at most, until the feed has handed the ring the log's
+ * rows up to number target. 0, or -1 when it has not in that time. */
+static int fed_catch_up(struct watch_ring *r, uint64_t target, long ms)
+{
+    struct timespec until;
+    if (clock_gettime(CLOCK_MONOTONIC, &until) != 0)
+        return -1;
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&r->fed_lock);
+    while (rc == 0 && atomic_load_explicit(&r->settled_pub, memory_order_acquire) < target)
+        if (pthread_cond_timedwait(&r->fed_cond, &r->fed_lock, &until) != 0)
+            rc = -1;
+    pthread_mutex_unlock(&r->fed_lock);
+    return rc;
+}
+
 enum proto_err watch_start(struct watch_ring *r, struct watcher *w, const struct proto_request *req,
                            uint64_t *seq, char *err, size_t errcap)
 {
+    /* Fed, a WATCH's number must be past every write this server has
+     * acknowledged, as without a log: the feed is waited for (a second at
+     * most) up to this server's own last change. A since: ahead of the
+     * ring may be a number of another server whose change the feed has
+     * yet to read: it is given a moment to come (a number never given
+     * costs that moment, then EXPIRED). */
+    if (r->fed && fed_catch_up(r, store_engine_log_mine(r->engine), 1000) != 0)
+        log_warn("WATCH: the change log's follower is behind; events may come late");
+    if (r->fed && req->has_since)
+        (void)fed_catch_up(r, req->since, 250);
     pthread_rwlock_wrlock(&r->lock);
     close_gap(r);
     uint64_t last = r->last_seq;
@@ -426,7 +489,7 @@ static void pub_prepare(void *arg, struct change_log *l, struct store *writer)
     struct watch_ring *r = p->ring;
     p->first = 1;
     p->last = 0;
-    if (l->n == 0)
+    if (l->n == 0 || r->fed)
         return;
     if (!watch_active(r)) {
         if (!atomic_load_explicit(&r->missed, memory_order_relaxed))
@@ -499,3 +562,132 @@ const struct batch_publisher watch_publisher = {
     .prepare = pub_prepare,
     .settle = pub_settle,
 };
+
+/* ---- fed by the engine's change log ---- */
+
+/* Drops every entry and goes on at number seq + 1, a gap: numbers up to
+ * seq cannot be replayed. Write lock held. */
+static void fed_jump(struct watch_ring *r, uint64_t seq)
+{
+    while (r->n > 0)
+        drop_oldest(r);
+    r->head = 0;
+    r->last_seq = r->settled = r->last_gap = seq;
+}
+
+/* Row c's entry, its text malloc'd, committed (or void: a task its batch
+ * deleted again, whose del comes later). 0, or -1 when out of memory. */
+static int fed_entry(struct watch_ring *r, const struct store_logged *c, struct entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->state = ENTRY_COMMITTED;
+    if (c->kind < KIND_ADD || c->kind > KIND_DEL) {
+        e->state = ENTRY_VOID; /* a kind of a newer server: nothing to send */
+        return 0;
+    }
+    e->kind = (unsigned char)c->kind;
+    e->fields = (unsigned char)c->fields;
+    const char *word = kind_words[c->kind];
+    size_t wl = strlen(word);
+    if (c->kind == KIND_DEL) {
+        e->text = text_alloc(wl + c->id.len + 2);
+        if (e->text == NULL)
+            return -1;
+        memcpy(e->text, word, wl);
+        memcpy(e->text + wl, c->id.ptr, c->id.len);
+        memcpy(e->text + wl + c->id.len, "\r\n", 2);
+        e->len = (uint32_t)(wl + c->id.len + 2);
+        return 0;
+    }
+    if (c->task == NULL) {
+        e->state = ENTRY_VOID;
+        return 0;
+    }
+    r->scratch.len = 0;
+    if (proto_task_encode(&r->scratch, c->task) != 0)
+        return -1;
+    size_t line = r->scratch.len, tags = c->task->tags.len;
+    e->done = c->task->done != 0;
+    e->text = text_alloc(wl + line + tags);
+    if (e->text == NULL)
+        return -1;
+    memcpy(e->text, word, wl);
+    memcpy(e->text + wl, r->scratch.data, line);
+    if (tags > 0)
+        memcpy(e->text + wl + line, c->task->tags.ptr, tags);
+    e->len = (uint32_t)(wl + line);
+    e->tags_len = (uint32_t)tags;
+    return 0;
+}
+
+/* store_follow_fn: the log's next rows, on the engine's thread (or, for
+ * the backlog, on the one that called watch_ring_follow). Each becomes the
+ * entry of its number, visible at once: a row in the log has committed. */
+static void fed_rows(void *arg, const struct store_logged *v, size_t n, int lost)
+{
+    struct watch_ring *r = arg;
+    (void)lost; /* a hole in the numbers says as much (fed_jump) */
+    struct entry *ev = malloc(n * sizeof(*ev));
+    for (size_t i = 0; ev != NULL && i < n; i++)
+        if (fed_entry(r, &v[i], &ev[i]) != 0) {
+            /* Its watchers must not miss it unawares: a gap. */
+            log_error("out of memory recording changes for WATCH; watchers will reload");
+            ev[i].state = ENTRY_GAP;
+        }
+    pthread_rwlock_wrlock(&r->lock);
+    uint64_t was = r->settled;
+    if (ev == NULL) {
+        log_error("out of memory recording changes for WATCH; watchers will reload");
+        fed_jump(r, v[n - 1].seq);
+    }
+    for (size_t i = 0; ev != NULL && i < n; i++) {
+        if (v[i].seq <= r->last_seq) {
+            text_free(ev[i].text); /* read twice (a reconnect) */
+            continue;
+        }
+        if (v[i].seq > r->last_seq + 1)
+            fed_jump(r, v[i].seq - 1);
+        uint64_t s = push(r, &ev[i]);
+        if (ev[i].state == ENTRY_GAP)
+            r->last_gap = s;
+    }
+    r->settled = r->last_seq;
+    atomic_store_explicit(&r->settled_pub, r->settled, memory_order_release);
+    int more = r->settled != was;
+    pthread_rwlock_unlock(&r->lock);
+    free(ev);
+    pthread_mutex_lock(&r->fed_lock);
+    pthread_cond_broadcast(&r->fed_cond);
+    pthread_mutex_unlock(&r->fed_lock);
+    if (more && r->on_visible != NULL)
+        r->on_visible(r->on_visible_arg);
+}
+
+int watch_ring_follow(struct watch_ring *r, struct store_engine *engine, char *err, size_t errcap)
+{
+    /* The log's numbers start at 1; until its first row comes, the ring
+     * is at 0. */
+    r->fed = 1;
+    r->engine = engine;
+    r->last_seq = r->settled = r->last_gap = 0;
+    atomic_store(&r->settled_pub, 0);
+    uint64_t start = 0;
+    int rc = store_engine_follow(engine, fed_rows, r, r->cap, &start, err, errcap);
+    /* No row yet: the ring starts at the log's newest. */
+    if (rc == 1 && r->last_seq == 0)
+        r->last_seq = r->settled = r->last_gap = start;
+    atomic_store(&r->settled_pub, r->settled);
+    if (rc != 1) {
+        fed_jump(r, r->base);
+        atomic_store(&r->settled_pub, r->base);
+        r->fed = 0;
+        r->engine = NULL;
+    }
+    return rc;
+}
+
+void watch_ring_unfollow(struct watch_ring *r)
+{
+    if (r != NULL && r->fed)
+        store_engine_unfollow(r->engine); /* a second call does nothing */
+}

@@ -55,12 +55,29 @@ struct watch_ring;
 struct watch_ring *watch_ring_new(size_t max_events, size_t max_bytes, int64_t start_ms);
 void watch_ring_free(struct watch_ring *r); /* NULL is fine */
 
+/* On an engine that keeps a change log (PostgreSQL, store.h's
+ * store_engine_follow), feeds the ring from the log instead of from this
+ * server's batches: its entries are the log's rows, of every server
+ * sharing the database, numbered by the log, visible as the engine's
+ * follower reads them (within milliseconds of their COMMIT); the newest
+ * max_events rows already in the log are handed over first, so that a
+ * since: given by another server is replayed. A WATCH then waits (a
+ * second at most) for the feed to reach this server's own last change.
+ * 1 when fed, 0 when the engine keeps no log (SQLite: the ring is this
+ * server's, as before), -1 with a sentence in err. Call once, before any
+ * batch runs, after watch_ring_on_visible; watch_ring_unfollow() before
+ * freeing r or closing the engine. */
+struct store_engine;
+int watch_ring_follow(struct watch_ring *r, struct store_engine *engine, char *err, size_t errcap);
+void watch_ring_unfollow(struct watch_ring *r); /* NULL, or a ring not fed: nothing */
+
 /* fn(arg) is called, on the thread that settled a batch, each time more
  * events become visible to watchers. Set before any batch runs. */
 void watch_ring_on_visible(struct watch_ring *r, void (*fn)(void *arg), void *arg);
 
 /* Whether any connection watches (a relaxed load: for handlers, which keep
- * their change's task only then). NULL is fine (0). */
+ * their change's task only then); 0 for a ring fed by the change log,
+ * whose rows carry the task. NULL is fine (0). */
 int watch_active(const struct watch_ring *r);
 /* Connections watching now, for STATS. */
 unsigned long long watch_watchers(const struct watch_ring *r);

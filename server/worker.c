@@ -2265,6 +2265,11 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
         return -1;
     }
     int started = 0;
+    /* On PostgreSQL the ring is fed by the database's change log, with
+     * every server's changes (watch.h): set before the workers start, so
+     * that no batch publishes on its own and they see it set. */
+    if (watch_ring_follow(pool.ring, engine, err, errcap) < 0)
+        goto fail;
     for (int i = 0; i < pool.n; i++) {
         struct worker *w = &pool.w[i];
         w->index = i;
@@ -2316,6 +2321,8 @@ void workers_stop(void)
     wake_all();
     for (int i = 0; i < pool.n; i++)
         pthread_join(pool.w[i].thread, NULL);
+    /* The follower wakes workers (wake_watchers): it stops before they go. */
+    watch_ring_unfollow(pool.ring);
     close_own();
     free(pool.w);
     pool.w = NULL;

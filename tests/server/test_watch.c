@@ -398,7 +398,8 @@ static void since_replay_and_expired(void **state)
     assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
 
     /* While nobody watches nothing is kept, so a since: from before that
-     * cannot be replayed. */
+     * cannot be replayed. On PostgreSQL the database's change log keeps
+     * every change, watched or not: it is replayed. */
     cli_close(keep);
     cli_close(w);
     long deadline = now_ms() + WAIT_MS;
@@ -407,7 +408,13 @@ static void since_replay_and_expired(void **state)
     assert_int_equal(srv_stat(c, "watchers"), 0);
     assert_string_equal(cli_cmd(c, "ADD four\n"), "OK 4\r\n");
     snprintf(req, sizeof(req), "WATCH since:%" PRIu64 "\n", last);
-    assert_true(strncmp(cli_cmd(c, req), expired, strlen(expired)) == 0);
+    if (getenv("TODO_TEST_DB_URI") == NULL) {
+        assert_true(strncmp(cli_cmd(c, req), expired, strlen(expired)) == 0);
+    } else {
+        watch(c, req);
+        uint64_t f = next_event(c, ev, sizeof(ev));
+        assert_true(f > last && strncmp(ev, "add 4 ", 6) == 0);
+    }
     cli_close(c);
 }
 
