@@ -17,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "todo/proto.h"
+#include "user-cmd.h"
 #include "watch.h"
 
 /* Exit status for a bad command line, as with most Unix tools. */
@@ -28,6 +29,7 @@ static void usage(FILE *f, int threads)
 {
     fprintf(f,
             "Usage: %s [OPTION]...\n"
+            "       %s user add|passwd|del|list [NAME] [--db PATH]   (see: user --help)\n"
             "Serves a todo list over TCP: one request per line, replies OK, ERR or DATA.\n"
             "Try it with: nc 127.0.0.1 9000, then type HELP.\n"
             "\n"
@@ -80,7 +82,7 @@ static void usage(FILE *f, int threads)
             "\n"
             "Once listening it prints \"listening on ADDR:PORT\" on stdout. SIGINT or SIGTERM\n"
             "stops it cleanly: requests already read are answered, the database is closed.\n",
-            prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
+            prog, prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
             SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, SERVER_DEFAULT_LINE_TIMEOUT,
             PROTO_MAX_LINE_DEFAULT, CACHE_DEFAULT_MB, WATCH_RING_DEFAULT, WATCH_RING_BYTES_DEFAULT,
             WATCH_BUFFER_DEFAULT);
@@ -209,6 +211,9 @@ int main(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     char err[512];
 
+    /* "todo-server user ..." manages accounts and serves nothing. */
+    if (argc > 1 && strcmp(argv[1], "user") == 0)
+        return user_cmd_main(argc - 1, argv + 1);
     if (ncpu < 1)
         ncpu = 1;
     if (ncpu > 256)
