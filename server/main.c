@@ -29,7 +29,7 @@ static void usage(FILE *f, int threads)
 {
     fprintf(f,
             "Usage: %s [OPTION]...\n"
-            "       %s user add|passwd|del|list [NAME] [--db PATH]   (see: user --help)\n"
+            "       %s user add|passwd|del|lock|unlock|list [NAME] [--db PATH]\n"
             "Serves a todo list over TCP: one request per line, replies OK, ERR or DATA.\n"
             "Try it with: nc 127.0.0.1 9000, then type HELP.\n"
             "\n"
@@ -344,15 +344,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, err);
         return EXIT_USAGE;
     }
+    /* Accounts guard a non-loopback bind as a password does; the database
+     * is looked at only when nothing else would let the server start. */
     if (!lo && !cfg.auth.enabled && !cfg.insecure) {
+        int users = user_cmd_db_has_users(cfg.db, err, sizeof(err));
+        if (users < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return 1;
+        }
+        cfg.accounts = users;
+    }
+    if (!lo && !cfg.auth.enabled && !cfg.accounts && !cfg.insecure) {
         fprintf(stderr,
                 "%s: refusing to listen on %s without a password: anyone who can reach it "
                 "could read and change every task.\n"
-                "Give --password-file PATH, or --insecure if the network is trusted.\n",
+                "Give --password-file PATH, add users (todo-server user add NAME), or\n"
+                "--insecure if the network is trusted.\n",
                 prog, cfg.bind);
         return EXIT_USAGE;
     }
-    if (!lo && !cfg.auth.enabled)
+    if (!lo && !cfg.auth.enabled && !cfg.accounts)
         log_warn("listening on %s without a password (--insecure)", cfg.bind);
 
     fit_fd_limit(&cfg, explicit_max);

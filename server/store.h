@@ -307,7 +307,7 @@ int store_count(struct store *s, int64_t *n);
  * fails alone, so it needs no savepoint of its own. They record no UNDO
  * entry and change no task's change counter.
  */
-#define STORE_MAX_USER 64  /* bytes of a user's name */
+#define STORE_MAX_USER PROTO_MAX_USER /* bytes of a user's name */
 #define STORE_MAX_HASH 128 /* bytes of a hash string, its NUL included (crypto_pwhash_STRBYTES) */
 
 struct store_user {

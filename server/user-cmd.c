@@ -43,7 +43,7 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: todo-server user add NAME [--admin] [--db PATH]\n"
             "       todo-server user passwd NAME [--db PATH]\n"
-            "       todo-server user del NAME [--db PATH]\n"
+            "       todo-server user del|lock|unlock NAME [--db PATH]\n"
             "       todo-server user list [--db PATH]\n"
             "Manages the people who may log in (AUTH NAME PASSWORD) to the server on --db.\n"
             "\n"
@@ -52,6 +52,8 @@ static void usage(FILE *f)
             "                is not a terminal; never give it as an argument\n"
             "  passwd NAME   a new password for NAME, asked for or read the same way\n"
             "  del NAME      removes NAME\n"
+            "  lock NAME     NAME may not log in (the right password is told it is locked)\n"
+            "  unlock NAME   NAME may log in again\n"
             "  list          every user, one a line: NAME, admin or user, active or\n"
             "                locked, and when it was added (no password, no hash)\n"
             "\n"
@@ -216,7 +218,7 @@ static int open_db(const char *db, struct store_engine **e)
     return -1;
 }
 
-enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_LIST };
+enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_LOCK, OP_UNLOCK, OP_LIST };
 
 /* One write in a batch of its own. STORE_OK, or the store's code with a
  * sentence printed. */
@@ -235,10 +237,15 @@ static int write_user(struct store_engine *e, enum op op, const struct store_use
         rc = store_user_add(w, u);
         break;
     case OP_PASSWD:
-        /* The role and the lock stay as they are: only the hash changes. */
+    case OP_LOCK:
+    case OP_UNLOCK:
+        /* passwd changes the hash only, lock and unlock the lock only. */
         rc = store_user_get(w, (struct proto_str){u->name, strlen(u->name)}, &old);
         if (rc == STORE_OK) {
-            memcpy(old.hash, u->hash, sizeof(old.hash));
+            if (op == OP_PASSWD)
+                memcpy(old.hash, u->hash, sizeof(old.hash));
+            else
+                old.locked = op == OP_LOCK;
             rc = store_user_update(w, &old);
         }
         explicit_bzero(&old, sizeof(old));
@@ -293,6 +300,38 @@ static int list_users(struct store_engine *e)
     return rc == STORE_OK ? 0 : EXIT_FAIL;
 }
 
+static int count_one(void *arg, const struct store_user *u)
+{
+    (void)u;
+    ++*(int *)arg;
+    return 1; /* one is enough */
+}
+
+int user_cmd_db_has_users(const char *db, char *err, size_t errcap)
+{
+    if (strcmp(db, ":memory:") == 0)
+        return 0;
+    if (strncmp(db, "postgres", 8) != 0 && access(db, F_OK) != 0)
+        return 0;
+    struct store_engine *e;
+    struct store *r = NULL;
+    struct store_options o = {.path = db, .durable = 0};
+    if (store_engine_open(&e, &o, err, errcap) != STORE_OK)
+        return -1;
+    int n = 0, rc = store_connect(e, STORE_ROLE_READ, &r, err, errcap);
+    if (rc == STORE_OK) {
+        rc = store_users(r, count_one, &n);
+        if (rc == STORE_STOPPED)
+            rc = STORE_OK;
+        if (rc != STORE_OK)
+            snprintf(err, errcap, "cannot read the users: %s", store_errmsg(r));
+        store_read_end(r);
+        store_close(r);
+    }
+    store_engine_close(e);
+    return rc == STORE_OK ? n > 0 : -1;
+}
+
 static const struct option long_opts[] = {
     {"db", required_argument, NULL, 'd'},
     {"admin", no_argument, NULL, 'a'},
@@ -328,7 +367,7 @@ int user_cmd_main(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return die_usage("which: add, passwd, del or list?");
+        return die_usage("which: add, passwd, del, lock, unlock or list?");
     const char *sub = argv[optind++];
     enum op op;
     if (strcmp(sub, "add") == 0)
@@ -337,10 +376,14 @@ int user_cmd_main(int argc, char **argv)
         op = OP_PASSWD;
     else if (strcmp(sub, "del") == 0)
         op = OP_DEL;
+    else if (strcmp(sub, "lock") == 0)
+        op = OP_LOCK;
+    else if (strcmp(sub, "unlock") == 0)
+        op = OP_UNLOCK;
     else if (strcmp(sub, "list") == 0)
         op = OP_LIST;
     else
-        return die_usage("unknown command '%s': add, passwd, del or list", sub);
+        return die_usage("unknown command '%s': add, passwd, del, lock, unlock or list", sub);
     if (admin && op != OP_ADD)
         return die_usage("--admin goes with add");
     if (op == OP_LIST) {
@@ -377,7 +420,7 @@ int user_cmd_main(int argc, char **argv)
      * the server has the file. */
     if (open_db(db, &e) != 0)
         goto out;
-    if (op != OP_DEL) {
+    if (op == OP_ADD || op == OP_PASSWD) {
         struct sigaction sa, old_int;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_sigint; /* no SA_RESTART: the read must end */
@@ -398,8 +441,11 @@ int user_cmd_main(int argc, char **argv)
     }
     if (write_user(e, op, &u) != STORE_OK)
         goto out;
-    static const char *const done[] = {
-        [OP_ADD] = "added", [OP_PASSWD] = "has a new password", [OP_DEL] = "removed"};
+    static const char *const done[] = {[OP_ADD] = "added",
+                                       [OP_PASSWD] = "has a new password",
+                                       [OP_DEL] = "removed",
+                                       [OP_LOCK] = "locked: it cannot log in",
+                                       [OP_UNLOCK] = "unlocked"};
     printf("user %s %s%s\n", name, done[op], op == OP_ADD && admin ? " (admin)" : "");
     status = fflush(stdout) == 0 ? 0 : EXIT_FAIL;
 out:

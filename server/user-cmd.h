@@ -10,4 +10,11 @@
  * command line. */
 int user_cmd_main(int argc, char **argv);
 
+#include <stddef.h>
+
+/* 1 if the database at db has users, 0 if not (a SQLite file that does
+ * not exist has none, and is not made), -1 with a sentence in err when it
+ * cannot be read. */
+int user_cmd_db_has_users(const char *db, char *err, size_t errcap);
+
 #endif /* TODO_SERVER_USER_CMD_H */

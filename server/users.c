@@ -3,6 +3,7 @@
  */
 #include "users.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,15 +13,8 @@ _Static_assert(crypto_pwhash_STRBYTES <= STORE_MAX_HASH, "a hash string fits STO
 
 int users_name_ok(const char *name, size_t len)
 {
-    if (len == 0 || len > STORE_MAX_USER)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-            return 0;
-    }
-    return 1;
+    /* One rule for both ends: the name AUTH USER PASSWORD carries. */
+    return proto_valid_user(name, len);
 }
 
 /* sodium_init() is safe to call from any thread, any number of times: it
@@ -60,4 +54,30 @@ int users_verify(const char *hash, const char *password, size_t len)
     if (memchr(hash, '\0', STORE_MAX_HASH) == NULL)
         return 0;
     return crypto_pwhash_str_verify(hash, password, len) == 0;
+}
+
+/* The hash an unknown name is checked against, made once, of a random
+ * password nobody knows, at users_hash's costs. "" when it could not be
+ * made (out of memory): then an unknown name is refused faster. */
+static char dummy_hash[STORE_MAX_HASH];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_make(void)
+{
+    char pw[32], err[128];
+    if (!sodium_ready())
+        return;
+    randombytes_buf(pw, sizeof(pw));
+    if (users_hash(pw, sizeof(pw), dummy_hash, err, sizeof(err)) != 0)
+        dummy_hash[0] = '\0';
+    sodium_memzero(pw, sizeof(pw));
+}
+
+int users_check(const struct store_user *u, const char *password, size_t len)
+{
+    if (u != NULL)
+        return users_verify(u->hash, password, len);
+    pthread_once(&dummy_once, dummy_make);
+    (void)users_verify(dummy_hash, password, len);
+    return 0;
 }

@@ -15,10 +15,10 @@
 /* Longest password accepted, as for --password-file. */
 #define USERS_PASSWORD_MAX AUTH_MAX
 
-/* 1 if name (len bytes) may name a user: 1 to STORE_MAX_USER bytes of
- * ASCII letters, digits, '.', '_' and '-', beginning with a letter or a
- * digit, so that a name is one word of the protocol and of a shell, and
- * never looks like an option. */
+/* 1 if name (len bytes) may name a user: libproto's proto_valid_user, 1
+ * to STORE_MAX_USER bytes of ASCII letters, digits, '.', '_' and '-',
+ * beginning with a letter or a digit, so that a name is one word of the
+ * protocol and of a shell, and never looks like an option. */
 int users_name_ok(const char *name, size_t len);
 
 /* Hashes the password (len bytes, 1 to USERS_PASSWORD_MAX) into out, a
@@ -34,5 +34,11 @@ int users_hash(const char *password, size_t len, char out[STORE_MAX_HASH], char 
  * hash is not one users_hash could have made. It costs what users_hash
  * does, whatever the password's length. */
 int users_verify(const char *hash, const char *password, size_t len);
+
+/* 1 if u may log in with the password: u's hash matches it. u NULL (no
+ * such user) is checked against a hash of a random password made once,
+ * so that it takes as long as a user's and the time tells nobody whether
+ * the name exists; it is always 0. u's lock is the caller's business. */
+int users_check(const struct store_user *u, const char *password, size_t len);
 
 #endif /* TODO_SERVER_USERS_H */

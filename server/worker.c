@@ -977,8 +977,10 @@ static int session_is(const char *a, size_t n)
 static int http_authed(const struct http_request *r, int *bearer)
 {
     *bearer = 0;
+    /* A server with accounts and no shared password lets nobody in over
+     * HTTP yet: its login takes a password, not a user (issue 18). */
     if (!pool.cfg->auth.enabled)
-        return 1;
+        return !pool.cfg->accounts;
     const struct proto_str *h = http_header_get(r, "Authorization");
     if (h != NULL && h->len > 7 && strncasecmp(h->ptr, "Bearer ", 7) == 0) {
         *bearer = 1;
@@ -1211,7 +1213,8 @@ static void handle_http(struct conn *c, const struct http_request *r)
         /* Whether the page must log in first. */
         char doc[96];
         int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"authed\":%s}\n",
-                         pool.cfg->auth.enabled ? "true" : "false", x.authed ? "true" : "false");
+                         pool.cfg->auth.enabled || pool.cfg->accounts ? "true" : "false",
+                         x.authed ? "true" : "false");
         if (http_respond(c, 200, "application/json", api_headers, doc, (size_t)n, keep,
                          head_only) != 0)
             x.out_full = 1;
@@ -1353,7 +1356,7 @@ static int refuse_http(struct conn *c, const char *line, size_t len)
  * aside (park) until then. */
 static int held_back(struct conn *c, const char *line, size_t len)
 {
-    if (!pool.cfg->auth.enabled)
+    if (!pool.cfg->auth.enabled && !pool.cfg->accounts)
         return 0;
     int64_t wait = c->peer.auth_next - now_ms;
     if (wait <= 0 && is_auth(line, len))

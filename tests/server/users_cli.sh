@@ -65,6 +65,7 @@ scenario_pipe() {
     expect_rc 0 "list of a new database"
     expect_eq "$OUT" "" "a new database has no users"
 
+    local alice_pw="correct horse"
     user add alice --admin <<<"correct horse"
     expect_rc 0 "add alice"
     expect_eq "$OUT" "user alice added (admin)" "add's report"
@@ -122,6 +123,8 @@ bob user active" "list after two adds"
     expect_rc 1 "passwd of a missing user"
     user passwd alice --admin <<<"pw"
     expect_rc 2 "--admin with passwd"
+    user lock carol
+    expect_rc 1 "lock of a missing user"
     user frobnicate
     expect_rc 2 "an unknown command"
     expect_eq "$(names)" "alice admin active
@@ -135,12 +138,23 @@ bob user active" "list after the refusals"
         local before after
         before=$(sql "SELECT hash FROM users WHERE name = 'alice'")
         user passwd alice <<<"battery staple"
+        alice_pw="battery staple"
         expect_rc 0 "passwd alice"
         expect_eq "$OUT" "user alice has a new password" "passwd's report"
         after=$(sql "SELECT hash || ' ' || admin FROM users WHERE name = 'alice'")
         [ "${after% 1}" != "$before" ] || fail "passwd kept the old hash"
         expect_eq "${after##* }" 1 "passwd keeps the admin role"
     fi
+
+    user lock bob
+    expect_rc 0 "lock bob"
+    expect_eq "$OUT" "user bob locked: it cannot log in" "lock's report"
+    expect_eq "$(names)" "alice admin active
+bob user locked" "list shows the lock"
+    user unlock bob
+    expect_rc 0 "unlock bob"
+    expect_eq "$(names)" "alice admin active
+bob user active" "list after unlock"
 
     user del bob
     expect_rc 0 "del bob"
@@ -165,11 +179,15 @@ bob user active" "list after the refusals"
 dave user active" "the add while the server ran is kept"
     fi
 
-    # The server still serves the tasks, which users did not touch.
+    # The server asks for a user's login now, and takes the password the
+    # command gave.
     start_server --db "$TMP/todo.db" || exit 1
     local reply
-    reply=$(printf 'ADD still here\n' | nc -q 1 127.0.0.1 "$SERVER_PORT" 2>/dev/null | tr -d '\r')
-    expect_eq "$reply" "OK 1" "the server adds the first task"
+    reply=$(printf 'ADD too soon\nAUTH alice "%s"\nADD still here\n' "$alice_pw" |
+        nc -q 3 127.0.0.1 "$SERVER_PORT" 2>/dev/null | tr -d '\r')
+    expect_eq "$reply" "ERR AUTH authentication required; send AUTH <user> <password>
+OK
+OK 1" "the server asks alice to log in, and adds her task"
     stop_server
 }
 
