@@ -9,6 +9,7 @@
 /* accept4() is a GNU extension. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "users.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -355,6 +356,9 @@ int server_run(struct server_config *cfg)
         goto out;
     }
     cfg->accounts = users > 0;
+    if (cfg->accounts && users_prepare() != 0)
+        log_warn("cannot make the hash an unknown user's AUTH is checked against: such an AUTH "
+                 "is answered sooner than a known user's");
     if (cfg->demo && load_demo(engine, err, sizeof(err)) != 0) {
         log_error("%s", err);
         goto out;
