@@ -969,22 +969,25 @@ static int session_is(const char *a, size_t n)
     return diff == 0;
 }
 
-/* With a password, whether r carries it: "Authorization: Bearer
- * PASSWORD" (compared in constant time, auth.h) or the session cookie
- * that POST /api/login set. An HTTP request is judged on its own, not by
- * the connection's past. *bearer is set when r offered a password, which
- * the caller counts as an AUTH is counted (http_gate). */
+/* With a password or accounts, whether r carries a login: "Authorization:
+ * Bearer PASSWORD" (compared in constant time, auth.h) or the session
+ * cookie that POST /api/login set, for the password or for a user (one
+ * cookie for the server's life: every login sees the one list). An HTTP
+ * request is judged on its own, not by the connection's past. *bearer is
+ * set when r offered a password, which the caller counts as an AUTH is
+ * counted (http_gate). */
 static int http_authed(const struct http_request *r, int *bearer)
 {
     *bearer = 0;
-    /* A server with accounts and no shared password lets nobody in over
-     * HTTP yet: its login takes a password, not a user (issue 18). */
-    if (!pool.cfg->auth.enabled)
-        return !pool.cfg->accounts;
+    if (!pool.cfg->auth.enabled && !pool.cfg->accounts)
+        return 1;
+    /* A Bearer is the shared password; a server with accounts only has
+     * none, and a Bearer there is a wrong password (users log in with
+     * POST /api/login and its user). */
     const struct proto_str *h = http_header_get(r, "Authorization");
     if (h != NULL && h->len > 7 && strncasecmp(h->ptr, "Bearer ", 7) == 0) {
         *bearer = 1;
-        return auth_check(&pool.cfg->auth, h->ptr + 7, h->len - 7);
+        return pool.cfg->auth.enabled && auth_check(&pool.cfg->auth, h->ptr + 7, h->len - 7);
     }
     for (size_t i = 0; i < r->nheaders; i++) {
         const struct http_header *k = &r->headers[i];
@@ -1032,7 +1035,8 @@ static void http_too_soon(struct conn *c, struct cmd_ctx *x, int64_t wait, int k
         x->out_full = 1;
 }
 
-/* POST /api/login {"password": ...}: AUTH, run as the line's AUTH is,
+/* POST /api/login {"password": ...} or {"user": ..., "password": ...}:
+ * AUTH [USER] PASSWORD, run as the line's AUTH is,
  * which counts a wrong password for this connection and its address
  * (guard.h). A try that comes before the delay its address's failures
  * earned is answered 429, without looking at the password. On success
@@ -1040,7 +1044,7 @@ static void http_too_soon(struct conn *c, struct cmd_ctx *x, int64_t wait, int k
 static void http_login(struct conn *c, struct cmd_ctx *x, struct http_action *a, int keep,
                        int *wrote, int *used)
 {
-    int64_t wait = pool.cfg->auth.enabled ? http_auth_wait(c) : 0;
+    int64_t wait = pool.cfg->auth.enabled || pool.cfg->accounts ? http_auth_wait(c) : 0;
     if (wait > 0) {
         http_too_soon(c, x, wait, keep);
         return;
@@ -2141,7 +2145,7 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
                   size_t errcap)
 {
     pool.cfg = cfg;
-    if (cfg->auth.enabled) {
+    if (cfg->auth.enabled || cfg->accounts) {
         unsigned char rnd[32];
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
             snprintf(err, errcap, "getrandom: %s", strerror(errno));
