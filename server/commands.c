@@ -478,14 +478,16 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
  * right password learns that an account is locked. A wrong one counts for
  * the connection and its address as well, as AUTH PASSWORD's does.
  *
- * The check takes the time users_hash's costs set (about 0.1 s), on the
- * worker's thread: the worker's other connections wait for it.
+ * The check takes the time users_hash's costs set (about 0.1 s): the line
+ * front end has it made on a thread of its own (auth-pool.h) and runs the
+ * command again with x->auth_checked; any other caller waits for it here.
  */
 static enum cmd_rc auth_user(struct cmd_ctx *x, const struct proto_request *req)
 {
     struct proto_str name = req->user;
     int64_t now = net_now_ms();
-    int64_t wait = guard_user_turn(name.ptr, name.len, now);
+    int checked = x->auth_checked;
+    int64_t wait = checked ? 0 : guard_user_turn(name.ptr, name.len, now);
     if (wait > 0) {
         x->authed = 0;
         if (x->peer != NULL && guard_auth_failed(x->peer, now)) {
@@ -504,7 +506,8 @@ static enum cmd_rc auth_user(struct cmd_ctx *x, const struct proto_request *req)
     int rc = store_user_get(x->store, name, &u);
     if (rc != STORE_OK && rc != STORE_NOTFOUND)
         return store_failed(x, "AUTH");
-    int ok = users_check(rc == STORE_OK ? &u : NULL, req->text.ptr, req->text.len);
+    int ok = checked ? checked == CMD_AUTH_RIGHT && rc == STORE_OK
+                     : users_check(rc == STORE_OK ? &u : NULL, req->text.ptr, req->text.len);
     int locked = u.locked;
     explicit_bzero(u.hash, sizeof(u.hash));
     if (!ok) {

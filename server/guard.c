@@ -254,6 +254,19 @@ int64_t guard_user_turn(const char *name, size_t len, int64_t now_ms)
     return wait;
 }
 
+int64_t guard_user_wait(const char *name, size_t len, int64_t now_ms)
+{
+    int64_t wait = 0;
+    if (len > GUARD_USER_NAME_MAX)
+        len = GUARD_USER_NAME_MAX;
+    pthread_mutex_lock(&g.lock);
+    struct user_entry *u = user_find(name, len);
+    if (u != NULL && u->next > now_ms && !(u->fails > 0 && now_ms - u->last >= GUARD_FORGET_MS))
+        wait = u->next - now_ms;
+    pthread_mutex_unlock(&g.lock);
+    return wait;
+}
+
 void guard_user_failed(const char *name, size_t len, int64_t now_ms)
 {
     unsigned long told = 0;

@@ -99,6 +99,9 @@ void guard_http_seen(const struct guard_addr *a, int64_t now_ms, const char *lin
  * means now, and then the turn is taken (the name's other tries wait the
  * delay its failures earned); else the try is refused and counted. */
 int64_t guard_user_turn(const char *name, size_t len, int64_t now_ms);
+/* The wait guard_user_turn would give, without taking the turn or
+ * counting anything. */
+int64_t guard_user_wait(const char *name, size_t len, int64_t now_ms);
 /* Records a wrong password for name: its next try waits longer (the same
  * doubling delay as an address's), and the log tells of it at most once a
  * minute per name, with a count. */

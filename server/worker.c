@@ -74,7 +74,9 @@
 #include "reply-line.h"
 #include "stats.h"
 #include "store.h"
+#include "auth-pool.h"
 #include "stream.h"
+#include "users.h"
 #include "todo/net.h"
 #include "watch.h"
 #include "web-assets.h"
@@ -294,6 +296,10 @@ static void close_pending(void)
     while (close_head) {
         struct conn *c = close_head;
         close_head = c->next_close;
+        /* A password check of c's may be under way on the auth pool's
+         * thread, which would wake c when it ends: not after c is gone. */
+        if (c->auth_job)
+            auth_pool_cancel(c);
         if (c->ready) {
             /* Rare (a failed epoll_ctl): take it off the ready list. */
             for (size_t i = 0; i < nready; i++)
@@ -673,6 +679,13 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .peer = &c->peer,
     };
     size_t start = c->out.len;
+    /* The verdict of the auth pool's check, for the AUTH line it was made
+     * for (auth_offload): this line. */
+    if (c->auth_job && c->auth_state >= CONN_AUTH_WRONG) {
+        x.auth_checked = c->auth_state == CONN_AUTH_RIGHT ? CMD_AUTH_RIGHT : CMD_AUTH_WRONG;
+        c->auth_state = CONN_AUTH_NONE;
+        c->auth_job = 0;
+    }
 
     enum proto_err e = proto_request_parse_dated(line, len, pscratch, pscratch_cap, local_today(),
                                                  &req, err, sizeof(err));
@@ -1362,6 +1375,9 @@ static int held_back(struct conn *c, const char *line, size_t len)
 {
     if (!pool.cfg->auth.enabled && !pool.cfg->accounts)
         return 0;
+    /* Its password was checked after this wait: it runs now. */
+    if (c->auth_job)
+        return 0;
     int64_t wait = c->peer.auth_next - now_ms;
     if (wait <= 0 && is_auth(line, len))
         wait = guard_auth_turn(&c->peer.addr, now_ms);
@@ -1372,6 +1388,70 @@ static int held_back(struct conn *c, const char *line, size_t len)
     guard_auth_delayed();
     mark_dirty(c);
     return 1;
+}
+
+/*
+ * AUTH USER PASSWORD on a server with accounts: the password's check, a
+ * tenth of a second of Argon2id, runs on the auth pool's thread
+ * (auth-pool.h) while c is held, so that this worker's other connections
+ * are served meanwhile. The user's turn (guard.h) is taken here, once;
+ * the line runs again, with the verdict, when auth_done wakes c. A try
+ * before the user's turn, a line that does not parse, or a store that
+ * fails runs as it is, and the handler answers it at once. 1 when c is
+ * held for the check.
+ */
+static int auth_offload(struct conn *c, const char *line, size_t len)
+{
+    if (!pool.cfg->accounts || c->auth_job || !is_auth(line, len) || len + 1 > pscratch_cap)
+        return 0;
+    struct proto_request req;
+    char err[160];
+    if (proto_request_parse(line, len, pscratch, pscratch_cap, &req, err, sizeof(err)) !=
+            PROTO_E_NONE ||
+        req.cmd != PROTO_CMD_AUTH || req.user.len == 0)
+        return 0;
+    if (guard_user_wait(req.user.ptr, req.user.len, now_ms) > 0)
+        return 0;
+    struct store_user u;
+    memset(&u, 0, sizeof(u));
+    int rc = store_user_get(self->store, req.user, &u);
+    if ((rc != STORE_OK && rc != STORE_NOTFOUND) ||
+        guard_user_turn(req.user.ptr, req.user.len, now_ms) > 0) {
+        explicit_bzero(&u, sizeof(u));
+        return 0;
+    }
+    /* From here the turn is taken: the handler must not take it again. */
+    c->auth_job = 1;
+    c->auth_state = CONN_AUTH_PENDING;
+    c->wake_at = INT64_MAX / 2; /* until auth_done */
+    if (auth_pool_submit(c, rc == STORE_OK ? &u : NULL, req.text.ptr, req.text.len) != 0) {
+        /* The pool is full or gone: checked here, as before it existed. */
+        int ok = users_check(rc == STORE_OK ? &u : NULL, req.text.ptr, req.text.len);
+        c->auth_state = ok ? CONN_AUTH_RIGHT : CONN_AUTH_WRONG;
+        explicit_bzero(&u, sizeof(u));
+        return 0;
+    }
+    explicit_bzero(&u, sizeof(u));
+    c->held = 1;
+    mark_dirty(c);
+    return 1;
+}
+
+static void timer_set(int64_t at);
+
+/* The auth pool's thread, when c's check is over: the verdict, and c due
+ * at once on the held list (it may not be on it yet: park() then finds it
+ * due and sets the timer). */
+static void auth_done(void *arg, int ok)
+{
+    struct conn *c = arg;
+    int64_t now = net_now_ms();
+    pthread_mutex_lock(&pool.held_lock);
+    c->auth_state = ok ? CONN_AUTH_RIGHT : CONN_AUTH_WRONG;
+    c->wake_at = now;
+    if (pool.timer_at == 0 || now < pool.timer_at)
+        timer_set(now);
+    pthread_mutex_unlock(&pool.held_lock);
 }
 
 /* Runs the complete lines in buf[0..len) in order; returns how many bytes
@@ -1416,7 +1496,7 @@ static size_t run_lines(struct conn *c, const char *buf, size_t len)
             }
             if (h)
                 break;
-            if (held_back(c, line, line_len)) {
+            if (held_back(c, line, line_len) || auth_offload(c, line, line_len)) {
                 off = (size_t)(line - buf); /* it runs when the wait is over */
                 break;
             }
@@ -2145,6 +2225,8 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
                   size_t errcap)
 {
     pool.cfg = cfg;
+    if (cfg->accounts && auth_pool_start(auth_done, err, errcap) != 0)
+        return -1;
     if (cfg->auth.enabled || cfg->accounts) {
         unsigned char rnd[32];
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
@@ -2277,6 +2359,8 @@ void workers_stop(void)
     wake_all();
     for (int i = 0; i < pool.n; i++)
         pthread_join(pool.w[i].thread, NULL);
+    /* Before the connections are closed: no check may wake one after. */
+    auth_pool_stop();
     close_own();
     free(pool.w);
     pool.w = NULL;

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -308,6 +309,63 @@ static void no_users_no_login(void **state)
     stop_server();
 }
 
+/* A password's check (a tenth of a second) does not hold up the other
+ * connections of the worker it came to: with one worker, a PING sent
+ * after an AUTH is answered while the AUTH is still being checked, and
+ * the AUTH's answer follows. Clients that leave during their check do no
+ * harm (the sanitizer builds run this too). */
+static void check_does_not_block_the_worker(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", db, "--threads", "1", NULL};
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    int rc = server_start(&sp, srv_bin, extra);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_int_equal(rc, 0);
+    running = 1;
+    struct cli *a = cli_open(sp.port);
+    struct cli *b = cli_open_from("127.0.0.2", sp.port);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(cli_cmd(b, "PING\n"), "OK PONG\r\n");
+    char line[256];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cli_send(a, auth_line(i == 2 ? "bob" : "alice", i == 2 ? BOB_PW : "x")),
+                         0);
+        /* b's PING comes back first: a's check is still under way. */
+        assert_string_equal(cli_cmd(b, "PING\n"), "OK PONG\r\n");
+        struct pollfd pa = {.fd = a->fd, .events = POLLIN};
+        assert_int_equal(a->len, 0);
+        assert_int_equal(poll(&pa, 1, 0), 0);
+        assert_true(cli_line(a, line, sizeof(line), 10000) > 0);
+        assert_string_equal(line, i == 2 ? "OK\r\n" : "ERR AUTH wrong user or password\r\n");
+        /* Wait out alice's delay before the next try at her. */
+        usleep(400000);
+    }
+    assert_string_equal(cli_cmd(a, "ADD after the checks\n"), "OK 1\r\n");
+    /* Clients that leave while their check is under way, or queued behind
+     * another's: the server goes on, and stops cleanly. */
+    for (int i = 0; i < 3; i++) {
+        struct cli *gone = cli_open_from(i == 0   ? "127.0.0.3"
+                                         : i == 1 ? "127.0.0.4"
+                                                  : "127.0.0.5",
+                                         sp.port);
+        assert_int_equal(cli_send(gone, auth_line("bob", BOB_PW)), 0);
+        cli_close(gone);
+    }
+    assert_string_equal(cli_cmd(b, "PING\n"), "OK PONG\r\n");
+    assert_non_null(strstr(cli_cmd(a, "GET 1\n"), "after the checks"));
+    cli_close(a);
+    cli_close(b);
+    stop_server();
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +374,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(locked_account, setup, teardown),
         cmocka_unit_test_setup_teardown(shared_password_too, setup, teardown),
         cmocka_unit_test_setup_teardown(no_users_no_login, setup, teardown),
+        cmocka_unit_test_setup_teardown(check_does_not_block_the_worker, setup, teardown),
     };
     return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }
