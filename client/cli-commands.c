@@ -964,8 +964,11 @@ static int run_auth(struct session *s, const struct client_cmd *c, int argc, cha
     const char *pw = asked ? asked : argv[0];
     if ((rc = session_connect(s)) != 0)
         goto out;
-    struct proto_arg a = {pw, strlen(pw), 1};
-    enum cli_conn_status st = cli_conn_call(&s->conn, PROTO_CMD_AUTH, &a, 1, &r);
+    /* With --user (TODO_USER), as that user. */
+    const char *user = s->conn.cfg.user;
+    struct proto_arg a[2] = {{user, user ? strlen(user) : 0, 0}, {pw, strlen(pw), 1}};
+    enum cli_conn_status st = user ? cli_conn_call(&s->conn, PROTO_CMD_AUTH, a, 2, &r)
+                                   : cli_conn_call(&s->conn, PROTO_CMD_AUTH, a + 1, 1, &r);
     if (st != CLI_CONN_OK) {
         rc = session_conn_failed(s, st);
         goto out;
@@ -1047,7 +1050,8 @@ static const struct client_cmd table[] = {
     {.name = "auth",
      .cmd = PROTO_CMD_AUTH,
      .usage = "[PASSWORD]",
-     .summary = "Logs in; in the shell, without PASSWORD it is asked for without echo.",
+     .summary = "Logs in (as --user's user, if given); in the shell, without PASSWORD it is "
+                "asked for without echo.",
      .min_args = 0,
      .max_args = 1,
      .run = run_auth,

@@ -243,9 +243,13 @@ enum cli_conn_status cli_conn_open(struct cli_conn *c)
     }
     c->opened++;
     if (c->cfg.password) {
-        struct proto_arg a = {c->cfg.password, strlen(c->cfg.password), 1};
+        /* The password always goes quoted, as text; a user's name is one
+         * plain word (libproto's proto_valid_user). */
+        struct proto_arg a[2] = {{c->cfg.user, c->cfg.user ? strlen(c->cfg.user) : 0, 0},
+                                 {c->cfg.password, strlen(c->cfg.password), 1}};
         struct proto_reply r;
-        enum cli_conn_status st = cli_conn_call(c, PROTO_CMD_AUTH, &a, 1, &r);
+        enum cli_conn_status st = c->cfg.user ? cli_conn_call(c, PROTO_CMD_AUTH, a, 2, &r)
+                                              : cli_conn_call(c, PROTO_CMD_AUTH, a + 1, 1, &r);
         if (st != CLI_CONN_OK)
             return st;
         if (r.kind != PROTO_REPLY_OK) {

@@ -16,6 +16,8 @@ struct cli_conn_cfg {
     const char *port;
     const char *password; /* sent with AUTH after connecting; NULL for none */
     int timeout_ms;       /* bounds a connect and each reply */
+    const char
+        *user; /* AUTH USER PASSWORD when set (a server with accounts); NULL: AUTH PASSWORD */
 };
 
 enum cli_conn_status {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "askpass.h"
 #include "cli-commands.h"
 #include "complete.h"
 #include "options.h"
@@ -50,7 +51,30 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 ? CLI_EXIT_OK : 1;
     }
 
-    struct cli_conn_cfg cfg = {o.host, o.port, o.password, o.timeout_ms};
+    int nargs = o.nargs;
+    char **args = o.args;
+    int completing = nargs > 0 && strcmp(args[0], "__complete") == 0;
+    /* --user without a password: asked for on the terminal, without echo,
+     * before anything is sent (completion never asks: it would hang the
+     * user's shell). */
+    if (o.user && !o.password && !completing) {
+        if (!isatty(STDIN_FILENO)) {
+            fprintf(stderr,
+                    "todo-cli: --user %s needs a password: --password-file, TODO_PASSWORD, or a "
+                    "terminal to type it on\n",
+                    o.user);
+            cli_opts_free(&o);
+            return CLI_EXIT_USAGE;
+        }
+        char prompt[PROTO_MAX_USER + 32];
+        snprintf(prompt, sizeof(prompt), "Password for %s: ", o.user);
+        o.password = askpass(prompt, NULL);
+        if (!o.password) {
+            cli_opts_free(&o);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    struct cli_conn_cfg cfg = {o.host, o.port, o.password, o.timeout_ms, o.user};
     memset(&s, 0, sizeof(s));
     cli_conn_init(&s.conn, &cfg);
     s.out.fp = stdout;
@@ -70,9 +94,7 @@ int main(int argc, char **argv)
     if (s.out.mode == OUT_TABLE)
         out_term_update(&s.out);
 
-    int nargs = o.nargs;
-    char **args = o.args;
-    if (nargs > 0 && strcmp(args[0], "__complete") == 0) {
+    if (completing) {
         rc = complete_main(&cfg, nargs - 1, args + 1);
     } else if (nargs > 0) {
         s.mode = SESSION_ONESHOT;

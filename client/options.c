@@ -4,16 +4,26 @@
 #include "options.h"
 
 #include <errno.h>
+#include "todo/proto.h"
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_PASSWORD_FILE = 256, OPT_TIMEOUT, OPT_JSON, OPT_PLAIN, OPT_NO_COLOR, OPT_STOP_ON_ERROR };
+enum {
+    OPT_PASSWORD_FILE = 256,
+    OPT_TIMEOUT,
+    OPT_JSON,
+    OPT_PLAIN,
+    OPT_NO_COLOR,
+    OPT_STOP_ON_ERROR,
+    OPT_USER
+};
 
 static const struct option long_options[] = {
     {"host", required_argument, NULL, 'H'},
     {"port", required_argument, NULL, 'p'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"user", required_argument, NULL, OPT_USER},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
     {"plain", no_argument, NULL, OPT_PLAIN},
@@ -25,9 +35,8 @@ static const struct option long_options[] = {
 };
 
 const char *const cli_option_names[] = {
-    "--help",          "--host",    "--json", "--no-color",
-    "--password-file", "--plain",   "--port", "--stop-on-error",
-    "--timeout",       "--version", NULL,
+    "--help", "--host",          "--json",    "--no-color", "--password-file", "--plain",
+    "--port", "--stop-on-error", "--timeout", "--user",     "--version",       NULL,
 };
 
 void cli_usage(FILE *fp)
@@ -75,6 +84,9 @@ void cli_usage(FILE *fp)
           "  -p, --port PORT          server port (env TODO_PORT; default 9000)\n"
           "      --password-file PATH send AUTH with the first line of PATH (or env\n"
           "                           TODO_PASSWORD) after connecting\n"
+          "      --user NAME          log in as NAME, a user of a server with accounts\n"
+          "                           (env TODO_USER); the password from --password-file,\n"
+          "                           TODO_PASSWORD, or asked for on the terminal\n"
           "      --timeout SECONDS    limit for connecting and for each reply (default 5)\n"
           "      --json               JSON output (see below)\n"
           "      --plain              tab-separated lines even on a terminal\n"
@@ -199,6 +211,16 @@ static int apply_option(struct cli_opts *o, int c, const char *arg, const char *
     case OPT_PASSWORD_FILE:
         *password_file = arg;
         break;
+    case OPT_USER:
+        if (!proto_valid_user(arg, strlen(arg))) {
+            snprintf(err, errcap,
+                     "'%s' cannot name a user: 1 to %d letters, digits, '.', '_' or '-', "
+                     "beginning with a letter or a digit",
+                     arg, PROTO_MAX_USER);
+            return 2;
+        }
+        o->user = arg;
+        break;
     case OPT_TIMEOUT:
         if (parse_timeout(arg, &o->timeout_ms) != 0) {
             snprintf(err, errcap, "the timeout must be a number of seconds above 0, not '%s'", arg);
@@ -312,6 +334,13 @@ int cli_parse_args(int argc, char **argv, cli_getenv_fn env, struct cli_opts *o,
     }
     if ((e = env("NO_COLOR")) && *e)
         o->no_color = 1;
+    if ((e = env("TODO_USER")) && *e) {
+        if (!proto_valid_user(e, strlen(e))) {
+            snprintf(err, errcap, "TODO_USER '%s' cannot name a user", e);
+            return 2;
+        }
+        o->user = e;
+    }
 
     /* Before the command word: every option, short or long, as getopt
      * knows them. "+" stops at the first non-option (the command); ":"

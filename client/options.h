@@ -15,6 +15,7 @@ struct cli_opts {
     const char *host; /* from -H, TODO_HOST or the default; points into argv/env */
     char port[8];     /* decimal 1..65535 */
     char *password;   /* from --password-file or TODO_PASSWORD; malloc'd, or NULL */
+    const char *user; /* from --user or TODO_USER (AUTH USER PASSWORD); points into argv/env */
     int timeout_ms;   /* --timeout, for a connect and for each reply */
     int json, plain, no_color, stop_on_error;
     int help, version;

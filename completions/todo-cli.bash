@@ -10,7 +10,7 @@
 
 # The options todo-cli takes before its subcommand (the long ones also go
 # after it; `todo-cli __complete` offers those there).
-_todo_cli_opts='-H --host -p --port --password-file --timeout --json --plain --no-color
+_todo_cli_opts='-H --host -p --port --password-file --user --timeout --json --plain --no-color
 --stop-on-error -h --help -V --version'
 
 # Splits the line up to the cursor into words on blanks only, for shells without

@@ -72,6 +72,7 @@ complete -c todo-cli -f
 complete -c todo-cli -n __todo_cli_needs_command -s H -l host -x -a '(__fish_print_hostnames)' -d 'Server host (TODO_HOST)'
 complete -c todo-cli -n __todo_cli_needs_command -s p -l port -x -d 'Server port (TODO_PORT)'
 complete -c todo-cli -n __todo_cli_needs_command -l password-file -r -F -d 'Read the password from a file'
+complete -c todo-cli -n __todo_cli_needs_command -l user -x -d 'Log in as this user (TODO_USER)'
 complete -c todo-cli -n __todo_cli_needs_command -l timeout -x -d 'Bound a connect or a reply (seconds)'
 complete -c todo-cli -n __todo_cli_needs_command -l json -d 'Print JSON'
 complete -c todo-cli -n __todo_cli_needs_command -l plain -d 'Print tab-separated lines'

@@ -23,6 +23,7 @@
 #include "stats.h"
 #include "store.h"
 #include "todo/net.h"
+#include "users.h"
 #include "watch.h"
 
 enum cmd_rc { CMD_DONE = 0, CMD_REFUSED = 1 };
@@ -447,6 +448,10 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
         stat_pair(k, "auth_failures", gs.auth_failures) |
         stat_pair(k, "auth_delayed", gs.auth_delayed) |
         stat_pair(k, "auth_closed", gs.auth_closed) | stat_pair(k, "http_closed", gs.http_closed) |
+        stat_pair(k, "accounts", (unsigned long long)(x->cfg->accounts != 0)) |
+        stat_pair(k, "auth_user_failures", gs.user_failures) |
+        stat_pair(k, "auth_user_delayed", gs.user_delayed) |
+        stat_pair(k, "auth_user_locked", gs.user_locked) |
         stat_pair(k, "watchers", watch_watchers(x->watch)) |
         stat_pair(k, "events_sent", st.events_sent) |
         stat_pair(k, "watch_overflows", st.watch_overflows) |
@@ -464,11 +469,84 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
     return CMD_DONE;
 }
 
+/*
+ * AUTH USER PASSWORD: the user's hash from the store, checked (users.h).
+ * A name that has been guessed at waits its turn first (guard.h, per
+ * user), refused without its password being looked at; a name nobody has
+ * costs the same check as one that exists (users_check), and both are
+ * answered alike, so the reply tells nobody which names exist. Only the
+ * right password learns that an account is locked. A wrong one counts for
+ * the connection and its address as well, as AUTH PASSWORD's does.
+ *
+ * The check takes the time users_hash's costs set (about 0.1 s): the line
+ * front end has it made on a thread of its own (auth-pool.h) and runs the
+ * command again with x->auth_checked; any other caller waits for it here.
+ */
+static enum cmd_rc auth_user(struct cmd_ctx *x, const struct proto_request *req)
+{
+    struct proto_str name = req->user;
+    int64_t now = net_now_ms();
+    int checked = x->auth_checked;
+    int64_t wait = checked ? 0 : guard_user_turn(name.ptr, name.len, now);
+    if (wait > 0) {
+        x->authed = 0;
+        if (x->peer != NULL && guard_auth_failed(x->peer, now)) {
+            x->quit = 1;
+            return errorf(x, PROTO_E_AUTH,
+                          "too many wrong passwords for %.*s; %d wrong in a row, closing the "
+                          "connection",
+                          (int)name.len, name.ptr, x->peer->auth_fails);
+        }
+        /* Rounded up to the tenth, so that the wait said is never 0. */
+        return errorf(x, PROTO_E_AUTH, "too many wrong passwords for %.*s; try again in %.1f s",
+                      (int)name.len, name.ptr, (double)((wait + 99) / 100) / 10);
+    }
+    struct store_user u;
+    memset(&u, 0, sizeof(u));
+    int rc = store_user_get(x->store, name, &u);
+    if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        return store_failed(x, "AUTH");
+    int ok = checked ? checked == CMD_AUTH_RIGHT && rc == STORE_OK
+                     : users_check(rc == STORE_OK ? &u : NULL, req->text.ptr, req->text.len);
+    int locked = u.locked;
+    explicit_bzero(u.hash, sizeof(u.hash));
+    if (!ok) {
+        x->authed = 0;
+        /* The delay runs from the end of the check, which took a while. */
+        now = net_now_ms();
+        guard_user_failed(name.ptr, name.len, now);
+        if (x->peer != NULL && guard_auth_failed(x->peer, now)) {
+            x->quit = 1;
+            return errorf(x, PROTO_E_AUTH,
+                          "wrong user or password; %d wrong in a row, closing the connection",
+                          x->peer->auth_fails);
+        }
+        return errorf(x, PROTO_E_AUTH, "wrong user or password");
+    }
+    guard_user_ok(name.ptr, name.len);
+    if (locked) {
+        x->authed = 0;
+        guard_user_locked();
+        return errorf(x, PROTO_E_AUTH, "the account %.*s is locked", (int)name.len, name.ptr);
+    }
+    x->authed = 1;
+    result_ok(x->sink, NULL);
+    return CMD_DONE;
+}
+
 static enum cmd_rc cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
 {
+    if (req->user.len > 0 && x->cfg->accounts)
+        return auth_user(x, req);
+    if (!x->cfg->auth.enabled && x->cfg->accounts)
+        return errorf(x, PROTO_E_AUTH,
+                      "this server has accounts and no shared password: send AUTH <user> "
+                      "<password>");
     if (!x->cfg->auth.enabled)
         return errorf(x, PROTO_E_AUTH, "this server has no password; AUTH is not needed");
-    if (!auth_check(&x->cfg->auth, req->text.ptr, req->text.len)) {
+    /* A user's name to a server without accounts (they are read when it
+     * starts) is a wrong password like any other. */
+    if (req->user.len > 0 || !auth_check(&x->cfg->auth, req->text.ptr, req->text.len)) {
         x->authed = 0;
         /* The guard counts it, makes the connection's next request (and
          * its address's next AUTH) wait longer after each failure, and logs
@@ -479,7 +557,10 @@ static enum cmd_rc cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
                           "wrong password; %d wrong in a row, closing the connection",
                           x->peer->auth_fails);
         }
-        return errorf(x, PROTO_E_AUTH, "wrong password");
+        return errorf(x, PROTO_E_AUTH,
+                      req->user.len > 0 ? "wrong password (this server has no accounts: AUTH "
+                                          "<password>)"
+                                        : "wrong password");
     }
     x->authed = 1;
     result_ok(x->sink, NULL);
@@ -641,8 +722,11 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
     count(&x->counters->commands);
     x->wrote = 0;
     x->used_batch = 0;
-    if (x->cfg->auth.enabled && !x->authed && !(info->flags & PROTO_CMDF_NOAUTH)) {
-        commands_error(x, PROTO_E_AUTH, "authentication required; send AUTH <password>");
+    if ((x->cfg->auth.enabled || x->cfg->accounts) && !x->authed &&
+        !(info->flags & PROTO_CMDF_NOAUTH)) {
+        commands_error(x, PROTO_E_AUTH,
+                       x->cfg->accounts ? "authentication required; send AUTH <user> <password>"
+                                        : "authentication required; send AUTH <password>");
         return;
     }
     if (fn == NULL) {

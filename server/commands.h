@@ -70,7 +70,12 @@ struct cmd_ctx {
                                size_t errcap);
     void *watch_arg;
     int in_batch; /* in/out: x->store is the writer, inside the open batch */
-    int authed;   /* in/out: this connection sent the right password */
+    /* in: AUTH USER PASSWORD's password was checked already, off the
+     * worker's thread (auth-pool.h), after the user's turn was taken:
+     * CMD_AUTH_WRONG or CMD_AUTH_RIGHT; 0 (CMD_AUTH_UNCHECKED): the handler
+     * takes the turn and checks it itself. */
+    int auth_checked;
+    int authed; /* in/out: this connection sent the right password */
     /* in/out: the run of IMPORT lines this connection is sending (store.h's
      * store_import), which UNDO takes back as one step; any other request
      * ends it (0). */
@@ -87,6 +92,8 @@ struct cmd_ctx {
      * uncommitted writes), so it stands only if the batch commits. */
     int used_batch;
 };
+
+enum { CMD_AUTH_UNCHECKED = 0, CMD_AUTH_WRONG, CMD_AUTH_RIGHT };
 
 /* Runs one parsed request: checks authentication, finds the handler in the
  * table and lets it hand its result to x->sink. A write command runs inside

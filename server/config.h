@@ -44,6 +44,7 @@ struct server_config {
     size_t cache_mb;         /* the shared GET cache's size in MiB; 0: no cache */
     int insecure;            /* allow a non-loopback bind without a password */
     struct auth auth;        /* the password, if any */
+    int accounts;            /* the database had users at start: AUTH USER PASSWORD needed */
     size_t watch_ring;       /* changes kept for WATCH since: (--watch-ring) */
     size_t watch_ring_bytes; /* and their bytes at most (--watch-ring-bytes) */
     size_t watch_buffer;     /* a watcher's unsent output past which its watch ends */

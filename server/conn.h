@@ -36,6 +36,9 @@ enum conn_doom {
     CONN_DOOM_EVICT, /* the idlest when a new client came to a full server */
 };
 
+/* conn.auth_state. */
+enum { CONN_AUTH_NONE = 0, CONN_AUTH_PENDING, CONN_AUTH_WRONG, CONN_AUTH_RIGHT };
+
 struct conn {
     int fd;
     /* Monotonic milliseconds of the last byte read or sent (as of the
@@ -99,6 +102,14 @@ struct conn {
      * this one is to run again (monotonic ms). */
     struct conn *next_held;
     int64_t wake_at;
+    /* AUTH USER PASSWORD checked on the auth pool's thread (auth-pool.h):
+     * CONN_AUTH_NONE, PENDING (the connection is held until the check
+     * ends), or the verdict, WRONG or RIGHT, which the AUTH line runs with
+     * when the connection is taken off the held list. Written by the
+     * pool's thread under the held lock; not a bit-field, so that it
+     * shares no memory location with the owner's flags. */
+    int auth_state;
+    unsigned auth_job; /* the owner's own: a job of c's went to the pool (auth_pool_cancel) */
 
     struct guard_peer peer; /* its address, its wrong passwords */
 

@@ -15,6 +15,9 @@
 
 #include "log.h"
 
+/* A user's name at most (PROTO_MAX_USER; guard.h does not need libproto). */
+#define GUARD_USER_NAME_MAX 64
+
 /* What is remembered of one address. */
 struct entry {
     struct guard_addr addr;
@@ -31,10 +34,24 @@ struct entry {
     unsigned long auth_unlogged, http_unlogged;
 };
 
+/* What is remembered of one user name (guard_user_*). */
+struct user_entry {
+    char name[GUARD_USER_NAME_MAX + 1];
+    size_t len;
+    int used;
+    int64_t seen; /* last try: the least recent is replaced */
+    int fails;
+    int64_t last, next;
+    int64_t logged; /* the last log line's time; 0: never written */
+    unsigned long unlogged;
+};
+
 static struct {
-    pthread_mutex_t lock; /* guards table */
+    pthread_mutex_t lock; /* guards table and users */
     struct entry table[GUARD_ADDRS];
+    struct user_entry users[GUARD_USERS];
     atomic_ullong auth_failures, auth_delayed, auth_closed, http_closed;
+    atomic_ullong user_failures, user_delayed, user_locked;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void guard_addr_from(struct guard_addr *a, const struct sockaddr *sa)
@@ -174,6 +191,130 @@ int guard_auth_failed(struct guard_peer *p, int64_t now_ms)
     return closing;
 }
 
+/* ---- per user ---- */
+
+/* The entry of name, or NULL; g.lock held. */
+static struct user_entry *user_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < GUARD_USERS; i++) {
+        struct user_entry *u = &g.users[i];
+        if (u->used && u->len == len && memcmp(u->name, name, len) == 0)
+            return u;
+    }
+    return NULL;
+}
+
+/* The entry of name, made in place of a free one or of the one heard of
+ * least recently; g.lock held. */
+static struct user_entry *user_find_or_add(const char *name, size_t len, int64_t now)
+{
+    struct user_entry *u = user_find(name, len);
+    if (u != NULL)
+        return u;
+    u = &g.users[0];
+    for (size_t i = 0; i < GUARD_USERS && u->used; i++)
+        if (!g.users[i].used || g.users[i].seen < u->seen)
+            u = &g.users[i];
+    memset(u, 0, sizeof(*u));
+    memcpy(u->name, name, len);
+    u->len = len;
+    u->used = 1;
+    u->seen = now;
+    return u;
+}
+
+static void user_expire(struct user_entry *u, int64_t now)
+{
+    if (u->fails > 0 && now - u->last >= GUARD_FORGET_MS) {
+        u->fails = 0;
+        u->next = 0;
+    }
+}
+
+int64_t guard_user_turn(const char *name, size_t len, int64_t now_ms)
+{
+    int64_t wait = 0;
+    if (len > GUARD_USER_NAME_MAX)
+        len = GUARD_USER_NAME_MAX;
+    pthread_mutex_lock(&g.lock);
+    struct user_entry *u = user_find(name, len);
+    if (u != NULL) {
+        user_expire(u, now_ms);
+        u->seen = now_ms;
+        if (u->next > now_ms)
+            wait = u->next - now_ms;
+        else if (u->fails > 0)
+            /* This try is the name's turn: tries from elsewhere wait as
+             * long again, so many at once guess no faster than one. */
+            u->next = now_ms + guard_auth_delay(u->fails);
+    }
+    pthread_mutex_unlock(&g.lock);
+    if (wait > 0)
+        atomic_fetch_add_explicit(&g.user_delayed, 1, memory_order_relaxed);
+    return wait;
+}
+
+int64_t guard_user_wait(const char *name, size_t len, int64_t now_ms)
+{
+    int64_t wait = 0;
+    if (len > GUARD_USER_NAME_MAX)
+        len = GUARD_USER_NAME_MAX;
+    pthread_mutex_lock(&g.lock);
+    struct user_entry *u = user_find(name, len);
+    if (u != NULL && u->next > now_ms && !(u->fails > 0 && now_ms - u->last >= GUARD_FORGET_MS))
+        wait = u->next - now_ms;
+    pthread_mutex_unlock(&g.lock);
+    return wait;
+}
+
+void guard_user_failed(const char *name, size_t len, int64_t now_ms)
+{
+    unsigned long told = 0;
+    int fails;
+    if (len > GUARD_USER_NAME_MAX)
+        len = GUARD_USER_NAME_MAX;
+    atomic_fetch_add_explicit(&g.user_failures, 1, memory_order_relaxed);
+    pthread_mutex_lock(&g.lock);
+    struct user_entry *u = user_find_or_add(name, len, now_ms);
+    user_expire(u, now_ms);
+    u->seen = now_ms;
+    u->fails++;
+    u->last = now_ms;
+    u->next = now_ms + guard_auth_delay(u->fails);
+    fails = u->fails;
+    u->unlogged++;
+    if (u->logged == 0 || now_ms - u->logged >= GUARD_LOG_EVERY_MS) {
+        told = u->unlogged;
+        u->unlogged = 0;
+        u->logged = now_ms;
+    }
+    pthread_mutex_unlock(&g.lock);
+    /* A valid name is safe to print (letters, digits, '.', '_', '-'); the
+     * password never reaches this file. */
+    if (told > 0)
+        log_warn("wrong password for user %.*s: %lu since the last such line, %d recent, whose "
+                 "next try waits %.1f s (this line comes at most once a minute per user)",
+                 (int)len, name, told, fails, (double)guard_auth_delay(fails) / 1000);
+}
+
+void guard_user_ok(const char *name, size_t len)
+{
+    if (len > GUARD_USER_NAME_MAX)
+        len = GUARD_USER_NAME_MAX;
+    pthread_mutex_lock(&g.lock);
+    struct user_entry *u = user_find(name, len);
+    if (u != NULL) {
+        u->fails = 0;
+        u->next = 0;
+    }
+    pthread_mutex_unlock(&g.lock);
+}
+
+void guard_user_locked(void)
+{
+    atomic_fetch_add_explicit(&g.user_locked, 1, memory_order_relaxed);
+}
+
 /* RFC 9110's token characters, of which a method is made. */
 static int is_tchar(unsigned char ch)
 {
@@ -244,4 +385,7 @@ void guard_stats(struct guard_stats *st)
     st->auth_delayed = atomic_load_explicit(&g.auth_delayed, memory_order_relaxed);
     st->auth_closed = atomic_load_explicit(&g.auth_closed, memory_order_relaxed);
     st->http_closed = atomic_load_explicit(&g.http_closed, memory_order_relaxed);
+    st->user_failures = atomic_load_explicit(&g.user_failures, memory_order_relaxed);
+    st->user_delayed = atomic_load_explicit(&g.user_delayed, memory_order_relaxed);
+    st->user_locked = atomic_load_explicit(&g.user_locked, memory_order_relaxed);
 }

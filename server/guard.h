@@ -1,6 +1,7 @@
 /*
  * guard.h - defences against clients that attack rather than talk: AUTH
- * guesses slowed down per connection and per client address, and requests
+ * guesses slowed down per connection, per client address and per user
+ * name, and requests
  * that a web browser sent on a web page's behalf (cross-protocol requests)
  * told apart from todo requests. The log lines they cause are limited to
  * one a minute per address, with counts, so an attacker cannot flood the
@@ -81,13 +82,45 @@ int guard_http_line(const char *line, size_t len, int first);
  * most once a minute per address, with a count. */
 void guard_http_seen(const struct guard_addr *a, int64_t now_ms, const char *line, size_t len);
 
+/*
+ * Per user (AUTH USER PASSWORD, accounts): wrong passwords for one name
+ * slow down every try at that name, from whatever connection or address,
+ * so that guessing one person's password from many addresses is no faster
+ * than from one. A try before the name's turn is refused without its
+ * password being looked at (no hash is checked: it costs nothing), and
+ * says how long to wait. Names are remembered in a table of GUARD_USERS
+ * entries (the least recently heard of is forgotten first), whether or
+ * not a user has the name, so that the answer tells nobody which names
+ * exist. name is a valid user name (proto_valid_user).
+ */
+#define GUARD_USERS 256
+
+/* The wait in ms before a password for name may be checked at now_ms: 0
+ * means now, and then the turn is taken (the name's other tries wait the
+ * delay its failures earned); else the try is refused and counted. */
+int64_t guard_user_turn(const char *name, size_t len, int64_t now_ms);
+/* The wait guard_user_turn would give, without taking the turn or
+ * counting anything. */
+int64_t guard_user_wait(const char *name, size_t len, int64_t now_ms);
+/* Records a wrong password for name: its next try waits longer (the same
+ * doubling delay as an address's), and the log tells of it at most once a
+ * minute per name, with a count. */
+void guard_user_failed(const char *name, size_t len, int64_t now_ms);
+/* The right password for name: its failures are forgotten. */
+void guard_user_ok(const char *name, size_t len);
+
 /* Totals since start, for STATS. */
 struct guard_stats {
     unsigned long long auth_failures; /* wrong passwords */
     unsigned long long auth_delayed;  /* times requests waited for an AUTH delay */
     unsigned long long auth_closed;   /* connections closed for too many of them */
     unsigned long long http_closed;   /* connections closed as cross-protocol requests */
+    unsigned long long user_failures; /* wrong passwords given for a user (AUTH USER PASSWORD) */
+    unsigned long long user_delayed;  /* AUTH USER tries refused before the user's turn */
+    unsigned long long user_locked;   /* right passwords for a locked account */
 };
+/* Counts a right password for a locked account (for STATS). */
+void guard_user_locked(void);
 void guard_stats(struct guard_stats *st);
 
 #endif /* TODO_SERVER_GUARD_H */

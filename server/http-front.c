@@ -657,11 +657,20 @@ void http_route_request(const struct http_request *r, const struct http_site *si
         if (j == NULL)
             return;
         json_t *pw = json_object_get(j, "password");
-        if (!json_is_string(pw)) {
-            refuse(a, 400, PROTO_E_ARGS, NULL, "the body is {\"password\": \"...\"}", NULL);
+        /* With "user", as AUTH USER PASSWORD: a user of a server with
+         * accounts (the name is checked by AUTH's parser: 400 if it is no
+         * name). */
+        json_t *user = json_object_get(j, "user");
+        if (!json_is_string(pw) || (user != NULL && !json_is_string(user))) {
+            refuse(a, 400, PROTO_E_ARGS, NULL,
+                   "the body is {\"password\": \"...\"}, or {\"user\": \"...\", \"password\": "
+                   "\"...\"}",
+                   NULL);
         } else {
             command(r, a, PROTO_CMD_AUTH, none);
             if (a->route == HTTP_R_COMMAND &&
+                (user == NULL ||
+                 word(a, "", json_string_value(user), json_string_length(user), 1) == 0) &&
                 word(a, "", json_string_value(pw), json_string_length(pw), 1) == 0)
                 a->route = HTTP_R_LOGIN;
         }

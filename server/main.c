@@ -17,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "todo/proto.h"
+#include "user-cmd.h"
 #include "watch.h"
 
 /* Exit status for a bad command line, as with most Unix tools. */
@@ -28,6 +29,7 @@ static void usage(FILE *f, int threads)
 {
     fprintf(f,
             "Usage: %s [OPTION]...\n"
+            "       %s user add|passwd|del|lock|unlock|list [NAME] [--db PATH]\n"
             "Serves a todo list over TCP: one request per line, replies OK, ERR or DATA.\n"
             "Try it with: nc 127.0.0.1 9000, then type HELP.\n"
             "\n"
@@ -80,7 +82,7 @@ static void usage(FILE *f, int threads)
             "\n"
             "Once listening it prints \"listening on ADDR:PORT\" on stdout. SIGINT or SIGTERM\n"
             "stops it cleanly: requests already read are answered, the database is closed.\n",
-            prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
+            prog, prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
             SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, SERVER_DEFAULT_LINE_TIMEOUT,
             PROTO_MAX_LINE_DEFAULT, CACHE_DEFAULT_MB, WATCH_RING_DEFAULT, WATCH_RING_BYTES_DEFAULT,
             WATCH_BUFFER_DEFAULT);
@@ -209,6 +211,9 @@ int main(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     char err[512];
 
+    /* "todo-server user ..." manages accounts and serves nothing. */
+    if (argc > 1 && strcmp(argv[1], "user") == 0)
+        return user_cmd_main(argc - 1, argv + 1);
     if (ncpu < 1)
         ncpu = 1;
     if (ncpu > 256)
@@ -339,15 +344,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, err);
         return EXIT_USAGE;
     }
+    /* Accounts guard a non-loopback bind as a password does; the database
+     * is looked at only when nothing else would let the server start. */
     if (!lo && !cfg.auth.enabled && !cfg.insecure) {
+        int users = user_cmd_db_has_users(cfg.db, err, sizeof(err));
+        if (users < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return 1;
+        }
+        cfg.accounts = users;
+    }
+    if (!lo && !cfg.auth.enabled && !cfg.accounts && !cfg.insecure) {
         fprintf(stderr,
                 "%s: refusing to listen on %s without a password: anyone who can reach it "
                 "could read and change every task.\n"
-                "Give --password-file PATH, or --insecure if the network is trusted.\n",
+                "Give --password-file PATH, add users (todo-server user add NAME), or\n"
+                "--insecure if the network is trusted.\n",
                 prog, cfg.bind);
         return EXIT_USAGE;
     }
-    if (!lo && !cfg.auth.enabled)
+    if (!lo && !cfg.auth.enabled && !cfg.accounts)
         log_warn("listening on %s without a password (--insecure)", cfg.bind);
 
     fit_fd_limit(&cfg, explicit_max);

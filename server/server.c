@@ -9,6 +9,7 @@
 /* accept4() is a GNU extension. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "users.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -277,7 +278,29 @@ static void accept_all(int lfd, int *spare, const struct server_config *cfg)
     }
 }
 
-int server_run(const struct server_config *cfg)
+static int count_one(void *arg, const struct store_user *u)
+{
+    (void)u;
+    ++*(int *)arg;
+    return 0;
+}
+
+/* How many users the database has (store.h), or -1 with a sentence. */
+static int count_users(struct store_engine *e, char *err, size_t errcap)
+{
+    struct store *r;
+    int n = 0;
+    if (store_connect(e, STORE_ROLE_READ, &r, err, errcap) != STORE_OK)
+        return -1;
+    int rc = store_users(r, count_one, &n);
+    if (rc != STORE_OK)
+        snprintf(err, errcap, "cannot read the users: %s", store_errmsg(r));
+    store_read_end(r);
+    store_close(r);
+    return rc == STORE_OK ? n : -1;
+}
+
+int server_run(struct server_config *cfg)
 {
     char err[512], where[96];
     struct store_engine *engine = NULL;
@@ -325,6 +348,17 @@ int server_run(const struct server_config *cfg)
         log_error("%s", err);
         goto out;
     }
+    /* A database with users (todo-server user add) asks every client to
+     * log in as one; read once, before the workers read cfg. */
+    int users = count_users(engine, err, sizeof(err));
+    if (users < 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    cfg->accounts = users > 0;
+    if (cfg->accounts && users_prepare() != 0)
+        log_warn("cannot make the hash an unknown user's AUTH is checked against: such an AUTH "
+                 "is answered sooner than a known user's");
     if (cfg->demo && load_demo(engine, err, sizeof(err)) != 0) {
         log_error("%s", err);
         goto out;
@@ -355,7 +389,10 @@ int server_run(const struct server_config *cfg)
              "idle timeout %d s, line timeout %d s, %s",
              TODO_VERSION, where, cfg->threads, cfg->threads == 1 ? "" : "s", db_shown,
              store_engine_describe(engine), cfg->max_clients, cfg->idle_timeout, cfg->line_timeout,
-             cfg->auth.enabled ? "password required" : "no password");
+             cfg->accounts && cfg->auth.enabled ? "accounts and a password"
+             : cfg->accounts                    ? "accounts: AUTH <user> <password> required"
+             : cfg->auth.enabled                ? "password required"
+                                                : "no password");
 
     for (;;) {
         struct epoll_event got[8];

@@ -17,6 +17,6 @@ int server_bind_is_loopback(const char *addr, char *err, size_t errcap);
  * SIGTERM. Returns the process exit status: 0 after a clean stop, 2 when
  * it cannot listen (before any database file is created), 1 when anything
  * else failed (said on stderr). */
-int server_run(const struct server_config *cfg);
+int server_run(struct server_config *cfg);
 
 #endif /* TODO_SERVER_SERVER_H */

@@ -56,6 +56,11 @@ enum store_kind {
     long long P##cursor_most(const K *k);                                                          \
     int P##tags(S *s, store_tag_fn fn, void *arg);                                                 \
     int P##count(S *s, int64_t *n);                                                                \
+    int P##user_add(S *w, const struct store_user *u);                                             \
+    int P##user_update(S *w, const struct store_user *u);                                          \
+    int P##user_del(S *w, struct proto_str name);                                                  \
+    int P##user_get(S *s, struct proto_str name, struct store_user *out);                          \
+    int P##users(S *s, store_user_fn fn, void *arg);                                               \
     void P##facts(S *s, const char **engine, const char **state)
 
 /* The SQLite engine keeps store.h's own type names (store-sqlite.h). */

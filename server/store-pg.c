@@ -130,6 +130,16 @@ static const char *const migrations[] = {
     " $$BEGIN PERFORM pg_notify(left('todo_' || TG_TABLE_SCHEMA, 63), ''); RETURN NULL; END$$;"
     "CREATE TRIGGER todo_changes_notify AFTER INSERT ON todo_changes"
     " FOR EACH STATEMENT EXECUTE FUNCTION todo_changes_notify();",
+    /* ---- step 3: accounts (issue 18), SQLite's step 4: the people who may log in
+     * (store.h's users), each with the salted, slow hash of their
+     * password that users_hash() made, never the password, and their
+     * role. Whose tasks are whose comes in a step of its own. ---- */
+    "CREATE TABLE users("
+    "  name text COLLATE \"C\" PRIMARY KEY,"
+    "  hash text NOT NULL,"
+    "  admin integer NOT NULL DEFAULT 0,"
+    "  locked integer NOT NULL DEFAULT 0,"
+    "  created bigint NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 /* pg_advisory_xact_lock's key for migrations: servers opening one
@@ -149,6 +159,8 @@ static const char *const migrations[] = {
 #define LOG_READ_ROWS_SQL "512"
 
 #define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags"
+/* The columns of a user (user_row). */
+#define USER_COLS "name, hash, admin, locked, created"
 #define UNDO_KEEP_SQL                                                                              \
     "u_b = 1, u_text = text, u_done = done, u_pri = pri, u_due = due, u_created = created,"        \
     " u_updated = updated, u_tags = tags, u_ver = ver"
@@ -191,6 +203,11 @@ enum stmt_id {
     ST_UNDO_MAX,
     ST_TAG_TASKS,
     ST_LOG_WRITE,
+    ST_USER_ADD,
+    ST_USER_UPDATE,
+    ST_USER_DEL,
+    ST_USER_GET,
+    ST_USERS,
     ST__COUNT
 };
 
@@ -291,6 +308,14 @@ static const char *const stmt_sql[ST__COUNT] = {
         " old AS (DELETE FROM todo_changes"
         " WHERE seq <= (SELECT base FROM h) + $1::bigint - $13::bigint)"
         " SELECT max(seq) FROM ins",
+    /* Users (schema step 3). */
+    [ST_USER_ADD] = "INSERT INTO users(name, hash, admin, locked, created)"
+                    " VALUES($1, $2, $3::int, $4::int, $5::bigint) ON CONFLICT (name) DO NOTHING",
+    [ST_USER_UPDATE] =
+        "UPDATE users SET hash = $2, admin = $3::int, locked = $4::int WHERE name = $1",
+    [ST_USER_DEL] = "DELETE FROM users WHERE name = $1",
+    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = $1",
+    [ST_USERS] = "SELECT " USER_COLS " FROM users ORDER BY name",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -2620,4 +2645,87 @@ void pg_engine_unfollow(struct pg_engine *e)
     close(f->stop_fd[1]);
     free(f);
     e->follow = NULL;
+}
+
+/* ---- users (schema step 3) ---- */
+
+static void user_params(struct params *p, const struct store_user *u)
+{
+    p_text(p, u->name, strlen(u->name));
+    p_text(p, u->hash, strlen(u->hash));
+    p_int(p, u->admin != 0);
+    p_int(p, u->locked != 0);
+}
+
+/* Row row of r (USER_COLS) as a user; a name or hash longer than the
+ * struct holds cannot have come from store_user_add, is cut and so never
+ * matches. */
+static void user_row(const PGresult *r, int row, struct store_user *u)
+{
+    struct proto_str name = col_str(r, row, 0), hash = col_str(r, row, 1);
+    memset(u, 0, sizeof(*u));
+    snprintf(u->name, sizeof(u->name), "%.*s", (int)name.len, name.ptr);
+    snprintf(u->hash, sizeof(u->hash), "%.*s", (int)hash.len, hash.ptr);
+    u->admin = col_int(r, row, 2) != 0;
+    u->locked = col_int(r, row, 3) != 0;
+    u->created = col_int(r, row, 4);
+}
+
+int pg_user_add(struct pg_store *w, const struct store_user *u)
+{
+    struct params p = {.n = 0};
+    user_params(&p, u);
+    p_int(&p, u->created);
+    long n = run_n(w, ST_USER_ADD, &p, "cannot add the user");
+    return n < 0 ? STORE_ERROR : n == 0 ? STORE_EXISTS : STORE_OK;
+}
+
+int pg_user_update(struct pg_store *w, const struct store_user *u)
+{
+    struct params p = {.n = 0};
+    user_params(&p, u);
+    long n = run_n(w, ST_USER_UPDATE, &p, "cannot change the user");
+    return n < 0 ? STORE_ERROR : n == 0 ? STORE_NOTFOUND : STORE_OK;
+}
+
+int pg_user_del(struct pg_store *w, struct proto_str name)
+{
+    struct params p = {.n = 0};
+    p_str(&p, name);
+    long n = run_n(w, ST_USER_DEL, &p, "cannot remove the user");
+    return n < 0 ? STORE_ERROR : n == 0 ? STORE_NOTFOUND : STORE_OK;
+}
+
+int pg_user_get(struct pg_store *s, struct proto_str name, struct store_user *out)
+{
+    if (read_open(s) != STORE_OK)
+        return STORE_ERROR;
+    struct params p = {.n = 0};
+    p_str(&p, name);
+    PGresult *r = run(s, ST_USER_GET, &p, "cannot read users");
+    if (r == NULL)
+        return STORE_ERROR;
+    int found = PQntuples(r) > 0;
+    if (found)
+        user_row(r, 0, out);
+    PQclear(r);
+    return found ? STORE_OK : STORE_NOTFOUND;
+}
+
+int pg_users(struct pg_store *s, store_user_fn fn, void *arg)
+{
+    if (read_open(s) != STORE_OK)
+        return STORE_ERROR;
+    PGresult *r = run(s, ST_USERS, NULL, "cannot read users");
+    if (r == NULL)
+        return STORE_ERROR;
+    int rc = STORE_OK;
+    struct store_user u;
+    for (int i = 0; i < PQntuples(r) && rc == STORE_OK; i++) {
+        user_row(r, i, &u);
+        if (fn(arg, &u) != 0)
+            rc = STORE_STOPPED;
+    }
+    PQclear(r);
+    return rc;
 }

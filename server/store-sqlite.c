@@ -92,12 +92,24 @@ static const char *const migrations[] = {
     "  text TEXT, done INTEGER, pri INTEGER, due TEXT,"
     "  created INTEGER, updated INTEGER, tags TEXT, ver INTEGER,"
     "  PRIMARY KEY(task_id, seq)) WITHOUT ROWID;",
+    /* 4: accounts (issue 18): the people who may log in (store.h's users),
+     * each with the salted, slow hash of their password that users_hash()
+     * made, never the password, and their role. Whose tasks are whose
+     * comes in a step of its own. */
+    "CREATE TABLE users("
+    "  name TEXT PRIMARY KEY,"
+    "  hash TEXT NOT NULL,"
+    "  admin INTEGER NOT NULL DEFAULT 0,"
+    "  locked INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* The columns of a task line, and its rowid (LIST's order after created:
  * store_cursor_next merges two queries by both). */
 #define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags, t.rowid"
+/* The columns of a user (user_row). */
+#define USER_COLS "name, hash, admin, locked, created"
 #define COL_CREATED 5
 #define COL_ROWID 8
 
@@ -163,6 +175,11 @@ enum stmt_id {
     ST_UNDO_TRIM,
     ST_UNDO_LOAD,
     ST_UNDO_MAX,
+    ST_USER_ADD,
+    ST_USER_UPDATE,
+    ST_USER_DEL,
+    ST_USER_GET,
+    ST_USERS,
     ST__COUNT
 };
 
@@ -250,6 +267,13 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " ORDER BY seq DESC LIMIT " UNDO_DEPTH_SQL,
     [ST_UNDO_MAX] = ("SELECT max(coalesce((SELECT max(ver) FROM tasks), 0),"
                      " coalesce((SELECT max(seq) FROM undo_old), 0))"),
+    /* Users (schema step 4). */
+    [ST_USER_ADD] = "INSERT OR IGNORE INTO users(name, hash, admin, locked, created)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_USER_UPDATE] = "UPDATE users SET hash = ?2, admin = ?3, locked = ?4 WHERE name = ?1",
+    [ST_USER_DEL] = "DELETE FROM users WHERE name = ?1",
+    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
+    [ST_USERS] = "SELECT " USER_COLS " FROM users ORDER BY name",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -2173,4 +2197,88 @@ void sqlite_facts(struct store *s, const char **engine, const char **state)
     (void)s;
     *engine = "sqlite";
     *state = "ok";
+}
+
+/* ---- users (schema step 4) ---- */
+
+static void user_bind(sqlite3_stmt *st, const struct store_user *u)
+{
+    sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, u->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, u->admin != 0);
+    sqlite3_bind_int(st, 4, u->locked != 0);
+}
+
+/* The current row (USER_COLS) as a user. A name or hash longer than the
+ * struct holds cannot have come from store_user_add; it is cut, and so
+ * never matches. */
+static void user_row(sqlite3_stmt *st, struct store_user *u)
+{
+    struct proto_str name = col_str(st, 0), hash = col_str(st, 1);
+    memset(u, 0, sizeof(*u));
+    snprintf(u->name, sizeof(u->name), "%.*s", (int)name.len, name.ptr);
+    snprintf(u->hash, sizeof(u->hash), "%.*s", (int)hash.len, hash.ptr);
+    u->admin = sqlite3_column_int(st, 2) != 0;
+    u->locked = sqlite3_column_int(st, 3) != 0;
+    u->created = sqlite3_column_int64(st, 4);
+}
+
+int sqlite_user_add(struct store *w, const struct store_user *u)
+{
+    sqlite3_stmt *st = w->st[ST_USER_ADD];
+    user_bind(st, u);
+    sqlite3_bind_int64(st, 5, u->created);
+    int rc = exec_stmt(w, ST_USER_ADD, "cannot add the user");
+    if (rc != STORE_OK)
+        return rc;
+    return changed(w) ? STORE_OK : STORE_EXISTS;
+}
+
+int sqlite_user_update(struct store *w, const struct store_user *u)
+{
+    user_bind(w->st[ST_USER_UPDATE], u);
+    int rc = exec_stmt(w, ST_USER_UPDATE, "cannot change the user");
+    if (rc != STORE_OK)
+        return rc;
+    return changed(w) ? STORE_OK : STORE_NOTFOUND;
+}
+
+int sqlite_user_del(struct store *w, struct proto_str name)
+{
+    bind_str(w->st[ST_USER_DEL], 1, name);
+    int rc = exec_stmt(w, ST_USER_DEL, "cannot remove the user");
+    if (rc != STORE_OK)
+        return rc;
+    return changed(w) ? STORE_OK : STORE_NOTFOUND;
+}
+
+int sqlite_user_get(struct store *s, struct proto_str name, struct store_user *out)
+{
+    sqlite3_stmt *st = s->st[ST_USER_GET];
+    read_open(s);
+    bind_str(st, 1, name);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        user_row(st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_OK;
+    return rc == SQLITE_DONE ? STORE_NOTFOUND : failf(s, "cannot read users");
+}
+
+int sqlite_users(struct store *s, store_user_fn fn, void *arg)
+{
+    sqlite3_stmt *st = s->st[ST_USERS];
+    struct store_user u;
+    int rc;
+    read_open(s);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        user_row(st, &u);
+        if (fn(arg, &u) != 0) {
+            sqlite3_reset(st);
+            return STORE_STOPPED;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : failf(s, "cannot read users");
 }

@@ -359,6 +359,31 @@ uint64_t store_engine_log_mine(struct store_engine *e)
     return 0;
 }
 
+int store_user_add(struct store *w, const struct store_user *u)
+{
+    return DISPATCH(w, user_add, PG_S, u);
+}
+
+int store_user_update(struct store *w, const struct store_user *u)
+{
+    return DISPATCH(w, user_update, PG_S, u);
+}
+
+int store_user_del(struct store *w, struct proto_str name)
+{
+    return DISPATCH(w, user_del, PG_S, name);
+}
+
+int store_user_get(struct store *s, struct proto_str name, struct store_user *out)
+{
+    return DISPATCH(s, user_get, PG_S, name, out);
+}
+
+int store_users(struct store *s, store_user_fn fn, void *arg)
+{
+    return DISPATCH(s, users, PG_S, fn, arg);
+}
+
 #ifdef TODO_FAULT_INJECTION
 void store_fault_set(struct store_engine *e, enum store_fault f)
 {

@@ -351,6 +351,49 @@ void store_engine_unfollow(struct store_engine *e);
  * every change this server acknowledged. */
 uint64_t store_engine_log_mine(struct store_engine *e);
 
+/* ---- users (accounts, issue 18) ---- */
+
+/*
+ * The people who may log in, kept in the store beside the tasks. A user's
+ * password is kept only as the string users_hash() (users.h) made of it:
+ * the engine stores and returns it as it is and never looks inside. Names
+ * are checked by the caller (users_name_ok); the engine compares them
+ * bytewise.
+ *
+ * Writes run on the writer inside a write batch, as the task writes do
+ * (store_write_begin ... store_write_end); each is one statement, which
+ * fails alone, so it needs no savepoint of its own. They record no UNDO
+ * entry and change no task's change counter.
+ */
+#define STORE_MAX_USER PROTO_MAX_USER /* bytes of a user's name */
+#define STORE_MAX_HASH 128 /* bytes of a hash string, its NUL included (crypto_pwhash_STRBYTES) */
+
+struct store_user {
+    char name[STORE_MAX_USER + 1];
+    char hash[STORE_MAX_HASH]; /* NUL-terminated */
+    int admin;                 /* may manage users */
+    int locked;                /* may not log in */
+    int64_t created;           /* Unix seconds */
+};
+
+/* Called for each user found, by name; return nonzero to stop
+ * (STORE_STOPPED). */
+typedef int (*store_user_fn)(void *arg, const struct store_user *u);
+
+/* Adds u (its name, hash, admin, locked and created). STORE_EXISTS: a user
+ * of that name exists, and nothing changed. */
+int store_user_add(struct store *w, const struct store_user *u);
+/* Sets the hash, admin and locked of the user named u->name (not its
+ * created). STORE_NOTFOUND: no such user. */
+int store_user_update(struct store *w, const struct store_user *u);
+/* Removes the user. STORE_NOTFOUND: no such user. */
+int store_user_del(struct store *w, struct proto_str name);
+/* Reads one user into out. STORE_NOTFOUND: no such user. Like the other
+ * reads, on any store, in its read snapshot (store_read_end ends it). */
+int store_user_get(struct store *s, struct proto_str name, struct store_user *out);
+/* Every user, ordered by name. */
+int store_users(struct store *s, store_user_fn fn, void *arg);
+
 /* ---- failing on purpose, for tests ---- */
 
 #ifdef TODO_FAULT_INJECTION

@@ -74,7 +74,9 @@
 #include "reply-line.h"
 #include "stats.h"
 #include "store.h"
+#include "auth-pool.h"
 #include "stream.h"
+#include "users.h"
 #include "todo/net.h"
 #include "watch.h"
 #include "web-assets.h"
@@ -300,6 +302,10 @@ static void close_pending(void)
     while (close_head) {
         struct conn *c = close_head;
         close_head = c->next_close;
+        /* A password check of c's may be under way on the auth pool's
+         * thread, which would wake c when it ends: not after c is gone. */
+        if (c->auth_job)
+            auth_pool_cancel(c);
         if (c->ready) {
             /* Rare (a failed epoll_ctl): take it off the ready list. */
             for (size_t i = 0; i < nready; i++)
@@ -719,6 +725,13 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .peer = &c->peer,
     };
     size_t start = c->out.len;
+    /* The verdict of the auth pool's check, for the AUTH line it was made
+     * for (auth_offload): this line. */
+    if (c->auth_job && c->auth_state >= CONN_AUTH_WRONG) {
+        x.auth_checked = c->auth_state == CONN_AUTH_RIGHT ? CMD_AUTH_RIGHT : CMD_AUTH_WRONG;
+        c->auth_state = CONN_AUTH_NONE;
+        c->auth_job = 0;
+    }
 
     enum proto_err e = proto_request_parse_dated(line, len, pscratch, pscratch_cap, local_today(),
                                                  &req, err, sizeof(err));
@@ -1008,20 +1021,25 @@ static int session_is(const char *a, size_t n)
     return diff == 0;
 }
 
-/* With a password, whether r carries it: "Authorization: Bearer
- * PASSWORD" (compared in constant time, auth.h) or the session cookie
- * that POST /api/login set. An HTTP request is judged on its own, not by
- * the connection's past. *bearer is set when r offered a password, which
- * the caller counts as an AUTH is counted (http_gate). */
+/* With a password or accounts, whether r carries a login: "Authorization:
+ * Bearer PASSWORD" (compared in constant time, auth.h) or the session
+ * cookie that POST /api/login set, for the password or for a user (one
+ * cookie for the server's life: every login sees the one list). An HTTP
+ * request is judged on its own, not by the connection's past. *bearer is
+ * set when r offered a password, which the caller counts as an AUTH is
+ * counted (http_gate). */
 static int http_authed(const struct http_request *r, int *bearer)
 {
     *bearer = 0;
-    if (!pool.cfg->auth.enabled)
+    if (!pool.cfg->auth.enabled && !pool.cfg->accounts)
         return 1;
+    /* A Bearer is the shared password; a server with accounts only has
+     * none, and a Bearer there is a wrong password (users log in with
+     * POST /api/login and its user). */
     const struct proto_str *h = http_header_get(r, "Authorization");
     if (h != NULL && h->len > 7 && strncasecmp(h->ptr, "Bearer ", 7) == 0) {
         *bearer = 1;
-        return auth_check(&pool.cfg->auth, h->ptr + 7, h->len - 7);
+        return pool.cfg->auth.enabled && auth_check(&pool.cfg->auth, h->ptr + 7, h->len - 7);
     }
     for (size_t i = 0; i < r->nheaders; i++) {
         const struct http_header *k = &r->headers[i];
@@ -1069,7 +1087,8 @@ static void http_too_soon(struct conn *c, struct cmd_ctx *x, int64_t wait, int k
         x->out_full = 1;
 }
 
-/* POST /api/login {"password": ...}: AUTH, run as the line's AUTH is,
+/* POST /api/login {"password": ...} or {"user": ..., "password": ...}:
+ * AUTH [USER] PASSWORD, run as the line's AUTH is,
  * which counts a wrong password for this connection and its address
  * (guard.h). A try that comes before the delay its address's failures
  * earned is answered 429, without looking at the password. On success
@@ -1077,7 +1096,7 @@ static void http_too_soon(struct conn *c, struct cmd_ctx *x, int64_t wait, int k
 static void http_login(struct conn *c, struct cmd_ctx *x, struct http_action *a, int keep,
                        int *wrote, int *used)
 {
-    int64_t wait = pool.cfg->auth.enabled ? http_auth_wait(c) : 0;
+    int64_t wait = pool.cfg->auth.enabled || pool.cfg->accounts ? http_auth_wait(c) : 0;
     if (wait > 0) {
         http_too_soon(c, x, wait, keep);
         return;
@@ -1262,7 +1281,8 @@ static void handle_http(struct conn *c, const struct http_request *r)
         /* Whether the page must log in first. */
         char doc[96];
         int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"authed\":%s}\n",
-                         pool.cfg->auth.enabled ? "true" : "false", x.authed ? "true" : "false");
+                         pool.cfg->auth.enabled || pool.cfg->accounts ? "true" : "false",
+                         x.authed ? "true" : "false");
         if (http_respond(c, 200, "application/json", api_headers, doc, (size_t)n, keep,
                          head_only) != 0)
             x.out_full = 1;
@@ -1395,7 +1415,10 @@ static int refuse_http(struct conn *c, const char *line, size_t len)
  * aside (park) until then. */
 static int held_back(struct conn *c, const char *line, size_t len)
 {
-    if (!pool.cfg->auth.enabled)
+    if (!pool.cfg->auth.enabled && !pool.cfg->accounts)
+        return 0;
+    /* Its password was checked after this wait: it runs now. */
+    if (c->auth_job)
         return 0;
     int64_t wait = c->peer.auth_next - now_ms;
     if (wait <= 0 && is_auth(line, len))
@@ -1407,6 +1430,70 @@ static int held_back(struct conn *c, const char *line, size_t len)
     guard_auth_delayed();
     mark_dirty(c);
     return 1;
+}
+
+/*
+ * AUTH USER PASSWORD on a server with accounts: the password's check, a
+ * tenth of a second of Argon2id, runs on the auth pool's thread
+ * (auth-pool.h) while c is held, so that this worker's other connections
+ * are served meanwhile. The user's turn (guard.h) is taken here, once;
+ * the line runs again, with the verdict, when auth_done wakes c. A try
+ * before the user's turn, a line that does not parse, or a store that
+ * fails runs as it is, and the handler answers it at once. 1 when c is
+ * held for the check.
+ */
+static int auth_offload(struct conn *c, const char *line, size_t len)
+{
+    if (!pool.cfg->accounts || c->auth_job || !is_auth(line, len) || len + 1 > pscratch_cap)
+        return 0;
+    struct proto_request req;
+    char err[160];
+    if (proto_request_parse(line, len, pscratch, pscratch_cap, &req, err, sizeof(err)) !=
+            PROTO_E_NONE ||
+        req.cmd != PROTO_CMD_AUTH || req.user.len == 0)
+        return 0;
+    if (guard_user_wait(req.user.ptr, req.user.len, now_ms) > 0)
+        return 0;
+    struct store_user u;
+    memset(&u, 0, sizeof(u));
+    int rc = store_user_get(self->store, req.user, &u);
+    if ((rc != STORE_OK && rc != STORE_NOTFOUND) ||
+        guard_user_turn(req.user.ptr, req.user.len, now_ms) > 0) {
+        explicit_bzero(&u, sizeof(u));
+        return 0;
+    }
+    /* From here the turn is taken: the handler must not take it again. */
+    c->auth_job = 1;
+    c->auth_state = CONN_AUTH_PENDING;
+    c->wake_at = INT64_MAX / 2; /* until auth_done */
+    if (auth_pool_submit(c, rc == STORE_OK ? &u : NULL, req.text.ptr, req.text.len) != 0) {
+        /* The pool is full or gone: checked here, as before it existed. */
+        int ok = users_check(rc == STORE_OK ? &u : NULL, req.text.ptr, req.text.len);
+        c->auth_state = ok ? CONN_AUTH_RIGHT : CONN_AUTH_WRONG;
+        explicit_bzero(&u, sizeof(u));
+        return 0;
+    }
+    explicit_bzero(&u, sizeof(u));
+    c->held = 1;
+    mark_dirty(c);
+    return 1;
+}
+
+static void timer_set(int64_t at);
+
+/* The auth pool's thread, when c's check is over: the verdict, and c due
+ * at once on the held list (it may not be on it yet: park() then finds it
+ * due and sets the timer). */
+static void auth_done(void *arg, int ok)
+{
+    struct conn *c = arg;
+    int64_t now = net_now_ms();
+    pthread_mutex_lock(&pool.held_lock);
+    c->auth_state = ok ? CONN_AUTH_RIGHT : CONN_AUTH_WRONG;
+    c->wake_at = now;
+    if (pool.timer_at == 0 || now < pool.timer_at)
+        timer_set(now);
+    pthread_mutex_unlock(&pool.held_lock);
 }
 
 /* Runs the complete lines in buf[0..len) in order; returns how many bytes
@@ -1451,7 +1538,7 @@ static size_t run_lines(struct conn *c, const char *buf, size_t len)
             }
             if (h)
                 break;
-            if (held_back(c, line, line_len)) {
+            if (held_back(c, line, line_len) || auth_offload(c, line, line_len)) {
                 off = (size_t)(line - buf); /* it runs when the wait is over */
                 break;
             }
@@ -2184,7 +2271,9 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
                   size_t errcap)
 {
     pool.cfg = cfg;
-    if (cfg->auth.enabled) {
+    if (cfg->accounts && auth_pool_start(auth_done, err, errcap) != 0)
+        return -1;
+    if (cfg->auth.enabled || cfg->accounts) {
         unsigned char rnd[32];
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
             snprintf(err, errcap, "getrandom: %s", strerror(errno));
@@ -2323,6 +2412,8 @@ void workers_stop(void)
         pthread_join(pool.w[i].thread, NULL);
     /* The follower wakes workers (wake_watchers): it stops before they go. */
     watch_ring_unfollow(pool.ring);
+    /* Before the connections are closed: no check may wake one after. */
+    auth_pool_stop();
     close_own();
     free(pool.w);
     pool.w = NULL;

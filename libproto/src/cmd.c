@@ -69,9 +69,10 @@ static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
                         no_words, 0, 0},
     [PROTO_CMD_STATS] = {PROTO_CMD_STATS, "STATS", "", "Shows the server's counters.", 0, no_words,
                          no_words, 0, 0},
-    [PROTO_CMD_AUTH] = {PROTO_CMD_AUTH, "AUTH", "PASSWORD",
-                        "Logs in, when the server was started with a password.", PROTO_CMDF_NOAUTH,
-                        no_words, no_words, 1, 1},
+    [PROTO_CMD_AUTH] = {PROTO_CMD_AUTH, "AUTH", "[USER] PASSWORD",
+                        "Logs in: as USER when the server has accounts, or with the server's "
+                        "one password.",
+                        PROTO_CMDF_NOAUTH, no_words, no_words, 1, 2},
     [PROTO_CMD_QUIT] = {PROTO_CMD_QUIT, "QUIT", "", "Says goodbye and closes the connection.",
                         PROTO_CMDF_NOAUTH, no_words, no_words, 0, 0},
     [PROTO_CMD_UNDO] = {PROTO_CMD_UNDO, "UNDO", "",

@@ -686,13 +686,23 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
         return PROTO_E_NONE;
 
     case PROTO_CMD_AUTH:
-        if (na != 1) {
+        if (na != 1 && na != 2) {
             proto__errf(err, errcap,
-                        "AUTH takes the password as one word; quote it if it has spaces, "
-                        "e.g. AUTH \"my secret\"");
+                        "AUTH takes [USER] PASSWORD, the password as one word; quote it if it "
+                        "has spaces, e.g. AUTH alice \"my secret\"");
             return PROTO_E_ARGS;
         }
-        req->text = a[0].s;
+        if (na == 2) {
+            if (!proto_valid_user(a[0].s.ptr, a[0].s.len)) {
+                proto__errf(err, errcap,
+                            "a user's name has 1 to %d letters, digits, '.', '_' or '-' and "
+                            "begins with a letter or a digit",
+                            PROTO_MAX_USER);
+                return PROTO_E_ARGS;
+            }
+            req->user = a[0].s;
+        }
+        req->text = a[na - 1].s;
         req->has_text = 1;
         return PROTO_E_NONE;
 

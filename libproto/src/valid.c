@@ -75,6 +75,19 @@ int proto_valid_id(const char *s, size_t len)
     return valid_id(s, len);
 }
 
+int proto_valid_user(const char *s, size_t len)
+{
+    if (s == NULL || len == 0 || len > PROTO_MAX_USER)
+        return 0;
+    unsigned char c0 = (unsigned char)s[0];
+    if (!((c0 >= 'a' && c0 <= 'z') || (c0 >= 'A' && c0 <= 'Z') || (c0 >= '0' && c0 <= '9')))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (!name_byte((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
 /* Reads n decimal digits; -1 if any is not a digit. */
 static int digits(const char *s, size_t n)
 {

@@ -3,7 +3,7 @@
 # screen (capture-pane; -e keeps the colours as escapes) and title are what
 # a person would see.
 #
-#   cli_tmux.sh SCENARIO     escapes | width | overdue | words | history | auth | watch
+#   cli_tmux.sh SCENARIO     escapes | width | overdue | words | history | auth | watch | user
 #
 # Exit 0 passed, 1 failed, 77 skipped (no tmux).
 . "$(dirname "$0")/lib.sh"
@@ -412,14 +412,60 @@ $(screen b)"
     type_line b quit
 }
 
+# --user without a password: asked for on the terminal, never shown; the
+# shell's auth logs in as that user too.
+scenario_user() {
+    local db=$TMP/todo.db
+    printf 'carol pw\n' | "$TODO_SERVER" user add carol --db "$(test_db "$db")" >/dev/null ||
+        fail "user add carol"
+    start_server --db "$db" || exit 1
+    oneshot_user() {
+        tm_run "$1" 100 "$(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT" --user carol "${@:2}"); echo __END__ \$?; sleep 600"
+    }
+    oneshot_user one add typed at a prompt
+    wait_for one "Password for carol:" || return
+    type_line one "carol pw"
+    wait_for one "__END__" || return
+    local seen
+    seen=$(screen one)
+    expect_has "$seen" "__END__ 0" "add after typing carol's password"
+    case $seen in *"carol pw"*) fail "the typed password is shown: $seen" ;; esac
+    oneshot_user two add a slip
+    wait_for two "Password for carol:" || return
+    type_line two "carol px"
+    wait_for two "__END__" || return
+    seen=$(screen two)
+    expect_has "$seen" "wrong user or password" "a slip is refused"
+    expect_has "$seen" "__END__ 3" "a slip exits 3"
+    case $seen in *"carol px"*) fail "the slip is shown: $seen" ;; esac
+    # The shell asks for carol's password once, at its start; its auth
+    # asks again and logs in as carol.
+    local prompt="todo 127.0.0.1:$SERVER_PORT>"
+    tm_run sh 100 "TODO_USER=carol TODO_CLI_HISTFILE=$(printf '%q' "$TMP/hist") $(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    wait_for sh "Password for carol:" || return
+    type_line sh "carol pw"
+    wait_n sh "$prompt" 1 || return
+    type_line sh "list"
+    wait_for sh "typed at a prompt" || return
+    wait_n sh "$prompt" 2 || return
+    type_line sh "auth"
+    wait_n sh "Password:" 1 || return
+    type_line sh "carol pw"
+    wait_for sh "OK" || return
+    wait_n sh "$prompt" 3 || return
+    seen=$(screen sh)
+    case $seen in *"carol pw"*) fail "the shell shows the password: $seen" ;; esac
+    type_line sh quit
+}
+
 # One session that lasts, so the tmux server does not exit (and race with
 # the next new-session) when a test's last pane has closed.
 tm new-session -d -s keep "sleep 600" || { echo "tmux cannot start" >&2; exit 1; }
 
 case "${1:-}" in
-escapes | width | overdue | words | history | auth | watch) "scenario_$1" ;;
+escapes | width | overdue | words | history | auth | watch | user) "scenario_$1" ;;
 *)
-    echo "usage: $0 escapes|width|overdue|words|history|auth|watch" >&2
+    echo "usage: $0 escapes|width|overdue|words|history|auth|watch|user" >&2
     exit 2
     ;;
 esac

@@ -101,7 +101,7 @@ static void test_options(void **state)
     (void)state;
     expect(NULL, 0,
            "--help --host --json --no-color --password-file --plain --port --stop-on-error "
-           "--timeout --version",
+           "--timeout --user --version",
            "-", NULL);
     expect(NULL, 0, "--json", "--j", NULL);
     expect(NULL, 0, "--password-file --plain --port", "--p", NULL);

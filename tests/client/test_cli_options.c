@@ -247,6 +247,35 @@ static void test_password_file(void **state)
     assert_non_null(strstr(err, path));
 }
 
+/* --user and TODO_USER: the flag wins, and a name must be one. */
+static void test_user(void **state)
+{
+    struct cli_opts o;
+    char err[256];
+    (void)state;
+    assert_int_equal(parse(&o, err, sizeof(err), "list", NULL), 0);
+    assert_null(o.user);
+    cli_opts_free(&o);
+    fake_env[0][0] = "TODO_USER", fake_env[0][1] = "from.env";
+    assert_int_equal(parse(&o, err, sizeof(err), "list", NULL), 0);
+    assert_string_equal(o.user, "from.env");
+    cli_opts_free(&o);
+    assert_int_equal(parse(&o, err, sizeof(err), "--user", "alice", "list", NULL), 0);
+    assert_string_equal(o.user, "alice");
+    cli_opts_free(&o);
+    assert_int_equal(parse(&o, err, sizeof(err), "list", "--user=bob-2", NULL), 0);
+    assert_string_equal(o.user, "bob-2");
+    assert_int_equal(o.nargs, 1);
+    cli_opts_free(&o);
+    assert_int_equal(parse(&o, err, sizeof(err), "--user", "a b", "list", NULL), 2);
+    assert_non_null(strstr(err, "cannot name a user"));
+    assert_int_equal(parse(&o, err, sizeof(err), "--user", "", "list", NULL), 2);
+    assert_int_equal(parse(&o, err, sizeof(err), "--user", "-x", "list", NULL), 2);
+    fake_env[0][1] = "no:name";
+    assert_int_equal(parse(&o, err, sizeof(err), "list", NULL), 2);
+    assert_non_null(strstr(err, "TODO_USER"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +286,7 @@ int main(void)
         cmocka_unit_test_setup(test_all_flags, setup),
         cmocka_unit_test_setup(test_usage_errors, setup),
         cmocka_unit_test_setup(test_password_file, setup),
+        cmocka_unit_test_setup(test_user, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

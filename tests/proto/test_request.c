@@ -701,7 +701,23 @@ static void test_parse_auth(void **state)
     assert_pstr(p.req.text, "s3cret");
     assert_int_equal(PARSE(&p, "AUTH \"pass word\""), PROTO_E_NONE);
     assert_pstr(p.req.text, "pass word");
+    assert_int_equal(p.req.user.len, 0);
     assert_int_equal(PARSE(&p, "AUTH"), PROTO_E_ARGS);
+    /* AUTH USER PASSWORD, for a server with accounts. */
+    assert_int_equal(PARSE(&p, "AUTH alice \"my secret\""), PROTO_E_NONE);
+    assert_pstr(p.req.user, "alice");
+    assert_pstr(p.req.text, "my secret");
+    assert_int_equal(PARSE(&p, "AUTH al.ice-2 pw"), PROTO_E_NONE);
+    assert_pstr(p.req.user, "al.ice-2");
+    assert_pstr(p.req.text, "pw");
+    /* A quoted name is a name as well; a name that is no name, or a third
+     * word, is refused. */
+    assert_int_equal(PARSE(&p, "AUTH \"bob\" pw"), PROTO_E_NONE);
+    assert_pstr(p.req.user, "bob");
+    assert_int_equal(PARSE(&p, "AUTH \"a b\" pw"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "AUTH -alice pw"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "AUTH caf\xc3\xa9 pw"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "AUTH alice my secret"), PROTO_E_ARGS);
 }
 
 /* The tutorial's forms, verbatim. */
@@ -801,7 +817,8 @@ static void test_parse_errors(void **state)
         B("ADD milk pri:", PROTO_E_ARGS),
         B("GET", PROTO_E_ARGS),
         B("AUTH", PROTO_E_ARGS),
-        B("AUTH two words", PROTO_E_ARGS),
+        B("AUTH three more words", PROTO_E_ARGS),
+        B("AUTH .x pw", PROTO_E_ARGS),
         B("HELP ADD EDIT", PROTO_E_ARGS),
         B("EDIT 42", PROTO_E_ARGS),
         B("EDIT 42 \"\"", PROTO_E_ARGS),
@@ -992,6 +1009,10 @@ static void test_encode_every_command(void **state)
         case PROTO_CMD_AUTH: {
             const struct proto_arg a[] = {ARG("pa ss\"w\\ord", 0)};
             encode_parse(PROTO_CMD_AUTH, a, 1, &p);
+            assert_pstr(p.req.text, "pa ss\"w\\ord");
+            const struct proto_arg b[] = {ARG("alice", 0), ARG("pa ss\"w\\ord", 0)};
+            encode_parse(PROTO_CMD_AUTH, b, 2, &p);
+            assert_pstr(p.req.user, "alice");
             assert_pstr(p.req.text, "pa ss\"w\\ord");
             break;
         }

@@ -74,6 +74,32 @@ static void test_utf8_respects_len(void **state)
     assert_int_equal(proto_valid_utf8(s, 5), 0);
 }
 
+/* A user's name: one safe ASCII word that never starts like an option. */
+static void test_valid_user(void **state)
+{
+    (void)state;
+    char name[PROTO_MAX_USER + 2];
+    static const char *const good[] = {"alice", "Bob", "x", "0", "al.ice", "a-b_c.d", "42"};
+    static const char *const bad[] = {"",    "-alice", ".x",  "_x",    "a b", "a:b",
+                                      "a/b", "a\tb",   "a,b", "a@b",   "a+b", "caf\xc3\xa9",
+                                      "a\"", "a\\b",   "~x",  "$(id)", "ali*"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_int_equal(proto_valid_user(good[i], strlen(good[i])), 1);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(proto_valid_user(bad[i], strlen(bad[i])), 0);
+    memset(name, 'n', sizeof(name));
+    assert_int_equal(proto_valid_user(name, PROTO_MAX_USER), 1);
+    assert_int_equal(proto_valid_user(name, PROTO_MAX_USER + 1), 0);
+    /* A NUL within the length is no part of a name. */
+    assert_int_equal(proto_valid_user("ab\0c", 4), 0);
+    for (int c = 0; c < 256; c++) {
+        char ch[2] = {'a', (char)c};
+        int want = isalnum(c) && c < 128 ? 1 : (c == '_' || c == '.' || c == '-');
+        assert_int_equal(proto_valid_user(ch, 2), want);
+        assert_int_equal(proto_valid_user(ch + 1, 1), isalnum(c) && c < 128);
+    }
+}
+
 static void test_valid_id(void **state)
 {
     (void)state;
@@ -608,13 +634,21 @@ static void test_cmd_word_rules(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_valid),        cmocka_unit_test(test_utf8_invalid),
-        cmocka_unit_test(test_utf8_respects_len), cmocka_unit_test(test_valid_id),
-        cmocka_unit_test(test_valid_tag),         cmocka_unit_test(test_valid_date),
-        cmocka_unit_test(test_time_format_parse), cmocka_unit_test(test_pri),
-        cmocka_unit_test(test_err_names),         cmocka_unit_test(test_cmd_table),
-        cmocka_unit_test(test_cmd_flags),         cmocka_unit_test(test_cmd_arg_counts),
-        cmocka_unit_test(test_cmd_word_rules),    cmocka_unit_test(test_valid_tag_scripts),
+        cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_invalid),
+        cmocka_unit_test(test_utf8_respects_len),
+        cmocka_unit_test(test_valid_id),
+        cmocka_unit_test(test_valid_user),
+        cmocka_unit_test(test_valid_tag),
+        cmocka_unit_test(test_valid_date),
+        cmocka_unit_test(test_time_format_parse),
+        cmocka_unit_test(test_pri),
+        cmocka_unit_test(test_err_names),
+        cmocka_unit_test(test_cmd_table),
+        cmocka_unit_test(test_cmd_flags),
+        cmocka_unit_test(test_cmd_arg_counts),
+        cmocka_unit_test(test_cmd_word_rules),
+        cmocka_unit_test(test_valid_tag_scripts),
         cmocka_unit_test(test_text_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1281,6 +1281,185 @@ static void undo_failed_batch_leaves_nothing(struct fx *f)
 #endif
 }
 
+/* ---- users (store.h's store_user_*) ---- */
+
+/* The engine keeps a hash as an opaque string: these checks give it
+ * strings shaped like libsodium's, without paying for real hashes
+ * (test_users.c checks those). */
+static struct store_user user(const char *name, const char *hash, int admin)
+{
+    struct store_user u;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.name, sizeof(u.name), "%s", name);
+    snprintf(u.hash, sizeof(u.hash), "%s", hash);
+    u.admin = admin;
+    u.created = NOW;
+    return u;
+}
+
+/* user_write runs one user write in a batch of its own, committed. */
+enum user_op { U_ADD, U_UPDATE, U_DEL };
+static int user_write(struct fx *f, enum user_op op, const struct store_user *u)
+{
+    struct store *w = wbegin(f);
+    int rc = op == U_ADD      ? store_user_add(w, u)
+             : op == U_UPDATE ? store_user_update(w, u)
+                              : store_user_del(w, S(u->name));
+    wend(f, 1);
+    return rc;
+}
+
+static int user_read(struct fx *f, const char *name, struct store_user *out)
+{
+    int rc = store_user_get(f->r, S(name), out);
+    store_read_end(f->r);
+    return rc;
+}
+
+static const char HASH_A[] = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2g";
+static const char HASH_B[] = "$argon2id$v=19$m=65536,t=2,p=1$b3RoZXJzYWx0$b3RoZXJoYXNo";
+
+/* A user comes back as added; a second of that name is refused and
+ * changes nothing; an update changes hash, role and lock but not created;
+ * a removed user is gone, and the calls on a missing one say so. */
+static void users_add_get_update_del(struct fx *f)
+{
+    struct store_user got, u = user("alice", HASH_A, 1);
+    assert_int_equal(user_read(f, "alice", &got), STORE_NOTFOUND);
+    assert_int_equal(user_write(f, U_ADD, &u), STORE_OK);
+    assert_int_equal(user_read(f, "alice", &got), STORE_OK);
+    assert_string_equal(got.name, "alice");
+    assert_string_equal(got.hash, HASH_A);
+    assert_int_equal(got.admin, 1);
+    assert_int_equal(got.locked, 0);
+    assert_int_equal(got.created, NOW);
+
+    struct store_user again = user("alice", HASH_B, 0);
+    assert_int_equal(user_write(f, U_ADD, &again), STORE_EXISTS);
+    assert_int_equal(user_read(f, "alice", &got), STORE_OK);
+    assert_string_equal(got.hash, HASH_A);
+    assert_int_equal(got.admin, 1);
+
+    struct store_user change = user("alice", HASH_B, 0);
+    change.locked = 1;
+    change.created = LATER;
+    assert_int_equal(user_write(f, U_UPDATE, &change), STORE_OK);
+    assert_int_equal(user_read(f, "alice", &got), STORE_OK);
+    assert_string_equal(got.hash, HASH_B);
+    assert_int_equal(got.admin, 0);
+    assert_int_equal(got.locked, 1);
+    assert_int_equal(got.created, NOW);
+
+    /* Names are compared bytewise: case matters. */
+    assert_int_equal(user_read(f, "Alice", &got), STORE_NOTFOUND);
+    struct store_user bob = user("bob", HASH_A, 0);
+    assert_int_equal(user_write(f, U_UPDATE, &bob), STORE_NOTFOUND);
+    assert_int_equal(user_write(f, U_DEL, &bob), STORE_NOTFOUND);
+    assert_int_equal(user_write(f, U_DEL, &u), STORE_OK);
+    assert_int_equal(user_read(f, "alice", &got), STORE_NOTFOUND);
+    assert_int_equal(user_write(f, U_DEL, &u), STORE_NOTFOUND);
+}
+
+struct user_names {
+    char names[8][STORE_MAX_USER + 1];
+    int admin[8];
+    size_t n, stop_after;
+};
+
+static int collect_user(void *arg, const struct store_user *u)
+{
+    struct user_names *k = arg;
+    if (k->n < 8) {
+        snprintf(k->names[k->n], sizeof(k->names[k->n]), "%s", u->name);
+        k->admin[k->n] = u->admin;
+    }
+    k->n++;
+    return k->stop_after != 0 && k->n == k->stop_after;
+}
+
+/* store_users hands out every user by name, bytewise (upper case first),
+ * and stops when asked. */
+static void users_listed_by_name(struct fx *f)
+{
+    static const char *const names[] = {"zoe", "bob", "Carol", "al.ice-2_x"};
+    for (size_t i = 0; i < 4; i++) {
+        struct store_user u = user(names[i], HASH_A, i == 1);
+        assert_int_equal(user_write(f, U_ADD, &u), STORE_OK);
+    }
+    struct user_names k = {.n = 0};
+    assert_int_equal(store_users(f->r, collect_user, &k), STORE_OK);
+    store_read_end(f->r);
+    assert_int_equal(k.n, 4);
+    assert_string_equal(k.names[0], "Carol");
+    assert_string_equal(k.names[1], "al.ice-2_x");
+    assert_string_equal(k.names[2], "bob");
+    assert_int_equal(k.admin[2], 1);
+    assert_string_equal(k.names[3], "zoe");
+    assert_int_equal(k.admin[3], 0);
+    struct user_names two = {.n = 0, .stop_after = 2};
+    assert_int_equal(store_users(f->r, collect_user, &two), STORE_STOPPED);
+    store_read_end(f->r);
+    assert_int_equal(two.n, 2);
+}
+
+/* User writes belong to their batch: unseen by readers before COMMIT,
+ * gone after a ROLLBACK, and a refused one (a name taken) leaves the
+ * batch's other writes, tasks and users, to commit. They are no task
+ * changes: UNDO has nothing to take back, COUNT counts no user. */
+static void users_follow_their_batch(struct fx *f)
+{
+    struct store_user got, u = user("dave", HASH_A, 0);
+    struct store *w = wbegin(f);
+    assert_int_equal(store_user_add(w, &u), STORE_OK);
+    assert_int_equal(store_user_get(w, S("dave"), &got), STORE_OK);
+    /* (A reader would wait for the writer in SQLite's memory database.) */
+    if (store_engine_streams(f->e))
+        assert_int_equal(user_read(f, "dave", &got), STORE_NOTFOUND);
+    wend(f, 0);
+    assert_int_equal(user_read(f, "dave", &got), STORE_NOTFOUND);
+
+    w = wbegin(f);
+    assert_int_equal(store_user_add(w, &u), STORE_OK);
+    assert_int_equal(store_user_add(w, &u), STORE_EXISTS);
+    struct store_user erin = user("erin", HASH_B, 0);
+    assert_int_equal(store_user_add(w, &erin), STORE_OK);
+    assert_int_equal(run(w, "ADD after a refused user", NULL, 0), STORE_OK);
+    wend(f, 1);
+    assert_int_equal(user_read(f, "dave", &got), STORE_OK);
+    assert_int_equal(user_read(f, "erin", &got), STORE_OK);
+    assert_string_equal(got.hash, HASH_B);
+    struct task t;
+    assert_int_equal(get(f->r, "1", &t), STORE_OK);
+
+    char kind[64];
+    assert_int_equal(undo1(f, kind, sizeof(kind)), STORE_OK);
+    assert_string_equal(kind, "add 1");
+    assert_int_equal(undo1(f, kind, sizeof(kind)), STORE_NOTFOUND);
+    int64_t n = -1;
+    assert_int_equal(store_count(f->r, &n), STORE_OK);
+    store_read_end(f->r);
+    assert_int_equal(n, 0);
+    assert_int_equal(user_read(f, "dave", &got), STORE_OK);
+}
+
+/* Users are kept with the tasks, across a restart. */
+static void users_survive_reopen(struct fx *f)
+{
+    if (!f->fix->persistent)
+        skip();
+    struct store_user got, u = user("frank", HASH_A, 1);
+    assert_int_equal(user_write(f, U_ADD, &u), STORE_OK);
+    store_close(f->r);
+    f->r = NULL;
+    f->fix->close(f, 1);
+    assert_int_equal(f->fix->open(f, 1), 0);
+    char err[256];
+    assert_int_equal(store_connect(f->e, STORE_ROLE_READ, &f->r, err, sizeof(err)), STORE_OK);
+    assert_int_equal(user_read(f, "frank", &got), STORE_OK);
+    assert_string_equal(got.hash, HASH_A);
+    assert_int_equal(got.admin, 1);
+}
+
 /* ---- the table, and the runs ---- */
 
 struct check {
@@ -1324,6 +1503,10 @@ static const struct check checks[] = {
     CHECK(undo_survives_reopen),
     CHECK(undo_depth_is_bounded),
     CHECK(undo_failed_batch_leaves_nothing),
+    CHECK(users_add_get_update_del),
+    CHECK(users_listed_by_name),
+    CHECK(users_follow_their_batch),
+    CHECK(users_survive_reopen),
 };
 
 #define NFIX (sizeof(fixtures) / sizeof(fixtures[0]))

@@ -28,6 +28,7 @@ extern "C" {
 #define PROTO_MAX_ARGS 64 /* tokens after the verb */
 #define PROTO_MAX_TAGS 16 /* tags on one task, and tag filters in one LIST */
 #define PROTO_MAX_ID 64   /* bytes in a task id: [A-Za-z0-9_.-]{1,64} */
+#define PROTO_MAX_USER 64 /* bytes in a user's name (AUTH USER PASSWORD), see proto_valid_user */
 #define PROTO_MAX_TAG 32  /* bytes in a tag: 1 to 32 bytes of letters, digits, _ . - */
 #define PROTO_DATE_LEN 10 /* "YYYY-MM-DD" */
 #define PROTO_TIME_LEN 20 /* "YYYY-MM-DDTHH:MM:SSZ" */
@@ -180,6 +181,11 @@ enum proto_sort {
 int proto_valid_utf8(const char *s,
                      size_t len);              /* 1 if valid UTF-8 (no overlongs, no surrogates) */
 int proto_valid_id(const char *s, size_t len); /* 1 if [A-Za-z0-9_.-]{1,PROTO_MAX_ID} */
+/* 1 if s may name a user: 1 to PROTO_MAX_USER bytes of ASCII letters,
+ * digits, '.', '_' and '-', beginning with a letter or a digit (so that
+ * a name is one word on the wire and in a shell, and never looks like an
+ * option). Case matters. */
+int proto_valid_user(const char *s, size_t len);
 /* 1 if s is 1 to PROTO_MAX_TAG bytes of valid UTF-8 made of letters,
  * marks and decimal digits of any script (proto_letter_or_digit), '_', '.'
  * and '-'. Tags compare byte for byte: case matters and no Unicode
@@ -306,6 +312,7 @@ struct proto_request {
     struct proto_str id;   /* GET EDIT DONE UNDONE DEL; legacy key */
     struct proto_str text; /* ADD EDIT legacy-POST: task text; LIST: word filter;
                             * AUTH: password; HELP: command name */
+    struct proto_str user; /* AUTH USER PASSWORD: the user (len 0: AUTH PASSWORD) */
     int has_text;          /* text was given (EDIT: replace the text) */
     int pri;               /* ADD: PROTO_PRI_*; EDIT: PROTO_PRI_* or PROTO_PRI_KEEP */
     int due_op;            /* 0 keep / none, 1 set to due, -1 clear (EDIT due:none) */

@@ -1,0 +1,60 @@
+#!/bin/bash
+# todo-cli logging in as a user (--user, TODO_USER) of a real server whose
+# database got its users from "todo-server user add".
+. "$(dirname "$0")/lib.sh"
+unset TODO_USER TODO_PASSWORD
+
+DB=$TMP/todo.db
+# todo-server user ARGS... on the test's database; the password on stdin.
+user_cmd() {
+    "$TODO_SERVER" user "$@" --db "$(test_db "$DB")" >/dev/null
+}
+printf 'alice pw 1\n' | user_cmd add alice || fail "user add alice"
+printf 'bob pw 2\n' | user_cmd add bob || fail "user add bob"
+printf 'alice pw 1\n' >"$TMP/alice.pw"
+printf 'not it\n' >"$TMP/wrong.pw"
+start_server --db "$DB" || exit 1
+
+# --user with --password-file: in, for one-shot commands.
+cli --user alice --password-file "$TMP/alice.pw" add "alice's task"
+expect_rc 0 "add as alice"
+expect_eq "$OUT" "1" "add's id"
+cli --user alice --password-file "$TMP/alice.pw" --plain list
+expect_rc 0 "list as alice"
+expect_has "$OUT" "alice's task" "alice's list"
+# TODO_USER and TODO_PASSWORD do the same; --user after the command too.
+TODO_USER=bob TODO_PASSWORD="bob pw 2" cli get 1
+expect_rc 0 "get as bob from the environment"
+TODO_PASSWORD="bob pw 2" cli get 1 --user bob
+expect_rc 0 "--user after the command"
+# Batch mode logs in once, at the connect.
+printf 'ping\nadd from a batch\n' >"$TMP/batch"
+TODO_USER=bob TODO_PASSWORD="bob pw 2" cli <"$TMP/batch"
+expect_rc 0 "a batch as bob"
+expect_has "$OUT" "2" "the batch's add"
+
+# Refused, exit 3: a wrong password, another's password, no user for a
+# server with accounts and no shared password.
+cli --user alice --password-file "$TMP/wrong.pw" list
+expect_rc 3 "a wrong password"
+expect_has "$ERR" "wrong user or password" "a wrong password says so"
+TODO_PASSWORD="alice pw 1" cli --user bob list
+expect_rc 3 "alice's password for bob"
+cli --password-file "$TMP/alice.pw" list
+expect_rc 3 "no --user"
+expect_has "$ERR" "send AUTH <user> <password>" "no --user says how"
+# Usage errors, exit 2: no password and no terminal to ask on, a name
+# that is no name.
+cli --user alice list </dev/null
+expect_rc 2 "--user without a password, not on a terminal"
+expect_has "$ERR" "needs a password" "why --user without a password fails"
+cli --user "-x" --password-file "$TMP/alice.pw" list
+expect_rc 2 "--user -x"
+TODO_USER="a b" cli --password-file "$TMP/alice.pw" list
+expect_rc 2 "TODO_USER with a blank"
+expect_has "$ERR" "TODO_USER" "a bad TODO_USER is named"
+# Nothing the client printed holds a password.
+for w in "$OUT" "$ERR"; do
+    case $w in *"pw 1"* | *"pw 2"*) fail "the output shows a password: $w" ;; esac
+done
+finish

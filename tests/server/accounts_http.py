@@ -1,0 +1,118 @@
+"""Logging in as a user over HTTP (issue 18): POST /api/login with a user
+and a password on a real todo-server whose database got its users from
+"todo-server user add". Usage: accounts_http.py PATH-TO-todo-server"""
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SERVER = sys.argv[1]
+THREADS = os.environ.get("TODO_TEST_THREADS", "2")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def start(db, *args):
+    p = subprocess.Popen([SERVER, "-b", "127.0.0.1", "-p", "0", "-d", db, "-t", THREADS, *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        line = p.stdout.readline()
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if m:
+            return p, int(m.group(1))
+        if not line:
+            break
+    raise SystemExit("the server did not start")
+
+
+def req(port, method, path, body=None, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    h = dict(headers or {})
+    if body is not None:
+        body = json.dumps(body)
+        h["Content-Type"] = "application/json"
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    doc = json.loads(data) if r.getheader("Content-Type", "").startswith("application/json") and data else None
+    return r, doc
+
+
+def main():
+    tmp = tempfile.mkdtemp()
+    db = os.path.join(tmp, "todo.db")
+    for name, pw in (("alice", "alice's pw"), ("bob", "bob pw")):
+        subprocess.run([SERVER, "user", "add", name, "--db", db], input=pw + "\n", text=True,
+                       check=True, stdout=subprocess.DEVNULL)
+    p, port = start(db)
+    try:
+        r, doc = req(port, "GET", "/api/session")
+        check(r.status == 200 and doc == {"password": True, "authed": False},
+              "a server with users asks for a login: %r" % doc)
+        r, doc = req(port, "GET", "/api/tasks")
+        check(r.status == 401, "no login, no tasks: %r" % r.status)
+        # The shared password it does not have, as a Bearer or a login: refused.
+        r, doc = req(port, "GET", "/api/tasks", headers={"Authorization": "Bearer alice's pw"})
+        check(r.status == 401, "a Bearer is no user's login: %r" % r.status)
+        time.sleep(0.3)
+        r, doc = req(port, "POST", "/api/login", {"password": "alice's pw"})
+        check(r.status == 401 and not r.getheader("Set-Cookie"),
+              "a login without a user: %r %r" % (r.status, doc))
+        time.sleep(0.5)
+        # A wrong password for alice: 401, no cookie.
+        r, doc = req(port, "POST", "/api/login", {"user": "alice", "password": "guess"})
+        check(r.status == 401 and not r.getheader("Set-Cookie")
+              and doc["error"]["message"] == "wrong user or password",
+              "a wrong password: %r %r" % (r.status, doc))
+        # A name that is no name: 400.
+        time.sleep(1.0)
+        r, doc = req(port, "POST", "/api/login", {"user": "a b", "password": "x"})
+        check(r.status == 400, "a bad name: %r %r" % (r.status, doc))
+        r, doc = req(port, "POST", "/api/login", {"user": 7, "password": "x"})
+        check(r.status == 400, "a user that is no string: %r" % r.status)
+        # bob, right: the cookie lets requests in.
+        time.sleep(1.0)
+        r, doc = req(port, "POST", "/api/login", {"user": "bob", "password": "bob pw"})
+        cookie = r.getheader("Set-Cookie", "")
+        check(r.status == 200 and cookie.startswith("todo_session=") and "HttpOnly" in cookie,
+              "bob's login sets the cookie: %r %r %r" % (r.status, doc, cookie))
+        token = cookie.split(";", 1)[0]
+        r, doc = req(port, "POST", "/api/tasks", {"text": "from bob's browser"},
+                     headers={"Cookie": token})
+        check(r.status == 201, "the cookie lets a POST in: %r %r" % (r.status, doc))
+        r, doc = req(port, "GET", "/api/session", headers={"Cookie": token})
+        check(doc == {"password": True, "authed": True}, "session after login: %r" % doc)
+    finally:
+        p.terminate()
+        p.wait()
+    # A locked account gets no cookie.
+    subprocess.run([SERVER, "user", "lock", "bob", "--db", db], check=True,
+                   stdout=subprocess.DEVNULL)
+    p, port = start(db)
+    try:
+        r, doc = req(port, "POST", "/api/login", {"user": "bob", "password": "bob pw"})
+        check(r.status == 401 and not r.getheader("Set-Cookie")
+              and "locked" in doc["error"]["message"], "a locked account: %r %r" % (r.status, doc))
+    finally:
+        p.terminate()
+        p.wait()
+    shutil.rmtree(tmp)
+    if failures:
+        print("%d check(s) failed" % len(failures), file=sys.stderr)
+        sys.exit(1)
+    print("all checks passed")
+
+
+main()

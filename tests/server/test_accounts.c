@@ -1,0 +1,380 @@
+/*
+ * test_accounts.c - logging in as a user (AUTH USER PASSWORD, issue 18)
+ * on a real server whose database got its users from "todo-server user",
+ * run as a person would run it. What the server logs (its stderr, in a
+ * file) is checked too: never a password.
+ */
+#include "srv_test.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct server_proc sp;
+static int running;
+static char dir[512], db[600], logpath[600], pwfile[600];
+
+static const char ALICE_PW[] = "alice's long secret";
+static const char BOB_PW[] = "bob pw";
+
+/* todo-server user ARGS... on the test's database, the password (if any)
+ * on its stdin. The exit status. */
+static int user_cmd(const char *password, const char *a1, const char *a2, const char *a3)
+{
+    int in[2];
+    assert_int_equal(pipe(in), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(in[0], STDIN_FILENO);
+        close(in[0]);
+        close(in[1]);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, STDOUT_FILENO);
+        const char *argv[] = {srv_bin, "user", a1, a2, "--db", server_test_db(db), a3, NULL};
+        execv(srv_bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    if (password != NULL) {
+        ssize_t n = write(in[1], password, strlen(password));
+        assert_int_equal(n, (ssize_t)strlen(password));
+        assert_int_equal(write(in[1], "\n", 1), 1);
+    }
+    close(in[1]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Starts the server on the test's database, with extra arguments (NULL:
+ * none) and its stderr in dir/log. */
+static void start(const char *extra1, const char *extra2)
+{
+    const char *const extra[] = {"--db", db, "--threads", "2", extra1, extra2, NULL};
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    int rc = server_start(&sp, srv_bin, extra);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_int_equal(rc, 0);
+    running = 1;
+}
+
+static void stop_server(void)
+{
+    if (!running)
+        return;
+    running = 0;
+    int st = server_stop(&sp, SIGTERM);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* A database with alice (an admin) and bob. */
+static int setup(void **state)
+{
+    (void)state;
+    make_tmpdir(dir, sizeof(dir));
+    snprintf(db, sizeof(db), "%s/todo.db", dir);
+    snprintf(logpath, sizeof(logpath), "%s/log", dir);
+    if (user_cmd(ALICE_PW, "add", "alice", "--admin") != 0 ||
+        user_cmd(BOB_PW, "add", "bob", NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (running) {
+        running = 0;
+        server_stop(&sp, SIGTERM);
+    }
+    /* No password of the test's ever reaches the server's log. */
+    static char buf[256 * 1024];
+    int fd = open(logpath, O_RDONLY | O_CLOEXEC);
+    int bad = 0;
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        bad = strstr(buf, "secret") != NULL || strstr(buf, "bob pw") != NULL ||
+              strstr(buf, "guess") != NULL;
+        if (bad)
+            fprintf(stderr, "the server's log shows a password:\n%s\n", buf);
+    }
+    rm_tree(dir);
+    return bad ? -1 : 0;
+}
+
+/* A client connected from the loopback address `from` (127.0.0.2, say),
+ * which the server tells apart from 127.0.0.1. */
+static struct cli *cli_open_from(const char *from, int port)
+{
+    struct cli *c = malloc(sizeof(*c));
+    assert_non_null(c);
+    c->len = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(c->fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, from, &a.sin_addr), 1);
+    assert_int_equal(bind(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    a.sin_port = htons((uint16_t)port);
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return c;
+}
+
+static const char *auth_line(const char *user, const char *pw)
+{
+    static char line[256];
+    snprintf(line, sizeof(line), "AUTH %s \"%s\"\n", user, pw);
+    return line;
+}
+
+/* A server whose database has users asks for AUTH USER PASSWORD before
+ * anything but the commands allowed before AUTH; a wrong password, an
+ * unknown name and a shared password it does not have are refused; the
+ * right one lets the connection in, and only that connection. */
+static void login_as_user(void **state)
+{
+    (void)state;
+    start(NULL, NULL);
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "PING\n"), "OK PONG\r\n");
+    assert_string_equal(cli_cmd(c, "ADD too soon\n"),
+                        "ERR AUTH authentication required; send AUTH <user> <password>\r\n");
+    assert_string_equal(cli_cmd(c, auth_line("alice", "a wrong guess")),
+                        "ERR AUTH wrong user or password\r\n");
+    struct cli *d = cli_open_from("127.0.0.2", sp.port);
+    /* A name nobody has gets the same answer as a wrong password. */
+    assert_string_equal(cli_cmd(d, auth_line("nobody", "a guess")),
+                        "ERR AUTH wrong user or password\r\n");
+    /* The password of one user is not another's. */
+    struct cli *e = cli_open_from("127.0.0.3", sp.port);
+    assert_string_equal(cli_cmd(e, auth_line("bob", ALICE_PW)),
+                        "ERR AUTH wrong user or password\r\n");
+    assert_string_equal(cli_cmd(e, "AUTH \"open sesame\"\n"),
+                        "ERR AUTH this server has accounts and no shared password: send AUTH "
+                        "<user> <password>\r\n");
+    struct cli *f = cli_open_from("127.0.0.4", sp.port);
+    assert_string_equal(cli_cmd(f, auth_line("alice", ALICE_PW)), "OK\r\n");
+    assert_string_equal(cli_cmd(f, "ADD logged in\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(e, "GET 1\n"),
+                        "ERR AUTH authentication required; send AUTH <user> <password>\r\n");
+    assert_int_equal(srv_stat(f, "accounts"), 1);
+    assert_int_equal(srv_stat(f, "auth_user_failures"), 3);
+    assert_int_equal(srv_stat(f, "auth_failures"), 3);
+    cli_close(c);
+    cli_close(d);
+    cli_close(e);
+    cli_close(f);
+    stop_server();
+}
+
+/* Wrong passwords for one name slow down every try at it, whatever the
+ * address: a try before its turn is refused, says how long to wait, and
+ * is counted; after the wait the right password works, and the name
+ * starts over. Another name is not held up. */
+static void wrong_passwords_slow_the_user(void **state)
+{
+    (void)state;
+    start(NULL, NULL);
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    /* Four wrong on one connection (each waits out the delay the last
+     * earned): alice's next try waits 0.8 s. */
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(cli_cmd(c, auth_line("alice", "guess")),
+                            "ERR AUTH wrong user or password\r\n");
+    /* From another address, whose own slate is clean: refused at once,
+     * without a look at the (right) password. */
+    struct cli *d = cli_open_from("127.0.0.2", sp.port);
+    const char *r = cli_cmd(d, auth_line("alice", ALICE_PW));
+    assert_true(strncmp(r, "ERR AUTH too many wrong passwords for alice; try again in ", 58) == 0);
+    /* bob is not held up by alice's guessers. */
+    struct cli *e = cli_open_from("127.0.0.3", sp.port);
+    assert_string_equal(cli_cmd(e, auth_line("bob", BOB_PW)), "OK\r\n");
+    assert_true(srv_stat(e, "auth_user_delayed") >= 1);
+    /* Waiting as told lets alice in (a bounded number of tries: each
+     * refusal names the wait, at most 0.8 s here). */
+    int ok = 0;
+    for (int i = 0; i < 20 && !ok; i++) {
+        r = cli_cmd(d, auth_line("alice", ALICE_PW));
+        if (strcmp(r, "OK\r\n") == 0) {
+            ok = 1;
+            break;
+        }
+        double wait = 0;
+        assert_int_equal(
+            sscanf(r, "ERR AUTH too many wrong passwords for alice; try again in %lf", &wait), 1);
+        if (!(wait > 0 && wait <= 0.8))
+            fail_msg("alice waits more than her 4 failures earned: %s", r);
+        usleep((useconds_t)(wait * 1e6) + 20000);
+    }
+    assert_true(ok);
+    /* The right password forgets alice's failures: a new connection from
+     * a clean address logs in at once. */
+    struct cli *f = cli_open_from("127.0.0.4", sp.port);
+    assert_string_equal(cli_cmd(f, auth_line("alice", ALICE_PW)), "OK\r\n");
+    cli_close(c);
+    cli_close(d);
+    cli_close(e);
+    cli_close(f);
+    stop_server();
+}
+
+/* A locked account does not get in, and only the right password learns
+ * that it is locked; unlocked, it gets in again. */
+static void locked_account(void **state)
+{
+    (void)state;
+    assert_int_equal(user_cmd(NULL, "lock", "bob", NULL), 0);
+    start(NULL, NULL);
+    struct cli *c = cli_open(sp.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, auth_line("bob", BOB_PW)),
+                        "ERR AUTH the account bob is locked\r\n");
+    assert_string_equal(cli_cmd(c, "GET 1\n"),
+                        "ERR AUTH authentication required; send AUTH <user> <password>\r\n");
+    struct cli *d = cli_open_from("127.0.0.2", sp.port);
+    assert_string_equal(cli_cmd(d, auth_line("bob", "a guess")),
+                        "ERR AUTH wrong user or password\r\n");
+    struct cli *e = cli_open_from("127.0.0.3", sp.port);
+    assert_string_equal(cli_cmd(e, auth_line("alice", ALICE_PW)), "OK\r\n");
+    assert_int_equal(srv_stat(e, "auth_user_locked"), 1);
+    cli_close(c);
+    cli_close(d);
+    cli_close(e);
+    stop_server();
+
+    assert_int_equal(user_cmd(NULL, "unlock", "bob", NULL), 0);
+    start(NULL, NULL);
+    c = cli_open(sp.port);
+    assert_string_equal(cli_cmd(c, auth_line("bob", BOB_PW)), "OK\r\n");
+    cli_close(c);
+    stop_server();
+}
+
+/* With --password-file as well, both forms log in. A new password
+ * (user passwd) replaces the old one. */
+static void shared_password_too(void **state)
+{
+    (void)state;
+    char pwdir[512];
+    assert_int_equal(write_password_file(pwdir, sizeof(pwdir), pwfile, sizeof(pwfile)), 0);
+    assert_int_equal(user_cmd("a new secret", "passwd", "alice", NULL), 0);
+    start("--password-file", pwfile);
+    struct cli *c = cli_open(sp.port);
+    assert_string_equal(cli_cmd(c, "AUTH \"" SRV_TEST_PASSWORD "\"\n"), "OK\r\n");
+    assert_string_equal(cli_cmd(c, "ADD by the shared password\n"), "OK 1\r\n");
+    struct cli *e = cli_open_from("127.0.0.3", sp.port);
+    assert_string_equal(cli_cmd(e, auth_line("alice", "a new secret")), "OK\r\n");
+    assert_non_null(strstr(cli_cmd(e, "GET 1\n"), "by the shared password"));
+    struct cli *d = cli_open_from("127.0.0.2", sp.port);
+    assert_string_equal(cli_cmd(d, auth_line("alice", ALICE_PW)),
+                        "ERR AUTH wrong user or password\r\n");
+    cli_close(c);
+    cli_close(d);
+    cli_close(e);
+    stop_server();
+    rm_tree(pwdir);
+}
+
+/* Users removed down to none: the server is open again, as one that never
+ * had any (nothing changes for someone who never adds a user), and AUTH
+ * USER is answered as AUTH is there. */
+static void no_users_no_login(void **state)
+{
+    (void)state;
+    assert_int_equal(user_cmd(NULL, "del", "alice", NULL), 0);
+    assert_int_equal(user_cmd(NULL, "del", "bob", NULL), 0);
+    start(NULL, NULL);
+    struct cli *c = cli_open(sp.port);
+    assert_string_equal(cli_cmd(c, "ADD open\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(c, auth_line("alice", ALICE_PW)),
+                        "ERR AUTH this server has no password; AUTH is not needed\r\n");
+    assert_int_equal(srv_stat(c, "accounts"), 0);
+    cli_close(c);
+    stop_server();
+}
+
+/* A password's check (a tenth of a second) does not hold up the other
+ * connections of the worker it came to: with one worker, a PING sent
+ * after an AUTH is answered while the AUTH is still being checked, and
+ * the AUTH's answer follows. Clients that leave during their check do no
+ * harm (the sanitizer builds run this too). */
+static void check_does_not_block_the_worker(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--db", db, "--threads", "1", NULL};
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    int rc = server_start(&sp, srv_bin, extra);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_int_equal(rc, 0);
+    running = 1;
+    struct cli *a = cli_open(sp.port);
+    struct cli *b = cli_open_from("127.0.0.2", sp.port);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(cli_cmd(b, "PING\n"), "OK PONG\r\n");
+    char line[256];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cli_send(a, auth_line(i == 2 ? "bob" : "alice", i == 2 ? BOB_PW : "x")),
+                         0);
+        /* b's PING comes back first: a's check is still under way. */
+        assert_string_equal(cli_cmd(b, "PING\n"), "OK PONG\r\n");
+        struct pollfd pa = {.fd = a->fd, .events = POLLIN};
+        assert_int_equal(a->len, 0);
+        assert_int_equal(poll(&pa, 1, 0), 0);
+        assert_true(cli_line(a, line, sizeof(line), 10000) > 0);
+        assert_string_equal(line, i == 2 ? "OK\r\n" : "ERR AUTH wrong user or password\r\n");
+        /* Wait out alice's delay before the next try at her. */
+        usleep(400000);
+    }
+    assert_string_equal(cli_cmd(a, "ADD after the checks\n"), "OK 1\r\n");
+    /* Clients that leave while their check is under way, or queued behind
+     * another's: the server goes on, and stops cleanly. */
+    for (int i = 0; i < 3; i++) {
+        struct cli *gone = cli_open_from(i == 0   ? "127.0.0.3"
+                                         : i == 1 ? "127.0.0.4"
+                                                  : "127.0.0.5",
+                                         sp.port);
+        assert_int_equal(cli_send(gone, auth_line("bob", BOB_PW)), 0);
+        cli_close(gone);
+    }
+    assert_string_equal(cli_cmd(b, "PING\n"), "OK PONG\r\n");
+    assert_non_null(strstr(cli_cmd(a, "GET 1\n"), "after the checks"));
+    cli_close(a);
+    cli_close(b);
+    stop_server();
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(login_as_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_passwords_slow_the_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(locked_account, setup, teardown),
+        cmocka_unit_test_setup_teardown(shared_password_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_users_no_login, setup, teardown),
+        cmocka_unit_test_setup_teardown(check_does_not_block_the_worker, setup, teardown),
+    };
+    return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
+}
