@@ -824,6 +824,7 @@ static enum proto_err http_exec(struct cmd_ctx *x, struct http_sink *h, struct p
                                 const char *line, size_t len, int *wrote, int *used)
 {
     struct proto_request req;
+    req.cmd = PROTO_CMD_NONE; /* read below only once parsed, but say so */
     char err[256];
     enum proto_err e = PROTO_E_NONE;
     if (len + 1 > pscratch_cap) {
@@ -1001,6 +1002,7 @@ static int http_legacy(struct conn *c, struct cmd_ctx *x, const struct http_requ
     line_sink_init(&sink, &hbody, &spare, &self->counters->errors, 1);
     x->sink = &sink.base;
     commands_run(x, &req);
+    x->sink = NULL; /* the sink ends with this function */
     if (http_respond(c, 200, "text/plain; charset=utf-8", api_headers, hbody.data, hbody.len, keep,
                      head_only) != 0)
         x->out_full = 1;
