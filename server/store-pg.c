@@ -131,15 +131,16 @@ static const char *const migrations[] = {
     "CREATE TRIGGER todo_changes_notify AFTER INSERT ON todo_changes"
     " FOR EACH STATEMENT EXECUTE FUNCTION todo_changes_notify();",
 
-    /* ---- step 3: the versions of the changes from a sequence (issue 19,
-     * UNDO with many servers on one database). A change's number (the
+    /* ---- the versions' step (issue 19, UNDO with many servers on one
+     * database), after the change log's: the changes' numbers from a
+     * sequence. A change's number (the
      * task row's ver, undo_old's seq) is what UNDO checks to tell that
      * nothing touched the task since the change it takes back; numbered
      * from one server's counter, another server's change could carry the
      * very number expected. nextval never hands a number out twice,
      * whichever server asks; the sequence starts past every number
-     * already kept. Its own block, as step 2's, so that a step of another
-     * branch (accounts) can be numbered before or after it. ---- */
+     * already kept. Its own block, as the change log's, so that a step of
+     * another branch (accounts' users) can be numbered before it. ---- */
     "CREATE SEQUENCE task_vers MINVALUE 1;"
     "SELECT setval('task_vers', greatest(coalesce((SELECT max(ver) FROM tasks), 0),"
     " coalesce((SELECT max(seq) FROM undo_old), 0)) + 1, false);",
@@ -280,8 +281,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " id AS task_id FROM tasks WHERE u_kind IS NOT NULL"
                      " UNION ALL SELECT seq, kind, task_id FROM undo_old) AS h"
                      " ORDER BY seq DESC LIMIT 100",
-    /* A change's number, when pg_cmd_begin did not take it (schema
-     * step 3). */
+    /* A change's number, when pg_cmd_begin did not take it (the
+     * versions' schema step). */
     [ST_NEXT_VER] = "SELECT nextval('task_vers')",
     [ST_TAG_TASKS] = "SELECT count(*) FROM task_tags WHERE tag = $1",
     /* The batch's log rows, $1 of them ($2 ids, $3 kinds, $4 fields, as
@@ -1735,7 +1736,7 @@ static int del_do(struct pg_store *s, struct proto_str id)
 /* ---- the undo history (as store-sqlite.c keeps it) ---- */
 
 /* The number of a change, in *seq: the task row's ver after it, which
- * UNDO checks. From the sequence task_vers (schema step 3), so that no
+ * UNDO checks. From the sequence task_vers (the versions' schema step), so that no
  * two servers sharing the database number two changes alike, and numbers
  * grow with time across them (undo_trim and undo_load rely on it):
  * pg_cmd_begin took it already, or it is asked for here. */
