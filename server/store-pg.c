@@ -133,11 +133,10 @@ static const char *const migrations[] = {
 
     /* ---- the versions' step (issue 19, UNDO with many servers on one
      * database), after the change log's: the changes' numbers from a
-     * sequence. A change's number (the
-     * task row's ver, undo_old's seq) is what UNDO checks to tell that
-     * nothing touched the task since the change it takes back; numbered
-     * from one server's counter, another server's change could carry the
-     * very number expected. nextval never hands a number out twice,
+     * sequence. A change's number (the task row's ver, undo_old's seq)
+     * is what UNDO checks to tell that nothing touched the task since the
+     * change it takes back; numbered from one server's counter, another
+     * server's change could carry the very number expected. nextval never hands a number out twice,
      * whichever server asks; the sequence starts past every number
      * already kept. Its own block, as the change log's, so that a step of
      * another branch (accounts' users) can be numbered before it. ---- */
@@ -172,6 +171,15 @@ static const char *const migrations[] = {
     " created = excluded.created, updated = excluded.updated, tags = excluded.tags,"               \
     " ver = excluded.ver"
 #define UNDO_OLD_COLS "(task_id, seq, kind, b, text, done, pri, due, created, updated, tags, ver)"
+/* Keeps the before-image of the task's newest change (its u_ columns,
+ * under its number) in undo_old, in the statement of the write that
+ * overwrites them: whichever server's history holds that change, so that
+ * it can still be taken back once this write is undone. A CTE reads the
+ * row as the statement found it, before the write's own part. */
+#define UNDO_SAVE_CTE(ID)                                                                          \
+    "WITH k AS (INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"       \
+    " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"                        \
+    " WHERE id = " ID " AND u_kind IS NOT NULL" UNDO_OLD_UPSERT ") "
 
 enum stmt_id {
     ST_NEXT_ID,
@@ -227,13 +235,15 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SET_TAGS] = "UPDATE tasks SET tags = (SELECT string_agg(tag, ',' ORDER BY tag)"
                     " FROM task_tags WHERE task_id = $1) WHERE id = $1",
     [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1",
-    [ST_EDIT] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = $8::bigint,"
-                " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
-                " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
-                " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
-                " updated = $6::bigint WHERE id = $7",
-    [ST_SET_DONE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = $4::bigint, ver = $5::bigint,"
-                    " done = $1::int, updated = $2::bigint WHERE id = $3",
+    [ST_EDIT] = UNDO_SAVE_CTE(
+        "$7") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = $8::bigint,"
+              " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
+              " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
+              " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
+              " updated = $6::bigint WHERE id = $7",
+    [ST_SET_DONE] = UNDO_SAVE_CTE("$3") "UPDATE tasks SET " UNDO_KEEP_SQL
+                                        ", u_kind = $4::bigint, ver = $5::bigint,"
+                                        " done = $1::int, updated = $2::bigint WHERE id = $3",
     [ST_DEL] = "DELETE FROM tasks WHERE id = $1",
     [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = $1",
     [ST_TAGS] = "SELECT tag, count(*) FROM task_tags GROUP BY tag ORDER BY tag",
@@ -246,15 +256,17 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_RESTORE] =
         "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
         " VALUES($1, $2, $3::int, $4::int, $5, $6::bigint, $7::bigint, $8::bigint, 6, 0)",
-    [ST_REPLACE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 6, ver = $8::bigint,"
-                   " text = $2, done = $3::int, pri = $4::int, due = $5, created = $6::bigint,"
-                   " updated = $7::bigint WHERE id = $1",
+    [ST_REPLACE] = UNDO_SAVE_CTE(
+        "$1") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 6, ver = $8::bigint,"
+              " text = $2, done = $3::int, pri = $4::int, due = $5, created = $6::bigint,"
+              " updated = $7::bigint WHERE id = $1",
     [ST_UNDO_SAVE] = "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"
                      " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"
                      " WHERE id = $1 AND u_kind IS NOT NULL" UNDO_OLD_UPSERT,
-    [ST_UNDO_SAVE_DEL] = "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, $2::bigint, 5, 1,"
-                         " text, done, pri, due, created, updated, tags, ver FROM tasks"
-                         " WHERE id = $1" UNDO_OLD_UPSERT,
+    [ST_UNDO_SAVE_DEL] =
+        UNDO_SAVE_CTE("$1") "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, $2::bigint, 5, 1,"
+                            " text, done, pri, due, created, updated, tags, ver FROM tasks"
+                            " WHERE id = $1" UNDO_OLD_UPSERT,
     /* FOR UPDATE: another server's write of the task waits for this
      * UNDO, or this UNDO sees its change (READ COMMITTED reads the newest
      * committed row once the lock is had) and refuses. */
@@ -1765,20 +1777,30 @@ static int undo_trim(struct pg_store *s)
     return run_n(s, ST_UNDO_TRIM, &p, "cannot trim the undo history") < 0 ? STORE_ERROR : STORE_OK;
 }
 
-static int undo_keep(struct pg_store *s, struct proto_str id)
+/* Counts a before-image kept in undo_old; every 64th trims it. */
+static int undo_kept(struct pg_store *s)
 {
     struct pg_engine *e = s->e;
-    if (undo_stack_find(&e->undo, id) == NULL)
-        return STORE_OK;
-    struct params p = {.n = 0};
-    p_str(&p, id);
-    if (run_n(s, ST_UNDO_SAVE, &p, "cannot keep the change for UNDO") < 0)
-        return STORE_ERROR;
     if (++e->undo_saves >= 64) {
         e->undo_saves = 0;
         return undo_trim(s);
     }
     return STORE_OK;
+}
+
+/* Before a write of task id that keeps no before-image itself (POST/):
+ * the before-image of the task's newest change, if this server's stack
+ * holds it. EDIT, DONE, UNDONE, DEL and IMPORT's replace keep it in their
+ * own statement (UNDO_SAVE_CTE), for another server's history too. */
+static int undo_keep(struct pg_store *s, struct proto_str id)
+{
+    if (undo_stack_find(&s->e->undo, id) == NULL)
+        return STORE_OK;
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    if (run_n(s, ST_UNDO_SAVE, &p, "cannot keep the change for UNDO") < 0)
+        return STORE_ERROR;
+    return undo_kept(s);
 }
 
 static void undo_push(struct pg_store *s, int64_t seq, int64_t kind, struct proto_str id)
@@ -1832,7 +1854,7 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
 {
     int rc = STORE_OK;
     if (req->import_mode == PROTO_IMPORT_REPLACE)
-        rc = undo_keep(s, req->id);
+        rc = undo_kept(s);
     int64_t seq;
     if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
@@ -1854,7 +1876,7 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
 int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
 {
     int64_t seq;
-    int rc = undo_keep(s, req->id);
+    int rc = undo_kept(s);
     if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
     undo_push(s, seq, UNDO_EDIT, req->id);
@@ -1872,7 +1894,7 @@ int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
 int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
 {
     int64_t seq;
-    int rc = undo_keep(s, id);
+    int rc = undo_kept(s);
     if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
     int kind = done ? UNDO_DONE : UNDO_UNDONE;
@@ -1896,7 +1918,7 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
 int pg_del(struct pg_store *s, struct proto_str id)
 {
     int64_t seq;
-    int rc = undo_keep(s, id);
+    int rc = undo_kept(s);
     if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
     struct params p = {.n = 0};

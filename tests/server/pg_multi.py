@@ -271,7 +271,9 @@ def part_undo(servers):
     """A edits task 1, B edits it: UNDO on A refuses (ERR CONFLICT, the
     task was changed after that edit) and leaves B's edit in place. A
     edits again: UNDO on A takes that edit back, and B's GET shows the
-    result (B's edit again) within BOUND_MS. Both servers start on an
+    result (B's edit again) within BOUND_MS. B's UNDO takes its edit back,
+    and then A's takes back its first edit (the task as it was added).
+    Both servers start on an
     empty schema and make two changes each before the UNDO, so that
     numbers from a counter of each server's own (the bug of issue 19)
     would give B's edit the very number A's UNDO expects."""
@@ -321,6 +323,21 @@ def part_undo(servers):
     r = a.cmd("UNDO")[0]
     if not r.startswith(want):
         print("second UNDO on A: %r, wanted %r..." % (r, want))
+        fails += 1
+    # B takes its edit back; then nothing stands after A's first edit, and
+    # A's UNDO takes it back too: B's write kept the before-image of A's
+    # change, which B's own history does not hold.
+    r = b.cmd("UNDO")[0]
+    if r != "OK undid edit " + tid:
+        print("UNDO on B of its edit: %r" % r)
+        fails += 1
+    r = a.cmd("UNDO")[0]
+    if r != "OK undid edit " + tid:
+        print("UNDO on A of its first edit, B's undone: %r" % r)
+        fails += 1
+    got = poll_until(lambda: b.cmd("GET " + tid)[1].endswith('"undo_base"'), 1.0)
+    if got is None:
+        print("B's GET after both UNDOs: %s" % b.cmd("GET " + tid))
         fails += 1
     a.close()
     b.close()
