@@ -175,11 +175,18 @@ static const char *const migrations[] = {
  * under its number) in undo_old, in the statement of the write that
  * overwrites them: whichever server's history holds that change, so that
  * it can still be taken back once this write is undone. A CTE reads the
- * row as the statement found it, before the write's own part. */
-#define UNDO_SAVE_CTE(ID)                                                                          \
+ * row as the statement found it, before the write's own part. Only a
+ * change less than UNDO_SAVE_WINDOW numbers older than this write's own
+ * (SEQ): the numbers count every server's changes, so an older one is
+ * past the newest STORE_UNDO_DEPTH changes of the database ten times
+ * over, and keeping it for every write would cost an undo_old row each. */
+#define UNDO_SAVE_WINDOW 1000
+#define UNDO_SAVE_WINDOW_SQL "1000"
+#define UNDO_SAVE_CTE(ID, SEQ)                                                                     \
     "WITH k AS (INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"       \
     " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"                        \
-    " WHERE id = " ID " AND u_kind IS NOT NULL" UNDO_OLD_UPSERT ") "
+    " WHERE id = " ID " AND u_kind IS NOT NULL AND ver > " SEQ                                     \
+    "::bigint - " UNDO_SAVE_WINDOW_SQL UNDO_OLD_UPSERT ") "
 
 enum stmt_id {
     ST_NEXT_ID,
@@ -236,14 +243,14 @@ static const char *const stmt_sql[ST__COUNT] = {
                     " FROM task_tags WHERE task_id = $1) WHERE id = $1",
     [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1",
     [ST_EDIT] = UNDO_SAVE_CTE(
-        "$7") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = $8::bigint,"
-              " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
-              " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
-              " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
-              " updated = $6::bigint WHERE id = $7",
-    [ST_SET_DONE] = UNDO_SAVE_CTE("$3") "UPDATE tasks SET " UNDO_KEEP_SQL
-                                        ", u_kind = $4::bigint, ver = $5::bigint,"
-                                        " done = $1::int, updated = $2::bigint WHERE id = $3",
+        "$7", "$8") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = $8::bigint,"
+                    " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
+                    " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
+                    " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
+                    " updated = $6::bigint WHERE id = $7",
+    [ST_SET_DONE] = UNDO_SAVE_CTE("$3", "$5") "UPDATE tasks SET " UNDO_KEEP_SQL
+                                              ", u_kind = $4::bigint, ver = $5::bigint,"
+                                              " done = $1::int, updated = $2::bigint WHERE id = $3",
     [ST_DEL] = "DELETE FROM tasks WHERE id = $1",
     [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = $1",
     [ST_TAGS] = "SELECT tag, count(*) FROM task_tags GROUP BY tag ORDER BY tag",
@@ -257,16 +264,17 @@ static const char *const stmt_sql[ST__COUNT] = {
         "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
         " VALUES($1, $2, $3::int, $4::int, $5, $6::bigint, $7::bigint, $8::bigint, 6, 0)",
     [ST_REPLACE] = UNDO_SAVE_CTE(
-        "$1") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 6, ver = $8::bigint,"
-              " text = $2, done = $3::int, pri = $4::int, due = $5, created = $6::bigint,"
-              " updated = $7::bigint WHERE id = $1",
+        "$1", "$8") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 6, ver = $8::bigint,"
+                    " text = $2, done = $3::int, pri = $4::int, due = $5, created = $6::bigint,"
+                    " updated = $7::bigint WHERE id = $1",
     [ST_UNDO_SAVE] = "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"
                      " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"
                      " WHERE id = $1 AND u_kind IS NOT NULL" UNDO_OLD_UPSERT,
     [ST_UNDO_SAVE_DEL] =
-        UNDO_SAVE_CTE("$1") "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, $2::bigint, 5, 1,"
-                            " text, done, pri, due, created, updated, tags, ver FROM tasks"
-                            " WHERE id = $1" UNDO_OLD_UPSERT,
+        UNDO_SAVE_CTE("$1", "$2") "INSERT INTO undo_old " UNDO_OLD_COLS
+                                  " SELECT id, $2::bigint, 5, 1,"
+                                  " text, done, pri, due, created, updated, tags, ver FROM tasks"
+                                  " WHERE id = $1" UNDO_OLD_UPSERT,
     /* FOR UPDATE: another server's write of the task waits for this
      * UNDO, or this UNDO sees its change (READ COMMITTED reads the newest
      * committed row once the lock is had) and refuses. */
@@ -1803,6 +1811,19 @@ static int undo_keep(struct pg_store *s, struct proto_str id)
     return undo_kept(s);
 }
 
+/* Before EDIT, DONE, UNDONE, DEL or IMPORT's replace of task id, numbered
+ * seq: their statement keeps the before-image of the task's newest change
+ * if it is in UNDO_SAVE_WINDOW; an entry of this server's stack older
+ * than that (numbers burnt by failed commands) is kept here, as on one
+ * server, by a statement of its own. */
+static int undo_keep_old(struct pg_store *s, struct proto_str id, int64_t seq)
+{
+    const struct undo_ent *mine = undo_stack_find(&s->e->undo, id);
+    if (mine != NULL && mine->seq <= seq - UNDO_SAVE_WINDOW)
+        return undo_keep(s, id);
+    return undo_kept(s);
+}
+
 static void undo_push(struct pg_store *s, int64_t seq, int64_t kind, struct proto_str id)
 {
     if (undo_stack_push(&s->e->undo, seq, kind, id) != 0)
@@ -1853,10 +1874,11 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
               int *outcome)
 {
     int rc = STORE_OK;
-    if (req->import_mode == PROTO_IMPORT_REPLACE)
-        rc = undo_kept(s);
     int64_t seq;
-    if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
+    if ((rc = undo_seq(s, &seq)) != STORE_OK)
+        return rc;
+    if (req->import_mode == PROTO_IMPORT_REPLACE &&
+        (rc = undo_keep_old(s, req->id, seq)) != STORE_OK)
         return rc;
     rc = import_do(s, req, now, seq, outcome);
     if (rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED) {
@@ -1876,8 +1898,8 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
 int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
 {
     int64_t seq;
-    int rc = undo_kept(s);
-    if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
+    int rc = undo_seq(s, &seq);
+    if (rc != STORE_OK || (rc = undo_keep_old(s, req->id, seq)) != STORE_OK)
         return rc;
     undo_push(s, seq, UNDO_EDIT, req->id);
     rc = edit_do(s, req, now, seq);
@@ -1894,8 +1916,8 @@ int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
 int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
 {
     int64_t seq;
-    int rc = undo_kept(s);
-    if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
+    int rc = undo_seq(s, &seq);
+    if (rc != STORE_OK || (rc = undo_keep_old(s, id, seq)) != STORE_OK)
         return rc;
     int kind = done ? UNDO_DONE : UNDO_UNDONE;
     touch(s, id);
@@ -1918,8 +1940,8 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
 int pg_del(struct pg_store *s, struct proto_str id)
 {
     int64_t seq;
-    int rc = undo_kept(s);
-    if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
+    int rc = undo_seq(s, &seq);
+    if (rc != STORE_OK || (rc = undo_keep_old(s, id, seq)) != STORE_OK)
         return rc;
     struct params p = {.n = 0};
     p_str(&p, id);
