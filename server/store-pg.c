@@ -136,10 +136,10 @@ static const char *const migrations[] = {
      * sequence. A change's number (the task row's ver, undo_old's seq)
      * is what UNDO checks to tell that nothing touched the task since the
      * change it takes back; numbered from one server's counter, another
-     * server's change could carry the very number expected. nextval never hands a number out twice,
-     * whichever server asks; the sequence starts past every number
-     * already kept. Its own block, as the change log's, so that a step of
-     * another branch (accounts' users) can be numbered before it. ---- */
+     * server's change could carry the very number expected. nextval
+     * never hands a number out twice, whichever server asks; the
+     * sequence starts past every number already kept. Its own block, as the change log's, so that a
+     * step of another branch (accounts' users) can be numbered before it. ---- */
     "CREATE SEQUENCE task_vers MINVALUE 1;"
     "SELECT setval('task_vers', greatest(coalesce((SELECT max(ver) FROM tasks), 0),"
     " coalesce((SELECT max(seq) FROM undo_old), 0)) + 1, false);",
@@ -1756,10 +1756,11 @@ static int del_do(struct pg_store *s, struct proto_str id)
 /* ---- the undo history (as store-sqlite.c keeps it) ---- */
 
 /* The number of a change, in *seq: the task row's ver after it, which
- * UNDO checks. From the sequence task_vers (the versions' schema step), so that no
- * two servers sharing the database number two changes alike, and numbers
- * grow with time across them (undo_trim and undo_load rely on it):
- * pg_cmd_begin took it already, or it is asked for here. */
+ * UNDO checks. From the sequence task_vers (the versions' schema step),
+ * so that no two servers sharing the database number two changes alike,
+ * and the numbers grow with time across them (undo_trim, undo_load and
+ * UNDO_SAVE_WINDOW rely on it): pg_cmd_begin took it already, or it is
+ * asked for here. */
 static int undo_seq(struct pg_store *s, int64_t *seq)
 {
     if (s->ver_next > 0) {
