@@ -140,6 +140,19 @@ static const char *const migrations[] = {
     "  admin integer NOT NULL DEFAULT 0,"
     "  locked integer NOT NULL DEFAULT 0,"
     "  created bigint NOT NULL);",
+
+    /* ---- step 4, the versions (issue 19, UNDO with many servers on one
+     * database), after the change log's: the changes' numbers from a
+     * sequence. A change's number (the task row's ver, undo_old's seq)
+     * is what UNDO checks to tell that nothing touched the task since the
+     * change it takes back; numbered from one server's counter, another
+     * server's change could carry the very number expected. nextval
+     * never hands a number out twice, whichever server asks; the
+     * sequence starts past every number already kept. Its own block, as the change log's, so that a
+     * step of another branch (accounts' users) can be numbered before it. ---- */
+    "CREATE SEQUENCE task_vers MINVALUE 1;"
+    "SELECT setval('task_vers', greatest(coalesce((SELECT max(ver) FROM tasks), 0),"
+    " coalesce((SELECT max(seq) FROM undo_old), 0)) + 1, false);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 /* pg_advisory_xact_lock's key for migrations: servers opening one
@@ -170,6 +183,22 @@ static const char *const migrations[] = {
     " created = excluded.created, updated = excluded.updated, tags = excluded.tags,"               \
     " ver = excluded.ver"
 #define UNDO_OLD_COLS "(task_id, seq, kind, b, text, done, pri, due, created, updated, tags, ver)"
+/* Keeps the before-image of the task's newest change (its u_ columns,
+ * under its number) in undo_old, in the statement of the write that
+ * overwrites them: whichever server's history holds that change, so that
+ * it can still be taken back once this write is undone. A CTE reads the
+ * row as the statement found it, before the write's own part. Only a
+ * change less than UNDO_SAVE_WINDOW numbers older than this write's own
+ * (SEQ): the numbers count every server's changes, so an older one is
+ * past the newest STORE_UNDO_DEPTH changes of the database ten times
+ * over, and keeping it for every write would cost an undo_old row each. */
+#define UNDO_SAVE_WINDOW 1000
+#define UNDO_SAVE_WINDOW_SQL "1000"
+#define UNDO_SAVE_CTE(ID, SEQ)                                                                     \
+    "WITH k AS (INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"       \
+    " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"                        \
+    " WHERE id = " ID " AND u_kind IS NOT NULL AND ver > " SEQ                                     \
+    "::bigint - " UNDO_SAVE_WINDOW_SQL UNDO_OLD_UPSERT ") "
 
 enum stmt_id {
     ST_NEXT_ID,
@@ -200,7 +229,7 @@ enum stmt_id {
     ST_UNDO_FORGET,
     ST_UNDO_TRIM,
     ST_UNDO_LOAD,
-    ST_UNDO_MAX,
+    ST_NEXT_VER,
     ST_TAG_TASKS,
     ST_LOG_WRITE,
     ST_USER_ADD,
@@ -230,13 +259,15 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SET_TAGS] = "UPDATE tasks SET tags = (SELECT string_agg(tag, ',' ORDER BY tag)"
                     " FROM task_tags WHERE task_id = $1) WHERE id = $1",
     [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1",
-    [ST_EDIT] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = $8::bigint,"
-                " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
-                " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
-                " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
-                " updated = $6::bigint WHERE id = $7",
-    [ST_SET_DONE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = $4::bigint, ver = $5::bigint,"
-                    " done = $1::int, updated = $2::bigint WHERE id = $3",
+    [ST_EDIT] = UNDO_SAVE_CTE(
+        "$7", "$8") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = $8::bigint,"
+                    " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
+                    " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
+                    " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
+                    " updated = $6::bigint WHERE id = $7",
+    [ST_SET_DONE] = UNDO_SAVE_CTE("$3", "$5") "UPDATE tasks SET " UNDO_KEEP_SQL
+                                              ", u_kind = $4::bigint, ver = $5::bigint,"
+                                              " done = $1::int, updated = $2::bigint WHERE id = $3",
     [ST_DEL] = "DELETE FROM tasks WHERE id = $1",
     [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = $1",
     [ST_TAGS] = "SELECT tag, count(*) FROM task_tags GROUP BY tag ORDER BY tag",
@@ -249,16 +280,23 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_RESTORE] =
         "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
         " VALUES($1, $2, $3::int, $4::int, $5, $6::bigint, $7::bigint, $8::bigint, 6, 0)",
-    [ST_REPLACE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 6, ver = $8::bigint,"
-                   " text = $2, done = $3::int, pri = $4::int, due = $5, created = $6::bigint,"
-                   " updated = $7::bigint WHERE id = $1",
+    [ST_REPLACE] = UNDO_SAVE_CTE(
+        "$1", "$8") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 6, ver = $8::bigint,"
+                    " text = $2, done = $3::int, pri = $4::int, due = $5, created = $6::bigint,"
+                    " updated = $7::bigint WHERE id = $1",
     [ST_UNDO_SAVE] = "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"
                      " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"
                      " WHERE id = $1 AND u_kind IS NOT NULL" UNDO_OLD_UPSERT,
-    [ST_UNDO_SAVE_DEL] = "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, $2::bigint, 5, 1,"
-                         " text, done, pri, due, created, updated, tags, ver FROM tasks"
-                         " WHERE id = $1" UNDO_OLD_UPSERT,
-    [ST_UNDO_ROW] = "SELECT ver, u_b, u_tags, u_ver FROM tasks WHERE id = $1",
+    [ST_UNDO_SAVE_DEL] =
+        UNDO_SAVE_CTE("$1", "$2") "INSERT INTO undo_old " UNDO_OLD_COLS
+                                  " SELECT id, $2::bigint, 5, 1,"
+                                  " text, done, pri, due, created, updated, tags, ver FROM tasks"
+                                  " WHERE id = $1" UNDO_OLD_UPSERT,
+    /* FOR UPDATE: another server's write of the task waits for this
+     * UNDO, or this UNDO sees its change (READ COMMITTED reads the newest
+     * committed row once the lock is had) and refuses. */
+    [ST_UNDO_ROW] = "SELECT ver, u_b, u_tags, u_ver, u_kind IS NULL FROM tasks WHERE id = $1"
+                    " FOR UPDATE",
     [ST_UNDO_OLD] = "SELECT tags, ver FROM undo_old WHERE task_id = $1 AND seq = $2::bigint",
     [ST_UNDO_BACK] = "UPDATE tasks SET text = u_text, done = u_done, pri = u_pri, due = u_due,"
                      " created = u_created, updated = u_updated, tags = u_tags, ver = u_ver,"
@@ -273,15 +311,16 @@ static const char *const stmt_sql[ST__COUNT] = {
                        " d.updated, d.tags, d.ver, o.kind, o.b, o.text, o.done, o.pri, o.due,"
                        " o.created, o.updated, o.tags, o.ver FROM undo_old d LEFT JOIN undo_old o"
                        " ON o.task_id = d.task_id AND o.seq = d.ver"
-                       " WHERE d.task_id = $1 AND d.seq = $2::bigint",
+                       " WHERE d.task_id = $1 AND d.seq = $2::bigint ON CONFLICT (id) DO NOTHING",
     [ST_UNDO_FORGET] = "DELETE FROM undo_old WHERE task_id = $1 AND seq = $2::bigint",
     [ST_UNDO_TRIM] = "DELETE FROM undo_old WHERE seq < $1::bigint",
     [ST_UNDO_LOAD] = "SELECT seq, kind, task_id FROM (SELECT ver AS seq, u_kind AS kind,"
                      " id AS task_id FROM tasks WHERE u_kind IS NOT NULL"
                      " UNION ALL SELECT seq, kind, task_id FROM undo_old) AS h"
                      " ORDER BY seq DESC LIMIT 100",
-    [ST_UNDO_MAX] = "SELECT greatest(coalesce((SELECT max(ver) FROM tasks), 0),"
-                    " coalesce((SELECT max(seq) FROM undo_old), 0))",
+    /* A change's number, when pg_cmd_begin did not take it (the
+     * versions' schema step). */
+    [ST_NEXT_VER] = "SELECT nextval('task_vers')",
     [ST_TAG_TASKS] = "SELECT count(*) FROM task_tags WHERE tag = $1",
     /* The batch's log rows, $1 of them ($2 ids, $3 kinds, $4 fields, as
      * arrays; $5 whether $6 .. $12 hold the task, captured, or it is to
@@ -351,6 +390,11 @@ struct pg_store {
      * anyway). */
     int release_due;
     size_t undo_sp_mark, undo_cmd_mark;
+    /* The writer: the number of the command's change (task_vers), taken
+     * by pg_cmd_begin in its SAVEPOINT's round trip for a command that
+     * writes, so that numbering a change costs no round trip of its own;
+     * 0 when none is taken (undo_seq asks the sequence then). */
+    int64_t ver_next;
     /* ADD's ids [id_next, id_end) are ours, from the block that nextval
      * gave at id_block. The sequence is not rolled back with a
      * transaction, so a rollback keeps the block and only puts id_next
@@ -381,7 +425,6 @@ struct pg_engine {
     size_t ntouched;
     unsigned char touched_bit[CHANGE_SLOTS / 8];
     struct undo_stack undo;
-    int64_t undo_next;
     unsigned undo_saves;
     atomic_int conns;
     /* 1 from the writer finding its connection lost to its reconnecting
@@ -1307,10 +1350,48 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
  * failed rolls back to it and releases it in one round trip too. So a
  * command costs the database one round trip more than its statements,
  * not two. */
+/* Whether the command writes a change that gets a number (undo_seq):
+ * UNDO puts a task's old number back instead. */
+static int cmd_numbered(const struct proto_request *req)
+{
+    if (req == NULL)
+        return 0;
+    switch (req->cmd) {
+    case PROTO_CMD_ADD:
+    case PROTO_CMD_EDIT:
+    case PROTO_CMD_DONE:
+    case PROTO_CMD_UNDONE:
+    case PROTO_CMD_DEL:
+    case PROTO_CMD_IMPORT:
+    case PROTO_CMD_LEGACY_POST:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Opens the command's savepoint (sql) and, for a command that writes,
+ * takes its change's number in the same round trip: the simple query's
+ * last statement is the nextval, and PQexec returns its result. */
+static int savepoint_open(struct pg_store *w, const char *sql, int numbered)
+{
+    char q[128];
+    snprintf(q, sizeof(q), "%s%s", sql, numbered ? "; SELECT nextval('task_vers')" : "");
+    PGresult *r = PQexec(w->c, q);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = STORE_OK;
+    if (numbered && st == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        w->ver_next = col_int(r, 0, 0);
+    else if (numbered || st != PGRES_COMMAND_OK)
+        rc = failf(w, r, "cannot open a savepoint");
+    PQclear(r);
+    return rc;
+}
+
 int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
 {
-    (void)req;
     w->sp_open = 0;
+    w->ver_next = 0;
     if (fault(w, STORE_FAULT_UNDO, "out of memory for the undo history"))
         return STORE_ERROR;
     if (undo_stack_reserve(&w->e->undo, 2) != 0)
@@ -1323,7 +1404,7 @@ int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
     w->undo_sp_mark = w->undo_cmd_mark;
     const char *sql = w->release_due ? "RELEASE SAVEPOINT cmd; SAVEPOINT cmd" : "SAVEPOINT cmd";
     w->release_due = 0;
-    if (exec_sql(w, sql, "cannot open a savepoint") != STORE_OK)
+    if (savepoint_open(w, sql, cmd_numbered(req)) != STORE_OK)
         return STORE_ERROR;
     w->sp_open = 1;
     return STORE_OK;
@@ -1335,6 +1416,7 @@ int pg_cmd_end(struct pg_store *w, int failed)
         tx_rollback(w);
         return STORE_OK;
     }
+    w->ver_next = 0;
     if (failed) {
         undo_stack_rollback(&w->e->undo, w->undo_cmd_mark);
         w->e->logn = w->e->log_cmd_mark;
@@ -1698,9 +1780,25 @@ static int del_do(struct pg_store *s, struct proto_str id)
 
 /* ---- the undo history (as store-sqlite.c keeps it) ---- */
 
-static int64_t undo_seq(struct pg_store *s)
+/* The number of a change, in *seq: the task row's ver after it, which
+ * UNDO checks. From the sequence task_vers (the versions' schema step),
+ * so that no two servers sharing the database number two changes alike,
+ * and the numbers grow with time across them (undo_trim, undo_load and
+ * UNDO_SAVE_WINDOW rely on it): pg_cmd_begin took it already, or it is
+ * asked for here. */
+static int undo_seq(struct pg_store *s, int64_t *seq)
 {
-    return s->e->undo_next++;
+    if (s->ver_next > 0) {
+        *seq = s->ver_next;
+        s->ver_next = 0;
+        return STORE_OK;
+    }
+    PGresult *r = run(s, ST_NEXT_VER, NULL, "cannot number the change");
+    if (r == NULL)
+        return STORE_ERROR;
+    *seq = col_int(r, 0, 0);
+    PQclear(r);
+    return STORE_OK;
 }
 
 static int undo_trim(struct pg_store *s)
@@ -1713,20 +1811,43 @@ static int undo_trim(struct pg_store *s)
     return run_n(s, ST_UNDO_TRIM, &p, "cannot trim the undo history") < 0 ? STORE_ERROR : STORE_OK;
 }
 
-static int undo_keep(struct pg_store *s, struct proto_str id)
+/* Counts a before-image kept in undo_old; every 64th trims it. */
+static int undo_kept(struct pg_store *s)
 {
     struct pg_engine *e = s->e;
-    if (undo_stack_find(&e->undo, id) == NULL)
-        return STORE_OK;
-    struct params p = {.n = 0};
-    p_str(&p, id);
-    if (run_n(s, ST_UNDO_SAVE, &p, "cannot keep the change for UNDO") < 0)
-        return STORE_ERROR;
     if (++e->undo_saves >= 64) {
         e->undo_saves = 0;
         return undo_trim(s);
     }
     return STORE_OK;
+}
+
+/* Before a write of task id that keeps no before-image itself (POST/):
+ * the before-image of the task's newest change, if this server's stack
+ * holds it. EDIT, DONE, UNDONE, DEL and IMPORT's replace keep it in their
+ * own statement (UNDO_SAVE_CTE), for another server's history too. */
+static int undo_keep(struct pg_store *s, struct proto_str id)
+{
+    if (undo_stack_find(&s->e->undo, id) == NULL)
+        return STORE_OK;
+    struct params p = {.n = 0};
+    p_str(&p, id);
+    if (run_n(s, ST_UNDO_SAVE, &p, "cannot keep the change for UNDO") < 0)
+        return STORE_ERROR;
+    return undo_kept(s);
+}
+
+/* Before EDIT, DONE, UNDONE, DEL or IMPORT's replace of task id, numbered
+ * seq: their statement keeps the before-image of the task's newest change
+ * if it is in UNDO_SAVE_WINDOW; an entry of this server's stack older
+ * than that (numbers burnt by failed commands) is kept here, as on one
+ * server, by a statement of its own. */
+static int undo_keep_old(struct pg_store *s, struct proto_str id, int64_t seq)
+{
+    const struct undo_ent *mine = undo_stack_find(&s->e->undo, id);
+    if (mine != NULL && mine->seq <= seq - UNDO_SAVE_WINDOW)
+        return undo_keep(s, id);
+    return undo_kept(s);
 }
 
 static void undo_push(struct pg_store *s, int64_t seq, int64_t kind, struct proto_str id)
@@ -1738,12 +1859,7 @@ static void undo_push(struct pg_store *s, int64_t seq, int64_t kind, struct prot
 static int undo_load(struct pg_store *s)
 {
     struct pg_engine *e = s->e;
-    PGresult *r = run(s, ST_UNDO_MAX, NULL, "cannot read the undo history");
-    if (r == NULL)
-        return STORE_ERROR;
-    e->undo_next = col_int(r, 0, 0) + 1;
-    PQclear(r);
-    r = run(s, ST_UNDO_LOAD, NULL, "cannot read the undo history");
+    PGresult *r = run(s, ST_UNDO_LOAD, NULL, "cannot read the undo history");
     if (r == NULL)
         return STORE_ERROR;
     undo_stack_free(&e->undo);
@@ -1767,8 +1883,11 @@ static int undo_load(struct pg_store *s)
 int pg_add(struct pg_store *s, const struct proto_request *req, int64_t now,
            char id[PROTO_MAX_ID + 1])
 {
-    int64_t seq = undo_seq(s);
-    int rc = add_do(s, req, now, seq, id);
+    int64_t seq;
+    int rc = undo_seq(s, &seq);
+    if (rc != STORE_OK)
+        return rc;
+    rc = add_do(s, req, now, seq, id);
     if (rc == STORE_OK) {
         struct proto_str ids = {id, strlen(id)};
         undo_push(s, seq, UNDO_ADD, ids);
@@ -1781,11 +1900,12 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
               int *outcome)
 {
     int rc = STORE_OK;
-    if (req->import_mode == PROTO_IMPORT_REPLACE)
-        rc = undo_keep(s, req->id);
-    if (rc != STORE_OK)
+    int64_t seq;
+    if ((rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
-    int64_t seq = undo_seq(s);
+    if (req->import_mode == PROTO_IMPORT_REPLACE &&
+        (rc = undo_keep_old(s, req->id, seq)) != STORE_OK)
+        return rc;
     rc = import_do(s, req, now, seq, outcome);
     if (rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED) {
         int64_t r = seq;
@@ -1803,10 +1923,10 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
 
 int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
 {
-    int rc = undo_keep(s, req->id);
-    if (rc != STORE_OK)
+    int64_t seq;
+    int rc = undo_seq(s, &seq);
+    if (rc != STORE_OK || (rc = undo_keep_old(s, req->id, seq)) != STORE_OK)
         return rc;
-    int64_t seq = undo_seq(s);
     undo_push(s, seq, UNDO_EDIT, req->id);
     rc = edit_do(s, req, now, seq);
     if (rc == STORE_OK) {
@@ -1821,10 +1941,10 @@ int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
 
 int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
 {
-    int rc = undo_keep(s, id);
-    if (rc != STORE_OK)
+    int64_t seq;
+    int rc = undo_seq(s, &seq);
+    if (rc != STORE_OK || (rc = undo_keep_old(s, id, seq)) != STORE_OK)
         return rc;
-    int64_t seq = undo_seq(s);
     int kind = done ? UNDO_DONE : UNDO_UNDONE;
     touch(s, id);
     struct params p = {.n = 0};
@@ -1845,10 +1965,10 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
 
 int pg_del(struct pg_store *s, struct proto_str id)
 {
-    int rc = undo_keep(s, id);
-    if (rc != STORE_OK)
+    int64_t seq;
+    int rc = undo_seq(s, &seq);
+    if (rc != STORE_OK || (rc = undo_keep_old(s, id, seq)) != STORE_OK)
         return rc;
-    int64_t seq = undo_seq(s);
     struct params p = {.n = 0};
     p_str(&p, id);
     p_int(&p, seq);
@@ -1916,8 +2036,13 @@ static int undo_del(struct pg_store *s, struct proto_str id, int64_t seq)
     int64_t prev = col_int(r, 0, 1);
     PQclear(r);
     int rc;
-    if (run_n(s, ST_UNDO_REVIVE, &p, "cannot restore the task") < 0)
+    /* ON CONFLICT DO NOTHING: a task of that id made meanwhile (through
+     * another server) is not overwritten; UNDO refuses instead. */
+    long n = run_n(s, ST_UNDO_REVIVE, &p, "cannot restore the task");
+    if (n < 0)
         return STORE_ERROR;
+    if (n == 0)
+        return STORE_CONFLICT;
     if ((rc = tags_restore(s, id, (struct proto_str){tags, strlen(tags)})) != STORE_OK)
         return rc;
     if ((rc = undo_forget(s, id, seq)) != STORE_OK)
@@ -1933,7 +2058,14 @@ static int undo_change(struct pg_store *s, struct proto_str id, int64_t seq, int
     PGresult *r = run(s, ST_UNDO_ROW, &p, "cannot read the undo history");
     if (r == NULL)
         return STORE_ERROR;
-    if (PQntuples(r) == 0 || col_int(r, 0, 0) != seq) {
+    /* The row is at the change's number, or another change came since.
+     * Its before-image can be missing though the number matches: the
+     * task's change was written by another server, whose undo stack did
+     * not hold it and so did not keep the before-image in undo_old, and
+     * then undone there (or undo_old was trimmed past it). Taking the
+     * change back without it would lose the task (u_b NULL reads as an
+     * add), so UNDO refuses. */
+    if (PQntuples(r) == 0 || col_int(r, 0, 0) != seq || strcmp(PQgetvalue(r, 0, 4), "t") == 0) {
         PQclear(r);
         return STORE_CONFLICT;
     }
@@ -2012,15 +2144,16 @@ int pg_undo(struct pg_store *s, struct proto_str user, struct store_undone *out,
 
 int pg_put(struct pg_store *s, struct proto_str id, struct proto_str text, int64_t now)
 {
+    int64_t seq;
     int rc = undo_keep(s, id);
-    if (rc != STORE_OK)
+    if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
     touch(s, id);
     struct params p = {.n = 0};
     p_str(&p, id);
     p_str(&p, text);
     p_int(&p, now);
-    p_int(&p, undo_seq(s));
+    p_int(&p, seq);
     PGresult *r = run(s, ST_PUT, &p, "cannot store the task");
     if (r == NULL)
         return STORE_ERROR;

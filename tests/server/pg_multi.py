@@ -8,6 +8,10 @@ Usage: pg_multi.py TODO_SERVER PG_PRIVATE PART, PART one of:
   since   WATCH since: across servers: a watcher that leaves one server and
           comes back on another gets what it missed, in the log's order,
           numbered as the first server numbered it;
+  undo    UNDO with two servers: another server's newer change of the task
+          makes UNDO answer ERR CONFLICT (and keeps that change); UNDO
+          of a server's own newest change takes it back, and the other
+          server sees the result within 100 ms;
   faults  32 writers spread over three servers, one server killed with
           SIGKILL and PostgreSQL restarted during the writes: every write
           told OK is in the database afterwards, exactly once.
@@ -263,6 +267,83 @@ def part_since(servers):
     return 0
 
 
+def part_undo(servers):
+    """A edits task 1, B edits it: UNDO on A refuses (ERR CONFLICT, the
+    task was changed after that edit) and leaves B's edit in place. A
+    edits again: UNDO on A takes that edit back, and B's GET shows the
+    result (B's edit again) within BOUND_MS. B's UNDO takes its edit back,
+    and then A's takes back its first edit (the task as it was added).
+    Both servers start on an
+    empty schema and make two changes each before the UNDO, so that
+    numbers from a counter of each server's own (the bug of issue 19)
+    would give B's edit the very number A's UNDO expects."""
+    a, b = Client(servers[0].port), Client(servers[1].port)
+    fails = 0
+    tid = a.cmd("ADD undo_base")[0].split()[1]
+    other = b.cmd("ADD undo_other")[0].split()[1]
+    steps = [a.cmd("EDIT %s undo_by_a" % tid)[0], b.cmd("EDIT %s undo_by_b" % tid)[0]]
+    if steps != ["OK " + tid, "OK " + tid] or not other:
+        print("edits:", steps)
+        return 1
+    r = a.cmd("UNDO")[0]
+    want = "ERR CONFLICT task %s was changed after that edit" % tid
+    if not r.startswith(want):
+        print("UNDO on A after B's edit: %r, wanted %r..." % (r, want))
+        fails += 1
+    for name, cl in (("A", a), ("B", b)):
+        got = cl.cmd("GET " + tid)
+        if len(got) != 2 or not got[1].endswith('"undo_by_b"'):
+            print("GET on %s after the refused UNDO: %s" % (name, got))
+            fails += 1
+    # A's own newest change, with nothing after it: taken back. B has the
+    # edited task cached first, so that its GET must not serve it after.
+    r = a.cmd("EDIT %s undo_again_by_a" % tid)[0]
+    seen = poll_until(lambda: b.cmd("GET " + tid)[1].endswith('"undo_again_by_a"'))
+    if r != "OK " + tid or seen is None:
+        print("A's second edit: %s, seen on B after %s ms" % (r, seen))
+        return 1
+    r = a.cmd("UNDO")[0]
+    t_ok = time.monotonic()
+    if r != "OK undid edit " + tid:
+        print("UNDO on A of its own newest edit: %r" % r)
+        fails += 1
+    got = poll_until(lambda: b.cmd("GET " + tid)[1].endswith('"undo_by_b"'))
+    ms = ms_since(t_ok)
+    print("UNDO on A seen by GET on B after %.1f ms" % ms)
+    if got is None or ms > BOUND_MS:
+        print("B's GET after A's UNDO: %s, after %.1f ms (bound %.0f)" %
+              (b.cmd("GET " + tid), ms, BOUND_MS))
+        fails += 1
+    a_got = a.cmd("GET " + tid)
+    if len(a_got) != 2 or not a_got[1].endswith('"undo_by_b"'):
+        print("GET on A after its UNDO: %s" % a_got)
+        fails += 1
+    # The next entry of A's history is its first edit, still behind B's:
+    # refused again, and kept.
+    r = a.cmd("UNDO")[0]
+    if not r.startswith(want):
+        print("second UNDO on A: %r, wanted %r..." % (r, want))
+        fails += 1
+    # B takes its edit back; then nothing stands after A's first edit, and
+    # A's UNDO takes it back too: B's write kept the before-image of A's
+    # change, which B's own history does not hold.
+    r = b.cmd("UNDO")[0]
+    if r != "OK undid edit " + tid:
+        print("UNDO on B of its edit: %r" % r)
+        fails += 1
+    r = a.cmd("UNDO")[0]
+    if r != "OK undid edit " + tid:
+        print("UNDO on A of its first edit, B's undone: %r" % r)
+        fails += 1
+    got = poll_until(lambda: b.cmd("GET " + tid)[1].endswith('"undo_base"'), 1.0)
+    if got is None:
+        print("B's GET after both UNDOs: %s" % b.cmd("GET " + tid))
+        fails += 1
+    a.close()
+    b.close()
+    return 1 if fails else 0
+
+
 WRITERS = 32
 DEADLINE = 30.0  # seconds of writing at most
 
@@ -412,6 +493,8 @@ def main():
             rc = part_seen(servers)
         elif part == "since":
             rc = part_since(servers)
+        elif part == "undo":
+            rc = part_undo(servers)
         elif part == "faults":
             rc = part_faults(servers, binary, db, pg_private, pgdir)
         else:
