@@ -29,7 +29,7 @@ pg_missing() {
     for f in initdb pg_ctl createdb; do
         [ -x "$PG_BIN/$f" ] || { echo "$PG_BIN/$f is missing (apt-get install postgresql)"; return 0; }
     done
-    [ -n "$PGBENCH" ] || { echo "pgbench is missing (apt-get install postgresql-contrib or postgresql)"; return 0; }
+    [ -n "$PGBENCH" ] || { echo "pgbench is missing (apt-get install postgresql: Debian's postgresql-15 has it)"; return 0; }
     # The output taken whole: grep -q stopping early would kill ldd by
     # SIGPIPE, which pipefail would count as a failure.
     libs=$(ldd "$SERVER" 2>/dev/null || true)
@@ -84,10 +84,10 @@ pg_warm() {
 
 # pg_stat PORT NAME: NAME's value in that server's STATS.
 pg_stat() {
-    local saved=$TODO_PORT v
+    local port=$TODO_PORT v
     TODO_PORT=$1
     v=$(big_stat "$2")
-    TODO_PORT=$saved
+    TODO_PORT=$port
     echo "$v"
 }
 
