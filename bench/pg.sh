@@ -201,6 +201,13 @@ pg_measure() {
         PG_SKIPPED=$why
         return 0
     fi
+    # The earlier rows' servers go (with --pg after them): their CPU
+    # would be taken from these, and their pids from cleanup.
+    stop_todo
+    stop_pid "$REDIS_PID"
+    REDIS_PID=
+    stop_pid "$NGINX_PID"
+    NGINX_PID=
     PG_KEYS=$BIG_KEYS
     KEYSPACE=$PG_KEYS
     # pgbench -T takes whole seconds: every half of these rows is that long.
