@@ -527,13 +527,22 @@ static void wake_watchers(void *arg)
     }
 }
 
-/* Takes this worker's wake-up: from here on a new commit writes again. */
+/* Takes this worker's wake-up: from here on a new commit writes again.
+ * The eventfd is read before kick is cleared. The other order lost
+ * wake-ups for good: a waker that came between the two (kick already
+ * clear) set kick and wrote, the read took its write, and kick stayed set
+ * with nothing left to read, so no waker wrote again and this worker's
+ * watchers got their events only when other traffic woke it (seen as add
+ * events missing for seconds on a second server, pg_multi seen). Read
+ * first: a waker that comes between finds kick still set and does not
+ * write, and this pass's deliver_mine, which runs after, sends what it
+ * made visible; one that comes after the clear writes again. */
 static void kicked(void)
 {
     uint64_t n;
-    atomic_store(&self->kick, 0);
     if (read(self->wefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
         log_debug("worker %d: eventfd read: %s", self->index, strerror(errno));
+    atomic_store(&self->kick, 0);
 }
 
 /* Appends hev's event lines to c's output as Server-Sent Events, made
