@@ -1289,11 +1289,12 @@ static void handle_http(struct conn *c, const struct http_request *r)
         http_login(c, &x, a, keep, &wrote, &used);
         break;
     case HTTP_R_SESSION: {
-        /* Whether the page must log in first. */
+        /* Whether the page must log in first, and whether with a user's
+         * name (a server with accounts) or the server's one password. */
         char doc[96];
-        int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"authed\":%s}\n",
+        int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"users\":%s,\"authed\":%s}\n",
                          pool.cfg->auth.enabled || pool.cfg->accounts ? "true" : "false",
-                         x.authed ? "true" : "false");
+                         pool.cfg->accounts ? "true" : "false", x.authed ? "true" : "false");
         if (http_respond(c, 200, "application/json", api_headers, doc, (size_t)n, keep,
                          head_only) != 0)
             x.out_full = 1;

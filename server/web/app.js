@@ -17,6 +17,7 @@ const state = {
   editing: null, // the id being edited in place; its row is left alone
   online: true,
   loggedOut: false,
+  users: false, // the server has accounts: a login names its user
   es: null,
   esOpen: false,
   esRetryAt: 0,
@@ -510,7 +511,13 @@ function showLogin() {
   }
   $("app").hidden = true;
   $("login").hidden = false;
-  $("password").focus();
+  // A server with accounts asks whose list it is (GET /api/session says
+  // "users"): the name comes first, and the password is that user's.
+  $("user-row").hidden = !state.users;
+  $("user").required = state.users;
+  $("password-label").textContent = state.users ? "Password" : "Password of this server";
+  if (state.users && $("user").value === "") $("user").focus();
+  else $("password").focus();
 }
 
 // After wrong passwords the server looks at the next one only after a
@@ -538,10 +545,13 @@ async function login(ev) {
   if (loginWaitTimer) return; // Enter in the field while the button is off
   $("login-error").textContent = "";
   try {
-    await api("POST", "/api/login", { password: $("password").value });
+    const body = { password: $("password").value };
+    if (state.users) body.user = $("user").value.trim();
+    await api("POST", "/api/login", body);
   } catch (e) {
+    const wrong = state.users ? "Wrong user or password." : "Wrong password.";
     if (e.status === 429) loginWait(e.retryAfter || 1);
-    else $("login-error").textContent = e.status === 401 ? "Wrong password." : e.message;
+    else $("login-error").textContent = e.status === 401 ? wrong : e.message;
     $("password").select();
     return;
   }
@@ -595,6 +605,7 @@ async function start() {
   try {
     const s = await api("GET", "/api/session");
     needLogin = !!(s && s.password === true && s.authed !== true);
+    state.users = !!(s && s.users === true);
   } catch (e) {
     needLogin = e.status === 401;
   }

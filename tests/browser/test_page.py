@@ -228,6 +228,53 @@ def test_login(d, port, pw):
     check(script_errors(d) == [], "no CSP violation or script error with the login")
 
 
+def test_login_user(d, port, pw):
+    """A server with users (todo-server user add): the form asks for the
+    user's name first, a wrong password is refused naming neither, and
+    alice's own password shows the list, where her add is seen by todo-cli
+    logged in as alice."""
+    d.delete_all_cookies()
+    d.get(f"http://127.0.0.1:{port}/")
+    form = until(lambda: d.find_element(By.ID, "login").is_displayed(), 10)
+    check(bool(form), "a server with users shows the login form")
+    if not form:
+        return
+    user = d.find_element(By.ID, "user")
+    check(user.is_displayed(), "with a field for the user's name")
+    check(d.switch_to.active_element.get_attribute("id") == "user",
+          "which has the focus")
+    check(d.find_element(By.ID, "password-label").text == "Password",
+          "the password is the user's, not the server's")
+    shot(d, "page-login-user-light-desktop", False, False)
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    error = d.find_element(By.ID, "login-error")
+    p = d.find_element(By.ID, "password")
+    user.send_keys("alice")
+    p.send_keys("not hers" + Keys.ENTER)
+    err = until(lambda: error.text, 5)
+    check(err == "Wrong user or password.", f"a wrong password is refused ({err!r})")
+    check(not d.find_element(By.ID, "app").is_displayed(), "and the list is not shown")
+    # Her password, once its turn has come (the wait after a wrong one).
+    button = d.find_element(By.CSS_SELECTOR, "#login-form button")
+    shown = False
+    for _ in range(8):
+        until(lambda: button.is_enabled(), 15)
+        time.sleep(0.5)
+        d.execute_script("document.getElementById('login-error').textContent = ''")
+        p.clear()
+        p.send_keys("alice's pw" + Keys.ENTER)
+        shown = until(lambda: d.find_element(By.ID, "app").is_displayed() or error.text, 5)
+        if d.find_element(By.ID, "app").is_displayed():
+            break
+    check(d.find_element(By.ID, "app").is_displayed(), f"alice's password shows the list "
+          f"({error.text!r}, {shown!r})")
+    d.find_element(By.ID, "new").send_keys("added by alice in the page" + Keys.ENTER)
+    check(bool(until(lambda: row(d, "added by alice in the page"), 5)), "her add shows")
+    out = cli(port, "--user", "alice", "--password-file", pw, "list")
+    check("added by alice in the page" in out, f"todo-cli --user alice sees it ({out!r})")
+    check(script_errors(d) == [], "no CSP violation or script error with a user's login")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="todo-browser-")
@@ -237,6 +284,7 @@ def main():
     url = f"http://127.0.0.1:{port}/"
     d = browser(tmp)
     srv2 = None
+    srv3 = None
     try:
         d.get(url)
         app = until(lambda: d.find_element(By.ID, "app").is_displayed(), 10)
@@ -445,11 +493,23 @@ def main():
             f.write("s3cret\n")
         srv2 = Server(":memory:", 0, "--password-file", pw)
         test_login(d, srv2.port, pw)
+
+        # With users: the login form asks whose list (test_login_user).
+        udb = os.path.join(tmp, "users.db")
+        upw = os.path.join(tmp, "alice-password")
+        with open(upw, "w") as f:
+            f.write("alice's pw\n")
+        subprocess.run([SERVER, "user", "add", "alice", "--db", udb], input="alice's pw\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+        srv3 = Server(udb, 0)
+        test_login_user(d, srv3.port, upw)
     finally:
         d.quit()
         check(srv.stop(), "the restarted server stops cleanly (exit 0)")
         if srv2 is not None:
             check(srv2.stop(), "the server with a password stops cleanly (exit 0)")
+        if srv3 is not None:
+            check(srv3.stop(), "the server with users stops cleanly (exit 0)")
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)

@@ -428,7 +428,7 @@ def test_password():
     try:
         c = srv.conn()
         r, doc, _ = req(c, "GET", "/api/session")
-        check(r.status == 200 and doc == {"password": True, "authed": False},
+        check(r.status == 200 and doc == {"password": True, "users": False, "authed": False},
               "session before login: %r" % doc)
         r, doc, _ = req(c, "GET", "/api/tasks")
         check(r.status == 401 and doc["error"]["code"] == "AUTH"
@@ -462,7 +462,7 @@ def test_password():
         check(r.status == 200 and [t["text"] for t in doc] == ["with bearer"],
               "the cookie lets a GET in: %r" % doc)
         r, doc, _ = req(c, "GET", "/api/session", headers={"Cookie": token})
-        check(doc == {"password": True, "authed": True}, "session after login: %r" % doc)
+        check(doc == {"password": True, "users": False, "authed": True}, "session after login: %r" % doc)
         r, doc, _ = req(c, "GET", "/api/tasks", headers={"Cookie": token[:-1] + "0"
                                                          if token[-1] != "0" else token[:-1] + "1"})
         check(r.status == 401, "a wrong cookie is refused")

@@ -291,7 +291,7 @@ def test_password(srv, pw):
     _, r, _ = call(srv, "POST", "/api/login", {"password": pw}, expect=200)
     token = (r.getheader("Set-Cookie") or "").split(";", 1)[0]
     _, _, doc = call(srv, "GET", "/api/session", headers={"Cookie": token}, expect=200)
-    check(doc == {"password": True, "authed": True}, "session with the cookie: %r" % doc)
+    check(doc == {"password": True, "users": False, "authed": True}, "session with the cookie: %r" % doc)
     call(srv, "GET", "/api/tasks", headers={"Cookie": token}, expect=200)
     call(srv, "GET", "/api/tasks", headers={"Authorization": "Bearer " + pw}, expect=200)
     call(srv, "POST", "/api/login", {"password": "guess"}, expect=401)

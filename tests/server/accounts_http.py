@@ -59,7 +59,7 @@ def main():
     p, port = start(db)
     try:
         r, doc = req(port, "GET", "/api/session")
-        check(r.status == 200 and doc == {"password": True, "authed": False},
+        check(r.status == 200 and doc == {"password": True, "users": True, "authed": False},
               "a server with users asks for a login: %r" % doc)
         r, doc = req(port, "GET", "/api/tasks")
         check(r.status == 401, "no login, no tasks: %r" % r.status)
@@ -93,7 +93,7 @@ def main():
                      headers={"Cookie": token})
         check(r.status == 201, "the cookie lets a POST in: %r %r" % (r.status, doc))
         r, doc = req(port, "GET", "/api/session", headers={"Cookie": token})
-        check(doc == {"password": True, "authed": True}, "session after login: %r" % doc)
+        check(doc == {"password": True, "users": True, "authed": True}, "session after login: %r" % doc)
     finally:
         p.terminate()
         p.wait()
