@@ -597,7 +597,7 @@ static void undone_one(void *arg, struct proto_str id, int existed, int exists)
 static enum cmd_rc cmd_undo(struct cmd_ctx *x, const struct proto_request *req)
 {
     struct store_undone u;
-    int rc = store_undo(x->store, (struct proto_str){"", 0}, &u, undone_one, x);
+    int rc = store_undo(x->store, &u, undone_one, x);
     if (rc == STORE_NOTFOUND)
         return errorf(x, PROTO_E_NOTFOUND, "nothing to undo (the server keeps the last %d changes)",
                       STORE_UNDO_DEPTH);

@@ -44,8 +44,9 @@ enum store_kind {
     int P##set_done(S *s, struct proto_str id, int done, int64_t now);                             \
     int P##del(S *s, struct proto_str id);                                                         \
     int P##put(S *s, struct proto_str id, struct proto_str text, int64_t now);                     \
-    int P##undo(S *s, struct proto_str user, struct store_undone *out, store_undone_fn each,       \
-                void *arg);                                                                        \
+    int P##undo(S *s, struct store_undone *out, store_undone_fn each, void *arg);                  \
+    void P##scope(S *s, struct proto_str list);                                                    \
+    int P##list_drop(S *w, struct proto_str list, int64_t *n);                                     \
     int P##get(S *s, struct proto_str id, store_task_fn fn, void *arg);                            \
     int P##list(S *s, const struct proto_request *req, store_task_fn fn, void *arg);               \
     int P##cursor_open(S *s, const struct proto_request *req, K **out);                            \

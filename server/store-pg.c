@@ -2113,10 +2113,8 @@ static int undo_one(struct pg_store *s, struct undo_ent *e, int *existed, int *e
     return rc;
 }
 
-int pg_undo(struct pg_store *s, struct proto_str user, struct store_undone *out,
-            store_undone_fn each, void *arg)
+int pg_undo(struct pg_store *s, struct store_undone *out, store_undone_fn each, void *arg)
 {
-    (void)user;
     memset(out, 0, sizeof(*out));
     const struct undo_ent *top = undo_stack_top(&s->e->undo);
     if (top == NULL)
@@ -2861,4 +2859,20 @@ int pg_users(struct pg_store *s, store_user_fn fn, void *arg)
     }
     PQclear(r);
     return rc;
+}
+
+/* NOT YET: lists (issue 18 step 4) are being built; these keep the branch
+ * building until the engine scopes its calls. */
+void pg_scope(struct pg_store *s, struct proto_str list)
+{
+    (void)s;
+    (void)list;
+}
+
+int pg_list_drop(struct pg_store *w, struct proto_str list, int64_t *n)
+{
+    (void)list;
+    *n = 0;
+    snprintf(w->err, sizeof(w->err), "not yet");
+    return STORE_ERROR;
 }

@@ -1768,10 +1768,8 @@ static int undo_one(struct store *s, struct undo_ent *e, int *existed, int *exis
     return rc;
 }
 
-int sqlite_undo(struct store *s, struct proto_str user, struct store_undone *out,
-                store_undone_fn each, void *arg)
+int sqlite_undo(struct store *s, struct store_undone *out, store_undone_fn each, void *arg)
 {
-    (void)user; /* one history while the server has no accounts */
     memset(out, 0, sizeof(*out));
     const struct undo_ent *top = undo_stack_top(&s->e->undo);
     if (top == NULL)
@@ -2281,4 +2279,17 @@ int sqlite_users(struct store *s, store_user_fn fn, void *arg)
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? STORE_OK : failf(s, "cannot read users");
+}
+
+void sqlite_scope(struct store *s, struct proto_str list)
+{
+    (void)s;
+    (void)list;
+}
+
+int sqlite_list_drop(struct store *w, struct proto_str list, int64_t *n)
+{
+    (void)list;
+    *n = 0;
+    return failf(w, "not yet");
 }

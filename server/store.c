@@ -259,10 +259,19 @@ int store_put(struct store *s, struct proto_str id, struct proto_str text, int64
     return DISPATCH(s, put, PG_S, id, text, now);
 }
 
-int store_undo(struct store *s, struct proto_str user, struct store_undone *out,
-               store_undone_fn each, void *arg)
+int store_undo(struct store *s, struct store_undone *out, store_undone_fn each, void *arg)
 {
-    return DISPATCH(s, undo, PG_S, user, out, each, arg);
+    return DISPATCH(s, undo, PG_S, out, each, arg);
+}
+
+void store_scope(struct store *s, struct proto_str list)
+{
+    DISPATCH(s, scope, PG_S, list);
+}
+
+int store_list_drop(struct store *w, struct proto_str list, int64_t *n)
+{
+    return DISPATCH(w, list_drop, PG_S, list, n);
 }
 
 int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg)

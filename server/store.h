@@ -119,6 +119,29 @@ const char *store_errmsg(struct store *s);
  * engine's maintenance (SQLite: checkpoints, and reusing the WAL). */
 void store_read_end(struct store *s);
 
+/* ---- lists: whose tasks a call sees (accounts, issue 18) ---- */
+
+/*
+ * Every task belongs to one list. A user's own list is named after them
+ * (a name users_name_ok() accepts); the default list "" holds the tasks of
+ * a server without accounts, and those a database from before accounts
+ * had. Lists are apart: ids are per list (two lists may each have a task
+ * 1, and ADD counts from 1 in each), and no call made in one list reads,
+ * changes, counts or undoes a task of another.
+ *
+ * store_scope(s, list) sets the list that s's task calls work in from then
+ * on (store_add, store_import, store_edit, store_set_done, store_del,
+ * store_put, store_undo, store_get, store_list, store_cursor_open,
+ * store_tags, store_count, store_unchanged, store_change_key), until the
+ * next store_scope; a connection starts in "". A cursor keeps the list it
+ * was opened in. A store is lent to many clients in turn (a worker's, the
+ * writer in a batch), so whoever runs a client's command scopes the store
+ * for it first. list is copied; at most STORE_MAX_LIST bytes (longer is a
+ * caller's bug: the list becomes one nobody has).
+ */
+#define STORE_MAX_LIST PROTO_MAX_USER
+void store_scope(struct store *s, struct proto_str list);
+
 /* ---- writes: the engine's transaction and savepoint policy ---- */
 
 /* Takes the engine's write turn (one writer at a time, in this process)
@@ -231,10 +254,10 @@ int store_put(struct store *s, struct proto_str id, struct proto_str text, int64
  * entry: the task as it was before and as it was after. The history is
  * kept in the store (it survives a restart) and holds the newest
  * STORE_UNDO_DEPTH entries, older ones dropped; an IMPORT that skipped
- * records nothing. It is one list per user; without accounts every caller
- * is the user "" (the empty string).
+ * records nothing. There is one history per list (store_scope): the
+ * changes made in it.
  *
- * store_undo(s, user, out, each, arg) takes user's newest entry and, if
+ * store_undo(s, out, each, arg) takes the newest entry of s's list and, if
  * the task is as that change left it (no write since, recorded or not; or,
  * after a DEL, its id still free), puts it back as it was before (after an
  * ADD: deletes it; after a DEL: restores it with its id, times and tags),
@@ -260,8 +283,7 @@ struct store_undone {
     int exists;  /* the task existed after it (0: it deleted it) */
     int count;   /* tasks put back: 1, or an import's lines */
 };
-int store_undo(struct store *s, struct proto_str user, struct store_undone *out,
-               store_undone_fn each, void *arg);
+int store_undo(struct store *s, struct store_undone *out, store_undone_fn each, void *arg);
 
 /* The reads run on any store (on the writer inside a batch, where they see
  * its uncommitted writes). */
@@ -320,6 +342,7 @@ struct store_logged {
     uint64_t seq;    /* the log's number: one more than the row before */
     int kind;        /* enum store_logged_kind */
     unsigned fields; /* the fields the change set (change.h's CHANGE_F_*) */
+    struct proto_str list; /* the task's list (store_scope); id is its id there */
     struct proto_str id;
     /* The task as the change's batch left it at its COMMIT (NULL for a
      * del, and for a task that a later write of that batch deleted). */
@@ -386,8 +409,17 @@ int store_user_add(struct store *w, const struct store_user *u);
 /* Sets the hash, admin and locked of the user named u->name (not its
  * created). STORE_NOTFOUND: no such user. */
 int store_user_update(struct store *w, const struct store_user *u);
-/* Removes the user. STORE_NOTFOUND: no such user. */
+/* Removes the user. STORE_NOTFOUND: no such user. Their list stays until
+ * store_list_drop (todo-server user del runs both in one batch). */
 int store_user_del(struct store *w, struct proto_str name);
+/* Removes every task of list (a user's who is deleted), with its tags, its
+ * UNDO history and its ADD counter, so that a user made later with the
+ * same name starts with an empty list and ids from 1. Each task counts as
+ * deleted for the change counters (store_unchanged) and, on an engine that
+ * keeps a change log, is logged as a del, so that no server's cache still
+ * answers for it. The default list "" cannot be dropped (STORE_ERROR).
+ * *n is set to the number of tasks removed. */
+int store_list_drop(struct store *w, struct proto_str list, int64_t *n);
 /* Reads one user into out. STORE_NOTFOUND: no such user. Like the other
  * reads, on any store, in its read snapshot (store_read_end ends it). */
 int store_user_get(struct store *s, struct proto_str name, struct store_user *out);

@@ -1079,7 +1079,7 @@ static int undo1(struct fx *f, char *out, size_t outcap)
     parse(&q, "UNDO");
     struct store *w = wbegin(f);
     assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    int rc = store_undo(w, S(""), &u, NULL, NULL);
+    int rc = store_undo(w, &u, NULL, NULL);
     assert_int_equal(store_cmd_end(w, rc != STORE_OK), STORE_OK);
     wend(f, 1);
     snprintf(out, outcap, "%s %s", u.kind, u.id);
@@ -1462,6 +1462,293 @@ static void users_survive_reopen(struct fx *f)
 
 /* ---- the table, and the runs ---- */
 
+/* ---- lists (store_scope) ---- */
+
+/* One write in list, in a batch of its own, committed; ADD's id (or
+ * IMPORT's outcome) to out. */
+static int write_in(struct fx *f, const char *listname, const char *line, char *out, size_t cap)
+{
+    struct store *w = wbegin(f);
+    store_scope(w, S(listname));
+    int rc = run(w, line, out, cap);
+    wend(f, 1);
+    return rc;
+}
+
+static const char *add_in(struct fx *f, const char *listname, const char *line)
+{
+    static char id[PROTO_MAX_ID + 1];
+    assert_int_equal(write_in(f, listname, line, id, sizeof(id)), STORE_OK);
+    return id;
+}
+
+static int get_in(struct fx *f, const char *listname, const char *id, struct task *out)
+{
+    store_scope(f->r, S(listname));
+    return get(f->r, id, out);
+}
+
+static const char *list_in(struct fx *f, const char *listname, const char *line)
+{
+    static struct tasks k;
+    store_scope(f->r, S(listname));
+    assert_int_equal(list(f->r, &k, "%s", line), STORE_OK);
+    return ids_of(&k);
+}
+
+static const char *texts_in(struct fx *f, const char *listname)
+{
+    static char out[1024];
+    static struct tasks k;
+    size_t n = 0;
+    store_scope(f->r, S(listname));
+    assert_int_equal(list(f->r, &k, "LIST all"), STORE_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < k.n; i++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s=%s", i ? " " : "", k.t[i].id,
+                              k.t[i].text);
+    return out;
+}
+
+static int64_t count_in(struct fx *f, const char *listname)
+{
+    int64_t n = -1;
+    store_scope(f->r, S(listname));
+    assert_int_equal(store_count(f->r, &n), STORE_OK);
+    store_read_end(f->r);
+    return n;
+}
+
+/* Each list has its own ids, counted from 1, and its own tasks: a task of
+ * one is not read, changed or deleted by any call in another. */
+static void lists_are_apart(struct fx *f)
+{
+    struct task t;
+    assert_string_equal(add_in(f, "alice", "ADD alice's milk +shop"), "1");
+    assert_string_equal(add_in(f, "bob", "ADD bob's bread +shop +home"), "1");
+    assert_string_equal(add_in(f, "", "ADD the default list's first"), "1");
+    assert_string_equal(add_in(f, "alice", "ADD alice's second"), "2");
+    assert_string_equal(add_in(f, "bob", "ADD bob's second"), "2");
+
+    assert_int_equal(get_in(f, "alice", "1", &t), STORE_OK);
+    assert_string_equal(t.id, "1");
+    assert_string_equal(t.text, "alice's milk");
+    assert_int_equal(get_in(f, "bob", "1", &t), STORE_OK);
+    assert_string_equal(t.text, "bob's bread");
+    assert_int_equal(get_in(f, "", "1", &t), STORE_OK);
+    assert_string_equal(t.text, "the default list's first");
+    assert_int_equal(get_in(f, "carol", "1", &t), STORE_NOTFOUND);
+    assert_int_equal(get_in(f, "", "2", &t), STORE_NOTFOUND);
+
+    assert_string_equal(texts_in(f, "alice"), "1=alice's milk 2=alice's second");
+    assert_string_equal(texts_in(f, "bob"), "1=bob's bread 2=bob's second");
+    assert_string_equal(texts_in(f, ""), "1=the default list's first");
+    assert_string_equal(texts_in(f, "carol"), "");
+    assert_string_equal(list_in(f, "bob", "LIST +shop"), "1");
+    assert_string_equal(list_in(f, "alice", "LIST +home"), "");
+    assert_string_equal(list_in(f, "alice", "LIST milk"), "1");
+    assert_string_equal(list_in(f, "bob", "LIST milk"), "");
+    assert_int_equal(count_in(f, "alice"), 2);
+    assert_int_equal(count_in(f, "bob"), 2);
+    assert_int_equal(count_in(f, ""), 1);
+    assert_int_equal(count_in(f, "carol"), 0);
+
+    struct tag_list k = {.n = 0};
+    store_scope(f->r, S("bob"));
+    assert_int_equal(store_tags(f->r, collect_tag, &k), STORE_OK);
+    store_read_end(f->r);
+    assert_string_equal(k.text, "home=1 shop=1");
+    memset(&k, 0, sizeof(k));
+    store_scope(f->r, S("carol"));
+    assert_int_equal(store_tags(f->r, collect_tag, &k), STORE_OK);
+    store_read_end(f->r);
+    assert_int_equal(k.n, 0);
+
+    /* Writes in one list leave the same ids of the others as they were. */
+    assert_int_equal(write_in(f, "alice", "EDIT 1 oat milk +dairy pri:high", NULL, 0), STORE_OK);
+    assert_int_equal(write_in(f, "alice", "DONE 2", NULL, 0), STORE_OK);
+    assert_int_equal(write_in(f, "alice", "DEL 1", NULL, 0), STORE_OK);
+    assert_int_equal(get_in(f, "bob", "1", &t), STORE_OK);
+    assert_string_equal(t.text, "bob's bread");
+    assert_string_equal(t.tags, "home,shop");
+    assert_int_equal(get_in(f, "bob", "2", &t), STORE_OK);
+    assert_int_equal(t.done, 0);
+    assert_int_equal(get_in(f, "alice", "1", &t), STORE_NOTFOUND);
+    /* Not found where the id is only another list's. */
+    assert_int_equal(write_in(f, "carol", "EDIT 1 carol's try", NULL, 0), STORE_NOTFOUND);
+    assert_int_equal(write_in(f, "carol", "DONE 1", NULL, 0), STORE_NOTFOUND);
+    assert_int_equal(write_in(f, "carol", "UNDONE 1", NULL, 0), STORE_NOTFOUND);
+    assert_int_equal(write_in(f, "carol", "DEL 1", NULL, 0), STORE_NOTFOUND);
+    assert_string_equal(texts_in(f, "bob"), "1=bob's bread 2=bob's second");
+
+    /* The tutorial's POST and IMPORT take ids in their own list only. */
+    assert_int_equal(write_in(f, "alice", "POST/task_01=alice's key/s", NULL, 0), STORE_OK);
+    assert_int_equal(get_in(f, "bob", "task_01", &t), STORE_NOTFOUND);
+    assert_int_equal(write_in(f, "bob", "POST/task_01=bob's key/s", NULL, 0), STORE_OK);
+    assert_int_equal(get_in(f, "alice", "task_01", &t), STORE_OK);
+    assert_string_equal(t.text, "alice's key");
+    char out[32];
+    assert_int_equal(write_in(f, "carol", "IMPORT fail 1 pending - - carol's +c",
+                              out, sizeof(out)),
+                     STORE_OK);
+    assert_string_equal(out, "imported"); /* bob's 1 is not carol's */
+    assert_string_equal(texts_in(f, "carol"), "1=carol's");
+    assert_string_equal(add_in(f, "carol", "ADD carol's next"), "2");
+    assert_string_equal(texts_in(f, "bob"), "1=bob's bread 2=bob's second task_01=bob's key");
+}
+
+/* A cursor reads the list it was opened in, whatever its store is scoped
+ * to later. */
+static void cursor_keeps_its_list(struct fx *f)
+{
+    add_in(f, "alice", "ADD a1");
+    add_in(f, "alice", "ADD a2");
+    add_in(f, "bob", "ADD b1");
+    struct req q;
+    parse(&q, "LIST all");
+    struct store_cursor *k = NULL;
+    store_scope(f->r, S("alice"));
+    assert_int_equal(store_cursor_open(f->r, &q.r, &k), STORE_OK);
+    store_scope(f->r, S("bob"));
+    struct tasks got = {.n = 0};
+    assert_int_equal(store_cursor_next(k, collect, &got), STORE_OK);
+    store_cursor_close(k);
+    store_read_end(f->r);
+    assert_string_equal(ids_of(&got), "1 2");
+    assert_string_equal(got.t[1].text, "a2");
+}
+
+/* UNDO takes back the newest change of its own list, not another's. */
+static void undo_is_per_list(struct fx *f)
+{
+    add_in(f, "alice", "ADD alice's");
+    add_in(f, "bob", "ADD bob's");
+    assert_int_equal(write_in(f, "alice", "EDIT 1 alice's edited", NULL, 0), STORE_OK);
+    assert_int_equal(write_in(f, "bob", "DONE 1", NULL, 0), STORE_OK);
+
+    struct req q;
+    struct store_undone u;
+    parse(&q, "UNDO");
+    struct store *w = wbegin(f);
+    store_scope(w, S("alice"));
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_OK);
+    assert_int_equal(store_cmd_end(w, 0), STORE_OK);
+    wend(f, 1);
+    assert_string_equal(u.kind, "edit");
+    assert_string_equal(u.id, "1");
+
+    struct task t;
+    assert_int_equal(get_in(f, "alice", "1", &t), STORE_OK);
+    assert_string_equal(t.text, "alice's");
+    assert_int_equal(get_in(f, "bob", "1", &t), STORE_OK);
+    assert_int_equal(t.done, 1); /* bob's DONE stands */
+
+    w = wbegin(f);
+    store_scope(w, S("carol"));
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_NOTFOUND);
+    assert_int_equal(store_cmd_end(w, 1), STORE_OK);
+    store_scope(w, S("bob"));
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_OK);
+    assert_int_equal(store_cmd_end(w, 0), STORE_OK);
+    assert_string_equal(u.kind, "done");
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_OK);
+    assert_int_equal(store_cmd_end(w, 0), STORE_OK);
+    assert_string_equal(u.kind, "add");
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_NOTFOUND);
+    assert_int_equal(store_cmd_end(w, 1), STORE_OK);
+    wend(f, 1);
+    assert_int_equal(get_in(f, "bob", "1", &t), STORE_NOTFOUND);
+    assert_int_equal(get_in(f, "alice", "1", &t), STORE_OK); /* alice's ADD is hers to undo */
+}
+
+/* Each list's history holds its own STORE_UNDO_DEPTH changes: another
+ * list's many changes do not push them out. */
+static void undo_depth_is_per_list(struct fx *f)
+{
+    add_in(f, "alice", "ADD alice's one change");
+    struct store *w = wbegin(f);
+    store_scope(w, S("bob"));
+    for (int i = 0; i < STORE_UNDO_DEPTH + 20; i++)
+        assert_int_equal(run(w, "ADD bob's", NULL, 0), STORE_OK);
+    wend(f, 1);
+    struct req q;
+    struct store_undone u;
+    parse(&q, "UNDO");
+    w = wbegin(f);
+    store_scope(w, S("alice"));
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_OK);
+    assert_int_equal(store_cmd_end(w, 0), STORE_OK);
+    wend(f, 1);
+    assert_string_equal(u.kind, "add");
+    assert_int_equal(count_in(f, "alice"), 0);
+    assert_int_equal(count_in(f, "bob"), STORE_UNDO_DEPTH + 20);
+}
+
+/* The change counter tells a change in one list from the same id in
+ * another (it may say "changed" for both; it must for the one changed). */
+static void change_counter_sees_its_list(struct fx *f)
+{
+    add_in(f, "alice", "ADD a");
+    add_in(f, "bob", "ADD b");
+    store_scope(f->r, S("bob"));
+    uint64_t stamp = store_read_stamp(f->r);
+    store_read_end(f->r);
+    assert_int_equal(write_in(f, "bob", "EDIT 1 b2", NULL, 0), STORE_OK);
+    store_scope(f->r, S("bob"));
+    assert_int_equal(store_unchanged(f->r, S("1"), stamp), 0);
+    assert_int_equal(store_unchanged_key(f->r, store_change_key(f->r, S("1")), stamp), 0);
+    store_read_end(f->r);
+}
+
+/* A dropped list is empty, counts from 1 again, has no UNDO, and leaves
+ * the others as they were. */
+static void list_drop_empties_one(struct fx *f)
+{
+    add_in(f, "alice", "ADD a1 +x");
+    add_in(f, "alice", "ADD a2");
+    add_in(f, "bob", "ADD b1 +x");
+    store_scope(f->r, S("alice"));
+    uint64_t stamp = store_read_stamp(f->r);
+    store_read_end(f->r);
+    int64_t n = -1;
+    struct store *w = wbegin(f);
+    assert_int_equal(store_list_drop(w, S("alice"), &n), STORE_OK);
+    wend(f, 1);
+    assert_int_equal(n, 2);
+    store_scope(f->r, S("alice"));
+    assert_int_equal(store_unchanged(f->r, S("1"), stamp), 0);
+    store_read_end(f->r);
+    assert_int_equal(count_in(f, "alice"), 0);
+    assert_string_equal(texts_in(f, "bob"), "1=b1");
+    struct tag_list k = {.n = 0};
+    store_scope(f->r, S("alice"));
+    assert_int_equal(store_tags(f->r, collect_tag, &k), STORE_OK);
+    store_read_end(f->r);
+    assert_int_equal(k.n, 0);
+    struct req q;
+    struct store_undone u;
+    parse(&q, "UNDO");
+    w = wbegin(f);
+    store_scope(w, S("alice"));
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_NOTFOUND);
+    assert_int_equal(store_cmd_end(w, 1), STORE_OK);
+    wend(f, 1);
+    assert_string_equal(add_in(f, "alice", "ADD a new alice's first"), "1");
+    /* The default list is not dropped. */
+    add_in(f, "", "ADD default");
+    w = wbegin(f);
+    assert_int_equal(store_list_drop(w, S(""), &n), STORE_ERROR);
+    wend(f, 0);
+    assert_int_equal(count_in(f, ""), 1);
+}
+
 struct check {
     const char *name;
     void (*fn)(struct fx *f);
@@ -1507,6 +1794,12 @@ static const struct check checks[] = {
     CHECK(users_listed_by_name),
     CHECK(users_follow_their_batch),
     CHECK(users_survive_reopen),
+    CHECK(lists_are_apart),
+    CHECK(cursor_keeps_its_list),
+    CHECK(undo_is_per_list),
+    CHECK(undo_depth_is_per_list),
+    CHECK(change_counter_sees_its_list),
+    CHECK(list_drop_empties_one),
 };
 
 #define NFIX (sizeof(fixtures) / sizeof(fixtures[0]))
