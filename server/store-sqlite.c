@@ -102,12 +102,35 @@ static const char *const migrations[] = {
     "  admin INTEGER NOT NULL DEFAULT 0,"
     "  locked INTEGER NOT NULL DEFAULT 0,"
     "  created INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 5: lists (issue 18): whose tasks are whose (store.h's store_scope).
+     * A task's key in id (and in task_tags.task_id, undo_old.task_id) is
+     * its id in the default list "", which every task of an older database
+     * is in, so that nothing is rewritten and the single-user path stays
+     * as it was; in a user's list it is "LIST/ID" ('/' is in neither ids
+     * nor names), so that GET, EDIT, DONE and DEL of one task stay one
+     * look-up of the primary key. The list column serves LIST, TAGS and
+     * COUNT of one list: the indexes lead with it, in the order the old
+     * ones gave. A user's ADD counter is a row of lists; the default
+     * list's stays in meta. */
+    "ALTER TABLE tasks ADD COLUMN list TEXT NOT NULL DEFAULT '';"
+    "DROP INDEX tasks_by_done;"
+    "CREATE INDEX tasks_by_list ON tasks(list, done, created);"
+    "ALTER TABLE task_tags ADD COLUMN list TEXT NOT NULL DEFAULT '';"
+    "DROP INDEX task_tags_by_tag;"
+    "CREATE INDEX task_tags_by_list ON task_tags(list, tag);"
+    "ALTER TABLE undo_old ADD COLUMN list TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE lists(name TEXT PRIMARY KEY, next_id INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* The columns of a task line, and its rowid (LIST's order after created:
  * store_cursor_next merges two queries by both). */
 #define TASK_COLS "t.id, t.text, t.done, t.pri, t.due, t.created, t.updated, t.tags, t.rowid"
+/* The list a statement works in (store_scope) binds as this parameter,
+ * numbered past any other's, so that it can be added to a statement
+ * without renumbering the rest. */
+#define LIST_PARAM 60
+#define LIST_P "?60"
 /* The columns of a user (user_row). */
 #define USER_COLS "name, hash, admin, locked, created"
 #define COL_CREATED 5
@@ -180,6 +203,13 @@ enum stmt_id {
     ST_USER_DEL,
     ST_USER_GET,
     ST_USERS,
+    ST_LIST_NEXT,
+    ST_LIST_SET_NEXT,
+    ST_LIST_KEYS,
+    ST_LIST_DROP_TASKS,
+    ST_LIST_DROP_TAGS,
+    ST_LIST_DROP_UNDO,
+    ST_LIST_DROP_NEXT,
     ST__COUNT
 };
 
@@ -198,8 +228,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SET_NEXT_ID] = "UPDATE meta SET next_id = ?1",
     [ST_GIVE_BACK_IDS] = "UPDATE meta SET next_id = ?1 WHERE next_id = ?2",
     [ST_INSERT] = "INSERT OR IGNORE INTO tasks(id, text, done, pri, due, created, updated, ver,"
-                  " u_kind, u_b) VALUES(?1, ?2, 0, ?3, ?4, ?5, ?5, ?6, " UNDO_ADD_SQL ", 0)",
-    [ST_ADD_TAG] = "INSERT OR IGNORE INTO task_tags(task_id, tag) VALUES(?1, ?2)",
+                  " u_kind, u_b, list) VALUES(?1, ?2, 0, ?3, ?4, ?5, ?5, ?6, " UNDO_ADD_SQL
+                  ", 0, " LIST_P ")",
+    [ST_ADD_TAG] = "INSERT OR IGNORE INTO task_tags(task_id, tag, list) VALUES(?1, ?2, " LIST_P ")",
     [ST_DEL_TAG] = "DELETE FROM task_tags WHERE task_id = ?1 AND tag = ?2",
     [ST_COUNT_TAGS] = "SELECT count(*) FROM task_tags WHERE task_id = ?1",
     [ST_SET_TAGS] = "UPDATE tasks SET tags ="
@@ -217,26 +248,29 @@ static const char *const stmt_sql[ST__COUNT] = {
                     " updated = ?2 WHERE id = ?3",
     [ST_DEL] = "DELETE FROM tasks WHERE id = ?1",
     [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = ?1",
-    [ST_TAGS] = "SELECT tag, count(*) FROM task_tags GROUP BY tag ORDER BY tag",
-    [ST_COUNT] = "SELECT count(*) FROM tasks",
+    [ST_TAGS] =
+        "SELECT tag, count(*) FROM task_tags WHERE list = " LIST_P " GROUP BY tag ORDER BY tag",
+    [ST_COUNT] = "SELECT count(*) FROM tasks WHERE list = " LIST_P,
     /* Not kept for UNDO (u_kind NULL), but a change all the same (ver). */
-    [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver)"
-               " VALUES(?1, ?2, 0, 0, NULL, ?3, ?3, ?4)"
+    [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, list)"
+               " VALUES(?1, ?2, 0, 0, NULL, ?3, ?3, ?4, " LIST_P ")"
                " ON CONFLICT(id) DO UPDATE SET text = excluded.text, updated = excluded.updated,"
                " ver = excluded.ver, u_kind = NULL",
     [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = ?1",
-    [ST_RESTORE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind,"
-                   " u_b) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, " UNDO_IMPORT_SQL ", 0)",
+    [ST_RESTORE] =
+        "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind,"
+        " u_b, list) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, " UNDO_IMPORT_SQL ", 0, " LIST_P ")",
     [ST_REPLACE] = "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = " UNDO_IMPORT_SQL ", ver = ?8,"
                    " text = ?2, done = ?3, pri = ?4, due = ?5, created = ?6,"
                    " updated = ?7 WHERE id = ?1",
     /* The change a row holds, moved to undo_old (schema step 3). */
     [ST_UNDO_SAVE] = "INSERT OR REPLACE INTO undo_old SELECT id, ver, u_kind, u_b, u_text, u_done,"
-                     " u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"
+                     " u_pri, u_due, u_created, u_updated, u_tags, u_ver, list FROM tasks"
                      " WHERE id = ?1 AND u_kind IS NOT NULL",
     /* The task a DEL (change ?2) deletes, as its before-image. */
-    [ST_UNDO_SAVE_DEL] = "INSERT OR REPLACE INTO undo_old SELECT id, ?2, " UNDO_DEL_SQL ", 1, text,"
-                         " done, pri, due, created, updated, tags, ver FROM tasks WHERE id = ?1",
+    [ST_UNDO_SAVE_DEL] =
+        "INSERT OR REPLACE INTO undo_old SELECT id, ?2, " UNDO_DEL_SQL ", 1, text,"
+        " done, pri, due, created, updated, tags, ver, list FROM tasks WHERE id = ?1",
     [ST_UNDO_ROW] = "SELECT ver, u_b, u_tags, u_ver FROM tasks WHERE id = ?1",
     [ST_UNDO_OLD] = "SELECT tags, ver FROM undo_old WHERE task_id = ?1 AND seq = ?2",
     /* The row as it was before the change it holds, which then holds the
@@ -253,18 +287,22 @@ static const char *const stmt_sql[ST__COUNT] = {
      * before the DEL if undo_old has it. */
     [ST_UNDO_REVIVE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, tags, ver,"
                        " u_kind, u_b, u_text, u_done, u_pri, u_due, u_created, u_updated, u_tags,"
-                       " u_ver) SELECT d.task_id, d.text, d.done, d.pri, d.due, d.created,"
+                       " u_ver, list) SELECT d.task_id, d.text, d.done, d.pri, d.due, d.created,"
                        " d.updated, d.tags, d.ver, o.kind, o.b, o.text, o.done, o.pri, o.due,"
-                       " o.created, o.updated, o.tags, o.ver FROM undo_old d LEFT JOIN undo_old o"
+                       " o.created, o.updated, o.tags, o.ver, d.list FROM undo_old d"
+                       " LEFT JOIN undo_old o"
                        " ON o.task_id = d.task_id AND o.seq = d.ver"
                        " WHERE d.task_id = ?1 AND d.seq = ?2",
     [ST_UNDO_FORGET] = "DELETE FROM undo_old WHERE task_id = ?1 AND seq = ?2",
-    [ST_UNDO_TRIM] = "DELETE FROM undo_old WHERE seq < ?1",
-    /* The newest changes UNDO may take back, for the undo stack at open. */
-    [ST_UNDO_LOAD] = "SELECT seq, kind, task_id FROM (SELECT ver AS seq, u_kind AS kind,"
-                     " id AS task_id FROM tasks WHERE u_kind IS NOT NULL"
-                     " UNION ALL SELECT seq, kind, task_id FROM undo_old)"
-                     " ORDER BY seq DESC LIMIT " UNDO_DEPTH_SQL,
+    [ST_UNDO_TRIM] = "DELETE FROM undo_old WHERE list = " LIST_P " AND seq < ?1",
+    /* The newest changes UNDO may take back in each list, oldest first,
+     * for the undo stacks at open. */
+    [ST_UNDO_LOAD] = "SELECT seq, kind, task_id, list FROM (SELECT seq, kind, task_id, list,"
+                     " row_number() OVER (PARTITION BY list ORDER BY seq DESC) AS r FROM"
+                     " (SELECT ver AS seq, u_kind AS kind, id AS task_id, list FROM tasks"
+                     " WHERE u_kind IS NOT NULL"
+                     " UNION ALL SELECT seq, kind, task_id, list FROM undo_old))"
+                     " WHERE r <= " UNDO_DEPTH_SQL " ORDER BY list, seq",
     [ST_UNDO_MAX] = ("SELECT max(coalesce((SELECT max(ver) FROM tasks), 0),"
                      " coalesce((SELECT max(seq) FROM undo_old), 0))"),
     /* Users (schema step 4). */
@@ -274,6 +312,15 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_USER_DEL] = "DELETE FROM users WHERE name = ?1",
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
     [ST_USERS] = "SELECT " USER_COLS " FROM users ORDER BY name",
+    /* A user's list (schema step 5): its ADD counter, and its drop. */
+    [ST_LIST_NEXT] = "SELECT next_id FROM lists WHERE name = " LIST_P,
+    [ST_LIST_SET_NEXT] = "INSERT INTO lists(name, next_id) VALUES(" LIST_P ", ?1)"
+                         " ON CONFLICT(name) DO UPDATE SET next_id = excluded.next_id",
+    [ST_LIST_KEYS] = "SELECT id FROM tasks WHERE list = " LIST_P,
+    [ST_LIST_DROP_TASKS] = "DELETE FROM tasks WHERE list = " LIST_P,
+    [ST_LIST_DROP_TAGS] = "DELETE FROM task_tags WHERE list = " LIST_P,
+    [ST_LIST_DROP_UNDO] = "DELETE FROM undo_old WHERE list = " LIST_P,
+    [ST_LIST_DROP_NEXT] = "DELETE FROM lists WHERE name = " LIST_P,
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -295,6 +342,7 @@ struct store_cursor {
     int has[2];     /* st[i] is on a row not handed out yet */
     int end[2];     /* st[i] has no rows left */
     int owned;      /* st[0] was made for this cursor (a custom list): finalize it */
+    size_t strip;   /* bytes of "LIST/" before each key's id (store_scope) */
 };
 
 struct store {
@@ -328,6 +376,9 @@ struct store {
     struct store_cursor cur; /* the store's one cursor, while cur_open */
     sqlite3_stmt *tag_tasks; /* the tasks that carry a tag, counted (prepared when needed) */
     int cur_open;
+    /* The list the task calls work in (store_scope), NUL-terminated. */
+    char scope[STORE_MAX_LIST + 1];
+    size_t scope_len;
     char err[256];
 };
 
@@ -368,6 +419,55 @@ static int bind_str(sqlite3_stmt *st, int i, struct proto_str v)
 }
 
 /* Steps a statement that returns no rows, then resets it. */
+/* ---- lists (store_scope; schema step 5) ---- */
+
+/* A task's key: its id in the default list, "LIST/ID" in a named one. */
+#define KEY_MAX (STORE_MAX_LIST + 1 + PROTO_MAX_ID)
+struct key {
+    char buf[KEY_MAX + 1];
+};
+
+/* The key of id in s's list. An id longer than any (the parser lets none
+ * through) becomes "/", which no task has. */
+static struct proto_str key_of(const struct store *s, struct proto_str id, struct key *k)
+{
+    if (s->scope_len == 0)
+        return id;
+    if (id.len > PROTO_MAX_ID)
+        return (struct proto_str){"/", 1};
+    memcpy(k->buf, s->scope, s->scope_len);
+    k->buf[s->scope_len] = '/';
+    memcpy(k->buf + s->scope_len + 1, id.ptr, id.len);
+    return (struct proto_str){k->buf, s->scope_len + 1 + id.len};
+}
+
+/* How many bytes of a key of s's list come before the id. */
+static size_t key_strip(const struct store *s)
+{
+    return s->scope_len ? s->scope_len + 1 : 0;
+}
+
+static void bind_list(struct store *s, sqlite3_stmt *st)
+{
+    sqlite3_bind_text(st, LIST_PARAM, s->scope, (int)s->scope_len, SQLITE_STATIC);
+}
+
+/* The writer's undo stack of s's list, made on first use (NULL: no
+ * memory, which store_cmd_begin finds out before a write is made). */
+static struct undo_stack *undo_of(struct store *s)
+{
+    return undo_shelf_use(&s->e->undo, (struct proto_str){s->scope, s->scope_len});
+}
+
+void sqlite_scope(struct store *s, struct proto_str list)
+{
+    if (list.len > STORE_MAX_LIST)
+        list = (struct proto_str){"/", 1}; /* a caller's bug: a list nobody has */
+    memcpy(s->scope, list.ptr, list.len);
+    s->scope[list.len] = '\0';
+    s->scope_len = list.len;
+}
+
 static int exec_stmt(struct store *s, enum stmt_id id, const char *what)
 {
     sqlite3_stmt *st = s->st[id];
@@ -702,7 +802,7 @@ static int set_cache(struct store *s, int kib)
 
 static void engine_free(struct store_engine *e)
 {
-    undo_stack_free(&e->undo);
+    undo_shelf_free(&e->undo);
     pthread_mutex_destroy(&e->write_lock);
     pthread_mutex_destroy(&e->ckpt.lock);
     pthread_cond_destroy(&e->ckpt.cond);
@@ -877,13 +977,14 @@ uint64_t sqlite_read_stamp(struct store *s)
 
 int sqlite_unchanged(struct store *s, struct proto_str id, uint64_t stamp)
 {
-    return atomic_load(&s->e->slot[change_slot(id)]) <= stamp;
+    struct key k;
+    return atomic_load(&s->e->slot[change_slot(key_of(s, id, &k))]) <= stamp;
 }
 
 uint32_t sqlite_change_key(struct store *s, struct proto_str id)
 {
-    (void)s;
-    return (uint32_t)change_slot(id);
+    struct key k;
+    return (uint32_t)change_slot(key_of(s, id, &k));
 }
 
 int sqlite_unchanged_key(struct store *s, uint32_t key, uint64_t stamp)
@@ -960,7 +1061,7 @@ static int store_begin(struct store *s)
     sqlite_read_end(s);
     s->tx_mark = id_mark_take(s);
     if (s->role == ROLE_WRITER)
-        undo_stack_commit(&s->e->undo); /* nothing of an earlier one is pending */
+        undo_shelf_commit(&s->e->undo); /* nothing of an earlier one is pending */
     return exec_stmt(s, ST_BEGIN, "cannot begin a transaction");
 }
 
@@ -971,7 +1072,7 @@ static int store_rollback(struct store *s)
 {
     id_mark_restore(s, &s->tx_mark);
     if (s->role == ROLE_WRITER)
-        undo_stack_rollback(&s->e->undo, 0);
+        undo_shelf_rollback(&s->e->undo);
     if (sqlite3_get_autocommit(s->db))
         return STORE_OK;
     return exec_stmt(s, ST_ROLLBACK, "cannot roll back");
@@ -980,7 +1081,8 @@ static int store_rollback(struct store *s)
 static int store_savepoint(struct store *s)
 {
     s->sp_mark = id_mark_take(s);
-    s->undo_sp_mark = undo_stack_mark(&s->e->undo);
+    struct undo_stack *u = undo_of(s); /* made by store_cmd_begin */
+    s->undo_sp_mark = u ? undo_stack_mark(u) : 0;
     return exec_stmt(s, ST_SAVEPOINT, "cannot open a savepoint");
 }
 
@@ -998,7 +1100,9 @@ static int store_rollback_to(struct store *s)
          * the block in memory. Had the ROLLBACK TO failed, the caller
          * rolls the whole batch back, which restores tx_mark. */
         id_mark_restore(s, &s->sp_mark);
-        undo_stack_rollback(&s->e->undo, s->undo_sp_mark);
+        struct undo_stack *u = undo_of(s);
+        if (u != NULL)
+            undo_stack_rollback(u, s->undo_sp_mark);
         rc = exec_stmt(s, ST_RELEASE, "cannot release a savepoint");
     }
     return rc;
@@ -1012,6 +1116,7 @@ int sqlite_write_begin(struct store_engine *e, struct store **w, char *err, size
     struct store *s = e->writer;
     *w = s;
     s->sp_open = 0;
+    sqlite_scope(s, (struct proto_str){"", 0});
     if (fault(s, STORE_FAULT_BEGIN, "cannot begin a write")) {
         snprintf(err, errcap, "%s", s->err);
         pthread_mutex_unlock(&e->write_lock);
@@ -1059,10 +1164,12 @@ int sqlite_cmd_begin(struct store *w, const struct proto_request *req)
      * fail for memory once the write is made. */
     if (fault(w, STORE_FAULT_UNDO, "out of memory for the undo history"))
         return STORE_ERROR;
-    if (undo_stack_reserve(&w->e->undo, 2) != 0)
+    struct undo_stack *u = undo_of(w);
+    if (u == NULL || undo_stack_reserve(u, 2) != 0)
         return failf(w, "out of memory for the undo history");
-    w->undo_cmd_mark = undo_stack_mark(&w->e->undo);
-    if (!needs_savepoint(req))
+    w->undo_cmd_mark = undo_stack_mark(u);
+    /* A user's ADD also writes its list's id counter (list_set_next). */
+    if (!needs_savepoint(req) && !(w->scope_len > 0 && req->cmd == PROTO_CMD_ADD))
         return STORE_OK;
     if (fault(w, STORE_FAULT_SAVEPOINT, "cannot open a savepoint"))
         return STORE_ERROR;
@@ -1080,8 +1187,9 @@ int sqlite_cmd_end(struct store *w, int failed)
         w->sp_open = 0;
         return STORE_OK; /* as SQLite's own: the next statement finds out */
     }
-    if (failed)
-        undo_stack_rollback(&w->e->undo, w->undo_cmd_mark);
+    struct undo_stack *u = undo_of(w);
+    if (failed && u != NULL)
+        undo_stack_rollback(u, w->undo_cmd_mark);
     if (!w->sp_open)
         return STORE_OK;
     w->sp_open = 0;
@@ -1111,7 +1219,7 @@ int sqlite_write_end(struct store_engine *e, int commit, char *err, size_t errca
         }
         if (rc == STORE_OK) {
             touched_publish(e);
-            undo_stack_commit(&e->undo);
+            undo_shelf_commit(&e->undo);
         } else if (err != NULL)
             snprintf(err, errcap, "%s", s->err);
     }
@@ -1135,12 +1243,17 @@ static struct proto_str col_str(sqlite3_stmt *st, int i)
     return v;
 }
 
-/* Hands the current row (TASK_COLS) to fn. */
-static int emit_task(sqlite3_stmt *st, store_task_fn fn, void *arg)
+/* Hands the current row (TASK_COLS) to fn, its id without the first
+ * strip bytes of its key (key_strip). */
+static int emit_task(sqlite3_stmt *st, size_t strip, store_task_fn fn, void *arg)
 {
     struct proto_task t;
     memset(&t, 0, sizeof(t));
     t.id = col_str(st, 0);
+    if (t.id.len > strip) {
+        t.id.ptr += strip;
+        t.id.len -= strip;
+    }
     t.text = col_str(st, 1);
     t.done = sqlite3_column_int(st, 2) != 0;
     t.pri = sqlite3_column_int(st, 3);
@@ -1162,7 +1275,7 @@ static int each_task(struct store *s, sqlite3_stmt *st, store_task_fn fn, void *
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         n++;
-        int stop = emit_task(st, fn, arg);
+        int stop = emit_task(st, key_strip(s), fn, arg);
         if (stop) {
             sqlite3_reset(st);
             return STORE_STOPPED;
@@ -1187,6 +1300,8 @@ static int tag_change(struct store *s, enum stmt_id which, struct proto_str id,
     sqlite3_stmt *st = s->st[which];
     bind_str(st, 1, id);
     bind_str(st, 2, tag);
+    if (which == ST_ADD_TAG)
+        bind_list(s, st);
     return exec_stmt(s, which, "cannot change a task's tags");
 }
 
@@ -1232,14 +1347,46 @@ static int ids_load(struct store *s)
     return STORE_OK;
 }
 
+/* A user's list counts its ids in its row of lists, read and written in
+ * the transaction (no block in memory: a user's ADDs are few beside the
+ * whole server's, and the row's page is hot). 1 when it has no row. */
+static int list_next(struct store *s, int64_t *next)
+{
+    sqlite3_stmt *st = s->st[ST_LIST_NEXT];
+    bind_list(s, st);
+    int rc = sqlite3_step(st);
+    *next = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 1;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return failf(s, "cannot read the list's id counter");
+    if (*next < 1)
+        *next = 1;
+    return STORE_OK;
+}
+
+static int list_set_next(struct store *s, int64_t next)
+{
+    sqlite3_stmt *st = s->st[ST_LIST_SET_NEXT];
+    bind_list(s, st);
+    sqlite3_bind_int64(st, 1, next);
+    return exec_stmt(s, ST_LIST_SET_NEXT, "cannot advance the list's id counter");
+}
+
 static int add_do(struct store *s, const struct proto_request *req, int64_t now, int64_t seq,
                   char id[PROTO_MAX_ID + 1])
 {
     sqlite3_stmt *st;
     int rc;
-    if ((rc = ids_load(s)) != STORE_OK)
+    int64_t next;
+    if (s->scope_len == 0) {
+        if ((rc = ids_load(s)) != STORE_OK)
+            return rc;
+        next = s->id_next;
+    } else if ((rc = list_next(s, &next)) != STORE_OK) {
         return rc;
+    }
     st = s->st[ST_INSERT];
+    bind_list(s, st);
     bind_str(st, 2, req->text);
     sqlite3_bind_int(st, 3, req->pri);
     if (req->due_op == 1)
@@ -1251,10 +1398,10 @@ static int add_do(struct store *s, const struct proto_request *req, int64_t now,
     /* INSERT OR IGNORE changes nothing when the id exists (a POST made
      * it): then the next number is tried. One statement in the usual case,
      * instead of a look-up and an insert. */
-    int64_t next = s->id_next;
+    struct key k;
     struct proto_str ids;
     for (;; next++) {
-        if (next >= s->id_end) {
+        if (s->scope_len == 0 && next >= s->id_end) {
             sqlite3_stmt *adv = s->st[ST_SET_NEXT_ID];
             sqlite3_bind_int64(adv, 1, next + ID_BLOCK);
             if ((rc = exec_stmt(s, ST_SET_NEXT_ID, "cannot advance the id counter")) != STORE_OK)
@@ -1262,7 +1409,7 @@ static int add_do(struct store *s, const struct proto_request *req, int64_t now,
             s->id_end = next + ID_BLOCK;
         }
         snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)next);
-        ids = (struct proto_str){id, strlen(id)};
+        ids = key_of(s, (struct proto_str){id, strlen(id)}, &k);
         bind_str(st, 1, ids);
         if ((rc = exec_stmt(s, ST_INSERT, "cannot add the task")) != STORE_OK)
             return rc;
@@ -1275,6 +1422,8 @@ static int add_do(struct store *s, const struct proto_request *req, int64_t now,
             return rc;
     if (req->ntags > 0 && (rc = set_tags(s, ids)) != STORE_OK)
         return rc;
+    if (s->scope_len > 0)
+        return list_set_next(s, next + 1);
     s->id_next = next + 1;
     return STORE_OK;
 }
@@ -1298,6 +1447,11 @@ static int64_t id_number(struct proto_str id)
  * past it (and no block is reserved until the next ADD needs one). */
 static int ids_pass(struct store *s, int64_t n)
 {
+    if (s->scope_len > 0) {
+        int64_t next;
+        int rc = list_next(s, &next);
+        return rc != STORE_OK || n < next ? rc : list_set_next(s, n + 1);
+    }
     int rc = ids_load(s);
     if (rc != STORE_OK || n < s->id_next)
         return rc;
@@ -1311,13 +1465,13 @@ static int ids_pass(struct store *s, int64_t n)
     return STORE_OK;
 }
 
-static int import_do(struct store *s, const struct proto_request *req, int64_t now, int64_t seq,
-                     int *outcome)
+static int import_do(struct store *s, const struct proto_request *req, struct proto_str key,
+                     int64_t now, int64_t seq, int *outcome)
 {
     sqlite3_stmt *st = s->st[ST_EXISTS];
     int rc;
-    touch(s, req->id);
-    bind_str(st, 1, req->id);
+    touch(s, key);
+    bind_str(st, 1, key);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1332,7 +1486,7 @@ static int import_do(struct store *s, const struct proto_request *req, int64_t n
 
     enum stmt_id which = exists ? ST_REPLACE : ST_RESTORE;
     st = s->st[which];
-    bind_str(st, 1, req->id);
+    bind_str(st, 1, key);
     bind_str(st, 2, req->text);
     sqlite3_bind_int(st, 3, req->done != 0);
     sqlite3_bind_int(st, 4, req->pri);
@@ -1343,17 +1497,19 @@ static int import_do(struct store *s, const struct proto_request *req, int64_t n
     sqlite3_bind_int64(st, 6, req->created == PROTO_TIME_NOW ? now : req->created);
     sqlite3_bind_int64(st, 7, req->updated == PROTO_TIME_NOW ? now : req->updated);
     sqlite3_bind_int64(st, 8, seq);
+    if (which == ST_RESTORE)
+        bind_list(s, st);
     if ((rc = exec_stmt(s, which, "cannot import the task")) != STORE_OK)
         return rc;
     if (exists) {
-        bind_str(s->st[ST_DEL_TAGS], 1, req->id);
+        bind_str(s->st[ST_DEL_TAGS], 1, key);
         if ((rc = exec_stmt(s, ST_DEL_TAGS, "cannot replace the task's tags")) != STORE_OK)
             return rc;
     }
     for (size_t i = 0; i < req->ntags; i++)
-        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+        if ((rc = tag_change(s, ST_ADD_TAG, key, req->tags[i])) != STORE_OK)
             return rc;
-    if ((exists || req->ntags > 0) && (rc = set_tags(s, req->id)) != STORE_OK)
+    if ((exists || req->ntags > 0) && (rc = set_tags(s, key)) != STORE_OK)
         return rc;
     int64_t n = id_number(req->id);
     if (n > 0 && (rc = ids_pass(s, n)) != STORE_OK)
@@ -1378,13 +1534,14 @@ int sqlite_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg
     if (s->pass_got || s->role == ROLE_WRITER)
         read_open(s);
     s->pass_got = 1;
-    bind_str(st, 1, id);
+    struct key k;
+    bind_str(st, 1, key_of(s, id, &k));
     /* Ids are unique: one step finds the task or says there is none, and
      * the statement is reset without the step that would only find the
      * end. */
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        int stop = emit_task(st, fn, arg);
+        int stop = emit_task(st, key_strip(s), fn, arg);
         sqlite3_reset(st);
         return stop ? STORE_STOPPED : STORE_OK;
     }
@@ -1395,11 +1552,12 @@ int sqlite_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg
 }
 
 /* The statement's changes: 0 rows means no such task. */
-static int edit_do(struct store *s, const struct proto_request *req, int64_t now, int64_t seq)
+static int edit_do(struct store *s, const struct proto_request *req, struct proto_str key,
+                   int64_t now, int64_t seq)
 {
     sqlite3_stmt *st = s->st[ST_EDIT];
     int rc;
-    touch(s, req->id);
+    touch(s, key);
 
     sqlite3_bind_int(st, 1, req->has_text);
     if (req->has_text)
@@ -1413,21 +1571,21 @@ static int edit_do(struct store *s, const struct proto_request *req, int64_t now
     else
         sqlite3_bind_null(st, 5);
     sqlite3_bind_int64(st, 6, now);
-    bind_str(st, 7, req->id);
+    bind_str(st, 7, key);
     sqlite3_bind_int64(st, 8, seq);
     if ((rc = exec_stmt(s, ST_EDIT, "cannot edit the task")) != STORE_OK)
         return rc;
     if (!changed(s))
         return STORE_NOTFOUND;
     for (size_t i = 0; i < req->nuntags; i++)
-        if ((rc = tag_change(s, ST_DEL_TAG, req->id, req->untags[i])) != STORE_OK)
+        if ((rc = tag_change(s, ST_DEL_TAG, key, req->untags[i])) != STORE_OK)
             return rc;
     for (size_t i = 0; i < req->ntags; i++)
-        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+        if ((rc = tag_change(s, ST_ADD_TAG, key, req->tags[i])) != STORE_OK)
             return rc;
     if (req->ntags > 0) {
         st = s->st[ST_COUNT_TAGS];
-        bind_str(st, 1, req->id);
+        bind_str(st, 1, key);
         rc = sqlite3_step(st);
         int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_reset(st);
@@ -1437,7 +1595,7 @@ static int edit_do(struct store *s, const struct proto_request *req, int64_t now
             return STORE_LIMIT;
     }
     if (req->ntags > 0 || req->nuntags > 0)
-        return set_tags(s, req->id);
+        return set_tags(s, key);
     return STORE_OK;
 }
 
@@ -1491,26 +1649,29 @@ static int64_t undo_seq(struct store *s)
     return s->e->undo_next++;
 }
 
-/* Drops from undo_old what the stack no longer holds, when it is full. */
+/* Drops from undo_old what s's list's stack no longer holds, when it is
+ * full. */
 static int undo_trim(struct store *s)
 {
-    const struct undo_stack *u = &s->e->undo;
-    if (u->n < UNDO_STACK_DEPTH)
+    const struct undo_stack *u = undo_of(s);
+    if (u == NULL || u->n < UNDO_STACK_DEPTH)
         return STORE_OK;
     const struct undo_ent *oldest = &u->ring[u->head]; /* full: head is the oldest */
     sqlite3_bind_int64(s->st[ST_UNDO_TRIM], 1, oldest->seq);
+    bind_list(s, s->st[ST_UNDO_TRIM]);
     return exec_stmt(s, ST_UNDO_TRIM, "cannot trim the undo history");
 }
 
-/* Moves the change task id's row holds to undo_old if UNDO may still
- * take it back. Trims undo_old of changes the stack no longer holds now
- * and then. */
-static int undo_keep(struct store *s, struct proto_str id)
+/* Moves the change task id's row (key) holds to undo_old if UNDO may
+ * still take it back. Trims undo_old of changes the stack no longer holds
+ * now and then. */
+static int undo_keep(struct store *s, struct proto_str id, struct proto_str key)
 {
     struct store_engine *e = s->e;
-    if (undo_stack_find(&e->undo, id) == NULL)
+    const struct undo_stack *u = undo_of(s);
+    if (u == NULL || undo_stack_find(u, id) == NULL)
         return STORE_OK;
-    bind_str(s->st[ST_UNDO_SAVE], 1, id);
+    bind_str(s->st[ST_UNDO_SAVE], 1, key);
     int rc = exec_stmt(s, ST_UNDO_SAVE, "cannot keep the change for UNDO");
     if (rc == STORE_OK && ++e->undo_saves >= 64) {
         e->undo_saves = 0;
@@ -1522,7 +1683,8 @@ static int undo_keep(struct store *s, struct proto_str id)
 static void undo_push(struct store *s, int64_t seq, int64_t kind, struct proto_str id)
 {
     /* Room was made by store_cmd_begin. */
-    if (undo_stack_push(&s->e->undo, seq, kind, id) != 0)
+    struct undo_stack *u = undo_of(s);
+    if (u == NULL || undo_stack_push(u, seq, kind, id) != 0)
         log_error("undo stack: no room for a change (a bug)");
 }
 
@@ -1536,32 +1698,29 @@ static int undo_load(struct store *s)
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return failf(s, "cannot read the undo history");
-    struct undo_ent v[UNDO_STACK_DEPTH];
-    size_t n = 0;
+    /* Each list's newest changes, oldest first: pushed in that order. */
+    undo_shelf_free(&e->undo);
     st = s->st[ST_UNDO_LOAD];
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < UNDO_STACK_DEPTH) {
-        struct proto_str id = col_str(st, 2);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct proto_str id = col_str(st, 2), list = col_str(st, 3);
         int64_t kind = sqlite3_column_int64(st, 1);
-        if ((kind & 7) < STORE_UNDO_ADD || (kind & 7) > STORE_UNDO_IMPORT || id.len > PROTO_MAX_ID)
+        size_t strip = list.len ? list.len + 1 : 0;
+        if ((kind & 7) < STORE_UNDO_ADD || (kind & 7) > STORE_UNDO_IMPORT || id.len <= strip ||
+            id.len - strip > PROTO_MAX_ID)
             continue;
-        v[n].seq = sqlite3_column_int64(st, 0);
-        v[n].kind = kind;
-        memcpy(v[n].id, id.ptr, id.len);
-        v[n].id[id.len] = '\0';
-        n++;
+        id.ptr += strip;
+        id.len -= strip;
+        struct undo_stack *u = undo_shelf_use(&e->undo, list);
+        if (u == NULL || undo_stack_reserve(u, 1) != 0) {
+            sqlite3_reset(st);
+            return failf(s, "out of memory for the undo history");
+        }
+        undo_stack_push(u, sqlite3_column_int64(st, 0), kind, id);
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    undo_shelf_commit(&e->undo);
+    if (rc != SQLITE_DONE)
         return failf(s, "cannot read the undo history");
-    undo_stack_free(&e->undo);
-    if (undo_stack_reserve(&e->undo, n) != 0)
-        return failf(s, "out of memory for the undo history");
-    while (n > 0) {
-        n--;
-        undo_stack_push(&e->undo, v[n].seq, v[n].kind,
-                        (struct proto_str){v[n].id, strlen(v[n].id)});
-    }
-    undo_stack_commit(&e->undo);
     return STORE_OK;
 }
 
@@ -1579,12 +1738,14 @@ int sqlite_import(struct store *s, const struct proto_request *req, int64_t now,
                   int *outcome)
 {
     int rc = STORE_OK;
+    struct key k;
+    struct proto_str key = key_of(s, req->id, &k);
     if (req->import_mode == PROTO_IMPORT_REPLACE)
-        rc = undo_keep(s, req->id);
+        rc = undo_keep(s, req->id, key);
     if (rc != STORE_OK)
         return rc;
     int64_t seq = undo_seq(s);
-    rc = import_do(s, req, now, seq, outcome);
+    rc = import_do(s, req, key, now, seq, outcome);
     if (rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED) {
         /* The run's number rides in the kind (tasks.u_kind, undo_old.kind)
          * above its three low bits, so that it survives a restart with no
@@ -1602,24 +1763,28 @@ int sqlite_import(struct store *s, const struct proto_request *req, int64_t now,
 
 int sqlite_edit(struct store *s, const struct proto_request *req, int64_t now)
 {
-    int rc = undo_keep(s, req->id);
+    struct key k;
+    struct proto_str key = key_of(s, req->id, &k);
+    int rc = undo_keep(s, req->id, key);
     if (rc != STORE_OK)
         return rc;
     int64_t seq = undo_seq(s);
     /* Pushed first: a failure after the row changed (a tag) is taken back
      * with the savepoint, and store_cmd_end takes the entry back. */
     undo_push(s, seq, STORE_UNDO_EDIT, req->id);
-    return edit_do(s, req, now, seq);
+    return edit_do(s, req, key, now, seq);
 }
 
 int sqlite_set_done(struct store *s, struct proto_str id, int done, int64_t now)
 {
-    int rc = undo_keep(s, id);
+    struct key k;
+    struct proto_str key = key_of(s, id, &k);
+    int rc = undo_keep(s, id, key);
     if (rc != STORE_OK)
         return rc;
     int64_t seq = undo_seq(s);
     int kind = done ? STORE_UNDO_DONE : STORE_UNDO_UNDONE;
-    rc = set_done_do(s, id, done, now, kind, seq);
+    rc = set_done_do(s, key, done, now, kind, seq);
     if (rc == STORE_OK)
         undo_push(s, seq, kind, id);
     return rc;
@@ -1627,19 +1792,21 @@ int sqlite_set_done(struct store *s, struct proto_str id, int done, int64_t now)
 
 int sqlite_del(struct store *s, struct proto_str id)
 {
-    int rc = undo_keep(s, id);
+    struct key k;
+    struct proto_str key = key_of(s, id, &k);
+    int rc = undo_keep(s, id, key);
     if (rc != STORE_OK)
         return rc;
     int64_t seq = undo_seq(s);
     sqlite3_stmt *st = s->st[ST_UNDO_SAVE_DEL];
-    bind_str(st, 1, id);
+    bind_str(st, 1, key);
     sqlite3_bind_int64(st, 2, seq);
     if ((rc = exec_stmt(s, ST_UNDO_SAVE_DEL, "cannot keep the task for UNDO")) != STORE_OK)
         return rc;
     if (!changed(s))
         return STORE_NOTFOUND;
     undo_push(s, seq, STORE_UNDO_DEL, id);
-    return del_do(s, id);
+    return del_do(s, key);
 }
 
 /* Gives task id exactly the tags of list, a comma-joined list as the tags
@@ -1749,10 +1916,12 @@ static int undo_change(struct store *s, struct proto_str id, int64_t seq, int *e
 }
 
 /* Undoes the newest entry; *e is set to it. */
-static int undo_one(struct store *s, struct undo_ent *e, int *existed, int *exists)
+static int undo_one(struct store *s, struct undo_stack *u, struct undo_ent *e, int *existed,
+                    int *exists)
 {
-    *e = *undo_stack_top(&s->e->undo);
-    struct proto_str id = {e->id, strlen(e->id)};
+    *e = *undo_stack_top(u);
+    struct key k;
+    struct proto_str id = key_of(s, (struct proto_str){e->id, strlen(e->id)}, &k);
     int rc;
     touch(s, id);
     *existed = 1;
@@ -1763,7 +1932,7 @@ static int undo_one(struct store *s, struct undo_ent *e, int *existed, int *exis
         *exists = 1;
         rc = undo_change(s, id, e->seq, existed);
     }
-    if (rc == STORE_OK && undo_stack_pop(&s->e->undo) != 0)
+    if (rc == STORE_OK && undo_stack_pop(u) != 0)
         rc = failf(s, "out of memory for the undo history");
     return rc;
 }
@@ -1771,7 +1940,10 @@ static int undo_one(struct store *s, struct undo_ent *e, int *existed, int *exis
 int sqlite_undo(struct store *s, struct store_undone *out, store_undone_fn each, void *arg)
 {
     memset(out, 0, sizeof(*out));
-    const struct undo_ent *top = undo_stack_top(&s->e->undo);
+    struct undo_stack *u = undo_of(s);
+    if (u == NULL)
+        return failf(s, "out of memory for the undo history");
+    const struct undo_ent *top = undo_stack_top(u);
     if (top == NULL)
         return STORE_NOTFOUND;
     int64_t kind = top->kind;
@@ -1781,7 +1953,7 @@ int sqlite_undo(struct store *s, struct store_undone *out, store_undone_fn each,
     do {
         struct undo_ent e;
         int existed, exists;
-        int rc = undo_one(s, &e, &existed, &exists);
+        int rc = undo_one(s, u, &e, &existed, &exists);
         snprintf(out->kind, sizeof(out->kind), "%s", undo_kind_name[e.kind & 7]);
         snprintf(out->id, sizeof(out->id), "%s", e.id);
         if (rc != STORE_OK)
@@ -1791,22 +1963,25 @@ int sqlite_undo(struct store *s, struct store_undone *out, store_undone_fn each,
         out->count++;
         if (each != NULL)
             each(arg, (struct proto_str){out->id, strlen(out->id)}, existed, exists);
-        if (undo_stack_reserve(&s->e->undo, 1) != 0)
+        if (undo_stack_reserve(u, 1) != 0)
             return failf(s, "out of memory for the undo history");
-        top = undo_stack_top(&s->e->undo);
+        top = undo_stack_top(u);
     } while ((kind & 7) == STORE_UNDO_IMPORT && top != NULL && top->kind == kind);
     return STORE_OK;
 }
 
 int sqlite_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now)
 {
-    int rc = undo_keep(s, id);
+    struct key k;
+    struct proto_str key = key_of(s, id, &k);
+    int rc = undo_keep(s, id, key);
     if (rc != STORE_OK)
         return rc;
     sqlite3_stmt *st = s->st[ST_PUT];
-    touch(s, id);
-    bind_str(st, 1, id);
+    touch(s, key);
+    bind_str(st, 1, key);
     bind_str(st, 2, text);
+    bind_list(s, st);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, undo_seq(s));
     return exec_stmt(s, ST_PUT, "cannot store the task");
@@ -1852,9 +2027,9 @@ static void list_sql(char *sql, size_t cap, struct list_shape sh, const struct p
      * carry the tag, not every task. */
     if (sh.ntags > 0)
         SQL_ADD("SELECT " TASK_COLS " FROM task_tags g0 CROSS JOIN tasks t"
-                " ON t.id = g0.task_id WHERE g0.tag = ?1");
+                " ON t.id = g0.task_id WHERE g0.list = " LIST_P " AND g0.tag = ?1");
     else
-        SQL_ADD("SELECT " TASK_COLS " FROM tasks t WHERE 1");
+        SQL_ADD("SELECT " TASK_COLS " FROM tasks t WHERE t.list = " LIST_P);
     if (sh.filter == PROTO_FILTER_PENDING || (sh.custom && req->overdue))
         SQL_ADD(" AND t.done = 0");
     else if (sh.filter == PROTO_FILTER_DONE)
@@ -1968,6 +2143,7 @@ int sqlite_list(struct store *s, const struct proto_request *req, store_task_fn 
     if (sh.word)
         bind_str(st, (int)sh.ntags + 1, req->text);
     bind_custom(st, req);
+    bind_list(s, st);
     int rc = each_task(s, st, fn, arg, NULL);
     if (owned)
         sqlite3_finalize(st);
@@ -1979,6 +2155,7 @@ int sqlite_tags(struct store *s, store_tag_fn fn, void *arg)
     sqlite3_stmt *st = s->st[ST_TAGS];
     int rc;
     read_open(s);
+    bind_list(s, st);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (fn(arg, col_str(st, 0), sqlite3_column_int64(st, 1)) != 0) {
             sqlite3_reset(st);
@@ -1993,6 +2170,7 @@ int sqlite_count(struct store *s, int64_t *n)
 {
     sqlite3_stmt *st = s->st[ST_COUNT];
     read_open(s);
+    bind_list(s, st);
     int rc = sqlite3_step(st);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -2031,6 +2209,7 @@ int sqlite_cursor_open(struct store *s, const struct proto_request *req, struct 
     memset(k, 0, sizeof(*k));
     k->kind = STORE_KIND_SQLITE;
     k->s = s;
+    k->strip = key_strip(s);
     if (sh.custom) {
         /* A list in another order is sorted by SQLite at its first step,
          * as a list with tags is; the halves below only help creation order. */
@@ -2052,14 +2231,15 @@ int sqlite_cursor_open(struct store *s, const struct proto_request *req, struct 
     if (ntags > 0) {
         /* The first tag's tasks, from its index alone: no list is longer. */
         if (s->tag_tasks == NULL &&
-            sqlite3_prepare_v3(s->db, "SELECT count(*) FROM task_tags WHERE tag = ?1", -1,
-                               SQLITE_PREPARE_PERSISTENT, &s->tag_tasks, NULL) != SQLITE_OK) {
+            sqlite3_prepare_v3(s->db, "SELECT count(*) FROM task_tags WHERE list = ?2 AND tag = ?1",
+                               -1, SQLITE_PREPARE_PERSISTENT, &s->tag_tasks, NULL) != SQLITE_OK) {
             s->tag_tasks = NULL;
             failf(s, "cannot prepare LIST's count");
             return cursor_fail(k);
         }
         read_open(s);
         sqlite3_bind_text(s->tag_tasks, 1, req->tags[0].ptr, (int)req->tags[0].len, SQLITE_STATIC);
+        sqlite3_bind_text(s->tag_tasks, 2, s->scope, (int)s->scope_len, SQLITE_STATIC);
         if (sqlite3_step(s->tag_tasks) == SQLITE_ROW)
             k->most = sqlite3_column_int64(s->tag_tasks, 0);
         sqlite3_reset(s->tag_tasks);
@@ -2084,6 +2264,7 @@ int sqlite_cursor_open(struct store *s, const struct proto_request *req, struct 
             sqlite3_bind_text(bound[i], (int)ntags + 1, req->text.ptr, (int)req->text.len,
                               SQLITE_TRANSIENT);
         bind_custom(bound[i], req);
+        sqlite3_bind_text(bound[i], LIST_PARAM, s->scope, (int)s->scope_len, SQLITE_TRANSIENT);
     }
     s->cur_open = 1;
     *out = k;
@@ -2165,7 +2346,7 @@ int sqlite_cursor_next(struct store_cursor *k, store_task_fn fn, void *arg)
         if (best < 0)
             return STORE_OK;
         k->has[best] = 0;
-        if (emit_task(k->st[best], fn, arg) != 0)
+        if (emit_task(k->st[best], k->strip, fn, arg) != 0)
             return STORE_STOPPED;
     }
 }
@@ -2281,15 +2462,36 @@ int sqlite_users(struct store *s, store_user_fn fn, void *arg)
     return rc == SQLITE_DONE ? STORE_OK : failf(s, "cannot read users");
 }
 
-void sqlite_scope(struct store *s, struct proto_str list)
-{
-    (void)s;
-    (void)list;
-}
-
+/* Every key of the list counts as changed (touch) before the rows go, so
+ * that no cache answers for them afterwards; the undo stack is emptied by
+ * pops, which the transaction's rollback would take back as the rows. */
 int sqlite_list_drop(struct store *w, struct proto_str list, int64_t *n)
 {
-    (void)list;
     *n = 0;
-    return failf(w, "not yet");
+    if (list.len == 0)
+        return failf(w, "the default list cannot be dropped");
+    sqlite_scope(w, list);
+    sqlite3_stmt *st = w->st[ST_LIST_KEYS];
+    bind_list(w, st);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        touch(w, col_str(st, 0));
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return failf(w, "cannot read the list's tasks");
+    static const enum stmt_id drops[] = {ST_LIST_DROP_TASKS, ST_LIST_DROP_TAGS, ST_LIST_DROP_UNDO,
+                                         ST_LIST_DROP_NEXT};
+    for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
+        bind_list(w, w->st[drops[i]]);
+        if ((rc = exec_stmt(w, drops[i], "cannot drop the list")) != STORE_OK)
+            return rc;
+    }
+    struct undo_stack *u = undo_of(w);
+    if (u == NULL || undo_stack_reserve(u, u->n) != 0)
+        return failf(w, "out of memory for the undo history");
+    while (u->n > 0)
+        undo_stack_pop(u);
+    return STORE_OK;
 }

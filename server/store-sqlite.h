@@ -97,10 +97,10 @@ struct store_engine {
     size_t ntouched;
     unsigned char touched_bit[CHANGE_SLOTS / 8];
 
-    /* UNDO's order of changes (undo-stack.h), the next change number
-     * (tasks.ver), and the saves to undo_old since its last trim; the
-     * writer's, under write_lock. */
-    struct undo_stack undo;
+    /* UNDO's order of changes, a stack per list (undo-stack.h), the next
+     * change number (tasks.ver), and the saves to undo_old since its last
+     * trim; the writer's, under write_lock. */
+    struct undo_shelf undo;
     int64_t undo_next;
     unsigned undo_saves;
 

@@ -339,9 +339,9 @@ enum store_logged_kind {
 /* One row of the log, as fn is handed it; its strings live until fn
  * returns. */
 struct store_logged {
-    uint64_t seq;    /* the log's number: one more than the row before */
-    int kind;        /* enum store_logged_kind */
-    unsigned fields; /* the fields the change set (change.h's CHANGE_F_*) */
+    uint64_t seq;          /* the log's number: one more than the row before */
+    int kind;              /* enum store_logged_kind */
+    unsigned fields;       /* the fields the change set (change.h's CHANGE_F_*) */
     struct proto_str list; /* the task's list (store_scope); id is its id there */
     struct proto_str id;
     /* The task as the change's batch left it at its COMMIT (NULL for a

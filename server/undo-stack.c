@@ -159,3 +159,113 @@ int undo_stack_reserve(struct undo_stack *st, size_t n)
     st->jcap = cap;
     return 0;
 }
+
+/* ---- the shelf: one stack per list ---- */
+
+void undo_shelf_init(struct undo_shelf *sh)
+{
+    memset(sh, 0, sizeof(*sh));
+}
+
+void undo_shelf_free(struct undo_shelf *sh)
+{
+    for (size_t i = 0; i < sh->cap; i++) {
+        if (sh->slot[i] != NULL) {
+            undo_stack_free(&sh->slot[i]->st);
+            free(sh->slot[i]);
+        }
+    }
+    free(sh->slot);
+    free(sh->used);
+    undo_shelf_init(sh);
+}
+
+/* The slot where list is, or the empty one where it would go. */
+static size_t shelf_slot(const struct undo_shelf *sh, struct proto_str list)
+{
+    size_t i = id_hash(list) & (sh->cap - 1);
+    while (sh->slot[i] != NULL &&
+           !(sh->slot[i]->len == list.len && memcmp(sh->slot[i]->name, list.ptr, list.len) == 0))
+        i = (i + 1) & (sh->cap - 1);
+    return i;
+}
+
+struct undo_stack *undo_shelf_find(struct undo_shelf *sh, struct proto_str list)
+{
+    if (sh->cap == 0)
+        return NULL;
+    struct undo_shelf_ent *e = sh->slot[shelf_slot(sh, list)];
+    return e != NULL ? &e->st : NULL;
+}
+
+/* Doubles the table (or makes its first): 0, or -1 out of memory. */
+static int shelf_grow(struct undo_shelf *sh)
+{
+    size_t cap = sh->cap ? sh->cap * 2 : 16;
+    struct undo_shelf_ent **slot = calloc(cap, sizeof(*slot));
+    if (slot == NULL)
+        return -1;
+    struct undo_shelf old = *sh;
+    sh->slot = slot;
+    sh->cap = cap;
+    for (size_t i = 0; i < old.cap; i++) {
+        if (old.slot[i] != NULL) {
+            struct proto_str name = {old.slot[i]->name, old.slot[i]->len};
+            sh->slot[shelf_slot(sh, name)] = old.slot[i];
+        }
+    }
+    free(old.slot);
+    return 0;
+}
+
+struct undo_stack *undo_shelf_use(struct undo_shelf *sh, struct proto_str list)
+{
+    if (list.len > UNDO_SHELF_NAME)
+        return NULL;
+    struct undo_shelf_ent *e = sh->cap ? sh->slot[shelf_slot(sh, list)] : NULL;
+    if (e != NULL && e->used)
+        return &e->st; /* the usual case: nothing to allocate */
+    /* Room in the used list first, so that nothing below fails half-way. */
+    if (sh->nused == sh->capused) {
+        size_t cap = sh->capused ? sh->capused * 2 : 8;
+        struct undo_shelf_ent **u = realloc(sh->used, cap * sizeof(*u));
+        if (u == NULL)
+            return NULL;
+        sh->used = u;
+        sh->capused = cap;
+    }
+    if (e == NULL) {
+        /* At most three quarters full, so that probes stay short. */
+        if ((sh->n + 1) * 4 > sh->cap * 3 && shelf_grow(sh) != 0)
+            return NULL;
+        e = calloc(1, sizeof(*e));
+        if (e == NULL)
+            return NULL;
+        memcpy(e->name, list.ptr, list.len);
+        e->len = list.len;
+        undo_stack_init(&e->st);
+        sh->slot[shelf_slot(sh, list)] = e;
+        sh->n++;
+    }
+    e->used = 1;
+    sh->used[sh->nused++] = e;
+    return &e->st;
+}
+
+void undo_shelf_commit(struct undo_shelf *sh)
+{
+    for (size_t i = 0; i < sh->nused; i++) {
+        undo_stack_commit(&sh->used[i]->st);
+        sh->used[i]->used = 0;
+    }
+    sh->nused = 0;
+}
+
+void undo_shelf_rollback(struct undo_shelf *sh)
+{
+    for (size_t i = 0; i < sh->nused; i++) {
+        undo_stack_rollback(&sh->used[i]->st, 0);
+        sh->used[i]->used = 0;
+    }
+    sh->nused = 0;
+}

@@ -72,4 +72,41 @@ void undo_stack_rollback(struct undo_stack *st, size_t mark);
 /* The transaction committed: what it did stays; the journal is emptied. */
 void undo_stack_commit(struct undo_stack *st);
 
+/*
+ * The stacks of every list (store.h's store_scope): each list's newest
+ * UNDO_STACK_DEPTH changes are its own, whatever other lists do. A stack
+ * is made the first time its list writes, and found by name in a hash
+ * table. The shelf remembers which stacks a transaction used, so that
+ * undo_shelf_commit() and undo_shelf_rollback() cost those stacks, not
+ * every list's. Under the engine's write turn only, as the stacks.
+ */
+#define UNDO_SHELF_NAME 64 /* bytes of a list's name: STORE_MAX_LIST */
+
+struct undo_shelf_ent {
+    char name[UNDO_SHELF_NAME + 1];
+    size_t len;
+    int used; /* in the shelf's used list: the open transaction touched it */
+    struct undo_stack st;
+};
+
+struct undo_shelf {
+    struct undo_shelf_ent **slot; /* open addressing, cap a power of two */
+    size_t n, cap;
+    struct undo_shelf_ent **used; /* those the open transaction touched */
+    size_t nused, capused;
+};
+
+void undo_shelf_init(struct undo_shelf *sh);
+void undo_shelf_free(struct undo_shelf *sh);
+/* The stack of list, made (empty) if it has none yet, and counted as used
+ * by the open transaction; NULL when out of memory or the name is longer
+ * than UNDO_SHELF_NAME. */
+struct undo_stack *undo_shelf_use(struct undo_shelf *sh, struct proto_str list);
+/* The stack of list if it has one, else NULL; not counted as used. */
+struct undo_stack *undo_shelf_find(struct undo_shelf *sh, struct proto_str list);
+/* undo_stack_commit / undo_stack_rollback(st, 0) of every stack the open
+ * transaction used; it then has used none. */
+void undo_shelf_commit(struct undo_shelf *sh);
+void undo_shelf_rollback(struct undo_shelf *sh);
+
 #endif /* TODO_SERVER_UNDO_STACK_H */

@@ -576,8 +576,9 @@ static void older_schema_upgraded(void **state)
         SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "kept");
-    /* Step 4 (accounts) made the users table, empty: nobody was added. */
-    assert_int_equal(sqlite3_column_int(s, 1), 4);
+    /* Step 4 (accounts) made the users table, empty: nobody was added;
+     * step 5 the lists. */
+    assert_int_equal(sqlite3_column_int(s, 1), 5);
     assert_int_equal(sqlite3_column_int(s, 2), 0);
     sqlite3_finalize(s);
     sqlite3_close(h);
@@ -636,6 +637,58 @@ static void version1_tags_upgraded(void **state)
     assert_non_null(strstr(cli_cmd(c, "GET 2\n"), "2 done high 2026-12-01 - "));
     assert_non_null(strstr(cli_cmd(c, "GET 3\n"), "3 pending - - a,b "));
     assert_string_equal(cli_cmd(c, "TAGS\n"), "DATA 4\r\na 1\r\nalpha 1\r\nb 1\r\nbeta 1\r\n");
+    cli_close(c);
+    stop_clean(&p);
+}
+
+/* A database of schema version 2 (before UNDO, accounts and lists) keeps
+ * every task, with its id, tags and times, in the default list that a
+ * server without users serves; ADD goes on from its counter, and the new
+ * steps work on it (UNDO of a change made after the upgrade). */
+static void version2_keeps_every_task(void **state)
+{
+    (void)state;
+    db_exec("PRAGMA journal_mode=WAL;"
+            "CREATE TABLE tasks(id TEXT PRIMARY KEY, text TEXT NOT NULL,"
+            " done INTEGER NOT NULL DEFAULT 0, pri INTEGER NOT NULL DEFAULT 0, due TEXT,"
+            " created INTEGER NOT NULL, updated INTEGER NOT NULL, tags TEXT);"
+            "CREATE INDEX tasks_by_done ON tasks(done, created);"
+            "CREATE TABLE task_tags(task_id TEXT NOT NULL, tag TEXT NOT NULL,"
+            " PRIMARY KEY(task_id, tag)) WITHOUT ROWID;"
+            "CREATE INDEX task_tags_by_tag ON task_tags(tag);"
+            "CREATE TABLE meta(next_id INTEGER NOT NULL);"
+            "INSERT INTO meta(next_id) VALUES(8);"
+            "INSERT INTO tasks VALUES('1', 'one', 0, 0, NULL, 1700000000, 1700000000, 'home');"
+            "INSERT INTO tasks VALUES('7', 'seven', 1, 3, '2026-12-01', 1700000001, 1700000002,"
+            " NULL);"
+            "INSERT INTO tasks VALUES('task_01', 'tutorial', 0, 0, NULL, 1700000003, 1700000003,"
+            " NULL);"
+            "INSERT INTO task_tags VALUES('1', 'home');"
+            "PRAGMA user_version = 2;");
+
+    struct server_proc p;
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "LIST all\n"),
+                        "DATA 3\r\n"
+                        "1 pending - - home 2023-11-14T22:13:20Z 2023-11-14T22:13:20Z \"one\"\r\n"
+                        "7 done high 2026-12-01 - 2023-11-14T22:13:21Z 2023-11-14T22:13:22Z "
+                        "\"seven\"\r\n"
+                        "task_01 pending - - - 2023-11-14T22:13:23Z 2023-11-14T22:13:23Z "
+                        "\"tutorial\"\r\n");
+    assert_string_equal(cli_cmd(c, "GET/task_01/status\n"), "tutorial\r\n");
+    assert_string_equal(cli_cmd(c, "TAGS\n"), "DATA 1\r\nhome 1\r\n");
+    assert_string_equal(cli_cmd(c, "ADD eight +home\n"), "OK 8\r\n");
+    static const char home[] =
+        "DATA 2\r\n"
+        "1 pending - - home 2023-11-14T22:13:20Z 2023-11-14T22:13:20Z \"one\"\r\n"
+        "8 pending - - home ";
+    assert_true(strncmp(cli_cmd(c, "LIST +home\n"), home, sizeof(home) - 1) == 0);
+    assert_string_equal(cli_cmd(c, "DEL 7\n"), "OK 7\r\n");
+    assert_string_equal(cli_cmd(c, "UNDO\n"), "OK undid del 7\r\n");
+    assert_non_null(strstr(cli_cmd(c, "GET 7\n"), "7 done high 2026-12-01 - 2023-11-14T22:13:21Z"));
+    assert_true(strncmp(cli_cmd(c, "LIST all\n"), "DATA 4\r\n", 8) == 0);
     cli_close(c);
     stop_clean(&p);
 }
@@ -768,6 +821,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(sync_full, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(older_schema_upgraded, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(version1_tags_upgraded, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(version2_keeps_every_task, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(second_server_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(full_disk_refuses_writes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(ids_after_failed_batch, make_dir, remove_dir),

@@ -1588,8 +1588,7 @@ static void lists_are_apart(struct fx *f)
     assert_int_equal(get_in(f, "alice", "task_01", &t), STORE_OK);
     assert_string_equal(t.text, "alice's key");
     char out[32];
-    assert_int_equal(write_in(f, "carol", "IMPORT fail 1 pending - - carol's +c",
-                              out, sizeof(out)),
+    assert_int_equal(write_in(f, "carol", "IMPORT fail 1 pending - - carol's +c", out, sizeof(out)),
                      STORE_OK);
     assert_string_equal(out, "imported"); /* bob's 1 is not carol's */
     assert_string_equal(texts_in(f, "carol"), "1=carol's");
