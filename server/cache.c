@@ -189,7 +189,7 @@ static struct entry *find(const struct where *w, struct proto_str id, int enc, i
 
 static int usable(struct cache *c, struct proto_str id, int enc)
 {
-    return c != NULL && id.len > 0 && id.len <= PROTO_MAX_ID && enc >= 0 && enc <= UINT8_MAX;
+    return c != NULL && id.len > 0 && id.len <= CACHE_KEY_MAX && enc >= 0 && enc <= UINT8_MAX;
 }
 
 size_t cache_get(struct cache *c, struct proto_str id, int encoding, uint64_t *stamp, uint32_t *key,

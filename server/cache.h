@@ -42,6 +42,11 @@
 
 struct cache;
 
+/* An entry's id is the task's key across lists (store.h's store_scope):
+ * its id in the default list, "LIST/ID" in a user's, so that two users'
+ * task 1 are two entries. At most this many bytes. */
+#define CACHE_KEY_MAX (PROTO_MAX_USER + 1 + PROTO_MAX_ID)
+
 /* What STATS shows. */
 struct cache_stats {
     unsigned long long entries;   /* replies kept now (stale ones included) */

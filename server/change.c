@@ -57,7 +57,7 @@ int change_log_set_task(struct change_log *l, size_t i, const struct proto_task 
 }
 
 void change_log_add(struct change_log *l, enum change_kind kind, enum proto_cmd cmd,
-                    unsigned fields, struct proto_str id)
+                    unsigned fields, struct proto_str list, struct proto_str id)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -79,6 +79,9 @@ void change_log_add(struct change_log *l, enum change_kind kind, enum proto_cmd 
     c->done = 0;
     memcpy(c->id, id.ptr, n);
     c->id[n] = '\0';
+    n = list.len < PROTO_MAX_USER ? list.len : PROTO_MAX_USER;
+    memcpy(c->list, list.ptr, n);
+    c->list[n] = '\0';
 }
 
 void change_log_truncate(struct change_log *l, size_t mark)

@@ -36,7 +36,8 @@ struct change {
     enum change_kind kind;
     enum proto_cmd cmd; /* the command that made it */
     unsigned fields;    /* CHANGE_F_* */
-    char id[PROTO_MAX_ID + 1];
+    char list[PROTO_MAX_USER + 1]; /* the task's list (store.h's store_scope) */
+    char id[PROTO_MAX_ID + 1];     /* its id in that list */
     /* CHANGE_PUT: 1 when the key was there before (an edit), 0 when the
      * put made it (an add), -1 when nobody asked (no one watched). */
     int existed;
@@ -60,9 +61,9 @@ void change_log_init(struct change_log *l);
 void change_log_free(struct change_log *l);
 /* Empties l, keeping its memory for the next batch (up to a bound). */
 void change_log_clear(struct change_log *l);
-/* Appends a record; on no memory sets l->lost instead. */
+/* Appends a record of task id of list; on no memory sets l->lost instead. */
 void change_log_add(struct change_log *l, enum change_kind kind, enum proto_cmd cmd,
-                    unsigned fields, struct proto_str id);
+                    unsigned fields, struct proto_str list, struct proto_str id);
 /* Keeps task t (as it is right after the change) with record i; 0, or -1
  * when out of memory (the record then has no task, and its event is made
  * from the store at the end of the batch, watch.c). */

@@ -57,6 +57,23 @@ static enum cmd_rc errorf(struct cmd_ctx *x, enum proto_err e, const char *fmt, 
     return CMD_REFUSED;
 }
 
+/* The list the connection works in (cmd_ctx.list). */
+static struct proto_str list_of(const struct cmd_ctx *x)
+{
+    return x->list != NULL ? (struct proto_str){x->list, strlen(x->list)}
+                           : (struct proto_str){"", 0};
+}
+
+/* Sets the connection's list: its user's name, or "" (the default). */
+static void set_list(struct cmd_ctx *x, struct proto_str name)
+{
+    if (x->list == NULL)
+        return;
+    size_t n = name.len < PROTO_MAX_USER ? name.len : PROTO_MAX_USER;
+    memcpy(x->list, name.ptr, n);
+    x->list[n] = '\0';
+}
+
 static enum cmd_rc store_failed(struct cmd_ctx *x, const char *verb)
 {
     const char *why = store_errmsg(x->store);
@@ -92,7 +109,7 @@ static void changed(struct cmd_ctx *x, enum change_kind kind, enum proto_cmd cmd
     if (x->changes == NULL)
         return;
     size_t n = x->changes->n;
-    change_log_add(x->changes, kind, cmd, fields, id);
+    change_log_add(x->changes, kind, cmd, fields, list_of(x), id);
     if (x->changes->n == n)
         return; /* not kept (no memory): the log says it lost one */
     x->changes->v[n].existed = existed;
@@ -201,16 +218,34 @@ static int run_task(void *arg, const struct proto_task *t)
  * tutorial's GET/ is this command too: its sink makes the bare text of the
  * task of it.
  */
+/* The cache's key of task id in the connection's list (cache.h): the id
+ * itself in the default list. */
+static struct proto_str cache_key(const struct cmd_ctx *x, struct proto_str id,
+                                  char buf[CACHE_KEY_MAX])
+{
+    struct proto_str list = list_of(x);
+    if (list.len == 0)
+        return id;
+    if (id.len > PROTO_MAX_ID)
+        return (struct proto_str){"", 0}; /* the parser lets none through; not cached */
+    memcpy(buf, list.ptr, list.len);
+    buf[list.len] = '/';
+    memcpy(buf + list.len + 1, id.ptr, id.len);
+    return (struct proto_str){buf, list.len + 1 + id.len};
+}
+
 static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
 {
     struct result_sink *k = x->sink;
+    char kb[CACHE_KEY_MAX];
+    struct proto_str ck = cache_key(x, req->id, kb);
     struct task_run r = {.k = k};
     uint64_t stamp = 0;
     uint32_t key = 0;
     int cacheable = x->cache != NULL && !x->in_batch && k->encoding != 0 && k->ops->mark != NULL;
     if (cacheable) {
         char hit[CACHE_ENTRY_BYTES];
-        size_t len = cache_get(x->cache, req->id, k->encoding, &stamp, &key, hit);
+        size_t len = cache_get(x->cache, ck, k->encoding, &stamp, &key, hit);
         if (len > 0 && store_unchanged_key(x->store, key, stamp)) {
             count(&x->counters->cache_hits);
             if (k->ops->raw(k, hit, len) != 0)
@@ -228,8 +263,7 @@ static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
         const char *p;
         size_t n;
         if (cacheable && !k->failed && k->ops->since(k, mark, &p, &n) == 0)
-            cache_put(x->cache, req->id, k->encoding, stamp, store_change_key(x->store, req->id), p,
-                      n);
+            cache_put(x->cache, ck, k->encoding, stamp, store_change_key(x->store, req->id), p, n);
         return CMD_DONE;
     }
     result_drop(k);
@@ -530,12 +564,16 @@ static enum cmd_rc auth_user(struct cmd_ctx *x, const struct proto_request *req)
         return errorf(x, PROTO_E_AUTH, "the account %.*s is locked", (int)name.len, name.ptr);
     }
     x->authed = 1;
+    set_list(x, name); /* from now on the connection works in the user's own list */
     result_ok(x->sink, NULL);
     return CMD_DONE;
 }
 
 static enum cmd_rc cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
 {
+    /* Whatever the outcome, the list of an earlier login is left: a wrong
+     * AUTH logs out, and the shared password works in the default list. */
+    set_list(x, (struct proto_str){"", 0});
     if (req->user.len > 0 && x->cfg->accounts)
         return auth_user(x, req);
     if (!x->cfg->auth.enabled && x->cfg->accounts)
@@ -733,6 +771,9 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
         errorf(x, PROTO_E_INTERNAL, "%s is not implemented", info->name);
         goto out;
     }
+    /* Every store call below works in the connection's list, and in no
+     * other: the store is the worker's, lent to each connection in turn. */
+    store_scope(x->store, list_of(x));
     if (!(info->flags & PROTO_CMDF_WRITE)) {
         x->used_batch = x->in_batch && reads_store(req->cmd);
         fn(x, req);
@@ -750,6 +791,7 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
         goto out;
     }
     x->store = w;
+    store_scope(w, list_of(x));
     if (store_cmd_begin(w, req) != STORE_OK) {
         store_failed(x, info->name);
         goto out;

@@ -76,6 +76,12 @@ struct cmd_ctx {
      * takes the turn and checks it itself. */
     int auth_checked;
     int authed; /* in/out: this connection sent the right password */
+    /* in/out: the list the connection's commands work in (store.h's
+     * store_scope), NUL-terminated in PROTO_MAX_USER + 1 bytes that the
+     * front end keeps: a right AUTH USER PASSWORD sets it to the user's
+     * name, a right AUTH PASSWORD (or any wrong AUTH) to the default list
+     * "". NULL: always the default list. */
+    char *list;
     /* in/out: the run of IMPORT lines this connection is sending (store.h's
      * store_import), which UNDO takes back as one step; any other request
      * ends it (0). */

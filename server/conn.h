@@ -69,6 +69,9 @@ struct conn {
      * epoll_ctl that would change nothing (worker.c, arm). */
     uint32_t armed;
     int64_t import_run; /* cmd_ctx.import_run, kept between requests */
+    /* cmd_ctx.list: the list the connection works in, its user's once
+     * AUTH USER succeeded, else the default list "". */
+    char list[PROTO_MAX_USER + 1];
 
     unsigned authed : 1;    /* sent the right password */
     unsigned paused : 1;    /* not reading: too many replies wait to be sent */

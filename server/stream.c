@@ -53,7 +53,8 @@ void streams_close(void)
     }
 }
 
-struct stream *stream_start(int fd, const struct proto_request *req, int64_t now_ms, int *busy,
+struct stream *stream_start(int fd, const struct proto_request *req, struct proto_str list,
+                            int64_t now_ms, int *busy,
                             char *err, size_t errcap)
 {
     struct stream *st = NULL;
@@ -83,6 +84,7 @@ struct stream *stream_start(int fd, const struct proto_request *req, int64_t now
         st->store = NULL;
         goto fail;
     }
+    store_scope(st->store, list);
     if (store_cursor_open(st->store, req, &st->cur) != STORE_OK) {
         snprintf(err, errcap, "%s", store_errmsg(st->store));
         store_read_end(st->store);

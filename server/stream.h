@@ -57,10 +57,10 @@ void streams_init(struct store_engine *e);
 void streams_close(void);
 
 /* Takes a free stream for the client on socket fd and begins req's LIST
- * on it. NULL when every stream is in use (*busy set), or on an error (a
- * sentence in err). */
-struct stream *stream_start(int fd, const struct proto_request *req, int64_t now_ms, int *busy,
-                            char *err, size_t errcap);
+ * of list (the client's, store.h's store_scope) on it. NULL when every
+ * stream is in use (*busy set), or on an error (a sentence in err). */
+struct stream *stream_start(int fd, const struct proto_request *req, struct proto_str list,
+                            int64_t now_ms, int *busy, char *err, size_t errcap);
 
 enum stream_rc {
     STREAM_MORE,   /* call again once the client has taken most of out */

@@ -54,6 +54,7 @@ struct entry {
     unsigned char hn;  /* bytes of "EVENT SEQ ", written right before text once numbered */
     uint32_t len;      /* bytes of the line after "EVENT SEQ " (with CRLF) */
     uint32_t tags_len; /* the task's tags, comma-separated, right after it */
+    unsigned char list_len; /* the task's list, right after its tags */
     /* The line's text, HEAD_ROOM bytes into a malloc'd block whose room
      * before it takes "EVENT SEQ ", so that a delivery is one copy; NULL
      * for a gap. */
@@ -172,7 +173,7 @@ static struct entry *entry_at(struct watch_ring *r, uint64_t seq)
 static void drop_oldest(struct watch_ring *r)
 {
     struct entry *e = &r->v[r->head];
-    r->bytes -= e->text != NULL ? (size_t)e->len + e->tags_len : 0;
+    r->bytes -= e->text != NULL ? (size_t)e->len + e->tags_len + e->list_len : 0;
     text_free(e->text);
     memset(e, 0, sizeof(*e));
     r->head = (r->head + 1) % r->cap;
@@ -182,7 +183,7 @@ static void drop_oldest(struct watch_ring *r)
 /* Appends e as the next number, making room; write lock held. */
 static uint64_t push(struct watch_ring *r, const struct entry *e)
 {
-    size_t size = e->text != NULL ? (size_t)e->len + e->tags_len : 0;
+    size_t size = e->text != NULL ? (size_t)e->len + e->tags_len + e->list_len : 0;
     while (r->n > 0 && (r->n == r->cap || r->bytes + size > r->max_bytes))
         drop_oldest(r);
     struct entry *slot = &r->v[(r->head + r->n) % r->cap];
@@ -236,7 +237,7 @@ static int fed_catch_up(struct watch_ring *r, uint64_t target, long ms)
 }
 
 enum proto_err watch_start(struct watch_ring *r, struct watcher *w, const struct proto_request *req,
-                           uint64_t *seq, char *err, size_t errcap)
+                           struct proto_str list, uint64_t *seq, char *err, size_t errcap)
 {
     /* Fed, a WATCH's number must be past every write this server has
      * acknowledged, as without a log: the feed is waited for (a second at
@@ -272,6 +273,8 @@ enum proto_err watch_start(struct watch_ring *r, struct watcher *w, const struct
     w->active = 1;
     w->cursor = req->has_since ? req->since : last;
     w->filter = (int)req->filter;
+    w->list_len = (unsigned char)(list.len < PROTO_MAX_USER ? list.len : PROTO_MAX_USER);
+    memcpy(w->list, list.ptr, w->list_len);
     w->ntags = req->ntags;
     for (size_t i = 0; i < req->ntags; i++) {
         /* Tags were checked by the parser: at most PROTO_MAX_TAG bytes. */
@@ -316,6 +319,10 @@ static int has_tag(const char *tags, size_t n, const char *tag, size_t len)
  * have just left w's view. A new task cannot have left it. */
 static int passes(const struct watcher *w, const struct entry *e)
 {
+    /* Another list's changes are not w's to see, whatever its filters. */
+    if (e->list_len != w->list_len ||
+        memcmp(e->text + e->len + e->tags_len, w->list, w->list_len) != 0)
+        return 0;
     if (e->kind == KIND_DEL)
         return 1;
     int match = w->filter == PROTO_FILTER_ALL || (w->filter == PROTO_FILTER_DONE) == (e->done != 0);
@@ -448,20 +455,24 @@ static int make_entry(struct change_log *l, size_t i, struct store *writer, stru
     e->state = ENTRY_PENDING;
     e->kind = (unsigned char)kind;
     e->fields = (unsigned char)c->fields;
+    size_t ll = strlen(c->list);
+    e->list_len = (unsigned char)ll;
     if (kind == KIND_DEL) {
         size_t idl = strlen(c->id);
-        e->text = text_alloc(wl + idl + 2);
+        e->text = text_alloc(wl + idl + 2 + ll);
         if (e->text == NULL)
             return -1;
         memcpy(e->text, word, wl);
         memcpy(e->text + wl, c->id, idl);
         memcpy(e->text + wl + idl, "\r\n", 2);
+        memcpy(e->text + wl + idl + 2, c->list, ll);
         e->len = (uint32_t)(wl + idl + 2);
         return 0;
     }
     if (!c->has_task) {
         struct late_task lt = {l, i, 0};
         struct proto_str id = {c->id, strlen(c->id)};
+        store_scope(writer, (struct proto_str){c->list, ll});
         int rc = store_get(writer, id, late_task, &lt);
         /* Deleted again within the batch: its del comes later, and a
          * watcher drops an id it does not show, so this one is left out. */
@@ -471,13 +482,14 @@ static int make_entry(struct change_log *l, size_t i, struct store *writer, stru
             return -1;
     }
     e->done = (unsigned char)c->done;
-    e->text = text_alloc(wl + c->line_len + c->tags_len);
+    e->text = text_alloc(wl + c->line_len + c->tags_len + ll);
     if (e->text == NULL)
         return -1;
     memcpy(e->text, word, wl);
     memcpy(e->text + wl, l->text.data + c->line_off, c->line_len);
     if (c->tags_len > 0)
         memcpy(e->text + wl + c->line_len, l->text.data + c->tags_off, c->tags_len);
+    memcpy(e->text + wl + c->line_len + c->tags_len, c->list, ll);
     e->len = (uint32_t)(wl + c->line_len);
     e->tags_len = (uint32_t)c->tags_len;
     return 0;
@@ -591,13 +603,16 @@ static int fed_entry(struct watch_ring *r, const struct store_logged *c, struct 
     e->fields = (unsigned char)c->fields;
     const char *word = kind_words[c->kind];
     size_t wl = strlen(word);
+    size_t ll = c->list.len < PROTO_MAX_USER ? c->list.len : PROTO_MAX_USER;
+    e->list_len = (unsigned char)ll;
     if (c->kind == KIND_DEL) {
-        e->text = text_alloc(wl + c->id.len + 2);
+        e->text = text_alloc(wl + c->id.len + 2 + ll);
         if (e->text == NULL)
             return -1;
         memcpy(e->text, word, wl);
         memcpy(e->text + wl, c->id.ptr, c->id.len);
         memcpy(e->text + wl + c->id.len, "\r\n", 2);
+        memcpy(e->text + wl + c->id.len + 2, c->list.ptr, ll);
         e->len = (uint32_t)(wl + c->id.len + 2);
         return 0;
     }
@@ -610,13 +625,14 @@ static int fed_entry(struct watch_ring *r, const struct store_logged *c, struct 
         return -1;
     size_t line = r->scratch.len, tags = c->task->tags.len;
     e->done = c->task->done != 0;
-    e->text = text_alloc(wl + line + tags);
+    e->text = text_alloc(wl + line + tags + ll);
     if (e->text == NULL)
         return -1;
     memcpy(e->text, word, wl);
     memcpy(e->text + wl, r->scratch.data, line);
     if (tags > 0)
         memcpy(e->text + wl + line, c->task->tags.ptr, tags);
+    memcpy(e->text + wl + line + tags, c->list.ptr, ll);
     e->len = (uint32_t)(wl + line);
     e->tags_len = (uint32_t)tags;
     return 0;

@@ -87,19 +87,24 @@ struct watcher {
     int active;
     uint64_t cursor; /* every event up to this number was looked at */
     int filter;      /* enum proto_filter */
+    /* The list whose changes it is sent (store.h's store_scope): its
+     * connection's when it sent WATCH. */
+    unsigned char list_len;
+    char list[PROTO_MAX_USER];
     size_t ntags;
     unsigned char tag_len[PROTO_MAX_TAGS];
     char tags[PROTO_MAX_TAGS][PROTO_MAX_TAG];
 };
 
-/* WATCH (req: its filter, tags and since), in the write turn. Starts w, or
+/* WATCH (req: its filter, tags and since) of a connection in list, in the
+ * write turn: w is sent the changes of that list only. Starts w, or
  * replaces its filters if it is active, and sets *seq to the number of the
  * last change committed before now. With since, w's cursor is req->since,
  * so that the events after it come first; PROTO_E_EXPIRED (with the
  * sentence in err) when the ring no longer holds every change after it,
  * and w is left as it was. */
 enum proto_err watch_start(struct watch_ring *r, struct watcher *w, const struct proto_request *req,
-                           uint64_t *seq, char *err, size_t errcap);
+                           struct proto_str list, uint64_t *seq, char *err, size_t errcap);
 /* UNWATCH, or the connection goes: w is no longer counted. */
 void watch_stop(struct watch_ring *r, struct watcher *w);
 

@@ -326,7 +326,8 @@ static int list_stream(void *arg, const struct proto_request *req, char *err, si
 {
     struct conn *c = arg;
     int busy = 0;
-    struct stream *st = stream_start(c->fd, req, now_ms, &busy, err, errcap);
+    struct stream *st = stream_start(c->fd, req, (struct proto_str){c->list, strlen(c->list)},
+                                     now_ms, &busy, err, errcap);
     if (st == NULL && busy)
         snprintf(err, errcap,
                  "%d long LIST replies are being sent already; try again shortly, or narrow the "
@@ -499,7 +500,8 @@ static enum proto_err watch_cmd(void *arg, const struct proto_request *req, uint
     if (batch_open(self->batch, &w, err, errcap) != 0)
         return PROTO_E_STORE;
     int was = c->watch->active;
-    enum proto_err e = watch_start(pool.ring, c->watch, req, seq, err, errcap);
+    enum proto_err e = watch_start(pool.ring, c->watch, req,
+                                   (struct proto_str){c->list, strlen(c->list)}, seq, err, errcap);
     if (e != PROTO_E_NONE)
         return e;
     if (!was) {
@@ -730,6 +732,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .watch_arg = c,
         .in_batch = on_writer,
         .authed = c->authed,
+        .list = c->list,
         .import_run = c->import_run,
         .peer = &c->peer,
     };

@@ -266,8 +266,8 @@ static void locked_account(void **state)
     stop_server();
 }
 
-/* With --password-file as well, both forms log in. A new password
- * (user passwd) replaces the old one. */
+/* With --password-file as well, both forms log in, each to its own list.
+ * A new password (user passwd) replaces the old one. */
 static void shared_password_too(void **state)
 {
     (void)state;
@@ -280,7 +280,10 @@ static void shared_password_too(void **state)
     assert_string_equal(cli_cmd(c, "ADD by the shared password\n"), "OK 1\r\n");
     struct cli *e = cli_open_from("127.0.0.3", sp.port);
     assert_string_equal(cli_cmd(e, auth_line("alice", "a new secret")), "OK\r\n");
-    assert_non_null(strstr(cli_cmd(e, "GET 1\n"), "by the shared password"));
+    /* The shared password works in the default list, alice in her own. */
+    assert_string_equal(cli_cmd(e, "GET 1\n"), "ERR NOTFOUND no task with id '1'\r\n");
+    assert_string_equal(cli_cmd(e, "ADD alice's own\n"), "OK 1\r\n");
+    assert_non_null(strstr(cli_cmd(c, "GET 1\n"), "by the shared password"));
     struct cli *d = cli_open_from("127.0.0.2", sp.port);
     assert_string_equal(cli_cmd(d, auth_line("alice", ALICE_PW)),
                         "ERR AUTH wrong user or password\r\n");
