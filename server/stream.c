@@ -54,8 +54,7 @@ void streams_close(void)
 }
 
 struct stream *stream_start(int fd, const struct proto_request *req, struct proto_str list,
-                            int64_t now_ms, int *busy,
-                            char *err, size_t errcap)
+                            int64_t now_ms, int *busy, char *err, size_t errcap)
 {
     struct stream *st = NULL;
     *busy = 0;

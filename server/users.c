@@ -87,3 +87,39 @@ int users_check(const struct store_user *u, const char *password, size_t len)
     (void)users_verify(dummy_hash, password, len);
     return 0;
 }
+
+_Static_assert(USERS_TOKEN_KEY == crypto_auth_KEYBYTES, "the token key is crypto_auth's");
+_Static_assert(crypto_auth_BYTES * 2 == 64, "a token's MAC is 64 hex digits");
+
+int users_token(const unsigned char key[USERS_TOKEN_KEY], const char *user, size_t len,
+                char out[USERS_TOKEN_MAX + 1])
+{
+    out[0] = '\0';
+    if (!users_name_ok(user, len) || !sodium_ready())
+        return -1;
+    unsigned char mac[crypto_auth_BYTES];
+    crypto_auth(mac, (const unsigned char *)user, len, key);
+    memcpy(out, user, len);
+    out[len] = ':';
+    sodium_bin2hex(out + len + 1, USERS_TOKEN_MAX + 1 - len - 1, mac, sizeof(mac));
+    return 0;
+}
+
+int users_token_check(const unsigned char key[USERS_TOKEN_KEY], const char *tok, size_t n,
+                      char name[STORE_MAX_USER + 1])
+{
+    name[0] = '\0';
+    const char *colon = memchr(tok, ':', n);
+    if (colon == NULL || !sodium_ready())
+        return 0;
+    size_t len = (size_t)(colon - tok), hexlen = n - len - 1;
+    unsigned char mac[crypto_auth_BYTES];
+    size_t got = 0;
+    if (!users_name_ok(tok, len) || hexlen != 2 * sizeof(mac) ||
+        sodium_hex2bin(mac, sizeof(mac), colon + 1, hexlen, NULL, &got, NULL) != 0 ||
+        got != sizeof(mac) || crypto_auth_verify(mac, (const unsigned char *)tok, len, key) != 0)
+        return 0;
+    memcpy(name, tok, len);
+    name[len] = '\0';
+    return 1;
+}

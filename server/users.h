@@ -47,4 +47,23 @@ int users_prepare(void);
  * the name exists; it is always 0. u's lock is the caller's business. */
 int users_check(const struct store_user *u, const char *password, size_t len);
 
+/*
+ * A user's HTTP session (POST /api/login's cookie): "USER:MAC", MAC the
+ * hex of an HMAC (libsodium's crypto_auth, HMAC-SHA-512-256) of the name
+ * under a key the server makes at start, so that the cookie names its
+ * user, cannot be made for another without the key, and ends with the
+ * server. Whether the user still exists and is not locked is the caller's
+ * to check at each request.
+ */
+#define USERS_TOKEN_KEY 32 /* crypto_auth_KEYBYTES */
+#define USERS_TOKEN_MAX (STORE_MAX_USER + 1 + 64)
+/* Writes user's token (NUL-terminated) to out. 0, or -1 when the name is
+ * not one (users_name_ok) or libsodium cannot start. */
+int users_token(const unsigned char key[USERS_TOKEN_KEY], const char *user, size_t len,
+                char out[USERS_TOKEN_MAX + 1]);
+/* 1 with its user's name in name when tok[0..n) is a token users_token
+ * made under key (the MAC compared in constant time), else 0. */
+int users_token_check(const unsigned char key[USERS_TOKEN_KEY], const char *tok, size_t n,
+                      char name[STORE_MAX_USER + 1]);
+
 #endif /* TODO_SERVER_USERS_H */

@@ -51,9 +51,9 @@ struct entry {
     unsigned char kind;  /* enum entry_kind */
     unsigned char done;  /* the task's status after the change */
     unsigned char fields;
-    unsigned char hn;  /* bytes of "EVENT SEQ ", written right before text once numbered */
-    uint32_t len;      /* bytes of the line after "EVENT SEQ " (with CRLF) */
-    uint32_t tags_len; /* the task's tags, comma-separated, right after it */
+    unsigned char hn;       /* bytes of "EVENT SEQ ", written right before text once numbered */
+    uint32_t len;           /* bytes of the line after "EVENT SEQ " (with CRLF) */
+    uint32_t tags_len;      /* the task's tags, comma-separated, right after it */
     unsigned char list_len; /* the task's list, right after its tags */
     /* The line's text, HEAD_ROOM bytes into a malloc'd block whose room
      * before it takes "EVENT SEQ ", so that a delivery is one copy; NULL

@@ -168,6 +168,8 @@ static struct {
     /* With a password: the HTTP session cookie's value (POST /api/login),
      * 64 random hex digits made at start, valid until the server stops. */
     char session[65];
+    /* With accounts: the key of users' session cookies (users_token). */
+    unsigned char session_key[USERS_TOKEN_KEY];
     /* Start-up handshake: guards every worker's started and err. */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
@@ -1035,16 +1037,34 @@ static int session_is(const char *a, size_t n)
     return diff == 0;
 }
 
+/* A user's session cookie (users_token) names a user who may still log
+ * in: there, and not locked since. */
+static int user_session(struct store *s, const char *tok, size_t n, char *list)
+{
+    char name[STORE_MAX_USER + 1];
+    if (!pool.cfg->accounts || !users_token_check(pool.session_key, tok, n, name))
+        return 0;
+    struct store_user u;
+    int rc = store_user_get(s, (struct proto_str){name, strlen(name)}, &u);
+    explicit_bzero(u.hash, sizeof(u.hash));
+    if (rc != STORE_OK || u.locked)
+        return 0;
+    memcpy(list, name, strlen(name) + 1);
+    return 1;
+}
+
 /* With a password or accounts, whether r carries a login: "Authorization:
  * Bearer PASSWORD" (compared in constant time, auth.h) or the session
- * cookie that POST /api/login set, for the password or for a user (one
- * cookie for the server's life: every login sees the one list). An HTTP
- * request is judged on its own, not by the connection's past. *bearer is
- * set when r offered a password, which the caller counts as an AUTH is
- * counted (http_gate). */
-static int http_authed(const struct http_request *r, int *bearer)
+ * cookie that POST /api/login set: the password's (the default list) or a
+ * user's (users_token: that user's list, while the user may log in). The
+ * list the request works in goes to list (PROTO_MAX_USER + 1 bytes). An
+ * HTTP request is judged on its own, not by the connection's past.
+ * *bearer is set when r offered a password, which the caller counts as an
+ * AUTH is counted (http_gate). */
+static int http_authed(const struct http_request *r, struct store *s, int *bearer, char *list)
 {
     *bearer = 0;
+    list[0] = '\0';
     if (!pool.cfg->auth.enabled && !pool.cfg->accounts)
         return 1;
     /* A Bearer is the shared password; a server with accounts only has
@@ -1067,9 +1087,12 @@ static int http_authed(const struct http_request *r, int *bearer)
             const char *semi = memchr(p, ';', (size_t)(end - p));
             const char *stop = semi ? semi : end;
             size_t n = (size_t)(stop - p);
-            if (n > sizeof(name) - 1 && memcmp(p, name, sizeof(name) - 1) == 0 &&
-                session_is(p + sizeof(name) - 1, n - (sizeof(name) - 1)))
-                return 1;
+            if (n > sizeof(name) - 1 && memcmp(p, name, sizeof(name) - 1) == 0) {
+                const char *v = p + sizeof(name) - 1;
+                size_t vn = n - (sizeof(name) - 1);
+                if ((pool.cfg->auth.enabled && session_is(v, vn)) || user_session(s, v, vn, list))
+                    return 1;
+            }
             p = stop;
         }
     }
@@ -1119,16 +1142,22 @@ static void http_login(struct conn *c, struct cmd_ctx *x, struct http_action *a,
     hs.capture = 0;
     hbody.len = 0;
     enum proto_err e = http_exec(x, &hs, &hbody, a->line.data, a->line.len, wrote, used);
-    char extra[192];
+    char extra[320], tok[USERS_TOKEN_MAX + 1];
     snprintf(extra, sizeof(extra), "%s", api_headers);
+    /* A user's login (AUTH USER put the connection in the user's list) gets
+     * the user's cookie, the password's the server's one. */
+    if (e == PROTO_E_NONE && c->list[0] != '\0' &&
+        users_token(pool.session_key, c->list, strlen(c->list), tok) != 0)
+        e = PROTO_E_INTERNAL;
     if (e == PROTO_E_NONE)
         snprintf(extra, sizeof(extra),
                  "%sSet-Cookie: todo_session=%s; HttpOnly; SameSite=Strict; Path=/\r\n",
-                 api_headers, pool.session);
+                 api_headers, c->list[0] != '\0' ? tok : pool.session);
     if (http_respond(c, e == PROTO_E_NONE ? 200 : http_status_of(e), "application/json", extra,
                      hbody.data, hbody.len, keep, 0) != 0)
         x->out_full = 1;
     x->authed = 0; /* a login is for the cookie, not for the connection */
+    c->list[0] = '\0';
 }
 
 /* GET /api/events: WATCH with the query's filters (and Last-Event-ID's
@@ -1215,6 +1244,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
         .watch = pool.ring,
         .in_batch = on_writer,
         .authed = 0,
+        .list = c->list, /* the request's, set below from its cookie */
         .peer = &c->peer,
     };
     size_t start = c->out.len;
@@ -1228,7 +1258,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
     };
     http_route_request(r, &site, a);
     int bearer = 0, answered = 0;
-    x.authed = a->route != HTTP_R_LOGIN && http_authed(r, &bearer);
+    x.authed = a->route != HTTP_R_LOGIN && http_authed(r, x.store, &bearer, c->list);
     if (bearer) {
         /* A Bearer is a password guess like any other: it waits its turn,
          * and a wrong one is counted, or it would be the fast way to try
@@ -2290,7 +2320,9 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
         return -1;
     if (cfg->auth.enabled || cfg->accounts) {
         unsigned char rnd[32];
-        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
+            getrandom(pool.session_key, sizeof(pool.session_key), 0) !=
+                (ssize_t)sizeof(pool.session_key)) {
             snprintf(err, errcap, "getrandom: %s", strerror(errno));
             return -1;
         }

@@ -22,16 +22,23 @@ expect_eq "$OUT" "1" "add's id"
 cli --user alice --password-file "$TMP/alice.pw" --plain list
 expect_rc 0 "list as alice"
 expect_has "$OUT" "alice's task" "alice's list"
-# TODO_USER and TODO_PASSWORD do the same; --user after the command too.
+# TODO_USER and TODO_PASSWORD do the same, --user after the command too,
+# in bob's own list: alice's task 1 is not his, his first is 1 as well.
 TODO_USER=bob TODO_PASSWORD="bob pw 2" cli get 1
-expect_rc 0 "get as bob from the environment"
-TODO_PASSWORD="bob pw 2" cli get 1 --user bob
+expect_rc 1 "get of alice's id as bob"
+expect_has "$ERR" "no task with id '1'" "alice's task is not bob's"
+TODO_PASSWORD="bob pw 2" cli add "bob's task" --user bob
 expect_rc 0 "--user after the command"
+expect_eq "$OUT" "1" "bob's first id"
 # Batch mode logs in once, at the connect.
 printf 'ping\nadd from a batch\n' >"$TMP/batch"
 TODO_USER=bob TODO_PASSWORD="bob pw 2" cli <"$TMP/batch"
 expect_rc 0 "a batch as bob"
 expect_has "$OUT" "2" "the batch's add"
+cli --user alice --password-file "$TMP/alice.pw" --plain list
+expect_rc 0 "alice's list again"
+expect_has "$OUT" "alice's task" "alice's task is hers"
+case $OUT in *"bob's task"* | *"from a batch"*) fail "alice sees bob's tasks: $OUT" ;; esac
 
 # Refused, exit 3: a wrong password, another's password, no user for a
 # server with accounts and no shared password.

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,30 @@ def req(port, method, path, body=None, headers=None):
     c.close()
     doc = json.loads(data) if r.getheader("Content-Type", "").startswith("application/json") and data else None
     return r, doc
+
+
+def sse_open(port, cookie):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n" % cookie)
+              .encode())
+    return s
+
+
+def sse_read(s, seconds):
+    """What the stream sent within seconds."""
+    out = b""
+    end = time.time() + seconds
+    while time.time() < end:
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            break
+        if not b:
+            break
+        out += b
+    s.close()
+    return out.decode("utf-8", "replace")
 
 
 def main():
@@ -94,6 +119,40 @@ def main():
         check(r.status == 201, "the cookie lets a POST in: %r %r" % (r.status, doc))
         r, doc = req(port, "GET", "/api/session", headers={"Cookie": token})
         check(doc == {"password": True, "users": True, "authed": True}, "session after login: %r" % doc)
+        # alice, in another browser: her own list, her own ids, and nothing
+        # of bob's by any path; her cookie is hers alone.
+        time.sleep(1.0)
+        r, doc = req(port, "POST", "/api/login", {"user": "alice", "password": "alice's pw"})
+        check(r.status == 200, "alice's login: %r %r" % (r.status, doc))
+        atoken = r.getheader("Set-Cookie", "").split(";", 1)[0]
+        check(atoken != token and atoken.startswith("todo_session=alice:"),
+              "each user's cookie is their own: %r %r" % (atoken, token))
+        events = sse_open(port, token)
+        r, doc = req(port, "GET", "/api/tasks", headers={"Cookie": atoken})
+        check(r.status == 200 and doc == [], "alice's list is empty: %r" % doc)
+        r, doc = req(port, "GET", "/api/tasks/1", headers={"Cookie": atoken})
+        check(r.status == 404, "bob's task 1 is not alice's: %r %r" % (r.status, doc))
+        for method, path, body in (("PATCH", "/api/tasks/1", {"text": "alice was here"}),
+                                   ("POST", "/api/tasks/1/done", None),
+                                   ("DELETE", "/api/tasks/1", None)):
+            r, doc = req(port, method, path, body, headers={"Cookie": atoken})
+            check(r.status == 404, "%s %s as alice: %r %r" % (method, path, r.status, doc))
+        r, doc = req(port, "GET", "/task_01/status", headers={"Cookie": atoken})
+        check(r.status == 200, "the tutorial's GET as alice: %r" % r.status)
+        r, doc = req(port, "POST", "/api/tasks", {"text": "alice's own"}, headers={"Cookie": atoken})
+        check(r.status == 201 and doc["id"] == "1", "alice's first id is 1: %r %r" % (r.status, doc))
+        r, doc = req(port, "GET", "/api/tasks/1", headers={"Cookie": token})
+        check(r.status == 200 and doc["text"] == "from bob's browser" and doc["status"] == "pending",
+              "bob's task 1 is as he left it: %r" % doc)
+        r, doc = req(port, "POST", "/api/tasks", {"text": "bob's second"}, headers={"Cookie": token})
+        check(r.status == 201 and doc["id"] == "2", "bob's second: %r %r" % (r.status, doc))
+        got = sse_read(events, 1.5)
+        check("bob's second" in got and "alice" not in got,
+              "bob's event stream has his change only: %r" % got)
+        # A cookie made up for alice from bob's MAC is no login.
+        forged = "todo_session=alice:" + token.split(":", 1)[1]
+        r, doc = req(port, "GET", "/api/tasks", headers={"Cookie": forged})
+        check(r.status == 401, "a forged cookie: %r" % r.status)
     finally:
         p.terminate()
         p.wait()
