@@ -222,8 +222,10 @@ static int open_db(const char *db, struct store_engine **e)
 enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_LOCK, OP_UNLOCK, OP_LIST };
 
 /* One write in a batch of its own. STORE_OK, or the store's code with a
- * sentence printed. */
-static int write_user(struct store_engine *e, enum op op, const struct store_user *u)
+ * sentence printed. A user removed takes their list with them (in the
+ * same batch): *tasks is set to how many of its tasks went. */
+static int write_user(struct store_engine *e, enum op op, const struct store_user *u,
+                      int64_t *tasks)
 {
     char err[512];
     struct store *w;
@@ -253,6 +255,8 @@ static int write_user(struct store_engine *e, enum op op, const struct store_use
         break;
     default:
         rc = store_user_del(w, (struct proto_str){u->name, strlen(u->name)});
+        if (rc == STORE_OK)
+            rc = store_list_drop(w, (struct proto_str){u->name, strlen(u->name)}, tasks);
         break;
     }
     if (rc == STORE_ERROR)
@@ -440,14 +444,19 @@ int user_cmd_main(int argc, char **argv)
             goto out;
         }
     }
-    if (write_user(e, op, &u) != STORE_OK)
+    int64_t tasks = 0;
+    if (write_user(e, op, &u, &tasks) != STORE_OK)
         goto out;
     static const char *const done[] = {[OP_ADD] = "added",
                                        [OP_PASSWD] = "has a new password",
                                        [OP_DEL] = "removed",
                                        [OP_LOCK] = "locked: it cannot log in",
                                        [OP_UNLOCK] = "unlocked"};
-    printf("user %s %s%s\n", name, done[op], op == OP_ADD && admin ? " (admin)" : "");
+    if (op == OP_DEL)
+        printf("user %s removed, with the %lld task%s of their list\n", name, (long long)tasks,
+               tasks == 1 ? "" : "s");
+    else
+        printf("user %s %s%s\n", name, done[op], op == OP_ADD && admin ? " (admin)" : "");
     status = fflush(stdout) == 0 ? 0 : EXIT_FAIL;
 out:
     explicit_bzero(pw, sizeof(pw));

@@ -414,6 +414,37 @@ static void users_are_apart(void **state)
     stop_server();
 }
 
+/* A user removed takes their list along: a new user of the same name
+ * starts with nothing, ids from 1, and the others keep theirs. */
+static void del_takes_the_list(void **state)
+{
+    (void)state;
+    start(NULL, NULL);
+    struct cli *b = cli_open(sp.port), *a = cli_open(sp.port);
+    assert_string_equal(cli_cmd(b, auth_line("bob", BOB_PW)), "OK\r\n");
+    assert_string_equal(cli_cmd(b, "ADD bob's first\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(b, "ADD bob's second\n"), "OK 2\r\n");
+    assert_string_equal(cli_cmd(a, auth_line("alice", ALICE_PW)), "OK\r\n");
+    assert_string_equal(cli_cmd(a, "ADD alice's\n"), "OK 1\r\n");
+    cli_close(a);
+    cli_close(b);
+    stop_server();
+    assert_int_equal(user_cmd(NULL, "del", "bob", NULL), 0);
+    assert_int_equal(user_cmd("a new bob", "add", "bob", NULL), 0);
+    start(NULL, NULL);
+    b = cli_open(sp.port);
+    assert_string_equal(cli_cmd(b, auth_line("bob", "a new bob")), "OK\r\n");
+    assert_string_equal(cli_cmd(b, "LIST all\n"), "DATA 0\r\n");
+    assert_true(strncmp(cli_cmd(b, "UNDO\n"), "ERR NOTFOUND nothing to undo", 28) == 0);
+    assert_string_equal(cli_cmd(b, "ADD the new bob's\n"), "OK 1\r\n");
+    a = cli_open(sp.port);
+    assert_string_equal(cli_cmd(a, auth_line("alice", ALICE_PW)), "OK\r\n");
+    assert_non_null(strstr(cli_cmd(a, "GET 1\n"), "\"alice's\""));
+    cli_close(a);
+    cli_close(b);
+    stop_server();
+}
+
 /* Users removed down to none: the server is open again, as one that never
  * had any (nothing changes for someone who never adds a user), and AUTH
  * USER is answered as AUTH is there. */
@@ -497,6 +528,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(locked_account, setup, teardown),
         cmocka_unit_test_setup_teardown(shared_password_too, setup, teardown),
         cmocka_unit_test_setup_teardown(users_are_apart, setup, teardown),
+        cmocka_unit_test_setup_teardown(del_takes_the_list, setup, teardown),
         cmocka_unit_test_setup_teardown(no_users_no_login, setup, teardown),
         cmocka_unit_test_setup_teardown(check_does_not_block_the_worker, setup, teardown),
     };

@@ -158,7 +158,7 @@ bob user active" "list after unlock"
 
     user del bob
     expect_rc 0 "del bob"
-    expect_eq "$OUT" "user bob removed" "del's report"
+    expect_eq "$OUT" "user bob removed, with the 0 tasks of their list" "del's report"
     expect_eq "$(names)" "alice admin active" "list after del"
 
     # A running server: SQLite's file is the server's alone, so the
