@@ -34,8 +34,8 @@ enum {
 
 struct change {
     enum change_kind kind;
-    enum proto_cmd cmd; /* the command that made it */
-    unsigned fields;    /* CHANGE_F_* */
+    enum proto_cmd cmd;            /* the command that made it */
+    unsigned fields;               /* CHANGE_F_* */
     char list[PROTO_MAX_USER + 1]; /* the task's list (store.h's store_scope) */
     char id[PROTO_MAX_ID + 1];     /* its id in that list */
     /* CHANGE_PUT: 1 when the key was there before (an edit), 0 when the

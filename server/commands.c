@@ -64,14 +64,31 @@ static struct proto_str list_of(const struct cmd_ctx *x)
                            : (struct proto_str){"", 0};
 }
 
-/* Sets the connection's list: its user's name, or "" (the default). */
-static void set_list(struct cmd_ctx *x, struct proto_str name)
+static void set_name(char *dst, struct proto_str name)
 {
-    if (x->list == NULL)
+    if (dst == NULL)
         return;
     size_t n = name.len < PROTO_MAX_USER ? name.len : PROTO_MAX_USER;
-    memcpy(x->list, name.ptr, n);
-    x->list[n] = '\0';
+    memcpy(dst, name.ptr, n);
+    dst[n] = '\0';
+}
+
+/* Sets the connection's list: a user's name, or "" (the default). */
+static void set_list(struct cmd_ctx *x, struct proto_str name)
+{
+    set_name(x->list, name);
+}
+
+/* The user the connection logged in as (cmd_ctx.user), "" for none. */
+static struct proto_str user_of(const struct cmd_ctx *x)
+{
+    return x->user != NULL ? (struct proto_str){x->user, strlen(x->user)}
+                           : (struct proto_str){"", 0};
+}
+
+static int same_name(struct proto_str a, struct proto_str b)
+{
+    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
 }
 
 static enum cmd_rc store_failed(struct cmd_ctx *x, const char *verb)
@@ -565,6 +582,7 @@ static enum cmd_rc auth_user(struct cmd_ctx *x, const struct proto_request *req)
     }
     x->authed = 1;
     set_list(x, name); /* from now on the connection works in the user's own list */
+    set_name(x->user, name);
     result_ok(x->sink, NULL);
     return CMD_DONE;
 }
@@ -574,6 +592,7 @@ static enum cmd_rc cmd_auth(struct cmd_ctx *x, const struct proto_request *req)
     /* Whatever the outcome, the list of an earlier login is left: a wrong
      * AUTH logs out, and the shared password works in the default list. */
     set_list(x, (struct proto_str){"", 0});
+    set_name(x->user, (struct proto_str){"", 0});
     if (req->user.len > 0 && x->cfg->accounts)
         return auth_user(x, req);
     if (!x->cfg->auth.enabled && x->cfg->accounts)
@@ -682,6 +701,122 @@ static enum cmd_rc cmd_legacy_post(struct cmd_ctx *x, const struct proto_request
     return CMD_DONE;
 }
 
+/*
+ * Shared lists (docs/PROTOCOL.md, SHARE). Each user has one list, named
+ * after them; SHARE lets another user USE it, and work in it as its owner
+ * does; UNSHARE takes that back, which the other's connections find out at
+ * their next command (commands_run checks the share of a list not the
+ * caller's own at every command) and their watches at the next event.
+ */
+static enum cmd_rc need_user(struct cmd_ctx *x, const char *verb)
+{
+    return errorf(x, PROTO_E_AUTH,
+                  x->cfg->accounts ? "%s is for users: log in with AUTH <user> <password>"
+                                   : "%s is for users, and this server has none (todo-server user "
+                                     "add NAME makes one)",
+                  verb);
+}
+
+static enum cmd_rc cmd_share(struct cmd_ctx *x, const struct proto_request *req)
+{
+    const char *verb = proto_cmd_info(req->cmd)->name;
+    struct proto_str me = user_of(x);
+    if (me.len == 0)
+        return need_user(x, verb);
+    if (req->has_text && !same_name(req->text, me))
+        return errorf(x, PROTO_E_AUTH, "you can %s only your own list, %.*s",
+                      req->cmd == PROTO_CMD_SHARE ? "share" : "unshare", (int)me.len, me.ptr);
+    if (same_name(req->user, me))
+        return errorf(x, PROTO_E_ARGS, "your list is yours already");
+    int rc;
+    if (req->cmd == PROTO_CMD_SHARE) {
+        struct store_user u;
+        rc = store_user_get(x->store, req->user, &u);
+        explicit_bzero(u.hash, sizeof(u.hash));
+        if (rc == STORE_NOTFOUND)
+            return errorf(x, PROTO_E_NOTFOUND, "no user is named %.*s", (int)req->user.len,
+                          req->user.ptr);
+        if (rc != STORE_OK)
+            return store_failed(x, verb);
+        rc = store_share_add(x->store, me, req->user);
+        if (rc == STORE_EXISTS)
+            rc = STORE_OK; /* shared already: the same outcome */
+    } else {
+        rc = store_share_del(x->store, me, req->user);
+        if (rc == STORE_NOTFOUND)
+            return errorf(x, PROTO_E_NOTFOUND, "your list is not shared with %.*s",
+                          (int)req->user.len, req->user.ptr);
+    }
+    if (rc != STORE_OK)
+        return store_failed(x, verb);
+    result_ok(x->sink, NULL);
+    return CMD_DONE;
+}
+
+static enum cmd_rc cmd_use(struct cmd_ctx *x, const struct proto_request *req)
+{
+    struct proto_str me = user_of(x);
+    struct proto_str want = req->has_text ? req->text : me;
+    if (me.len == 0 && want.len > 0)
+        return need_user(x, "USE");
+    if (!same_name(want, me)) {
+        /* The same answer whether or not such a user exists. */
+        int rc = store_share_get(x->store, want, me);
+        if (rc == STORE_NOTFOUND)
+            return errorf(x, PROTO_E_AUTH, "the list %.*s is not shared with you", (int)want.len,
+                          want.ptr);
+        if (rc != STORE_OK)
+            return store_failed(x, "USE");
+    }
+    set_list(x, want);
+    result_id(x->sink, NULL, want.len ? want : (struct proto_str){"-", 1});
+    return CMD_DONE;
+}
+
+static int share_pair(void *arg, struct proto_str list, struct proto_str user)
+{
+    return result_pair(arg, list, user) != 0;
+}
+
+static enum cmd_rc cmd_shares(struct cmd_ctx *x, const struct proto_request *req)
+{
+    (void)req;
+    struct proto_str me = user_of(x);
+    if (me.len == 0)
+        return need_user(x, "SHARES");
+    result_begin(x->sink, RESULT_PAIRS);
+    int rc = store_shares(x->store, me, share_pair, x->sink);
+    if (rc == STORE_OK) {
+        result_end(x->sink);
+        return CMD_DONE;
+    }
+    result_drop(x->sink);
+    if (rc == STORE_STOPPED)
+        return errorf(x, PROTO_E_TOOLONG, "too many shares for one reply");
+    return store_failed(x, "SHARES");
+}
+
+/* Whether the connection may still work in its list: its own, the default
+ * one, or one that is still shared with it. One that is not any more sends
+ * it back to its own list, with an error that says why. */
+static int list_allowed(struct cmd_ctx *x)
+{
+    struct proto_str list = list_of(x), me = user_of(x);
+    if (list.len == 0 || same_name(list, me))
+        return 1;
+    int rc = store_share_get(x->store, list, me);
+    if (rc == STORE_OK)
+        return 1;
+    if (rc == STORE_NOTFOUND)
+        commands_error(x, PROTO_E_AUTH,
+                       "the list you were in is no longer shared with you; you "
+                       "are back in your own");
+    else
+        commands_error(x, PROTO_E_STORE, store_errmsg(x->store));
+    set_list(x, me);
+    return 0;
+}
+
 /* WATCH and UNWATCH belong to the front end's connection (its watch, and
  * where its events go); the handler only words the reply: OK SEQ, or OK. */
 static enum cmd_rc cmd_watch(struct cmd_ctx *x, const struct proto_request *req)
@@ -726,6 +861,10 @@ static const cmd_fn handlers[] = {
     [PROTO_CMD_UNDO] = cmd_undo,
     [PROTO_CMD_WATCH] = cmd_watch,
     [PROTO_CMD_UNWATCH] = cmd_watch,
+    [PROTO_CMD_SHARE] = cmd_share,
+    [PROTO_CMD_UNSHARE] = cmd_share,
+    [PROTO_CMD_USE] = cmd_use,
+    [PROTO_CMD_SHARES] = cmd_shares,
     [PROTO_CMD_LEGACY_GET] = cmd_get,
     [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
 };
@@ -772,7 +911,10 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
         goto out;
     }
     /* Every store call below works in the connection's list, and in no
-     * other: the store is the worker's, lent to each connection in turn. */
+     * other: the store is the worker's, lent to each connection in turn.
+     * A list shared with the caller is checked to be so still. */
+    if (!(info->flags & PROTO_CMDF_NOAUTH) && req->cmd != PROTO_CMD_USE && !list_allowed(x))
+        goto out;
     store_scope(x->store, list_of(x));
     if (!(info->flags & PROTO_CMDF_WRITE)) {
         x->used_batch = x->in_batch && reads_store(req->cmd);

@@ -82,6 +82,10 @@ struct cmd_ctx {
      * name, a right AUTH PASSWORD (or any wrong AUTH) to the default list
      * "". NULL: always the default list. */
     char *list;
+    /* in/out: the user the connection logged in as (AUTH USER), or ""; the
+     * same kind of buffer as list, which differs from it only after USE of
+     * a list shared with the user. NULL: no user. */
+    char *user;
     /* in/out: the run of IMPORT lines this connection is sending (store.h's
      * store_import), which UNDO takes back as one step; any other request
      * ends it (0). */

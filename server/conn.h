@@ -72,6 +72,7 @@ struct conn {
     /* cmd_ctx.list: the list the connection works in, its user's once
      * AUTH USER succeeded, else the default list "". */
     char list[PROTO_MAX_USER + 1];
+    char user[PROTO_MAX_USER + 1]; /* cmd_ctx.user: who logged in ("" for none) */
 
     unsigned authed : 1;    /* sent the right password */
     unsigned paused : 1;    /* not reading: too many replies wait to be sent */

@@ -62,6 +62,10 @@ enum store_kind {
     int P##user_del(S *w, struct proto_str name);                                                  \
     int P##user_get(S *s, struct proto_str name, struct store_user *out);                          \
     int P##users(S *s, store_user_fn fn, void *arg);                                               \
+    int P##share_add(S *w, struct proto_str list, struct proto_str user);                          \
+    int P##share_del(S *w, struct proto_str list, struct proto_str user);                          \
+    int P##share_get(S *s, struct proto_str list, struct proto_str user);                          \
+    int P##shares(S *s, struct proto_str name, store_share_fn fn, void *arg);                      \
     void P##facts(S *s, const char **engine, const char **state)
 
 /* The SQLite engine keeps store.h's own type names (store-sqlite.h). */

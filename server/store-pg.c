@@ -2876,3 +2876,28 @@ int pg_list_drop(struct pg_store *w, struct proto_str list, int64_t *n)
     snprintf(w->err, sizeof(w->err), "not yet");
     return STORE_ERROR;
 }
+
+int pg_share_add(struct pg_store *w, struct proto_str list, struct proto_str user)
+{
+    (void)list;
+    (void)user;
+    snprintf(w->err, sizeof(w->err), "not yet");
+    return STORE_ERROR;
+}
+
+int pg_share_del(struct pg_store *w, struct proto_str list, struct proto_str user)
+{
+    return pg_share_add(w, list, user);
+}
+
+int pg_share_get(struct pg_store *s, struct proto_str list, struct proto_str user)
+{
+    return pg_share_add(s, list, user);
+}
+
+int pg_shares(struct pg_store *s, struct proto_str name, store_share_fn fn, void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return pg_share_add(s, name, name);
+}

@@ -119,7 +119,11 @@ static const char *const migrations[] = {
     "DROP INDEX task_tags_by_tag;"
     "CREATE INDEX task_tags_by_list ON task_tags(list, tag);"
     "ALTER TABLE undo_old ADD COLUMN list TEXT NOT NULL DEFAULT '';"
-    "CREATE TABLE lists(name TEXT PRIMARY KEY, next_id INTEGER NOT NULL) WITHOUT ROWID;",
+    "CREATE TABLE lists(name TEXT PRIMARY KEY, next_id INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Who may use whose list besides its owner (store.h's shares). */
+    "CREATE TABLE shares(list TEXT NOT NULL, user TEXT NOT NULL,"
+    "  PRIMARY KEY(list, user)) WITHOUT ROWID;"
+    "CREATE INDEX shares_by_user ON shares(user, list);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -210,6 +214,11 @@ enum stmt_id {
     ST_LIST_DROP_TAGS,
     ST_LIST_DROP_UNDO,
     ST_LIST_DROP_NEXT,
+    ST_LIST_DROP_SHARES,
+    ST_SHARE_ADD,
+    ST_SHARE_DEL,
+    ST_SHARE_GET,
+    ST_SHARES,
     ST__COUNT
 };
 
@@ -321,6 +330,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_LIST_DROP_TAGS] = "DELETE FROM task_tags WHERE list = " LIST_P,
     [ST_LIST_DROP_UNDO] = "DELETE FROM undo_old WHERE list = " LIST_P,
     [ST_LIST_DROP_NEXT] = "DELETE FROM lists WHERE name = " LIST_P,
+    [ST_LIST_DROP_SHARES] = "DELETE FROM shares WHERE list = " LIST_P " OR user = " LIST_P,
+    [ST_SHARE_ADD] = "INSERT OR IGNORE INTO shares(list, user) VALUES(?1, ?2)",
+    [ST_SHARE_DEL] = "DELETE FROM shares WHERE list = ?1 AND user = ?2",
+    [ST_SHARE_GET] = "SELECT 1 FROM shares WHERE list = ?1 AND user = ?2",
+    [ST_SHARES] = "SELECT list, user FROM shares WHERE list = ?1 OR user = ?1 ORDER BY list, user",
 };
 /* NOLINTEND(bugprone-suspicious-missing-comma) */
 
@@ -2482,7 +2496,7 @@ int sqlite_list_drop(struct store *w, struct proto_str list, int64_t *n)
     if (rc != SQLITE_DONE)
         return failf(w, "cannot read the list's tasks");
     static const enum stmt_id drops[] = {ST_LIST_DROP_TASKS, ST_LIST_DROP_TAGS, ST_LIST_DROP_UNDO,
-                                         ST_LIST_DROP_NEXT};
+                                         ST_LIST_DROP_NEXT, ST_LIST_DROP_SHARES};
     for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
         bind_list(w, w->st[drops[i]]);
         if ((rc = exec_stmt(w, drops[i], "cannot drop the list")) != STORE_OK)
@@ -2494,4 +2508,59 @@ int sqlite_list_drop(struct store *w, struct proto_str list, int64_t *n)
     while (u->n > 0)
         undo_stack_pop(u);
     return STORE_OK;
+}
+
+/* ---- shares (schema step 5) ---- */
+
+static int share_write(struct store *w, enum stmt_id id, struct proto_str list,
+                       struct proto_str user)
+{
+    sqlite3_stmt *st = w->st[id];
+    bind_str(st, 1, list);
+    bind_str(st, 2, user);
+    int rc = exec_stmt(w, id, "cannot change the list's shares");
+    if (rc != STORE_OK)
+        return rc;
+    if (!changed(w))
+        return id == ST_SHARE_ADD ? STORE_EXISTS : STORE_NOTFOUND;
+    return STORE_OK;
+}
+
+int sqlite_share_add(struct store *w, struct proto_str list, struct proto_str user)
+{
+    return share_write(w, ST_SHARE_ADD, list, user);
+}
+
+int sqlite_share_del(struct store *w, struct proto_str list, struct proto_str user)
+{
+    return share_write(w, ST_SHARE_DEL, list, user);
+}
+
+int sqlite_share_get(struct store *s, struct proto_str list, struct proto_str user)
+{
+    sqlite3_stmt *st = s->st[ST_SHARE_GET];
+    read_open(s);
+    bind_str(st, 1, list);
+    bind_str(st, 2, user);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_OK;
+    return rc == SQLITE_DONE ? STORE_NOTFOUND : failf(s, "cannot read the list's shares");
+}
+
+int sqlite_shares(struct store *s, struct proto_str name, store_share_fn fn, void *arg)
+{
+    sqlite3_stmt *st = s->st[ST_SHARES];
+    read_open(s);
+    bind_str(st, 1, name);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fn(arg, col_str(st, 0), col_str(st, 1)) != 0) {
+            sqlite3_reset(st);
+            return STORE_STOPPED;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : failf(s, "cannot read the shares");
 }

@@ -399,3 +399,23 @@ void store_fault_set(struct store_engine *e, enum store_fault f)
     DISPATCH(e, fault_set, PG_E, f);
 }
 #endif
+
+int store_share_add(struct store *w, struct proto_str list, struct proto_str user)
+{
+    return DISPATCH(w, share_add, PG_S, list, user);
+}
+
+int store_share_del(struct store *w, struct proto_str list, struct proto_str user)
+{
+    return DISPATCH(w, share_del, PG_S, list, user);
+}
+
+int store_share_get(struct store *s, struct proto_str list, struct proto_str user)
+{
+    return DISPATCH(s, share_get, PG_S, list, user);
+}
+
+int store_shares(struct store *s, struct proto_str name, store_share_fn fn, void *arg)
+{
+    return DISPATCH(s, shares, PG_S, name, fn, arg);
+}

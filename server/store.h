@@ -413,18 +413,39 @@ int store_user_update(struct store *w, const struct store_user *u);
  * store_list_drop (todo-server user del runs both in one batch). */
 int store_user_del(struct store *w, struct proto_str name);
 /* Removes every task of list (a user's who is deleted), with its tags, its
- * UNDO history and its ADD counter, so that a user made later with the
- * same name starts with an empty list and ids from 1. Each task counts as
- * deleted for the change counters (store_unchanged) and, on an engine that
- * keeps a change log, is logged as a del, so that no server's cache still
- * answers for it. The default list "" cannot be dropped (STORE_ERROR).
- * *n is set to the number of tasks removed. */
+ * UNDO history, its shares both ways (store_share_add) and its ADD counter, so that a user made
+ * later with the same name starts with an empty list and ids from 1. Each task counts as deleted
+ * for the change counters (store_unchanged) and, on an engine that keeps a change log, is logged as
+ * a del, so that no server's cache still answers for it. The default list "" cannot be dropped
+ * (STORE_ERROR). *n is set to the number of tasks removed. */
 int store_list_drop(struct store *w, struct proto_str list, int64_t *n);
 /* Reads one user into out. STORE_NOTFOUND: no such user. Like the other
  * reads, on any store, in its read snapshot (store_read_end ends it). */
 int store_user_get(struct store *s, struct proto_str name, struct store_user *out);
 /* Every user, ordered by name. */
 int store_users(struct store *s, store_user_fn fn, void *arg);
+
+/* ---- shares (SHARE): who may use whose list ---- */
+
+/*
+ * A share lets a user work in another's list (USE LIST), seeing and
+ * changing its tasks as its owner does. Kept in the store beside the users;
+ * written on the writer in a write batch like them (one statement each,
+ * no UNDO entry, no change counter touched); store_list_drop removes a
+ * list's shares, both ways.
+ */
+typedef int (*store_share_fn)(void *arg, struct proto_str list, struct proto_str user);
+
+/* Lets user use list. STORE_EXISTS: it may already, nothing changed. */
+int store_share_add(struct store *w, struct proto_str list, struct proto_str user);
+/* Takes that back. STORE_NOTFOUND: it was not shared. */
+int store_share_del(struct store *w, struct proto_str list, struct proto_str user);
+/* STORE_OK when user may use list (shared), else STORE_NOTFOUND; in the
+ * read snapshot, as the other reads. */
+int store_share_get(struct store *s, struct proto_str list, struct proto_str user);
+/* Every share of list name or with user name (list = name or user =
+ * name), ordered by list, then user. */
+int store_shares(struct store *s, struct proto_str name, store_share_fn fn, void *arg);
 
 /* ---- failing on purpose, for tests ---- */
 

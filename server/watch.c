@@ -347,6 +347,12 @@ static enum watch_rc overflow(struct watch_ring *r, struct watcher *w, struct pr
     return WATCH_ENDED;
 }
 
+void watch_revoke(struct watch_ring *r, struct watcher *w, struct proto_buf *out)
+{
+    if (w->active)
+        (void)overflow(r, w, out);
+}
+
 enum watch_rc watch_deliver(struct watch_ring *r, struct watcher *w, struct proto_buf *out,
                             size_t unsent, size_t limit, unsigned long long *sent)
 {

@@ -126,6 +126,11 @@ enum watch_rc {
 enum watch_rc watch_deliver(struct watch_ring *r, struct watcher *w, struct proto_buf *out,
                             size_t unsent, size_t limit, unsigned long long *sent);
 
+/* The watch ends as an overflow does: "EVENT overflow" appended to out (a
+ * client then reloads), w stopped. For a watch of a list that is no longer
+ * shared with its connection. */
+void watch_revoke(struct watch_ring *r, struct watcher *w, struct proto_buf *out);
+
 /* A worker's side of publishing: its batch's publisher (batch.h) and what
  * the batch appended. */
 struct watch_pub {

@@ -566,6 +566,19 @@ static int sse_append(struct conn *c)
     return proto_buf_append(&c->out, sse_text.data, sse_text.len);
 }
 
+/* Whether c may still watch w's list: its own or the default list, or one
+ * that is still shared with its user (UNSHARE ends the other's watch). */
+static int watch_allowed(struct conn *c, const struct watcher *w)
+{
+    if (w->list_len == 0 ||
+        (strlen(c->user) == w->list_len && memcmp(c->user, w->list, w->list_len) == 0))
+        return 1;
+    int rc = store_share_get(self->store, (struct proto_str){w->list, w->list_len},
+                             (struct proto_str){c->user, strlen(c->user)});
+    store_read_end(self->store);
+    return rc == STORE_OK;
+}
+
 /* Copies the due events into this worker's watching connections, after
  * its batch has ended (so between replies, none of them still to be
  * rewritten), but never into a LIST being sent in slices. */
@@ -583,8 +596,14 @@ static void deliver_mine(void)
          * Server-Sent Events (http-front.h). */
         struct proto_buf *to = c->http != NULL ? &hev : &c->out;
         hev.len = 0;
-        enum watch_rc rc =
-            watch_deliver(pool.ring, w, to, conn_out_pending(c), pool.cfg->watch_buffer, &sent);
+        enum watch_rc rc;
+        if (!watch_allowed(c, w)) {
+            watch_revoke(pool.ring, w, to);
+            rc = WATCH_ENDED;
+        } else {
+            rc =
+                watch_deliver(pool.ring, w, to, conn_out_pending(c), pool.cfg->watch_buffer, &sent);
+        }
         if (c->http != NULL && hev.len > 0 && sse_append(c) != 0) {
             close_later(c);
             continue;
@@ -735,6 +754,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .in_batch = on_writer,
         .authed = c->authed,
         .list = c->list,
+        .user = c->user,
         .import_run = c->import_run,
         .peer = &c->peer,
     };
@@ -1158,6 +1178,7 @@ static void http_login(struct conn *c, struct cmd_ctx *x, struct http_action *a,
         x->out_full = 1;
     x->authed = 0; /* a login is for the cookie, not for the connection */
     c->list[0] = '\0';
+    c->user[0] = '\0';
 }
 
 /* GET /api/events: WATCH with the query's filters (and Last-Event-ID's
@@ -1245,6 +1266,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
         .in_batch = on_writer,
         .authed = 0,
         .list = c->list, /* the request's, set below from its cookie */
+        .user = c->user, /* the same: a request over HTTP works in its user's own list */
         .peer = &c->peer,
     };
     size_t start = c->out.len;
@@ -1259,6 +1281,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
     http_route_request(r, &site, a);
     int bearer = 0, answered = 0;
     x.authed = a->route != HTTP_R_LOGIN && http_authed(r, x.store, &bearer, c->list);
+    memcpy(c->user, c->list, sizeof(c->user));
     if (bearer) {
         /* A Bearer is a password guess like any other: it waits its turn,
          * and a wrong one is counted, or it would be the fast way to try

@@ -85,6 +85,20 @@ static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
                          PROTO_CMDF_TAGS, list_keywords, no_words, 0, PROTO_WATCH_MAX_ARGS},
     [PROTO_CMD_UNWATCH] = {PROTO_CMD_UNWATCH, "UNWATCH", "", "Stops the EVENT lines of WATCH.", 0,
                            no_words, no_words, 0, 0},
+    [PROTO_CMD_SHARE] = {PROTO_CMD_SHARE, "SHARE", "[LIST] USER",
+                         "Lets USER see and change the tasks of your list (LIST, if given, must "
+                         "be yours: each user has one, named after them).",
+                         PROTO_CMDF_WRITE, no_words, no_words, 1, 2},
+    [PROTO_CMD_UNSHARE] = {PROTO_CMD_UNSHARE, "UNSHARE", "[LIST] USER",
+                           "Takes back SHARE: USER no longer sees your list.", PROTO_CMDF_WRITE,
+                           no_words, no_words, 1, 2},
+    [PROTO_CMD_USE] = {PROTO_CMD_USE, "USE", "[LIST]",
+                       "Works in LIST from now on: a list shared with you, or your own (the "
+                       "default).",
+                       0, no_words, no_words, 0, 1},
+    [PROTO_CMD_SHARES] = {PROTO_CMD_SHARES, "SHARES", "",
+                          "Lists the shares of your list and those with you, as LIST USER pairs.",
+                          0, no_words, no_words, 0, 0},
     [PROTO_CMD_LEGACY_GET] =
         {PROTO_CMD_LEGACY_GET, "GET/", "KEY/FIELD",
          "The tutorial's query: replies with the task's text, or no key match.", PROTO_CMDF_HIDDEN,

@@ -706,6 +706,44 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
         req->has_text = 1;
         return PROTO_E_NONE;
 
+    case PROTO_CMD_SHARES:
+        if (na != 0) {
+            proto__errf(err, errcap, "%s takes no arguments", verb);
+            return PROTO_E_ARGS;
+        }
+        return PROTO_E_NONE;
+
+    case PROTO_CMD_SHARE:
+    case PROTO_CMD_UNSHARE:
+    case PROTO_CMD_USE: {
+        /* SHARE and UNSHARE: [LIST] USER (req->user, req->text the list);
+         * USE: [LIST] (req->text). Every word is a user's name. */
+        int use = cmd == PROTO_CMD_USE;
+        if (use ? na > 1 : na != 1 && na != 2) {
+            proto__errf(err, errcap,
+                        use ? "USE takes at most a list's name, e.g. USE alice"
+                            : "%s takes [LIST] USER, e.g. %s bob",
+                        verb, verb);
+            return PROTO_E_ARGS;
+        }
+        for (size_t k = 0; k < na; k++) {
+            if (a[k].quoted || !proto_valid_user(a[k].s.ptr, a[k].s.len)) {
+                proto__errf(err, errcap,
+                            "a user's (and a list's) name has 1 to %d letters, digits, '.', '_' "
+                            "or '-' and begins with a letter or a digit",
+                            PROTO_MAX_USER);
+                return PROTO_E_ARGS;
+            }
+        }
+        if (!use)
+            req->user = a[na - 1].s;
+        if (na == (use ? 1u : 2u)) {
+            req->text = a[0].s;
+            req->has_text = 1;
+        }
+        return PROTO_E_NONE;
+    }
+
     case PROTO_CMD_GET:
     case PROTO_CMD_DONE:
     case PROTO_CMD_UNDONE:

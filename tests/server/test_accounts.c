@@ -370,6 +370,20 @@ static void users_are_apart(void **state)
     assert_string_equal(cli_cmd(b, "UNDO\n"), "OK undid done 2\r\n");
     assert_string_equal(cli_cmd(b, "TAGS\n"), "DATA 1\r\nprivate 1\r\n");
     assert_int_equal(srv_stat(b, "tasks"), 3);
+    /* Nor is her list bob's to USE, or to share or unshare. */
+    TRIED(USE);
+    assert_string_equal(cli_cmd(b, "USE alice\n"),
+                        "ERR AUTH the list alice is not shared with you\r\n");
+    assert_string_equal(cli_cmd(b, "USE nosuchuser\n"),
+                        "ERR AUTH the list nosuchuser is not shared with you\r\n");
+    TRIED(SHARE);
+    assert_string_equal(cli_cmd(b, "SHARE alice bob\n"),
+                        "ERR AUTH you can share only your own list, bob\r\n");
+    TRIED(UNSHARE);
+    assert_string_equal(cli_cmd(b, "UNSHARE alice\n"),
+                        "ERR NOTFOUND your list is not shared with alice\r\n");
+    TRIED(SHARES);
+    assert_string_equal(cli_cmd(b, "SHARES\n"), "DATA 0\r\n");
     /* Commands that read no tasks say nothing of alice's either. */
     TRIED(PING);
     assert_string_equal(cli_cmd(b, "PING\n"), "OK PONG\r\n");
@@ -442,6 +456,77 @@ static void del_takes_the_list(void **state)
     assert_non_null(strstr(cli_cmd(a, "GET 1\n"), "\"alice's\""));
     cli_close(a);
     cli_close(b);
+    stop_server();
+}
+
+/*
+ * A shared list works for both sides: alice shares hers with bob, who
+ * USEs it and reads, adds and completes there as she does, and watches it;
+ * carol, not shared with, cannot; UNSHARE sends bob back to his own list at
+ * his next command and ends his watch of hers.
+ */
+static void shared_list_both_sides(void **state)
+{
+    (void)state;
+    assert_int_equal(user_cmd("carol pw", "add", "carol", NULL), 0);
+    start(NULL, NULL);
+    struct cli *a = cli_open(sp.port), *b = cli_open(sp.port), *bw = cli_open(sp.port);
+    struct cli *c = cli_open(sp.port);
+    assert_string_equal(cli_cmd(a, auth_line("alice", ALICE_PW)), "OK\r\n");
+    assert_string_equal(cli_cmd(b, auth_line("bob", BOB_PW)), "OK\r\n");
+    assert_string_equal(cli_cmd(bw, auth_line("bob", BOB_PW)), "OK\r\n");
+    assert_string_equal(cli_cmd(c, auth_line("carol", "carol pw")), "OK\r\n");
+    assert_string_equal(cli_cmd(b, "ADD bob's own\n"), "OK 1\r\n");
+
+    assert_string_equal(cli_cmd(a, "SHARE bob\n"), "OK\r\n");
+    assert_string_equal(cli_cmd(a, "SHARE alice bob\n"), "OK\r\n"); /* again, the long form */
+    assert_string_equal(cli_cmd(a, "SHARE alice\n"), "ERR ARGS your list is yours already\r\n");
+    assert_string_equal(cli_cmd(a, "SHARE nosuch\n"), "ERR NOTFOUND no user is named nosuch\r\n");
+    assert_string_equal(cli_cmd(a, "ADD shared milk +shop\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(a, "SHARES\n"), "DATA 1\r\nalice bob\r\n");
+    assert_string_equal(cli_cmd(b, "SHARES\n"), "DATA 1\r\nalice bob\r\n");
+
+    assert_string_equal(cli_cmd(b, "USE alice\n"), "OK alice\r\n");
+    assert_non_null(strstr(cli_cmd(b, "LIST all\n"), "\"shared milk\""));
+    assert_string_equal(cli_cmd(b, "ADD bread, added by bob\n"), "OK 2\r\n");
+    assert_string_equal(cli_cmd(b, "DONE 1\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(bw, "USE alice\n"), "OK alice\r\n");
+    assert_true(strncmp(cli_cmd(bw, "WATCH all\n"), "OK ", 3) == 0);
+    char got[4096];
+    snprintf(got, sizeof(got), "%s", cli_cmd(a, "LIST all\n"));
+    assert_true(strncmp(got, "DATA 2\r\n1 done - - shop ", 24) == 0);
+    assert_non_null(strstr(got, "\"bread, added by bob\""));
+    assert_string_equal(cli_cmd(a, "ADD seen by bob's watch\n"), "OK 3\r\n");
+    char line[1024];
+    assert_true(cli_line(bw, line, sizeof(line), 5000) > 0);
+    assert_non_null(strstr(line, "\"seen by bob's watch\""));
+    /* USE alone is bob's own list again. */
+    assert_string_equal(cli_cmd(b, "USE\n"), "OK bob\r\n");
+    assert_non_null(strstr(cli_cmd(b, "GET 1\n"), "\"bob's own\""));
+    assert_string_equal(cli_cmd(b, "USE alice\n"), "OK alice\r\n");
+
+    assert_string_equal(cli_cmd(c, "USE alice\n"),
+                        "ERR AUTH the list alice is not shared with you\r\n");
+    assert_string_equal(cli_cmd(c, "LIST all\n"), "DATA 0\r\n");
+
+    assert_string_equal(cli_cmd(a, "UNSHARE bob\n"), "OK\r\n");
+    assert_string_equal(cli_cmd(a, "UNSHARE bob\n"),
+                        "ERR NOTFOUND your list is not shared with bob\r\n");
+    assert_string_equal(cli_cmd(b, "LIST all\n"),
+                        "ERR AUTH the list you were in is no longer shared with you; you are "
+                        "back in your own\r\n");
+    snprintf(got, sizeof(got), "%s", cli_cmd(b, "LIST all\n"));
+    assert_true(strncmp(got, "DATA 1\r\n1 pending", 17) == 0);
+    assert_non_null(strstr(got, "\"bob's own\""));
+    assert_string_equal(cli_cmd(a, "ADD after the unshare\n"), "OK 4\r\n");
+    assert_true(cli_line(bw, line, sizeof(line), 5000) > 0);
+    assert_string_equal(line, "EVENT overflow\r\n");
+    assert_true(cli_line(bw, line, sizeof(line), 300) <= 0); /* nothing of hers after that */
+    assert_string_equal(cli_cmd(b, "SHARES\n"), "DATA 0\r\n");
+    cli_close(a);
+    cli_close(b);
+    cli_close(bw);
+    cli_close(c);
     stop_server();
 }
 
@@ -529,6 +614,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(shared_password_too, setup, teardown),
         cmocka_unit_test_setup_teardown(users_are_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(del_takes_the_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(shared_list_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(no_users_no_login, setup, teardown),
         cmocka_unit_test_setup_teardown(check_does_not_block_the_worker, setup, teardown),
     };

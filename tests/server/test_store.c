@@ -1748,6 +1748,60 @@ static void list_drop_empties_one(struct fx *f)
     assert_int_equal(count_in(f, ""), 1);
 }
 
+static int collect_share(void *arg, struct proto_str list, struct proto_str user)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s%.*s>%.*s", n ? " " : "", (int)list.len, list.ptr, (int)user.len,
+             user.ptr);
+    return 0;
+}
+
+static const char *shares_of(struct fx *f, const char *name)
+{
+    static char out[512];
+    out[0] = '\0';
+    assert_int_equal(store_shares(f->r, S(name), collect_share, out), STORE_OK);
+    store_read_end(f->r);
+    return out;
+}
+
+/* A share is there once, until it is taken back, and goes with a dropped
+ * list both ways. */
+static void shares_add_get_del(struct fx *f)
+{
+    struct store *w = wbegin(f);
+    assert_int_equal(store_share_add(w, S("alice"), S("bob")), STORE_OK);
+    assert_int_equal(store_share_add(w, S("alice"), S("bob")), STORE_EXISTS);
+    assert_int_equal(store_share_add(w, S("alice"), S("carol")), STORE_OK);
+    assert_int_equal(store_share_add(w, S("carol"), S("alice")), STORE_OK);
+    assert_int_equal(store_share_add(w, S("bob"), S("carol")), STORE_OK);
+    wend(f, 1);
+    assert_int_equal(store_share_get(f->r, S("alice"), S("bob")), STORE_OK);
+    assert_int_equal(store_share_get(f->r, S("bob"), S("alice")), STORE_NOTFOUND);
+    store_read_end(f->r);
+    assert_string_equal(shares_of(f, "alice"), "alice>bob alice>carol carol>alice");
+    assert_string_equal(shares_of(f, "bob"), "alice>bob bob>carol");
+    w = wbegin(f);
+    assert_int_equal(store_share_del(w, S("alice"), S("bob")), STORE_OK);
+    assert_int_equal(store_share_del(w, S("alice"), S("bob")), STORE_NOTFOUND);
+    wend(f, 1);
+    assert_int_equal(store_share_get(f->r, S("alice"), S("bob")), STORE_NOTFOUND);
+    store_read_end(f->r);
+    /* A rolled-back share was never made. */
+    w = wbegin(f);
+    assert_int_equal(store_share_add(w, S("alice"), S("dave")), STORE_OK);
+    wend(f, 0);
+    assert_string_equal(shares_of(f, "dave"), "");
+    int64_t n;
+    w = wbegin(f);
+    assert_int_equal(store_list_drop(w, S("carol"), &n), STORE_OK);
+    wend(f, 1);
+    assert_string_equal(shares_of(f, "carol"), "");
+    assert_string_equal(shares_of(f, "bob"), "");
+    assert_string_equal(shares_of(f, "alice"), "");
+}
+
 struct check {
     const char *name;
     void (*fn)(struct fx *f);
@@ -1799,6 +1853,7 @@ static const struct check checks[] = {
     CHECK(undo_depth_is_per_list),
     CHECK(change_counter_sees_its_list),
     CHECK(list_drop_empties_one),
+    CHECK(shares_add_get_del),
 };
 
 #define NFIX (sizeof(fixtures) / sizeof(fixtures[0]))

@@ -97,6 +97,10 @@ enum proto_cmd {
     PROTO_CMD_UNDO,        /* reverts the last change kept in the server's undo history */
     PROTO_CMD_WATCH,       /* subscribes the connection to committed changes (EVENT lines) */
     PROTO_CMD_UNWATCH,     /* ends it */
+    PROTO_CMD_SHARE,       /* lets another user use the caller's list */
+    PROTO_CMD_UNSHARE,     /* takes that back */
+    PROTO_CMD_USE,         /* works in a list shared with the caller, or in the caller's own */
+    PROTO_CMD_SHARES,      /* who shares with whom, as far as the caller is concerned */
     PROTO_CMD_LEGACY_GET,  /* the tutorial's GET/<key>/<field> */
     PROTO_CMD_LEGACY_POST, /* the tutorial's POST/<key>=<text>/<field> */
     PROTO_CMD__COUNT
