@@ -936,8 +936,29 @@ static void test_encode_every_command(void **state)
         case PROTO_CMD_QUIT:
         case PROTO_CMD_UNDO:
         case PROTO_CMD_UNWATCH:
+        case PROTO_CMD_SHARES:
             encode_parse((enum proto_cmd)c, NULL, 0, &p);
             break;
+        case PROTO_CMD_SHARE:
+        case PROTO_CMD_UNSHARE: {
+            const struct proto_arg a[] = {ARG("bob", 0)};
+            encode_parse((enum proto_cmd)c, a, 1, &p);
+            assert_pstr(p.req.user, "bob");
+            assert_false(p.req.has_text);
+            const struct proto_arg b[] = {ARG("alice", 0), ARG("bob.smith", 0)};
+            encode_parse((enum proto_cmd)c, b, 2, &p);
+            assert_pstr(p.req.user, "bob.smith");
+            assert_pstr(p.req.text, "alice");
+            break;
+        }
+        case PROTO_CMD_USE: {
+            encode_parse(PROTO_CMD_USE, NULL, 0, &p);
+            assert_false(p.req.has_text);
+            const struct proto_arg a[] = {ARG("alice", 0)};
+            encode_parse(PROTO_CMD_USE, a, 1, &p);
+            assert_pstr(p.req.text, "alice");
+            break;
+        }
         case PROTO_CMD_WATCH: {
             const struct proto_arg a[] = {ARG("done", 0), ARG("+home", 0), ARG("since:42", 0)};
             encode_parse(PROTO_CMD_WATCH, a, 3, &p);
@@ -1040,7 +1061,7 @@ static void test_encode_every_command(void **state)
             fail_msg("visible command %s has no encode test", ci->name);
         }
     }
-    assert_int_equal(covered, 18);
+    assert_int_equal(covered, 22);
 }
 
 static void test_encode_refuses(void **state)

@@ -433,8 +433,9 @@ static void test_cmd_table(void **state)
             assert_int_not_equal(proto_cmd_lookup(ci->name, n - 1), c);
         }
     }
-    /* The fourteen native commands the issue asks for, IMPORT, UNDO, WATCH and UNWATCH. */
-    assert_int_equal(visible, 18);
+    /* The fourteen native commands the issue asks for, IMPORT, UNDO, WATCH and UNWATCH, and
+     * the shared lists' SHARE, UNSHARE, USE and SHARES. */
+    assert_int_equal(visible, 22);
     assert_true(proto_cmd_info(PROTO_CMD_WATCH)->flags & PROTO_CMDF_TAGS);
     assert_false(proto_cmd_info(PROTO_CMD_WATCH)->flags & PROTO_CMDF_WRITE);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_GET)->flags & PROTO_CMDF_HIDDEN);
