@@ -485,6 +485,8 @@ static int run_pairs(struct session *s, const struct client_cmd *c, int argc, ch
     }
     if (c->cmd == PROTO_CMD_TAGS)
         rc = out_tags(&s->out, p, n);
+    else if (c->cmd == PROTO_CMD_SHARES)
+        rc = out_shares(&s->out, p, n);
     else
         rc = out_stats(&s->out, p, n);
     rc = rc == 0 ? CLI_EXIT_OK : output_failed(s);
@@ -502,7 +504,25 @@ static int run_ping(struct session *s, const struct client_cmd *c, int argc, cha
         return rc;
     if (r.kind != PROTO_REPLY_OK)
         return unexpected(s, c->name);
+    if (r.text.len == 0) /* share, unshare: a plain OK */
+        r.text = (struct proto_str){"OK", 2};
     return out_text(&s->out, "reply", r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
+/* use [LIST] (shell and batch): works in LIST from now on, and after a
+ * reconnect too; without LIST, in the user's own list again. */
+static int run_use(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    struct proto_reply r;
+    int rc = call_args(s, c->cmd, argc, argv, s->quoted, &r);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_OK)
+        return unexpected(s, c->name);
+    free(s->list);
+    s->list = argc == 1 ? strdup(argv[0]) : NULL;
+    s->conn.cfg.list = s->list;
+    return out_text(&s->out, "list", r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 
 static int run_help(struct session *s, const struct client_cmd *c, int argc, char **argv)
@@ -1015,6 +1035,15 @@ static const struct client_cmd table[] = {
     {.name = "tags", .cmd = PROTO_CMD_TAGS, .run = run_pairs},
     {.name = "stats", .cmd = PROTO_CMD_STATS, .run = run_pairs},
     {.name = "ping", .cmd = PROTO_CMD_PING, .run = run_ping},
+    {.name = "share", .cmd = PROTO_CMD_SHARE, .run = run_ping},
+    {.name = "unshare", .cmd = PROTO_CMD_UNSHARE, .run = run_ping},
+    {.name = "shares", .cmd = PROTO_CMD_SHARES, .run = run_pairs},
+    {.name = "use",
+     .cmd = PROTO_CMD_USE,
+     .summary = "Works in LIST, a list shared with you, from now on (and after a reconnect); "
+                "without LIST, in your own. One-shot commands take --list instead.",
+     .run = run_use,
+     .flags = CMD_NOT_ONESHOT},
     {.name = "help",
      .cmd = PROTO_CMD_NONE,
      .usage = "[COMMAND]",

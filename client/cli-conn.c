@@ -259,6 +259,19 @@ enum cli_conn_status cli_conn_open(struct cli_conn *c)
             return CLI_CONN_E_AUTH;
         }
     }
+    if (c->cfg.list) {
+        /* Every connection, a reconnect's too, works in the list asked for. */
+        struct proto_arg a = {c->cfg.list, strlen(c->cfg.list), 0};
+        struct proto_reply r;
+        enum cli_conn_status st = cli_conn_call(c, PROTO_CMD_USE, &a, 1, &r);
+        if (st != CLI_CONN_OK)
+            return st;
+        if (r.kind != PROTO_REPLY_OK) {
+            set_err(c, "cannot use the list %s: %.*s", c->cfg.list, (int)r.text.len, r.text.ptr);
+            cli_conn_close(c);
+            return CLI_CONN_E_AUTH;
+        }
+    }
     return CLI_CONN_OK;
 }
 

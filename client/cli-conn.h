@@ -18,6 +18,7 @@ struct cli_conn_cfg {
     int timeout_ms;       /* bounds a connect and each reply */
     const char
         *user; /* AUTH USER PASSWORD when set (a server with accounts); NULL: AUTH PASSWORD */
+    const char *list; /* USE LIST after logging in when set (a list shared with user) */
 };
 
 enum cli_conn_status {

@@ -74,7 +74,7 @@ int main(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    struct cli_conn_cfg cfg = {o.host, o.port, o.password, o.timeout_ms, o.user};
+    struct cli_conn_cfg cfg = {o.host, o.port, o.password, o.timeout_ms, o.user, o.list};
     memset(&s, 0, sizeof(s));
     cli_conn_init(&s.conn, &cfg);
     s.out.fp = stdout;
@@ -108,6 +108,7 @@ int main(int argc, char **argv)
     }
 
     cli_conn_free(&s.conn);
+    free(s.list);
     if (s.password) {
         explicit_bzero(s.password, strlen(s.password));
         free(s.password);

@@ -16,7 +16,8 @@ enum {
     OPT_PLAIN,
     OPT_NO_COLOR,
     OPT_STOP_ON_ERROR,
-    OPT_USER
+    OPT_USER,
+    OPT_LIST
 };
 
 static const struct option long_options[] = {
@@ -24,6 +25,7 @@ static const struct option long_options[] = {
     {"port", required_argument, NULL, 'p'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"user", required_argument, NULL, OPT_USER},
+    {"list", required_argument, NULL, OPT_LIST},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
     {"plain", no_argument, NULL, OPT_PLAIN},
@@ -35,8 +37,9 @@ static const struct option long_options[] = {
 };
 
 const char *const cli_option_names[] = {
-    "--help", "--host",          "--json",    "--no-color", "--password-file", "--plain",
-    "--port", "--stop-on-error", "--timeout", "--user",     "--version",       NULL,
+    "--help",          "--host",    "--json", "--list",          "--no-color",
+    "--password-file", "--plain",   "--port", "--stop-on-error", "--timeout",
+    "--user",          "--version", NULL,
 };
 
 void cli_usage(FILE *fp)
@@ -84,6 +87,8 @@ void cli_usage(FILE *fp)
           "  -p, --port PORT          server port (env TODO_PORT; default 9000)\n"
           "      --password-file PATH send AUTH with the first line of PATH (or env\n"
           "                           TODO_PASSWORD) after connecting\n"
+          "      --list NAME          work in NAME's list, which its owner shared with --user\n"
+          "                           (SHARE; env TODO_LIST); your own by default\n"
           "      --user NAME          log in as NAME, a user of a server with accounts\n"
           "                           (env TODO_USER); the password from --password-file,\n"
           "                           TODO_PASSWORD, or asked for on the terminal\n"
@@ -221,6 +226,13 @@ static int apply_option(struct cli_opts *o, int c, const char *arg, const char *
         }
         o->user = arg;
         break;
+    case OPT_LIST:
+        if (!proto_valid_user(arg, strlen(arg))) {
+            snprintf(err, errcap, "'%s' cannot name a list: a list is named after its user", arg);
+            return 2;
+        }
+        o->list = arg;
+        break;
     case OPT_TIMEOUT:
         if (parse_timeout(arg, &o->timeout_ms) != 0) {
             snprintf(err, errcap, "the timeout must be a number of seconds above 0, not '%s'", arg);
@@ -340,6 +352,13 @@ int cli_parse_args(int argc, char **argv, cli_getenv_fn env, struct cli_opts *o,
             return 2;
         }
         o->user = e;
+    }
+    if ((e = env("TODO_LIST")) && *e) {
+        if (!proto_valid_user(e, strlen(e))) {
+            snprintf(err, errcap, "TODO_LIST '%s' cannot name a list", e);
+            return 2;
+        }
+        o->list = e;
     }
 
     /* Before the command word: every option, short or long, as getopt

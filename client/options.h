@@ -16,6 +16,7 @@ struct cli_opts {
     char port[8];     /* decimal 1..65535 */
     char *password;   /* from --password-file or TODO_PASSWORD; malloc'd, or NULL */
     const char *user; /* from --user or TODO_USER (AUTH USER PASSWORD); points into argv/env */
+    const char *list; /* from --list or TODO_LIST: USE after logging in (a shared list) */
     int timeout_ms;   /* --timeout, for a connect and for each reply */
     int json, plain, no_color, stop_on_error;
     int help, version;

@@ -411,6 +411,24 @@ int out_tags(const struct out *o, const struct out_pair *p, size_t n)
     return out_doc(o, a);
 }
 
+int out_shares(const struct out *o, const struct out_pair *p, size_t n)
+{
+    if (o->mode != OUT_JSON) {
+        if (n == 0 && o->mode == OUT_TABLE)
+            return fputs("(no shares)\n", o->fp) == EOF ? -1 : 0;
+        return pairs_text(o, p, n);
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *e = json_pack("{s:o,s:o}", "list", jstr(p[i].name), "user", jstr(p[i].value));
+        if (!e || json_array_append_new(a, e) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return out_doc(o, a);
+}
+
 int out_stats(const struct out *o, const struct out_pair *p, size_t n)
 {
     if (o->mode != OUT_JSON)

@@ -51,6 +51,8 @@ struct out_pair {
 int out_tasks(const struct out *o, const struct proto_task *t, size_t n); /* list */
 int out_task(const struct out *o, const struct proto_task *t);            /* get: one object */
 int out_tags(const struct out *o, const struct out_pair *p, size_t n);
+/* shares: "LIST<TAB>USER" lines; JSON [{"list", "user"}, ...]. */
+int out_shares(const struct out *o, const struct out_pair *p, size_t n);
 int out_stats(const struct out *o, const struct out_pair *p, size_t n);
 /* The id a changing command answered: alone on a line, or {"id": "..."}. */
 int out_id(const struct out *o, const char *id, size_t len);

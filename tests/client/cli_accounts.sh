@@ -40,6 +40,30 @@ expect_rc 0 "alice's list again"
 expect_has "$OUT" "alice's task" "alice's task is hers"
 case $OUT in *"bob's task"* | *"from a batch"*) fail "alice sees bob's tasks: $OUT" ;; esac
 
+# Sharing: alice lets bob into her list; he works there with --list (and
+# TODO_LIST), a batch switches with use; unshare shuts him out again.
+cli --user alice --password-file "$TMP/alice.pw" share bob
+expect_rc 0 "alice shares her list with bob"
+cli --user alice --password-file "$TMP/alice.pw" --plain shares
+expect_eq "$OUT" "$(printf 'alice\tbob')" "alice's shares"
+TODO_PASSWORD="bob pw 2" cli --user bob --list alice --plain list
+expect_rc 0 "bob lists alice's list"
+expect_has "$OUT" "alice's task" "bob sees alice's task there"
+TODO_LIST=alice TODO_PASSWORD="bob pw 2" cli --user bob add "bob, in alice's list"
+expect_rc 0 "bob adds to alice's list"
+expect_eq "$OUT" "2" "the id in alice's list"
+printf 'use alice\nget 2\nuse\nget 2\n' >"$TMP/use"
+TODO_USER=bob TODO_PASSWORD="bob pw 2" cli --plain <"$TMP/use"
+expect_has "$OUT" "bob, in alice's list" "use alice in a batch"
+expect_has "$OUT" "from a batch" "use alone is bob's own list again"
+cli --user alice --password-file "$TMP/alice.pw" --plain list
+expect_has "$OUT" "bob, in alice's list" "alice sees what bob added"
+cli --user alice --password-file "$TMP/alice.pw" unshare bob
+expect_rc 0 "alice unshares"
+TODO_PASSWORD="bob pw 2" cli --user bob --list alice list
+expect_rc 3 "bob cannot use alice's list any more"
+expect_has "$ERR" "not shared with you" "why bob cannot"
+
 # Refused, exit 3: a wrong password, another's password, no user for a
 # server with accounts and no shared password.
 cli --user alice --password-file "$TMP/wrong.pw" list

@@ -81,13 +81,14 @@ static void test_subcommands(void **state)
 {
     (void)state;
     expect(NULL, 0,
-           "add del done edit export get help import list next ping stats tags undo undone watch",
+           "add del done edit export get help import list next ping share shares stats tags undo "
+           "undone unshare watch",
            "", NULL);
     expect(NULL, 0, "next", "n", NULL);
     /* next takes a number: nothing to offer after it, live or not. */
     expect(NULL, 0, "", "next", "", NULL);
     expect(NULL, 0, "del done", "d", NULL);
-    expect(NULL, 0, "undo undone", "un", NULL);
+    expect(NULL, 0, "undo undone unshare", "un", NULL);
     expect(NULL, 0, "undone", "undon", NULL);
     expect(NULL, 0, "", "zzz", NULL);
     /* The shell adds its own words. */
@@ -100,7 +101,7 @@ static void test_options(void **state)
 {
     (void)state;
     expect(NULL, 0,
-           "--help --host --json --no-color --password-file --plain --port --stop-on-error "
+           "--help --host --json --list --no-color --password-file --plain --port --stop-on-error "
            "--timeout --user --version",
            "-", NULL);
     expect(NULL, 0, "--json", "--j", NULL);

@@ -64,7 +64,7 @@ static int setup(void **state)
     assert_non_null(f);
     assert_int_equal(server_start(&f->sp, server_bin, NULL), 0);
     snprintf(f->port, sizeof(f->port), "%d", f->sp.port);
-    struct cli_conn_cfg cfg = {"127.0.0.1", f->port, NULL, WAIT_MS, NULL};
+    struct cli_conn_cfg cfg = {"127.0.0.1", f->port, NULL, WAIT_MS, NULL, NULL};
     cli_conn_init(&f->w, &cfg);
     cli_conn_init(&f->x, &cfg);
     assert_int_equal(cli_conn_open(&f->w), CLI_CONN_OK);
