@@ -127,6 +127,11 @@ struct options {
     const char *http_path; /* --http-path: GET this path, not /api/tasks/ID */
     int watch_http;        /* --watch-http: the watchers read GET /api/events */
     char http_host[300];   /* the Host header's value: HOST:PORT */
+    /* --users N: connection i (and the loading) logs in as user u(i mod N),
+     * each with --user-password, and works in that user's own list: the
+     * keyspace is KEYSPACE / N tasks per user, ids 1.. in each list. */
+    unsigned users;
+    const char *user_password;
 };
 
 /*
@@ -367,8 +372,57 @@ static int ids_counting(struct ids *ids, uint64_t n)
 /* Adds n tasks over one connection, PREPARE_BATCH at a time, and keeps
  * their ids in ids (when not NULL). tag, when set, is given to every task.
  * 0, or -1 with a message. */
+/* --users: logs the blocking socket fd in as user u<user>, before any
+ * other request (an Argon2id check on the server: about 0.1 s). 0, or -1
+ * with a message. */
+static int login(int fd, const struct options *o, unsigned user)
+{
+    char line[512], in[512];
+    int len = snprintf(line, sizeof(line), "AUTH u%u \"%s\"\r\n", user, o->user_password);
+    struct timeval tv = {.tv_sec = 30, .tv_usec = 0};
+    if (len <= 0 || (size_t)len >= sizeof(line) ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+        write_all(fd, line, (size_t)len) < 0) {
+        msg("cannot log in as u%u: %s", user, strerror(errno));
+        return -1;
+    }
+    size_t n = 0;
+    while (n < sizeof(in) - 1 && (n < 2 || memcmp(in + n - 2, "\r\n", 2) != 0)) {
+        ssize_t r = read(fd, in + n, 1); /* one byte at a time: nothing after the reply is ours */
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            msg("no reply to AUTH u%u: %s", user, r == 0 ? "connection closed" : strerror(errno));
+            return -1;
+        }
+        n++;
+    }
+    in[n] = '\0';
+    if (strcmp(in, "OK\r\n") != 0) {
+        msg("AUTH u%u was answered %s", user, in);
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare_tasks_as(const struct addrinfo *ai, const struct options *o, uint64_t n,
+                            const char *tag, struct ids *ids, unsigned user);
+
+/* Prepares n tasks, or with --users n / USERS in each user's list (the
+ * ids, the same in every list, are kept from the first). */
 static int prepare_tasks(const struct addrinfo *ai, const struct options *o, uint64_t n,
                          const char *tag, struct ids *ids)
+{
+    if (o->users == 0)
+        return prepare_tasks_as(ai, o, n, tag, ids, 0);
+    for (unsigned u = 0; u < o->users; u++)
+        if (prepare_tasks_as(ai, o, n / o->users, tag, u == 0 ? ids : NULL, u) < 0)
+            return -1;
+    return 0;
+}
+
+static int prepare_tasks_as(const struct addrinfo *ai, const struct options *o, uint64_t n,
+                            const char *tag, struct ids *ids, unsigned user)
 {
     int rc = -1;
     struct proto_buf out;
@@ -398,6 +452,8 @@ static int prepare_tasks(const struct addrinfo *ai, const struct options *o, uin
         msg("setsockopt: %s", strerror(errno));
         goto out;
     }
+    if (o->users > 0 && login(fd, o, user) < 0)
+        goto out;
     for (uint64_t sent = 0; sent < n;) {
         uint64_t batch = n - sent < PREPARE_BATCH ? n - sent : PREPARE_BATCH;
         out.len = 0;
@@ -1564,11 +1620,22 @@ static int run_test(struct test *t, const struct addrinfo *ai, struct result *re
         }
         for (int j = 0; j < w->nconns; j++) {
             struct bench_conn *c = &w->conns[j];
-            c->fd = dial(ai, 1);
+            c->fd = dial(ai, o->users == 0);
             if (c->fd < 0) {
                 msg("cannot connect to %s:%s: %s", o->host, o->port, strerror(errno));
                 rc = EXIT_CONNECT;
                 goto out;
+            }
+            /* --users: the connections take the users in turn, across the
+             * workers (i + nw * j is this connection's number). */
+            if (o->users > 0) {
+                int fl;
+                if (login(c->fd, o, (unsigned)(i + nw * j) % o->users) < 0 ||
+                    (fl = fcntl(c->fd, F_GETFL)) < 0 ||
+                    fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+                    rc = EXIT_CONNECT;
+                    goto out;
+                }
             }
             proto_buf_init(&c->out, 0);
             proto_reply_decoder_init(&c->dec, PROTO_MAX_LINE_DEFAULT);
@@ -1990,6 +2057,10 @@ static void usage(FILE *f)
           "                         loads any web server (nginx serving a file)\n"
           "      --watch-http       the --watchers read GET /api/events (Server-Sent\n"
           "                         Events) instead of a line WATCH, and are checked alike\n"
+          "      --users N          a server with accounts: connection i logs in as user\n"
+          "                         u(i mod N) (made with todo-server user add) and works\n"
+          "                         in that user's list, KEYSPACE / N tasks each\n"
+          "      --user-password PW the users' password (a benchmark's, not a secret)\n"
           "  -h, --help             this text\n"
           "\n"
           "Before the timed part, get/edit/done/mixed ADD KEYSPACE tasks and list adds\n"
@@ -2127,7 +2198,9 @@ enum {
     OPT_STALLED,
     OPT_HTTP,
     OPT_HTTP_PATH,
-    OPT_WATCH_HTTP
+    OPT_WATCH_HTTP,
+    OPT_USERS,
+    OPT_USER_PASSWORD
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -2162,6 +2235,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"http", no_argument, NULL, OPT_HTTP},
         {"http-path", required_argument, NULL, OPT_HTTP_PATH},
         {"watch-http", no_argument, NULL, OPT_WATCH_HTTP},
+        {"users", required_argument, NULL, OPT_USERS},
+        {"user-password", required_argument, NULL, OPT_USER_PASSWORD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -2357,6 +2432,16 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_STALLED:
             o->stalled = 1;
             break;
+        case OPT_USERS:
+            if (parse_u64(optarg, 1, 100000, &v) < 0) {
+                msg("bad user count '%s' (1..100000)", optarg);
+                return -1;
+            }
+            o->users = (unsigned)v;
+            break;
+        case OPT_USER_PASSWORD:
+            o->user_password = optarg;
+            break;
         case OPT_HTTP:
             o->http = 1;
             break;
@@ -2436,6 +2521,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         snprintf(o->http_host, sizeof(o->http_host), "%s:%s", o->host, o->port);
     if (o->existing && o->load_only) {
         msg("give --existing or --load-only, not both");
+        return -1;
+    }
+    if (o->users > 0 && (!o->user_password || o->watchers || o->stalled || o->http || o->raw ||
+                         o->keyspace < o->users)) {
+        msg("--users needs --user-password and at least one task per user, and goes with "
+            "neither --watchers, --stalled-watcher, --http nor --raw");
         return -1;
     }
     if (o->raw) {
@@ -2539,7 +2630,8 @@ int main(int argc, char **argv)
         rc = EXIT_OK;
         goto out;
     }
-    if (need_keys && o.existing && ids_counting(&ids, o.keyspace) < 0) {
+    if (need_keys && o.existing &&
+        ids_counting(&ids, o.users ? o.keyspace / o.users : o.keyspace) < 0) {
         msg("out of memory");
         goto out;
     }

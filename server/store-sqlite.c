@@ -119,6 +119,9 @@ static const char *const migrations[] = {
     "DROP INDEX task_tags_by_tag;"
     "CREATE INDEX task_tags_by_list ON task_tags(list, tag);"
     "ALTER TABLE undo_old ADD COLUMN list TEXT NOT NULL DEFAULT '';"
+    /* Each list trims its own history (undo_trim): with many lists
+     * undo_old holds many lists' rows, which a trim must not scan. */
+    "CREATE INDEX undo_old_by_list ON undo_old(list, seq);"
     "CREATE TABLE lists(name TEXT PRIMARY KEY, next_id INTEGER NOT NULL) WITHOUT ROWID;"
     /* Who may use whose list besides its owner (store.h's shares). */
     "CREATE TABLE shares(list TEXT NOT NULL, user TEXT NOT NULL,"
