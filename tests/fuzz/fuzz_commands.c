@@ -966,6 +966,20 @@ static void run_line(struct run *r, int conn, const char *line, size_t len, char
          * layer refuses both (the server's are tested in test_watch.c). */
         check_err(rep, PROTO_E_INTERNAL);
         break;
+    case PROTO_CMD_SHARE:
+    case PROTO_CMD_UNSHARE:
+    case PROTO_CMD_SHARES:
+        /* Lists are shared between users, and the harness's server has
+         * none (test_accounts.c has them): refused, nothing changed. */
+        check_err(rep, PROTO_E_AUTH);
+        break;
+    case PROTO_CMD_USE:
+        /* Only the default list is there to use. */
+        if (req.has_text)
+            check_err(rep, PROTO_E_AUTH);
+        else
+            CHECK(rep->kind == HARNESS_OK && strcmp(rep->text, "-") == 0);
+        break;
     default:
         CHECK(!"a command the model does not know");
     }
