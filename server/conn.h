@@ -69,10 +69,6 @@ struct conn {
      * epoll_ctl that would change nothing (worker.c, arm). */
     uint32_t armed;
     int64_t import_run; /* cmd_ctx.import_run, kept between requests */
-    /* cmd_ctx.list: the list the connection works in, its user's once
-     * AUTH USER succeeded, else the default list "". */
-    char list[PROTO_MAX_USER + 1];
-    char user[PROTO_MAX_USER + 1]; /* cmd_ctx.user: who logged in ("" for none) */
 
     unsigned authed : 1;    /* sent the right password */
     unsigned paused : 1;    /* not reading: too many replies wait to be sent */
@@ -132,6 +128,12 @@ struct conn {
     /* Its HTTP state once it speaks HTTP, or NULL for the line protocol;
      * malloc'd, freed with it. */
     struct http_conn *http;
+    /* cmd_ctx.list: the list the connection works in, its user's once
+     * AUTH USER succeeded, else the default list ""; and cmd_ctx.user: who
+     * logged in ("" for none). Last, so that the fields every request
+     * touches stay in the cache lines they had. */
+    char list[PROTO_MAX_USER + 1];
+    char user[PROTO_MAX_USER + 1];
 };
 
 /* A connection for fd from the client at addr (may be NULL), with no
