@@ -149,6 +149,20 @@ def main():
         got = sse_read(events, 1.5)
         check("bob's second" in got and "alice" not in got,
               "bob's event stream has his change only: %r" % got)
+        r, doc = req(port, "POST", "/api/tasks", {"text": "alice's tagged", "tags": ["hers"]},
+                     headers={"Cookie": atoken})
+        check(r.status == 201, "alice's tagged task: %r %r" % (r.status, doc))
+        r, doc = req(port, "GET", "/api/tags", headers={"Cookie": token})
+        check(r.status == 200 and all(t["tag"] != "hers" for t in doc),
+              "bob's tags leave out alice's: %r" % doc)
+        r, doc = req(port, "GET", "/api/stats", headers={"Cookie": token})
+        check(r.status == 200 and doc.get("tasks") == 2, "bob's stats count his 2 tasks: %r" % doc)
+        r, doc = req(port, "POST", "/api/undo", headers={"Cookie": token})
+        check(r.status == 200 and doc["id"] == "2" and doc["outcome"] == "undid add",
+              "bob's undo takes back his own last add: %r %r" % (r.status, doc))
+        r, doc = req(port, "GET", "/api/tasks?status=all", headers={"Cookie": atoken})
+        check(r.status == 200 and sorted(t["text"] for t in doc) == ["alice's own", "alice's tagged"],
+              "alice's tasks are as she left them: %r" % doc)
         # A cookie made up for alice from bob's MAC is no login.
         forged = "todo_session=alice:" + token.split(":", 1)[1]
         r, doc = req(port, "GET", "/api/tasks", headers={"Cookie": forged})

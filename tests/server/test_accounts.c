@@ -312,6 +312,7 @@ static void drain(struct cli *c, char *out, size_t cap, int ms)
  * here fails the test) on the ids alice's tasks have, and sees, changes,
  * lists, completes, deletes, tag-counts, undoes and watches only his own;
  * her tasks are as she left them, and her watcher never hears of his.
+ * alice is an admin (setup): the role shows her nothing of bob's either.
  */
 static void users_are_apart(void **state)
 {
