@@ -522,6 +522,7 @@ static int run_use(struct session *s, const struct client_cmd *c, int argc, char
     free(s->list);
     s->list = argc == 1 ? strdup(argv[0]) : NULL;
     s->conn.cfg.list = s->list;
+    s->list_moved = 1;
     return out_text(&s->out, "list", r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
 }
 

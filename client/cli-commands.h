@@ -26,6 +26,7 @@ struct session {
     enum session_mode mode;
     char *password; /* given with auth in the shell or a batch; kept for reconnects */
     char *list;     /* given with use in the shell or a batch; kept for reconnects */
+    int list_moved; /* use changed the list: the shell's watch must be sent again */
     /* While a command runs: quoted[i] is 1 when its i-th argument is text
      * (the user quoted it, or it came after "--"); NULL for none. */
     const unsigned char *quoted;

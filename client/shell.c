@@ -175,6 +175,15 @@ static void watch_sync(struct shell_watch *sw)
     struct cli_conn *c = &s->conn;
     int watching = cli_conn_is_open(c) && sw->conn == c->opened;
 
+    if (s->list_moved) {
+        /* A watch sees the list it was sent in: WATCH again in the new one. */
+        s->list_moved = 0;
+        if (watching) {
+            sw->conn = 0;
+            sw->have_last = 0;
+            watching = 0;
+        }
+    }
     if (sw->overflow && watching) {
         sw->overflow = 0;
         show_note("(the watch fell behind the server and missed changes: 'list' shows them all)");
@@ -288,7 +297,10 @@ int shell_run(struct session *s)
             cli_conn_close(&s->conn);
         watch_sync(&sw);
         show_events(&sw);
-        if (cli_conn_is_open(&s->conn))
+        if (cli_conn_is_open(&s->conn) && s->conn.cfg.list)
+            snprintf(prompt, sizeof(prompt), "todo %s:%s (%s)> ", s->conn.cfg.host,
+                     s->conn.cfg.port, s->conn.cfg.list); /* in a list shared with the user */
+        else if (cli_conn_is_open(&s->conn))
             snprintf(prompt, sizeof(prompt), "todo %s:%s> ", s->conn.cfg.host, s->conn.cfg.port);
         else
             snprintf(prompt, sizeof(prompt), "todo (not connected)> ");
