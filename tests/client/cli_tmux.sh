@@ -456,6 +456,36 @@ scenario_user() {
     seen=$(screen sh)
     case $seen in *"carol pw"*) fail "the shell shows the password: $seen" ;; esac
     type_line sh quit
+
+    # A shared list: dave shares his with carol; in her shell, use dave
+    # names the list in the prompt and watches it (dave's add shows above
+    # the prompt), and use alone takes her back, where his next add is not
+    # shown.
+    printf 'dave pw\n' >"$TMP/dave.pw"
+    stop_server
+    printf 'dave pw\n' | "$TODO_SERVER" user add dave --db "$(test_db "$db")" >/dev/null ||
+        fail "user add dave"
+    start_server --db "$db" || exit 1
+    prompt="todo 127.0.0.1:$SERVER_PORT>"
+    local dave=(-p "$SERVER_PORT" --user dave --password-file "$TMP/dave.pw")
+    "$TODO_CLI" "${dave[@]}" share carol >/dev/null || fail "dave shares with carol"
+    tm_run sh2 100 "TODO_USER=carol $(printf '%q ' "$TODO_CLI" -p "$SERVER_PORT")"
+    wait_for sh2 "Password for carol:" || return
+    type_line sh2 "carol pw"
+    wait_n sh2 "$prompt" 1 || return
+    type_line sh2 "use dave"
+    wait_for sh2 "todo 127.0.0.1:$SERVER_PORT (dave)>" || return
+    "$TODO_CLI" "${dave[@]}" add dave added this >/dev/null || fail "dave's add"
+    wait_for sh2 'added 1 "dave added this"' || return
+    type_line sh2 "use"
+    wait_n sh2 "$prompt" 2 || return
+    "$TODO_CLI" "${dave[@]}" add not for carol >/dev/null || fail "dave's second add"
+    type_line sh2 "list"
+    wait_for sh2 "typed at a prompt" || return
+    sleep 0.5
+    seen=$(screen sh2)
+    case $seen in *"not for carol"*) fail "carol's own list shows dave's add: $seen" ;; esac
+    type_line sh2 quit
 }
 
 # One session that lasts, so the tmux server does not exit (and race with
