@@ -2861,8 +2861,14 @@ int pg_users(struct pg_store *s, store_user_fn fn, void *arg)
     return rc;
 }
 
-/* NOT YET: lists (issue 18 step 4) are being built; these keep the branch
- * building until the engine scopes its calls. */
+/*
+ * Lists are not kept apart by this engine yet (store.h's store_engine_lists
+ * says 0): every task is in the default list, a server with users refuses
+ * to start on PostgreSQL and todo-server user add refuses, so no call here
+ * is ever made in another list. store_scope does nothing; a user's list
+ * has no tasks to drop (todo-server user del removes a user made by an
+ * older server); shares need users, so none can be made.
+ */
 void pg_scope(struct pg_store *s, struct proto_str list)
 {
     (void)s;
@@ -2871,9 +2877,18 @@ void pg_scope(struct pg_store *s, struct proto_str list)
 
 int pg_list_drop(struct pg_store *w, struct proto_str list, int64_t *n)
 {
-    (void)list;
     *n = 0;
-    snprintf(w->err, sizeof(w->err), "not yet");
+    if (list.len == 0) {
+        snprintf(w->err, sizeof(w->err), "the default list cannot be dropped");
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int no_shares(struct pg_store *s)
+{
+    snprintf(s->err, sizeof(s->err),
+             "lists are not shared on PostgreSQL yet: its engine keeps no users' lists");
     return STORE_ERROR;
 }
 
@@ -2881,23 +2896,29 @@ int pg_share_add(struct pg_store *w, struct proto_str list, struct proto_str use
 {
     (void)list;
     (void)user;
-    snprintf(w->err, sizeof(w->err), "not yet");
-    return STORE_ERROR;
+    return no_shares(w);
 }
 
 int pg_share_del(struct pg_store *w, struct proto_str list, struct proto_str user)
 {
-    return pg_share_add(w, list, user);
+    (void)list;
+    (void)user;
+    return no_shares(w);
 }
 
 int pg_share_get(struct pg_store *s, struct proto_str list, struct proto_str user)
 {
-    return pg_share_add(s, list, user);
+    (void)s;
+    (void)list;
+    (void)user;
+    return STORE_NOTFOUND; /* nothing is shared */
 }
 
 int pg_shares(struct pg_store *s, struct proto_str name, store_share_fn fn, void *arg)
 {
+    (void)s;
+    (void)name;
     (void)fn;
     (void)arg;
-    return pg_share_add(s, name, name);
+    return STORE_OK; /* none */
 }

@@ -614,6 +614,7 @@ static void postgres_takes_no_users(void **state)
     (void)state;
     make_tmpdir(dir, sizeof(dir));
     snprintf(db, sizeof(db), "%s/todo.db", dir);
+    snprintf(logpath, sizeof(logpath), "%s/log", dir);
     assert_int_equal(user_cmd(ALICE_PW, "add", "alice", NULL), 1);
     start(NULL, NULL); /* a server without users: as before */
     struct cli *c = cli_open(sp.port);

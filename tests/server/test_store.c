@@ -1464,6 +1464,17 @@ static void users_survive_reopen(struct fx *f)
 
 /* ---- lists (store_scope) ---- */
 
+/* An engine that does not keep lists apart yet (store_engine_lists:
+ * PostgreSQL, issue 18) takes no users, so these checks do not apply to
+ * it: skipped, and said so. */
+static void need_lists(struct fx *f)
+{
+    if (!store_engine_lists(f->e)) {
+        fprintf(stderr, "%s keeps no lists yet (issue 18): skipped\n", f->fix->name);
+        skip();
+    }
+}
+
 /* One write in list, in a batch of its own, committed; ADD's id (or
  * IMPORT's outcome) to out. */
 static int write_in(struct fx *f, const char *listname, const char *line, char *out, size_t cap)
@@ -1523,6 +1534,7 @@ static int64_t count_in(struct fx *f, const char *listname)
  * one is not read, changed or deleted by any call in another. */
 static void lists_are_apart(struct fx *f)
 {
+    need_lists(f);
     struct task t;
     assert_string_equal(add_in(f, "alice", "ADD alice's milk +shop"), "1");
     assert_string_equal(add_in(f, "bob", "ADD bob's bread +shop +home"), "1");
@@ -1600,6 +1612,7 @@ static void lists_are_apart(struct fx *f)
  * to later. */
 static void cursor_keeps_its_list(struct fx *f)
 {
+    need_lists(f);
     add_in(f, "alice", "ADD a1");
     add_in(f, "alice", "ADD a2");
     add_in(f, "bob", "ADD b1");
@@ -1620,6 +1633,7 @@ static void cursor_keeps_its_list(struct fx *f)
 /* UNDO takes back the newest change of its own list, not another's. */
 static void undo_is_per_list(struct fx *f)
 {
+    need_lists(f);
     add_in(f, "alice", "ADD alice's");
     add_in(f, "bob", "ADD bob's");
     assert_int_equal(write_in(f, "alice", "EDIT 1 alice's edited", NULL, 0), STORE_OK);
@@ -1669,6 +1683,7 @@ static void undo_is_per_list(struct fx *f)
  * list's many changes do not push them out. */
 static void undo_depth_is_per_list(struct fx *f)
 {
+    need_lists(f);
     add_in(f, "alice", "ADD alice's one change");
     struct store *w = wbegin(f);
     store_scope(w, S("bob"));
@@ -1693,6 +1708,7 @@ static void undo_depth_is_per_list(struct fx *f)
  * another (it may say "changed" for both; it must for the one changed). */
 static void change_counter_sees_its_list(struct fx *f)
 {
+    need_lists(f);
     add_in(f, "alice", "ADD a");
     add_in(f, "bob", "ADD b");
     store_scope(f->r, S("bob"));
@@ -1709,6 +1725,7 @@ static void change_counter_sees_its_list(struct fx *f)
  * the others as they were. */
 static void list_drop_empties_one(struct fx *f)
 {
+    need_lists(f);
     add_in(f, "alice", "ADD a1 +x");
     add_in(f, "alice", "ADD a2");
     add_in(f, "bob", "ADD b1 +x");
@@ -1770,6 +1787,7 @@ static const char *shares_of(struct fx *f, const char *name)
  * list both ways. */
 static void shares_add_get_del(struct fx *f)
 {
+    need_lists(f);
     struct store *w = wbegin(f);
     assert_int_equal(store_share_add(w, S("alice"), S("bob")), STORE_OK);
     assert_int_equal(store_share_add(w, S("alice"), S("bob")), STORE_EXISTS);
