@@ -1530,6 +1530,21 @@ static int64_t count_in(struct fx *f, const char *listname)
     return n;
 }
 
+/* UNDO in list, in a batch of its own: the store's code; what it undid
+ * goes to u. */
+static int undo_in(struct fx *f, const char *listname, struct store_undone *u)
+{
+    struct req q;
+    parse(&q, "UNDO");
+    struct store *w = wbegin(f);
+    store_scope(w, S(listname));
+    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
+    int rc = store_undo(w, u, NULL, NULL);
+    assert_int_equal(store_cmd_end(w, rc != STORE_OK), STORE_OK);
+    wend(f, 1);
+    return rc;
+}
+
 /* Each list has its own ids, counted from 1, and its own tasks: a task of
  * one is not read, changed or deleted by any call in another. */
 static void lists_are_apart(struct fx *f)
@@ -1639,42 +1654,22 @@ static void undo_is_per_list(struct fx *f)
     assert_int_equal(write_in(f, "alice", "EDIT 1 alice's edited", NULL, 0), STORE_OK);
     assert_int_equal(write_in(f, "bob", "DONE 1", NULL, 0), STORE_OK);
 
-    struct req q;
     struct store_undone u;
-    parse(&q, "UNDO");
-    struct store *w = wbegin(f);
-    store_scope(w, S("alice"));
-    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_OK);
-    assert_int_equal(store_cmd_end(w, 0), STORE_OK);
-    wend(f, 1);
+    assert_int_equal(undo_in(f, "alice", &u), STORE_OK);
     assert_string_equal(u.kind, "edit");
     assert_string_equal(u.id, "1");
-
     struct task t;
     assert_int_equal(get_in(f, "alice", "1", &t), STORE_OK);
     assert_string_equal(t.text, "alice's");
     assert_int_equal(get_in(f, "bob", "1", &t), STORE_OK);
     assert_int_equal(t.done, 1); /* bob's DONE stands */
 
-    w = wbegin(f);
-    store_scope(w, S("carol"));
-    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_NOTFOUND);
-    assert_int_equal(store_cmd_end(w, 1), STORE_OK);
-    store_scope(w, S("bob"));
-    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_OK);
-    assert_int_equal(store_cmd_end(w, 0), STORE_OK);
+    assert_int_equal(undo_in(f, "carol", &u), STORE_NOTFOUND);
+    assert_int_equal(undo_in(f, "bob", &u), STORE_OK);
     assert_string_equal(u.kind, "done");
-    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_OK);
-    assert_int_equal(store_cmd_end(w, 0), STORE_OK);
+    assert_int_equal(undo_in(f, "bob", &u), STORE_OK);
     assert_string_equal(u.kind, "add");
-    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_NOTFOUND);
-    assert_int_equal(store_cmd_end(w, 1), STORE_OK);
-    wend(f, 1);
+    assert_int_equal(undo_in(f, "bob", &u), STORE_NOTFOUND);
     assert_int_equal(get_in(f, "bob", "1", &t), STORE_NOTFOUND);
     assert_int_equal(get_in(f, "alice", "1", &t), STORE_OK); /* alice's ADD is hers to undo */
 }
@@ -1690,15 +1685,8 @@ static void undo_depth_is_per_list(struct fx *f)
     for (int i = 0; i < STORE_UNDO_DEPTH + 20; i++)
         assert_int_equal(run(w, "ADD bob's", NULL, 0), STORE_OK);
     wend(f, 1);
-    struct req q;
     struct store_undone u;
-    parse(&q, "UNDO");
-    w = wbegin(f);
-    store_scope(w, S("alice"));
-    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_OK);
-    assert_int_equal(store_cmd_end(w, 0), STORE_OK);
-    wend(f, 1);
+    assert_int_equal(undo_in(f, "alice", &u), STORE_OK);
     assert_string_equal(u.kind, "add");
     assert_int_equal(count_in(f, "alice"), 0);
     assert_int_equal(count_in(f, "bob"), STORE_UNDO_DEPTH + 20);
@@ -1747,15 +1735,8 @@ static void list_drop_empties_one(struct fx *f)
     assert_int_equal(store_tags(f->r, collect_tag, &k), STORE_OK);
     store_read_end(f->r);
     assert_int_equal(k.n, 0);
-    struct req q;
     struct store_undone u;
-    parse(&q, "UNDO");
-    w = wbegin(f);
-    store_scope(w, S("alice"));
-    assert_int_equal(store_cmd_begin(w, &q.r), STORE_OK);
-    assert_int_equal(store_undo(w, &u, NULL, NULL), STORE_NOTFOUND);
-    assert_int_equal(store_cmd_end(w, 1), STORE_OK);
-    wend(f, 1);
+    assert_int_equal(undo_in(f, "alice", &u), STORE_NOTFOUND);
     assert_string_equal(add_in(f, "alice", "ADD a new alice's first"), "1");
     /* The default list is not dropped. */
     add_in(f, "", "ADD default");
