@@ -356,12 +356,6 @@ int server_run(struct server_config *cfg)
         goto out;
     }
     cfg->accounts = users > 0;
-    if (cfg->accounts && !store_engine_lists(engine)) {
-        log_error("the database has users, and this engine does not keep each user's tasks "
-                  "apart yet (PostgreSQL: issue 18); remove them (todo-server user del NAME) "
-                  "or keep accounts on SQLite");
-        goto out;
-    }
     if (cfg->accounts && users_prepare() != 0)
         log_warn("cannot make the hash an unknown user's AUTH is checked against: such an AUTH "
                  "is answered sooner than a known user's");

@@ -9,6 +9,8 @@
 #ifndef TODO_SERVER_STORE_ENGINE_H
 #define TODO_SERVER_STORE_ENGINE_H
 
+#include <string.h>
+
 #include "store.h"
 
 /* The first member of every engine's objects. */
@@ -16,6 +18,42 @@ enum store_kind {
     STORE_KIND_SQLITE = 0x5117e001,
     STORE_KIND_PG = 0x5117e002,
 };
+
+/* A task's key in an engine's tables, for store_scope: its id in the
+ * default list, "LIST/ID" in a named one ('/' is in neither ids nor
+ * names), so that one task of any list is one look-up of the primary key
+ * and one slot of the change counter. Both engines key alike. */
+#define STORE_KEY_MAX (STORE_MAX_LIST + 1 + PROTO_MAX_ID)
+struct store_key {
+    char buf[STORE_KEY_MAX + 1];
+};
+
+/* The key of id in list scope (scope_len <= STORE_MAX_LIST), made in k
+ * when it is not id itself. An id longer than any (the parser lets none
+ * through) becomes "/", which no task has. */
+static inline struct proto_str store_key_of(const char *scope, size_t scope_len, struct proto_str id,
+                                            struct store_key *k)
+{
+    if (scope_len == 0)
+        return id;
+    if (id.len > PROTO_MAX_ID)
+        return (struct proto_str){"/", 1};
+    memcpy(k->buf, scope, scope_len);
+    k->buf[scope_len] = '/';
+    memcpy(k->buf + scope_len + 1, id.ptr, id.len);
+    return (struct proto_str){k->buf, scope_len + 1 + id.len};
+}
+
+/* Copies list into an engine's scope (NUL-terminated); its length. A
+ * name longer than any (a caller's bug) becomes "/", a list nobody has. */
+static inline size_t store_scope_copy(char scope[STORE_MAX_LIST + 1], struct proto_str list)
+{
+    if (list.len > STORE_MAX_LIST)
+        list = (struct proto_str){"/", 1};
+    memcpy(scope, list.ptr, list.len);
+    scope[list.len] = '\0';
+    return list.len;
+}
 
 /* store.h's functions, with prefix P and the engine's own types E (the
  * engine), S (a connection) and K (a cursor). */

@@ -62,8 +62,7 @@ static const char *const undo_kind_name[] = {
 /*
  * The schema, one step per version: migrations[i] takes the database from
  * version i to i + 1, recorded in todo_schema. Append steps; never edit a
- * released one. Accounts (a later issue) will add an owner column to
- * tasks, task_tags and undo_old, and a step that fills it.
+ * released one.
  *
  * Step 1 is SQLite's three steps at once: tasks with their tags joined in
  * name order (task_tags stays the truth for tag searches), the undo
@@ -153,6 +152,35 @@ static const char *const migrations[] = {
     "CREATE SEQUENCE task_vers MINVALUE 1;"
     "SELECT setval('task_vers', greatest(coalesce((SELECT max(ver) FROM tasks), 0),"
     " coalesce((SELECT max(seq) FROM undo_old), 0)) + 1, false);",
+
+    /* ---- step 5: lists (issue 18), SQLite's step 5: whose tasks are
+     * whose (store.h's store_scope). A task's key in id (and in
+     * task_tags.task_id, undo_old.task_id, todo_changes.task_id) is its
+     * id in the default list "", which every task of an older database
+     * is in, so that nothing is rewritten; in a user's list it is
+     * "LIST/ID" ('/' is in neither ids nor names), so that GET, EDIT,
+     * DONE and DEL of one task stay one look-up of the primary key, and
+     * the change log's task_id still names one task across servers. The
+     * list column serves LIST, TAGS and COUNT of one list (the indexes
+     * lead with it) and tells a follower whose change a log row is. A
+     * user's ADD counter is a row of lists (the default list keeps the
+     * sequence task_ids); shares are who may use whose list besides its
+     * owner ("user" is a reserved word: member). ---- */
+    "ALTER TABLE tasks ADD COLUMN list text COLLATE \"C\" NOT NULL DEFAULT '';"
+    "DROP INDEX tasks_by_done;"
+    "DROP INDEX tasks_by_created;"
+    "CREATE INDEX tasks_by_list ON tasks(list, done, created, rid);"
+    "CREATE INDEX tasks_by_list_created ON tasks(list, created, rid);"
+    "ALTER TABLE task_tags ADD COLUMN list text COLLATE \"C\" NOT NULL DEFAULT '';"
+    "DROP INDEX task_tags_by_tag;"
+    "CREATE INDEX task_tags_by_list ON task_tags(list, tag);"
+    "ALTER TABLE undo_old ADD COLUMN list text COLLATE \"C\" NOT NULL DEFAULT '';"
+    "CREATE INDEX undo_old_by_list ON undo_old(list, seq);"
+    "ALTER TABLE todo_changes ADD COLUMN list text COLLATE \"C\" NOT NULL DEFAULT '';"
+    "CREATE TABLE lists(name text COLLATE \"C\" PRIMARY KEY, next_id bigint NOT NULL);"
+    "CREATE TABLE shares(list text COLLATE \"C\" NOT NULL, member text COLLATE \"C\" NOT NULL,"
+    "  PRIMARY KEY(list, member));"
+    "CREATE INDEX shares_by_member ON shares(member, list);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 /* pg_advisory_xact_lock's key for migrations: servers opening one
@@ -182,7 +210,8 @@ static const char *const migrations[] = {
     " text = excluded.text, done = excluded.done, pri = excluded.pri, due = excluded.due,"         \
     " created = excluded.created, updated = excluded.updated, tags = excluded.tags,"               \
     " ver = excluded.ver"
-#define UNDO_OLD_COLS "(task_id, seq, kind, b, text, done, pri, due, created, updated, tags, ver)"
+#define UNDO_OLD_COLS                                                                              \
+    "(task_id, seq, kind, b, text, done, pri, due, created, updated, tags, ver, list)"
 /* Keeps the before-image of the task's newest change (its u_ columns,
  * under its number) in undo_old, in the statement of the write that
  * overwrites them: whichever server's history holds that change, so that
@@ -196,7 +225,7 @@ static const char *const migrations[] = {
 #define UNDO_SAVE_WINDOW_SQL "1000"
 #define UNDO_SAVE_CTE(ID, SEQ)                                                                     \
     "WITH k AS (INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"       \
-    " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"                        \
+    " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver, list FROM tasks"                  \
     " WHERE id = " ID " AND u_kind IS NOT NULL AND ver > " SEQ                                     \
     "::bigint - " UNDO_SAVE_WINDOW_SQL UNDO_OLD_UPSERT ") "
 
@@ -237,6 +266,13 @@ enum stmt_id {
     ST_USER_DEL,
     ST_USER_GET,
     ST_USERS,
+    ST_LIST_ADD,
+    ST_LIST_PASS,
+    ST_LIST_DROP,
+    ST_SHARE_ADD,
+    ST_SHARE_DEL,
+    ST_SHARE_GET,
+    ST_SHARES,
     ST__COUNT
 };
 
@@ -250,10 +286,40 @@ static const char *const stmt_sql[ST__COUNT] = {
      * handed out after it (to this server or another). */
     [ST_GIVE_BACK_IDS] = "SELECT setval('task_ids', $1::bigint, false) FROM task_ids"
                          " WHERE is_called AND last_value = $2::bigint",
+    /* An ADD in the default list, whose ids come from task_ids. */
     [ST_INSERT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
                   " VALUES($1, $2, 0, $3::int, $4, $5::bigint, $5::bigint, $6::bigint, 1, 0)"
                   " ON CONFLICT (id) DO NOTHING",
-    [ST_ADD_TAG] = "INSERT INTO task_tags(task_id, tag) VALUES($1, $2) ON CONFLICT DO NOTHING",
+    /* An ADD in a user's list $6: its next id from the list's row of
+     * lists, taken and counted on in the statement that inserts (one
+     * round trip; the row's lock orders two servers' ADDs to one list
+     * until COMMIT, and a rollback puts the counter back with the task).
+     * No row back: the id was taken (an IMPORT), and the next is tried. */
+    [ST_LIST_ADD] = "WITH n AS (INSERT INTO lists(name, next_id) VALUES($6, 2)"
+                    " ON CONFLICT (name) DO UPDATE SET next_id = lists.next_id + 1"
+                    " RETURNING next_id - 1 AS id)"
+                    " INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind,"
+                    " u_b, list) SELECT $6 || '/' || n.id, $1, 0, $2::int, $3, $4::bigint,"
+                    " $4::bigint, $5::bigint, 1, 0, $6 FROM n ON CONFLICT (id) DO NOTHING"
+                    " RETURNING id",
+    /* ADD in list $1 never hands out $2 once it is imported. */
+    [ST_LIST_PASS] = "INSERT INTO lists(name, next_id) VALUES($1, $2::bigint + 1)"
+                     " ON CONFLICT (name) DO UPDATE"
+                     " SET next_id = greatest(lists.next_id, excluded.next_id)",
+    /* A user's list $1 and all that is kept of it, in one round trip;
+     * the keys of its tasks back, for the change log and the counter. */
+    [ST_LIST_DROP] = "WITH g AS (DELETE FROM task_tags WHERE list = $1),"
+                     " o AS (DELETE FROM undo_old WHERE list = $1),"
+                     " n AS (DELETE FROM lists WHERE name = $1),"
+                     " m AS (DELETE FROM shares WHERE list = $1 OR member = $1)"
+                     " DELETE FROM tasks WHERE list = $1 RETURNING id",
+    [ST_SHARE_ADD] = "INSERT INTO shares(list, member) VALUES($1, $2) ON CONFLICT DO NOTHING",
+    [ST_SHARE_DEL] = "DELETE FROM shares WHERE list = $1 AND member = $2",
+    [ST_SHARE_GET] = "SELECT 1 FROM shares WHERE list = $1 AND member = $2",
+    [ST_SHARES] = "SELECT list, member FROM shares WHERE list = $1 OR member = $1"
+                  " ORDER BY list, member",
+    [ST_ADD_TAG] = "INSERT INTO task_tags(task_id, tag, list) VALUES($1, $2, $3)"
+                   " ON CONFLICT DO NOTHING",
     [ST_DEL_TAG] = "DELETE FROM task_tags WHERE task_id = $1 AND tag = $2",
     [ST_COUNT_TAGS] = "SELECT count(*) FROM task_tags WHERE task_id = $1",
     [ST_SET_TAGS] = "UPDATE tasks SET tags = (SELECT string_agg(tag, ',' ORDER BY tag)"
@@ -270,27 +336,28 @@ static const char *const stmt_sql[ST__COUNT] = {
                                               " done = $1::int, updated = $2::bigint WHERE id = $3",
     [ST_DEL] = "DELETE FROM tasks WHERE id = $1",
     [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = $1",
-    [ST_TAGS] = "SELECT tag, count(*) FROM task_tags GROUP BY tag ORDER BY tag",
-    [ST_COUNT] = "SELECT count(*) FROM tasks",
-    [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver)"
-               " VALUES($1, $2, 0, 0, NULL, $3::bigint, $3::bigint, $4::bigint)"
+    [ST_TAGS] = "SELECT tag, count(*) FROM task_tags WHERE list = $1 GROUP BY tag ORDER BY tag",
+    [ST_COUNT] = "SELECT count(*) FROM tasks WHERE list = $1",
+    [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, list)"
+               " VALUES($1, $2, 0, 0, NULL, $3::bigint, $3::bigint, $4::bigint, $5)"
                " ON CONFLICT (id) DO UPDATE SET text = excluded.text, updated = excluded.updated,"
                " ver = excluded.ver, u_kind = NULL RETURNING xmax = 0",
     [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = $1",
     [ST_RESTORE] =
-        "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
-        " VALUES($1, $2, $3::int, $4::int, $5, $6::bigint, $7::bigint, $8::bigint, 6, 0)",
+        "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b, list)"
+        " VALUES($1, $2, $3::int, $4::int, $5, $6::bigint, $7::bigint, $8::bigint, 6, 0, $9)",
     [ST_REPLACE] = UNDO_SAVE_CTE(
         "$1", "$8") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 6, ver = $8::bigint,"
                     " text = $2, done = $3::int, pri = $4::int, due = $5, created = $6::bigint,"
                     " updated = $7::bigint WHERE id = $1",
     [ST_UNDO_SAVE] = "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"
-                     " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver FROM tasks"
+                     " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver, list FROM tasks"
                      " WHERE id = $1 AND u_kind IS NOT NULL" UNDO_OLD_UPSERT,
     [ST_UNDO_SAVE_DEL] =
         UNDO_SAVE_CTE("$1", "$2") "INSERT INTO undo_old " UNDO_OLD_COLS
                                   " SELECT id, $2::bigint, 5, 1,"
-                                  " text, done, pri, due, created, updated, tags, ver FROM tasks"
+                                  " text, done, pri, due, created, updated, tags, ver, list"
+                                  " FROM tasks"
                                   " WHERE id = $1" UNDO_OLD_UPSERT,
     /* FOR UPDATE: another server's write of the task waits for this
      * UNDO, or this UNDO sees its change (READ COMMITTED reads the newest
@@ -307,41 +374,48 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " WHERE id = $1",
     [ST_UNDO_REVIVE] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, tags, ver,"
                        " u_kind, u_b, u_text, u_done, u_pri, u_due, u_created, u_updated, u_tags,"
-                       " u_ver) SELECT d.task_id, d.text, d.done, d.pri, d.due, d.created,"
+                       " u_ver, list) SELECT d.task_id, d.text, d.done, d.pri, d.due, d.created,"
                        " d.updated, d.tags, d.ver, o.kind, o.b, o.text, o.done, o.pri, o.due,"
-                       " o.created, o.updated, o.tags, o.ver FROM undo_old d LEFT JOIN undo_old o"
+                       " o.created, o.updated, o.tags, o.ver, d.list FROM undo_old d"
+                       " LEFT JOIN undo_old o"
                        " ON o.task_id = d.task_id AND o.seq = d.ver"
                        " WHERE d.task_id = $1 AND d.seq = $2::bigint ON CONFLICT (id) DO NOTHING",
     [ST_UNDO_FORGET] = "DELETE FROM undo_old WHERE task_id = $1 AND seq = $2::bigint",
-    [ST_UNDO_TRIM] = "DELETE FROM undo_old WHERE seq < $1::bigint",
-    [ST_UNDO_LOAD] = "SELECT seq, kind, task_id FROM (SELECT ver AS seq, u_kind AS kind,"
-                     " id AS task_id FROM tasks WHERE u_kind IS NOT NULL"
-                     " UNION ALL SELECT seq, kind, task_id FROM undo_old) AS h"
-                     " ORDER BY seq DESC LIMIT 100",
+    /* Each list trims its own history (undo_trim). */
+    [ST_UNDO_TRIM] = "DELETE FROM undo_old WHERE list = $2 AND seq < $1::bigint",
+    /* The newest changes UNDO may take back in each list, oldest first,
+     * for the undo stacks at open. */
+    [ST_UNDO_LOAD] = "SELECT seq, kind, task_id, list FROM (SELECT seq, kind, task_id, list,"
+                     " row_number() OVER (PARTITION BY list ORDER BY seq DESC) AS r FROM"
+                     " (SELECT ver AS seq, u_kind AS kind, id AS task_id, list FROM tasks"
+                     " WHERE u_kind IS NOT NULL"
+                     " UNION ALL SELECT seq, kind, task_id, list FROM undo_old) AS h) AS w"
+                     " WHERE r <= 100 ORDER BY list, seq",
     /* A change's number, when pg_cmd_begin did not take it (the
      * versions' schema step). */
     [ST_NEXT_VER] = "SELECT nextval('task_vers')",
-    [ST_TAG_TASKS] = "SELECT count(*) FROM task_tags WHERE tag = $1",
-    /* The batch's log rows, $1 of them ($2 ids, $3 kinds, $4 fields, as
+    [ST_TAG_TASKS] = "SELECT count(*) FROM task_tags WHERE list = $2 AND tag = $1",
+    /* The batch's log rows, $1 of them ($2 keys, $3 kinds, $4 fields, as
      * arrays; $5 whether $6 .. $12 hold the task, captured, or it is to
-     * be copied from tasks as the batch leaves it), numbered after the
-     * head; the rows older than the newest $13 go; the last number. */
+     * be copied from tasks as the batch leaves it; $14 their lists),
+     * numbered after the head; the rows older than the newest $13 go;
+     * the last number. */
     [ST_LOG_WRITE] =
         "WITH h AS (UPDATE todo_change_head SET seq = seq + $1::bigint"
         " RETURNING seq - $1::bigint AS base),"
         " u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::int[], $5::bool[], $6::text[],"
-        " $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::text[])"
-        " WITH ORDINALITY AS x(id, kind, fields, cap, text, done, pri, due, created, updated,"
-        " tags, ord)),"
+        " $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::text[],"
+        " $14::text[]) WITH ORDINALITY AS x(id, kind, fields, cap, text, done, pri, due, created,"
+        " updated, tags, list, ord)),"
         " ins AS (INSERT INTO todo_changes(seq, task_id, kind, fields, text, done, pri, due,"
-        " created, updated, tags) SELECT h.base + u.ord, u.id, u.kind, u.fields,"
+        " created, updated, tags, list) SELECT h.base + u.ord, u.id, u.kind, u.fields,"
         " CASE WHEN u.cap THEN u.text ELSE t.text END,"
         " CASE WHEN u.cap THEN u.done ELSE t.done END,"
         " CASE WHEN u.cap THEN u.pri ELSE t.pri END,"
         " CASE WHEN u.cap THEN u.due ELSE t.due END,"
         " CASE WHEN u.cap THEN u.created ELSE t.created END,"
         " CASE WHEN u.cap THEN u.updated ELSE t.updated END,"
-        " CASE WHEN u.cap THEN u.tags ELSE t.tags END FROM h CROSS JOIN u"
+        " CASE WHEN u.cap THEN u.tags ELSE t.tags END, u.list FROM h CROSS JOIN u"
         " LEFT JOIN tasks t ON t.id = u.id AND NOT u.cap AND u.kind <> " LOG_KIND_DEL_SQL
         " RETURNING seq),"
         " old AS (DELETE FROM todo_changes"
@@ -369,6 +443,7 @@ struct pg_cursor {
     size_t wlen;
     unsigned gen; /* s->tx_gen when it was declared */
     long long most;
+    size_t strip; /* bytes of "LIST/" before each key's id (store_scope) */
 };
 
 struct id_mark {
@@ -406,6 +481,9 @@ struct pg_store {
     unsigned tx_gen; /* counts the transactions begun (cursors live in one) */
     struct pg_cursor cur;
     int cur_open;
+    /* The list the task calls work in (store_scope), NUL-terminated. */
+    char scope[STORE_MAX_LIST + 1];
+    size_t scope_len;
     char err[384];
 };
 
@@ -424,7 +502,7 @@ struct pg_engine {
     uint32_t touched[CHANGE_SLOTS];
     size_t ntouched;
     unsigned char touched_bit[CHANGE_SLOTS / 8];
-    struct undo_stack undo;
+    struct undo_shelf undo; /* this server's history, one stack per list */
     unsigned undo_saves;
     atomic_int conns;
     /* 1 from the writer finding its connection lost to its reconnecting
@@ -460,7 +538,7 @@ struct pg_engine {
  * same batch was about to change it: then it was captured (log_capture)
  * as this change left it, its strings in the engine's log_text. */
 struct log_rec {
-    char id[PROTO_MAX_ID + 1];
+    char id[STORE_KEY_MAX + 1]; /* the task's key (store_key_of) */
     unsigned char kind; /* enum store_logged_kind */
     unsigned char fields;
     unsigned char captured; /* 1: the task below; 2: captured, but gone */
@@ -525,10 +603,10 @@ const char *pg_errmsg(struct pg_store *s)
  * would need them NUL-terminated, and a request's strings point into
  * its line). */
 struct params {
-    const char *v[14];
-    int len[14];
-    int fmt[14];
-    char buf[14][24];
+    const char *v[16];
+    int len[16];
+    int fmt[16];
+    char buf[16][24];
     int n;
 };
 
@@ -855,7 +933,7 @@ static int undo_load(struct pg_store *s);
 
 static void engine_free(struct pg_engine *e)
 {
-    undo_stack_free(&e->undo);
+    undo_shelf_free(&e->undo);
     free(e->logv);
     proto_buf_free(&e->log_text);
     pthread_mutex_destroy(&e->stamp_lock);
@@ -1014,6 +1092,36 @@ static size_t change_slot(struct proto_str id)
     return h & (CHANGE_SLOTS - 1);
 }
 
+/* ---- lists (store_scope; schema step 5) ---- */
+
+static struct proto_str key_of(const struct pg_store *s, struct proto_str id, struct store_key *k)
+{
+    return store_key_of(s->scope, s->scope_len, id, k);
+}
+
+/* How many bytes of a key of s's list come before the id. */
+static size_t key_strip(const struct pg_store *s)
+{
+    return s->scope_len ? s->scope_len + 1 : 0;
+}
+
+static struct proto_str scope_of(const struct pg_store *s)
+{
+    return (struct proto_str){s->scope, s->scope_len};
+}
+
+/* The writer's undo stack of s's list, made on first use (NULL: no
+ * memory, which pg_cmd_begin finds out before a write is made). */
+static struct undo_stack *undo_of(struct pg_store *s)
+{
+    return undo_shelf_use(&s->e->undo, scope_of(s));
+}
+
+void pg_scope(struct pg_store *s, struct proto_str list)
+{
+    s->scope_len = store_scope_copy(s->scope, list);
+}
+
 uint64_t pg_read_stamp(struct pg_store *s)
 {
     if (!s->reading && !s->pass_got && !s->in_tx)
@@ -1024,13 +1132,14 @@ uint64_t pg_read_stamp(struct pg_store *s)
 
 int pg_unchanged(struct pg_store *s, struct proto_str id, uint64_t stamp)
 {
-    return atomic_load(&s->e->slot[change_slot(id)]) <= stamp;
+    struct store_key k;
+    return atomic_load(&s->e->slot[change_slot(key_of(s, id, &k))]) <= stamp;
 }
 
 uint32_t pg_change_key(struct pg_store *s, struct proto_str id)
 {
-    (void)s;
-    return (uint32_t)change_slot(id);
+    struct store_key k;
+    return (uint32_t)change_slot(key_of(s, id, &k));
 }
 
 int pg_unchanged_key(struct pg_store *s, uint32_t key, uint64_t stamp)
@@ -1039,8 +1148,9 @@ int pg_unchanged_key(struct pg_store *s, uint32_t key, uint64_t stamp)
 }
 
 static void log_capture(struct pg_store *s, struct proto_str id);
+static int get_key(struct pg_store *s, struct proto_str key, store_task_fn fn, void *arg);
 
-/* Called by every write before it changes task id. */
+/* Called by every write before it changes task id (its key). */
 static void touch(struct pg_store *s, struct proto_str id)
 {
     struct pg_engine *e = s->e;
@@ -1087,8 +1197,8 @@ static int64_t col_int(const PGresult *r, int row, int col);
 
 /* ---- the change log: writing it ---- */
 
-/* Notes that the batch's write of id is a change of kind: a row of the
- * log at COMMIT. Only the writer logs (the follower and reads never
+/* Notes that the batch's write of task key id is a change of kind: a
+ * row of the log at COMMIT. Only the writer logs (the follower and reads never
  * write). */
 static void log_add(struct pg_store *s, int kind, unsigned fields, struct proto_str id)
 {
@@ -1109,7 +1219,7 @@ static void log_add(struct pg_store *s, int kind, unsigned fields, struct proto_
     }
     struct log_rec *r = &e->logv[e->logn++];
     memset(r, 0, sizeof(*r));
-    size_t n = id.len < PROTO_MAX_ID ? id.len : PROTO_MAX_ID;
+    size_t n = id.len < STORE_KEY_MAX ? id.len : STORE_KEY_MAX;
     memcpy(r->id, id.ptr, n);
     r->id[n] = '\0';
     r->kind = (unsigned char)kind;
@@ -1160,7 +1270,7 @@ static void log_capture(struct pg_store *s, struct proto_str id)
         if (r->captured || r->kind == STORE_LOGGED_DEL)
             return;
         struct capture k = {e, r};
-        int rc = pg_get(s, id, capture_task, &k);
+        int rc = get_key(s, id, capture_task, &k);
         if (rc == STORE_NOTFOUND)
             r->captured = 2;
         else if (rc != STORE_OK)
@@ -1224,6 +1334,7 @@ enum {
     LA_CREATED,
     LA_UPDATED,
     LA_TAGS,
+    LA_LIST,
     LA__COUNT
 };
 
@@ -1236,6 +1347,9 @@ static int log_arrays(const struct pg_engine *e, struct proto_buf *a)
     for (size_t i = 0; i < e->logn; i++) {
         const struct log_rec *r = &e->logv[i];
         int f = i == 0, c = r->captured == 1;
+        /* The key's list: what comes before its '/', if it has one. */
+        const char *slash = strchr(r->id, '/');
+        size_t list_len = slash != NULL ? (size_t)(slash - r->id) : 0;
         if (array_text(&a[LA_ID], r->id, strlen(r->id), f) != 0 ||
             array_int(&a[LA_KIND], r->kind, 0, f) != 0 ||
             array_int(&a[LA_FIELDS], r->fields, 0, f) != 0 ||
@@ -1247,7 +1361,8 @@ static int log_arrays(const struct pg_engine *e, struct proto_buf *a)
             array_int(&a[LA_CREATED], r->created, !c, f) != 0 ||
             array_int(&a[LA_UPDATED], r->updated, !c, f) != 0 ||
             array_text(&a[LA_TAGS], c && r->tags_len > 0 ? text + r->tags_off : NULL, r->tags_len,
-                       f) != 0)
+                       f) != 0 ||
+            array_text(&a[LA_LIST], r->id, list_len, f) != 0)
             return -1;
     }
     /* "}" with its NUL: the parameters are sent as C strings. */
@@ -1276,9 +1391,10 @@ static int log_write(struct pg_store *s, uint64_t *last)
     }
     struct params p = {.n = 0};
     p_int(&p, (long long)e->logn);
-    for (int k = 0; k < LA__COUNT; k++)
+    for (int k = 0; k < LA_LIST; k++)
         p_literal(&p, a[k].data);
     p_int(&p, (long long)e->log_keep);
+    p_literal(&p, a[LA_LIST].data);
     PGresult *r = run(s, ST_LOG_WRITE, &p, "cannot write the change log");
     if (r == NULL)
         goto out;
@@ -1311,7 +1427,7 @@ static void tx_rollback(struct pg_store *s)
     if (PQstatus(s->c) != CONNECTION_OK)
         atomic_store(&s->e->lost, 1);
     id_mark_restore(s, &s->tx_mark);
-    undo_stack_rollback(&s->e->undo, 0);
+    undo_shelf_rollback(&s->e->undo);
     s->in_tx = 0;
     s->sp_open = 0;
     s->release_due = 0;
@@ -1334,7 +1450,7 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
         pthread_mutex_unlock(&e->write_lock);
         return STORE_ERROR;
     }
-    undo_stack_commit(&e->undo);
+    undo_shelf_commit(&e->undo);
     log_clear(e);
     s->tx_gen++;
     s->tx_mark = id_mark_take(s);
@@ -1394,9 +1510,10 @@ int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
     w->ver_next = 0;
     if (fault(w, STORE_FAULT_UNDO, "out of memory for the undo history"))
         return STORE_ERROR;
-    if (undo_stack_reserve(&w->e->undo, 2) != 0)
+    struct undo_stack *u = undo_of(w);
+    if (u == NULL || undo_stack_reserve(u, 2) != 0)
         return failf(w, NULL, "out of memory for the undo history");
-    w->undo_cmd_mark = undo_stack_mark(&w->e->undo);
+    w->undo_cmd_mark = undo_stack_mark(u);
     w->e->log_cmd_mark = w->e->logn;
     if (fault(w, STORE_FAULT_SAVEPOINT, "cannot open a savepoint"))
         return STORE_ERROR;
@@ -1417,8 +1534,10 @@ int pg_cmd_end(struct pg_store *w, int failed)
         return STORE_OK;
     }
     w->ver_next = 0;
+    struct undo_stack *u = undo_of(w);
+    if (failed && u != NULL)
+        undo_stack_rollback(u, w->undo_cmd_mark);
     if (failed) {
-        undo_stack_rollback(&w->e->undo, w->undo_cmd_mark);
         w->e->logn = w->e->log_cmd_mark;
     }
     if (!w->sp_open)
@@ -1475,7 +1594,7 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
                 if (last > 0)
                     atomic_store(&e->log_mine, last);
                 touched_publish(e, last > 0 ? last - logged + 1 : 0, last);
-                undo_stack_commit(&e->undo);
+                undo_shelf_commit(&e->undo);
             }
         }
         if (rc != STORE_OK && err != NULL)
@@ -1527,10 +1646,16 @@ static void task_of_row(const PGresult *r, int row, struct proto_task *out)
     *out = t;
 }
 
-static int emit_task(const PGresult *r, int row, store_task_fn fn, void *arg)
+/* Hands row to fn, its id without the first strip bytes of its key
+ * (key_strip). */
+static int emit_task(const PGresult *r, int row, size_t strip, store_task_fn fn, void *arg)
 {
     struct proto_task t;
     task_of_row(r, row, &t);
+    if (t.id.len > strip) {
+        t.id.ptr += strip;
+        t.id.len -= strip;
+    }
     return fn(arg, &t);
 }
 
@@ -1545,6 +1670,8 @@ static int tag_change(struct pg_store *s, enum stmt_id which, struct proto_str i
     struct params p = {.n = 0};
     p_str(&p, id);
     p_str(&p, tag);
+    if (which == ST_ADD_TAG)
+        p_str(&p, scope_of(s));
     return run_n(s, which, &p, "cannot change a task's tags") < 0 ? STORE_ERROR : STORE_OK;
 }
 
@@ -1570,11 +1697,55 @@ static int ids_block(struct pg_store *s)
     return STORE_OK;
 }
 
+/* An ADD in a user's list (ST_LIST_ADD): its key in key, its id in id. */
+static int list_add(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq,
+                    char id[PROTO_MAX_ID + 1], struct store_key *key)
+{
+    for (int tries = 0;; tries++) {
+        struct params p = {.n = 0};
+        p_str(&p, req->text);
+        p_int(&p, req->pri);
+        if (req->due_op == 1)
+            p_text(&p, req->due, PROTO_DATE_LEN);
+        else
+            p_null(&p);
+        p_int(&p, now);
+        p_int(&p, seq);
+        p_str(&p, scope_of(s));
+        PGresult *r = run(s, ST_LIST_ADD, &p, "cannot add the task");
+        if (r == NULL)
+            return STORE_ERROR;
+        struct proto_str k = PQntuples(r) == 1 ? col_str(r, 0, 0) : (struct proto_str){"", 0};
+        size_t strip = key_strip(s);
+        if (k.len > strip && k.len <= STORE_KEY_MAX && k.len - strip <= PROTO_MAX_ID) {
+            memcpy(key->buf, k.ptr, k.len);
+            key->buf[k.len] = '\0';
+            memcpy(id, k.ptr + strip, k.len - strip);
+            id[k.len - strip] = '\0';
+            PQclear(r);
+            return STORE_OK;
+        }
+        PQclear(r);
+        /* The id was taken by an IMPORT: the counter moved past it, so
+         * the next try takes the next; a list of only taken ids would
+         * be a bug, not a reason to loop for ever. */
+        if (tries >= 1000)
+            return failf(s, NULL, "cannot add the task: no free id in the list");
+    }
+}
+
 static int add_do(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq,
                   char id[PROTO_MAX_ID + 1])
 {
     int rc;
     struct proto_str ids;
+    struct store_key key;
+    if (s->scope_len > 0) {
+        if ((rc = list_add(s, req, now, seq, id, &key)) != STORE_OK)
+            return rc;
+        ids = (struct proto_str){key.buf, strlen(key.buf)};
+        goto tags;
+    }
     for (;;) {
         if ((!s->ids_known || s->id_next >= s->id_end) && (rc = ids_block(s)) != STORE_OK)
             return rc;
@@ -1597,6 +1768,7 @@ static int add_do(struct pg_store *s, const struct proto_request *req, int64_t n
         if (n > 0)
             break; /* else the id was taken (a POST, an IMPORT): the next one */
     }
+tags:
     touch(s, ids);
     for (size_t i = 0; i < req->ntags; i++)
         if ((rc = tag_change(s, ST_ADD_TAG, ids, req->tags[i])) != STORE_OK)
@@ -1623,6 +1795,13 @@ static int64_t id_number(struct proto_str id)
  * goes on after it; past it, the sequence's next block starts after n. */
 static int ids_pass(struct pg_store *s, int64_t n)
 {
+    if (s->scope_len > 0) {
+        struct params q = {.n = 0};
+        p_str(&q, scope_of(s));
+        p_int(&q, n);
+        return run_n(s, ST_LIST_PASS, &q, "cannot advance the list's id counter") < 0 ? STORE_ERROR
+                                                                                    : STORE_OK;
+    }
     if (s->ids_known && n < s->id_next)
         return STORE_OK;
     if (s->ids_known && n < s->id_end) {
@@ -1645,12 +1824,12 @@ static int exists_id(struct pg_store *s, struct proto_str id)
     return n < 0 ? -1 : n > 0;
 }
 
-static int import_do(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq,
-                     int *outcome)
+static int import_do(struct pg_store *s, const struct proto_request *req, struct proto_str key,
+                     int64_t now, int64_t seq, int *outcome)
 {
     int rc;
-    touch(s, req->id);
-    int exists = exists_id(s, req->id);
+    touch(s, key);
+    int exists = exists_id(s, key);
     if (exists < 0)
         return STORE_ERROR;
     if (exists && req->import_mode == PROTO_IMPORT_SKIP) {
@@ -1660,7 +1839,7 @@ static int import_do(struct pg_store *s, const struct proto_request *req, int64_
     if (exists && req->import_mode != PROTO_IMPORT_REPLACE)
         return STORE_EXISTS;
     struct params p = {.n = 0};
-    p_str(&p, req->id);
+    p_str(&p, key);
     p_str(&p, req->text);
     p_int(&p, req->done != 0);
     p_int(&p, req->pri);
@@ -1671,18 +1850,20 @@ static int import_do(struct pg_store *s, const struct proto_request *req, int64_
     p_int(&p, req->created == PROTO_TIME_NOW ? now : req->created);
     p_int(&p, req->updated == PROTO_TIME_NOW ? now : req->updated);
     p_int(&p, seq);
+    if (!exists)
+        p_str(&p, scope_of(s));
     if (run_n(s, exists ? ST_REPLACE : ST_RESTORE, &p, "cannot import the task") < 0)
         return STORE_ERROR;
     if (exists) {
         struct params q = {.n = 0};
-        p_str(&q, req->id);
+        p_str(&q, key);
         if (run_n(s, ST_DEL_TAGS, &q, "cannot replace the task's tags") < 0)
             return STORE_ERROR;
     }
     for (size_t i = 0; i < req->ntags; i++)
-        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+        if ((rc = tag_change(s, ST_ADD_TAG, key, req->tags[i])) != STORE_OK)
             return rc;
-    if ((exists || req->ntags > 0) && (rc = set_tags(s, req->id)) != STORE_OK)
+    if ((exists || req->ntags > 0) && (rc = set_tags(s, key)) != STORE_OK)
         return rc;
     int64_t n = id_number(req->id);
     if (n > 0 && (rc = ids_pass(s, n)) != STORE_OK)
@@ -1694,7 +1875,7 @@ static int import_do(struct pg_store *s, const struct proto_request *req, int64_
 /* A pass's first GET runs on its own (one round trip instead of three,
  * BEGIN, SELECT, COMMIT), as in the SQLite engine; the later ones share
  * the pass's snapshot. */
-int pg_get(struct pg_store *s, struct proto_str id, store_task_fn fn, void *arg)
+static int get_key(struct pg_store *s, struct proto_str key, store_task_fn fn, void *arg)
 {
     if (s->pass_got || s->role == ROLE_WRITER) {
         if (read_open(s) != STORE_OK)
@@ -1706,7 +1887,7 @@ int pg_get(struct pg_store *s, struct proto_str id, store_task_fn fn, void *arg)
     if (read_fault(s))
         return STORE_ERROR;
     struct params p = {.n = 0};
-    p_str(&p, id);
+    p_str(&p, key);
     PGresult *r = run(s, ST_GET, &p, "cannot read tasks");
     if (r == NULL && retry_lost(s))
         r = run(s, ST_GET, &p, "cannot read tasks");
@@ -1714,15 +1895,22 @@ int pg_get(struct pg_store *s, struct proto_str id, store_task_fn fn, void *arg)
         return STORE_ERROR;
     int rc = STORE_NOTFOUND;
     if (PQntuples(r) > 0)
-        rc = emit_task(r, 0, fn, arg) ? STORE_STOPPED : STORE_OK;
+        rc = emit_task(r, 0, key_strip(s), fn, arg) ? STORE_STOPPED : STORE_OK;
     PQclear(r);
     return rc;
 }
 
-static int edit_do(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq)
+int pg_get(struct pg_store *s, struct proto_str id, store_task_fn fn, void *arg)
+{
+    struct store_key k;
+    return get_key(s, key_of(s, id, &k), fn, arg);
+}
+
+static int edit_do(struct pg_store *s, const struct proto_request *req, struct proto_str key,
+                   int64_t now, int64_t seq)
 {
     int rc;
-    touch(s, req->id);
+    touch(s, key);
     struct params p = {.n = 0};
     p_int(&p, req->has_text);
     if (req->has_text)
@@ -1736,7 +1924,7 @@ static int edit_do(struct pg_store *s, const struct proto_request *req, int64_t 
     else
         p_null(&p);
     p_int(&p, now);
-    p_str(&p, req->id);
+    p_str(&p, key);
     p_int(&p, seq);
     long n = run_n(s, ST_EDIT, &p, "cannot edit the task");
     if (n < 0)
@@ -1744,14 +1932,14 @@ static int edit_do(struct pg_store *s, const struct proto_request *req, int64_t 
     if (n == 0)
         return STORE_NOTFOUND;
     for (size_t i = 0; i < req->nuntags; i++)
-        if ((rc = tag_change(s, ST_DEL_TAG, req->id, req->untags[i])) != STORE_OK)
+        if ((rc = tag_change(s, ST_DEL_TAG, key, req->untags[i])) != STORE_OK)
             return rc;
     for (size_t i = 0; i < req->ntags; i++)
-        if ((rc = tag_change(s, ST_ADD_TAG, req->id, req->tags[i])) != STORE_OK)
+        if ((rc = tag_change(s, ST_ADD_TAG, key, req->tags[i])) != STORE_OK)
             return rc;
     if (req->ntags > 0) {
         struct params q = {.n = 0};
-        p_str(&q, req->id);
+        p_str(&q, key);
         PGresult *r = run(s, ST_COUNT_TAGS, &q, "cannot count the task's tags");
         if (r == NULL)
             return STORE_ERROR;
@@ -1761,10 +1949,11 @@ static int edit_do(struct pg_store *s, const struct proto_request *req, int64_t 
             return STORE_LIMIT;
     }
     if (req->ntags > 0 || req->nuntags > 0)
-        return set_tags(s, req->id);
+        return set_tags(s, key);
     return STORE_OK;
 }
 
+/* Deletes the task of key id. */
 static int del_do(struct pg_store *s, struct proto_str id)
 {
     touch(s, id);
@@ -1801,13 +1990,16 @@ static int undo_seq(struct pg_store *s, int64_t *seq)
     return STORE_OK;
 }
 
+/* Drops from undo_old what s's list's stack no longer holds, when it is
+ * full. */
 static int undo_trim(struct pg_store *s)
 {
-    const struct undo_stack *u = &s->e->undo;
-    if (u->n < UNDO_STACK_DEPTH)
+    const struct undo_stack *u = undo_of(s);
+    if (u == NULL || u->n < UNDO_STACK_DEPTH)
         return STORE_OK;
     struct params p = {.n = 0};
     p_int(&p, u->ring[u->head].seq);
+    p_str(&p, scope_of(s));
     return run_n(s, ST_UNDO_TRIM, &p, "cannot trim the undo history") < 0 ? STORE_ERROR : STORE_OK;
 }
 
@@ -1822,16 +2014,23 @@ static int undo_kept(struct pg_store *s)
     return STORE_OK;
 }
 
-/* Before a write of task id that keeps no before-image itself (POST/):
- * the before-image of the task's newest change, if this server's stack
- * holds it. EDIT, DONE, UNDONE, DEL and IMPORT's replace keep it in their
- * own statement (UNDO_SAVE_CTE), for another server's history too. */
-static int undo_keep(struct pg_store *s, struct proto_str id)
+/* The entry of this server's stack of s's list for task id, or NULL. */
+static const struct undo_ent *undo_mine(struct pg_store *s, struct proto_str id)
 {
-    if (undo_stack_find(&s->e->undo, id) == NULL)
+    const struct undo_stack *u = undo_of(s);
+    return u != NULL ? undo_stack_find(u, id) : NULL;
+}
+
+/* Before a write of task id (its key) that keeps no before-image itself
+ * (POST/): the before-image of the task's newest change, if this server's
+ * stack holds it. EDIT, DONE, UNDONE, DEL and IMPORT's replace keep it in
+ * their own statement (UNDO_SAVE_CTE), for another server's history too. */
+static int undo_keep(struct pg_store *s, struct proto_str id, struct proto_str key)
+{
+    if (undo_mine(s, id) == NULL)
         return STORE_OK;
     struct params p = {.n = 0};
-    p_str(&p, id);
+    p_str(&p, key);
     if (run_n(s, ST_UNDO_SAVE, &p, "cannot keep the change for UNDO") < 0)
         return STORE_ERROR;
     return undo_kept(s);
@@ -1842,17 +2041,20 @@ static int undo_keep(struct pg_store *s, struct proto_str id)
  * if it is in UNDO_SAVE_WINDOW; an entry of this server's stack older
  * than that (numbers burnt by failed commands) is kept here, as on one
  * server, by a statement of its own. */
-static int undo_keep_old(struct pg_store *s, struct proto_str id, int64_t seq)
+static int undo_keep_old(struct pg_store *s, struct proto_str id, struct proto_str key,
+                         int64_t seq)
 {
-    const struct undo_ent *mine = undo_stack_find(&s->e->undo, id);
+    const struct undo_ent *mine = undo_mine(s, id);
     if (mine != NULL && mine->seq <= seq - UNDO_SAVE_WINDOW)
-        return undo_keep(s, id);
+        return undo_keep(s, id, key);
     return undo_kept(s);
 }
 
 static void undo_push(struct pg_store *s, int64_t seq, int64_t kind, struct proto_str id)
 {
-    if (undo_stack_push(&s->e->undo, seq, kind, id) != 0)
+    /* Room was made by pg_cmd_begin. */
+    struct undo_stack *u = undo_of(s);
+    if (u == NULL || undo_stack_push(u, seq, kind, id) != 0)
         log_error("undo stack: no room for a change (a bug)");
 }
 
@@ -1862,21 +2064,27 @@ static int undo_load(struct pg_store *s)
     PGresult *r = run(s, ST_UNDO_LOAD, NULL, "cannot read the undo history");
     if (r == NULL)
         return STORE_ERROR;
-    undo_stack_free(&e->undo);
+    /* Each list's newest changes, oldest first: pushed in that order. */
+    undo_shelf_free(&e->undo);
     int n = PQntuples(r);
-    if (undo_stack_reserve(&e->undo, (size_t)n) != 0) {
-        PQclear(r);
-        return failf(s, NULL, "out of memory for the undo history");
-    }
-    for (int i = n - 1; i >= 0; i--) {
-        struct proto_str id = col_str(r, i, 2);
+    for (int i = 0; i < n; i++) {
+        struct proto_str id = col_str(r, i, 2), list = col_str(r, i, 3);
         int64_t kind = col_int(r, i, 1);
-        if ((kind & 7) < UNDO_ADD || (kind & 7) > UNDO_IMPORT || id.len > PROTO_MAX_ID)
+        size_t strip = list.len ? list.len + 1 : 0;
+        if ((kind & 7) < UNDO_ADD || (kind & 7) > UNDO_IMPORT || id.len <= strip ||
+            id.len - strip > PROTO_MAX_ID)
             continue;
-        undo_stack_push(&e->undo, col_int(r, i, 0), kind, id);
+        id.ptr += strip;
+        id.len -= strip;
+        struct undo_stack *u = undo_shelf_use(&e->undo, list);
+        if (u == NULL || undo_stack_reserve(u, 1) != 0) {
+            PQclear(r);
+            return failf(s, NULL, "out of memory for the undo history");
+        }
+        undo_stack_push(u, col_int(r, i, 0), kind, id);
     }
     PQclear(r);
-    undo_stack_commit(&e->undo);
+    undo_shelf_commit(&e->undo);
     return STORE_OK;
 }
 
@@ -1889,9 +2097,10 @@ int pg_add(struct pg_store *s, const struct proto_request *req, int64_t now,
         return rc;
     rc = add_do(s, req, now, seq, id);
     if (rc == STORE_OK) {
+        struct store_key k;
         struct proto_str ids = {id, strlen(id)};
         undo_push(s, seq, UNDO_ADD, ids);
-        log_add(s, STORE_LOGGED_ADD, CHANGE_F_ALL, ids);
+        log_add(s, STORE_LOGGED_ADD, CHANGE_F_ALL, key_of(s, ids, &k));
     }
     return rc;
 }
@@ -1901,12 +2110,14 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
 {
     int rc = STORE_OK;
     int64_t seq;
+    struct store_key k;
+    struct proto_str key = key_of(s, req->id, &k);
     if ((rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
     if (req->import_mode == PROTO_IMPORT_REPLACE &&
-        (rc = undo_keep_old(s, req->id, seq)) != STORE_OK)
+        (rc = undo_keep_old(s, req->id, key, seq)) != STORE_OK)
         return rc;
-    rc = import_do(s, req, now, seq, outcome);
+    rc = import_do(s, req, key, now, seq, outcome);
     if (rc == STORE_OK && *outcome != STORE_IMPORT_SKIPPED) {
         int64_t r = seq;
         if (run_no != NULL) {
@@ -1916,7 +2127,7 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
         }
         undo_push(s, seq, (int64_t)UNDO_IMPORT + (r << 3), req->id);
         log_add(s, *outcome == STORE_IMPORT_ADDED ? STORE_LOGGED_ADD : STORE_LOGGED_EDIT,
-                CHANGE_F_ALL, req->id);
+                CHANGE_F_ALL, key);
     }
     return rc;
 }
@@ -1924,17 +2135,19 @@ int pg_import(struct pg_store *s, const struct proto_request *req, int64_t now, 
 int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
 {
     int64_t seq;
+    struct store_key k;
+    struct proto_str key = key_of(s, req->id, &k);
     int rc = undo_seq(s, &seq);
-    if (rc != STORE_OK || (rc = undo_keep_old(s, req->id, seq)) != STORE_OK)
+    if (rc != STORE_OK || (rc = undo_keep_old(s, req->id, key, seq)) != STORE_OK)
         return rc;
     undo_push(s, seq, UNDO_EDIT, req->id);
-    rc = edit_do(s, req, now, seq);
+    rc = edit_do(s, req, key, now, seq);
     if (rc == STORE_OK) {
         unsigned fields = (req->has_text ? CHANGE_F_TEXT : 0) |
                           (req->pri != PROTO_PRI_KEEP ? CHANGE_F_PRI : 0) |
                           (req->due_op != 0 ? CHANGE_F_DUE : 0) |
                           (req->ntags > 0 || req->nuntags > 0 ? CHANGE_F_TAGS : 0);
-        log_add(s, STORE_LOGGED_EDIT, fields, req->id);
+        log_add(s, STORE_LOGGED_EDIT, fields, key);
     }
     return rc;
 }
@@ -1942,15 +2155,17 @@ int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
 int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
 {
     int64_t seq;
+    struct store_key k;
+    struct proto_str key = key_of(s, id, &k);
     int rc = undo_seq(s, &seq);
-    if (rc != STORE_OK || (rc = undo_keep_old(s, id, seq)) != STORE_OK)
+    if (rc != STORE_OK || (rc = undo_keep_old(s, id, key, seq)) != STORE_OK)
         return rc;
     int kind = done ? UNDO_DONE : UNDO_UNDONE;
-    touch(s, id);
+    touch(s, key);
     struct params p = {.n = 0};
     p_int(&p, done);
     p_int(&p, now);
-    p_str(&p, id);
+    p_str(&p, key);
     p_int(&p, kind);
     p_int(&p, seq);
     long n = run_n(s, ST_SET_DONE, &p, "cannot change the task");
@@ -1959,18 +2174,20 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
     if (n == 0)
         return STORE_NOTFOUND;
     undo_push(s, seq, kind, id);
-    log_add(s, done ? STORE_LOGGED_DONE : STORE_LOGGED_UNDONE, CHANGE_F_DONE, id);
+    log_add(s, done ? STORE_LOGGED_DONE : STORE_LOGGED_UNDONE, CHANGE_F_DONE, key);
     return STORE_OK;
 }
 
 int pg_del(struct pg_store *s, struct proto_str id)
 {
     int64_t seq;
+    struct store_key k;
+    struct proto_str key = key_of(s, id, &k);
     int rc = undo_seq(s, &seq);
-    if (rc != STORE_OK || (rc = undo_keep_old(s, id, seq)) != STORE_OK)
+    if (rc != STORE_OK || (rc = undo_keep_old(s, id, key, seq)) != STORE_OK)
         return rc;
     struct params p = {.n = 0};
-    p_str(&p, id);
+    p_str(&p, key);
     p_int(&p, seq);
     long n = run_n(s, ST_UNDO_SAVE_DEL, &p, "cannot keep the task for UNDO");
     if (n < 0)
@@ -1978,12 +2195,13 @@ int pg_del(struct pg_store *s, struct proto_str id)
     if (n == 0)
         return STORE_NOTFOUND;
     undo_push(s, seq, UNDO_DEL, id);
-    rc = del_do(s, id);
+    rc = del_do(s, key);
     if (rc == STORE_OK)
-        log_add(s, STORE_LOGGED_DEL, 0, id);
+        log_add(s, STORE_LOGGED_DEL, 0, key);
     return rc;
 }
 
+/* Gives task id (its key) the tags of list, a comma-separated string. */
 static int tags_restore(struct pg_store *s, struct proto_str id, struct proto_str list)
 {
     int rc;
@@ -2085,10 +2303,12 @@ static int undo_change(struct pg_store *s, struct proto_str id, int64_t seq, int
     return undo_forget(s, id, prev);
 }
 
-static int undo_one(struct pg_store *s, struct undo_ent *e, int *existed, int *exists)
+static int undo_one(struct pg_store *s, struct undo_stack *u, struct undo_ent *e, int *existed,
+                    int *exists)
 {
-    *e = *undo_stack_top(&s->e->undo);
-    struct proto_str id = {e->id, strlen(e->id)};
+    *e = *undo_stack_top(u);
+    struct store_key k;
+    struct proto_str id = key_of(s, (struct proto_str){e->id, strlen(e->id)}, &k);
     int rc;
     touch(s, id);
     *existed = 1;
@@ -2099,7 +2319,7 @@ static int undo_one(struct pg_store *s, struct undo_ent *e, int *existed, int *e
         *exists = 1;
         rc = undo_change(s, id, e->seq, existed);
     }
-    if (rc == STORE_OK && undo_stack_pop(&s->e->undo) != 0)
+    if (rc == STORE_OK && undo_stack_pop(u) != 0)
         rc = failf(s, NULL, "out of memory for the undo history");
     if (rc == STORE_OK) {
         /* Undoing a del brings the task back; undoing an add removes it. */
@@ -2116,14 +2336,17 @@ static int undo_one(struct pg_store *s, struct undo_ent *e, int *existed, int *e
 int pg_undo(struct pg_store *s, struct store_undone *out, store_undone_fn each, void *arg)
 {
     memset(out, 0, sizeof(*out));
-    const struct undo_ent *top = undo_stack_top(&s->e->undo);
+    struct undo_stack *u = undo_of(s);
+    if (u == NULL)
+        return failf(s, NULL, "out of memory for the undo history");
+    const struct undo_ent *top = undo_stack_top(u);
     if (top == NULL)
         return STORE_NOTFOUND;
     int64_t kind = top->kind;
     do {
         struct undo_ent e;
         int existed, exists;
-        int rc = undo_one(s, &e, &existed, &exists);
+        int rc = undo_one(s, u, &e, &existed, &exists);
         snprintf(out->kind, sizeof(out->kind), "%s", undo_kind_name[e.kind & 7]);
         snprintf(out->id, sizeof(out->id), "%s", e.id);
         if (rc != STORE_OK)
@@ -2133,9 +2356,9 @@ int pg_undo(struct pg_store *s, struct store_undone *out, store_undone_fn each, 
         out->count++;
         if (each != NULL)
             each(arg, (struct proto_str){out->id, strlen(out->id)}, existed, exists);
-        if (undo_stack_reserve(&s->e->undo, 1) != 0)
+        if (undo_stack_reserve(u, 1) != 0)
             return failf(s, NULL, "out of memory for the undo history");
-        top = undo_stack_top(&s->e->undo);
+        top = undo_stack_top(u);
     } while ((kind & 7) == UNDO_IMPORT && top != NULL && top->kind == kind);
     return STORE_OK;
 }
@@ -2143,22 +2366,25 @@ int pg_undo(struct pg_store *s, struct store_undone *out, store_undone_fn each, 
 int pg_put(struct pg_store *s, struct proto_str id, struct proto_str text, int64_t now)
 {
     int64_t seq;
-    int rc = undo_keep(s, id);
+    struct store_key k;
+    struct proto_str key = key_of(s, id, &k);
+    int rc = undo_keep(s, id, key);
     if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
-    touch(s, id);
+    touch(s, key);
     struct params p = {.n = 0};
-    p_str(&p, id);
+    p_str(&p, key);
     p_str(&p, text);
     p_int(&p, now);
     p_int(&p, seq);
+    p_str(&p, scope_of(s));
     PGresult *r = run(s, ST_PUT, &p, "cannot store the task");
     if (r == NULL)
         return STORE_ERROR;
     /* RETURNING xmax = 0: the row is new (an insert, not an update). */
     int made = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
-    log_add(s, made ? STORE_LOGGED_ADD : STORE_LOGGED_EDIT, CHANGE_F_TEXT, id);
+    log_add(s, made ? STORE_LOGGED_ADD : STORE_LOGGED_EDIT, CHANGE_F_TEXT, key);
     return STORE_OK;
 }
 
@@ -2170,7 +2396,8 @@ int pg_put(struct pg_store *s, struct proto_str id, struct proto_str text, int64
  * rows are matched by proto_text_has_words as they are handed out, so
  * that both engines and the protocol's document agree on what a word is.
  */
-static void list_query(const struct proto_request *req, char *sql, size_t cap, struct params *p)
+static void list_query(const struct pg_store *s, const struct proto_request *req, char *sql,
+                       size_t cap, struct params *p)
 {
     size_t n = 0;
 #define SQL_ADD(...)                                                                               \
@@ -2185,12 +2412,13 @@ static void list_query(const struct proto_request *req, char *sql, size_t cap, s
     int custom = req->nsort > 0 || req->due_before[0] || req->due_after[0] || req->overdue ||
                  req->pri_match > 0;
     p->n = 0;
+    p_str(p, scope_of(s)); /* $1: the list (store_scope) */
     if (ntags > 0) {
         SQL_ADD("SELECT " TASK_COLS " FROM task_tags g0 JOIN tasks t ON t.id = g0.task_id"
-                " WHERE g0.tag = $1");
+                " WHERE g0.list = $1 AND g0.tag = $2");
         p_str(p, req->tags[0]);
     } else {
-        SQL_ADD("SELECT " TASK_COLS " FROM tasks t WHERE true");
+        SQL_ADD("SELECT " TASK_COLS " FROM tasks t WHERE t.list = $1");
     }
     if (filter == PROTO_FILTER_PENDING || (custom && req->overdue))
         SQL_ADD(" AND t.done = 0");
@@ -2255,7 +2483,7 @@ static PGresult *list_run(struct pg_store *s, const struct proto_request *req)
         return NULL;
     if (read_fault(s))
         return NULL;
-    list_query(req, sql, sizeof(sql), &p);
+    list_query(s, req, sql, sizeof(sql), &p);
     PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, p.fmt, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         failf(s, r, "cannot read tasks");
@@ -2280,7 +2508,7 @@ int pg_list(struct pg_store *s, const struct proto_request *req, store_task_fn f
         return STORE_ERROR;
     int rc = STORE_OK;
     for (int i = 0; i < PQntuples(r); i++) {
-        if (word_match(req, r, i) && emit_task(r, i, fn, arg) != 0) {
+        if (word_match(req, r, i) && emit_task(r, i, key_strip(s), fn, arg) != 0) {
             rc = STORE_STOPPED;
             break;
         }
@@ -2293,7 +2521,9 @@ int pg_tags(struct pg_store *s, store_tag_fn fn, void *arg)
 {
     if (read_open(s) != STORE_OK || read_fault(s))
         return STORE_ERROR;
-    PGresult *r = run(s, ST_TAGS, NULL, "cannot read tags");
+    struct params p = {.n = 0};
+    p_str(&p, scope_of(s));
+    PGresult *r = run(s, ST_TAGS, &p, "cannot read tags");
     if (r == NULL)
         return STORE_ERROR;
     int rc = STORE_OK;
@@ -2312,7 +2542,9 @@ int pg_count(struct pg_store *s, int64_t *n)
     *n = 0;
     if (read_open(s) != STORE_OK || read_fault(s))
         return STORE_ERROR;
-    PGresult *r = run(s, ST_COUNT, NULL, "cannot count tasks");
+    struct params p = {.n = 0};
+    p_str(&p, scope_of(s));
+    PGresult *r = run(s, ST_COUNT, &p, "cannot count tasks");
     if (r == NULL)
         return STORE_ERROR;
     *n = col_int(r, 0, 0);
@@ -2363,6 +2595,7 @@ int pg_cursor_open(struct pg_store *s, const struct proto_request *req, struct p
     k->kind = STORE_KIND_PG;
     k->s = s;
     k->most = -1;
+    k->strip = key_strip(s);
     if (read_open(s) != STORE_OK || read_fault(s))
         return STORE_ERROR;
     if (req->has_text && req->text.len > 0) {
@@ -2376,7 +2609,7 @@ int pg_cursor_open(struct pg_store *s, const struct proto_request *req, struct p
     char sql[4200];
     struct params p;
     int n = snprintf(sql, sizeof(sql), "DECLARE todo_cur SCROLL CURSOR FOR ");
-    list_query(req, sql + n, sizeof(sql) - (size_t)n, &p);
+    list_query(s, req, sql + n, sizeof(sql) - (size_t)n, &p);
     PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, p.fmt, 0);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
@@ -2391,6 +2624,7 @@ int pg_cursor_open(struct pg_store *s, const struct proto_request *req, struct p
     if (req->ntags > 0) {
         struct params q = {.n = 0};
         p_str(&q, req->tags[0]);
+        p_str(&q, scope_of(s));
         r = run(s, ST_TAG_TASKS, &q, "cannot count LIST");
         if (r != NULL) {
             k->most = col_int(r, 0, 0);
@@ -2450,7 +2684,7 @@ int pg_cursor_next(struct pg_cursor *k, store_task_fn fn, void *arg)
                 return STORE_OK;
         }
         int row = k->pos++;
-        if (cursor_match(k, row) && emit_task(k->res, row, fn, arg) != 0)
+        if (cursor_match(k, row) && emit_task(k->res, row, k->strip, fn, arg) != 0)
             return STORE_STOPPED;
     }
 }
@@ -2595,7 +2829,8 @@ static int follow_read(struct pg_follow *f, int start)
         const char *pv[1] = {last};
         PGresult *r = PQexecParams(f->c,
                                    "SELECT task_id, text, done, pri, due, created, updated, tags,"
-                                   " seq, kind, fields FROM todo_changes WHERE seq > $1::bigint"
+                                   " seq, kind, fields, list FROM todo_changes"
+                                   " WHERE seq > $1::bigint"
                                    " ORDER BY seq LIMIT " LOG_READ_ROWS_SQL,
                                    1, NULL, pv, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -2619,10 +2854,19 @@ static int follow_read(struct pg_follow *f, int start)
             v[i].seq = (uint64_t)col_int(r, i, 8);
             v[i].kind = (int)col_int(r, i, 9);
             v[i].fields = (unsigned)col_int(r, i, 10);
+            /* task_id is the task's key: its id in its list is after
+             * the list's name and '/'. */
+            v[i].list = col_str(r, i, 11);
             v[i].id = col_str(r, i, 0);
+            size_t strip = v[i].list.len ? v[i].list.len + 1 : 0;
+            if (v[i].id.len > strip) {
+                v[i].id.ptr += strip;
+                v[i].id.len -= strip;
+            }
             v[i].task = NULL;
             if (!PQgetisnull(r, i, 1) && v[i].kind != STORE_LOGGED_DEL) {
                 task_of_row(r, i, &t[i]);
+                t[i].id = v[i].id;
                 v[i].task = &t[i];
             }
         }
@@ -2861,64 +3105,84 @@ int pg_users(struct pg_store *s, store_user_fn fn, void *arg)
     return rc;
 }
 
-/*
- * Lists are not kept apart by this engine yet (store.h's store_engine_lists
- * says 0): every task is in the default list, a server with users refuses
- * to start on PostgreSQL and todo-server user add refuses, so no call here
- * is ever made in another list. store_scope does nothing; a user's list
- * has no tasks to drop (todo-server user del removes a user made by an
- * older server); shares need users, so none can be made.
- */
-void pg_scope(struct pg_store *s, struct proto_str list)
-{
-    (void)s;
-    (void)list;
-}
+/* ---- lists and shares (schema step 5) ---- */
 
 int pg_list_drop(struct pg_store *w, struct proto_str list, int64_t *n)
 {
     *n = 0;
-    if (list.len == 0) {
-        snprintf(w->err, sizeof(w->err), "the default list cannot be dropped");
+    if (list.len == 0)
+        return failf(w, NULL, "the default list cannot be dropped");
+    pg_scope(w, list);
+    struct params p = {.n = 0};
+    p_str(&p, scope_of(w));
+    PGresult *r = run(w, ST_LIST_DROP, &p, "cannot drop the list");
+    if (r == NULL)
         return STORE_ERROR;
+    /* Each task goes as a DEL of the log, so that the other servers'
+     * caches and watchers hear of it as of any other. */
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct proto_str key = col_str(r, i, 0);
+        touch(w, key);
+        log_add(w, STORE_LOGGED_DEL, 0, key);
+        (*n)++;
     }
+    PQclear(r);
+    struct undo_stack *u = undo_of(w);
+    if (u == NULL || undo_stack_reserve(u, u->n) != 0)
+        return failf(w, NULL, "out of memory for the undo history");
+    while (u->n > 0)
+        undo_stack_pop(u);
     return STORE_OK;
 }
 
-static int no_shares(struct pg_store *s)
+static int share_write(struct pg_store *w, enum stmt_id id, struct proto_str list,
+                       struct proto_str user)
 {
-    snprintf(s->err, sizeof(s->err),
-             "lists are not shared on PostgreSQL yet: its engine keeps no users' lists");
-    return STORE_ERROR;
+    struct params p = {.n = 0};
+    p_str(&p, list);
+    p_str(&p, user);
+    long n = run_n(w, id, &p, "cannot change the list's shares");
+    if (n < 0)
+        return STORE_ERROR;
+    if (n == 0)
+        return id == ST_SHARE_ADD ? STORE_EXISTS : STORE_NOTFOUND;
+    return STORE_OK;
 }
 
 int pg_share_add(struct pg_store *w, struct proto_str list, struct proto_str user)
 {
-    (void)list;
-    (void)user;
-    return no_shares(w);
+    return share_write(w, ST_SHARE_ADD, list, user);
 }
 
 int pg_share_del(struct pg_store *w, struct proto_str list, struct proto_str user)
 {
-    (void)list;
-    (void)user;
-    return no_shares(w);
+    return share_write(w, ST_SHARE_DEL, list, user);
 }
 
 int pg_share_get(struct pg_store *s, struct proto_str list, struct proto_str user)
 {
-    (void)s;
-    (void)list;
-    (void)user;
-    return STORE_NOTFOUND; /* nothing is shared */
+    if (read_open(s) != STORE_OK)
+        return STORE_ERROR;
+    struct params p = {.n = 0};
+    p_str(&p, list);
+    p_str(&p, user);
+    long n = run_n(s, ST_SHARE_GET, &p, "cannot read the list's shares");
+    return n < 0 ? STORE_ERROR : n > 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
 int pg_shares(struct pg_store *s, struct proto_str name, store_share_fn fn, void *arg)
 {
-    (void)s;
-    (void)name;
-    (void)fn;
-    (void)arg;
-    return STORE_OK; /* none */
+    if (read_open(s) != STORE_OK)
+        return STORE_ERROR;
+    struct params p = {.n = 0};
+    p_str(&p, name);
+    PGresult *r = run(s, ST_SHARES, &p, "cannot read the shares");
+    if (r == NULL)
+        return STORE_ERROR;
+    int rc = STORE_OK;
+    for (int i = 0; i < PQntuples(r) && rc == STORE_OK; i++)
+        if (fn(arg, col_str(r, i, 0), col_str(r, i, 1)) != 0)
+            rc = STORE_STOPPED;
+    PQclear(r);
+    return rc;
 }

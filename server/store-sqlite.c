@@ -435,27 +435,12 @@ static int bind_str(sqlite3_stmt *st, int i, struct proto_str v)
     return sqlite3_bind_text(st, i, v.len ? v.ptr : "", (int)v.len, SQLITE_STATIC);
 }
 
-/* Steps a statement that returns no rows, then resets it. */
 /* ---- lists (store_scope; schema step 5) ---- */
 
 /* A task's key: its id in the default list, "LIST/ID" in a named one. */
-#define KEY_MAX (STORE_MAX_LIST + 1 + PROTO_MAX_ID)
-struct key {
-    char buf[KEY_MAX + 1];
-};
-
-/* The key of id in s's list. An id longer than any (the parser lets none
- * through) becomes "/", which no task has. */
-static struct proto_str key_of(const struct store *s, struct proto_str id, struct key *k)
+static struct proto_str key_of(const struct store *s, struct proto_str id, struct store_key *k)
 {
-    if (s->scope_len == 0)
-        return id;
-    if (id.len > PROTO_MAX_ID)
-        return (struct proto_str){"/", 1};
-    memcpy(k->buf, s->scope, s->scope_len);
-    k->buf[s->scope_len] = '/';
-    memcpy(k->buf + s->scope_len + 1, id.ptr, id.len);
-    return (struct proto_str){k->buf, s->scope_len + 1 + id.len};
+    return store_key_of(s->scope, s->scope_len, id, k);
 }
 
 /* How many bytes of a key of s's list come before the id. */
@@ -478,13 +463,10 @@ static struct undo_stack *undo_of(struct store *s)
 
 void sqlite_scope(struct store *s, struct proto_str list)
 {
-    if (list.len > STORE_MAX_LIST)
-        list = (struct proto_str){"/", 1}; /* a caller's bug: a list nobody has */
-    memcpy(s->scope, list.ptr, list.len);
-    s->scope[list.len] = '\0';
-    s->scope_len = list.len;
+    s->scope_len = store_scope_copy(s->scope, list);
 }
 
+/* Steps a statement that returns no rows, then resets it. */
 static int exec_stmt(struct store *s, enum stmt_id id, const char *what)
 {
     sqlite3_stmt *st = s->st[id];
@@ -994,13 +976,13 @@ uint64_t sqlite_read_stamp(struct store *s)
 
 int sqlite_unchanged(struct store *s, struct proto_str id, uint64_t stamp)
 {
-    struct key k;
+    struct store_key k;
     return atomic_load(&s->e->slot[change_slot(key_of(s, id, &k))]) <= stamp;
 }
 
 uint32_t sqlite_change_key(struct store *s, struct proto_str id)
 {
-    struct key k;
+    struct store_key k;
     return (uint32_t)change_slot(key_of(s, id, &k));
 }
 
@@ -1415,7 +1397,7 @@ static int add_do(struct store *s, const struct proto_request *req, int64_t now,
     /* INSERT OR IGNORE changes nothing when the id exists (a POST made
      * it): then the next number is tried. One statement in the usual case,
      * instead of a look-up and an insert. */
-    struct key k;
+    struct store_key k;
     struct proto_str ids;
     for (;; next++) {
         if (s->scope_len == 0 && next >= s->id_end) {
@@ -1551,7 +1533,7 @@ int sqlite_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg
     if (s->pass_got || s->role == ROLE_WRITER)
         read_open(s);
     s->pass_got = 1;
-    struct key k;
+    struct store_key k;
     bind_str(st, 1, key_of(s, id, &k));
     /* Ids are unique: one step finds the task or says there is none, and
      * the statement is reset without the step that would only find the
@@ -1755,7 +1737,7 @@ int sqlite_import(struct store *s, const struct proto_request *req, int64_t now,
                   int *outcome)
 {
     int rc = STORE_OK;
-    struct key k;
+    struct store_key k;
     struct proto_str key = key_of(s, req->id, &k);
     if (req->import_mode == PROTO_IMPORT_REPLACE)
         rc = undo_keep(s, req->id, key);
@@ -1780,7 +1762,7 @@ int sqlite_import(struct store *s, const struct proto_request *req, int64_t now,
 
 int sqlite_edit(struct store *s, const struct proto_request *req, int64_t now)
 {
-    struct key k;
+    struct store_key k;
     struct proto_str key = key_of(s, req->id, &k);
     int rc = undo_keep(s, req->id, key);
     if (rc != STORE_OK)
@@ -1794,7 +1776,7 @@ int sqlite_edit(struct store *s, const struct proto_request *req, int64_t now)
 
 int sqlite_set_done(struct store *s, struct proto_str id, int done, int64_t now)
 {
-    struct key k;
+    struct store_key k;
     struct proto_str key = key_of(s, id, &k);
     int rc = undo_keep(s, id, key);
     if (rc != STORE_OK)
@@ -1809,7 +1791,7 @@ int sqlite_set_done(struct store *s, struct proto_str id, int done, int64_t now)
 
 int sqlite_del(struct store *s, struct proto_str id)
 {
-    struct key k;
+    struct store_key k;
     struct proto_str key = key_of(s, id, &k);
     int rc = undo_keep(s, id, key);
     if (rc != STORE_OK)
@@ -1937,7 +1919,7 @@ static int undo_one(struct store *s, struct undo_stack *u, struct undo_ent *e, i
                     int *exists)
 {
     *e = *undo_stack_top(u);
-    struct key k;
+    struct store_key k;
     struct proto_str id = key_of(s, (struct proto_str){e->id, strlen(e->id)}, &k);
     int rc;
     touch(s, id);
@@ -1989,7 +1971,7 @@ int sqlite_undo(struct store *s, struct store_undone *out, store_undone_fn each,
 
 int sqlite_put(struct store *s, struct proto_str id, struct proto_str text, int64_t now)
 {
-    struct key k;
+    struct store_key k;
     struct proto_str key = key_of(s, id, &k);
     int rc = undo_keep(s, id, key);
     if (rc != STORE_OK)

@@ -420,12 +420,3 @@ int store_shares(struct store *s, struct proto_str name, store_share_fn fn, void
     return DISPATCH(s, shares, PG_S, name, fn, arg);
 }
 
-int store_engine_lists(const struct store_engine *e)
-{
-#ifdef TODO_WITH_POSTGRES
-    if (is_pg(e))
-        return 0; /* not built yet: store-pg.c keeps one list */
-#endif
-    (void)e;
-    return 1;
-}

@@ -141,12 +141,6 @@ void store_read_end(struct store *s);
  */
 #define STORE_MAX_LIST PROTO_MAX_USER
 void store_scope(struct store *s, struct proto_str list);
-/* 1 when e keeps lists apart (store_scope), so that users may be added.
- * SQLite does; PostgreSQL does not yet (its engine keeps every task in the
- * default list, and its store_scope does nothing): a server with users on
- * it refuses to start, and todo-server user add refuses, rather than let
- * users see each other's tasks. */
-int store_engine_lists(const struct store_engine *e);
 
 /* ---- writes: the engine's transaction and savepoint policy ---- */
 

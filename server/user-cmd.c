@@ -425,13 +425,6 @@ int user_cmd_main(int argc, char **argv)
      * the server has the file. */
     if (open_db(db, &e) != 0)
         goto out;
-    if (op == OP_ADD && !store_engine_lists(e)) {
-        fprintf(stderr,
-                "%s: this database's engine does not keep each user's tasks apart yet "
-                "(PostgreSQL: issue 18), so it takes no users; keep accounts on SQLite\n",
-                prog);
-        goto out;
-    }
     if (op == OP_ADD || op == OP_PASSWD) {
         struct sigaction sa, old_int;
         memset(&sa, 0, sizeof(sa));

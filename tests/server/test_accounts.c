@@ -606,32 +606,8 @@ static void check_does_not_block_the_worker(void **state)
     stop_server();
 }
 
-/* On PostgreSQL, whose engine does not keep users' lists apart yet
- * (issue 18), todo-server user add refuses, saying why, and nothing is
- * added: no user can see another's tasks there. */
-static void postgres_takes_no_users(void **state)
-{
-    (void)state;
-    make_tmpdir(dir, sizeof(dir));
-    snprintf(db, sizeof(db), "%s/todo.db", dir);
-    snprintf(logpath, sizeof(logpath), "%s/log", dir);
-    assert_int_equal(user_cmd(ALICE_PW, "add", "alice", NULL), 1);
-    start(NULL, NULL); /* a server without users: as before */
-    struct cli *c = cli_open(sp.port);
-    assert_true(strncmp(cli_cmd(c, "ADD no login needed\n"), "OK ", 3) == 0);
-    assert_string_equal(cli_cmd(c, "AUTH alice x\n"),
-                        "ERR AUTH this server has no password; AUTH is not needed\r\n");
-    cli_close(c);
-    stop_server();
-    rm_tree(dir);
-}
-
 int main(int argc, char **argv)
 {
-    if (getenv("TODO_TEST_DB_URI") != NULL) {
-        const struct CMUnitTest pg[] = {cmocka_unit_test(postgres_takes_no_users)};
-        return srv_test_main(argc, argv, pg, 1);
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(login_as_user, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_passwords_slow_the_user, setup, teardown),

@@ -1464,17 +1464,6 @@ static void users_survive_reopen(struct fx *f)
 
 /* ---- lists (store_scope) ---- */
 
-/* An engine that does not keep lists apart yet (store_engine_lists:
- * PostgreSQL, issue 18) takes no users, so these checks do not apply to
- * it: skipped, and said so. */
-static void need_lists(struct fx *f)
-{
-    if (!store_engine_lists(f->e)) {
-        fprintf(stderr, "%s keeps no lists yet (issue 18): skipped\n", f->fix->name);
-        skip();
-    }
-}
-
 /* One write in list, in a batch of its own, committed; ADD's id (or
  * IMPORT's outcome) to out. */
 static int write_in(struct fx *f, const char *listname, const char *line, char *out, size_t cap)
@@ -1549,7 +1538,6 @@ static int undo_in(struct fx *f, const char *listname, struct store_undone *u)
  * one is not read, changed or deleted by any call in another. */
 static void lists_are_apart(struct fx *f)
 {
-    need_lists(f);
     struct task t;
     assert_string_equal(add_in(f, "alice", "ADD alice's milk +shop"), "1");
     assert_string_equal(add_in(f, "bob", "ADD bob's bread +shop +home"), "1");
@@ -1627,7 +1615,6 @@ static void lists_are_apart(struct fx *f)
  * to later. */
 static void cursor_keeps_its_list(struct fx *f)
 {
-    need_lists(f);
     add_in(f, "alice", "ADD a1");
     add_in(f, "alice", "ADD a2");
     add_in(f, "bob", "ADD b1");
@@ -1648,7 +1635,6 @@ static void cursor_keeps_its_list(struct fx *f)
 /* UNDO takes back the newest change of its own list, not another's. */
 static void undo_is_per_list(struct fx *f)
 {
-    need_lists(f);
     add_in(f, "alice", "ADD alice's");
     add_in(f, "bob", "ADD bob's");
     assert_int_equal(write_in(f, "alice", "EDIT 1 alice's edited", NULL, 0), STORE_OK);
@@ -1678,7 +1664,6 @@ static void undo_is_per_list(struct fx *f)
  * list's many changes do not push them out. */
 static void undo_depth_is_per_list(struct fx *f)
 {
-    need_lists(f);
     add_in(f, "alice", "ADD alice's one change");
     struct store *w = wbegin(f);
     store_scope(w, S("bob"));
@@ -1696,7 +1681,6 @@ static void undo_depth_is_per_list(struct fx *f)
  * another (it may say "changed" for both; it must for the one changed). */
 static void change_counter_sees_its_list(struct fx *f)
 {
-    need_lists(f);
     add_in(f, "alice", "ADD a");
     add_in(f, "bob", "ADD b");
     store_scope(f->r, S("bob"));
@@ -1713,7 +1697,6 @@ static void change_counter_sees_its_list(struct fx *f)
  * the others as they were. */
 static void list_drop_empties_one(struct fx *f)
 {
-    need_lists(f);
     add_in(f, "alice", "ADD a1 +x");
     add_in(f, "alice", "ADD a2");
     add_in(f, "bob", "ADD b1 +x");
@@ -1768,7 +1751,6 @@ static const char *shares_of(struct fx *f, const char *name)
  * list both ways. */
 static void shares_add_get_del(struct fx *f)
 {
-    need_lists(f);
     struct store *w = wbegin(f);
     assert_int_equal(store_share_add(w, S("alice"), S("bob")), STORE_OK);
     assert_int_equal(store_share_add(w, S("alice"), S("bob")), STORE_EXISTS);

@@ -257,23 +257,6 @@ $(screen "$1")"
     tm kill-server 2>/dev/null
 }
 
-# On PostgreSQL the engine does not keep users' lists apart yet (issue 18):
-# it takes no users, and says why, rather than let them see each other's
-# tasks. That refusal is what there is to test there.
-if ! on_sqlite; then
-    user add alice <<<"correct horse"
-    expect_rc 1 "add on PostgreSQL"
-    expect_has "$ERR" "does not keep each user's tasks apart yet" "why PostgreSQL takes no users"
-    user list
-    expect_eq "$OUT" "" "no user was added"
-    if [ "$FAILS" -ne 0 ]; then
-        echo "$FAILS check(s) failed" >&2
-        exit 1
-    fi
-    echo "all checks passed (PostgreSQL: users refused)"
-    exit 0
-fi
-
 case ${1:-} in
 pipe) scenario_pipe ;;
 tty) scenario_tty ;;
