@@ -14,7 +14,13 @@ Usage: pg_multi.py TODO_SERVER PG_PRIVATE PART, PART one of:
           server sees the result within 100 ms;
   faults  32 writers spread over three servers, one server killed with
           SIGKILL and PostgreSQL restarted during the writes: every write
-          told OK is in the database afterwards, exactly once.
+          told OK is in the database afterwards, exactly once;
+  users   accounts across servers (issue 18): alice and bob, each logged
+          in on two servers, have lists apart (each has a task 1, and
+          neither GET, LIST nor WATCH on any server shows one the other's),
+          a change of alice's through one server reaches her GET and WATCH
+          on another (the cache keyed by list), and a list alice shares
+          with bob through one server is his to use on another.
 Needs TODO_TEST_DB_URI (the private PostgreSQL's URI) and, for faults,
 TODO_TEST_PG_DIR (its directory, for scripts/pg-private restart); without
 them it is skipped (exit 77)."""
@@ -463,6 +469,95 @@ def part_faults(servers, binary, db, pg_private, pgdir):
     return 1 if fails else 0
 
 
+ALICE_PW, BOB_PW = "alice-pg-secret", "bob-pg-secret"
+
+
+def user_add(binary, db, name, password):
+    """todo-server user add NAME on the database, the password on stdin."""
+    r = subprocess.run([binary, "user", "add", name, "--db", db], input=password + "\n",
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError("user add %s: %s" % (name, r.stderr))
+
+
+def login(port, name, password):
+    cl = Client(port)
+    r = cl.cmd("AUTH %s %s" % (name, password))[0]
+    if not r.startswith("OK"):
+        raise RuntimeError("AUTH %s on port %d: %s" % (name, port, r))
+    return cl
+
+
+def part_users(servers):
+    """See the docstring's users."""
+    fails = 0
+
+    def tasks(cl):
+        """STATS's tasks: the count of the caller's list."""
+        return dict(l.split(" ", 1) for l in cl.cmd("STATS")[1:]).get("tasks")
+
+    def check(what, got, want):
+        nonlocal fails
+        if got != want:
+            print("%s: %r, wanted %r" % (what, got, want))
+            fails += 1
+
+    a0, a1 = login(servers[0].port, "alice", ALICE_PW), login(servers[1].port, "alice", ALICE_PW)
+    b1, b2 = login(servers[1].port, "bob", BOB_PW), login(servers[2].port, "bob", BOB_PW)
+    aw, bw = login(servers[1].port, "alice", ALICE_PW), login(servers[2].port, "bob", BOB_PW)
+    for w in (aw, bw):
+        check("WATCH", w.cmd("WATCH")[0][:3], "OK ")
+    # Ids are per list: each first ADD is task 1, through different servers.
+    check("alice's ADD on server 0", a0.cmd("ADD alice_task +mine")[0], "OK 1")
+    check("bob's ADD on server 1", b1.cmd("ADD bob_task +his")[0], "OK 1")
+    ev = aw.event(2.0, " add 1 ")
+    check("alice's watcher on server 1 sees her ADD", ev is not None and ev.endswith('"alice_task"'),
+          True)
+    ev = bw.event(2.0, " add 1 ")
+    check("bob's watcher on server 2 sees his own ADD, not alice's",
+          ev is not None and ev.endswith('"bob_task"'), True)
+    for name, cl, mine, tag, other_tag in (
+            ("alice on server 1", a1, "alice_task", "mine", "his"),
+            ("bob on server 2", b2, "bob_task", "his", "mine")):
+        got = cl.cmd("GET 1")
+        check(name + ": GET 1", len(got) == 2 and got[1].endswith('"%s"' % mine), True)
+        listed = cl.cmd("LIST all")
+        check(name + ": LIST all", [l.rsplit(" ", 1)[-1] for l in listed[1:]], ['"%s"' % mine])
+        tags = " ".join(cl.cmd("TAGS")[1:])
+        check(name + ": TAGS has the own tag, not the other's",
+              (tag in tags, other_tag in tags), (True, False))
+        check(name + ": STATS tasks", tasks(cl), "1")
+        check(name + ": EDIT 2, a task of no list of theirs", cl.cmd("EDIT 2 nope")[0][:12],
+              "ERR NOTFOUND")
+    # A change of alice's through server 0 reaches her cached GET and her
+    # watcher on server 1; bob's watcher hears nothing of it.
+    a1.cmd("GET 1")
+    check("alice's EDIT on server 0", a0.cmd("EDIT 1 alice_edited")[0], "OK 1")
+    took = poll_until(lambda: a1.cmd("GET 1")[-1].endswith('"alice_edited"'))
+    check("alice's GET on server 1 shows her EDIT through server 0", took is not None, True)
+    print("users: alice's EDIT on server 0 seen by her GET on server 1 after %s ms" %
+          ("%.1f" % took if took is not None else "never"))
+    check("alice's watcher sees her EDIT", aw.event(2.0, " edit 1 ") is not None, True)
+    check("bob's watcher hears nothing of alice's list", bw.event(0.5), None)
+    # Sharing through one server, used through another.
+    check("alice shares her list with bob on server 0", a0.cmd("SHARE bob")[0][:2], "OK")
+    check("bob uses alice's list on server 2", b2.cmd("USE alice")[0], "OK alice")
+    got = b2.cmd("GET 1")
+    check("bob's GET 1 in alice's list", len(got) == 2 and got[1].endswith('"alice_edited"'), True)
+    check("bob's ADD in alice's list", b2.cmd("ADD from_bob")[0], "OK 2")
+    took = poll_until(lambda: any(l.endswith('"from_bob"') for l in a0.cmd("LIST all")[1:]))
+    check("alice's LIST on server 0 shows bob's ADD", took is not None, True)
+    check("alice's watcher sees bob's ADD in her list", aw.event(2.0, " add 2 ") is not None, True)
+    check("bob's own list is unchanged", tasks(b1), "1")
+    # Taken back: bob's next command in alice's list is refused.
+    check("alice unshares on server 0", a0.cmd("UNSHARE bob")[0][:2], "OK")
+    r = b2.cmd("GET 1")[0]
+    check("bob's GET in alice's list after UNSHARE is refused", r.startswith("ERR "), True)
+    for cl in (a0, a1, b1, b2, aw, bw):
+        cl.close()
+    return 1 if fails else 0
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__)
@@ -485,6 +580,9 @@ def main():
     alarm = threading.Timer(55.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
     alarm.start()
     try:
+        if part == "users":
+            user_add(binary, db, "alice", ALICE_PW)
+            user_add(binary, db, "bob", BOB_PW)
         # The first creates the schema; the others find it.
         servers.append(Server(binary, db))
         servers.append(Server(binary, db))
@@ -497,6 +595,8 @@ def main():
             rc = part_undo(servers)
         elif part == "faults":
             rc = part_faults(servers, binary, db, pg_private, pgdir)
+        elif part == "users":
+            rc = part_users(servers)
         else:
             print("unknown part", part)
             return 2
