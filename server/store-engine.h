@@ -31,8 +31,8 @@ struct store_key {
 /* The key of id in list scope (scope_len <= STORE_MAX_LIST), made in k
  * when it is not id itself. An id longer than any (the parser lets none
  * through) becomes "/", which no task has. */
-static inline struct proto_str store_key_of(const char *scope, size_t scope_len, struct proto_str id,
-                                            struct store_key *k)
+static inline struct proto_str store_key_of(const char *scope, size_t scope_len,
+                                            struct proto_str id, struct store_key *k)
 {
     if (scope_len == 0)
         return id;

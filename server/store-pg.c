@@ -539,7 +539,7 @@ struct pg_engine {
  * as this change left it, its strings in the engine's log_text. */
 struct log_rec {
     char id[STORE_KEY_MAX + 1]; /* the task's key (store_key_of) */
-    unsigned char kind; /* enum store_logged_kind */
+    unsigned char kind;         /* enum store_logged_kind */
     unsigned char fields;
     unsigned char captured; /* 1: the task below; 2: captured, but gone */
     unsigned char done, has_due;
@@ -1800,7 +1800,7 @@ static int ids_pass(struct pg_store *s, int64_t n)
         p_str(&q, scope_of(s));
         p_int(&q, n);
         return run_n(s, ST_LIST_PASS, &q, "cannot advance the list's id counter") < 0 ? STORE_ERROR
-                                                                                    : STORE_OK;
+                                                                                      : STORE_OK;
     }
     if (s->ids_known && n < s->id_next)
         return STORE_OK;
@@ -2041,8 +2041,7 @@ static int undo_keep(struct pg_store *s, struct proto_str id, struct proto_str k
  * if it is in UNDO_SAVE_WINDOW; an entry of this server's stack older
  * than that (numbers burnt by failed commands) is kept here, as on one
  * server, by a statement of its own. */
-static int undo_keep_old(struct pg_store *s, struct proto_str id, struct proto_str key,
-                         int64_t seq)
+static int undo_keep_old(struct pg_store *s, struct proto_str id, struct proto_str key, int64_t seq)
 {
     const struct undo_ent *mine = undo_mine(s, id);
     if (mine != NULL && mine->seq <= seq - UNDO_SAVE_WINDOW)
