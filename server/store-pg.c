@@ -1697,20 +1697,27 @@ static int ids_block(struct pg_store *s)
     return STORE_OK;
 }
 
+/* ADD's new task, as both its statements take it: text, priority, due
+ * date, time, change number. */
+static void add_params(struct params *p, const struct proto_request *req, int64_t now, int64_t seq)
+{
+    p_str(p, req->text);
+    p_int(p, req->pri);
+    if (req->due_op == 1)
+        p_text(p, req->due, PROTO_DATE_LEN);
+    else
+        p_null(p);
+    p_int(p, now);
+    p_int(p, seq);
+}
+
 /* An ADD in a user's list (ST_LIST_ADD): its key in key, its id in id. */
 static int list_add(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq,
                     char id[PROTO_MAX_ID + 1], struct store_key *key)
 {
     for (int tries = 0;; tries++) {
         struct params p = {.n = 0};
-        p_str(&p, req->text);
-        p_int(&p, req->pri);
-        if (req->due_op == 1)
-            p_text(&p, req->due, PROTO_DATE_LEN);
-        else
-            p_null(&p);
-        p_int(&p, now);
-        p_int(&p, seq);
+        add_params(&p, req, now, seq);
         p_str(&p, scope_of(s));
         PGresult *r = run(s, ST_LIST_ADD, &p, "cannot add the task");
         if (r == NULL)
@@ -1744,31 +1751,23 @@ static int add_do(struct pg_store *s, const struct proto_request *req, int64_t n
         if ((rc = list_add(s, req, now, seq, id, &key)) != STORE_OK)
             return rc;
         ids = (struct proto_str){key.buf, strlen(key.buf)};
-        goto tags;
+    } else {
+        for (;;) {
+            if ((!s->ids_known || s->id_next >= s->id_end) && (rc = ids_block(s)) != STORE_OK)
+                return rc;
+            snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)s->id_next);
+            ids = (struct proto_str){id, strlen(id)};
+            struct params p = {.n = 0};
+            p_str(&p, ids);
+            add_params(&p, req, now, seq);
+            long n = run_n(s, ST_INSERT, &p, "cannot add the task");
+            if (n < 0)
+                return STORE_ERROR;
+            s->id_next++;
+            if (n > 0)
+                break; /* else the id was taken (a POST, an IMPORT): the next one */
+        }
     }
-    for (;;) {
-        if ((!s->ids_known || s->id_next >= s->id_end) && (rc = ids_block(s)) != STORE_OK)
-            return rc;
-        snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)s->id_next);
-        ids = (struct proto_str){id, strlen(id)};
-        struct params p = {.n = 0};
-        p_str(&p, ids);
-        p_str(&p, req->text);
-        p_int(&p, req->pri);
-        if (req->due_op == 1)
-            p_text(&p, req->due, PROTO_DATE_LEN);
-        else
-            p_null(&p);
-        p_int(&p, now);
-        p_int(&p, seq);
-        long n = run_n(s, ST_INSERT, &p, "cannot add the task");
-        if (n < 0)
-            return STORE_ERROR;
-        s->id_next++;
-        if (n > 0)
-            break; /* else the id was taken (a POST, an IMPORT): the next one */
-    }
-tags:
     touch(s, ids);
     for (size_t i = 0; i < req->ntags; i++)
         if ((rc = tag_change(s, ST_ADD_TAG, ids, req->tags[i])) != STORE_OK)
