@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "complete.h"
 #include "options.h"
@@ -487,6 +488,8 @@ static int run_pairs(struct session *s, const struct client_cmd *c, int argc, ch
         rc = out_tags(&s->out, p, n);
     else if (c->cmd == PROTO_CMD_SHARES)
         rc = out_shares(&s->out, p, n);
+    else if (c->cmd == PROTO_CMD_USER)
+        rc = out_users(&s->out, p, n);
     else
         rc = out_stats(&s->out, p, n);
     rc = rc == 0 ? CLI_EXIT_OK : output_failed(s);
@@ -524,6 +527,95 @@ static int run_use(struct session *s, const struct client_cmd *c, int argc, char
     s->conn.cfg.list = s->list;
     s->list_moved = 1;
     return out_text(&s->out, "list", r.text.ptr, r.text.len) == 0 ? CLI_EXIT_OK : output_failed(s);
+}
+
+static void wipe(char *pw)
+{
+    if (pw != NULL) {
+        explicit_bzero(pw, strlen(pw));
+        free(pw);
+    }
+}
+
+/* The new password of user add and user passwd: asked for twice without
+ * echo on a terminal, or the first line of stdin in a one-shot command run
+ * with stdin from a file or a pipe (a script's way). Never a word of the
+ * command, which the shell's history would keep. NULL (said why) if none. */
+static char *new_password(struct session *s, const char *name)
+{
+    char *pw = NULL;
+    if (isatty(STDIN_FILENO)) {
+        char prompt[128];
+        snprintf(prompt, sizeof(prompt), "New password for %s: ", name);
+        if (!(pw = askpass(prompt, s->conn.cancel)))
+            return NULL;
+        char *again = askpass("Again: ", s->conn.cancel);
+        int same = again != NULL && strcmp(pw, again) == 0;
+        if (again != NULL && !same)
+            session_fail(s, "USAGE", "the two passwords differ; nothing was changed");
+        wipe(again);
+        if (!same) {
+            wipe(pw);
+            return NULL;
+        }
+    } else if (s->mode == SESSION_ONESHOT) {
+        size_t cap = 0;
+        ssize_t n = getline(&pw, &cap, stdin);
+        if (n < 0) {
+            free(pw);
+            session_fail(s, "USAGE", "no password on stdin for %s", name);
+            return NULL;
+        }
+        while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+            pw[--n] = '\0';
+    } else {
+        session_fail(s, "USAGE",
+                     "the password for %s is asked for on a terminal, and stdin is not one: "
+                     "run 'todo-cli user add|passwd %s' with the password as its stdin",
+                     name, name);
+        return NULL;
+    }
+    if (pw[0] == '\0') {
+        wipe(pw);
+        session_fail(s, "USAGE", "the password is empty; nothing was changed");
+        return NULL;
+    }
+    return pw;
+}
+
+/* user list | add|passwd NAME | del|lock|unlock NAME: an admin's USER. */
+static int run_user(struct session *s, const struct client_cmd *c, int argc, char **argv)
+{
+    int op = argc >= 1 ? proto_user_op_parse(argv[0], strlen(argv[0])) : -1;
+    if (op < 0 || argc != (op == PROTO_USER_LIST ? 1 : 2)) {
+        session_fail(s, "USAGE", "usage: %s %s", c->name, cli_commands_usage(c));
+        return CLI_EXIT_USAGE;
+    }
+    if (op == PROTO_USER_LIST)
+        return run_pairs(s, c, argc, argv);
+    struct proto_reply r;
+    char *pw = NULL, *words[3] = {argv[0], argv[1], NULL};
+    unsigned char quoted[3] = {0, 0, 1};
+    int rc;
+    if (op == PROTO_USER_ADD || op == PROTO_USER_PASSWD) {
+        if (!(pw = new_password(s, argv[1])))
+            return CLI_EXIT_USAGE;
+        words[2] = pw;
+    }
+    rc = call_args(s, c->cmd, words[2] ? 3 : 2, words, quoted, &r);
+    wipe(pw);
+    if (rc >= 0)
+        return rc;
+    if (r.kind != PROTO_REPLY_OK)
+        return unexpected(s, c->name);
+    if (s->out.mode == OUT_JSON)
+        return out_doc(&s->out, json_pack("{s:s,s:s%}", "user", argv[1], "outcome", r.text.ptr,
+                                          r.text.len)) == 0
+                   ? CLI_EXIT_OK
+                   : output_failed(s);
+    if (fprintf(s->out.fp, "user %s %.*s\n", argv[1], (int)r.text.len, r.text.ptr) < 0)
+        return output_failed(s);
+    return CLI_EXIT_OK;
 }
 
 static int run_help(struct session *s, const struct client_cmd *c, int argc, char **argv)
@@ -1039,6 +1131,16 @@ static const struct client_cmd table[] = {
     {.name = "share", .cmd = PROTO_CMD_SHARE, .run = run_ping},
     {.name = "unshare", .cmd = PROTO_CMD_UNSHARE, .run = run_ping},
     {.name = "shares", .cmd = PROTO_CMD_SHARES, .run = run_pairs},
+    {.name = "user",
+     .cmd = PROTO_CMD_USER,
+     .usage = "list | add|passwd NAME | del|lock|unlock NAME",
+     .summary = "For an admin: lists the users, adds one or sets one's password (asked for "
+                "twice without echo, or the first line of stdin), removes one with their list, "
+                "or locks or unlocks one.",
+     .min_args = 1,
+     .max_args = 2,
+     .run = run_user,
+     .flags = CMD_OWN_ARGS},
     {.name = "use",
      .cmd = PROTO_CMD_USE,
      .summary = "Works in LIST, a list shared with you, from now on (and after a reconnect); "

@@ -429,6 +429,57 @@ int out_shares(const struct out *o, const struct out_pair *p, size_t n)
     return out_doc(o, a);
 }
 
+/* Splits user list's value into its three words; -1 if it has not three. */
+static int user_words(struct proto_str v, struct proto_str w[3])
+{
+    size_t k = 0, i = 0;
+    while (k < 3 && i < v.len) {
+        size_t j = i;
+        while (j < v.len && v.ptr[j] != ' ')
+            j++;
+        w[k++] = (struct proto_str){v.ptr + i, j - i};
+        i = j + 1;
+    }
+    return k == 3 && i >= v.len ? 0 : -1;
+}
+
+int out_users(const struct out *o, const struct out_pair *p, size_t n)
+{
+    if (o->mode != OUT_JSON) {
+        if (n == 0 && o->mode == OUT_TABLE)
+            return fputs("(no users)\n", o->fp) == EOF ? -1 : 0;
+        if (o->mode == OUT_TABLE)
+            return pairs_text(o, p, n);
+        for (size_t i = 0; i < n; i++) {
+            struct proto_str w[3];
+            if (user_words(p[i].value, w) != 0)
+                return -1;
+            if (text_fputs(o->fp, p[i].name.ptr, p[i].name.len) != 0)
+                return -1;
+            for (int k = 0; k < 3; k++)
+                if (putc('\t', o->fp) == EOF || text_fputs(o->fp, w[k].ptr, w[k].len) != 0)
+                    return -1;
+            if (putc('\n', o->fp) == EOF)
+                return -1;
+        }
+        return 0;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        struct proto_str w[3];
+        json_t *e =
+            user_words(p[i].value, w) != 0
+                ? NULL
+                : json_pack("{s:o,s:s%,s:s%,s:s%}", "name", jstr(p[i].name), "role", w[0].ptr,
+                            w[0].len, "state", w[1].ptr, w[1].len, "created", w[2].ptr, w[2].len);
+        if (!e || json_array_append_new(a, e) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return out_doc(o, a);
+}
+
 int out_stats(const struct out *o, const struct out_pair *p, size_t n)
 {
     if (o->mode != OUT_JSON)

@@ -53,6 +53,9 @@ int out_task(const struct out *o, const struct proto_task *t);            /* get
 int out_tags(const struct out *o, const struct out_pair *p, size_t n);
 /* shares: "LIST<TAB>USER" lines; JSON [{"list", "user"}, ...]. */
 int out_shares(const struct out *o, const struct out_pair *p, size_t n);
+/* user list: NAME and "admin|user active|locked CREATED" pairs, shown as
+ * four columns (or JSON objects of name, role, state, created). */
+int out_users(const struct out *o, const struct out_pair *p, size_t n);
 int out_stats(const struct out *o, const struct out_pair *p, size_t n);
 /* The id a changing command answered: alone on a line, or {"id": "..."}. */
 int out_id(const struct out *o, const char *id, size_t len);

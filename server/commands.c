@@ -520,6 +520,10 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
     return CMD_DONE;
 }
 
+/* Bumped by each USER del and lock (cmd_user): a connection logged in
+ * before it checks its user again at its next command (user_still_ok). */
+static _Atomic unsigned users_epoch;
+
 /*
  * AUTH USER PASSWORD: the user's hash from the store, checked (users.h).
  * A name that has been guessed at waits its turn first (guard.h, per
@@ -554,6 +558,7 @@ static enum cmd_rc auth_user(struct cmd_ctx *x, const struct proto_request *req)
     }
     struct store_user u;
     memset(&u, 0, sizeof(u));
+    unsigned epoch = users_epoch; /* before the read: a lock after it is seen later */
     int rc = store_user_get(x->store, name, &u);
     if (rc != STORE_OK && rc != STORE_NOTFOUND)
         return store_failed(x, "AUTH");
@@ -583,6 +588,8 @@ static enum cmd_rc auth_user(struct cmd_ctx *x, const struct proto_request *req)
     x->authed = 1;
     set_list(x, name); /* from now on the connection works in the user's own list */
     set_name(x->user, name);
+    if (x->user_epoch != NULL)
+        *x->user_epoch = epoch;
     result_ok(x->sink, NULL);
     return CMD_DONE;
 }
@@ -796,6 +803,188 @@ static enum cmd_rc cmd_shares(struct cmd_ctx *x, const struct proto_request *req
     return store_failed(x, "SHARES");
 }
 
+/*
+ * USER: an admin manages users over the protocol, as `todo-server user`
+ * does on the server's machine (docs/PROTOCOL.md, USER). The role is read
+ * from the store at each USER, so that one taken away (or a lock) counts at
+ * once. An admin manages the users who are not admins, and their own
+ * password; other admins, and who is one, are for `todo-server user`, so
+ * that one admin's password cannot take the others' accounts. Nobody
+ * removes or locks themselves: the last admin cannot shut everyone out.
+ *
+ * add and passwd hash the password here, on the worker's thread: about
+ * 0.1 s during which its other connections wait (users_hash's costs). An
+ * admin's rare command is allowed that; a login, which anyone can send, is
+ * checked off the worker (auth-pool.h).
+ */
+
+static int user_row(void *arg, const struct store_user *u)
+{
+    char when[PROTO_TIME_LEN + 1], v[80];
+    proto_time_format(u->created, when);
+    int n = snprintf(v, sizeof(v), "%s %s %s", u->admin ? "admin" : "user",
+                     u->locked ? "locked" : "active", when);
+    return result_pair(arg, (struct proto_str){u->name, strlen(u->name)},
+                       (struct proto_str){v, (size_t)n}) != 0;
+}
+
+static enum cmd_rc user_list(struct cmd_ctx *x)
+{
+    result_begin(x->sink, RESULT_PAIRS);
+    int rc = store_users(x->store, user_row, x->sink);
+    if (rc == STORE_OK) {
+        result_end(x->sink);
+        return CMD_DONE;
+    }
+    result_drop(x->sink);
+    if (rc == STORE_STOPPED)
+        return errorf(x, PROTO_E_TOOLONG, "too many users for one reply");
+    return store_failed(x, "USER");
+}
+
+static enum cmd_rc cmd_user(struct cmd_ctx *x, const struct proto_request *req)
+{
+    static const char *const did[] = {[PROTO_USER_ADD] = "added",
+                                      [PROTO_USER_PASSWD] = "has a new password",
+                                      [PROTO_USER_DEL] = "removed",
+                                      [PROTO_USER_LOCK] = "locked",
+                                      [PROTO_USER_UNLOCK] = "unlocked"};
+    struct proto_str me = user_of(x), name = req->user;
+    struct store_user u;
+    enum cmd_rc out = CMD_REFUSED;
+    char msg[128];
+    int op = req->user_op, rc;
+    memset(&u, 0, sizeof(u));
+    if (me.len == 0)
+        return need_user(x, "USER");
+    rc = store_user_get(x->store, me, &u);
+    if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+        out = store_failed(x, "USER");
+        goto out;
+    }
+    if (rc == STORE_NOTFOUND || !u.admin || u.locked) {
+        out = errorf(x, PROTO_E_AUTH,
+                     "USER is for admins, and %.*s is not one (todo-server user add NAME "
+                     "--admin makes one)",
+                     (int)me.len, me.ptr);
+        goto out;
+    }
+    if (op == PROTO_USER_LIST) {
+        out = user_list(x);
+        goto out;
+    }
+    int self = same_name(name, me);
+    if (self && (op == PROTO_USER_DEL || op == PROTO_USER_LOCK)) {
+        out = errorf(x, PROTO_E_ARGS, "you cannot %s yourself",
+                     op == PROTO_USER_DEL ? "remove" : "lock");
+        goto out;
+    }
+    explicit_bzero(&u, sizeof(u));
+    rc = store_user_get(x->store, name, &u);
+    if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+        out = store_failed(x, "USER");
+        goto out;
+    }
+    if (op == PROTO_USER_ADD && rc == STORE_OK) {
+        out = errorf(x, PROTO_E_EXISTS, "a user is named %.*s already", (int)name.len, name.ptr);
+        goto out;
+    }
+    if (op != PROTO_USER_ADD && rc == STORE_NOTFOUND) {
+        out = errorf(x, PROTO_E_NOTFOUND, "no user is named %.*s", (int)name.len, name.ptr);
+        goto out;
+    }
+    if (op != PROTO_USER_ADD && u.admin && !self) {
+        out = errorf(x, PROTO_E_AUTH,
+                     "%.*s is an admin: admins are managed with todo-server user on the "
+                     "server's machine",
+                     (int)name.len, name.ptr);
+        goto out;
+    }
+    if (op == PROTO_USER_ADD || op == PROTO_USER_PASSWD) {
+        char err[256];
+        if (req->text.len == 0 || req->text.len > USERS_PASSWORD_MAX) {
+            out = errorf(x, PROTO_E_ARGS, "a password has 1 to %d bytes", USERS_PASSWORD_MAX);
+            goto out;
+        }
+        if (users_hash(req->text.ptr, req->text.len, u.hash, err, sizeof(err)) != 0) {
+            log_error("USER %s: %s", did[op], err);
+            out = errorf(x, PROTO_E_INTERNAL, "%s", err);
+            goto out;
+        }
+    }
+    int64_t tasks = 0;
+    switch (op) {
+    case PROTO_USER_ADD:
+        memcpy(u.name, name.ptr, name.len);
+        u.name[name.len] = '\0';
+        u.created = (int64_t)time(NULL);
+        rc = store_user_add(x->store, &u);
+        break;
+    case PROTO_USER_DEL:
+        rc = store_user_del(x->store, name);
+        if (rc == STORE_OK)
+            rc = store_list_drop(x->store, name, &tasks);
+        break;
+    default:
+        u.locked = op == PROTO_USER_LOCK ? 1 : op == PROTO_USER_UNLOCK ? 0 : u.locked;
+        rc = store_user_update(x->store, &u);
+    }
+    if (rc == STORE_EXISTS) {
+        out = errorf(x, PROTO_E_EXISTS, "a user is named %.*s already", (int)name.len, name.ptr);
+        goto out;
+    }
+    if (rc != STORE_OK) {
+        out = store_failed(x, "USER");
+        goto out;
+    }
+    /* The connections logged in as a removed or locked user find out at
+     * their next command (commands_run). */
+    if (op == PROTO_USER_DEL || op == PROTO_USER_LOCK)
+        users_epoch++;
+    log_info("%.*s: USER %s %.*s", (int)me.len, me.ptr, proto_user_op_name(op), (int)name.len,
+             name.ptr);
+    if (op == PROTO_USER_DEL)
+        snprintf(msg, sizeof(msg), "removed %lld task%s", (long long)tasks, tasks == 1 ? "" : "s");
+    else
+        snprintf(msg, sizeof(msg), "%s", did[op]);
+    result_ok(x->sink, msg);
+    out = CMD_DONE;
+out:
+    explicit_bzero(&u, sizeof(u));
+    return out;
+}
+
+/* Whether the user the connection logged in as may still be: after a USER
+ * del or lock anywhere on this server, each connection logged in before it
+ * reads its user again once. One removed or locked is logged out, told why,
+ * and must AUTH again. */
+static int user_still_ok(struct cmd_ctx *x)
+{
+    unsigned now = users_epoch;
+    if (x->user_epoch == NULL || x->user == NULL || x->user[0] == '\0' || *x->user_epoch == now)
+        return 1;
+    struct store_user u;
+    struct proto_str me = user_of(x);
+    int rc = store_user_get(x->store, me, &u);
+    int locked = u.locked;
+    explicit_bzero(&u, sizeof(u));
+    if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+        commands_error(x, PROTO_E_STORE, store_errmsg(x->store));
+        return 0;
+    }
+    if (rc == STORE_OK && !locked) {
+        *x->user_epoch = now;
+        return 1;
+    }
+    commands_error(x, PROTO_E_AUTH,
+                   rc == STORE_NOTFOUND ? "your account was removed; you are logged out"
+                                        : "your account was locked; you are logged out");
+    x->authed = 0;
+    set_list(x, (struct proto_str){"", 0});
+    set_name(x->user, (struct proto_str){"", 0});
+    return 0;
+}
+
 /* Whether the connection may still work in its list: its own, the default
  * one, or one that is still shared with it. One that is not any more sends
  * it back to its own list, with an error that says why. */
@@ -844,31 +1033,19 @@ static enum cmd_rc cmd_watch(struct cmd_ctx *x, const struct proto_request *req)
  * and no reply. The last entry fixes the array's size, so adding a command
  * to the enum without a handler here fails the static_assert below. */
 static const cmd_fn handlers[] = {
-    [PROTO_CMD_NONE] = NULL,
-    [PROTO_CMD_PING] = cmd_ping,
-    [PROTO_CMD_HELLO] = cmd_hello,
-    [PROTO_CMD_HELP] = cmd_help,
-    [PROTO_CMD_ADD] = cmd_add,
-    [PROTO_CMD_GET] = cmd_get,
-    [PROTO_CMD_EDIT] = cmd_edit,
-    [PROTO_CMD_DONE] = cmd_done,
-    [PROTO_CMD_UNDONE] = cmd_undone,
-    [PROTO_CMD_DEL] = cmd_del,
-    [PROTO_CMD_IMPORT] = cmd_import,
-    [PROTO_CMD_LIST] = cmd_list,
-    [PROTO_CMD_TAGS] = cmd_tags,
-    [PROTO_CMD_STATS] = cmd_stats,
-    [PROTO_CMD_AUTH] = cmd_auth,
-    [PROTO_CMD_QUIT] = cmd_quit,
-    [PROTO_CMD_UNDO] = cmd_undo,
-    [PROTO_CMD_WATCH] = cmd_watch,
-    [PROTO_CMD_UNWATCH] = cmd_watch,
-    [PROTO_CMD_SHARE] = cmd_share,
-    [PROTO_CMD_UNSHARE] = cmd_share,
-    [PROTO_CMD_USE] = cmd_use,
-    [PROTO_CMD_SHARES] = cmd_shares,
-    [PROTO_CMD_LEGACY_GET] = cmd_get,
-    [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
+    [PROTO_CMD_NONE] = NULL,          [PROTO_CMD_PING] = cmd_ping,
+    [PROTO_CMD_HELLO] = cmd_hello,    [PROTO_CMD_HELP] = cmd_help,
+    [PROTO_CMD_ADD] = cmd_add,        [PROTO_CMD_GET] = cmd_get,
+    [PROTO_CMD_EDIT] = cmd_edit,      [PROTO_CMD_DONE] = cmd_done,
+    [PROTO_CMD_UNDONE] = cmd_undone,  [PROTO_CMD_DEL] = cmd_del,
+    [PROTO_CMD_IMPORT] = cmd_import,  [PROTO_CMD_LIST] = cmd_list,
+    [PROTO_CMD_TAGS] = cmd_tags,      [PROTO_CMD_STATS] = cmd_stats,
+    [PROTO_CMD_AUTH] = cmd_auth,      [PROTO_CMD_QUIT] = cmd_quit,
+    [PROTO_CMD_UNDO] = cmd_undo,      [PROTO_CMD_WATCH] = cmd_watch,
+    [PROTO_CMD_UNWATCH] = cmd_watch,  [PROTO_CMD_SHARE] = cmd_share,
+    [PROTO_CMD_UNSHARE] = cmd_share,  [PROTO_CMD_USE] = cmd_use,
+    [PROTO_CMD_SHARES] = cmd_shares,  [PROTO_CMD_USER] = cmd_user,
+    [PROTO_CMD_LEGACY_GET] = cmd_get, [PROTO_CMD_LEGACY_POST] = cmd_legacy_post,
 };
 static_assert(sizeof(handlers) / sizeof(handlers[0]) == PROTO_CMD__COUNT,
               "every protocol command needs an entry in handlers[]");
@@ -915,6 +1092,8 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
     /* Every store call below works in the connection's list, and in no
      * other: the store is the worker's, lent to each connection in turn.
      * A list shared with the caller is checked to be so still. */
+    if (!(info->flags & PROTO_CMDF_NOAUTH) && !user_still_ok(x))
+        goto out;
     if (!(info->flags & PROTO_CMDF_NOAUTH) && req->cmd != PROTO_CMD_USE && !list_allowed(x))
         goto out;
     store_scope(x->store, list_of(x));

@@ -86,6 +86,10 @@ struct cmd_ctx {
      * same kind of buffer as list, which differs from it only after USE of
      * a list shared with the user. NULL: no user. */
     char *user;
+    /* in/out: the users' epoch (commands.c's users_epoch) when the
+     * connection's user was last known to exist, unlocked; the front end
+     * keeps it with user. NULL: not checked after AUTH. */
+    unsigned *user_epoch;
     /* in/out: the run of IMPORT lines this connection is sending (store.h's
      * store_import), which UNDO takes back as one step; any other request
      * ends it (0). */

@@ -134,6 +134,7 @@ struct conn {
      * touches stay in the cache lines they had. */
     char list[PROTO_MAX_USER + 1];
     char user[PROTO_MAX_USER + 1];
+    unsigned user_epoch; /* cmd_ctx.user_epoch */
 };
 
 /* A connection for fd from the client at addr (may be NULL), with no

@@ -58,8 +58,8 @@ static void usage(FILE *f)
             "                locked, and when it was added (no password, no hash)\n"
             "\n"
             "  -d, --db PATH  the database, as todo-server's --db (default %s)\n"
-            "      --admin    add: an administrator (recorded; it grants nothing yet: users\n"
-            "                 are managed with this command, by who may open --db)\n"
+            "      --admin    add: an administrator, who may also manage the users who are\n"
+            "                 not admins through the server (todo-cli user, USER)\n"
             "  -h, --help     show this help and exit\n"
             "\n"
             "A name has 1 to %d letters, digits, '.', '_' or '-', and begins with a letter\n"
@@ -212,7 +212,8 @@ static int open_db(const char *db, struct store_engine **e)
     if (strstr(err, "in use by another process") != NULL)
         fprintf(stderr,
                 "%s: %s\nStop the server on %s first: a SQLite database's users are changed "
-                "while no server has it open.\n",
+                "here while no server has it open. While it runs, an admin changes them "
+                "through it: todo-cli --user ADMIN user add|passwd|del|lock|unlock|list.\n",
                 prog, err, shown);
     else
         fprintf(stderr, "%s: %s\n", prog, err);

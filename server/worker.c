@@ -755,6 +755,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         .authed = c->authed,
         .list = c->list,
         .user = c->user,
+        .user_epoch = &c->user_epoch,
         .import_run = c->import_run,
         .peer = &c->peer,
     };

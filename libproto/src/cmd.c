@@ -15,6 +15,7 @@
 /* For a command without keywords, or without due: and pri: words. */
 static const char *const no_words[] = {NULL};
 static const char *const list_keywords[] = {"pending", "done", "all", NULL};
+static const char *const user_keywords[] = {"list", "add", "passwd", "del", "lock", "unlock", NULL};
 static const char *const import_keywords[] = {"skip", "replace", "fail", "pending", "done", NULL};
 /* The due: and pri: words as completion offers them; "due:" waits for its
  * date. Only EDIT clears a date or a priority, so only it gets the :none
@@ -99,6 +100,11 @@ static const struct proto_cmd_info cmd_table[PROTO_CMD__COUNT] = {
     [PROTO_CMD_SHARES] = {PROTO_CMD_SHARES, "SHARES", "",
                           "Lists the shares of your list and those with you, as LIST USER pairs.",
                           0, no_words, no_words, 0, 0},
+    [PROTO_CMD_USER] = {PROTO_CMD_USER, "USER",
+                        "list | add|passwd USER PASSWORD | del|lock|unlock USER",
+                        "For an admin: lists the users, adds one, sets one's password, removes one "
+                        "with their list, or locks and unlocks one.",
+                        PROTO_CMDF_WRITE, user_keywords, no_words, 1, 3},
     [PROTO_CMD_LEGACY_GET] =
         {PROTO_CMD_LEGACY_GET, "GET/", "KEY/FIELD",
          "The tutorial's query: replies with the task's text, or no key match.", PROTO_CMDF_HIDDEN,
@@ -187,6 +193,23 @@ int proto_import_mode_parse(const char *s, size_t len)
         return -1;
     for (int i = PROTO_IMPORT_FAIL; i <= PROTO_IMPORT_REPLACE; i++)
         if (proto__eq_nocase(s, len, import_modes[i]))
+            return i;
+    return -1;
+}
+
+const char *proto_user_op_name(int op)
+{
+    if (op < PROTO_USER_LIST || op > PROTO_USER_UNLOCK)
+        return "?";
+    return user_keywords[op];
+}
+
+int proto_user_op_parse(const char *s, size_t len)
+{
+    if (s == NULL)
+        return -1;
+    for (int i = PROTO_USER_LIST; i <= PROTO_USER_UNLOCK; i++)
+        if (proto__eq_nocase(s, len, user_keywords[i]))
             return i;
     return -1;
 }

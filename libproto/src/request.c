@@ -744,6 +744,38 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
         return PROTO_E_NONE;
     }
 
+    case PROTO_CMD_USER: {
+        /* USER list; USER add|passwd USER PASSWORD (the password one word,
+         * quoted if it has spaces, as AUTH's); USER del|lock|unlock USER. */
+        static const char usage[] =
+            "USER takes list, add|passwd USER PASSWORD, or del|lock|unlock USER, e.g. USER add "
+            "carol \"her secret\"";
+        int op = na >= 1 && !a[0].quoted ? proto_user_op_parse(a[0].s.ptr, a[0].s.len) : -1;
+        size_t want = op == PROTO_USER_LIST                             ? 1
+                      : op == PROTO_USER_ADD || op == PROTO_USER_PASSWD ? 3
+                                                                        : 2;
+        if (op < 0 || na != want) {
+            proto__errf(err, errcap, "%s", usage);
+            return PROTO_E_ARGS;
+        }
+        req->user_op = op;
+        if (na >= 2) {
+            if (a[1].quoted || !proto_valid_user(a[1].s.ptr, a[1].s.len)) {
+                proto__errf(err, errcap,
+                            "a user's name has 1 to %d letters, digits, '.', '_' or '-' and "
+                            "begins with a letter or a digit",
+                            PROTO_MAX_USER);
+                return PROTO_E_ARGS;
+            }
+            req->user = a[1].s;
+        }
+        if (na == 3) {
+            req->text = a[2].s;
+            req->has_text = 1;
+        }
+        return PROTO_E_NONE;
+    }
+
     case PROTO_CMD_GET:
     case PROTO_CMD_DONE:
     case PROTO_CMD_UNDONE:

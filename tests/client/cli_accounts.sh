@@ -9,7 +9,7 @@ DB=$TMP/todo.db
 user_cmd() {
     "$TODO_SERVER" user "$@" --db "$(test_db "$DB")" >/dev/null
 }
-printf 'alice pw 1\n' | user_cmd add alice || fail "user add alice"
+printf 'alice pw 1\n' | user_cmd add alice --admin || fail "user add alice"
 printf 'bob pw 2\n' | user_cmd add bob || fail "user add bob"
 printf 'alice pw 1\n' >"$TMP/alice.pw"
 printf 'not it\n' >"$TMP/wrong.pw"
@@ -84,8 +84,55 @@ expect_rc 2 "--user -x"
 TODO_USER="a b" cli --password-file "$TMP/alice.pw" list
 expect_rc 2 "TODO_USER with a blank"
 expect_has "$ERR" "TODO_USER" "a bad TODO_USER is named"
+# An admin (alice) manages users through the running server: user add
+# reads the new password from stdin when it is not a terminal.
+printf 'carol pw 3\n' >"$TMP/carol.pw"
+cli --user alice --password-file "$TMP/alice.pw" user add carol <"$TMP/carol.pw"
+expect_rc 0 "alice adds carol"
+expect_eq "$OUT" "user carol added" "what user add prints"
+cli --user carol --password-file "$TMP/carol.pw" add "carol's task"
+expect_rc 0 "carol logs in at once"
+expect_eq "$OUT" "1" "carol's first id"
+cli --user alice --password-file "$TMP/alice.pw" --plain user list
+expect_rc 0 "user list"
+expect_has "$OUT" "$(printf 'alice\tadmin\tactive\t')" "alice is an admin"
+expect_has "$OUT" "$(printf 'carol\tuser\tactive\t')" "carol is a user"
+cli --user alice --password-file "$TMP/alice.pw" --json user list
+expect_has "$OUT" '"role": "admin"' "user list in JSON"
+cli --user alice --password-file "$TMP/alice.pw" user lock carol
+expect_eq "$OUT" "user carol locked" "user lock"
+cli --user carol --password-file "$TMP/carol.pw" list
+expect_rc 3 "carol, locked"
+expect_has "$ERR" "the account carol is locked" "why carol cannot log in"
+cli --user alice --password-file "$TMP/alice.pw" user unlock carol
+expect_rc 0 "user unlock"
+# An empty password, none at all, or a word too many: refused, nothing sent.
+printf '\n' >"$TMP/empty.pw"
+cli --user alice --password-file "$TMP/alice.pw" user passwd carol <"$TMP/empty.pw"
+expect_rc 2 "an empty password"
+expect_has "$ERR" "empty" "why the empty password is refused"
+cli --user alice --password-file "$TMP/alice.pw" user passwd carol </dev/null
+expect_rc 2 "no password on stdin"
+cli --user alice --password-file "$TMP/alice.pw" user add dave secret
+expect_rc 2 "a password as a word"
+# In a batch, stdin is the commands: the password cannot be read there.
+printf 'user passwd carol\n' >"$TMP/passwd.batch"
+TODO_USER=alice TODO_PASSWORD="alice pw 1" cli <"$TMP/passwd.batch"
+expect_has "$ERR" "asked for on a terminal" "user passwd in a batch says why not"
+cli --user carol --password-file "$TMP/carol.pw" get 1
+expect_rc 0 "carol's password is as it was"
+# Bob is no admin: refused, exit status 3, nothing changed.
+TODO_PASSWORD="bob pw 2" cli --user bob user del carol
+expect_rc 3 "bob removes carol"
+expect_has "$ERR" "USER is for admins" "why bob cannot"
+cli --user alice --password-file "$TMP/alice.pw" user del carol
+expect_rc 0 "alice removes carol"
+expect_eq "$OUT" "user carol removed 1 task" "what user del prints"
+cli --user carol --password-file "$TMP/carol.pw" list
+expect_rc 3 "carol is gone"
+
 # Nothing the client printed holds a password.
 for w in "$OUT" "$ERR"; do
-    case $w in *"pw 1"* | *"pw 2"*) fail "the output shows a password: $w" ;; esac
+    case $w in *"pw 1"* | *"pw 2"* | *"pw 3"*) fail "the output shows a password: $w" ;; esac
 done
 finish

@@ -416,7 +416,7 @@ $(screen b)"
 # shell's auth logs in as that user too.
 scenario_user() {
     local db=$TMP/todo.db
-    printf 'carol pw\n' | "$TODO_SERVER" user add carol --db "$(test_db "$db")" >/dev/null ||
+    printf 'carol pw\n' | "$TODO_SERVER" user add carol --admin --db "$(test_db "$db")" >/dev/null ||
         fail "user add carol"
     start_server --db "$db" || exit 1
     oneshot_user() {
@@ -453,9 +453,33 @@ scenario_user() {
     type_line sh "carol pw"
     wait_for sh "OK" || return
     wait_n sh "$prompt" 3 || return
+    # carol is an admin: user add asks for the new password twice, shows
+    # neither, and the new user logs in at once; two that differ change
+    # nothing.
+    type_line sh "user add erin"
+    wait_for sh "New password for erin:" || return
+    type_line sh "erin pw"
+    wait_for sh "Again:" || return
+    type_line sh "erin pw"
+    wait_for sh "user erin added" || return
+    wait_n sh "$prompt" 4 || return
+    type_line sh "user add frank"
+    wait_for sh "New password for frank:" || return
+    type_line sh "frank pw"
+    wait_n sh "Again:" 2 || return
+    type_line sh "frank px"
+    wait_for sh "the two passwords differ" || return
+    wait_n sh "$prompt" 5 || return
     seen=$(screen sh)
-    case $seen in *"carol pw"*) fail "the shell shows the password: $seen" ;; esac
+    case $seen in *"carol pw"* | *"erin pw"* | *"frank p"*) fail "the shell shows a password: $seen" ;; esac
     type_line sh quit
+    printf 'erin pw\n' >"$TMP/erin.pw"
+    "$TODO_CLI" -p "$SERVER_PORT" --user erin --password-file "$TMP/erin.pw" ping >/dev/null ||
+        fail "erin, added in the shell, cannot log in"
+    printf 'frank pw\n' >"$TMP/frank.pw"
+    ! "$TODO_CLI" -p "$SERVER_PORT" --user frank --password-file "$TMP/frank.pw" ping >/dev/null 2>&1 ||
+        fail "frank was added though his passwords differed"
+    ! grep -q "pw" "$TMP/hist" || fail "the history holds a password: $(cat "$TMP/hist")"
 
     # A shared list: dave shares his with carol; in her shell, use dave
     # names the list in the prompt and watches it (dave's add shows above

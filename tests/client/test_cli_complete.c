@@ -82,13 +82,16 @@ static void test_subcommands(void **state)
     (void)state;
     expect(NULL, 0,
            "add del done edit export get help import list next ping share shares stats tags undo "
-           "undone unshare watch",
+           "undone unshare user watch",
            "", NULL);
     expect(NULL, 0, "next", "n", NULL);
     /* next takes a number: nothing to offer after it, live or not. */
     expect(NULL, 0, "", "next", "", NULL);
     expect(NULL, 0, "del done", "d", NULL);
     expect(NULL, 0, "undo undone unshare", "un", NULL);
+    /* user's first word is what to do. */
+    expect(NULL, 0, "add del list lock passwd unlock", "user", "", NULL);
+    expect(NULL, 0, "lock", "user", "lo", NULL);
     expect(NULL, 0, "undone", "undon", NULL);
     expect(NULL, 0, "", "zzz", NULL);
     /* The shell adds its own words. */
@@ -186,7 +189,7 @@ static void test_arg_counts(void **state)
         assert_int_equal(min, proto_cmd_info(c->cmd)->min_args);
         assert_int_equal(max, proto_cmd_info(c->cmd)->max_args);
     }
-    assert_int_equal(own, 6); /* help, next, export, import, watch (no since:), auth */
+    assert_int_equal(own, 7); /* help, next, export, import, watch (no since:), auth, user */
     cli_commands_arg_counts(cli_commands_find("next"), &min, &max);
     assert_int_equal(min, 0);
     assert_int_equal(max, 1);

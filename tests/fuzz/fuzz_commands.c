@@ -973,6 +973,11 @@ static void run_line(struct run *r, int conn, const char *line, size_t len, char
          * none (test_accounts.c has them): refused, nothing changed. */
         check_err(rep, PROTO_E_AUTH);
         break;
+    case PROTO_CMD_USER:
+        /* Only an admin manages users, and the harness's server has no
+         * users at all: refused, nothing changed. */
+        check_err(rep, PROTO_E_AUTH);
+        break;
     case PROTO_CMD_USE:
         /* Only the default list is there to use. */
         if (req.has_text)

@@ -718,6 +718,31 @@ static void test_parse_auth(void **state)
     assert_int_equal(PARSE(&p, "AUTH -alice pw"), PROTO_E_ARGS);
     assert_int_equal(PARSE(&p, "AUTH caf\xc3\xa9 pw"), PROTO_E_ARGS);
     assert_int_equal(PARSE(&p, "AUTH alice my secret"), PROTO_E_ARGS);
+
+    /* USER: an admin's; the first word says what, any case. */
+    assert_int_equal(PARSE(&p, "USER list"), PROTO_E_NONE);
+    assert_int_equal(p.req.cmd, PROTO_CMD_USER);
+    assert_int_equal(p.req.user_op, PROTO_USER_LIST);
+    assert_int_equal(PARSE(&p, "user Passwd carol \"new secret\""), PROTO_E_NONE);
+    assert_int_equal(p.req.user_op, PROTO_USER_PASSWD);
+    assert_pstr(p.req.user, "carol");
+    assert_pstr(p.req.text, "new secret");
+    assert_int_equal(PARSE(&p, "USER del carol"), PROTO_E_NONE);
+    assert_int_equal(p.req.user_op, PROTO_USER_DEL);
+    assert_int_equal(p.req.has_text, 0);
+    assert_int_equal(PARSE(&p, "USER lock carol"), PROTO_E_NONE);
+    assert_int_equal(p.req.user_op, PROTO_USER_LOCK);
+    /* The wrong count for the word, no word, an unknown or quoted word, a
+     * name that is none: refused. */
+    assert_int_equal(PARSE(&p, "USER"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "USER list carol"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "USER add carol"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "USER del carol pw"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "USER remove carol"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "USER \"del\" carol"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "USER del -carol"), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "USER del \"carol\""), PROTO_E_ARGS);
+    assert_int_equal(PARSE(&p, "USER add caf\xc3\xa9 pw"), PROTO_E_ARGS);
 }
 
 /* The tutorial's forms, verbatim. */
@@ -951,6 +976,22 @@ static void test_encode_every_command(void **state)
             assert_pstr(p.req.text, "alice");
             break;
         }
+        case PROTO_CMD_USER: {
+            const struct proto_arg l[] = {ARG("list", 0)};
+            encode_parse(PROTO_CMD_USER, l, 1, &p);
+            assert_int_equal(p.req.user_op, PROTO_USER_LIST);
+            assert_int_equal(p.req.user.len, 0);
+            const struct proto_arg a[] = {ARG("ADD", 0), ARG("carol", 0), ARG("her secret", 1)};
+            encode_parse(PROTO_CMD_USER, a, 3, &p);
+            assert_int_equal(p.req.user_op, PROTO_USER_ADD);
+            assert_pstr(p.req.user, "carol");
+            assert_pstr(p.req.text, "her secret");
+            const struct proto_arg d[] = {ARG("unlock", 0), ARG("bob.smith", 0)};
+            encode_parse(PROTO_CMD_USER, d, 2, &p);
+            assert_int_equal(p.req.user_op, PROTO_USER_UNLOCK);
+            assert_pstr(p.req.user, "bob.smith");
+            break;
+        }
         case PROTO_CMD_USE: {
             encode_parse(PROTO_CMD_USE, NULL, 0, &p);
             assert_false(p.req.has_text);
@@ -1061,7 +1102,7 @@ static void test_encode_every_command(void **state)
             fail_msg("visible command %s has no encode test", ci->name);
         }
     }
-    assert_int_equal(covered, 22);
+    assert_int_equal(covered, 23);
 }
 
 static void test_encode_refuses(void **state)

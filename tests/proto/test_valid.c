@@ -433,9 +433,9 @@ static void test_cmd_table(void **state)
             assert_int_not_equal(proto_cmd_lookup(ci->name, n - 1), c);
         }
     }
-    /* The fourteen native commands the issue asks for, IMPORT, UNDO, WATCH and UNWATCH, and
-     * the shared lists' SHARE, UNSHARE, USE and SHARES. */
-    assert_int_equal(visible, 22);
+    /* The fourteen native commands the issue asks for, IMPORT, UNDO, WATCH and UNWATCH, the
+     * shared lists' SHARE, UNSHARE, USE and SHARES, and the admins' USER. */
+    assert_int_equal(visible, 23);
     assert_true(proto_cmd_info(PROTO_CMD_WATCH)->flags & PROTO_CMDF_TAGS);
     assert_false(proto_cmd_info(PROTO_CMD_WATCH)->flags & PROTO_CMDF_WRITE);
     assert_true(proto_cmd_info(PROTO_CMD_LEGACY_GET)->flags & PROTO_CMDF_HIDDEN);
@@ -506,6 +506,32 @@ static void test_cmd_flags(void **state)
 
 /* Parses "VERB w0 w1 ... w(n-1)" with the first n of words. */
 static enum proto_err parse_n(const char *verb, const char *const *words, int n,
+                              struct proto_request *req);
+
+/* USER's first word says how many follow it: each of the table's counts
+ * (1 to 3) is accepted for the word that takes it, and no other. */
+static void test_user_arg_counts(void **state)
+{
+    (void)state;
+    const struct proto_cmd_info *ci = proto_cmd_info(PROTO_CMD_USER);
+    static const char *const list[] = {"list", "bob", "pw", "x"};
+    static const char *const del[] = {"del", "bob", "pw", "x"};
+    static const char *const add[] = {"add", "bob", "pw", "x"};
+    struct proto_request req;
+    assert_int_equal(ci->min_args, 1);
+    assert_int_equal(ci->max_args, 3);
+    for (int n = 0; n <= 4; n++) {
+        assert_int_equal(parse_n("USER", list, n, &req), n == 1 ? PROTO_E_NONE : PROTO_E_ARGS);
+        assert_int_equal(parse_n("USER", del, n, &req), n == 2 ? PROTO_E_NONE : PROTO_E_ARGS);
+        assert_int_equal(parse_n("USER", add, n, &req), n == 3 ? PROTO_E_NONE : PROTO_E_ARGS);
+    }
+    assert_string_equal(proto_user_op_name(PROTO_USER_UNLOCK), "unlock");
+    assert_string_equal(proto_user_op_name(9), "?");
+    assert_int_equal(proto_user_op_parse("PASSWD", 6), PROTO_USER_PASSWD);
+    assert_int_equal(proto_user_op_parse("passw", 5), -1);
+}
+
+static enum proto_err parse_n(const char *verb, const char *const *words, int n,
                               struct proto_request *req)
 {
     char line[1024], scratch[1024], err[256];
@@ -560,6 +586,8 @@ static void test_cmd_arg_counts(void **state)
             continue;
         assert_true(ci->min_args >= 0 && ci->min_args <= MAX_SAMPLE - 2);
         assert_true(ci->max_args == -1 || ci->max_args >= ci->min_args);
+        if (c == PROTO_CMD_USER)
+            continue; /* its first word sets the count: test_user_arg_counts */
         const char *const *w = sample_words((enum proto_cmd)c);
         for (int n = 0; n <= MAX_SAMPLE; n++) {
             struct proto_request req;
@@ -648,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_cmd_table),
         cmocka_unit_test(test_cmd_flags),
         cmocka_unit_test(test_cmd_arg_counts),
+        cmocka_unit_test(test_user_arg_counts),
         cmocka_unit_test(test_cmd_word_rules),
         cmocka_unit_test(test_valid_tag_scripts),
         cmocka_unit_test(test_text_words),

@@ -385,6 +385,11 @@ static void users_are_apart(void **state)
                         "ERR NOTFOUND your list is not shared with alice\r\n");
     TRIED(SHARES);
     assert_string_equal(cli_cmd(b, "SHARES\n"), "DATA 0\r\n");
+    /* Nor may bob, who is not an admin, manage users. */
+    TRIED(USER);
+    assert_string_equal(cli_cmd(b, "USER lock alice\n"),
+                        "ERR AUTH USER is for admins, and bob is not one (todo-server user add "
+                        "NAME --admin makes one)\r\n");
     /* Commands that read no tasks say nothing of alice's either. */
     TRIED(PING);
     assert_string_equal(cli_cmd(b, "PING\n"), "OK PONG\r\n");
@@ -606,6 +611,107 @@ static void check_does_not_block_the_worker(void **state)
     stop_server();
 }
 
+/*
+ * An admin manages users through the server (USER), while it runs: adds
+ * one who can log in at once, sets a password, locks and unlocks, removes
+ * one with their list; the connections of a user locked or removed are
+ * logged out at their next command. The admin sees no task of anyone
+ * else's, manages no other admin, and cannot remove or lock themselves; a
+ * user who is not an admin manages nobody.
+ */
+static void admin_manages_users(void **state)
+{
+    (void)state;
+    assert_int_equal(user_cmd("erin's secret", "add", "erin", "--admin"), 0);
+    start(NULL, NULL);
+    struct cli *a = cli_open(sp.port), *b = cli_open(sp.port);
+    assert_string_equal(cli_cmd(a, auth_line("alice", ALICE_PW)), "OK\r\n");
+    assert_string_equal(cli_cmd(b, auth_line("bob", BOB_PW)), "OK\r\n");
+    assert_string_equal(cli_cmd(b, "ADD bob's task\n"), "OK 1\r\n");
+    assert_true(strncmp(cli_cmd(b, "USER list\n"), "ERR AUTH USER is for admins", 27) == 0);
+
+    char got[4096];
+    snprintf(got, sizeof(got), "%s", cli_cmd(a, "USER list\n"));
+    assert_true(strncmp(got, "DATA 3\r\nalice \"admin active 20", 30) == 0);
+    assert_non_null(strstr(got, "\r\nbob \"user active 20"));
+    assert_non_null(strstr(got, "\r\nerin \"admin active 20"));
+    assert_null(strstr(got, "$argon2")); /* no hash goes out */
+
+    /* A new user logs in at once, in a list of their own. */
+    assert_string_equal(cli_cmd(a, "USER add carol \"carol's secret\"\n"), "OK added\r\n");
+    assert_string_equal(cli_cmd(a, "USER add carol \"another secret\"\n"),
+                        "ERR EXISTS a user is named carol already\r\n");
+    struct cli *c = cli_open(sp.port);
+    assert_string_equal(cli_cmd(c, auth_line("carol", "carol's secret")), "OK\r\n");
+    assert_string_equal(cli_cmd(c, "ADD carol's task\n"), "OK 1\r\n");
+
+    /* The admin sees nobody's tasks but their own, and uses no list. */
+    assert_string_equal(cli_cmd(a, "LIST all\n"), "DATA 0\r\n");
+    assert_string_equal(cli_cmd(a, "GET 1\n"), "ERR NOTFOUND no task with id '1'\r\n");
+    assert_string_equal(cli_cmd(a, "USE carol\n"),
+                        "ERR AUTH the list carol is not shared with you\r\n");
+    /* Nor manages another admin, nor removes or locks themselves. */
+    assert_string_equal(cli_cmd(a, "USER lock erin\n"),
+                        "ERR AUTH erin is an admin: admins are managed with todo-server user on "
+                        "the server's machine\r\n");
+    assert_true(strncmp(cli_cmd(a, "USER passwd erin \"x secret\"\n"), "ERR AUTH erin is an", 19) ==
+                0);
+    assert_string_equal(cli_cmd(a, "USER del alice\n"), "ERR ARGS you cannot remove yourself\r\n");
+    assert_string_equal(cli_cmd(a, "USER lock alice\n"), "ERR ARGS you cannot lock yourself\r\n");
+    assert_string_equal(cli_cmd(a, "USER lock nobody\n"),
+                        "ERR NOTFOUND no user is named nobody\r\n");
+    assert_true(strncmp(cli_cmd(a, "USER add dave\n"), "ERR ARGS USER takes", 19) == 0);
+
+    /* A new password: the old one no longer logs in, the new one does. */
+    assert_string_equal(cli_cmd(a, "USER passwd carol \"carol's new secret\"\n"),
+                        "OK has a new password\r\n");
+    struct cli *c2 = cli_open(sp.port);
+    assert_string_equal(cli_cmd(c2, auth_line("carol", "carol's secret")),
+                        "ERR AUTH wrong user or password\r\n");
+    cli_close(c2);
+    c2 = cli_open(sp.port);
+    assert_string_equal(cli_cmd(c2, auth_line("carol", "carol's new secret")), "OK\r\n");
+    cli_close(c2);
+
+    /* Locked: carol's open connection is logged out at its next command. */
+    assert_string_equal(cli_cmd(a, "USER lock carol\n"), "OK locked\r\n");
+    assert_string_equal(cli_cmd(c, "LIST all\n"),
+                        "ERR AUTH your account was locked; you are logged out\r\n");
+    assert_string_equal(cli_cmd(c, "LIST all\n"),
+                        "ERR AUTH authentication required; send AUTH <user> <password>\r\n");
+    assert_string_equal(cli_cmd(c, auth_line("carol", "carol's new secret")),
+                        "ERR AUTH the account carol is locked\r\n");
+    /* Others' connections go on as they were. */
+    assert_non_null(strstr(cli_cmd(b, "GET 1\n"), "\"bob's task\""));
+    assert_string_equal(cli_cmd(a, "USER unlock carol\n"), "OK unlocked\r\n");
+    assert_string_equal(cli_cmd(c, auth_line("carol", "carol's new secret")), "OK\r\n");
+    assert_non_null(strstr(cli_cmd(c, "GET 1\n"), "\"carol's task\""));
+
+    /* Removed: with her list; her connection is logged out. */
+    assert_string_equal(cli_cmd(a, "USER del carol\n"), "OK removed 1 task\r\n");
+    assert_string_equal(cli_cmd(c, "GET 1\n"),
+                        "ERR AUTH your account was removed; you are logged out\r\n");
+    assert_string_equal(cli_cmd(c, auth_line("carol", "carol's new secret")),
+                        "ERR AUTH wrong user or password\r\n");
+    snprintf(got, sizeof(got), "%s", cli_cmd(a, "USER list\n"));
+    assert_true(strncmp(got, "DATA 3\r\n", 8) == 0);
+    assert_null(strstr(got, "carol"));
+    /* A carol made again starts with nothing. */
+    assert_string_equal(cli_cmd(a, "USER add carol \"carol's third secret\"\n"), "OK added\r\n");
+    cli_close(c);
+    c = cli_open(sp.port);
+    assert_string_equal(cli_cmd(c, auth_line("carol", "carol's third secret")), "OK\r\n");
+    assert_string_equal(cli_cmd(c, "LIST all\n"), "DATA 0\r\n");
+    assert_non_null(strstr(cli_cmd(b, "GET 1\n"), "\"bob's task\""));
+    cli_close(c);
+    cli_close(b);
+    cli_close(a);
+    stop_server();
+    /* What the server did is what `todo-server user list` reads. */
+    assert_int_equal(user_cmd(NULL, "del", "carol", NULL), 0);
+    assert_int_equal(user_cmd(NULL, "del", "carol", NULL), 1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +724,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(shared_list_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(no_users_no_login, setup, teardown),
         cmocka_unit_test_setup_teardown(check_does_not_block_the_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(admin_manages_users, setup, teardown),
     };
     return srv_test_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
 }

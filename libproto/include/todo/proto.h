@@ -101,6 +101,7 @@ enum proto_cmd {
     PROTO_CMD_UNSHARE,     /* takes that back */
     PROTO_CMD_USE,         /* works in a list shared with the caller, or in the caller's own */
     PROTO_CMD_SHARES,      /* who shares with whom, as far as the caller is concerned */
+    PROTO_CMD_USER,        /* an admin manages users: USER add|passwd|del|lock|unlock|list */
     PROTO_CMD_LEGACY_GET,  /* the tutorial's GET/<key>/<field> */
     PROTO_CMD_LEGACY_POST, /* the tutorial's POST/<key>=<text>/<field> */
     PROTO_CMD__COUNT
@@ -155,6 +156,21 @@ enum proto_import_mode { PROTO_IMPORT_FAIL = 0, PROTO_IMPORT_SKIP, PROTO_IMPORT_
 const char *proto_import_mode_name(int mode);
 /* The inverse, without regard to case; -1 if invalid. */
 int proto_import_mode_parse(const char *s, size_t len);
+/* USER's first word: what an admin does to a user (USER list: to none).
+ * On the wire: "list", "add", "passwd", "del", "lock", "unlock". */
+enum proto_user_op {
+    PROTO_USER_LIST = 0,
+    PROTO_USER_ADD,
+    PROTO_USER_PASSWD,
+    PROTO_USER_DEL,
+    PROTO_USER_LOCK,
+    PROTO_USER_UNLOCK
+};
+/* "list", "add", ...; "?" out of range. */
+const char *proto_user_op_name(int op);
+/* The inverse, without regard to case; -1 if invalid. */
+int proto_user_op_parse(const char *s, size_t len);
+
 /* IMPORT's CREATED or UPDATED given as "-": the server's time now. */
 #define PROTO_TIME_NOW INT64_MIN
 
@@ -316,7 +332,9 @@ struct proto_request {
     struct proto_str id;   /* GET EDIT DONE UNDONE DEL; legacy key */
     struct proto_str text; /* ADD EDIT legacy-POST: task text; LIST: word filter;
                             * AUTH: password; HELP: command name */
-    struct proto_str user; /* AUTH USER PASSWORD: the user (len 0: AUTH PASSWORD) */
+    struct proto_str user; /* AUTH USER PASSWORD: the user (len 0: AUTH PASSWORD);
+                            * SHARE, UNSHARE, USER: the user */
+    int user_op;           /* USER: enum proto_user_op (text: the password of add, passwd) */
     int has_text;          /* text was given (EDIT: replace the text) */
     int pri;               /* ADD: PROTO_PRI_*; EDIT: PROTO_PRI_* or PROTO_PRI_KEEP */
     int due_op;            /* 0 keep / none, 1 set to due, -1 clear (EDIT due:none) */
