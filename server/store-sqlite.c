@@ -127,6 +127,28 @@ static const char *const migrations[] = {
     "CREATE TABLE shares(list TEXT NOT NULL, user TEXT NOT NULL,"
     "  PRIMARY KEY(list, user)) WITHOUT ROWID;"
     "CREATE INDEX shares_by_user ON shares(user, list);",
+    /* 6: undo_old keyed by list first (issue 18's users bench). With each
+     * list keeping its own 100 changes, one random EDIT in ten of a
+     * 1,000-task list copies a before-image here, and each copy paid for
+     * two B-trees (the key and undo_old_by_list) and a trim through the
+     * index. Keyed (list, seq, task_id), a copy is one B-tree insert and a
+     * list's trim (and drop) one range of it. The columns keep their
+     * order, so that the INSERT ... SELECTs that fill it stay as they are;
+     * (list, seq, task_id) is as unique as (task_id, seq) was, the list
+     * being part of the task's key. */
+    "CREATE TABLE undo_old_6("
+    "  task_id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  b INTEGER NOT NULL,"
+    "  text TEXT, done INTEGER, pri INTEGER, due TEXT,"
+    "  created INTEGER, updated INTEGER, tags TEXT, ver INTEGER,"
+    "  list TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY(list, seq, task_id)) WITHOUT ROWID;"
+    "INSERT INTO undo_old_6 SELECT task_id, seq, kind, b, text, done, pri, due, created,"
+    "  updated, tags, ver, list FROM undo_old;"
+    "DROP TABLE undo_old;"
+    "ALTER TABLE undo_old_6 RENAME TO undo_old;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -284,7 +306,8 @@ static const char *const stmt_sql[ST__COUNT] = {
         "INSERT OR REPLACE INTO undo_old SELECT id, ?2, " UNDO_DEL_SQL ", 1, text,"
         " done, pri, due, created, updated, tags, ver, list FROM tasks WHERE id = ?1",
     [ST_UNDO_ROW] = "SELECT ver, u_b, u_tags, u_ver FROM tasks WHERE id = ?1",
-    [ST_UNDO_OLD] = "SELECT tags, ver FROM undo_old WHERE task_id = ?1 AND seq = ?2",
+    [ST_UNDO_OLD] =
+        "SELECT tags, ver FROM undo_old WHERE list = " LIST_P " AND seq = ?2 AND task_id = ?1",
     /* The row as it was before the change it holds, which then holds the
      * change before (back from undo_old, or none). Every expression reads
      * the row as it was, so one statement does both. */
@@ -293,7 +316,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " (u_kind, u_b, u_text, u_done, u_pri, u_due, u_created, u_updated, u_tags,"
                      " u_ver) = (SELECT o.kind, o.b, o.text, o.done, o.pri, o.due, o.created,"
                      " o.updated, o.tags, o.ver FROM undo_old o"
-                     " WHERE o.task_id = tasks.id AND o.seq = tasks.u_ver)"
+                     " WHERE o.list = tasks.list AND o.seq = tasks.u_ver AND o.task_id = tasks.id)"
                      " WHERE id = ?1",
     /* A deleted task (the DEL ?2's before-image) back, holding the change
      * before the DEL if undo_old has it. */
@@ -303,9 +326,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                        " d.updated, d.tags, d.ver, o.kind, o.b, o.text, o.done, o.pri, o.due,"
                        " o.created, o.updated, o.tags, o.ver, d.list FROM undo_old d"
                        " LEFT JOIN undo_old o"
-                       " ON o.task_id = d.task_id AND o.seq = d.ver"
-                       " WHERE d.task_id = ?1 AND d.seq = ?2",
-    [ST_UNDO_FORGET] = "DELETE FROM undo_old WHERE task_id = ?1 AND seq = ?2",
+                       " ON o.list = d.list AND o.seq = d.ver AND o.task_id = d.task_id"
+                       " WHERE d.list = " LIST_P " AND d.seq = ?2 AND d.task_id = ?1",
+    [ST_UNDO_FORGET] = "DELETE FROM undo_old WHERE list = " LIST_P " AND seq = ?2 AND task_id = ?1",
     [ST_UNDO_TRIM] = "DELETE FROM undo_old WHERE list = " LIST_P " AND seq < ?1",
     /* The newest changes UNDO may take back in each list, oldest first,
      * for the undo stacks at open. */
@@ -1837,6 +1860,7 @@ static int undo_forget(struct store *s, struct proto_str id, int64_t seq)
     sqlite3_stmt *st = s->st[ST_UNDO_FORGET];
     bind_str(st, 1, id);
     sqlite3_bind_int64(st, 2, seq);
+    bind_list(s, st);
     return exec_stmt(s, ST_UNDO_FORGET, "cannot update the undo history");
 }
 
@@ -1857,6 +1881,7 @@ static int undo_del(struct store *s, struct proto_str id, int64_t seq)
     st = s->st[ST_UNDO_OLD];
     bind_str(st, 1, id);
     sqlite3_bind_int64(st, 2, seq);
+    bind_list(s, st);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         struct proto_str t = col_str(st, 0);
@@ -1871,6 +1896,7 @@ static int undo_del(struct store *s, struct proto_str id, int64_t seq)
     st = s->st[ST_UNDO_REVIVE];
     bind_str(st, 1, id);
     sqlite3_bind_int64(st, 2, seq);
+    bind_list(s, st);
     if ((rc = exec_stmt(s, ST_UNDO_REVIVE, "cannot restore the task")) != STORE_OK)
         return rc;
     if ((rc = tags_restore(s, id, (struct proto_str){tags, strlen(tags)})) != STORE_OK)

@@ -577,9 +577,69 @@ static void older_schema_upgraded(void **state)
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "kept");
     /* Step 4 (accounts) made the users table, empty: nobody was added;
-     * step 5 the lists. */
-    assert_int_equal(sqlite3_column_int(s, 1), 5);
+     * step 5 the lists, step 6 keyed undo_old by list. */
+    assert_int_equal(sqlite3_column_int(s, 1), 6);
     assert_int_equal(sqlite3_column_int(s, 2), 0);
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+}
+
+/* A database of schema version 5, whose undo_old was keyed (task_id,
+ * seq) with an index by list, is upgraded to version 6 (keyed by list
+ * first) with its UNDO history whole: an older change of a task that was
+ * changed again, and a deleted task, both kept in undo_old, come back. */
+static void version5_undo_history_upgraded(void **state)
+{
+    (void)state;
+    struct server_proc p;
+    start_file(&p);
+    struct cli *c = cli_open(p.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "ADD first\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(c, "EDIT 1 second\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(c, "EDIT 1 third +t\n"), "OK 1\r\n");
+    assert_string_equal(cli_cmd(c, "DEL 1\n"), "OK 1\r\n");
+    cli_close(c);
+    stop_clean(&p);
+    /* undo_old as version 5 had it, with the same rows. */
+    db_exec("CREATE TABLE undo_old_5(task_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+            " kind INTEGER NOT NULL, b INTEGER NOT NULL, text TEXT, done INTEGER, pri INTEGER,"
+            " due TEXT, created INTEGER, updated INTEGER, tags TEXT, ver INTEGER,"
+            " list TEXT NOT NULL DEFAULT '', PRIMARY KEY(task_id, seq)) WITHOUT ROWID;"
+            "INSERT INTO undo_old_5 SELECT * FROM undo_old;"
+            "DROP TABLE undo_old;"
+            "ALTER TABLE undo_old_5 RENAME TO undo_old;"
+            "CREATE INDEX undo_old_by_list ON undo_old(list, seq);"
+            "PRAGMA user_version = 5;");
+
+    start_file(&p);
+    c = cli_open(p.port);
+    assert_non_null(c);
+    assert_string_equal(cli_cmd(c, "UNDO\n"), "OK undid del 1\r\n");
+    assert_non_null(strstr(cli_cmd(c, "GET 1\n"), "1 pending - - t "));
+    assert_non_null(strstr(cli_cmd(c, "GET 1\n"), "\"third\""));
+    assert_string_equal(cli_cmd(c, "UNDO\n"), "OK undid edit 1\r\n");
+    assert_non_null(strstr(cli_cmd(c, "GET 1\n"), "\"second\""));
+    assert_string_equal(cli_cmd(c, "UNDO\n"), "OK undid edit 1\r\n");
+    assert_non_null(strstr(cli_cmd(c, "GET 1\n"), "\"first\""));
+    assert_string_equal(cli_cmd(c, "UNDO\n"), "OK undid add 1\r\n");
+    assert_true(strncmp(cli_cmd(c, "UNDO\n"), "ERR NOTFOUND nothing to undo", 28) == 0);
+    cli_close(c);
+    stop_clean(&p);
+
+    sqlite3 *h;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT (SELECT user_version FROM pragma_user_version),"
+                                        " (SELECT count(*) FROM sqlite_schema WHERE name ="
+                                        " 'undo_old_by_list'), (SELECT count(*) FROM undo_old)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 6);
+    assert_int_equal(sqlite3_column_int(s, 1), 0);
+    assert_int_equal(sqlite3_column_int(s, 2), 0); /* every copy used, and forgotten */
     sqlite3_finalize(s);
     sqlite3_close(h);
 }
@@ -820,6 +880,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(not_a_database, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(sync_full, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(older_schema_upgraded, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(version5_undo_history_upgraded, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(version1_tags_upgraded, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(version2_keeps_every_task, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(second_server_refused, make_dir, remove_dir),
