@@ -429,9 +429,22 @@ int out_shares(const struct out *o, const struct out_pair *p, size_t n)
     return out_doc(o, a);
 }
 
-/* Splits user list's value into its three words; -1 if it has not three. */
-static int user_words(struct proto_str v, struct proto_str w[3])
+/* 1 if s is printable ASCII without blanks, as names and these words are:
+ * anything else from a server is not shown raw. */
+static int plain_word(struct proto_str s)
 {
+    for (size_t i = 0; i < s.len; i++)
+        if (s.ptr[i] <= ' ' || s.ptr[i] > '~')
+            return 0;
+    return s.len > 0;
+}
+
+/* Splits user list's value into its three words; -1 if it has not three,
+ * or one of them (or the name) is not a plain word. */
+static int user_words(struct proto_str name, struct proto_str v, struct proto_str w[3])
+{
+    if (!plain_word(name))
+        return -1;
     size_t k = 0, i = 0;
     while (k < 3 && i < v.len) {
         size_t j = i;
@@ -440,7 +453,8 @@ static int user_words(struct proto_str v, struct proto_str w[3])
         w[k++] = (struct proto_str){v.ptr + i, j - i};
         i = j + 1;
     }
-    return k == 3 && i >= v.len ? 0 : -1;
+    return k == 3 && i >= v.len && plain_word(w[0]) && plain_word(w[1]) && plain_word(w[2]) ? 0
+                                                                                            : -1;
 }
 
 int out_users(const struct out *o, const struct out_pair *p, size_t n)
@@ -448,18 +462,23 @@ int out_users(const struct out *o, const struct out_pair *p, size_t n)
     if (o->mode != OUT_JSON) {
         if (n == 0 && o->mode == OUT_TABLE)
             return fputs("(no users)\n", o->fp) == EOF ? -1 : 0;
-        if (o->mode == OUT_TABLE)
-            return pairs_text(o, p, n);
+        /* A table lines the columns up: names are ASCII, and so are the
+         * words, so bytes are columns. */
+        int wname = 0;
+        for (size_t i = 0; i < n; i++)
+            wname = p[i].name.len > (size_t)wname ? (int)p[i].name.len : wname;
         for (size_t i = 0; i < n; i++) {
             struct proto_str w[3];
-            if (user_words(p[i].value, w) != 0)
+            if (user_words(p[i].name, p[i].value, w) != 0)
                 return -1;
-            if (text_fputs(o->fp, p[i].name.ptr, p[i].name.len) != 0)
-                return -1;
-            for (int k = 0; k < 3; k++)
-                if (putc('\t', o->fp) == EOF || text_fputs(o->fp, w[k].ptr, w[k].len) != 0)
-                    return -1;
-            if (putc('\n', o->fp) == EOF)
+            int rc = o->mode == OUT_TABLE
+                         ? fprintf(o->fp, "%-*.*s  %-5.*s  %-6.*s  %.*s\n", wname,
+                                   (int)p[i].name.len, p[i].name.ptr, (int)w[0].len, w[0].ptr,
+                                   (int)w[1].len, w[1].ptr, (int)w[2].len, w[2].ptr)
+                         : fprintf(o->fp, "%.*s\t%.*s\t%.*s\t%.*s\n", (int)p[i].name.len,
+                                   p[i].name.ptr, (int)w[0].len, w[0].ptr, (int)w[1].len, w[1].ptr,
+                                   (int)w[2].len, w[2].ptr);
+            if (rc < 0)
                 return -1;
         }
         return 0;
@@ -468,7 +487,7 @@ int out_users(const struct out *o, const struct out_pair *p, size_t n)
     for (size_t i = 0; a && i < n; i++) {
         struct proto_str w[3];
         json_t *e =
-            user_words(p[i].value, w) != 0
+            user_words(p[i].name, p[i].value, w) != 0
                 ? NULL
                 : json_pack("{s:o,s:s%,s:s%,s:s%}", "name", jstr(p[i].name), "role", w[0].ptr,
                             w[0].len, "state", w[1].ptr, w[1].len, "created", w[2].ptr, w[2].len);
