@@ -441,6 +441,21 @@ static enum proto_err check_encoding(const struct proto_token *t, size_t n, char
     return PROTO_E_NONE;
 }
 
+/* A user's name (AUTH, USER; SHARE's and USE's, which may be a list's):
+ * 0, or -1 with the rule said in err. A quoted word is a name only where
+ * quoted_ok (AUTH's, whose password beside it is often quoted). */
+static int want_user(const struct proto_token *t, int quoted_ok, const char *what, char *err,
+                     size_t errcap)
+{
+    if ((quoted_ok || !t->quoted) && proto_valid_user(t->s.ptr, t->s.len))
+        return 0;
+    proto__errf(err, errcap,
+                "%s name has 1 to %d letters, digits, '.', '_' or '-' and begins with a letter or "
+                "a digit",
+                what, PROTO_MAX_USER);
+    return -1;
+}
+
 static enum proto_err want_id(const char *verb, const struct proto_token *a, size_t n,
                               struct proto_request *req, char *err, size_t errcap)
 {
@@ -693,13 +708,8 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
             return PROTO_E_ARGS;
         }
         if (na == 2) {
-            if (!proto_valid_user(a[0].s.ptr, a[0].s.len)) {
-                proto__errf(err, errcap,
-                            "a user's name has 1 to %d letters, digits, '.', '_' or '-' and "
-                            "begins with a letter or a digit",
-                            PROTO_MAX_USER);
+            if (want_user(&a[0], 1, "a user's", err, errcap) != 0)
                 return PROTO_E_ARGS;
-            }
             req->user = a[0].s;
         }
         req->text = a[na - 1].s;
@@ -727,13 +737,8 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
             return PROTO_E_ARGS;
         }
         for (size_t k = 0; k < na; k++) {
-            if (a[k].quoted || !proto_valid_user(a[k].s.ptr, a[k].s.len)) {
-                proto__errf(err, errcap,
-                            "a user's (and a list's) name has 1 to %d letters, digits, '.', '_' "
-                            "or '-' and begins with a letter or a digit",
-                            PROTO_MAX_USER);
+            if (want_user(&a[k], 0, "a user's (and a list's)", err, errcap) != 0)
                 return PROTO_E_ARGS;
-            }
         }
         if (!use)
             req->user = a[na - 1].s;
@@ -760,13 +765,8 @@ enum proto_err proto_request_parse_dated(const char *line, size_t len, char *scr
         }
         req->user_op = op;
         if (na >= 2) {
-            if (a[1].quoted || !proto_valid_user(a[1].s.ptr, a[1].s.len)) {
-                proto__errf(err, errcap,
-                            "a user's name has 1 to %d letters, digits, '.', '_' or '-' and "
-                            "begins with a letter or a digit",
-                            PROTO_MAX_USER);
+            if (want_user(&a[1], 0, "a user's", err, errcap) != 0)
                 return PROTO_E_ARGS;
-            }
             req->user = a[1].s;
         }
         if (na == 3) {
