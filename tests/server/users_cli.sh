@@ -92,7 +92,7 @@ bob user active" "list after two adds"
         [ "$ha" != "$hb" ] || fail "equal passwords have equal hashes: $ha"
         [ "$(sql "SELECT count(*) FROM users WHERE hash LIKE '%horse%'")" = 0 ] ||
             fail "a password is in the database"
-        expect_eq "$(sql 'PRAGMA user_version')" 5 "schema version"
+        expect_eq "$(sql 'PRAGMA user_version')" 6 "schema version"
     fi
 
     # Refused, changing nothing: a name taken, a bad name, a password as an
