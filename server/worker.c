@@ -1414,10 +1414,15 @@ static void handle_http(struct conn *c, const struct http_request *r)
     case HTTP_R_SESSION: {
         /* Whether the page must log in first, and whether with a user's
          * name (a server with accounts) or the server's one password. */
-        char doc[96];
-        int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"users\":%s,\"authed\":%s}\n",
+        /* A user's login also names its user, so that the page can tell
+         * the lists shared with them from their own list's shares
+         * (GET /api/shares); a name needs no escaping (proto_valid_user). */
+        char doc[128 + PROTO_MAX_USER];
+        int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"users\":%s,\"authed\":%s%s%s%s}\n",
                          pool.cfg->auth.enabled || pool.cfg->accounts ? "true" : "false",
-                         pool.cfg->accounts ? "true" : "false", x.authed ? "true" : "false");
+                         pool.cfg->accounts ? "true" : "false", x.authed ? "true" : "false",
+                         c->user[0] != '\0' ? ",\"user\":\"" : "", c->user,
+                         c->user[0] != '\0' ? "\"" : "");
         if (http_respond(c, 200, "application/json", api_headers, doc, (size_t)n, keep,
                          head_only) != 0)
             x.out_full = 1;

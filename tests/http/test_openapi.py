@@ -304,6 +304,9 @@ def test_users(source_server):
                            expect=200)
             cookies[name] = {"Cookie": (r.getheader("Set-Cookie") or "").split(";", 1)[0]}
         a, b, c = cookies["alice"], cookies["bob"], cookies["carol"]
+        _, _, doc = call(srv, "GET", "/api/session", headers=b, expect=200)
+        check(doc == {"password": True, "users": True, "authed": True, "user": "bob"},
+              "a user's session names the user: %r" % doc)
         call(srv, "GET", "/api/shares", headers=a, expect=200)
         call(srv, "POST", "/api/shares", {"user": "bob"}, headers=a, expect=200)
         call(srv, "POST", "/api/shares", {"user": "nobody"}, headers=a, expect=404)
