@@ -420,6 +420,8 @@ static int list_query(struct proto_str q, struct http_action *a, int watch)
                        -1;
             if (word(a, "+", val, (size_t)vn, 0) != 0)
                 goto toolong;
+        } else if (strcmp(key, "list") == 0) {
+            /* list_param's, read on its own for every route in a list */
         } else if (strcmp(key, "q") == 0 && !watch) {
             if (vn > 0 && word(a, "", val, (size_t)vn, 1) != 0)
                 goto toolong;
@@ -432,6 +434,42 @@ static int list_query(struct proto_str q, struct http_action *a, int watch)
 toolong:
     refuse(a, 413, PROTO_E_TOOLONG, NULL, "the request is too long", NULL);
     return -1;
+}
+
+/* The query's list=NAME, on a route that works in a list: a->list, for
+ * worker.c to USE before the route's command. The name is checked here
+ * with the users' one rule, so that a bad one is a 400 of its own and
+ * never reaches a line; whether the caller may work in it is the command
+ * layer's to say. Other keys are the route's (list_query) or, on routes
+ * that take no query, ignored as before. 0, or -1 with a refused. */
+static int list_param(struct proto_str q, struct http_action *a)
+{
+    const char *p = q.ptr, *end = q.ptr + q.len;
+    static const char key[] = "list=";
+    const size_t kl = sizeof(key) - 1;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        size_t n = (size_t)(stop - p);
+        if (n >= kl && memcmp(p, key, kl) == 0) {
+            char name[PROTO_MAX_USER * 3 + 1];
+            long vn = n - kl <= sizeof(name) ? http_pct_decode(p + kl, n - kl, name, 1) : -1;
+            if (a->list[0] != '\0')
+                return refuse(a, 400, PROTO_E_ARGS, NULL, "list= is given more than once", NULL),
+                       -1;
+            if (vn < 0 || !proto_valid_user(name, (size_t)vn))
+                return refuse(a, 400, PROTO_E_ARGS, NULL,
+                              "list= names a user's list: 1 to 64 letters, digits, '.', '_' or "
+                              "'-', beginning with a letter or a digit",
+                              NULL),
+                       -1;
+            memcpy(a->list, name, (size_t)vn);
+            a->list[vn] = '\0';
+            a->needs_user = 1;
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return 0;
 }
 
 static void command(const struct http_request *r, struct http_action *a, enum proto_cmd cmd,
@@ -577,6 +615,8 @@ void http_route_request(const struct http_request *r, const struct http_site *si
     a->id = (struct proto_str){"", 0};
     a->cors = 0;
     a->allow = NULL;
+    a->list[0] = '\0';
+    a->needs_user = 0;
 
     const char *q = memchr(r->target.ptr, '?', r->target.len);
     struct proto_str path = {r->target.ptr, q ? (size_t)(q - r->target.ptr) : r->target.len};
@@ -609,6 +649,7 @@ void http_route_request(const struct http_request *r, const struct http_site *si
     struct proto_str sub = {path.ptr + sizeof(api) - 1, path.len - (sizeof(api) - 1)};
     int get = method_is(r, "GET") || method_is(r, "HEAD"), post = method_is(r, "POST");
     static const struct proto_str none = {"", 0};
+    int in_list = 1; /* the route works in a list, and takes list= */
 
     if (path_is(sub, "tasks")) {
         if (get) {
@@ -680,7 +721,44 @@ void http_route_request(const struct http_request *r, const struct http_site *si
             a->route = HTTP_R_SESSION;
         else
             not_allowed(a, "GET, HEAD");
+    } else if (path_is(sub, "shares")) {
+        /* SHARES, and SHARE USER: the caller's own list is the one shared,
+         * whatever list= says, so these take none. */
+        in_list = 0;
+        if (get) {
+            command(r, a, PROTO_CMD_SHARES, none);
+        } else if (post) {
+            json_t *j = json_body(r, a);
+            if (j == NULL)
+                return;
+            json_t *u = json_object_get(j, "user");
+            if (!json_is_string(u) ||
+                !proto_valid_user(json_string_value(u), json_string_length(u)))
+                refuse(a, 400, PROTO_E_ARGS, NULL,
+                       "the body is {\"user\": \"...\"}, the name of a user", NULL);
+            else
+                command(r, a, PROTO_CMD_SHARE,
+                        (struct proto_str){json_string_value(u), json_string_length(u)});
+            json_decref(j);
+        } else {
+            not_allowed(a, "GET, HEAD, POST");
+        }
+        a->needs_user = a->route == HTTP_R_COMMAND;
+    } else if (sub.len > 7 && memcmp(sub.ptr, "shares/", 7) == 0) {
+        /* /api/shares/{user}: DELETE is UNSHARE USER. */
+        struct proto_str u = {sub.ptr + 7, sub.len - 7};
+        in_list = 0;
+        if (!proto_valid_user(u.ptr, u.len)) {
+            refuse(a, 404, PROTO_E_NOTFOUND, NULL, "no such share", NULL);
+        } else if (!method_is(r, "DELETE")) {
+            not_allowed(a, "DELETE");
+        } else if (no_foreign_body(r, a) == 0) {
+            command(r, a, PROTO_CMD_UNSHARE, u);
+            a->needs_user = a->route == HTTP_R_COMMAND;
+        }
     } else {
         refuse(a, 404, PROTO_E_NONE, "NOTFOUND", "no such path", NULL);
     }
+    if (in_list && (a->route == HTTP_R_COMMAND || a->route == HTTP_R_EVENTS))
+        (void)list_param(query, a);
 }

@@ -49,8 +49,16 @@ struct http_action {
     struct proto_buf line; /* the request as a line of the line protocol, without CRLF */
     struct proto_str path; /* the target's path, without the query */
     struct proto_str id;   /* /api/tasks/{id}: the id; else empty */
-    int cors;              /* the request's Origin is site->cors: answer with CORS headers */
-    const char *allow;     /* HTTP_R_ERROR 405: the methods the path takes, for Allow */
+    /* ?list=NAME on a route that works in a list: the list to work in
+     * (proto_valid_user's name, decoded), or empty for the caller's own.
+     * worker.c runs USE NAME before the route's command, so that the
+     * command layer decides whether the caller may. */
+    char list[PROTO_MAX_USER + 1];
+    /* The route means nothing without a user (list=, /api/shares): the
+     * caller with no user of its own is refused before a command runs. */
+    int needs_user;
+    int cors;          /* the request's Origin is site->cors: answer with CORS headers */
+    const char *allow; /* HTTP_R_ERROR 405: the methods the path takes, for Allow */
 };
 
 /* Percent-decodes s[0..n) into out (at most n bytes); '+' is a blank when

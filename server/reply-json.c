@@ -188,6 +188,11 @@ static int json_pair(struct result_sink *k, struct proto_str key, struct proto_s
         name[key.len] = '\0';
         return member(s, name, todo_json_value(value));
     }
+    if (s->cmd == PROTO_CMD_SHARES)
+        /* SHARES's pairs are names, never numbers: LIST is shared with USER. */
+        return member(
+            s, NULL,
+            json_pack("{s:s%,s:s%}", "list", key.ptr, key.len, "user", value.ptr, value.len));
     const char *kn = s->cmd == PROTO_CMD_TAGS ? "tag" : "name";
     const char *vn = s->cmd == PROTO_CMD_TAGS ? "count" : "value";
     return member(s, NULL,

@@ -600,6 +600,17 @@ static void deliver_mine(void)
         if (!watch_allowed(c, w)) {
             watch_revoke(pool.ring, w, to);
             rc = WATCH_ENDED;
+            /* An event stream is told why it ends, not that it fell
+             * behind: reading the list again would only be refused (the
+             * page goes back to its user's own list). */
+            if (c->http != NULL) {
+                static const char gone[] = "event: reload\ndata: {\"kind\":\"unshared\"}\n\n";
+                hev.len = 0;
+                if (proto_buf_append(&c->out, gone, sizeof(gone) - 1) != 0) {
+                    close_later(c);
+                    continue;
+                }
+            }
         } else {
             rc =
                 watch_deliver(pool.ring, w, to, conn_out_pending(c), pool.cfg->watch_buffer, &sent);
@@ -942,7 +953,7 @@ static void http_command(struct conn *c, struct cmd_ctx *x, struct http_action *
     hs.capture = 0;
     hbody.len = 0;
     int status = a->status;
-    char extra[160 + PROTO_MAX_ID];
+    char extra[160 + PROTO_MAX_ID + PROTO_MAX_USER];
     snprintf(extra, sizeof(extra), "%s", api_headers);
 
     if (a->replace_tags) {
@@ -989,8 +1000,10 @@ static void http_command(struct conn *c, struct cmd_ctx *x, struct http_action *
         if (proto_buf_append(&hline, "GET ", 4) != 0 ||
             proto_buf_append(&hline, hs.id, strlen(hs.id)) != 0)
             goto toolong;
+        /* The new task's place is in the list it went to. */
         if (status == 201)
-            snprintf(extra, sizeof(extra), "%sLocation: /api/tasks/%s\r\n", api_headers, hs.id);
+            snprintf(extra, sizeof(extra), "%sLocation: /api/tasks/%s%s%s\r\n", api_headers, hs.id,
+                     a->list[0] != '\0' ? "?list=" : "", a->list);
         hbody.len = 0;
         e = http_exec(x, &hs, &hbody, hline.data, hline.len, wrote, used);
         if (e != PROTO_E_NONE)
@@ -1248,6 +1261,53 @@ static void http_unauthorized(struct conn *c, struct cmd_ctx *x, int keep, int h
         x->out_full = 1;
 }
 
+/* 403 for list= or /api/shares from a caller who is no user (the shared
+ * password, or a server without accounts): only a user has a list of
+ * their own to share, or lists shared with them. */
+static void http_need_user(struct conn *c, struct cmd_ctx *x, int keep, int head_only)
+{
+    const char *msg = pool.cfg->accounts
+                          ? "list= and /api/shares are for users: log in with POST /api/login "
+                            "and a user"
+                          : "list= and /api/shares are for users, and this server has none "
+                            "(todo-server user add NAME makes one)";
+    char more[512];
+    if (http_error_response_extra(&c->out, 403, "AUTH", msg, keep, head_only,
+                                  with_cors(NULL, more, sizeof(more))) != 0)
+        x->out_full = 1;
+}
+
+/* list=NAME: USE NAME, so that the request's commands work in that list.
+ * The command layer says whether the caller may (its own list, or one
+ * shared with it: "the list NAME is not shared with you", the same whether
+ * or not NAME exists), and checks it again at each command after. Over
+ * HTTP that refusal is a 403: the caller is known, and a login would not
+ * change the answer. 0 when the request may go on, -1 when it was
+ * answered. */
+static int http_use(struct conn *c, struct cmd_ctx *x, const struct http_action *a, int keep,
+                    int head_only, int *wrote, int *used)
+{
+    struct http_sink hs;
+    hs.capture = 0;
+    hline.len = 0;
+    hjunk.len = 0;
+    if (proto_buf_append(&hline, "USE ", 4) != 0 ||
+        proto_buf_append(&hline, a->list, strlen(a->list)) != 0) {
+        if (http_error_response(&c->out, 413, "TOOLONG", "the request is too long", keep,
+                                head_only) != 0)
+            x->out_full = 1;
+        return -1;
+    }
+    enum proto_err e = http_exec(x, &hs, &hjunk, hline.data, hline.len, wrote, used);
+    if (e == PROTO_E_NONE)
+        return 0;
+    int status = e == PROTO_E_AUTH ? 403 : http_status_of(e);
+    if (http_respond(c, status, "application/json", api_headers, hjunk.data, hjunk.len, keep,
+                     head_only) != 0)
+        x->out_full = 1;
+    return -1;
+}
+
 static void handle_http(struct conn *c, const struct http_request *r)
 {
     struct http_action *a = &hact;
@@ -1267,7 +1327,7 @@ static void handle_http(struct conn *c, const struct http_request *r)
         .in_batch = on_writer,
         .authed = 0,
         .list = c->list, /* the request's, set below from its cookie */
-        .user = c->user, /* the same: a request over HTTP works in its user's own list */
+        .user = c->user, /* the same; list= then moves list (http_use), never user */
         .peer = &c->peer,
     };
     size_t start = c->out.len;
@@ -1301,6 +1361,12 @@ static void handle_http(struct conn *c, const struct http_request *r)
         http_unauthorized(c, &x, keep, head_only);
         answered = 1;
     }
+    if (!answered && a->needs_user && c->user[0] == '\0') {
+        http_need_user(c, &x, keep, head_only);
+        answered = 1;
+    }
+    if (!answered && a->list[0] != '\0' && http_use(c, &x, a, keep, head_only, &wrote, &used) != 0)
+        answered = 1;
     if (answered)
         goto out;
     switch (a->route) {
@@ -1348,10 +1414,15 @@ static void handle_http(struct conn *c, const struct http_request *r)
     case HTTP_R_SESSION: {
         /* Whether the page must log in first, and whether with a user's
          * name (a server with accounts) or the server's one password. */
-        char doc[96];
-        int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"users\":%s,\"authed\":%s}\n",
+        /* A user's login also names its user, so that the page can tell
+         * the lists shared with them from their own list's shares
+         * (GET /api/shares); a name needs no escaping (proto_valid_user). */
+        char doc[128 + PROTO_MAX_USER];
+        int n = snprintf(doc, sizeof(doc), "{\"password\":%s,\"users\":%s,\"authed\":%s%s%s%s}\n",
                          pool.cfg->auth.enabled || pool.cfg->accounts ? "true" : "false",
-                         pool.cfg->accounts ? "true" : "false", x.authed ? "true" : "false");
+                         pool.cfg->accounts ? "true" : "false", x.authed ? "true" : "false",
+                         c->user[0] != '\0' ? ",\"user\":\"" : "", c->user,
+                         c->user[0] != '\0' ? "\"" : "");
         if (http_respond(c, 200, "application/json", api_headers, doc, (size_t)n, keep,
                          head_only) != 0)
             x.out_full = 1;

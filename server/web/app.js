@@ -18,6 +18,10 @@ const state = {
   online: true,
   loggedOut: false,
   users: false, // the server has accounts: a login names its user
+  me: "", // the user this page is logged in as (GET /api/session), or ""
+  list: "", // the list the page works in: "" for the user's own, else one shared with them
+  shared: [], // the lists shared with the user (GET /api/shares)
+  sticky: false, // the error area holds a notice that a refresh must not clear
   es: null,
   esOpen: false,
   esRetryAt: 0,
@@ -37,7 +41,17 @@ class ApiError extends Error {
   }
 }
 
+// The routes that work in a list take list=NAME (docs/HTTP.md); the
+// others (the session, the login, the shares) are the user's whatever list
+// the page shows.
+function inList(path, list) {
+  if (!list || !/^\/api\/(tasks|tags|stats|undo|events)(\/|\?|$)/.test(path)) return path;
+  return path + (path.includes("?") ? "&" : "?") + "list=" + encodeURIComponent(list);
+}
+
 async function api(method, path, body) {
+  const list = state.list;
+  path = inList(path, list);
   const opt = { method, headers: {}, credentials: "same-origin", cache: "no-store" };
   if (body !== undefined) {
     opt.headers["Content-Type"] = "application/json";
@@ -62,6 +76,11 @@ async function api(method, path, body) {
   if (!r.ok) {
     const err = doc && doc.error ? doc.error : { code: String(r.status), message: r.statusText };
     if (r.status === 401) showLogin();
+    // A 403 AUTH for a request in another's list: the list is not (or no
+    // longer) shared with this user. The page goes back to the user's own,
+    // and the caller's error is that notice, whoever shows it.
+    if (r.status === 403 && err.code === "AUTH" && list && list === state.list)
+      throw new ApiError(r.status, err.code, leaveList(list));
     const wait = parseInt(r.headers.get("Retry-After") || "0", 10);
     throw new ApiError(r.status, err.code, err.message, wait > 0 ? wait : 0);
   }
@@ -77,8 +96,16 @@ function announce(msg) {
   setTimeout(() => { a.textContent = msg; }, 30);
 }
 
-function showError(msg) {
+// sticky: a notice (the list left) that stays until something else is said,
+// rather than being cleared by the next refresh.
+function showError(msg, sticky = false) {
+  const same = state.sticky && msg === $("error").textContent;
+  state.sticky = (sticky || same) && !!msg;
   $("error").textContent = msg || "";
+}
+
+function clearError() {
+  if (!state.sticky) showError("");
 }
 
 function setOnline(on) {
@@ -117,11 +144,14 @@ function scheduleRefresh(ms = 60) {
 async function refresh() {
   if (state.loggedOut) return;
   try {
+    const list = state.list;
     const [tasks, tags] = await Promise.all([
       api("GET", "/api/tasks?" + query()),
       api("GET", "/api/tags"),
+      loadShares(),
     ]);
-    showError("");
+    if (list !== state.list) return; // the list changed meanwhile: its own refresh follows
+    clearError();
     noteOthers(tasks);
     state.tasks = tasks;
     render();
@@ -288,6 +318,85 @@ function renderTags(tags) {
     sel.append(o);
   }
   sel.value = cur;
+}
+
+// --- the list picker ---------------------------------------------------------
+
+// The user's own list and the ones shared with them (GET /api/shares: pairs of
+// a list and a user it is shared with; those naming this user are theirs to
+// pick). Hidden when there is nothing to pick.
+async function loadShares() {
+  if (!state.users || !state.me) return;
+  let pairs;
+  try {
+    pairs = await api("GET", "/api/shares");
+  } catch (e) {
+    return; // the list itself says what is wrong
+  }
+  const shared = (pairs || []).filter((p) => p.user === state.me).map((p) => p.list);
+  if (shared.join("\n") !== state.shared.join("\n")) {
+    state.shared = shared;
+    renderLists();
+  }
+}
+
+function renderLists() {
+  const sel = $("f-list");
+  const want = ["", ...state.shared];
+  if (state.list && !want.includes(state.list)) want.push(state.list);
+  sel.replaceChildren();
+  for (const v of want) {
+    const o = el("option", null, v ? `${v} (shared with you)` : `${state.me} (your own)`);
+    o.value = v;
+    sel.append(o);
+  }
+  sel.value = state.list;
+  $("list-pick").hidden = want.length < 2;
+}
+
+// The choice is kept in the URL's hash (#list=NAME), so that a reload, or
+// the address given to another tab, stays in that list.
+function listFromHash() {
+  const m = /^#list=([^&]*)$/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+function keepList() {
+  const hash = state.list ? "#list=" + encodeURIComponent(state.list) : "";
+  if (location.hash !== hash)
+    history.replaceState(null, "", location.pathname + location.search + hash);
+}
+
+// Works in list from now on ("" is the user's own): the rows, the tags and
+// the event stream are the new list's.
+function useList(list) {
+  if (list === state.me) list = "";
+  if (list === state.list) return;
+  state.list = list;
+  keepList();
+  state.nodes.clear();
+  state.seen = null;
+  state.tasks = [];
+  $("tasks").replaceChildren();
+  $("f-tag").value = "";
+  renderLists();
+  if (!state.loggedOut) {
+    openEvents();
+    scheduleRefresh(0);
+  }
+}
+
+// The server said list is not shared with this user (any more): back to
+// their own list, saying why where the page says what went wrong. Returns
+// the sentence.
+function leaveList(list) {
+  const msg = `The list ${list} is not shared with you any more; this is your own list.`;
+  if (state.list !== list) return msg;
+  state.shared = state.shared.filter((l) => l !== list);
+  useList("");
+  showError(msg, true);
+  announce(msg);
+  return msg;
 }
 
 // --- changes ----------------------------------------------------------------
@@ -458,7 +567,8 @@ function openEvents() {
   if (typeof EventSource === "undefined" || state.loggedOut) return;
   if (state.es) state.es.close();
   state.esRetryAt = Date.now() + 5000;
-  const es = new EventSource("/api/events");
+  const es = new EventSource(inList("/api/events", state.list));
+  const list = state.list;
   state.es = es;
   es.addEventListener("open", () => {
     state.esOpen = true;
@@ -469,6 +579,23 @@ function openEvents() {
     ensurePolling();
   });
   for (const name of EVENT_NAMES) es.addEventListener(name, () => scheduleRefresh());
+  // The stream of a list that is no longer shared ends with a reload of
+  // kind "unshared": reading the list again would only be refused.
+  es.addEventListener("reload", (ev) => {
+    let kind = "";
+    try {
+      kind = JSON.parse(ev.data).kind;
+    } catch (e) {
+      kind = "";
+    }
+    if (kind !== "unshared") return;
+    es.close();
+    if (state.es === es) {
+      state.es = null;
+      state.esOpen = false;
+    }
+    leaveList(list);
+  });
   es.addEventListener("error", () => {
     state.esOpen = false;
     document.body.dataset.live = "polling";
@@ -556,13 +683,33 @@ async function login(ev) {
     return;
   }
   $("password").value = "";
+  await session();
   startApp();
+}
+
+// GET /api/session: whether a login is needed, and whose it is. True when
+// the page must log in first.
+async function session() {
+  try {
+    const s = await api("GET", "/api/session");
+    state.users = !!(s && s.users === true);
+    state.me = s && typeof s.user === "string" ? s.user : "";
+    return !!(s && s.password === true && s.authed !== true);
+  } catch (e) {
+    return e.status === 401;
+  }
 }
 
 function startApp() {
   state.loggedOut = false;
   $("login").hidden = true;
   $("app").hidden = false;
+  // A list from the address is kept only for a user; one not shared is
+  // refused by the server, and the page then says so and goes home.
+  state.list = state.me ? listFromHash() : "";
+  if (state.list === state.me) state.list = "";
+  keepList();
+  renderLists();
   $("new").focus();
   refresh();
   openEvents();
@@ -601,14 +748,16 @@ async function start() {
   // GET /api/session says whether a login is needed: {"password": the
   // server has one, "authed": this request (its cookie) carries it}. Any 401
   // later shows the form too, through api().
-  let needLogin = false;
-  try {
-    const s = await api("GET", "/api/session");
-    needLogin = !!(s && s.password === true && s.authed !== true);
-    state.users = !!(s && s.users === true);
-  } catch (e) {
-    needLogin = e.status === 401;
-  }
+  $("f-list").addEventListener("change", () => {
+    showError("");
+    const v = $("f-list").value;
+    useList(v);
+    announce(v ? `Showing ${v}'s list.` : "Showing your own list.");
+  });
+  window.addEventListener("hashchange", () => {
+    if (state.me) useList(listFromHash());
+  });
+  const needLogin = await session();
   if (needLogin) showLogin();
   else startApp();
 }

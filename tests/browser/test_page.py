@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -275,6 +276,99 @@ def test_login_user(d, port, pw):
     check(script_errors(d) == [], "no CSP violation or script error with a user's login")
 
 
+def line(port, *lines):
+    """Lines sent over the line protocol on one connection; the reply's text."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        s.sendall(("\r\n".join(lines + ("QUIT",)) + "\r\n").encode())
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+    return out.decode()
+
+
+def login_as(d, port, name, password):
+    """The page's login form, as name; True once the list shows. Tried again
+    while an earlier wrong password's wait (per address) lasts."""
+    d.delete_all_cookies()
+    d.get(f"http://127.0.0.1:{port}/")
+    if not until(lambda: d.find_element(By.ID, "login").is_displayed(), 10):
+        return False
+    button = d.find_element(By.CSS_SELECTOR, "#login-form button")
+    for _ in range(8):
+        until(lambda: button.is_enabled(), 15)
+        d.execute_script("document.getElementById('login-error').textContent = ''")
+        user, p = d.find_element(By.ID, "user"), d.find_element(By.ID, "password")
+        user.clear()
+        user.send_keys(name)
+        p.clear()
+        p.send_keys(password + Keys.ENTER)
+        until(lambda: d.find_element(By.ID, "app").is_displayed()
+              or d.find_element(By.ID, "login-error").text, 5)
+        if d.find_element(By.ID, "app").is_displayed():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_shared_list(d, port):
+    """alice shares her list with bob: bob's page shows a List picker with
+    her list, where he sees her task and adds one that alice sees; a reload
+    stays in her list (the address's #list=alice); after alice's UNSHARE the
+    page goes back to bob's own list and says why."""
+    out = line(port, 'AUTH alice "alice\'s pw"', 'ADD "alice asks bob"', "SHARE bob")
+    check(out.splitlines()[:3] == ["OK", "OK 2", "OK"], f"alice adds and shares ({out!r})")
+    check(login_as(d, port, "bob", "bob's pw"), "bob logs in to the page")
+    check(bool(until(lambda: row(d, "bob's own task"), 5)), "bob's page shows his own list")
+    pick = until(lambda: d.find_element(By.ID, "list-pick").is_displayed(), 5)
+    check(bool(pick), "a List picker shows: a list is shared with bob")
+    sel = d.find_element(By.ID, "f-list")
+    check(d.find_element(By.CSS_SELECTOR, "label[for=f-list]").text == "List",
+          "the picker is labelled List")
+    values = [o.get_attribute("value") for o in Select(sel).options]
+    check(values == ["", "alice"], f"his own list and alice's ({values!r})")
+    Select(sel).select_by_value("alice")
+    check(bool(until(lambda: row(d, "alice asks bob"), 5)), "alice's task shows in her list")
+    check(row(d, "bob's own task") is None, "bob's own task is not in it")
+    check(d.execute_script("return location.hash") == "#list=alice",
+          "the address keeps the list")
+    d.find_element(By.ID, "new").send_keys("bob did it +shared" + Keys.ENTER)
+    check(bool(until(lambda: row(d, "bob did it"), 5)), "bob's add in alice's list shows")
+    out = line(port, 'AUTH alice "alice\'s pw"', "LIST all")
+    check('"bob did it"' in out, f"alice sees bob's task over the line protocol ({out!r})")
+    out = line(port, 'AUTH bob "bob\'s pw"', "LIST all")
+    check("bob did it" not in out, "and bob's own list does not have it")
+    # alice's change shows live in bob's page (its event stream is alice's list's).
+    line(port, 'AUTH alice "alice\'s pw"', 'ADD "alice adds live"')
+    check(bool(until(lambda: row(d, "alice adds live"), 3)), "alice's add shows live")
+    d.refresh()
+    check(bool(until(lambda: row(d, "alice asks bob"), 10)), "a reload stays in alice's list")
+    check(Select(d.find_element(By.ID, "f-list")).first_selected_option.get_attribute("value")
+          == "alice", "with the picker on it")
+    check(bool(until(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-live")
+                     == "events", 5)), "and its event stream open")
+    shot(d, "page-shared-list-light-desktop", False, False)
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    # alice takes it back: the stream of her list ends at the next change,
+    # and the page goes home with the reason.
+    out = line(port, 'AUTH alice "alice\'s pw"', "UNSHARE bob", 'ADD "after the unshare"')
+    check(out.splitlines()[:2] == ["OK", "OK"], f"alice unshares ({out!r})")
+    back = until(lambda: row(d, "bob's own task") and row(d, "alice asks bob") is None, 5)
+    check(bool(back), "bob's page goes back to his own list")
+    err = until(lambda: d.find_element(By.ID, "error").text, 3)
+    check(bool(err) and "alice" in err and "not shared with you" in err,
+          f"and says why ({err!r})")
+    check(row(d, "after the unshare") is None, "alice's later task is not shown to bob")
+    check(d.execute_script("return location.hash") == "", "the address is his own list's")
+    check(bool(until(lambda: not d.find_element(By.ID, "list-pick").is_displayed(), 5)),
+          "the picker hides: nothing is left to pick")
+    time.sleep(1.0)
+    check(d.find_element(By.ID, "error").text == err, "the reason stays after refreshes")
+    check(script_errors(d) == [], "no CSP violation or script error with a shared list")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="todo-browser-")
@@ -501,8 +595,12 @@ def main():
             f.write("alice's pw\n")
         subprocess.run([SERVER, "user", "add", "alice", "--db", udb], input="alice's pw\n",
                        text=True, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([SERVER, "user", "add", "bob", "--db", udb], input="bob's pw\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
         srv3 = Server(udb, 0)
         test_login_user(d, srv3.port, upw)
+        line(srv3.port, 'AUTH bob "bob\'s pw"', "ADD \"bob's own task\"")
+        test_shared_list(d, srv3.port)
     finally:
         d.quit()
         check(srv.stop(), "the restarted server stops cleanly (exit 0)")

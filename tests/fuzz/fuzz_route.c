@@ -65,7 +65,12 @@ static enum proto_cmd expected_cmd(const struct http_request *r, struct proto_st
         return is_method(r, "GET") ? PROTO_CMD_WATCH : PROTO_CMD_NONE;
     if (IS("/api/login"))
         return post ? PROTO_CMD_AUTH : PROTO_CMD_NONE;
+    if (IS("/api/shares"))
+        return get ? PROTO_CMD_SHARES : post ? PROTO_CMD_SHARE : PROTO_CMD_NONE;
 #undef IS
+    static const char shares[] = "/api/shares/";
+    if (n > sizeof(shares) - 1 && memcmp(p, shares, sizeof(shares) - 1) == 0)
+        return is_method(r, "DELETE") ? PROTO_CMD_UNSHARE : PROTO_CMD_NONE;
     static const char tasks[] = "/api/tasks/";
     size_t tl = sizeof(tasks) - 1;
     if (n <= tl || memcmp(p, tasks, tl) != 0)
@@ -128,6 +133,9 @@ static void check_route(const struct http_request *r, const struct http_site *si
           (a->line.len == 0 || memcmp(a->line.data, b->line.data, a->line.len) == 0));
     CHECK(a->then_get == b->then_get && a->replace_tags == b->replace_tags && a->cors == b->cors);
     CHECK(a->route >= HTTP_R_ERROR && a->route <= HTTP_R_OPTIONS);
+    CHECK(strcmp(a->list, b->list) == 0 && a->needs_user == b->needs_user);
+    /* A list= that got through is a user's name, and asks for a user. */
+    CHECK(a->list[0] == '\0' || (proto_valid_user(a->list, strlen(a->list)) && a->needs_user));
 
     /* What the route points at lies in the request's target. */
     const char *t0 = r->target.ptr, *t1 = r->target.ptr + r->target.len;

@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -325,9 +326,11 @@ def test_cors():
 class Events:
     """A raw Server-Sent Events reader."""
 
-    def __init__(self, srv, path="/api/events", last=None):
+    def __init__(self, srv, path="/api/events", last=None, headers=None):
         self.s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
         extra = b"Last-Event-ID: %d\r\n" % last if last is not None else b""
+        for k, v in (headers or {}).items():
+            extra += ("%s: %s\r\n" % (k, v)).encode()
         self.s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: localhost\r\n"
                        + extra + b"\r\n")
         self.buf = b""
@@ -491,6 +494,146 @@ def test_password():
         os.unlink(pwfile)
 
 
+def test_shared_lists():
+    """list=NAME (docs/HTTP.md, Users): bob works in alice's list once she
+    has shared it with him, and only then; carol, with nothing shared, is
+    refused alike whether or not the list's user exists; a bad name is 400;
+    a caller who is no user is refused; events of list=alice are alice's
+    list's only, and the stream ends once the share is taken back."""
+    tmp = tempfile.mkdtemp()
+    db = os.path.join(tmp, "todo.db")
+    for name in ("alice", "bob", "carol"):
+        subprocess.run([SERVER, "user", "add", name, "--db", db], input="pw-" + name + "\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+    srv = Server("-d", db)
+    try:
+        c = srv.conn()
+        ck = {}
+        for name in ("alice", "bob", "carol"):
+            r, doc, _ = req(c, "POST", "/api/login", {"user": name, "password": "pw-" + name})
+            check(r.status == 200, "%s's login: %r %r" % (name, r.status, doc))
+            ck[name] = {"Cookie": r.getheader("Set-Cookie", "").split(";", 1)[0]}
+        alice, bob, carol = ck["alice"], ck["bob"], ck["carol"]
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "alice's first", "tags": ["hers"]},
+                        headers=alice)
+        check(r.status == 201 and doc["id"] == "1", "alice's task: %r %r" % (r.status, doc))
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "bob's own"}, headers=bob)
+        check(r.status == 201 and doc["id"] == "1", "bob's task: %r %r" % (r.status, doc))
+        # Before alice shares: bob is refused as carol is.
+        r, doc, _ = req(c, "GET", "/api/tasks?list=alice", headers=bob)
+        check(r.status == 403 and doc["error"]["code"] == "AUTH",
+              "bob before the share: %r %r" % (r.status, doc))
+        out = line_cmd(srv.port, "AUTH alice pw-alice\r\nSHARE bob")
+        check(out.splitlines()[:2] == ["OK", "OK"], "alice SHAREs with bob: %r" % out)
+        r, doc, _ = req(c, "GET", "/api/shares", headers=bob)
+        check(r.status == 200 and doc == [{"list": "alice", "user": "bob"}],
+              "bob's shares: %r %r" % (r.status, doc))
+        # bob reads, lists, adds and edits in alice's list.
+        r, doc, _ = req(c, "GET", "/api/tasks?list=alice&status=all", headers=bob)
+        check(r.status == 200 and [t["text"] for t in doc] == ["alice's first"],
+              "bob lists alice's tasks: %r %r" % (r.status, doc))
+        r, doc, _ = req(c, "GET", "/api/tasks/1?list=alice", headers=bob)
+        check(r.status == 200 and doc["text"] == "alice's first",
+              "bob reads alice's task 1: %r %r" % (r.status, doc))
+        r, doc, _ = req(c, "GET", "/api/tasks/1", headers=bob)
+        check(r.status == 200 and doc["text"] == "bob's own", "without list=, bob's own: %r" % doc)
+        events = Events(srv, "/api/events?list=alice&status=all", headers=bob)
+        check(events.head.startswith(b"HTTP/1.1 200"), "bob's stream of alice's list: %r"
+              % events.head)
+        own = Events(srv, "/api/events?status=all", headers=bob)
+        r, doc, _ = req(c, "POST", "/api/tasks?list=alice", {"text": "bob for alice"}, headers=bob)
+        check(r.status == 201 and doc["id"] == "2"
+              and r.getheader("Location") == "/api/tasks/2?list=alice",
+              "bob adds to alice's list: %r %r %r" % (r.status, doc, r.getheader("Location")))
+        r, doc, _ = req(c, "PATCH", "/api/tasks/2?list=alice", {"tags": ["shared"]}, headers=bob)
+        check(r.status == 200 and doc["tags"] == ["shared"], "bob edits it: %r %r" % (r.status, doc))
+        out = line_cmd(srv.port, "AUTH alice pw-alice\r\nLIST all")
+        check(re.search(r"^2 pending .* shared .*\"bob for alice\"", out, re.M),
+              "alice sees bob's task: %r" % out)
+        r, doc, _ = req(c, "GET", "/api/tags?list=alice", headers=bob)
+        check(r.status == 200 and sorted(t["tag"] for t in doc) == ["hers", "shared"],
+              "alice's tags through bob: %r" % doc)
+        r, doc, _ = req(c, "GET", "/api/stats?list=alice", headers=bob)
+        check(r.status == 200 and doc.get("tasks") == 2, "alice's count through bob: %r" % doc)
+        r, doc, _ = req(c, "GET", "/api/tasks?status=all", headers=bob)
+        check([t["text"] for t in doc] == ["bob's own"], "bob's own list is untouched: %r" % doc)
+        # bob's own change goes to his own stream, not to the one of alice's.
+        r, doc, _ = req(c, "POST", "/api/tasks", {"text": "bob's second"}, headers=bob)
+        line_cmd(srv.port, 'AUTH carol pw-carol\r\nADD "carol\'s"')
+        line_cmd(srv.port, 'AUTH alice pw-alice\r\nADD "alice by line"')
+        texts = []
+        for _ in range(3):
+            e = events.event()
+            if e is None:
+                break
+            texts.append(json.loads(e["data"])["task"]["text"])
+        check(texts == ["bob for alice", "bob for alice", "alice by line"],
+              "list=alice's events are alice's list's only: %r" % texts)
+        e = own.event()
+        check(e is not None and json.loads(e["data"])["task"]["text"] == "bob's second",
+              "bob's own stream has his own change: %r" % e)
+        own.close()
+        # carol: the same refusal for alice's list as for a list of nobody.
+        r1, d1, b1 = req(c, "GET", "/api/tasks?list=alice", headers=carol)
+        r2, d2, b2 = req(c, "GET", "/api/tasks?list=nobody", headers=carol)
+        check(r1.status == 403 and r2.status == 403 and d1["error"]["code"] == "AUTH"
+              and "not shared" in d1["error"]["message"],
+              "carol refused: %r %r / %r %r" % (r1.status, d1, r2.status, d2))
+        check(b1.replace(b"alice", b"nobody") == b2,
+              "the same body whether or not the user exists: %r %r" % (b1, b2))
+        for m, p, body in (("GET", "/api/tasks/1", None), ("PATCH", "/api/tasks/1", {"text": "x"}),
+                           ("DELETE", "/api/tasks/1", None), ("POST", "/api/tasks", {"text": "x"}),
+                           ("POST", "/api/undo", None), ("GET", "/api/tags", None)):
+            r, doc, _ = req(c, m, p + "?list=alice", body, headers=carol,
+                            ctype="application/json" if body is not None else None)
+            check(r.status == 403, "carol %s %s?list=alice: %r %r" % (m, p, r.status, doc))
+        out = srv.raw(("GET /api/events?list=alice HTTP/1.1\r\nHost: localhost\r\n"
+                       "Cookie: %s\r\nConnection: close\r\n\r\n" % carol["Cookie"]).encode())
+        check(out.startswith(b"HTTP/1.1 403"), "carol's stream of alice's list: %r" % out[:80])
+        # Bad names: 400, before any command runs.
+        for q in ("list=a%20b", "list=", "list=-x", "list=%2Fetc", "list=" + "x" * 65,
+                  "list=alice&list=bob"):
+            r, doc, _ = req(c, "GET", "/api/tasks?" + q, headers=bob)
+            check(r.status == 400 and doc["error"]["code"] == "ARGS", "%s: %r %r"
+                  % (q, r.status, doc))
+        # alice takes it back: bob's requests are refused, and his stream ends.
+        out = line_cmd(srv.port, "AUTH alice pw-alice\r\nUNSHARE bob")
+        check(out.splitlines()[:2] == ["OK", "OK"], "alice UNSHAREs: %r" % out)
+        line_cmd(srv.port, 'AUTH alice pw-alice\r\nADD "after the unshare"')
+        e = events.event()
+        check(e is not None and e.get("event") == "reload"
+              and json.loads(e["data"]) == {"kind": "unshared"},
+              "the stream is told, and ends: %r" % e)
+        check(events.event() is None, "nothing after it")
+        events.close()
+        r, doc, _ = req(c, "GET", "/api/tasks?list=alice", headers=bob)
+        check(r.status == 403 and doc["error"]["code"] == "AUTH",
+              "bob after the unshare: %r %r" % (r.status, doc))
+        r, doc, _ = req(c, "POST", "/api/tasks?list=alice", {"text": "too late"}, headers=bob)
+        check(r.status == 403, "no add after the unshare: %r" % r.status)
+        r, doc, _ = req(c, "GET", "/api/tasks?list=bob", headers=bob)
+        check(r.status == 200 and len(doc) == 2, "list= of one's own list: %r %r"
+              % (r.status, doc))
+        c.close()
+    finally:
+        srv.stop()
+        shutil.rmtree(tmp)
+    # Without a user (a server without accounts): list= is refused, clearly.
+    srv = Server()
+    try:
+        c = srv.conn()
+        r, doc, _ = req(c, "GET", "/api/tasks?list=alice")
+        check(r.status == 403 and doc["error"]["code"] == "AUTH"
+              and "for users" in doc["error"]["message"], "list= without a user: %r %r"
+              % (r.status, doc))
+        r, doc, _ = req(c, "GET", "/api/shares")
+        check(r.status == 403 and "for users" in doc["error"]["message"],
+              "/api/shares without a user: %r %r" % (r.status, doc))
+        c.close()
+    finally:
+        srv.stop()
+
+
 def main():
     srv = Server("--demo")
     try:
@@ -506,6 +649,7 @@ def main():
     test_busy()
     test_cors()
     test_password()
+    test_shared_lists()
     if failures:
         print("%d check(s) failed" % len(failures), file=sys.stderr)
         sys.exit(1)

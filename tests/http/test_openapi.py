@@ -19,7 +19,9 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -255,6 +257,11 @@ def test_open(srv):
         call(srv, "GET", p, expect=200)
         call(srv, "HEAD", p, expect=200)
     call(srv, "GET", "/api/stats", headers={"Host": "evil.example"}, expect=403)
+    # list= and /api/shares are a user's: this server has none.
+    call(srv, "GET", "/api/tasks?list=alice", expect=403)
+    call(srv, "GET", "/api/tasks?list=a%20b", expect=400)
+    call(srv, "GET", "/api/shares", expect=403)
+    call(srv, "POST", "/api/shares", {"user": "bob"}, expect=403)
     call(srv, "POST", "/api/login", {"password": "x"}, expect=401)  # no password on this server
     call(srv, "POST", "/api/login", {"pass": "x"}, expect=400)
     call(srv, "POST", "/api/login", "x", ctype="text/plain", expect=415)
@@ -270,10 +277,92 @@ def test_open(srv):
     call(srv, "GET", "/a%20b/status", ctype=None, expect=404)
     call(srv, "POST", "/task_09/status", ctype=None, expect=404)
     for p in SPEC["paths"]:
-        concrete = p.replace("{id}", "task_01").replace("{key}", "task_01").replace("{field}",
-                                                                                  "status")
+        concrete = concrete_path(p)
         _, r, _ = call(srv, "OPTIONS", concrete, ctype=None, expect=204)
     test_events(srv)
+
+
+def concrete_path(p):
+    """A path of the file's with its templates filled in."""
+    return (p.replace("{id}", "task_01").replace("{key}", "task_01").replace("{field}", "status")
+            .replace("{user}", "bob"))
+
+
+def test_users(source_server):
+    """list= and /api/shares, on a server with users (alice shares her list
+    with bob; carol has nothing shared with her), and refused without one."""
+    tmp = tempfile.mkdtemp()
+    db = os.path.join(tmp, "todo.db")
+    for name in ("alice", "bob", "carol"):
+        subprocess.run([source_server, "user", "add", name, "--db", db], input="pw-" + name + "\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+    srv = Server("-d", db)
+    try:
+        cookies = {}
+        for name in ("alice", "bob", "carol"):
+            _, r, _ = call(srv, "POST", "/api/login", {"user": name, "password": "pw-" + name},
+                           expect=200)
+            cookies[name] = {"Cookie": (r.getheader("Set-Cookie") or "").split(";", 1)[0]}
+        a, b, c = cookies["alice"], cookies["bob"], cookies["carol"]
+        _, _, doc = call(srv, "GET", "/api/session", headers=b, expect=200)
+        check(doc == {"password": True, "users": True, "authed": True, "user": "bob"},
+              "a user's session names the user: %r" % doc)
+        call(srv, "GET", "/api/shares", headers=a, expect=200)
+        call(srv, "POST", "/api/shares", {"user": "bob"}, headers=a, expect=200)
+        call(srv, "POST", "/api/shares", {"user": "nobody"}, headers=a, expect=404)
+        call(srv, "POST", "/api/shares", {"user": "a b"}, headers=a, expect=400)
+        call(srv, "POST", "/api/shares", {"user": "bob"}, ctype="text/plain", headers=a, expect=415)
+        call(srv, "POST", "/api/shares", {"user": "bob"}, expect=401)
+        _, _, doc = call(srv, "GET", "/api/shares", headers=b, expect=200)
+        check(doc == [{"list": "alice", "user": "bob"}], "bob's shares: %r" % doc)
+        call(srv, "HEAD", "/api/shares", headers=b, expect=200)
+        call(srv, "GET", "/api/shares", expect=401)
+        _, r, t = call(srv, "POST", "/api/tasks?list=alice", {"text": "bob in alice's"}, headers=b,
+                       expect=201)
+        check(r.getheader("Location") == "/api/tasks/%s?list=alice" % t["id"],
+              "Location in the list: %r" % r.getheader("Location"))
+        tid = t["id"]
+        for m, p in (("GET", "/api/tasks"), ("HEAD", "/api/tasks"), ("GET", "/api/tasks/" + tid),
+                     ("HEAD", "/api/tasks/" + tid), ("GET", "/api/tags"), ("HEAD", "/api/tags"),
+                     ("GET", "/api/stats"), ("HEAD", "/api/stats")):
+            call(srv, m, p + "?list=alice", headers=b, expect=200)
+            call(srv, m, p + "?list=alice", headers=c, expect=403)
+            call(srv, m, p + "?list=nobody", headers=c, expect=403)
+            call(srv, m, p + "?list=a%20b", headers=b, expect=400)
+        call(srv, "PATCH", "/api/tasks/%s?list=alice" % tid, {"priority": "low"}, headers=b,
+             expect=200)
+        call(srv, "PATCH", "/api/tasks/%s?list=alice" % tid, {"priority": "low"}, headers=c,
+             expect=403)
+        for word in ("done", "undone"):
+            call(srv, "POST", "/api/tasks/%s/%s?list=alice" % (tid, word), ctype=None, headers=b,
+                 expect=200)
+            call(srv, "POST", "/api/tasks/%s/%s?list=alice" % (tid, word), ctype=None, headers=c,
+                 expect=403)
+        call(srv, "DELETE", "/api/tasks/%s?list=alice" % tid, ctype=None, headers=c, expect=403)
+        call(srv, "DELETE", "/api/tasks/%s?list=alice" % tid, ctype=None, headers=b, expect=200)
+        call(srv, "POST", "/api/undo?list=alice", ctype=None, headers=c, expect=403)
+        call(srv, "POST", "/api/undo?list=alice", ctype=None, headers=b, expect=200)
+        call(srv, "GET", "/api/events?list=a%20b", headers=b, expect=400)
+        call(srv, "GET", "/api/events?list=alice", headers=c, expect=403)
+        s, head, buf = events(srv, "/api/events?list=alice",
+                              ("Cookie: %s\r\n" % b["Cookie"]).encode())
+        check(head.startswith(b"HTTP/1.1 200"), "bob's stream of alice's list: %r" % head)
+        call(srv, "DELETE", "/api/shares/bob", ctype=None, headers=a, expect=200)
+        call(srv, "DELETE", "/api/shares/bob", ctype=None, headers=a, expect=404)
+        call(srv, "DELETE", "/api/shares/a%20b", ctype=None, headers=a, expect=404)
+        call(srv, "POST", "/api/tasks", {"text": "after the unshare"}, headers=a, expect=201)
+        ev, buf = next_event(s, buf)
+        s.close()
+        sse = SPEC["paths"]["/api/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+        check(ev is not None and ev.get("event") == "reload", "unshared: reload event: %r" % ev)
+        if ev is not None:
+            doc = json.loads(ev["data"])
+            validate(sse["x-events"]["reload"], doc, "unshared reload event")
+            check(doc == {"kind": "unshared"}, "the reload says why: %r" % doc)
+        call(srv, "GET", "/api/tasks?list=alice", headers=b, expect=403)
+    finally:
+        srv.stop()
+        shutil.rmtree(tmp)
 
 
 def test_password(srv, pw):
@@ -316,6 +405,8 @@ def routes_of_server():
     paths = {"/api/" + p for p in re.findall(r'path_is\(sub, "([a-z]+)"\)', front)}
     if '"tasks/"' in front:
         paths.add("/api/tasks/{id}")
+    if '"shares/"' in front:
+        paths.add("/api/shares/{user}")
     paths |= {"/api/tasks/{id}" + t for t in re.findall(r'path_is\(tail, "(/[a-z]+)"\)', front)}
     if "HTTP_R_LEGACY" in front:
         paths.add("/{key}/{field}")
@@ -334,8 +425,7 @@ def test_coverage(srv):
         check(False, "docs/openapi.json describes %s, which the server does not route" % p)
     # Methods the file does not list are refused by the server.
     for p, item in SPEC["paths"].items():
-        concrete = p.replace("{id}", "task_01").replace("{key}", "task_01").replace("{field}",
-                                                                                  "status")
+        concrete = concrete_path(p)
         for m in METHODS:
             if m in item:
                 continue
@@ -392,6 +482,7 @@ def main():
         srv.stop()
         os.unlink(pwfile)
     test_busy()
+    test_users(sys.argv[1])
     test_answered()
     ops = sum(1 for item in SPEC["paths"].values() for m in METHODS if m in item)
     failures.extend(test_http.failures)  # the servers' exits (Server.stop)

@@ -118,7 +118,8 @@ def main():
                      headers={"Cookie": token})
         check(r.status == 201, "the cookie lets a POST in: %r %r" % (r.status, doc))
         r, doc = req(port, "GET", "/api/session", headers={"Cookie": token})
-        check(doc == {"password": True, "users": True, "authed": True}, "session after login: %r" % doc)
+        check(doc == {"password": True, "users": True, "authed": True, "user": "bob"},
+              "session after login names the user: %r" % doc)
         # alice, in another browser: her own list, her own ids, and nothing
         # of bob's by any path; her cookie is hers alone.
         time.sleep(1.0)
