@@ -216,7 +216,8 @@ static void check_route(const struct http_request *r, const struct http_site *si
         CHECK(a->line.len >= vl + 1 + id.len && memcmp(a->line.data + vl + 1, id.ptr, id.len) == 0);
     }
     if (r->body.len > 0 && want != PROTO_CMD_LIST && want != PROTO_CMD_GET &&
-        want != PROTO_CMD_TAGS && want != PROTO_CMD_STATS && want != PROTO_CMD_WATCH) {
+        want != PROTO_CMD_TAGS && want != PROTO_CMD_STATS && want != PROTO_CMD_WATCH &&
+        want != PROTO_CMD_SHARES) {
         const struct proto_str *ct = http_header_get(r, "Content-Type");
         CHECK(ct != NULL && ct->len >= 16 && strncasecmp(ct->ptr, "application/json", 16) == 0);
     }
