@@ -419,4 +419,3 @@ int store_shares(struct store *s, struct proto_str name, store_share_fn fn, void
 {
     return DISPATCH(s, shares, PG_S, name, fn, arg);
 }
-
