@@ -138,8 +138,12 @@ static void reencode(const struct proto_request *req)
         static const char *const kw[] = {"pending", "done", "all"};
         ADDARG(kw[req->filter], strlen(kw[req->filter]), 0);
     }
+    /* SHARE's, UNSHARE's and USE's text is a list's name, a bare word as
+     * todo-cli sends it: a quoted word is refused there (want_user). */
     if (req->has_text)
-        ADDARG(req->text.ptr, req->text.len, 1);
+        ADDARG(req->text.ptr, req->text.len,
+               req->cmd != PROTO_CMD_SHARE && req->cmd != PROTO_CMD_UNSHARE &&
+                   req->cmd != PROTO_CMD_USE);
     for (size_t i = 0; i < req->ntags; i++)
         ADDTAG('+', req->tags[i]);
     for (size_t i = 0; i < req->nuntags; i++)
