@@ -13,6 +13,11 @@
 #define SERVER_DEFAULT_PORT 9000
 #define SERVER_DEFAULT_DB "todo.db"
 #define SERVER_DEFAULT_MAX_CLIENTS 10240
+/* Workers per CPU when the store is PostgreSQL: there a worker spends most
+ * of a command waiting on the database's round trips, not on the CPU, so
+ * one worker per core leaves the cores idle (docs/PERFORMANCE.md, "the
+ * workers on PostgreSQL"). */
+#define SERVER_REMOTE_THREADS_PER_CPU 2
 /* Long enough for a person typing into nc, short enough that connections a
  * crashed program or a dropped network left behind do not pile up. */
 #define SERVER_DEFAULT_IDLE_TIMEOUT 300

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "todo/proto.h"
 #include "user-cmd.h"
 #include "watch.h"
@@ -25,7 +26,7 @@
 
 static const char *prog = "todo-server";
 
-static void usage(FILE *f, int threads)
+static void usage(FILE *f, int threads, int remote_threads)
 {
     fprintf(f,
             "Usage: %s [OPTION]...\n"
@@ -41,7 +42,8 @@ static void usage(FILE *f, int threads)
             "                            postgresql://USER@HOST:5432/DB (postgresql: alone\n"
             "                            takes the PG* environment), for PostgreSQL\n"
             "  -t, --threads N           worker threads (default: online CPUs less one, at\n"
-            "                            least 1; here %d)\n"
+            "                            least 1, here %d; on PostgreSQL %d per CPU, here\n"
+            "                            %d, as its workers wait on the database)\n"
             "      --max-clients N       clients connected at once (default %d); when full,\n"
             "                            the one idle longest (1 s at least) is closed to\n"
             "                            let a new one in, or else the new one gets ERR BUSY\n"
@@ -83,9 +85,9 @@ static void usage(FILE *f, int threads)
             "Once listening it prints \"listening on ADDR:PORT\" on stdout. SIGINT or SIGTERM\n"
             "stops it cleanly: requests already read are answered, the database is closed.\n",
             prog, prog, SERVER_DEFAULT_BIND, SERVER_DEFAULT_PORT, SERVER_DEFAULT_DB, threads,
-            SERVER_DEFAULT_MAX_CLIENTS, SERVER_DEFAULT_IDLE_TIMEOUT, SERVER_DEFAULT_LINE_TIMEOUT,
-            PROTO_MAX_LINE_DEFAULT, CACHE_DEFAULT_MB, WATCH_RING_DEFAULT, WATCH_RING_BYTES_DEFAULT,
-            WATCH_BUFFER_DEFAULT);
+            SERVER_REMOTE_THREADS_PER_CPU, remote_threads, SERVER_DEFAULT_MAX_CLIENTS,
+            SERVER_DEFAULT_IDLE_TIMEOUT, SERVER_DEFAULT_LINE_TIMEOUT, PROTO_MAX_LINE_DEFAULT,
+            CACHE_DEFAULT_MB, WATCH_RING_DEFAULT, WATCH_RING_BYTES_DEFAULT, WATCH_BUFFER_DEFAULT);
 }
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -225,6 +227,10 @@ int main(int argc, char **argv)
      * clients on the same machine: on 2 cores one worker beat two in every
      * row of bench/compare (docs/PERFORMANCE.md). */
     int default_threads = ncpu > 1 ? (int)ncpu - 1 : 1;
+    int remote_threads = SERVER_REMOTE_THREADS_PER_CPU * (int)ncpu;
+    if (remote_threads > 256)
+        remote_threads = 256;
+    int explicit_threads = 0;
     cfg.threads = default_threads;
     cfg.max_clients = SERVER_DEFAULT_MAX_CLIENTS;
     cfg.idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT;
@@ -250,6 +256,7 @@ int main(int argc, char **argv)
             break;
         case 't':
             cfg.threads = (int)parse_num("--threads", optarg, 1, 256);
+            explicit_threads = 1;
             break;
         case OPT_MAX_CLIENTS:
             cfg.max_clients = (int)parse_num("--max-clients", optarg, 1, 1000000);
@@ -321,7 +328,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'h':
-            usage(stdout, default_threads);
+            usage(stdout, default_threads, remote_threads);
             return 0;
         case 'V':
             printf("todo-server %s (protocol %s %d)\n", TODO_VERSION, PROTO_NAME, PROTO_VERSION);
@@ -334,6 +341,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         die_usage("unexpected argument '%s'", argv[optind]);
+    if (!explicit_threads && store_path_is_remote(cfg.db))
+        cfg.threads = remote_threads;
 
     if (password_file && auth_load_file(&cfg.auth, password_file, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);

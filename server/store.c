@@ -39,6 +39,11 @@ static int looks_pg(const char *path)
     return strncmp(path, "postgresql:", 11) == 0 || strncmp(path, "postgres:", 9) == 0;
 }
 
+int store_path_is_remote(const char *path)
+{
+    return looks_pg(path);
+}
+
 void store_path_shown(const char *path, char *out, size_t cap)
 {
     if (cap == 0)

@@ -65,6 +65,11 @@ struct store_options {
  * most cap bytes, NUL-terminated. */
 void store_path_shown(const char *path, char *out, size_t cap);
 
+/* Whether path names a store across a network (a PostgreSQL URI), where
+ * each command waits on round trips rather than on the CPU. 1 or 0; it
+ * only looks at the name. */
+int store_path_is_remote(const char *path);
+
 /* Opens the database (creating it, or upgrading its schema, when needed),
  * opens the writer connection and starts the engine's maintenance.
  * STORE_OK, or STORE_ERROR with a sentence in err (a database made by a
