@@ -1519,7 +1519,11 @@ static int is_auth(const char *line, size_t len)
     size_t i = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t'))
         i++;
-    if (len - i < 4 || strncasecmp(line + i, "AUTH", 4) != 0)
+    /* Every line of a server with accounts comes here, twice, so the
+     * letters are compared by hand rather than by strncasecmp (a call and
+     * a locale each time). c | 0x20 is 'a' for 'A' and 'a' alone. */
+    if (len - i < 4 || (line[i] | 0x20) != 'a' || (line[i + 1] | 0x20) != 'u' ||
+        (line[i + 2] | 0x20) != 't' || (line[i + 3] | 0x20) != 'h')
         return 0;
     return len - i == 4 || line[i + 4] == ' ' || line[i + 4] == '\t';
 }
