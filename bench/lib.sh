@@ -20,7 +20,8 @@ stop_pid() {
 }
 
 # start_todo DB: starts todo-server on a free port; sets TODO_PID, TODO_PORT
-# and TODO_START_MS (time from exec to its "listening on" line).
+# and TODO_START_MS (time from exec to its "listening on" line), which it
+# waits for TODO_START_TIMEOUT seconds (default 10; valgrind wants more).
 start_todo() {
     local fifo=$TMP/todo.out.$RANDOM line t0 t1
     mkfifo "$fifo"
@@ -33,7 +34,7 @@ start_todo() {
     # Both ends are open now, so the name can go: bench/ab starts dozens of
     # servers, and a $RANDOM name used twice would make mkfifo fail.
     rm -f "$fifo"
-    if ! IFS= read -r -t 10 line <&"$TODO_FD"; then
+    if ! IFS= read -r -t "${TODO_START_TIMEOUT:-10}" line <&"$TODO_FD"; then
         cat "$TMP/todo.err" >&2
         die "todo-server printed no 'listening on' line"
     fi
