@@ -223,11 +223,21 @@ static const char *const migrations[] = {
  * over, and keeping it for every write would cost an undo_old row each. */
 #define UNDO_SAVE_WINDOW 1000
 #define UNDO_SAVE_WINDOW_SQL "1000"
-#define UNDO_SAVE_CTE(ID, SEQ)                                                                     \
+#define UNDO_SAVE_CTE_OR(ID, SEQ, OR)                                                              \
     "WITH k AS (INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"       \
     " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver, list FROM tasks"                  \
-    " WHERE id = " ID " AND u_kind IS NOT NULL AND ver > " SEQ                                     \
-    "::bigint - " UNDO_SAVE_WINDOW_SQL UNDO_OLD_UPSERT ") "
+    " WHERE id = " ID " AND u_kind IS NOT NULL AND (ver > " SEQ "::bigint - " UNDO_SAVE_WINDOW_SQL \
+    " OR " OR ")" UNDO_OLD_UPSERT ") "
+#define UNDO_SAVE_CTE(ID, SEQ) UNDO_SAVE_CTE_OR(ID, SEQ, "false")
+/* EDIT, DONE and UNDONE: the number of the write is the one the
+ * command's pipeline took just before (pipe_send), so that they need no
+ * round trip of their own to learn it; and the parameter MINE (1 when
+ * this server's undo stack holds a change of the task) keeps the newest
+ * change's before-image whatever its age, which is what undo_keep_old's
+ * own statement does for the other writes: a change of this server's
+ * history is one this server may be asked to undo. */
+#define SEQ_NOW "currval('task_vers')"
+#define UNDO_SAVE_MINE_CTE(ID, MINE) UNDO_SAVE_CTE_OR(ID, SEQ_NOW, MINE "::int <> 0")
 
 enum stmt_id {
     ST_NEXT_ID,
@@ -325,15 +335,16 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SET_TAGS] = "UPDATE tasks SET tags = (SELECT string_agg(tag, ',' ORDER BY tag)"
                     " FROM task_tags WHERE task_id = $1) WHERE id = $1",
     [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1",
-    [ST_EDIT] = UNDO_SAVE_CTE(
-        "$7", "$8") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = $8::bigint,"
+    [ST_EDIT] = UNDO_SAVE_MINE_CTE(
+        "$7", "$8") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = " SEQ_NOW ","
                     " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
                     " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
                     " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
                     " updated = $6::bigint WHERE id = $7",
-    [ST_SET_DONE] = UNDO_SAVE_CTE("$3", "$5") "UPDATE tasks SET " UNDO_KEEP_SQL
-                                              ", u_kind = $4::bigint, ver = $5::bigint,"
-                                              " done = $1::int, updated = $2::bigint WHERE id = $3",
+    [ST_SET_DONE] =
+        UNDO_SAVE_MINE_CTE("$3", "$5") "UPDATE tasks SET " UNDO_KEEP_SQL
+                                       ", u_kind = $4::bigint, ver = " SEQ_NOW ","
+                                       " done = $1::int, updated = $2::bigint WHERE id = $3",
     [ST_DEL] = "DELETE FROM tasks WHERE id = $1",
     [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = $1",
     [ST_TAGS] = "SELECT tag, count(*) FROM task_tags WHERE list = $1 GROUP BY tag ORDER BY tag",
@@ -460,6 +471,14 @@ struct pg_store {
     uint64_t read_stamp;
     int in_tx;   /* the writer: a batch's transaction is open */
     int sp_open; /* the writer: the command's savepoint is open */
+    /* The writer's statements that wait to go with the next one (pipe_send):
+     * the batch's BEGIN, the command's SAVEPOINT (after the RELEASE of the
+     * last one's, when release_due) and its change's number (into
+     * ver_next). */
+    int begin_due, sp_due, ver_due;
+    /* A pipeline that could not be ended cleanly: the connection is made
+     * again before its next transaction (ensure). */
+    int pipe_broken;
     /* The writer: the last command's savepoint is to be released, which
      * the next SAVEPOINT does in the same round trip (COMMIT releases it
      * anyway). */
@@ -649,14 +668,210 @@ static void p_null(struct params *p)
     p->n++;
 }
 
+/* ---- the writer's pipeline ----
+ *
+ * A batch's BEGIN, each command's SAVEPOINT (with the RELEASE of the one
+ * before) and the number of its change need no answer of their own
+ * before the command's first statement: they wait (begin_due, sp_due,
+ * ver_due) and go with that statement in one pipeline (libpq's pipeline
+ * mode, one Sync), which costs one round trip to PostgreSQL where they
+ * used to cost one each. A statement that fails makes PostgreSQL skip the
+ * rest up to the Sync, so a failed SAVEPOINT is never followed by a
+ * statement run outside it. The connection is in pipeline mode only
+ * inside pipe_send: every other call on it is the plain blocking kind. */
+
+static int64_t col_int(const PGresult *r, int row, int col);
+static int ensure(struct pg_store *s);
+
+/* One statement of a pipeline: prepared statement name, or sql text,
+ * with p (NULL: none); res is its result after pipe_send (NULL when it
+ * was never run). */
+struct pipe_stmt {
+    const char *name;
+    const char *sql;
+    const struct params *p;
+    PGresult *res;
+};
+
+enum due { DUE_BEGIN, DUE_RELEASE, DUE_SAVEPOINT, DUE_VER };
+static const char *const due_sql[] = {
+    [DUE_BEGIN] = "BEGIN",
+    [DUE_RELEASE] = "RELEASE SAVEPOINT cmd",
+    [DUE_SAVEPOINT] = "SAVEPOINT cmd",
+    [DUE_VER] = "SELECT nextval('task_vers')",
+};
+static const char *const due_what[] = {
+    [DUE_BEGIN] = "cannot begin a transaction",
+    [DUE_RELEASE] = "cannot close a savepoint",
+    [DUE_SAVEPOINT] = "cannot open a savepoint",
+    [DUE_VER] = "cannot number the change",
+};
+
+static int due_any(const struct pg_store *s)
+{
+    return s->begin_due || s->sp_due || s->ver_due;
+}
+
+static void due_clear(struct pg_store *s)
+{
+    s->begin_due = s->sp_due = s->ver_due = 0;
+}
+
+/* Sends what is due and the n statements of v in one pipeline, and
+ * reads every answer. STORE_ERROR, with s's error set, when something due
+ * failed, or the pipeline itself (the statements of v then have no
+ * result); a statement of v that failed has its own failed result, for
+ * the caller to word. */
+static int pipe_once(struct pg_store *s, struct pipe_stmt *v, size_t n)
+{
+    enum due sent[4];
+    size_t ns = 0, got = 0, total;
+    int rc = STORE_OK;
+    if (s->begin_due)
+        sent[ns++] = DUE_BEGIN;
+    if (s->sp_due && s->release_due)
+        sent[ns++] = DUE_RELEASE;
+    if (s->sp_due)
+        sent[ns++] = DUE_SAVEPOINT;
+    if (s->ver_due)
+        sent[ns++] = DUE_VER;
+    total = ns + n;
+    for (size_t i = 0; i < n; i++)
+        v[i].res = NULL;
+    if (PQenterPipelineMode(s->c) != 1)
+        return failf(s, NULL, "cannot send statements to PostgreSQL");
+    for (size_t i = 0; i < total && rc == STORE_OK; i++) {
+        int ok;
+        if (i < ns)
+            ok = PQsendQueryParams(s->c, due_sql[sent[i]], 0, NULL, NULL, NULL, NULL, 0);
+        else if (v[i - ns].name != NULL) {
+            const struct params *p = v[i - ns].p;
+            ok = PQsendQueryPrepared(s->c, v[i - ns].name, p ? p->n : 0, p ? p->v : NULL,
+                                     p ? p->len : NULL, p ? p->fmt : NULL, 0);
+        } else {
+            const struct params *p = v[i - ns].p;
+            ok = PQsendQueryParams(s->c, v[i - ns].sql, p ? p->n : 0, NULL, p ? p->v : NULL,
+                                   p ? p->len : NULL, p ? p->fmt : NULL, 0);
+        }
+        if (ok != 1)
+            rc = failf(s, NULL, "cannot send statements to PostgreSQL");
+        else
+            got = i + 1; /* sent, so an answer is to be read */
+    }
+    if (PQpipelineSync(s->c) != 1 && rc == STORE_OK)
+        rc = failf(s, NULL, "cannot send statements to PostgreSQL");
+    /* Each statement's answer is its result and then NULL; the Sync's is
+     * PGRES_PIPELINE_SYNC. A lost connection answers NULL early. */
+    int synced = 0;
+    for (size_t i = 0; i < got; i++) {
+        PGresult *r = PQgetResult(s->c);
+        if (r == NULL) {
+            if (rc == STORE_OK)
+                rc = failf(s, NULL, "the connection to PostgreSQL is lost");
+            break;
+        }
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            synced = 1;
+            PQclear(r);
+            if (rc == STORE_OK)
+                rc = failf(s, NULL, "PostgreSQL answered fewer statements than were sent");
+            break;
+        }
+        if (i >= ns) {
+            v[i - ns].res = r;
+        } else {
+            ExecStatusType st = PQresultStatus(r);
+            if (sent[i] == DUE_VER && st == PGRES_TUPLES_OK && PQntuples(r) == 1)
+                s->ver_next = col_int(r, 0, 0);
+            else if ((sent[i] == DUE_VER || st != PGRES_COMMAND_OK) && rc == STORE_OK)
+                rc = failf(s, r, "%s", due_what[sent[i]]);
+            PQclear(r);
+        }
+        PGresult *z;
+        while ((z = PQgetResult(s->c)) != NULL) { /* the NULL that ends this answer */
+            int sync = PQresultStatus(z) == PGRES_PIPELINE_SYNC;
+            PQclear(z);
+            if (sync) {
+                synced = 1;
+                break;
+            }
+        }
+        if (synced)
+            break;
+    }
+    for (int k = 0; !synced && k < 4 && PQstatus(s->c) == CONNECTION_OK; k++) {
+        PGresult *r = PQgetResult(s->c);
+        if (r == NULL)
+            continue;
+        synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+    }
+    if (PQexitPipelineMode(s->c) != 1) {
+        /* Answers are left unread: nothing more can be asked on this
+         * connection until it is made again. */
+        s->pipe_broken = 1;
+        if (rc == STORE_OK)
+            rc = failf(s, NULL, "cannot end a pipeline of statements");
+    }
+    if (rc != STORE_OK) {
+        for (size_t i = 0; i < n; i++) {
+            PQclear(v[i].res);
+            v[i].res = NULL;
+        }
+        return rc;
+    }
+    if (s->sp_due) {
+        s->sp_open = 1;
+        s->release_due = 0;
+    }
+    due_clear(s);
+    return STORE_OK;
+}
+
+/* pipe_once, and once more when the batch's BEGIN was in it and the
+ * connection turned out lost (PostgreSQL restarted since the last
+ * batch): nothing was open on it, so the batch can start again on a new
+ * one, and the first write after a restart is served, not refused. */
+static int pipe_send(struct pg_store *s, struct pipe_stmt *v, size_t n)
+{
+    int began = s->begin_due;
+    int rc = pipe_once(s, v, n);
+    if (rc == STORE_OK || !began || PQstatus(s->c) != CONNECTION_BAD)
+        return rc;
+    int sp = s->sp_due, ver = s->ver_due;
+    if (ensure(s) != STORE_OK)
+        return STORE_ERROR;
+    s->in_tx = 1; /* ensure forgot it: the batch goes on */
+    s->begin_due = 1;
+    s->sp_due = sp;
+    s->ver_due = ver;
+    s->release_due = 0;
+    return pipe_once(s, v, n);
+}
+
+/* Sends what is due on its own, before a statement that cannot go in a
+ * pipeline (a PQexec's). */
+static int due_flush(struct pg_store *s)
+{
+    return due_any(s) ? pipe_send(s, NULL, 0) : STORE_OK;
+}
+
 /* Runs prepared statement id: its result (the caller PQclears it), or
  * NULL with s's error set. */
 static PGresult *run(struct pg_store *s, enum stmt_id id, const struct params *p, const char *what)
 {
     char name[16];
     snprintf(name, sizeof(name), "s%d", (int)id);
-    PGresult *r = PQexecPrepared(s->c, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
-                                 p ? p->fmt : NULL, 0);
+    PGresult *r;
+    if (due_any(s)) {
+        struct pipe_stmt st = {.name = name, .p = p};
+        if (pipe_send(s, &st, 1) != STORE_OK)
+            return NULL;
+        r = st.res;
+    } else {
+        r = PQexecPrepared(s->c, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                           p ? p->fmt : NULL, 0);
+    }
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -676,9 +891,27 @@ static long run_n(struct pg_store *s, enum stmt_id id, const struct params *p, c
     return n;
 }
 
+/* PQexec, after what is due (NULL, with s's error set, when that failed). */
+static PGresult *exec_raw(struct pg_store *s, const char *sql)
+{
+    if (due_flush(s) != STORE_OK)
+        return NULL;
+    return PQexec(s->c, sql);
+}
+
+/* PQexecParams, after what is due. */
+static PGresult *exec_params(struct pg_store *s, const char *sql, const struct params *p)
+{
+    if (due_flush(s) != STORE_OK)
+        return NULL;
+    return PQexecParams(s->c, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
+}
+
 /* Runs SQL text that returns no rows. */
 static int exec_sql(struct pg_store *s, const char *sql, const char *what)
 {
+    if (due_flush(s) != STORE_OK)
+        return STORE_ERROR;
     PGresult *r = PQexec(s->c, sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STORE_OK : failf(s, r, "%s", what);
@@ -717,11 +950,13 @@ static int session_setup(struct pg_store *s);
  * was open on it (a snapshot) is gone. STORE_OK with the connection up. */
 static int ensure(struct pg_store *s)
 {
-    if (PQstatus(s->c) == CONNECTION_OK)
+    if (PQstatus(s->c) == CONNECTION_OK && !s->pipe_broken)
         return STORE_OK;
     s->reading = 0;
     s->in_tx = 0;
     s->sp_open = 0;
+    s->pipe_broken = 0;
+    due_clear(s);
     if (s->role == ROLE_WRITER)
         atomic_store(&s->e->lost, 1);
     PQreset(s->c);
@@ -1372,36 +1607,61 @@ static int log_arrays(const struct pg_engine *e, struct proto_buf *a)
     return 0;
 }
 
-/* Writes the batch's rows to the log, in its transaction, just before
- * its COMMIT: one statement, whose update of todo_change_head makes
+/* The COMMIT of the batch, in one pipeline (one round trip) with the
+ * statement that writes its rows to the change log when it has any
+ * (e->logn > 0): one statement, whose update of todo_change_head makes
  * every other server's batch that logs wait for this one's COMMIT, so
  * that the numbers come in the order of the commits, and which prunes
  * the log to the newest log_keep rows (as many as it adds, once full).
- * *last: the last number taken. */
-static int log_write(struct pg_store *s, uint64_t *last)
+ * *last: the last log number taken. The COMMIT of a transaction that
+ * failed answers ROLLBACK, so only the tag COMMIT says that it committed;
+ * a connection lost on the way leaves it unknown, and is reported as a
+ * failure: never an OK for a write that may not be kept. */
+static int commit_logged(struct pg_store *s, uint64_t *last)
 {
     struct pg_engine *e = s->e;
     struct proto_buf a[LA__COUNT];
+    struct params p = {.n = 0};
+    char name[16];
+    snprintf(name, sizeof(name), "s%d", (int)ST_LOG_WRITE);
+    struct pipe_stmt v[2] = {{.name = name, .p = &p}, {.sql = "COMMIT"}};
+    struct pipe_stmt *commit = &v[1];
+    size_t n = 2;
     int rc = STORE_ERROR;
     for (int k = 0; k < LA__COUNT; k++)
         proto_buf_init(&a[k], 0);
-    if (log_arrays(e, a) != 0) {
+    if (e->logn == 0) {
+        commit = &v[0];
+        v[0] = v[1];
+        n = 1;
+    } else if (log_arrays(e, a) != 0) {
         failf(s, NULL, "out of memory for the change log");
         goto out;
+    } else {
+        p_int(&p, (long long)e->logn);
+        for (int k = 0; k < LA_LIST; k++)
+            p_literal(&p, a[k].data);
+        p_int(&p, (long long)e->log_keep);
+        p_literal(&p, a[LA_LIST].data);
     }
-    struct params p = {.n = 0};
-    p_int(&p, (long long)e->logn);
-    for (int k = 0; k < LA_LIST; k++)
-        p_literal(&p, a[k].data);
-    p_int(&p, (long long)e->log_keep);
-    p_literal(&p, a[LA_LIST].data);
-    PGresult *r = run(s, ST_LOG_WRITE, &p, "cannot write the change log");
-    if (r == NULL)
+    if (pipe_send(s, v, n) != STORE_OK)
         goto out;
-    *last = (uint64_t)col_int(r, 0, 0);
-    PQclear(r);
+    if (n == 2) {
+        if (PQresultStatus(v[0].res) != PGRES_TUPLES_OK || PQntuples(v[0].res) != 1) {
+            failf(s, v[0].res, "cannot write the change log");
+            goto out;
+        }
+        *last = (uint64_t)col_int(v[0].res, 0, 0);
+    }
+    if (PQresultStatus(commit->res) != PGRES_COMMAND_OK ||
+        strcmp(PQcmdStatus(commit->res), "COMMIT") != 0) {
+        failf(s, commit->res, "cannot commit");
+        goto out;
+    }
     rc = STORE_OK;
 out:
+    for (size_t i = 0; i < n; i++)
+        PQclear(v[i].res);
     for (int k = 0; k < LA__COUNT; k++)
         proto_buf_free(&a[k]);
     return rc;
@@ -1431,6 +1691,7 @@ static void tx_rollback(struct pg_store *s)
     s->in_tx = 0;
     s->sp_open = 0;
     s->release_due = 0;
+    due_clear(s); /* what was never sent needs no taking back */
     if (PQstatus(s->c) == CONNECTION_OK && PQtransactionStatus(s->c) != PQTRANS_IDLE &&
         exec_sql(s, "ROLLBACK", "cannot roll back") != STORE_OK)
         log_debug("%s", s->err);
@@ -1443,8 +1704,10 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
     *w = s;
     s->sp_open = 0;
     s->release_due = 0;
-    if (fault(s, STORE_FAULT_BEGIN, "cannot begin a write") ||
-        begin_tx(s, "BEGIN", "cannot begin a transaction") != STORE_OK) {
+    due_clear(s);
+    /* The BEGIN goes with the batch's first statement (pipe_send), which
+     * makes the connection again if PostgreSQL restarted since. */
+    if (fault(s, STORE_FAULT_BEGIN, "cannot begin a write") || ensure(s) != STORE_OK) {
         snprintf(err, errcap, "%s", s->err);
         tx_rollback(s);
         pthread_mutex_unlock(&e->write_lock);
@@ -1455,17 +1718,17 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
     s->tx_gen++;
     s->tx_mark = id_mark_take(s);
     s->in_tx = 1;
+    s->begin_due = 1;
     return STORE_OK;
 }
 
 /* Every command has its savepoint: in PostgreSQL a failed statement
  * aborts the whole transaction, and only ROLLBACK TO a savepoint saves
- * the batch's other commands. A command that succeeded leaves its
- * savepoint to be released by the next one's SAVEPOINT, in one round
- * trip (two statements of one simple query), or by the COMMIT; one that
- * failed rolls back to it and releases it in one round trip too. So a
- * command costs the database one round trip more than its statements,
- * not two. */
+ * the batch's other commands. The SAVEPOINT (and the RELEASE of the last
+ * command's, which the COMMIT does otherwise) goes in the pipeline of the
+ * command's first statement, so it costs no round trip of its own; a
+ * command that failed rolls back to it and releases it in one round trip.
+ * A command that ran no statement never had one. */
 /* Whether the command writes a change that gets a number (undo_seq):
  * UNDO puts a task's old number back instead. */
 static int cmd_numbered(const struct proto_request *req)
@@ -1486,24 +1749,6 @@ static int cmd_numbered(const struct proto_request *req)
     }
 }
 
-/* Opens the command's savepoint (sql) and, for a command that writes,
- * takes its change's number in the same round trip: the simple query's
- * last statement is the nextval, and PQexec returns its result. */
-static int savepoint_open(struct pg_store *w, const char *sql, int numbered)
-{
-    char q[128];
-    snprintf(q, sizeof(q), "%s%s", sql, numbered ? "; SELECT nextval('task_vers')" : "");
-    PGresult *r = PQexec(w->c, q);
-    ExecStatusType st = PQresultStatus(r);
-    int rc = STORE_OK;
-    if (numbered && st == PGRES_TUPLES_OK && PQntuples(r) == 1)
-        w->ver_next = col_int(r, 0, 0);
-    else if (numbered || st != PGRES_COMMAND_OK)
-        rc = failf(w, r, "cannot open a savepoint");
-    PQclear(r);
-    return rc;
-}
-
 int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
 {
     w->sp_open = 0;
@@ -1519,11 +1764,10 @@ int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
         return STORE_ERROR;
     w->sp_mark = id_mark_take(w);
     w->undo_sp_mark = w->undo_cmd_mark;
-    const char *sql = w->release_due ? "RELEASE SAVEPOINT cmd; SAVEPOINT cmd" : "SAVEPOINT cmd";
-    w->release_due = 0;
-    if (savepoint_open(w, sql, cmd_numbered(req)) != STORE_OK)
-        return STORE_ERROR;
-    w->sp_open = 1;
+    /* Both go with the command's first statement (pipe_send), which sets
+     * sp_open; a command that writes takes its change's number there too. */
+    w->sp_due = 1;
+    w->ver_due = cmd_numbered(req);
     return STORE_OK;
 }
 
@@ -1540,6 +1784,10 @@ int pg_cmd_end(struct pg_store *w, int failed)
     if (failed) {
         w->e->logn = w->e->log_cmd_mark;
     }
+    /* A savepoint and a number never sent are dropped: the command ran
+     * no statement. The last command's savepoint stays to be released. */
+    w->sp_due = 0;
+    w->ver_due = 0;
     if (!w->sp_open)
         return STORE_OK;
     w->sp_open = 0;
@@ -1558,8 +1806,9 @@ int pg_cmd_end(struct pg_store *w, int failed)
 
 int pg_write_ok(struct pg_store *w)
 {
-    return w->in_tx && PQstatus(w->c) == CONNECTION_OK &&
-           PQtransactionStatus(w->c) == PQTRANS_INTRANS;
+    /* A BEGIN still due: nothing was sent, so nothing can have failed. */
+    return w->in_tx && PQstatus(w->c) == CONNECTION_OK && !w->pipe_broken &&
+           (w->begin_due || PQtransactionStatus(w->c) == PQTRANS_INTRANS);
 }
 
 int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
@@ -1578,17 +1827,11 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
             rc = STORE_ERROR;
         } else if (e->log_broken) {
             rc = failf(s, NULL, "cannot commit: out of memory for the change log");
-        } else if (e->logn > 0 && log_write(s, &last) != STORE_OK) {
-            rc = STORE_ERROR;
         } else {
-            /* COMMIT of a transaction that failed answers ROLLBACK: only
-             * the tag COMMIT says that it committed. A connection lost
-             * during the COMMIT leaves it unknown, and is reported as a
-             * failure: never an OK for a write that may not be kept. */
-            PGresult *r = PQexec(s->c, "COMMIT");
-            if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
-                rc = failf(s, r, "cannot commit");
-            PQclear(r);
+            /* A batch whose BEGIN is still due sent nothing, and has
+             * nothing to commit. */
+            if (!s->begin_due || e->logn > 0)
+                rc = commit_logged(s, &last);
             if (rc == STORE_OK) {
                 s->in_tx = 0;
                 if (last > 0)
@@ -1606,6 +1849,7 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
     touched_clear(e);
     log_clear(e);
     s->sp_open = 0;
+    due_clear(s);
     pthread_mutex_unlock(&e->write_lock);
     return rc;
 }
@@ -1906,7 +2150,7 @@ int pg_get(struct pg_store *s, struct proto_str id, store_task_fn fn, void *arg)
 }
 
 static int edit_do(struct pg_store *s, const struct proto_request *req, struct proto_str key,
-                   int64_t now, int64_t seq)
+                   int64_t now, int mine)
 {
     int rc;
     touch(s, key);
@@ -1924,7 +2168,7 @@ static int edit_do(struct pg_store *s, const struct proto_request *req, struct p
         p_null(&p);
     p_int(&p, now);
     p_str(&p, key);
-    p_int(&p, seq);
+    p_int(&p, mine);
     long n = run_n(s, ST_EDIT, &p, "cannot edit the task");
     if (n < 0)
         return STORE_ERROR;
@@ -1976,6 +2220,8 @@ static int del_do(struct pg_store *s, struct proto_str id)
  * asked for here. */
 static int undo_seq(struct pg_store *s, int64_t *seq)
 {
+    if (s->ver_due && due_flush(s) != STORE_OK)
+        return STORE_ERROR;
     if (s->ver_next > 0) {
         *seq = s->ver_next;
         s->ver_next = 0;
@@ -2045,6 +2291,18 @@ static int undo_keep_old(struct pg_store *s, struct proto_str id, struct proto_s
     const struct undo_ent *mine = undo_mine(s, id);
     if (mine != NULL && mine->seq <= seq - UNDO_SAVE_WINDOW)
         return undo_keep(s, id, key);
+    return undo_kept(s);
+}
+
+/* Before EDIT, DONE or UNDONE of task id, whose statement takes its
+ * number from the sequence's currval (SEQ_NOW) and keeps the before-image
+ * itself (UNDO_SAVE_MINE_CTE): that a number is taken in the statement's
+ * pipeline, unless the command took one already, and the count of
+ * undo_kept. undo_seq then reads the number. */
+static int number_due(struct pg_store *s)
+{
+    if (s->ver_next == 0)
+        s->ver_due = 1;
     return undo_kept(s);
 }
 
@@ -2135,19 +2393,18 @@ int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
     int64_t seq;
     struct store_key k;
     struct proto_str key = key_of(s, req->id, &k);
-    int rc = undo_seq(s, &seq);
-    if (rc != STORE_OK || (rc = undo_keep_old(s, req->id, key, seq)) != STORE_OK)
+    int mine = undo_mine(s, req->id) != NULL;
+    int rc = number_due(s);
+    if (rc != STORE_OK || (rc = edit_do(s, req, key, now, mine)) != STORE_OK ||
+        (rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
     undo_push(s, seq, UNDO_EDIT, req->id);
-    rc = edit_do(s, req, key, now, seq);
-    if (rc == STORE_OK) {
-        unsigned fields = (req->has_text ? CHANGE_F_TEXT : 0) |
-                          (req->pri != PROTO_PRI_KEEP ? CHANGE_F_PRI : 0) |
-                          (req->due_op != 0 ? CHANGE_F_DUE : 0) |
-                          (req->ntags > 0 || req->nuntags > 0 ? CHANGE_F_TAGS : 0);
-        log_add(s, STORE_LOGGED_EDIT, fields, key);
-    }
-    return rc;
+    unsigned fields = (req->has_text ? CHANGE_F_TEXT : 0) |
+                      (req->pri != PROTO_PRI_KEEP ? CHANGE_F_PRI : 0) |
+                      (req->due_op != 0 ? CHANGE_F_DUE : 0) |
+                      (req->ntags > 0 || req->nuntags > 0 ? CHANGE_F_TAGS : 0);
+    log_add(s, STORE_LOGGED_EDIT, fields, key);
+    return STORE_OK;
 }
 
 int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
@@ -2155,8 +2412,8 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
     int64_t seq;
     struct store_key k;
     struct proto_str key = key_of(s, id, &k);
-    int rc = undo_seq(s, &seq);
-    if (rc != STORE_OK || (rc = undo_keep_old(s, id, key, seq)) != STORE_OK)
+    int rc = number_due(s);
+    if (rc != STORE_OK)
         return rc;
     int kind = done ? UNDO_DONE : UNDO_UNDONE;
     touch(s, key);
@@ -2165,12 +2422,14 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
     p_int(&p, now);
     p_str(&p, key);
     p_int(&p, kind);
-    p_int(&p, seq);
+    p_int(&p, undo_mine(s, id) != NULL);
     long n = run_n(s, ST_SET_DONE, &p, "cannot change the task");
     if (n < 0)
         return STORE_ERROR;
     if (n == 0)
         return STORE_NOTFOUND;
+    if ((rc = undo_seq(s, &seq)) != STORE_OK)
+        return rc;
     undo_push(s, seq, kind, id);
     log_add(s, done ? STORE_LOGGED_DONE : STORE_LOGGED_UNDONE, CHANGE_F_DONE, key);
     return STORE_OK;
@@ -2482,7 +2741,7 @@ static PGresult *list_run(struct pg_store *s, const struct proto_request *req)
     if (read_fault(s))
         return NULL;
     list_query(s, req, sql, sizeof(sql), &p);
-    PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, p.fmt, 0);
+    PGresult *r = exec_params(s, sql, &p);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         failf(s, r, "cannot read tasks");
         PQclear(r);
@@ -2565,7 +2824,7 @@ static int cursor_fetch(struct pg_cursor *k, int rows)
     k->pos = 0;
     k->n = 0;
     snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM todo_cur", rows);
-    k->res = PQexec(k->s->c, sql);
+    k->res = exec_raw(k->s, sql);
     if (PQresultStatus(k->res) != PGRES_TUPLES_OK) {
         failf(k->s, k->res, "cannot read tasks");
         PQclear(k->res);
@@ -2608,7 +2867,7 @@ int pg_cursor_open(struct pg_store *s, const struct proto_request *req, struct p
     struct params p;
     int n = snprintf(sql, sizeof(sql), "DECLARE todo_cur SCROLL CURSOR FOR ");
     list_query(s, req, sql + n, sizeof(sql) - (size_t)n, &p);
-    PGresult *r = PQexecParams(s->c, sql, p.n, NULL, p.v, p.len, p.fmt, 0);
+    PGresult *r = exec_params(s, sql, &p);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         failf(s, r, "cannot read tasks");
@@ -2642,7 +2901,7 @@ int pg_cursor_count(struct pg_cursor *k, size_t max, size_t *n, int *done)
         *n += (size_t)cursor_match(k, i);
     k->pos = k->n;
     if (k->words == NULL) {
-        PGresult *r = PQexec(k->s->c, "MOVE FORWARD ALL IN todo_cur");
+        PGresult *r = exec_raw(k->s, "MOVE FORWARD ALL IN todo_cur");
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             failf(k->s, r, "cannot count tasks");
             PQclear(r);
