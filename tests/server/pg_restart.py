@@ -161,6 +161,21 @@ def run(port, pg_private, pgdir):
     print("%d tasks in the database, %d writes told OK" % (len(listed), len(oks) + 1))
     if len(listed) < len(oks) + 1:
         fails += 1
+    # PostgreSQL restarting while the server is idle: the next write finds
+    # the connection lost in the pipeline that carries its batch's BEGIN,
+    # where nothing was open yet, so it is served on a new connection,
+    # not answered ERR STORE (store-pg.c's pipe_send).
+    tid = r.split()[1]
+    c.sock.close()
+    subprocess.run([pg_private, "restart", pgdir], check=True)
+    c = Client(port)
+    c.connect()
+    r = c.cmd("EDIT %s edited after an idle restart" % tid)[0]
+    got = c.cmd("GET " + tid)
+    print("EDIT after an idle restart: %s; GET: %s" % (r, got[1] if len(got) > 1 else got))
+    if not r.startswith("OK ") or len(got) < 2 or \
+            not got[1].endswith('"edited after an idle restart"'):
+        fails += 1
     return 1 if fails else 0
 
 
