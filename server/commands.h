@@ -82,6 +82,9 @@ struct cmd_ctx {
      * name, a right AUTH PASSWORD (or any wrong AUTH) to the default list
      * "". NULL: always the default list. */
     char *list;
+    /* commands.c's own: list's length, measured once per command by
+     * commands_run and kept by what changes list (nothing to set). */
+    size_t list_len;
     /* in/out: the user the connection logged in as (AUTH USER), or ""; the
      * same kind of buffer as list, which differs from it only after USE of
      * a list shared with the user. NULL: no user. */
