@@ -298,19 +298,19 @@ static const char *const stmt_sql[ST__COUNT] = {
                          " WHERE is_called AND last_value = $2::bigint",
     /* An ADD in the default list, whose ids come from task_ids. */
     [ST_INSERT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind, u_b)"
-                  " VALUES($1, $2, 0, $3::int, $4, $5::bigint, $5::bigint, $6::bigint, 1, 0)"
+                  " VALUES($1, $2, 0, $3::int, $4, $5::bigint, $5::bigint, " SEQ_NOW ", 1, 0)"
                   " ON CONFLICT (id) DO NOTHING",
-    /* An ADD in a user's list $6: its next id from the list's row of
+    /* An ADD in a user's list $5: its next id from the list's row of
      * lists, taken and counted on in the statement that inserts (one
      * round trip; the row's lock orders two servers' ADDs to one list
      * until COMMIT, and a rollback puts the counter back with the task).
      * No row back: the id was taken (an IMPORT), and the next is tried. */
-    [ST_LIST_ADD] = "WITH n AS (INSERT INTO lists(name, next_id) VALUES($6, 2)"
+    [ST_LIST_ADD] = "WITH n AS (INSERT INTO lists(name, next_id) VALUES($5, 2)"
                     " ON CONFLICT (name) DO UPDATE SET next_id = lists.next_id + 1"
                     " RETURNING next_id - 1 AS id)"
                     " INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, u_kind,"
-                    " u_b, list) SELECT $6 || '/' || n.id, $1, 0, $2::int, $3, $4::bigint,"
-                    " $4::bigint, $5::bigint, 1, 0, $6 FROM n ON CONFLICT (id) DO NOTHING"
+                    " u_b, list) SELECT $5 || '/' || n.id, $1, 0, $2::int, $3, $4::bigint,"
+                    " $4::bigint, " SEQ_NOW ", 1, 0, $5 FROM n ON CONFLICT (id) DO NOTHING"
                     " RETURNING id",
     /* ADD in list $1 never hands out $2 once it is imported. */
     [ST_LIST_PASS] = "INSERT INTO lists(name, next_id) VALUES($1, $2::bigint + 1)"
@@ -1943,7 +1943,8 @@ static int ids_block(struct pg_store *s)
 
 /* ADD's new task, as both its statements take it: text, priority, due
  * date, time, change number. */
-static void add_params(struct params *p, const struct proto_request *req, int64_t now, int64_t seq)
+/* The statement numbers the task itself (SEQ_NOW: pg_add). */
+static void add_params(struct params *p, const struct proto_request *req, int64_t now)
 {
     p_str(p, req->text);
     p_int(p, req->pri);
@@ -1952,16 +1953,15 @@ static void add_params(struct params *p, const struct proto_request *req, int64_
     else
         p_null(p);
     p_int(p, now);
-    p_int(p, seq);
 }
 
 /* An ADD in a user's list (ST_LIST_ADD): its key in key, its id in id. */
-static int list_add(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq,
+static int list_add(struct pg_store *s, const struct proto_request *req, int64_t now,
                     char id[PROTO_MAX_ID + 1], struct store_key *key)
 {
     for (int tries = 0;; tries++) {
         struct params p = {.n = 0};
-        add_params(&p, req, now, seq);
+        add_params(&p, req, now);
         p_str(&p, scope_of(s));
         PGresult *r = run(s, ST_LIST_ADD, &p, "cannot add the task");
         if (r == NULL)
@@ -1985,14 +1985,14 @@ static int list_add(struct pg_store *s, const struct proto_request *req, int64_t
     }
 }
 
-static int add_do(struct pg_store *s, const struct proto_request *req, int64_t now, int64_t seq,
+static int add_do(struct pg_store *s, const struct proto_request *req, int64_t now,
                   char id[PROTO_MAX_ID + 1])
 {
     int rc;
     struct proto_str ids;
     struct store_key key;
     if (s->scope_len > 0) {
-        if ((rc = list_add(s, req, now, seq, id, &key)) != STORE_OK)
+        if ((rc = list_add(s, req, now, id, &key)) != STORE_OK)
             return rc;
         ids = (struct proto_str){key.buf, strlen(key.buf)};
     } else {
@@ -2003,7 +2003,7 @@ static int add_do(struct pg_store *s, const struct proto_request *req, int64_t n
             ids = (struct proto_str){id, strlen(id)};
             struct params p = {.n = 0};
             p_str(&p, ids);
-            add_params(&p, req, now, seq);
+            add_params(&p, req, now);
             long n = run_n(s, ST_INSERT, &p, "cannot add the task");
             if (n < 0)
                 return STORE_ERROR;
@@ -2294,15 +2294,20 @@ static int undo_keep_old(struct pg_store *s, struct proto_str id, struct proto_s
     return undo_kept(s);
 }
 
-/* Before EDIT, DONE or UNDONE of task id, whose statement takes its
- * number from the sequence's currval (SEQ_NOW) and keeps the before-image
- * itself (UNDO_SAVE_MINE_CTE): that a number is taken in the statement's
- * pipeline, unless the command took one already, and the count of
- * undo_kept. undo_seq then reads the number. */
-static int number_due(struct pg_store *s)
+/* Before a write whose statement takes its number from the sequence's
+ * currval (SEQ_NOW): that a number is taken in the statement's pipeline,
+ * unless the command took one already. undo_seq then reads it. */
+static void number_take(struct pg_store *s)
 {
     if (s->ver_next == 0)
         s->ver_due = 1;
+}
+
+/* number_take before EDIT, DONE or UNDONE, which keep the before-image in
+ * their own statement (UNDO_SAVE_MINE_CTE), and the count of undo_kept. */
+static int number_due(struct pg_store *s)
+{
+    number_take(s);
     return undo_kept(s);
 }
 
@@ -2348,11 +2353,9 @@ int pg_add(struct pg_store *s, const struct proto_request *req, int64_t now,
            char id[PROTO_MAX_ID + 1])
 {
     int64_t seq;
-    int rc = undo_seq(s, &seq);
-    if (rc != STORE_OK)
-        return rc;
-    rc = add_do(s, req, now, seq, id);
-    if (rc == STORE_OK) {
+    number_take(s);
+    int rc = add_do(s, req, now, id);
+    if (rc == STORE_OK && (rc = undo_seq(s, &seq)) == STORE_OK) {
         struct store_key k;
         struct proto_str ids = {id, strlen(id)};
         undo_push(s, seq, UNDO_ADD, ids);
