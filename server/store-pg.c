@@ -365,11 +365,11 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver, list FROM tasks"
                      " WHERE id = $1 AND u_kind IS NOT NULL" UNDO_OLD_UPSERT,
     [ST_UNDO_SAVE_DEL] =
-        UNDO_SAVE_CTE("$1", "$2") "INSERT INTO undo_old " UNDO_OLD_COLS
-                                  " SELECT id, $2::bigint, 5, 1,"
-                                  " text, done, pri, due, created, updated, tags, ver, list"
-                                  " FROM tasks"
-                                  " WHERE id = $1" UNDO_OLD_UPSERT,
+        UNDO_SAVE_MINE_CTE("$1", "$2") "INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, " SEQ_NOW
+                                       ", 5, 1,"
+                                       " text, done, pri, due, created, updated, tags, ver, list"
+                                       " FROM tasks"
+                                       " WHERE id = $1" UNDO_OLD_UPSERT,
     /* FOR UPDATE: another server's write of the task waits for this
      * UNDO, or this UNDO sees its change (READ COMMITTED reads the newest
      * committed row once the lock is had) and refuses. */
@@ -2438,27 +2438,54 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
     return STORE_OK;
 }
 
+/* DEL: the task's copy for UNDO (numbered with currval, and keeping the
+ * before-image of its newest change as EDIT does), its row and its tags,
+ * the three statements in one pipeline: when the task does not exist the
+ * copy finds no row and the other two change nothing. */
 int pg_del(struct pg_store *s, struct proto_str id)
 {
     int64_t seq;
     struct store_key k;
     struct proto_str key = key_of(s, id, &k);
-    int rc = undo_seq(s, &seq);
-    if (rc != STORE_OK || (rc = undo_keep_old(s, id, key, seq)) != STORE_OK)
+    int mine = undo_mine(s, id) != NULL;
+    int rc = number_due(s);
+    if (rc != STORE_OK)
         return rc;
-    struct params p = {.n = 0};
-    p_str(&p, key);
-    p_int(&p, seq);
-    long n = run_n(s, ST_UNDO_SAVE_DEL, &p, "cannot keep the task for UNDO");
-    if (n < 0)
+    touch(s, key);
+    struct params save = {.n = 0}, del = {.n = 0};
+    p_str(&save, key);
+    p_int(&save, mine);
+    p_str(&del, key);
+    char names[3][16];
+    snprintf(names[0], sizeof(names[0]), "s%d", (int)ST_UNDO_SAVE_DEL);
+    snprintf(names[1], sizeof(names[1]), "s%d", (int)ST_DEL);
+    snprintf(names[2], sizeof(names[2]), "s%d", (int)ST_DEL_TAGS);
+    struct pipe_stmt v[3] = {{.name = names[0], .p = &save},
+                             {.name = names[1], .p = &del},
+                             {.name = names[2], .p = &del}};
+    static const char *const what[3] = {"cannot keep the task for UNDO", "cannot delete the task",
+                                        "cannot delete the task's tags"};
+    if (pipe_send(s, v, 3) != STORE_OK)
         return STORE_ERROR;
+    long n = 0;
+    for (int i = 0; i < 3 && rc == STORE_OK; i++) {
+        ExecStatusType st = PQresultStatus(v[i].res);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            rc = failf(s, v[i].res, "%s", what[i]);
+        else if (i == 0)
+            n = atol(PQcmdTuples(v[i].res));
+    }
+    for (int i = 0; i < 3; i++)
+        PQclear(v[i].res);
+    if (rc != STORE_OK)
+        return rc;
     if (n == 0)
         return STORE_NOTFOUND;
+    if ((rc = undo_seq(s, &seq)) != STORE_OK)
+        return rc;
     undo_push(s, seq, UNDO_DEL, id);
-    rc = del_do(s, key);
-    if (rc == STORE_OK)
-        log_add(s, STORE_LOGGED_DEL, 0, key);
-    return rc;
+    log_add(s, STORE_LOGGED_DEL, 0, key);
+    return STORE_OK;
 }
 
 /* Gives task id (its key) the tags of list, a comma-separated string. */
