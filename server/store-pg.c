@@ -350,7 +350,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_TAGS] = "SELECT tag, count(*) FROM task_tags WHERE list = $1 GROUP BY tag ORDER BY tag",
     [ST_COUNT] = "SELECT count(*) FROM tasks WHERE list = $1",
     [ST_PUT] = "INSERT INTO tasks(id, text, done, pri, due, created, updated, ver, list)"
-               " VALUES($1, $2, 0, 0, NULL, $3::bigint, $3::bigint, $4::bigint, $5)"
+               " VALUES($1, $2, 0, 0, NULL, $3::bigint, $3::bigint, " SEQ_NOW ", $4)"
                " ON CONFLICT (id) DO UPDATE SET text = excluded.text, updated = excluded.updated,"
                " ver = excluded.ver, u_kind = NULL RETURNING xmax = 0",
     [ST_EXISTS] = "SELECT 1 FROM tasks WHERE id = $1",
@@ -2656,18 +2656,20 @@ int pg_put(struct pg_store *s, struct proto_str id, struct proto_str text, int64
     struct store_key k;
     struct proto_str key = key_of(s, id, &k);
     int rc = undo_keep(s, id, key);
-    if (rc != STORE_OK || (rc = undo_seq(s, &seq)) != STORE_OK)
+    if (rc != STORE_OK)
         return rc;
+    number_take(s); /* ST_PUT numbers itself (SEQ_NOW) */
     touch(s, key);
     struct params p = {.n = 0};
     p_str(&p, key);
     p_str(&p, text);
     p_int(&p, now);
-    p_int(&p, seq);
     p_str(&p, scope_of(s));
     PGresult *r = run(s, ST_PUT, &p, "cannot store the task");
-    if (r == NULL)
+    if (r == NULL || (rc = undo_seq(s, &seq)) != STORE_OK) {
+        PQclear(r);
         return STORE_ERROR;
+    }
     /* RETURNING xmax = 0: the row is new (an insert, not an update). */
     int made = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
