@@ -511,8 +511,9 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
 
         stat_pair(k, "cache_hits", st.cache_hits) | stat_pair(k, "cache_misses", st.cache_misses) |
         stat_pair(k, "cache_entries", cs.entries) | stat_pair(k, "cache_bytes", cs.bytes) |
-        stat_pair(k, "cache_max_bytes", cs.max_bytes) | str_pair(k, "store", engine) |
-        str_pair(k, "store_state", state) | result_pair(k, ver, vv);
+        stat_pair(k, "cache_max_bytes", cs.max_bytes) |
+        stat_pair(k, "reads_ahead", store_reads_ahead_served(x->store)) |
+        str_pair(k, "store", engine) | str_pair(k, "store_state", state) | result_pair(k, ver, vv);
     if (rc != 0) {
         result_drop(k);
         k->failed = 1;
@@ -1069,6 +1070,28 @@ static int reads_store(enum proto_cmd c)
     default:
         return 0;
     }
+}
+
+int commands_will_read(struct cmd_ctx *x, const struct proto_request *req, struct store_want *want)
+{
+    if (req->cmd != PROTO_CMD_GET && req->cmd != PROTO_CMD_LEGACY_GET)
+        return 0;
+    if ((x->cfg->auth.enabled || x->cfg->accounts) && !x->authed)
+        return 0; /* refused unread: a client that has not logged in costs no read */
+    x->list_len = x->list != NULL ? strlen(x->list) : 0;
+    struct result_sink *k = x->sink;
+    if (x->cache != NULL && !x->in_batch && k->encoding != 0 && k->ops->mark != NULL) {
+        char kb[CACHE_KEY_MAX], hit[CACHE_ENTRY_BYTES];
+        uint64_t stamp = 0;
+        uint32_t key = 0;
+        struct proto_str ck = cache_key(x, req->id, kb);
+        if (cache_get(x->cache, ck, k->encoding, &stamp, &key, hit) > 0 &&
+            store_unchanged_key(x->store, key, stamp))
+            return 0;
+    }
+    want->list = list_of(x);
+    want->id = req->id;
+    return 1;
 }
 
 void commands_run(struct cmd_ctx *x, const struct proto_request *req)

@@ -13,6 +13,8 @@
 #include "result.h"
 #include "todo/proto.h"
 
+struct store_want;
+
 struct batch;
 struct cache;
 /* A LIST reply up to this size is made at once on the worker's store; up
@@ -117,6 +119,14 @@ enum { CMD_AUTH_UNCHECKED = 0, CMD_AUTH_WRONG, CMD_AUTH_RIGHT };
  * the worker's batch, in a savepoint of its own where the store needs one,
  * and sets x->wrote; its reply must not be sent before the batch commits. */
 void commands_run(struct cmd_ctx *x, const struct proto_request *req);
+
+/* Whether req, were commands_run to run it in x now, would read a task
+ * from x->store that the GET cache cannot answer: a GET of a connection
+ * that may read, whose reply the cache does not hold or holds stale. Then
+ * *want names the task, for store_read_ahead (store.h), which the front
+ * end calls with a pass's wants before it runs them. Nothing is run,
+ * counted or answered; x->sink is only asked which encoding it makes. */
+int commands_will_read(struct cmd_ctx *x, const struct proto_request *req, struct store_want *want);
 
 /* Hands the error to x->sink (for requests that did not parse, which never
  * reach commands_run). */

@@ -125,6 +125,10 @@ int pg_engine_follow(struct pg_engine *e, store_follow_fn fn, void *arg, size_t 
                      uint64_t *start, char *err, size_t errcap);
 void pg_engine_unfollow(struct pg_engine *e);
 uint64_t pg_engine_log_mine(struct pg_engine *e);
+/* Reading ahead (store.h's store_read_ahead): PostgreSQL's only. */
+size_t pg_engine_reads_ahead(const struct pg_engine *e);
+void pg_read_ahead(struct pg_store *s, const struct store_want *v, size_t n);
+unsigned long long pg_reads_ahead_served(struct pg_store *s);
 /* 1 when path names a PostgreSQL database: a postgresql:// or postgres://
  * URI (libpq's), or "postgresql:" alone for the PG* environment. */
 int pg_is_uri(const char *path);

@@ -466,7 +466,11 @@ struct pg_store {
     PGconn *c;
     struct pg_engine *e;
     int role;
-    int reading;  /* a read transaction of ours is open */
+    int reading; /* a read transaction of ours is open */
+    /* Reads sent ahead of the pass's GETs (pg_read_ahead), made on first
+     * use; ra_live from sending them to pg_read_end. */
+    struct read_ahead *ra;
+    int ra_live;
     int pass_got; /* pg_get ran since pg_read_end */
     uint64_t read_stamp;
     int in_tx;   /* the writer: a batch's transaction is open */
@@ -548,8 +552,9 @@ struct pg_engine {
     struct proto_buf log_text; /* the captured tasks' texts and tags */
     int log_broken;            /* a row could not be kept (no memory): the batch must not commit */
     size_t log_keep;
-    _Atomic uint64_t log_mine; /* the last number our own commits took */
-    struct pg_follow *follow;  /* store_engine_follow's thread, or NULL */
+    _Atomic uint64_t log_mine;  /* the last number our own commits took */
+    struct pg_follow *follow;   /* store_engine_follow's thread, or NULL */
+    atomic_ullong ahead_served; /* GETs answered from reads sent ahead (ra_take) */
 };
 
 /* One row of the change log, as the writer keeps it until its COMMIT. Its
@@ -717,25 +722,16 @@ static void due_clear(struct pg_store *s)
     s->begin_due = s->sp_due = s->ver_due = 0;
 }
 
-/* Sends what is due and the n statements of v in one pipeline, and
- * reads every answer. STORE_ERROR, with s's error set, when something due
- * failed, or the pipeline itself (the statements of v then have no
- * result); a statement of v that failed has its own failed result, for
- * the caller to word. */
-static int pipe_once(struct pg_store *s, struct pipe_stmt *v, size_t n)
+/* Sends sent[0..ns) (what is due) and the n statements of v as one
+ * pipeline, ended by a Sync, without waiting for any answer; *got is how
+ * many were sent, whose answers pipe_finish must read. STORE_ERROR, with
+ * s's error set, when not all of it could be sent. */
+static int pipe_start(struct pg_store *s, const enum due *sent, size_t ns, struct pipe_stmt *v,
+                      size_t n, size_t *got)
 {
-    enum due sent[4];
-    size_t ns = 0, got = 0, total;
+    size_t total = ns + n;
     int rc = STORE_OK;
-    if (s->begin_due)
-        sent[ns++] = DUE_BEGIN;
-    if (s->sp_due && s->release_due)
-        sent[ns++] = DUE_RELEASE;
-    if (s->sp_due)
-        sent[ns++] = DUE_SAVEPOINT;
-    if (s->ver_due)
-        sent[ns++] = DUE_VER;
-    total = ns + n;
+    *got = 0;
     for (size_t i = 0; i < n; i++)
         v[i].res = NULL;
     if (PQenterPipelineMode(s->c) != 1)
@@ -756,10 +752,22 @@ static int pipe_once(struct pg_store *s, struct pipe_stmt *v, size_t n)
         if (ok != 1)
             rc = failf(s, NULL, "cannot send statements to PostgreSQL");
         else
-            got = i + 1; /* sent, so an answer is to be read */
+            *got = i + 1; /* sent, so an answer is to be read */
     }
     if (PQpipelineSync(s->c) != 1 && rc == STORE_OK)
         rc = failf(s, NULL, "cannot send statements to PostgreSQL");
+    return rc;
+}
+
+/* Reads the answers to the got statements pipe_start sent (and the
+ * Sync's), and leaves pipeline mode; rc is pipe_start's. Each of v gets
+ * its result; what was due is checked here. STORE_ERROR, with s's error
+ * set, when something due failed, or the pipeline itself (v then has no
+ * results); a statement of v that failed has its own failed result, for
+ * the caller to word. */
+static int pipe_finish(struct pg_store *s, const enum due *sent, size_t ns, struct pipe_stmt *v,
+                       size_t n, size_t got, int rc)
+{
     /* Each statement's answer is its result and then NULL; the Sync's is
      * PGRES_PIPELINE_SYNC. A lost connection answers NULL early. */
     int synced = 0;
@@ -818,8 +826,27 @@ static int pipe_once(struct pg_store *s, struct pipe_stmt *v, size_t n)
             PQclear(v[i].res);
             v[i].res = NULL;
         }
-        return rc;
     }
+    return rc;
+}
+
+/* Sends what is due and the n statements of v in one pipeline, and
+ * reads every answer (pipe_finish says what comes back). */
+static int pipe_once(struct pg_store *s, struct pipe_stmt *v, size_t n)
+{
+    enum due sent[4];
+    size_t ns = 0, got = 0;
+    if (s->begin_due)
+        sent[ns++] = DUE_BEGIN;
+    if (s->sp_due && s->release_due)
+        sent[ns++] = DUE_RELEASE;
+    if (s->sp_due)
+        sent[ns++] = DUE_SAVEPOINT;
+    if (s->ver_due)
+        sent[ns++] = DUE_VER;
+    int rc = pipe_start(s, sent, ns, v, n, &got);
+    if ((rc = pipe_finish(s, sent, ns, v, n, got, rc)) != STORE_OK)
+        return rc;
     if (s->sp_due) {
         s->sp_open = 1;
         s->release_due = 0;
@@ -856,11 +883,144 @@ static int due_flush(struct pg_store *s)
     return due_any(s) ? pipe_send(s, NULL, 0) : STORE_OK;
 }
 
+/* ---- reading ahead (store.h's store_read_ahead) ----
+ *
+ * A reader's GETs of one pass, when the worker names them before it runs
+ * them: their SELECTs go in one pipeline (no BEGIN: each statement of it
+ * reads in a snapshot of its own, taken after ra->stamp was), whose
+ * answers are read when the first of them is asked for, so that N GETs
+ * cost one round trip where they cost N, and the SELECTs run in
+ * PostgreSQL while the worker answers the pass's other requests. The
+ * connection is in pipeline mode from pg_read_ahead to ra_collect, and
+ * every other statement on it collects first (run, exec_raw, exec_params,
+ * exec_sql). */
+
+/* The most reads sent ahead at once (store_engine_reads_ahead). */
+#define READ_AHEAD_MAX 64
+
+struct read_ahead {
+    struct pipe_stmt st[READ_AHEAD_MAX];
+    struct params p[READ_AHEAD_MAX];
+    struct {
+        char buf[STORE_KEY_MAX + 1];
+        size_t len;
+        int taken;
+    } key[READ_AHEAD_MAX];
+    size_t n, got;
+    int sent;       /* answers still to be read (ra_collect) */
+    int rc;         /* pipe_start's */
+    uint64_t stamp; /* the engine's commits before they were sent */
+    char get_name[16];
+};
+
+/* Reads the answers of the reads sent ahead, if they are still to read. */
+static void ra_collect(struct pg_store *s)
+{
+    struct read_ahead *a = s->ra;
+    if (a == NULL || !a->sent)
+        return;
+    a->sent = 0;
+    if (pipe_finish(s, NULL, 0, a->st, a->n, a->got, a->rc) != STORE_OK)
+        log_debug("PostgreSQL: reads sent ahead: %s", s->err);
+}
+
+/* Drops the reads sent ahead (the pass is over, or the connection is
+ * being made again), answered or not. */
+static void ra_drop(struct pg_store *s)
+{
+    struct read_ahead *a = s->ra;
+    s->ra_live = 0;
+    if (a == NULL)
+        return;
+    if (a->sent && PQstatus(s->c) == CONNECTION_OK)
+        ra_collect(s);
+    a->sent = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        PQclear(a->st[i].res);
+        a->st[i].res = NULL;
+    }
+    a->n = 0;
+}
+
+size_t pg_engine_reads_ahead(const struct pg_engine *e)
+{
+    (void)e;
+    return READ_AHEAD_MAX;
+}
+
+void pg_read_ahead(struct pg_store *s, const struct store_want *v, size_t n)
+{
+    if (s->role == ROLE_WRITER || s->reading || s->in_tx || s->ra_live || n < 2)
+        return; /* one read gains nothing: it is one round trip either way */
+    if (s->ra == NULL && (s->ra = calloc(1, sizeof(*s->ra))) == NULL)
+        return;
+    if (ensure(s) != STORE_OK)
+        return;
+    struct read_ahead *a = s->ra;
+    size_t m = 0;
+    snprintf(a->get_name, sizeof(a->get_name), "s%d", (int)ST_GET);
+    for (size_t i = 0; i < n && m < READ_AHEAD_MAX; i++) {
+        struct store_key k;
+        if (v[i].list.len > STORE_MAX_LIST || v[i].id.len > PROTO_MAX_ID)
+            continue;
+        struct proto_str key = store_key_of(v[i].list.ptr, v[i].list.len, v[i].id, &k);
+        memcpy(a->key[m].buf, key.ptr, key.len);
+        a->key[m].len = key.len;
+        a->key[m].taken = 0;
+        a->p[m].n = 0;
+        p_text(&a->p[m], a->key[m].buf, key.len);
+        a->st[m] = (struct pipe_stmt){.name = a->get_name, .p = &a->p[m]};
+        m++;
+    }
+    if (m < 2)
+        return;
+    /* Taken before the snapshots are: a reply cached from them is then
+     * stamped no later than what it shows (store_read_stamp). */
+    a->stamp = atomic_load(&s->e->commits);
+    a->n = m;
+    a->rc = pipe_start(s, NULL, 0, a->st, m, &a->got);
+    a->sent = 1;
+    s->ra_live = 1;
+    if (a->rc != STORE_OK)
+        ra_collect(s); /* out of pipeline mode again; the GETs read on their own */
+}
+
+unsigned long long pg_reads_ahead_served(struct pg_store *s)
+{
+    return atomic_load_explicit(&s->e->ahead_served, memory_order_relaxed);
+}
+
+/* The answer sent ahead for key, or NULL when there is none (the caller
+ * then reads it itself); taken, so that a second GET of it reads again. */
+static PGresult *ra_take(struct pg_store *s, struct proto_str key)
+{
+    struct read_ahead *a = s->ra;
+    if (!s->ra_live || a == NULL)
+        return NULL;
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->key[i].taken || a->key[i].len != key.len ||
+            memcmp(a->key[i].buf, key.ptr, key.len) != 0)
+            continue;
+        a->key[i].taken = 1;
+        ra_collect(s);
+        PGresult *r = a->st[i].res;
+        a->st[i].res = NULL;
+        if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK) {
+            atomic_fetch_add_explicit(&s->e->ahead_served, 1, memory_order_relaxed);
+            return r;
+        }
+        PQclear(r);
+        return NULL;
+    }
+    return NULL;
+}
+
 /* Runs prepared statement id: its result (the caller PQclears it), or
  * NULL with s's error set. */
 static PGresult *run(struct pg_store *s, enum stmt_id id, const struct params *p, const char *what)
 {
     char name[16];
+    ra_collect(s);
     snprintf(name, sizeof(name), "s%d", (int)id);
     PGresult *r;
     if (due_any(s)) {
@@ -894,6 +1054,7 @@ static long run_n(struct pg_store *s, enum stmt_id id, const struct params *p, c
 /* PQexec, after what is due (NULL, with s's error set, when that failed). */
 static PGresult *exec_raw(struct pg_store *s, const char *sql)
 {
+    ra_collect(s);
     if (due_flush(s) != STORE_OK)
         return NULL;
     return PQexec(s->c, sql);
@@ -902,6 +1063,7 @@ static PGresult *exec_raw(struct pg_store *s, const char *sql)
 /* PQexecParams, after what is due. */
 static PGresult *exec_params(struct pg_store *s, const char *sql, const struct params *p)
 {
+    ra_collect(s);
     if (due_flush(s) != STORE_OK)
         return NULL;
     return PQexecParams(s->c, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
@@ -910,6 +1072,7 @@ static PGresult *exec_params(struct pg_store *s, const char *sql, const struct p
 /* Runs SQL text that returns no rows. */
 static int exec_sql(struct pg_store *s, const char *sql, const char *what)
 {
+    ra_collect(s);
     if (due_flush(s) != STORE_OK)
         return STORE_ERROR;
     PGresult *r = PQexec(s->c, sql);
@@ -952,6 +1115,7 @@ static int ensure(struct pg_store *s)
 {
     if (PQstatus(s->c) == CONNECTION_OK && !s->pipe_broken)
         return STORE_OK;
+    ra_drop(s);
     s->reading = 0;
     s->in_tx = 0;
     s->sp_open = 0;
@@ -1149,6 +1313,8 @@ static void conn_close(struct pg_store *s)
     }
     if (s->counted)
         atomic_fetch_sub(&s->e->conns, 1);
+    ra_drop(s);
+    free(s->ra);
     PQfinish(s->c);
     free(s);
 }
@@ -1310,6 +1476,7 @@ static int read_open(struct pg_store *s)
 
 void pg_read_end(struct pg_store *s)
 {
+    ra_drop(s);
     s->pass_got = 0;
     if (!s->reading)
         return;
@@ -1359,6 +1526,8 @@ void pg_scope(struct pg_store *s, struct proto_str list)
 
 uint64_t pg_read_stamp(struct pg_store *s)
 {
+    if (s->ra_live)
+        return s->ra->stamp; /* the snapshots of the reads sent ahead are later */
     if (!s->reading && !s->pass_got && !s->in_tx)
         return atomic_load(&s->e->commits);
     read_open(s);
@@ -2120,6 +2289,14 @@ static int import_do(struct pg_store *s, const struct proto_request *req, struct
  * the pass's snapshot. */
 static int get_key(struct pg_store *s, struct proto_str key, store_task_fn fn, void *arg)
 {
+    PGresult *r = ra_take(s, key);
+    if (r != NULL) {
+        if (read_fault(s)) {
+            PQclear(r);
+            return STORE_ERROR;
+        }
+        goto answer;
+    }
     if (s->pass_got || s->role == ROLE_WRITER) {
         if (read_open(s) != STORE_OK)
             return STORE_ERROR;
@@ -2131,11 +2308,12 @@ static int get_key(struct pg_store *s, struct proto_str key, store_task_fn fn, v
         return STORE_ERROR;
     struct params p = {.n = 0};
     p_str(&p, key);
-    PGresult *r = run(s, ST_GET, &p, "cannot read tasks");
+    r = run(s, ST_GET, &p, "cannot read tasks");
     if (r == NULL && retry_lost(s))
         r = run(s, ST_GET, &p, "cannot read tasks");
     if (r == NULL)
         return STORE_ERROR;
+answer:;
     int rc = STORE_NOTFOUND;
     if (PQntuples(r) > 0)
         rc = emit_task(r, 0, key_strip(s), fn, arg) ? STORE_STOPPED : STORE_OK;

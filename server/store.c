@@ -363,6 +363,35 @@ void store_engine_unfollow(struct store_engine *e)
     (void)e;
 }
 
+size_t store_engine_reads_ahead(const struct store_engine *e)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (e != NULL && is_pg(e))
+        return pg_engine_reads_ahead(PG_E(e));
+#endif
+    (void)e;
+    return 0;
+}
+
+void store_read_ahead(struct store *s, const struct store_want *v, size_t n)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (is_pg(s))
+        pg_read_ahead(PG_S(s), v, n);
+#endif
+    (void)s, (void)v, (void)n;
+}
+
+unsigned long long store_reads_ahead_served(struct store *s)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (is_pg(s))
+        return pg_reads_ahead_served(PG_S(s));
+#endif
+    (void)s;
+    return 0;
+}
+
 uint64_t store_engine_log_mine(struct store_engine *e)
 {
 #ifdef TODO_WITH_POSTGRES

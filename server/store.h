@@ -294,6 +294,34 @@ int store_undo(struct store *s, struct store_undone *out, store_undone_fn each, 
  * its uncommitted writes). */
 
 int store_get(struct store *s, struct proto_str id, store_task_fn fn, void *arg);
+
+/*
+ * Reading ahead, for an engine whose reads are round trips to another
+ * server (PostgreSQL): a pass that is about to run several GETs on a
+ * store says which tasks it will read, and the engine sends all of those
+ * reads at once, so that they cost one round trip instead of one each.
+ * SQLite, whose reads are calls into the process, takes none
+ * (store_engine_reads_ahead() is 0).
+ *
+ * store_read_ahead(s, v, n) names the tasks (id in list, as store_scope
+ * and store_get would name them) in the order the pass will likely read
+ * them, outside a write transaction and before the pass's first read. It
+ * is a hint and nothing more: a store_get of a task named there is
+ * answered from that read (in its own snapshot, taken after the call),
+ * any other store call is answered as without it, and what nobody asked
+ * for is dropped at store_read_end(). store_read_stamp() answers a stamp
+ * taken before the reads were sent until then, so that a reply cached
+ * from them is never stamped later than the snapshot it was read in. At
+ * most store_engine_reads_ahead() of v are taken.
+ */
+struct store_want {
+    struct proto_str list, id;
+};
+size_t store_engine_reads_ahead(const struct store_engine *e);
+void store_read_ahead(struct store *s, const struct store_want *v, size_t n);
+/* How many GETs on s's engine were answered from reads sent ahead, since
+ * it was opened (STATS's reads_ahead). */
+unsigned long long store_reads_ahead_served(struct store *s);
 /* LIST: req's filter, tags (all must match) and words (each must be in the
  * text as a word, see proto_text_has_words), ordered by creation. */
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg);

@@ -163,6 +163,9 @@ static struct {
      * (store_engine_streams); else LIST is made at once, as it fits in
      * SERVER_OUTPUT_MAX. */
     int streams;
+    /* How many of a pass's GETs the store reads ahead at once
+     * (store_engine_reads_ahead; 0 for SQLite), at most WANTS_MAX. */
+    size_t reads_ahead;
     /* The ring of committed changes that WATCH sends (watch.h). */
     struct watch_ring *ring;
     /* With a password: the HTTP session cookie's value (POST /api/login),
@@ -1820,6 +1823,85 @@ static void line_clock(struct conn *c)
         atomic_store_explicit(&c->line_since, since, memory_order_relaxed);
 }
 
+/*
+ * Reading ahead (store_read_ahead, store.h): on a store whose reads are
+ * round trips (PostgreSQL), the pass's GETs that the cache will not answer
+ * are named to the store before any request runs, so that their reads go
+ * to the database together and cost one round trip, not one each. Each
+ * queued line protocol connection's whole lines are split as its reader
+ * will split them (a copy of it), and each GET among them is parsed and
+ * asked about (commands_will_read). Only a hint: lines that will not run
+ * in this pass (after a QUIT, past backpressure), a list changed by USE,
+ * or a GET that will read on the writer just leave a read unused.
+ */
+#define WANTS_MAX 64
+static _Thread_local struct store_want wants[WANTS_MAX];
+static _Thread_local char want_ids[WANTS_MAX][PROTO_MAX_ID];
+
+/* Whether line starts with the verb GET (any case) or the tutorial's
+ * GET/, so that every other line costs no parse here. */
+static int looks_get(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (len - i < 4)
+        return 0;
+    const char *v = line + i;
+    return (v[0] | 0x20) == 'g' && (v[1] | 0x20) == 'e' && (v[2] | 0x20) == 't' &&
+           (v[3] == ' ' || v[3] == '\t' || v[3] == '/');
+}
+
+static void read_ahead(void)
+{
+    size_t n = 0;
+    if (pool.reads_ahead == 0)
+        return;
+    for (size_t i = 0; i < nruns && n < pool.reads_ahead; i++) {
+        struct run *r = &runs[i];
+        struct conn *c = r->c;
+        if (c->closing || c->http != NULL || c->paused || c->held || c->quit || c->stream != NULL)
+            continue;
+        const char *buf = r->in_arena ? arena + r->off : c->in;
+        size_t len = r->in_arena ? r->len : c->in_len, off = 0;
+        struct proto_reader rd = c->reader; /* a copy: c's own splits these lines when they run */
+        struct line_sink sink;
+        struct cmd_ctx x = {
+            .sink = &sink.base,
+            .store = self->store,
+            .cache = self->cache,
+            .cfg = pool.cfg,
+            .authed = c->authed,
+            .list = c->list,
+            .user = c->user,
+        };
+        while (n < pool.reads_ahead && off < len) {
+            const char *line;
+            size_t line_len, used;
+            struct proto_request req;
+            char err[128];
+            enum proto_status st =
+                proto_reader_next(&rd, buf + off, len - off, &line, &line_len, &used);
+            off += used;
+            if (st == PROTO_NEED_MORE)
+                break;
+            if (st != PROTO_COMPLETE || !looks_get(line, line_len))
+                continue;
+            if (proto_request_parse_dated(line, line_len, pscratch, pscratch_cap, local_today(),
+                                          &req, err, sizeof(err)) != PROTO_E_NONE)
+                continue;
+            line_sink_init(&sink, &c->out, &spare, NULL, req.cmd == PROTO_CMD_LEGACY_GET);
+            if (!commands_will_read(&x, &req, &wants[n]) || wants[n].id.len > PROTO_MAX_ID)
+                continue;
+            memcpy(want_ids[n], wants[n].id.ptr, wants[n].id.len);
+            wants[n].id.ptr = want_ids[n];
+            n++;
+        }
+    }
+    if (n >= 2)
+        store_read_ahead(self->store, wants, n);
+}
+
 /* Runs the queued requests. No recv() happens in here, so the write turn
  * that the first write of the pass takes is held only for the requests
  * themselves and the commit, never across socket reads. */
@@ -1827,6 +1909,7 @@ static void settle(struct conn *c);
 
 static void run_queued(void)
 {
+    read_ahead();
     for (size_t i = 0; i < nruns; i++) {
         struct run *r = &runs[i];
         struct conn *c = r->c;
@@ -2433,6 +2516,9 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
     pool.n = cfg->threads;
     pool.oneshot = pool.n > 1 ? EPOLLONESHOT : 0;
     pool.streams = store_engine_streams(engine);
+    pool.reads_ahead = store_engine_reads_ahead(engine);
+    if (pool.reads_ahead > WANTS_MAX)
+        pool.reads_ahead = WANTS_MAX;
     streams_init(engine);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
     struct timespec wall;

@@ -490,6 +490,7 @@ static void stats(void **state)
                                        "cache_entries",
                                        "cache_bytes",
                                        "cache_max_bytes",
+                                       "reads_ahead",
                                        "store",
                                        "store_state",
                                        "version"};
