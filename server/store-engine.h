@@ -129,6 +129,11 @@ uint64_t pg_engine_log_mine(struct pg_engine *e);
 size_t pg_engine_reads_ahead(const struct pg_engine *e);
 void pg_read_ahead(struct pg_store *s, const struct store_want *v, size_t n);
 unsigned long long pg_reads_ahead_served(struct pg_store *s);
+/* Writing ahead (store.h's store_write_ahead_add/_send). */
+size_t pg_engine_writes_ahead(const struct pg_engine *e);
+int pg_write_ahead_add(struct pg_store *w, struct proto_str list, const struct proto_request *req);
+void pg_write_ahead_send(struct pg_store *w, int64_t now);
+unsigned long long pg_writes_ahead_served(struct pg_store *s);
 /* 1 when path names a PostgreSQL database: a postgresql:// or postgres://
  * URI (libpq's), or "postgresql:" alone for the PG* environment. */
 int pg_is_uri(const char *path);

@@ -471,6 +471,12 @@ struct pg_store {
      * use; ra_live from sending them to pg_read_end. */
     struct read_ahead *ra;
     int ra_live;
+    /* The writer: the batch's first writes sent ahead (pg_write_ahead_*),
+     * made on first use; wa_live while some of them are still to be
+     * served, wa_serving while the command of entry wa_cur runs. */
+    struct write_ahead *wa;
+    int wa_live, wa_serving;
+    size_t wa_cur;
     int pass_got; /* pg_get ran since pg_read_end */
     uint64_t read_stamp;
     int in_tx;   /* the writer: a batch's transaction is open */
@@ -555,6 +561,7 @@ struct pg_engine {
     _Atomic uint64_t log_mine;  /* the last number our own commits took */
     struct pg_follow *follow;   /* store_engine_follow's thread, or NULL */
     atomic_ullong ahead_served; /* GETs answered from reads sent ahead (ra_take) */
+    atomic_ullong ahead_writes; /* writes answered from writes sent ahead (wa_serve) */
 };
 
 /* One row of the change log, as the writer keeps it until its COMMIT. Its
@@ -859,8 +866,12 @@ static int pipe_once(struct pg_store *s, struct pipe_stmt *v, size_t n)
  * connection turned out lost (PostgreSQL restarted since the last
  * batch): nothing was open on it, so the batch can start again on a new
  * one, and the first write after a restart is served, not refused. */
+static int settle(struct pg_store *s);
+
 static int pipe_send(struct pg_store *s, struct pipe_stmt *v, size_t n)
 {
+    if (settle(s) != STORE_OK)
+        return STORE_ERROR;
     int began = s->begin_due;
     int rc = pipe_once(s, v, n);
     if (rc == STORE_OK || !began || PQstatus(s->c) != CONNECTION_BAD)
@@ -882,6 +893,27 @@ static int due_flush(struct pg_store *s)
 {
     return due_any(s) ? pipe_send(s, NULL, 0) : STORE_OK;
 }
+
+/* ---- faults, for the tests (store.h's store_fault_set) ---- */
+
+#ifdef TODO_FAULT_INJECTION
+static int fault(struct pg_store *s, enum store_fault f, const char *what)
+{
+    if (atomic_load_explicit(&s->e->fault, memory_order_relaxed) != (int)f)
+        return 0;
+    snprintf(s->err, sizeof(s->err), "%s: injected fault", what);
+    return 1;
+}
+
+void pg_fault_set(struct pg_engine *e, enum store_fault f)
+{
+    atomic_store(&e->fault, (int)f);
+}
+#else
+/* s is used, so that a function whose only use of it is a fault (read_fault)
+ * builds without TODO_FAULT_INJECTION (-DTODO_BUILD_TESTS=OFF). */
+#define fault(s, f, what) ((void)(s), 0)
+#endif
 
 /* ---- reading ahead (store.h's store_read_ahead) ----
  *
@@ -1015,12 +1047,349 @@ static PGresult *ra_take(struct pg_store *s, struct proto_str key)
     return NULL;
 }
 
+/* ---- writing ahead (store.h's store_write_ahead) ----
+ *
+ * The writer's side of the same idea: the batch's first writes, when the
+ * worker names them before it runs them (EDITs without tags, DONE and
+ * UNDONE, of different tasks, the first statements of the batch), go to
+ * PostgreSQL in one pipeline with the batch's BEGIN: for each, a
+ * savepoint of its own (w0, w1, ..., left open, so that any of them can
+ * still be taken back with all that came after it), the number of its
+ * change and its UPDATE. Then each command, as it runs, is answered from
+ * its entry (pg_cmd_begin finds it): OK or NOTFOUND, its number for
+ * UNDO, its row in the change log. N such writes cost one round trip
+ * where they cost N.
+ *
+ * What was sent but is not served in its turn (its client went, a
+ * command came that the worker did not foresee) is taken back before
+ * anything else runs on the writer (settle: ROLLBACK TO the first
+ * unserved entry's savepoint), and those commands, if they come, run the
+ * ordinary way; so does an entry that failed in PostgreSQL, and every
+ * one after it (wa_collect). A write sent ahead is thus never committed
+ * unless its command ran and was answered from it. */
+
+/* The most writes sent ahead at once (store_engine_writes_ahead): each
+ * holds a savepoint open until the COMMIT. */
+#define WRITE_AHEAD_MAX 32
+
+struct wa_ent {
+    enum proto_cmd cmd;
+    char key[STORE_KEY_MAX + 1];
+    size_t key_len;
+    int has_text, pri, due_op, mine;
+    char due[PROTO_DATE_LEN];
+    size_t text_off, text_len; /* in write_ahead.text */
+    int changed;               /* its UPDATE found the task */
+    int64_t ver;               /* the number of its change */
+};
+
+struct write_ahead {
+    struct wa_ent e[WRITE_AHEAD_MAX];
+    struct proto_buf text;
+    struct params p[WRITE_AHEAD_MAX];
+    char sp_sql[WRITE_AHEAD_MAX][24];
+    struct pipe_stmt st[3 * WRITE_AHEAD_MAX];
+    char edit_name[16], done_name[16];
+    size_t n;    /* entries named */
+    size_t ok;   /* once answered: entries [0, ok) ran and stand */
+    size_t next; /* the first entry not yet served */
+    size_t got;
+    int sent; /* answers still to be read (wa_collect) */
+    int rc;   /* pipe_start's */
+};
+
+static const enum due wa_due[] = {DUE_BEGIN};
+
+/* Forgets the writes sent ahead without a statement: the transaction is
+ * being rolled back, or the connection made again. */
+static void wa_forget(struct pg_store *w)
+{
+    w->wa_live = 0;
+    w->wa_serving = 0;
+    if (w->wa == NULL)
+        return;
+    w->wa->sent = 0;
+    w->wa->n = w->wa->ok = w->wa->next = 0;
+    for (size_t i = 0; i < 3 * WRITE_AHEAD_MAX; i++) {
+        PQclear(w->wa->st[i].res);
+        w->wa->st[i].res = NULL;
+    }
+}
+
+/* Runs sql (savepoint statements) on w, once the pipeline is over. */
+static int wa_exec(struct pg_store *w, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(w->c, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? STORE_OK : failf(w, r, "%s", what);
+    PQclear(r);
+    return rc;
+}
+
+/* Reads the answers of the writes sent ahead. Those before the first that
+ * failed (if any) stand; that one and the rest are taken back (PostgreSQL
+ * skipped the rest anyway), to run the ordinary way when they come. */
+static void wa_collect(struct pg_store *w)
+{
+    struct write_ahead *a = w->wa;
+    if (a == NULL || !a->sent)
+        return;
+    a->sent = 0;
+    size_t nst = 3 * a->n, k;
+    if (pipe_finish(w, wa_due, 1, a->st, nst, a->got, a->rc) != STORE_OK) {
+        /* The BEGIN or the pipeline failed: nothing of it stands. */
+        log_debug("PostgreSQL: writes sent ahead: %s", w->err);
+        if (PQstatus(w->c) == CONNECTION_OK && PQtransactionStatus(w->c) != PQTRANS_IDLE)
+            (void)wa_exec(w, "ROLLBACK", "cannot roll back");
+        w->begin_due = 1; /* the batch begins again with its next statement */
+        a->ok = 0;
+        w->wa_live = 0;
+        return;
+    }
+    w->begin_due = 0;
+    for (k = 0; k < a->n; k++) {
+        const PGresult *sp = a->st[3 * k].res, *ver = a->st[3 * k + 1].res,
+                       *up = a->st[3 * k + 2].res;
+        if (PQresultStatus(sp) != PGRES_COMMAND_OK || PQresultStatus(ver) != PGRES_TUPLES_OK ||
+            PQntuples(ver) != 1 || PQresultStatus(up) != PGRES_COMMAND_OK)
+            break;
+        a->e[k].ver = col_int(ver, 0, 0);
+        a->e[k].changed = atol(PQcmdTuples((PGresult *)up)) > 0;
+    }
+    a->ok = k;
+    if (k < a->n) {
+        char sql[128];
+        log_debug("PostgreSQL: a write sent ahead failed: %s",
+                  PQresultErrorMessage(a->st[3 * k + 2].res));
+        if (PQresultStatus(a->st[3 * k].res) == PGRES_COMMAND_OK) {
+            snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT w%zu; RELEASE SAVEPOINT w%zu", k, k);
+        } else if (k > 0) {
+            a->ok = --k; /* its savepoint was not made: back to the one before */
+            snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT w%zu; RELEASE SAVEPOINT w%zu", k, k);
+        } else {
+            snprintf(sql, sizeof(sql), "ROLLBACK");
+            w->begin_due = 1;
+        }
+        /* When even this fails, the transaction stays in error, and
+         * pg_write_ok says so to the batch. */
+        if (wa_exec(w, sql, "cannot take back the writes sent ahead") != STORE_OK)
+            log_warn("%s", w->err);
+    }
+    for (size_t i = 0; i < nst; i++) {
+        PQclear(a->st[i].res);
+        a->st[i].res = NULL;
+    }
+    if (a->ok == 0)
+        w->wa_live = 0;
+}
+
+/* Takes back the writes sent ahead that were not served (their commands
+ * did not come in their turn), before anything else runs on w. */
+static int wa_abandon(struct pg_store *w)
+{
+    struct write_ahead *a = w->wa;
+    w->wa_live = 0;
+    if (a->next >= a->ok)
+        return STORE_OK;
+    char sql[128];
+    snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT w%zu; RELEASE SAVEPOINT w%zu", a->next,
+             a->next);
+    a->ok = a->next;
+    return wa_exec(w, sql, "cannot take back the writes sent ahead");
+}
+
+/* Before any other statement on s: the reads sent ahead are read, and so
+ * are the writes, whose unserved rest is taken back unless the command
+ * of one of them is running. */
+static int settle(struct pg_store *s)
+{
+    ra_collect(s);
+    if (s->wa == NULL)
+        return STORE_OK;
+    wa_collect(s);
+    if (s->wa_live && !s->wa_serving)
+        return wa_abandon(s);
+    return STORE_OK;
+}
+
+unsigned long long pg_writes_ahead_served(struct pg_store *s)
+{
+    return atomic_load_explicit(&s->e->ahead_writes, memory_order_relaxed);
+}
+
+size_t pg_engine_writes_ahead(const struct pg_engine *e)
+{
+    (void)e;
+    return WRITE_AHEAD_MAX;
+}
+
+static struct undo_stack *undo_of(struct pg_store *s);
+static const struct undo_ent *undo_mine(struct pg_store *s, struct proto_str id);
+
+int pg_write_ahead_add(struct pg_store *w, struct proto_str list, const struct proto_request *req)
+{
+    if (w->role != ROLE_WRITER || !w->in_tx || !w->begin_due || w->wa_live)
+        return STORE_ERROR; /* only the first statements of a batch */
+    int edit = req->cmd == PROTO_CMD_EDIT && req->ntags == 0 && req->nuntags == 0;
+    if (!edit && req->cmd != PROTO_CMD_DONE && req->cmd != PROTO_CMD_UNDONE)
+        return STORE_ERROR;
+    if (list.len > STORE_MAX_LIST || req->id.len > PROTO_MAX_ID)
+        return STORE_ERROR;
+    if (w->wa == NULL) {
+        if ((w->wa = calloc(1, sizeof(*w->wa))) == NULL)
+            return STORE_ERROR;
+        proto_buf_init(&w->wa->text, 0);
+    }
+    struct write_ahead *a = w->wa;
+    if (a->n == WRITE_AHEAD_MAX)
+        return STORE_ERROR;
+    struct store_key k;
+    struct proto_str key = store_key_of(list.ptr, list.len, req->id, &k);
+    for (size_t i = 0; i < a->n; i++)
+        if (a->e[i].key_len == key.len && memcmp(a->e[i].key, key.ptr, key.len) == 0)
+            return STORE_ERROR; /* a task twice: the second reads what the first left */
+    struct wa_ent *e = &a->e[a->n];
+    memset(e, 0, sizeof(*e));
+    e->cmd = req->cmd;
+    memcpy(e->key, key.ptr, key.len);
+    e->key_len = key.len;
+    if (edit) {
+        e->has_text = req->has_text;
+        e->pri = req->pri;
+        e->due_op = req->due_op;
+        if (req->due_op == 1)
+            memcpy(e->due, req->due, PROTO_DATE_LEN);
+        e->text_off = a->text.len;
+        e->text_len = req->has_text ? req->text.len : 0;
+        if (e->text_len > 0 && proto_buf_append(&a->text, req->text.ptr, e->text_len) != 0)
+            return STORE_ERROR;
+    }
+    /* Whether this server's history of the list holds the task (the
+     * statement keeps its before-image then), in the entry's list. */
+    char scope[STORE_MAX_LIST + 1];
+    size_t scope_len = w->scope_len;
+    memcpy(scope, w->scope, scope_len + 1);
+    w->scope_len = store_scope_copy(w->scope, list);
+    e->mine = undo_mine(w, req->id) != NULL;
+    memcpy(w->scope, scope, scope_len + 1);
+    w->scope_len = scope_len;
+    a->n++;
+    return STORE_OK;
+}
+
+void pg_write_ahead_send(struct pg_store *w, int64_t now)
+{
+    struct write_ahead *a = w->wa;
+    if (a == NULL || a->n == 0)
+        return;
+    if (!w->in_tx || !w->begin_due || w->wa_live) {
+        a->n = 0;
+        return;
+    }
+    snprintf(a->edit_name, sizeof(a->edit_name), "s%d", (int)ST_EDIT);
+    snprintf(a->done_name, sizeof(a->done_name), "s%d", (int)ST_SET_DONE);
+    for (size_t k = 0; k < a->n; k++) {
+        const struct wa_ent *e = &a->e[k];
+        struct params *p = &a->p[k];
+        struct proto_str key = {e->key, e->key_len};
+        p->n = 0;
+        if (e->cmd == PROTO_CMD_EDIT) {
+            p_int(p, e->has_text);
+            if (e->has_text)
+                p_text(p, a->text.data + e->text_off, e->text_len);
+            else
+                p_null(p);
+            p_int(p, e->pri);
+            p_int(p, e->due_op);
+            if (e->due_op == 1)
+                p_text(p, e->due, PROTO_DATE_LEN);
+            else
+                p_null(p);
+            p_int(p, now);
+            p_str(p, key);
+            p_int(p, e->mine);
+        } else {
+            int done = e->cmd == PROTO_CMD_DONE;
+            p_int(p, done);
+            p_int(p, now);
+            p_str(p, key);
+            p_int(p, done ? UNDO_DONE : UNDO_UNDONE);
+            p_int(p, e->mine);
+        }
+        snprintf(a->sp_sql[k], sizeof(a->sp_sql[k]), "SAVEPOINT w%zu", k);
+        a->st[3 * k] = (struct pipe_stmt){.sql = a->sp_sql[k]};
+        a->st[3 * k + 1] = (struct pipe_stmt){.sql = due_sql[DUE_VER]};
+        a->st[3 * k + 2] = (struct pipe_stmt){
+            .name = e->cmd == PROTO_CMD_EDIT ? a->edit_name : a->done_name, .p = p};
+        if (k == 1 && fault(w, STORE_FAULT_AHEAD, "a write sent ahead fails"))
+            a->st[3 * k + 2] = (struct pipe_stmt){.sql = "SELECT 1 / 0"};
+    }
+    a->ok = a->next = 0;
+    a->rc = pipe_start(w, wa_due, 1, a->st, 3 * a->n, &a->got);
+    a->sent = 1;
+    w->wa_live = 1;
+    if (a->rc != STORE_OK)
+        wa_collect(w);
+}
+
+/* Whether req, whose command begins on w, is the next write sent ahead:
+ * then it is served from it (wa_serving). */
+static int wa_serve(struct pg_store *w, const struct proto_request *req)
+{
+    struct write_ahead *a = w->wa;
+    wa_collect(w);
+    if (!w->wa_live || a->next >= a->ok)
+        return 0;
+    const struct wa_ent *e = &a->e[a->next];
+    struct store_key k;
+    struct proto_str key = store_key_of(w->scope, w->scope_len, req->id, &k);
+    if (req->cmd != e->cmd || key.len != e->key_len || memcmp(key.ptr, e->key, key.len) != 0)
+        return 0;
+    if (req->cmd == PROTO_CMD_EDIT) {
+        size_t tl = req->has_text ? req->text.len : 0;
+        if (req->ntags > 0 || req->nuntags > 0 || req->has_text != e->has_text ||
+            req->pri != e->pri || req->due_op != e->due_op || tl != e->text_len ||
+            (tl > 0 && memcmp(req->text.ptr, a->text.data + e->text_off, tl) != 0) ||
+            (e->due_op == 1 && memcmp(req->due, e->due, PROTO_DATE_LEN) != 0))
+            return 0;
+    }
+    w->wa_cur = a->next++;
+    w->wa_serving = 1;
+    atomic_fetch_add_explicit(&w->e->ahead_writes, 1, memory_order_relaxed);
+    w->ver_next = e->ver;
+    return 1;
+}
+
+/* The served write's outcome, as EDIT, DONE and UNDONE record it. */
+static void undo_push(struct pg_store *s, int64_t seq, int64_t kind, struct proto_str id);
+static int undo_kept(struct pg_store *s);
+static int undo_seq(struct pg_store *s, int64_t *seq);
+static void log_add(struct pg_store *s, int kind, unsigned fields, struct proto_str id);
+static void touch(struct pg_store *s, struct proto_str id);
+
+static int wa_served(struct pg_store *s, struct proto_str id, struct proto_str key, int undo_kind,
+                     int log_kind, unsigned fields)
+{
+    int64_t seq;
+    int rc = undo_kept(s);
+    if (rc != STORE_OK)
+        return rc;
+    touch(s, key);
+    if (!s->wa->e[s->wa_cur].changed)
+        return STORE_NOTFOUND;
+    if ((rc = undo_seq(s, &seq)) != STORE_OK)
+        return rc;
+    undo_push(s, seq, undo_kind, id);
+    log_add(s, log_kind, fields, key);
+    return STORE_OK;
+}
+
 /* Runs prepared statement id: its result (the caller PQclears it), or
  * NULL with s's error set. */
 static PGresult *run(struct pg_store *s, enum stmt_id id, const struct params *p, const char *what)
 {
     char name[16];
-    ra_collect(s);
+    if (settle(s) != STORE_OK)
+        return NULL;
     snprintf(name, sizeof(name), "s%d", (int)id);
     PGresult *r;
     if (due_any(s)) {
@@ -1054,7 +1423,8 @@ static long run_n(struct pg_store *s, enum stmt_id id, const struct params *p, c
 /* PQexec, after what is due (NULL, with s's error set, when that failed). */
 static PGresult *exec_raw(struct pg_store *s, const char *sql)
 {
-    ra_collect(s);
+    if (settle(s) != STORE_OK)
+        return NULL;
     if (due_flush(s) != STORE_OK)
         return NULL;
     return PQexec(s->c, sql);
@@ -1063,7 +1433,8 @@ static PGresult *exec_raw(struct pg_store *s, const char *sql)
 /* PQexecParams, after what is due. */
 static PGresult *exec_params(struct pg_store *s, const char *sql, const struct params *p)
 {
-    ra_collect(s);
+    if (settle(s) != STORE_OK)
+        return NULL;
     if (due_flush(s) != STORE_OK)
         return NULL;
     return PQexecParams(s->c, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
@@ -1072,7 +1443,8 @@ static PGresult *exec_params(struct pg_store *s, const char *sql, const struct p
 /* Runs SQL text that returns no rows. */
 static int exec_sql(struct pg_store *s, const char *sql, const char *what)
 {
-    ra_collect(s);
+    if (settle(s) != STORE_OK)
+        return STORE_ERROR;
     if (due_flush(s) != STORE_OK)
         return STORE_ERROR;
     PGresult *r = PQexec(s->c, sql);
@@ -1116,6 +1488,7 @@ static int ensure(struct pg_store *s)
     if (PQstatus(s->c) == CONNECTION_OK && !s->pipe_broken)
         return STORE_OK;
     ra_drop(s);
+    wa_forget(s);
     s->reading = 0;
     s->in_tx = 0;
     s->sp_open = 0;
@@ -1315,6 +1688,11 @@ static void conn_close(struct pg_store *s)
         atomic_fetch_sub(&s->e->conns, 1);
     ra_drop(s);
     free(s->ra);
+    if (s->wa != NULL) {
+        wa_forget(s);
+        proto_buf_free(&s->wa->text);
+        free(s->wa);
+    }
     PQfinish(s->c);
     free(s);
 }
@@ -1418,25 +1796,6 @@ int pg_connect(struct pg_engine *e, enum store_role role, struct pg_store **out,
 {
     return conn_open(e, role == STORE_ROLE_STREAM ? ROLE_STREAM : ROLE_READ, out, err, errcap);
 }
-
-#ifdef TODO_FAULT_INJECTION
-static int fault(struct pg_store *s, enum store_fault f, const char *what)
-{
-    if (atomic_load_explicit(&s->e->fault, memory_order_relaxed) != (int)f)
-        return 0;
-    snprintf(s->err, sizeof(s->err), "%s: injected fault", what);
-    return 1;
-}
-
-void pg_fault_set(struct pg_engine *e, enum store_fault f)
-{
-    atomic_store(&e->fault, (int)f);
-}
-#else
-/* s is used, so that a function whose only use of it is a fault (read_fault)
- * builds without TODO_FAULT_INJECTION (-DTODO_BUILD_TESTS=OFF). */
-#define fault(s, f, what) ((void)(s), 0)
-#endif
 
 /* ---- reads: snapshots and the change counter ---- */
 
@@ -1853,6 +2212,9 @@ static void id_mark_restore(struct pg_store *s, const struct id_mark *m)
 
 static void tx_rollback(struct pg_store *s)
 {
+    if (s->wa != NULL && s->wa->sent && PQstatus(s->c) == CONNECTION_OK)
+        wa_collect(s); /* out of pipeline mode: the ROLLBACK takes it all back */
+    wa_forget(s);
     if (PQstatus(s->c) != CONNECTION_OK)
         atomic_store(&s->e->lost, 1);
     id_mark_restore(s, &s->tx_mark);
@@ -1888,6 +2250,7 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
     s->tx_mark = id_mark_take(s);
     s->in_tx = 1;
     s->begin_due = 1;
+    wa_forget(s);
     return STORE_OK;
 }
 
@@ -1933,6 +2296,14 @@ int pg_cmd_begin(struct pg_store *w, const struct proto_request *req)
         return STORE_ERROR;
     w->sp_mark = id_mark_take(w);
     w->undo_sp_mark = w->undo_cmd_mark;
+    /* A write sent ahead ran already, in a savepoint of its own. */
+    if (w->wa_live && wa_serve(w, req)) {
+        w->sp_due = 0;
+        w->ver_due = 0;
+        return STORE_OK;
+    }
+    if (settle(w) != STORE_OK)
+        return STORE_ERROR;
     /* Both go with the command's first statement (pipe_send), which sets
      * sp_open; a command that writes takes its change's number there too. */
     w->sp_due = 1;
@@ -1957,6 +2328,18 @@ int pg_cmd_end(struct pg_store *w, int failed)
      * no statement. The last command's savepoint stays to be released. */
     w->sp_due = 0;
     w->ver_due = 0;
+    if (w->wa_serving) {
+        struct write_ahead *a = w->wa;
+        w->wa_serving = 0;
+        if (a->next >= a->ok)
+            w->wa_live = 0; /* all served: nothing left to take back */
+        if (!failed || !a->e[w->wa_cur].changed)
+            return STORE_OK; /* a task not found changed nothing */
+        /* Failed after its row changed: back to before it, which takes
+         * the later ones back too (they run the ordinary way). */
+        a->next = w->wa_cur;
+        return wa_abandon(w);
+    }
     if (!w->sp_open)
         return STORE_OK;
     w->sp_open = 0;
@@ -1975,9 +2358,14 @@ int pg_cmd_end(struct pg_store *w, int failed)
 
 int pg_write_ok(struct pg_store *w)
 {
-    /* A BEGIN still due: nothing was sent, so nothing can have failed. */
+    wa_collect(w); /* out of pipeline mode, and what failed in it taken back */
+    /* A BEGIN still due: nothing of the batch stands, so nothing can have
+     * failed, even when writes sent ahead found the connection lost (the
+     * batch's first statement makes it again, pipe_send). */
+    if (w->in_tx && w->begin_due)
+        return 1;
     return w->in_tx && PQstatus(w->c) == CONNECTION_OK && !w->pipe_broken &&
-           (w->begin_due || PQtransactionStatus(w->c) == PQTRANS_INTRANS);
+           PQtransactionStatus(w->c) == PQTRANS_INTRANS;
 }
 
 int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
@@ -2019,6 +2407,7 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
     log_clear(e);
     s->sp_open = 0;
     due_clear(s);
+    wa_forget(s);
     pthread_mutex_unlock(&e->write_lock);
     return rc;
 }
@@ -2574,16 +2963,18 @@ int pg_edit(struct pg_store *s, const struct proto_request *req, int64_t now)
     int64_t seq;
     struct store_key k;
     struct proto_str key = key_of(s, req->id, &k);
+    unsigned fields = (req->has_text ? CHANGE_F_TEXT : 0) |
+                      (req->pri != PROTO_PRI_KEEP ? CHANGE_F_PRI : 0) |
+                      (req->due_op != 0 ? CHANGE_F_DUE : 0) |
+                      (req->ntags > 0 || req->nuntags > 0 ? CHANGE_F_TAGS : 0);
+    if (s->wa_serving)
+        return wa_served(s, req->id, key, UNDO_EDIT, STORE_LOGGED_EDIT, fields);
     int mine = undo_mine(s, req->id) != NULL;
     int rc = number_due(s);
     if (rc != STORE_OK || (rc = edit_do(s, req, key, now, mine)) != STORE_OK ||
         (rc = undo_seq(s, &seq)) != STORE_OK)
         return rc;
     undo_push(s, seq, UNDO_EDIT, req->id);
-    unsigned fields = (req->has_text ? CHANGE_F_TEXT : 0) |
-                      (req->pri != PROTO_PRI_KEEP ? CHANGE_F_PRI : 0) |
-                      (req->due_op != 0 ? CHANGE_F_DUE : 0) |
-                      (req->ntags > 0 || req->nuntags > 0 ? CHANGE_F_TAGS : 0);
     log_add(s, STORE_LOGGED_EDIT, fields, key);
     return STORE_OK;
 }
@@ -2593,10 +2984,13 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
     int64_t seq;
     struct store_key k;
     struct proto_str key = key_of(s, id, &k);
+    int kind = done ? UNDO_DONE : UNDO_UNDONE;
+    if (s->wa_serving)
+        return wa_served(s, id, key, kind, done ? STORE_LOGGED_DONE : STORE_LOGGED_UNDONE,
+                         CHANGE_F_DONE);
     int rc = number_due(s);
     if (rc != STORE_OK)
         return rc;
-    int kind = done ? UNDO_DONE : UNDO_UNDONE;
     touch(s, key);
     struct params p = {.n = 0};
     p_int(&p, done);

@@ -392,6 +392,45 @@ unsigned long long store_reads_ahead_served(struct store *s)
     return 0;
 }
 
+size_t store_engine_writes_ahead(const struct store_engine *e)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (e != NULL && is_pg(e))
+        return pg_engine_writes_ahead(PG_E(e));
+#endif
+    (void)e;
+    return 0;
+}
+
+int store_write_ahead_add(struct store *w, struct proto_str list, const struct proto_request *req)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (is_pg(w))
+        return pg_write_ahead_add(PG_S(w), list, req);
+#endif
+    (void)w, (void)list, (void)req;
+    return STORE_ERROR;
+}
+
+void store_write_ahead_send(struct store *w, int64_t now)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (is_pg(w))
+        pg_write_ahead_send(PG_S(w), now);
+#endif
+    (void)w, (void)now;
+}
+
+unsigned long long store_writes_ahead_served(struct store *s)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (is_pg(s))
+        return pg_writes_ahead_served(PG_S(s));
+#endif
+    (void)s;
+    return 0;
+}
+
 uint64_t store_engine_log_mine(struct store_engine *e)
 {
 #ifdef TODO_WITH_POSTGRES

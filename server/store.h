@@ -322,6 +322,29 @@ void store_read_ahead(struct store *s, const struct store_want *v, size_t n);
 /* How many GETs on s's engine were answered from reads sent ahead, since
  * it was opened (STATS's reads_ahead). */
 unsigned long long store_reads_ahead_served(struct store *s);
+/* How many writes were answered from writes sent ahead (below), since
+ * the engine was opened (STATS's writes_ahead). */
+unsigned long long store_writes_ahead_served(struct store *s);
+
+/*
+ * Writing ahead, the same for the writer (PostgreSQL only; 0 from
+ * store_engine_writes_ahead() for SQLite): right after the batch is
+ * opened (store_write_begin), before any command of it, the front end may
+ * name the writes the pass will run first, each with the list its
+ * command will run in (store_write_ahead_add(): STORE_OK, or STORE_ERROR
+ * for one the engine cannot take, after which none should be named), and
+ * then send them (store_write_ahead_send(), with the time their tasks are
+ * to be updated at). The engine runs them at once, together, and answers
+ * each command from its own when that command runs in its turn
+ * (store_cmd_begin to store_cmd_end, as usual). A write named but not run
+ * in its turn is taken back before anything else runs on the writer, so
+ * it never commits unless its command ran; the commands then run as
+ * without it. The engine takes at most store_engine_writes_ahead() of
+ * them, EDITs without tags, DONE and UNDONE, each of a different task.
+ */
+size_t store_engine_writes_ahead(const struct store_engine *e);
+int store_write_ahead_add(struct store *w, struct proto_str list, const struct proto_request *req);
+void store_write_ahead_send(struct store *w, int64_t now);
 /* LIST: req's filter, tags (all must match) and words (each must be in the
  * text as a word, see proto_text_has_words), ordered by creation. */
 int store_list(struct store *s, const struct proto_request *req, store_task_fn fn, void *arg);
@@ -505,6 +528,10 @@ enum store_fault {
     /* The undo history cannot make room for a write's entry (no memory):
      * store_cmd_begin fails, before the write changes anything. */
     STORE_FAULT_UNDO,
+    /* The second write sent ahead (store_write_ahead_send) fails in the
+     * database, as a statement PostgreSQL refuses; the ordinary statement
+     * of the same command does not (SQLite writes none ahead). */
+    STORE_FAULT_AHEAD,
 };
 void store_fault_set(struct store_engine *e, enum store_fault f);
 #endif

@@ -166,6 +166,8 @@ static struct {
     /* How many of a pass's GETs the store reads ahead at once
      * (store_engine_reads_ahead; 0 for SQLite), at most WANTS_MAX. */
     size_t reads_ahead;
+    /* And of its first writes (store_engine_writes_ahead; 0 for SQLite). */
+    size_t writes_ahead;
     /* The ring of committed changes that WATCH sends (watch.h). */
     struct watch_ring *ring;
     /* With a password: the HTTP session cookie's value (POST /api/login),
@@ -1852,18 +1854,67 @@ static int looks_get(const char *line, size_t len)
            (v[3] == ' ' || v[3] == '\t' || v[3] == '/');
 }
 
-static void read_ahead(void)
+/* A line's request that changes nothing and leaves the connection as it
+ * was, so that a connection's later lines run the same whether it ran
+ * or not (for writing ahead). */
+static int harmless(enum proto_cmd c)
 {
-    size_t n = 0;
-    if (pool.reads_ahead == 0)
+    switch (c) {
+    case PROTO_CMD_PING:
+    case PROTO_CMD_HELLO:
+    case PROTO_CMD_HELP:
+    case PROTO_CMD_LIST:
+    case PROTO_CMD_TAGS:
+    case PROTO_CMD_STATS:
+    case PROTO_CMD_SHARES:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A write the pass will run first in its batch (look_ahead). */
+struct ahead_write {
+    struct conn *c;
+    const char *line;
+    size_t len;
+};
+static _Thread_local struct ahead_write ahead_writes[WANTS_MAX];
+
+/*
+ * Writing ahead (store_write_ahead_add, store.h) is the writer's side: the
+ * writes that will be the first of the pass's batch are named to the
+ * store when it opens the batch, so that they too go to the database
+ * together. They must be the batch's first statements and run in the
+ * order named, so they are a prefix of the pass's writes: each
+ * connection's leading EDITs (without tags), DONEs and UNDONEs, in the
+ * order the connections run, up to the first line of any connection that
+ * is not harmless (another write, AUTH, USE, ...), or that reads after
+ * its connection's own writes went ahead (it reads on the writer, where
+ * the later ones must not have run yet). What the store cannot take ends
+ * it too. Guessed wrong (a client gone, a command refused), a write named
+ * is taken back by the store unrun.
+ */
+static void look_ahead(void)
+{
+    size_t n = 0, nw = 0;
+    int wstop = pool.writes_ahead == 0 || batch_is_open(self->batch);
+    int guarded = pool.cfg->auth.enabled || pool.cfg->accounts;
+    if (pool.reads_ahead == 0 && wstop)
         return;
-    for (size_t i = 0; i < nruns && n < pool.reads_ahead; i++) {
+    for (size_t i = 0; i < nruns; i++) {
         struct run *r = &runs[i];
         struct conn *c = r->c;
-        if (c->closing || c->http != NULL || c->paused || c->held || c->quit || c->stream != NULL)
-            continue;
         const char *buf = r->in_arena ? arena + r->off : c->in;
         size_t len = r->in_arena ? r->len : c->in_len, off = 0;
+        if (c->closing || c->paused || c->held || c->quit || c->stream != NULL ||
+            (guarded && c->peer.auth_next > now_ms))
+            continue; /* none of its lines runs in this pass */
+        if (c->http != NULL) {
+            if (len > 0)
+                wstop = 1; /* its requests may write, in their turn */
+            continue;
+        }
         struct proto_reader rd = c->reader; /* a copy: c's own splits these lines when they run */
         struct line_sink sink;
         struct cmd_ctx x = {
@@ -1875,7 +1926,9 @@ static void read_ahead(void)
             .list = c->list,
             .user = c->user,
         };
-        while (n < pool.reads_ahead && off < len) {
+        size_t mine = 0; /* c's writes named so far */
+        int more = 1;    /* c's next line may be a write named */
+        while (off < len && (!wstop || n < pool.reads_ahead)) {
             const char *line;
             size_t line_len, used;
             struct proto_request req;
@@ -1885,21 +1938,70 @@ static void read_ahead(void)
             off += used;
             if (st == PROTO_NEED_MORE)
                 break;
-            if (st != PROTO_COMPLETE || !looks_get(line, line_len))
+            if (st != PROTO_COMPLETE)
+                continue; /* too long: answered ERR, runs nothing */
+            int get = looks_get(line, line_len);
+            if (!get && wstop)
                 continue;
             if (proto_request_parse_dated(line, line_len, pscratch, pscratch_cap, local_today(),
-                                          &req, err, sizeof(err)) != PROTO_E_NONE)
+                                          &req, err, sizeof(err)) != PROTO_E_NONE ||
+                req.cmd == PROTO_CMD_NONE)
+                continue; /* answered ERR, or nothing */
+            if (req.cmd == PROTO_CMD_GET || req.cmd == PROTO_CMD_LEGACY_GET) {
+                more = 0;
+                if (mine > 0) {
+                    wstop = 1; /* it reads on the writer, after c's writes */
+                    continue;
+                }
+                line_sink_init(&sink, &c->out, &spare, NULL, req.cmd == PROTO_CMD_LEGACY_GET);
+                if (n >= pool.reads_ahead || !commands_will_read(&x, &req, &wants[n]) ||
+                    wants[n].id.len > PROTO_MAX_ID)
+                    continue;
+                memcpy(want_ids[n], wants[n].id.ptr, wants[n].id.len);
+                wants[n].id.ptr = want_ids[n];
+                n++;
                 continue;
-            line_sink_init(&sink, &c->out, &spare, NULL, req.cmd == PROTO_CMD_LEGACY_GET);
-            if (!commands_will_read(&x, &req, &wants[n]) || wants[n].id.len > PROTO_MAX_ID)
+            }
+            if (wstop)
                 continue;
-            memcpy(want_ids[n], wants[n].id.ptr, wants[n].id.len);
-            wants[n].id.ptr = want_ids[n];
-            n++;
+            int simple = (req.cmd == PROTO_CMD_EDIT && req.ntags == 0 && req.nuntags == 0) ||
+                         req.cmd == PROTO_CMD_DONE || req.cmd == PROTO_CMD_UNDONE;
+            /* Its reply must not be the one that pauses c, or the lines
+             * after it would not run in this pass. */
+            int room = conn_out_pending(c) + (mine + 1) * 512 < OUT_HIGH / 2;
+            if (more && simple && (!guarded || c->authed) && room && nw < pool.writes_ahead) {
+                ahead_writes[nw++] = (struct ahead_write){c, line, line_len};
+                mine++;
+                continue;
+            }
+            more = 0;
+            if (mine > 0 || !harmless(req.cmd))
+                wstop = 1;
         }
     }
+    /* The reads first: the batch may wait for the write turn. */
     if (n >= 2)
         store_read_ahead(self->store, wants, n);
+    if (nw == 0)
+        return;
+    struct store *w = NULL;
+    char err[256];
+    if (batch_open(self->batch, &w, err, sizeof(err)) != 0)
+        return; /* its first write will say why */
+    size_t named = 0;
+    for (size_t i = 0; i < nw; i++) {
+        struct ahead_write *a = &ahead_writes[i];
+        struct proto_request req;
+        char perr[128];
+        if (proto_request_parse_dated(a->line, a->len, pscratch, pscratch_cap, local_today(), &req,
+                                      perr, sizeof(perr)) != PROTO_E_NONE ||
+            store_write_ahead_add(w, (struct proto_str){a->c->list, strlen(a->c->list)}, &req) !=
+                STORE_OK)
+            break;
+        named++;
+    }
+    if (named > 0)
+        store_write_ahead_send(w, (int64_t)time(NULL));
 }
 
 /* Runs the queued requests. No recv() happens in here, so the write turn
@@ -1909,7 +2011,7 @@ static void settle(struct conn *c);
 
 static void run_queued(void)
 {
-    read_ahead();
+    look_ahead();
     for (size_t i = 0; i < nruns; i++) {
         struct run *r = &runs[i];
         struct conn *c = r->c;
@@ -2519,6 +2621,9 @@ int workers_start(const struct server_config *cfg, struct store_engine *engine, 
     pool.reads_ahead = store_engine_reads_ahead(engine);
     if (pool.reads_ahead > WANTS_MAX)
         pool.reads_ahead = WANTS_MAX;
+    pool.writes_ahead = store_engine_writes_ahead(engine);
+    if (pool.writes_ahead > WANTS_MAX)
+        pool.writes_ahead = WANTS_MAX;
     streams_init(engine);
     pool.w = calloc((size_t)pool.n, sizeof(*pool.w));
     struct timespec wall;

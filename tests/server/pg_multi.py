@@ -27,7 +27,12 @@ Usage: pg_multi.py TODO_SERVER PG_PRIVATE PART, PART one of:
           task 1), with tasks that do not exist, the same task twice, an
           EDIT and the GET of it read on the writer, and a LIST and a TAGS
           between them, answer line for line as the same requests sent one
-          at a time, and STATS's reads_ahead shows the reads were served so.
+          at a time, and STATS's reads_ahead shows the reads were served so;
+          and the first writes of a batch, sent together: pipelined EDITs,
+          DONEs and UNDONEs (one of a task that does not exist) and eight
+          writers at once answer and apply as one at a time would, STATS's
+          writes_ahead counts them, and a watcher on another server sees
+          each once, in order.
 Needs TODO_TEST_DB_URI (the private PostgreSQL's URI) and, for faults,
 TODO_TEST_PG_DIR (its directory, for scripts/pg-private restart); without
 them it is skipped (exit 77)."""
@@ -659,7 +664,82 @@ def part_ahead(servers):
         t.join()
     for e in errs[:10]:
         print(e)
-    return fails + len(errs)
+    return fails + len(errs) + ahead_writes(servers, tasks)
+
+
+def ahead_writes(servers, tasks):
+    """The writes of part ahead: a batch's first EDITs, DONEs and UNDONEs
+    sent together. Pipelined on one connection, then one EDIT at a time on
+    each of eight connections at once, all answered and applied as one at a
+    time would be, and seen in order by a watcher on another server."""
+    fails = 0
+    watcher = login(servers[0].port, "alice", ALICE_PW)
+    if not watcher.cmd("WATCH")[0].startswith("OK"):
+        print("alice's WATCH refused")
+        return 1
+    cl = login(servers[2].port, "alice", ALICE_PW)
+    before = int(dict(l.split(" ", 1) for l in cl.cmd("STATS")[1:]).get("writes_ahead", "0"))
+    reqs = ["EDIT 1 w_one", "EDIT 2 w_two pri:high", "DONE 3", "EDIT 99 nobody", "DONE 4",
+            "UNDONE 3", "EDIT 5 w_five", "GET 1"]
+    want = ["OK 1", "OK 2", "OK 3", "ERR NOTFOUND", "OK 4", "OK 3", "OK 5", "DATA 1"]
+    got = pipelined(cl, reqs)
+    for r, g, w in zip(reqs, got, want):
+        if not g[0].startswith(w):
+            print("pipelined %s: %r, wanted %s" % (r, g, w))
+            fails += 1
+    if len(got[-1]) != 2 or not got[-1][1].endswith('"w_one"'):
+        print("GET 1 after the pipelined EDIT: %r" % got[-1])
+        fails += 1
+    after = int(dict(l.split(" ", 1) for l in cl.cmd("STATS")[1:]).get("writes_ahead", "0"))
+    # EDIT 1 and 2, DONE 3, EDIT 99 and DONE 4 at least (UNDONE 3 is the
+    # same task again, so it and what follows run the ordinary way).
+    print("pipelined writes: writes_ahead %d -> %d" % (before, after))
+    if after - before < 5:
+        print("STATS writes_ahead went from %d to %d, wanted 5 more" % (before, after))
+        fails += 1
+    # Eight connections, each its own tasks, one EDIT at a time, at once.
+    errs = []
+
+    def writer(k):
+        c = login(servers[2].port, "alice", ALICE_PW)
+        for rnd in range(25):
+            i = 6 + (k * 2 + rnd) % 2 + k * 2  # tasks 6..21, two per writer
+            r = c.cmd("EDIT %d r%d_%d" % (i, k, rnd))[0]
+            if r != "OK %d" % i:
+                errs.append("writer %d: EDIT %d answered %r" % (k, i, r))
+        c.close()
+
+    ts = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for e in errs[:10]:
+        print(e)
+    fails += len(errs)
+    for k in range(8):
+        for i in (6 + k * 2, 7 + k * 2):
+            last = max(r for r in range(25) if 6 + (k * 2 + r) % 2 + k * 2 == i)
+            g = cl.cmd("GET %d" % i)
+            if len(g) != 2 or not g[1].endswith('"r%d_%d"' % (k, last)):
+                print("GET %d after the writers: %r, wanted r%d_%d" % (i, g, k, last))
+                fails += 1
+    # The watcher on server 0 saw each pipelined write once, in order.
+    seen = []
+    while True:
+        ev = watcher.event(1.0)
+        if ev is None:
+            break
+        f = ev.split(" ")
+        if f[3] in ("1", "2", "3", "4", "5"):
+            seen.append("%s %s" % (f[2], f[3]))
+    want_seen = ["edit 1", "edit 2", "done 3", "done 4", "undone 3", "edit 5"]
+    if seen[:6] != want_seen:
+        print("the watcher saw %r, wanted %r" % (seen, want_seen))
+        fails += 1
+    watcher.close()
+    cl.close()
+    return fails
 
 
 def main():

@@ -491,6 +491,7 @@ static void stats(void **state)
                                        "cache_bytes",
                                        "cache_max_bytes",
                                        "reads_ahead",
+                                       "writes_ahead",
                                        "store",
                                        "store_state",
                                        "version"};
