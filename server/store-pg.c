@@ -271,6 +271,7 @@ enum stmt_id {
     ST_NEXT_VER,
     ST_TAG_TASKS,
     ST_LOG_WRITE,
+    ST_LOG_WRITE_SWEEP,
     ST_USER_ADD,
     ST_USER_UPDATE,
     ST_USER_DEL,
@@ -287,6 +288,38 @@ enum stmt_id {
 };
 
 /* NOLINTBEGIN(bugprone-suspicious-missing-comma) */
+/* The change log's rows of a batch (ST_LOG_WRITE): numbered from
+ * todo_change_head, their tasks copied from tasks unless captured, and the
+ * log pruned to its newest $13 rows. Each batch deletes the rows its own
+ * numbers push out, (base - keep, base + n - keep]: the earlier batches
+ * deleted all below, and a delete bounded below need not walk over their
+ * dead index entries first (unbounded, it does, until VACUUM comes by:
+ * most of a batch's time in PostgreSQL once the log is full). Every
+ * LOG_SWEEP_EVERY-th batch deletes without the bound (ST_LOG_WRITE_SWEEP),
+ * for rows a server with a longer log_keep left behind. */
+#define LOG_SWEEP_EVERY 1024
+#define LOG_WRITE_SQL(LOW)                                                                         \
+    "WITH h AS (UPDATE todo_change_head SET seq = seq + $1::bigint"                                \
+    " RETURNING seq - $1::bigint AS base),"                                                        \
+    " u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::int[], $5::bool[], $6::text[],"        \
+    " $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::text[],"                \
+    " $14::text[]) WITH ORDINALITY AS x(id, kind, fields, cap, text, done, pri, due, created,"     \
+    " updated, tags, list, ord)),"                                                                 \
+    " ins AS (INSERT INTO todo_changes(seq, task_id, kind, fields, text, done, pri, due,"          \
+    " created, updated, tags, list) SELECT h.base + u.ord, u.id, u.kind, u.fields,"                \
+    " CASE WHEN u.cap THEN u.text ELSE t.text END,"                                                \
+    " CASE WHEN u.cap THEN u.done ELSE t.done END,"                                                \
+    " CASE WHEN u.cap THEN u.pri ELSE t.pri END,"                                                  \
+    " CASE WHEN u.cap THEN u.due ELSE t.due END,"                                                  \
+    " CASE WHEN u.cap THEN u.created ELSE t.created END,"                                          \
+    " CASE WHEN u.cap THEN u.updated ELSE t.updated END,"                                          \
+    " CASE WHEN u.cap THEN u.tags ELSE t.tags END, u.list FROM h CROSS JOIN u"                     \
+    " LEFT JOIN tasks t ON t.id = u.id AND NOT u.cap AND u.kind <> " LOG_KIND_DEL_SQL              \
+    " RETURNING seq),"                                                                             \
+    " old AS (DELETE FROM todo_changes WHERE" LOW                                                  \
+    " seq <= (SELECT base FROM h) + $1::bigint - $13::bigint)"                                     \
+    " SELECT max(seq) FROM ins"
+
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_NEXT_ID] = "SELECT nextval('task_ids')",
     /* The next block starts past $1 (an id IMPORT took). */
@@ -411,27 +444,8 @@ static const char *const stmt_sql[ST__COUNT] = {
      * be copied from tasks as the batch leaves it; $14 their lists),
      * numbered after the head; the rows older than the newest $13 go;
      * the last number. */
-    [ST_LOG_WRITE] =
-        "WITH h AS (UPDATE todo_change_head SET seq = seq + $1::bigint"
-        " RETURNING seq - $1::bigint AS base),"
-        " u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::int[], $5::bool[], $6::text[],"
-        " $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::text[],"
-        " $14::text[]) WITH ORDINALITY AS x(id, kind, fields, cap, text, done, pri, due, created,"
-        " updated, tags, list, ord)),"
-        " ins AS (INSERT INTO todo_changes(seq, task_id, kind, fields, text, done, pri, due,"
-        " created, updated, tags, list) SELECT h.base + u.ord, u.id, u.kind, u.fields,"
-        " CASE WHEN u.cap THEN u.text ELSE t.text END,"
-        " CASE WHEN u.cap THEN u.done ELSE t.done END,"
-        " CASE WHEN u.cap THEN u.pri ELSE t.pri END,"
-        " CASE WHEN u.cap THEN u.due ELSE t.due END,"
-        " CASE WHEN u.cap THEN u.created ELSE t.created END,"
-        " CASE WHEN u.cap THEN u.updated ELSE t.updated END,"
-        " CASE WHEN u.cap THEN u.tags ELSE t.tags END, u.list FROM h CROSS JOIN u"
-        " LEFT JOIN tasks t ON t.id = u.id AND NOT u.cap AND u.kind <> " LOG_KIND_DEL_SQL
-        " RETURNING seq),"
-        " old AS (DELETE FROM todo_changes"
-        " WHERE seq <= (SELECT base FROM h) + $1::bigint - $13::bigint)"
-        " SELECT max(seq) FROM ins",
+    [ST_LOG_WRITE] = LOG_WRITE_SQL(" seq > (SELECT base FROM h) - $13::bigint AND"),
+    [ST_LOG_WRITE_SWEEP] = LOG_WRITE_SQL(""),
     /* Users (schema step 3). */
     [ST_USER_ADD] = "INSERT INTO users(name, hash, admin, locked, created)"
                     " VALUES($1, $2, $3::int, $4::int, $5::bigint) ON CONFLICT (name) DO NOTHING",
@@ -558,6 +572,7 @@ struct pg_engine {
     struct proto_buf log_text; /* the captured tasks' texts and tags */
     int log_broken;            /* a row could not be kept (no memory): the batch must not commit */
     size_t log_keep;
+    unsigned log_batches;       /* the batches that logged, for LOG_SWEEP_EVERY */
     _Atomic uint64_t log_mine;  /* the last number our own commits took */
     struct pg_follow *follow;   /* store_engine_follow's thread, or NULL */
     atomic_ullong ahead_served; /* GETs answered from reads sent ahead (ra_take) */
@@ -743,9 +758,15 @@ static int pipe_start(struct pg_store *s, const enum due *sent, size_t ns, struc
         v[i].res = NULL;
     if (PQenterPipelineMode(s->c) != 1)
         return failf(s, NULL, "cannot send statements to PostgreSQL");
+    char ver_name[16];
+    /* The number is a prepared statement's, which PostgreSQL need not
+     * parse and plan again each time. */
+    snprintf(ver_name, sizeof(ver_name), "s%d", (int)ST_NEXT_VER);
     for (size_t i = 0; i < total && rc == STORE_OK; i++) {
         int ok;
-        if (i < ns)
+        if (i < ns && sent[i] == DUE_VER)
+            ok = PQsendQueryPrepared(s->c, ver_name, 0, NULL, NULL, NULL, 0);
+        else if (i < ns)
             ok = PQsendQueryParams(s->c, due_sql[sent[i]], 0, NULL, NULL, NULL, NULL, 0);
         else if (v[i - ns].name != NULL) {
             const struct params *p = v[i - ns].p;
@@ -1089,7 +1110,7 @@ struct write_ahead {
     struct params p[WRITE_AHEAD_MAX];
     char sp_sql[WRITE_AHEAD_MAX][24];
     struct pipe_stmt st[3 * WRITE_AHEAD_MAX];
-    char edit_name[16], done_name[16];
+    char edit_name[16], done_name[16], ver_name[16];
     size_t n;    /* entries named */
     size_t ok;   /* once answered: entries [0, ok) ran and stand */
     size_t next; /* the first entry not yet served */
@@ -1286,6 +1307,7 @@ void pg_write_ahead_send(struct pg_store *w, int64_t now)
         return;
     }
     snprintf(a->edit_name, sizeof(a->edit_name), "s%d", (int)ST_EDIT);
+    snprintf(a->ver_name, sizeof(a->ver_name), "s%d", (int)ST_NEXT_VER);
     snprintf(a->done_name, sizeof(a->done_name), "s%d", (int)ST_SET_DONE);
     for (size_t k = 0; k < a->n; k++) {
         const struct wa_ent *e = &a->e[k];
@@ -1317,7 +1339,7 @@ void pg_write_ahead_send(struct pg_store *w, int64_t now)
         }
         snprintf(a->sp_sql[k], sizeof(a->sp_sql[k]), "SAVEPOINT w%zu", k);
         a->st[3 * k] = (struct pipe_stmt){.sql = a->sp_sql[k]};
-        a->st[3 * k + 1] = (struct pipe_stmt){.sql = due_sql[DUE_VER]};
+        a->st[3 * k + 1] = (struct pipe_stmt){.name = a->ver_name};
         a->st[3 * k + 2] = (struct pipe_stmt){
             .name = e->cmd == PROTO_CMD_EDIT ? a->edit_name : a->done_name, .p = p};
         if (k == 1 && fault(w, STORE_FAULT_AHEAD, "a write sent ahead fails"))
@@ -2151,7 +2173,8 @@ static int commit_logged(struct pg_store *s, uint64_t *last)
     struct proto_buf a[LA__COUNT];
     struct params p = {.n = 0};
     char name[16];
-    snprintf(name, sizeof(name), "s%d", (int)ST_LOG_WRITE);
+    snprintf(name, sizeof(name), "s%d",
+             (int)(++e->log_batches % LOG_SWEEP_EVERY == 0 ? ST_LOG_WRITE_SWEEP : ST_LOG_WRITE));
     struct pipe_stmt v[2] = {{.name = name, .p = &p}, {.sql = "COMMIT"}};
     struct pipe_stmt *commit = &v[1];
     size_t n = 2;

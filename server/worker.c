@@ -1982,7 +1982,10 @@ static void look_ahead(void)
     /* The reads first: the batch may wait for the write turn. */
     if (n >= 2)
         store_read_ahead(self->store, wants, n);
-    if (nw == 0)
+    /* One write gains nothing (its first statement carries the BEGIN
+     * anyway), and the batch would take the write turn before the pass's
+     * reads are answered. */
+    if (nw < 2)
         return;
     struct store *w = NULL;
     char err[256];
