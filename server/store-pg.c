@@ -223,8 +223,9 @@ static const char *const migrations[] = {
  * over, and keeping it for every write would cost an undo_old row each. */
 #define UNDO_SAVE_WINDOW 1000
 #define UNDO_SAVE_WINDOW_SQL "1000"
-#define UNDO_SAVE_CTE_OR(ID, SEQ, OR)                                                              \
-    "WITH k AS (INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"       \
+#define UNDO_SAVE_CTE_OR(ID, SEQ, OR) "WITH " UNDO_SAVE_K(ID, SEQ, OR)
+#define UNDO_SAVE_K(ID, SEQ, OR)                                                                   \
+    "k AS (INSERT INTO undo_old " UNDO_OLD_COLS " SELECT id, ver, u_kind, u_b, u_text,"            \
     " u_done, u_pri, u_due, u_created, u_updated, u_tags, u_ver, list FROM tasks"                  \
     " WHERE id = " ID " AND u_kind IS NOT NULL AND (ver > " SEQ "::bigint - " UNDO_SAVE_WINDOW_SQL \
     " OR " OR ")" UNDO_OLD_UPSERT ") "
@@ -238,6 +239,24 @@ static const char *const migrations[] = {
  * history is one this server may be asked to undo. */
 #define SEQ_NOW "currval('task_vers')"
 #define UNDO_SAVE_MINE_CTE(ID, MINE) UNDO_SAVE_CTE_OR(ID, SEQ_NOW, MINE "::int <> 0")
+/* The same statements written ahead (pg_write_ahead_send): the number is
+ * taken in the statement itself (once, by the materialized v) and given
+ * back by RETURNING, one statement less for each write. */
+#define SEQ_OWN "(SELECT n FROM v)"
+#define UNDO_SAVE_OWN_CTE(ID, MINE)                                                                \
+    "WITH v AS MATERIALIZED (SELECT nextval('task_vers') AS n), " UNDO_SAVE_K(ID, SEQ_OWN,         \
+                                                                              MINE "::int <> 0")
+#define EDIT_SQL(CTE, SEQ)                                                                         \
+    CTE("$7", "$8")                                                                                \
+    "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = " SEQ ","                               \
+    " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"                                  \
+    " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"                                     \
+    " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"                     \
+    " updated = $6::bigint WHERE id = $7"
+#define SET_DONE_SQL(CTE, SEQ)                                                                     \
+    CTE("$3", "$5")                                                                                \
+    "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = $4::bigint, ver = " SEQ ","                      \
+    " done = $1::int, updated = $2::bigint WHERE id = $3"
 
 enum stmt_id {
     ST_NEXT_ID,
@@ -251,6 +270,8 @@ enum stmt_id {
     ST_GET,
     ST_EDIT,
     ST_SET_DONE,
+    ST_EDIT_AHEAD,
+    ST_SET_DONE_AHEAD,
     ST_DEL,
     ST_DEL_TAGS,
     ST_TAGS,
@@ -368,16 +389,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SET_TAGS] = "UPDATE tasks SET tags = (SELECT string_agg(tag, ',' ORDER BY tag)"
                     " FROM task_tags WHERE task_id = $1) WHERE id = $1",
     [ST_GET] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = $1",
-    [ST_EDIT] = UNDO_SAVE_MINE_CTE(
-        "$7", "$8") "UPDATE tasks SET " UNDO_KEEP_SQL ", u_kind = 2, ver = " SEQ_NOW ","
-                    " text = CASE WHEN $1::int <> 0 THEN $2::text ELSE text END,"
-                    " pri = CASE WHEN $3::int >= 0 THEN $3::int ELSE pri END,"
-                    " due = CASE $4::int WHEN 1 THEN $5::text WHEN -1 THEN NULL ELSE due END,"
-                    " updated = $6::bigint WHERE id = $7",
-    [ST_SET_DONE] =
-        UNDO_SAVE_MINE_CTE("$3", "$5") "UPDATE tasks SET " UNDO_KEEP_SQL
-                                       ", u_kind = $4::bigint, ver = " SEQ_NOW ","
-                                       " done = $1::int, updated = $2::bigint WHERE id = $3",
+    [ST_EDIT] = EDIT_SQL(UNDO_SAVE_MINE_CTE, SEQ_NOW),
+    [ST_SET_DONE] = SET_DONE_SQL(UNDO_SAVE_MINE_CTE, SEQ_NOW),
+    [ST_EDIT_AHEAD] = EDIT_SQL(UNDO_SAVE_OWN_CTE, SEQ_OWN) " RETURNING ver",
+    [ST_SET_DONE_AHEAD] = SET_DONE_SQL(UNDO_SAVE_OWN_CTE, SEQ_OWN) " RETURNING ver",
     [ST_DEL] = "DELETE FROM tasks WHERE id = $1",
     [ST_DEL_TAGS] = "DELETE FROM task_tags WHERE task_id = $1",
     [ST_TAGS] = "SELECT tag, count(*) FROM task_tags WHERE list = $1 GROUP BY tag ORDER BY tag",
@@ -1075,8 +1090,9 @@ static PGresult *ra_take(struct pg_store *s, struct proto_str key)
  * UNDONE, of different tasks, the first statements of the batch), go to
  * PostgreSQL in one pipeline with the batch's BEGIN: for each, a
  * savepoint of its own (w0, w1, ..., left open, so that any of them can
- * still be taken back with all that came after it), the number of its
- * change and its UPDATE. Then each command, as it runs, is answered from
+ * still be taken back with all that came after it) and its UPDATE, which
+ * numbers the change itself and gives the number back (ST_EDIT_AHEAD,
+ * ST_SET_DONE_AHEAD). Then each command, as it runs, is answered from
  * its entry (pg_cmd_begin finds it): OK or NOTFOUND, its number for
  * UNDO, its row in the change log. N such writes cost one round trip
  * where they cost N.
@@ -1109,8 +1125,8 @@ struct write_ahead {
     struct proto_buf text;
     struct params p[WRITE_AHEAD_MAX];
     char sp_sql[WRITE_AHEAD_MAX][24];
-    struct pipe_stmt st[3 * WRITE_AHEAD_MAX];
-    char edit_name[16], done_name[16], ver_name[16];
+    struct pipe_stmt st[2 * WRITE_AHEAD_MAX];
+    char edit_name[16], done_name[16];
     size_t n;    /* entries named */
     size_t ok;   /* once answered: entries [0, ok) ran and stand */
     size_t next; /* the first entry not yet served */
@@ -1131,7 +1147,7 @@ static void wa_forget(struct pg_store *w)
         return;
     w->wa->sent = 0;
     w->wa->n = w->wa->ok = w->wa->next = 0;
-    for (size_t i = 0; i < 3 * WRITE_AHEAD_MAX; i++) {
+    for (size_t i = 0; i < 2 * WRITE_AHEAD_MAX; i++) {
         PQclear(w->wa->st[i].res);
         w->wa->st[i].res = NULL;
     }
@@ -1155,7 +1171,7 @@ static void wa_collect(struct pg_store *w)
     if (a == NULL || !a->sent)
         return;
     a->sent = 0;
-    size_t nst = 3 * a->n, k;
+    size_t nst = 2 * a->n, k;
     if (pipe_finish(w, wa_due, 1, a->st, nst, a->got, a->rc) != STORE_OK) {
         /* The BEGIN or the pipeline failed: nothing of it stands. */
         log_debug("PostgreSQL: writes sent ahead: %s", w->err);
@@ -1168,20 +1184,18 @@ static void wa_collect(struct pg_store *w)
     }
     w->begin_due = 0;
     for (k = 0; k < a->n; k++) {
-        const PGresult *sp = a->st[3 * k].res, *ver = a->st[3 * k + 1].res,
-                       *up = a->st[3 * k + 2].res;
-        if (PQresultStatus(sp) != PGRES_COMMAND_OK || PQresultStatus(ver) != PGRES_TUPLES_OK ||
-            PQntuples(ver) != 1 || PQresultStatus(up) != PGRES_COMMAND_OK)
+        const PGresult *sp = a->st[2 * k].res, *up = a->st[2 * k + 1].res;
+        if (PQresultStatus(sp) != PGRES_COMMAND_OK || PQresultStatus(up) != PGRES_TUPLES_OK)
             break;
-        a->e[k].ver = col_int(ver, 0, 0);
-        a->e[k].changed = atol(PQcmdTuples((PGresult *)up)) > 0;
+        a->e[k].changed = PQntuples(up) > 0;
+        a->e[k].ver = a->e[k].changed ? col_int(up, 0, 0) : 0;
     }
     a->ok = k;
     if (k < a->n) {
         char sql[128];
         log_debug("PostgreSQL: a write sent ahead failed: %s",
-                  PQresultErrorMessage(a->st[3 * k + 2].res));
-        if (PQresultStatus(a->st[3 * k].res) == PGRES_COMMAND_OK) {
+                  PQresultErrorMessage(a->st[2 * k + 1].res));
+        if (PQresultStatus(a->st[2 * k].res) == PGRES_COMMAND_OK) {
             snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT w%zu; RELEASE SAVEPOINT w%zu", k, k);
         } else if (k > 0) {
             a->ok = --k; /* its savepoint was not made: back to the one before */
@@ -1306,9 +1320,8 @@ void pg_write_ahead_send(struct pg_store *w, int64_t now)
         a->n = 0;
         return;
     }
-    snprintf(a->edit_name, sizeof(a->edit_name), "s%d", (int)ST_EDIT);
-    snprintf(a->ver_name, sizeof(a->ver_name), "s%d", (int)ST_NEXT_VER);
-    snprintf(a->done_name, sizeof(a->done_name), "s%d", (int)ST_SET_DONE);
+    snprintf(a->edit_name, sizeof(a->edit_name), "s%d", (int)ST_EDIT_AHEAD);
+    snprintf(a->done_name, sizeof(a->done_name), "s%d", (int)ST_SET_DONE_AHEAD);
     for (size_t k = 0; k < a->n; k++) {
         const struct wa_ent *e = &a->e[k];
         struct params *p = &a->p[k];
@@ -1338,15 +1351,14 @@ void pg_write_ahead_send(struct pg_store *w, int64_t now)
             p_int(p, e->mine);
         }
         snprintf(a->sp_sql[k], sizeof(a->sp_sql[k]), "SAVEPOINT w%zu", k);
-        a->st[3 * k] = (struct pipe_stmt){.sql = a->sp_sql[k]};
-        a->st[3 * k + 1] = (struct pipe_stmt){.name = a->ver_name};
-        a->st[3 * k + 2] = (struct pipe_stmt){
+        a->st[2 * k] = (struct pipe_stmt){.sql = a->sp_sql[k]};
+        a->st[2 * k + 1] = (struct pipe_stmt){
             .name = e->cmd == PROTO_CMD_EDIT ? a->edit_name : a->done_name, .p = p};
         if (k == 1 && fault(w, STORE_FAULT_AHEAD, "a write sent ahead fails"))
-            a->st[3 * k + 2] = (struct pipe_stmt){.sql = "SELECT 1 / 0"};
+            a->st[2 * k + 1] = (struct pipe_stmt){.sql = "SELECT 1 / 0"};
     }
     a->ok = a->next = 0;
-    a->rc = pipe_start(w, wa_due, 1, a->st, 3 * a->n, &a->got);
+    a->rc = pipe_start(w, wa_due, 1, a->st, 2 * a->n, &a->got);
     a->sent = 1;
     w->wa_live = 1;
     if (a->rc != STORE_OK)
