@@ -1895,12 +1895,33 @@ static _Thread_local struct ahead_write ahead_writes[WANTS_MAX];
  * it too. Guessed wrong (a client gone, a command refused), a write named
  * is taken back by the store unrun.
  */
+/* Reads are looked for ahead while they pay: each GET looked at costs a
+ * second parse and a second look in the cache (under its shard's lock),
+ * which a pass whose GETs the cache answers gets nothing for. So with a
+ * cache, a pass looks only when the last one had two misses or more, or
+ * on every READ_AHEAD_PROBE-th pass, to notice when misses come back. */
+#define READ_AHEAD_PROBE 16
+static _Thread_local unsigned long long ahead_misses; /* the worker's cache_misses, last pass */
+static _Thread_local unsigned ahead_probe;
+
+static int reads_pay(void)
+{
+    if (pool.reads_ahead == 0)
+        return 0;
+    unsigned long long m =
+        atomic_load_explicit(&self->counters->cache_misses, memory_order_relaxed);
+    int pay = self->cache == NULL || m - ahead_misses >= 2 || ++ahead_probe % READ_AHEAD_PROBE == 0;
+    ahead_misses = m;
+    return pay;
+}
+
 static void look_ahead(void)
 {
     size_t n = 0, nw = 0;
     int wstop = pool.writes_ahead == 0 || batch_is_open(self->batch);
     int guarded = pool.cfg->auth.enabled || pool.cfg->accounts;
-    if (pool.reads_ahead == 0 && wstop)
+    size_t reads = reads_pay() ? pool.reads_ahead : 0;
+    if (reads == 0 && wstop)
         return;
     for (size_t i = 0; i < nruns; i++) {
         struct run *r = &runs[i];
@@ -1928,7 +1949,7 @@ static void look_ahead(void)
         };
         size_t mine = 0; /* c's writes named so far */
         int more = 1;    /* c's next line may be a write named */
-        while (off < len && (!wstop || n < pool.reads_ahead)) {
+        while (off < len && (!wstop || n < reads)) {
             const char *line;
             size_t line_len, used;
             struct proto_request req;
@@ -1943,6 +1964,12 @@ static void look_ahead(void)
             int get = looks_get(line, line_len);
             if (!get && wstop)
                 continue;
+            if (get && reads == 0) {
+                more = 0; /* a GET, not looked at: it ends c's writes named */
+                if (mine > 0)
+                    wstop = 1;
+                continue;
+            }
             if (proto_request_parse_dated(line, line_len, pscratch, pscratch_cap, local_today(),
                                           &req, err, sizeof(err)) != PROTO_E_NONE ||
                 req.cmd == PROTO_CMD_NONE)
@@ -1954,7 +1981,7 @@ static void look_ahead(void)
                     continue;
                 }
                 line_sink_init(&sink, &c->out, &spare, NULL, req.cmd == PROTO_CMD_LEGACY_GET);
-                if (n >= pool.reads_ahead || !commands_will_read(&x, &req, &wants[n]) ||
+                if (n >= reads || !commands_will_read(&x, &req, &wants[n]) ||
                     wants[n].id.len > PROTO_MAX_ID)
                     continue;
                 memcpy(want_ids[n], wants[n].id.ptr, wants[n].id.len);
