@@ -1124,7 +1124,7 @@ struct write_ahead {
     struct wa_ent e[WRITE_AHEAD_MAX];
     struct proto_buf text;
     struct params p[WRITE_AHEAD_MAX];
-    char sp_sql[WRITE_AHEAD_MAX][24];
+    char sp_sql[WRITE_AHEAD_MAX][32];
     struct pipe_stmt st[2 * WRITE_AHEAD_MAX];
     char edit_name[16], done_name[16];
     size_t n;    /* entries named */

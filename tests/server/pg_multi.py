@@ -656,15 +656,20 @@ def part_ahead(servers):
                     errs.append("%s: GET %d answered %r" % (who, i, g))
         cl.close()
 
-    ts = [threading.Thread(target=user_load, args=a) for a in (("alice", ALICE_PW),
-                                                              ("bob", BOB_PW))]
+    all_at_once(user_load, (("alice", ALICE_PW), ("bob", BOB_PW)), errs)
+    return fails + len(errs) + ahead_writes(servers, tasks)
+
+
+def all_at_once(fn, args, errs):
+    """fn(*a) for each a of args, each on a thread of its own, all at once;
+    prints the first errs they appended."""
+    ts = [threading.Thread(target=fn, args=a) for a in args]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
     for e in errs[:10]:
         print(e)
-    return fails + len(errs) + ahead_writes(servers, tasks)
 
 
 def ahead_writes(servers, tasks):
@@ -709,13 +714,7 @@ def ahead_writes(servers, tasks):
                 errs.append("writer %d: EDIT %d answered %r" % (k, i, r))
         c.close()
 
-    ts = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    for e in errs[:10]:
-        print(e)
+    all_at_once(writer, [(k,) for k in range(8)], errs)
     fails += len(errs)
     for k in range(8):
         for i in (6 + k * 2, 7 + k * 2):

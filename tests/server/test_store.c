@@ -847,6 +847,14 @@ static void failed_command_leaves_batch(struct fx *f)
 
 static void undo_ok(struct fx *f, const char *want);
 
+/* That task id reads with text want. */
+static void text_is(struct fx *f, const char *id, const char *want)
+{
+    struct task t;
+    assert_int_equal(get(f->r, id, &t), STORE_OK);
+    assert_string_equal(t.text, want);
+}
+
 /* Names line's write to w ahead, in the default list. */
 static int ahead(struct store *w, const char *line)
 {
@@ -913,8 +921,7 @@ static void writes_ahead_answer_in_turn(struct fx *f)
     undo_ok(f, "undone 3");
     undo_ok(f, "done 2");
     undo_ok(f, "edit 1");
-    assert_int_equal(get(f->r, "1", &t), STORE_OK);
-    assert_string_equal(t.text, "a");
+    text_is(f, "1", "a");
     assert_int_equal(get(f->r, "2", &t), STORE_OK);
     assert_int_equal(t.done, 0);
     assert_int_equal(get(f->r, "3", &t), STORE_OK);
@@ -944,18 +951,14 @@ static void writes_ahead_unserved_are_taken_back(struct fx *f)
     assert_int_equal(run(w, "EDIT 3 x3", NULL, 0), STORE_OK);
     wend(f, 1);
     served_ahead(f, &was, 1);
-    assert_int_equal(get(f->r, "1", &t), STORE_OK);
-    assert_string_equal(t.text, "x1");
-    assert_int_equal(get(f->r, "2", &t), STORE_OK);
-    assert_string_equal(t.text, "b");
-    assert_int_equal(get(f->r, "3", &t), STORE_OK);
-    assert_string_equal(t.text, "x3");
+    text_is(f, "1", "x1");
+    text_is(f, "2", "b");
+    text_is(f, "3", "x3");
     assert_int_equal(get(f->r, "4", &t), STORE_OK);
     undo_ok(f, "edit 3");
     undo_ok(f, "add 4");
     undo_ok(f, "edit 1");
-    assert_int_equal(get(f->r, "3", &t), STORE_OK);
-    assert_string_equal(t.text, "c");
+    text_is(f, "3", "c");
 
     /* Another text than the one named: the command runs as asked. */
     w = wbegin(f);
@@ -964,16 +967,14 @@ static void writes_ahead_unserved_are_taken_back(struct fx *f)
     assert_int_equal(run(w, "EDIT 1 asked", NULL, 0), STORE_OK);
     wend(f, 1);
     served_ahead(f, &was, 0);
-    assert_int_equal(get(f->r, "1", &t), STORE_OK);
-    assert_string_equal(t.text, "asked");
+    text_is(f, "1", "asked");
     /* Named, sent, and the batch commits without running it. */
     w = wbegin(f);
     assert_int_equal(ahead(w, "EDIT 1 never"), want);
     store_write_ahead_send(w, LATER);
     assert_int_equal(store_write_ok(w), 1);
     wend(f, 1);
-    assert_int_equal(get(f->r, "1", &t), STORE_OK);
-    assert_string_equal(t.text, "asked");
+    text_is(f, "1", "asked");
     /* Run, and the batch rolled back. */
     w = wbegin(f);
     assert_int_equal(ahead(w, "EDIT 1 rolled"), want);
@@ -981,11 +982,9 @@ static void writes_ahead_unserved_are_taken_back(struct fx *f)
     assert_int_equal(run(w, "EDIT 1 rolled", NULL, 0), STORE_OK);
     wend(f, 0);
     served_ahead(f, &was, 1);
-    assert_int_equal(get(f->r, "1", &t), STORE_OK);
-    assert_string_equal(t.text, "asked");
+    text_is(f, "1", "asked");
     undo_ok(f, "edit 1");
-    assert_int_equal(get(f->r, "1", &t), STORE_OK);
-    assert_string_equal(t.text, "a");
+    text_is(f, "1", "a");
 }
 
 /* A write sent ahead that the database refuses: the one before it stands,
@@ -1012,17 +1011,14 @@ static void writes_ahead_failed_one_runs_alone(struct fx *f)
     assert_int_equal(run(w, "DONE 3", NULL, 0), STORE_OK);
     wend(f, 1);
     served_ahead(f, &was, 1); /* EDIT 1; EDIT 2 and DONE 3 ran the ordinary way */
-    assert_int_equal(get(f->r, "1", &t), STORE_OK);
-    assert_string_equal(t.text, "x1");
-    assert_int_equal(get(f->r, "2", &t), STORE_OK);
-    assert_string_equal(t.text, "x2");
+    text_is(f, "1", "x1");
+    text_is(f, "2", "x2");
     assert_int_equal(get(f->r, "3", &t), STORE_OK);
     assert_int_equal(t.done, 1);
     undo_ok(f, "done 3");
     undo_ok(f, "edit 2");
     undo_ok(f, "edit 1");
-    assert_int_equal(get(f->r, "1", &t), STORE_OK);
-    assert_string_equal(t.text, "a");
+    text_is(f, "1", "a");
 #else
     (void)f;
     skip();
