@@ -3273,7 +3273,7 @@ int pg_put(struct pg_store *s, struct proto_str id, struct proto_str text, int64
     p_int(&p, now);
     p_str(&p, scope_of(s));
     PGresult *r = run(s, ST_PUT, &p, "cannot store the task");
-    if (r == NULL || (rc = undo_seq(s, &seq)) != STORE_OK) {
+    if (r == NULL || undo_seq(s, &seq) != STORE_OK) {
         PQclear(r);
         return STORE_ERROR;
     }
