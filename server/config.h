@@ -13,11 +13,13 @@
 #define SERVER_DEFAULT_PORT 9000
 #define SERVER_DEFAULT_DB "todo.db"
 #define SERVER_DEFAULT_MAX_CLIENTS 10240
-/* Workers per CPU when the store is PostgreSQL: there a worker spends most
- * of a command waiting on the database's round trips, not on the CPU, so
- * one worker per core leaves the cores idle (docs/PERFORMANCE.md, "the
- * workers on PostgreSQL"). */
-#define SERVER_REMOTE_THREADS_PER_CPU 2
+/* Workers per CPU when the store is PostgreSQL: one each, and not one
+ * less as on SQLite, since there a worker waits on the database's round
+ * trips. Not more: a worker sends its pass's reads and first writes to
+ * the database together (store_read_ahead), so more workers only make
+ * smaller batches, and EDIT went faster with two than with four on 2
+ * cores (docs/PERFORMANCE.md, "Reading and writing ahead"). */
+#define SERVER_REMOTE_THREADS_PER_CPU 1
 /* Long enough for a person typing into nc, short enough that connections a
  * crashed program or a dropped network left behind do not pile up. */
 #define SERVER_DEFAULT_IDLE_TIMEOUT 300

@@ -198,15 +198,15 @@ def part_seen(servers):
     cores shared with other builds a thread can wait that long for a CPU
     once; a second time is a failure."""
     fails = 0
-    # Started without --threads: on PostgreSQL the default is two workers
+    # Started without --threads: on PostgreSQL the default is one worker
     # per online CPU (their commands wait on the database), not one less
     # than the CPUs as on SQLite.
     c = Client(servers[0].port)
     threads = dict(l.split(" ", 1) for l in c.cmd("STATS")[1:]).get("threads")
     c.close()
-    want = str(min(256, 2 * (os.cpu_count() or 1)))
+    want = str(min(256, os.cpu_count() or 1))
     if threads != want:
-        print("STATS threads %s on PostgreSQL without --threads, not %s (2 per CPU)" % (threads, want))
+        print("STATS threads %s on PostgreSQL without --threads, not %s (1 per CPU)" % (threads, want))
         fails += 1
     for count in (2, 3):
         group = servers[:count]
