@@ -879,15 +879,33 @@ static void served_ahead(struct fx *f, unsigned long long *was, unsigned long lo
     *was = now;
 }
 
+/* Tasks 1, 2 and 3: a, b and c. */
+static void add_abc(struct fx *f)
+{
+    assert_string_equal(add(f, "ADD a"), "1");
+    assert_string_equal(add(f, "ADD b"), "2");
+    assert_string_equal(add(f, "ADD c"), "3");
+}
+
+/* A batch that names the write named ahead and sends it, then runs ran
+ * (NULL: nothing), which must succeed, and commits or rolls back. */
+static void ahead_batch(struct fx *f, const char *named, const char *ran, int commit)
+{
+    struct store *w = wbegin(f);
+    assert_int_equal(ahead(w, named), ahead_ok(f));
+    store_write_ahead_send(w, LATER);
+    if (ran != NULL)
+        assert_int_equal(run(w, ran, NULL, 0), STORE_OK);
+    wend(f, commit);
+}
+
 /* Each command answered from its own write, in turn: OK, a task not
  * found, a number for UNDO each; a task twice or an EDIT of tags is not
  * taken, and runs the ordinary way after the rest. */
 static void writes_ahead_answer_in_turn(struct fx *f)
 {
     struct task t;
-    assert_string_equal(add(f, "ADD a"), "1");
-    assert_string_equal(add(f, "ADD b"), "2");
-    assert_string_equal(add(f, "ADD c"), "3");
+    add_abc(f);
     assert_int_equal(write1(f, "DONE 3"), STORE_OK);
     unsigned long long was = store_writes_ahead_served(f->r);
     struct store *w = wbegin(f);
@@ -934,9 +952,7 @@ static void writes_ahead_unserved_are_taken_back(struct fx *f)
 {
     struct task t;
     char id[PROTO_MAX_ID + 1];
-    assert_string_equal(add(f, "ADD a"), "1");
-    assert_string_equal(add(f, "ADD b"), "2");
-    assert_string_equal(add(f, "ADD c"), "3");
+    add_abc(f);
     unsigned long long was = store_writes_ahead_served(f->r);
     struct store *w = wbegin(f);
     int want = ahead_ok(f);
@@ -961,32 +977,18 @@ static void writes_ahead_unserved_are_taken_back(struct fx *f)
     text_is(f, "3", "c");
 
     /* Another text than the one named: the command runs as asked. */
-    w = wbegin(f);
-    assert_int_equal(ahead(w, "EDIT 1 named"), want);
-    store_write_ahead_send(w, LATER);
-    assert_int_equal(run(w, "EDIT 1 asked", NULL, 0), STORE_OK);
-    wend(f, 1);
+    ahead_batch(f, "EDIT 1 named", "EDIT 1 asked", 1);
     served_ahead(f, &was, 0);
     text_is(f, "1", "asked");
     /* Named, sent, and the batch commits without running it (nothing
      * asked for the answers before the commit). */
-    w = wbegin(f);
-    assert_int_equal(ahead(w, "EDIT 1 never"), want);
-    store_write_ahead_send(w, LATER);
-    wend(f, 1);
+    ahead_batch(f, "EDIT 1 never", NULL, 1);
     text_is(f, "1", "asked");
     /* Named, sent, and the batch rolled back without running it. */
-    w = wbegin(f);
-    assert_int_equal(ahead(w, "EDIT 1 dropped"), want);
-    store_write_ahead_send(w, LATER);
-    wend(f, 0);
+    ahead_batch(f, "EDIT 1 dropped", NULL, 0);
     text_is(f, "1", "asked");
     /* Run, and the batch rolled back. */
-    w = wbegin(f);
-    assert_int_equal(ahead(w, "EDIT 1 rolled"), want);
-    store_write_ahead_send(w, LATER);
-    assert_int_equal(run(w, "EDIT 1 rolled", NULL, 0), STORE_OK);
-    wend(f, 0);
+    ahead_batch(f, "EDIT 1 rolled", "EDIT 1 rolled", 0);
     served_ahead(f, &was, 1);
     text_is(f, "1", "asked");
     undo_ok(f, "edit 1");
@@ -999,9 +1001,7 @@ static void writes_ahead_failed_one_runs_alone(struct fx *f)
 {
 #ifdef TODO_FAULT_INJECTION
     struct task t;
-    assert_string_equal(add(f, "ADD a"), "1");
-    assert_string_equal(add(f, "ADD b"), "2");
-    assert_string_equal(add(f, "ADD c"), "3");
+    add_abc(f);
     unsigned long long was = store_writes_ahead_served(f->r);
     struct store *w = wbegin(f);
     int want = ahead_ok(f);
