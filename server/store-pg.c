@@ -710,6 +710,38 @@ static void p_null(struct params *p)
     p->n++;
 }
 
+/* ST_EDIT's parameters (and ST_EDIT_AHEAD's): what EDIT sets, its time,
+ * the task's key and whether this server's history holds the task. */
+static void edit_params(struct params *p, int has_text, struct proto_str text, int pri, int due_op,
+                        const char *due, int64_t now, struct proto_str key, int mine)
+{
+    p_int(p, has_text);
+    if (has_text)
+        p_str(p, text);
+    else
+        p_null(p);
+    p_int(p, pri);
+    p_int(p, due_op);
+    if (due_op == 1)
+        p_text(p, due, PROTO_DATE_LEN);
+    else
+        p_null(p);
+    p_int(p, now);
+    p_str(p, key);
+    p_int(p, mine);
+}
+
+/* ST_SET_DONE's parameters (and ST_SET_DONE_AHEAD's); kind is UNDO's. */
+static void done_params(struct params *p, int done, int64_t now, struct proto_str key, int kind,
+                        int mine)
+{
+    p_int(p, done);
+    p_int(p, now);
+    p_str(p, key);
+    p_int(p, kind);
+    p_int(p, mine);
+}
+
 /* ---- the writer's pipeline ----
  *
  * A batch's BEGIN, each command's SAVEPOINT (with the RELEASE of the one
@@ -1328,27 +1360,11 @@ void pg_write_ahead_send(struct pg_store *w, int64_t now)
         struct proto_str key = {e->key, e->key_len};
         p->n = 0;
         if (e->cmd == PROTO_CMD_EDIT) {
-            p_int(p, e->has_text);
-            if (e->has_text)
-                p_text(p, a->text.data + e->text_off, e->text_len);
-            else
-                p_null(p);
-            p_int(p, e->pri);
-            p_int(p, e->due_op);
-            if (e->due_op == 1)
-                p_text(p, e->due, PROTO_DATE_LEN);
-            else
-                p_null(p);
-            p_int(p, now);
-            p_str(p, key);
-            p_int(p, e->mine);
+            struct proto_str text = {a->text.data + e->text_off, e->text_len};
+            edit_params(p, e->has_text, text, e->pri, e->due_op, e->due, now, key, e->mine);
         } else {
             int done = e->cmd == PROTO_CMD_DONE;
-            p_int(p, done);
-            p_int(p, now);
-            p_str(p, key);
-            p_int(p, done ? UNDO_DONE : UNDO_UNDONE);
-            p_int(p, e->mine);
+            done_params(p, done, now, key, done ? UNDO_DONE : UNDO_UNDONE, e->mine);
         }
         snprintf(a->sp_sql[k], sizeof(a->sp_sql[k]), "SAVEPOINT w%zu", k);
         a->st[2 * k] = (struct pipe_stmt){.sql = a->sp_sql[k]};
@@ -2757,20 +2773,7 @@ static int edit_do(struct pg_store *s, const struct proto_request *req, struct p
     int rc;
     touch(s, key);
     struct params p = {.n = 0};
-    p_int(&p, req->has_text);
-    if (req->has_text)
-        p_str(&p, req->text);
-    else
-        p_null(&p);
-    p_int(&p, req->pri);
-    p_int(&p, req->due_op);
-    if (req->due_op == 1)
-        p_text(&p, req->due, PROTO_DATE_LEN);
-    else
-        p_null(&p);
-    p_int(&p, now);
-    p_str(&p, key);
-    p_int(&p, mine);
+    edit_params(&p, req->has_text, req->text, req->pri, req->due_op, req->due, now, key, mine);
     long n = run_n(s, ST_EDIT, &p, "cannot edit the task");
     if (n < 0)
         return STORE_ERROR;
@@ -3028,11 +3031,7 @@ int pg_set_done(struct pg_store *s, struct proto_str id, int done, int64_t now)
         return rc;
     touch(s, key);
     struct params p = {.n = 0};
-    p_int(&p, done);
-    p_int(&p, now);
-    p_str(&p, key);
-    p_int(&p, kind);
-    p_int(&p, undo_mine(s, id) != NULL);
+    done_params(&p, done, now, key, kind, undo_mine(s, id) != NULL);
     long n = run_n(s, ST_SET_DONE, &p, "cannot change the task");
     if (n < 0)
         return STORE_ERROR;
