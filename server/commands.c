@@ -253,6 +253,23 @@ static struct proto_str cache_key(const struct cmd_ctx *x, struct proto_str id,
     return (struct proto_str){buf, list.len + 1 + id.len};
 }
 
+/* Whether x's GET reply may come from the cache, and go into it: the sink
+ * can replay it, and it is not read inside the batch. */
+static int get_cacheable(const struct cmd_ctx *x)
+{
+    return x->cache != NULL && !x->in_batch && x->sink->encoding != 0 && x->sink->ops->mark != NULL;
+}
+
+/* The reply the cache keeps for ck, copied into hit, when its task has not
+ * changed since: its length, else 0. *stamp and *key as cache_get sets
+ * them. */
+static size_t cache_fresh(struct cmd_ctx *x, struct proto_str ck, uint64_t *stamp, uint32_t *key,
+                          char hit[CACHE_ENTRY_BYTES])
+{
+    size_t len = cache_get(x->cache, ck, x->sink->encoding, stamp, key, hit);
+    return len > 0 && store_unchanged_key(x->store, *key, *stamp) ? len : 0;
+}
+
 static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
 {
     struct result_sink *k = x->sink;
@@ -261,11 +278,11 @@ static enum cmd_rc cmd_get(struct cmd_ctx *x, const struct proto_request *req)
     struct task_run r = {.k = k};
     uint64_t stamp = 0;
     uint32_t key = 0;
-    int cacheable = x->cache != NULL && !x->in_batch && k->encoding != 0 && k->ops->mark != NULL;
+    int cacheable = get_cacheable(x);
     if (cacheable) {
         char hit[CACHE_ENTRY_BYTES];
-        size_t len = cache_get(x->cache, ck, k->encoding, &stamp, &key, hit);
-        if (len > 0 && store_unchanged_key(x->store, key, stamp)) {
+        size_t len = cache_fresh(x, ck, &stamp, &key, hit);
+        if (len > 0) {
             count(&x->counters->cache_hits);
             if (k->ops->raw(k, hit, len) != 0)
                 k->failed = 1;
@@ -1073,21 +1090,24 @@ static int reads_store(enum proto_cmd c)
     }
 }
 
+/* Whether the server asks for a login that x's connection has not made. */
+static int must_log_in(const struct cmd_ctx *x)
+{
+    return (x->cfg->auth.enabled || x->cfg->accounts) && !x->authed;
+}
+
 int commands_will_read(struct cmd_ctx *x, const struct proto_request *req, struct store_want *want)
 {
     if (req->cmd != PROTO_CMD_GET && req->cmd != PROTO_CMD_LEGACY_GET)
         return 0;
-    if ((x->cfg->auth.enabled || x->cfg->accounts) && !x->authed)
+    if (must_log_in(x))
         return 0; /* refused unread: a client that has not logged in costs no read */
     x->list_len = x->list != NULL ? strlen(x->list) : 0;
-    struct result_sink *k = x->sink;
-    if (x->cache != NULL && !x->in_batch && k->encoding != 0 && k->ops->mark != NULL) {
+    if (get_cacheable(x)) {
         char kb[CACHE_KEY_MAX], hit[CACHE_ENTRY_BYTES];
         uint64_t stamp = 0;
         uint32_t key = 0;
-        struct proto_str ck = cache_key(x, req->id, kb);
-        if (cache_get(x->cache, ck, k->encoding, &stamp, &key, hit) > 0 &&
-            store_unchanged_key(x->store, key, stamp))
+        if (cache_fresh(x, cache_key(x, req->id, kb), &stamp, &key, hit) > 0)
             return 0;
     }
     want->list = list_of(x);
@@ -1108,8 +1128,7 @@ void commands_run(struct cmd_ctx *x, const struct proto_request *req)
     count(&x->counters->commands);
     x->wrote = 0;
     x->used_batch = 0;
-    if ((x->cfg->auth.enabled || x->cfg->accounts) && !x->authed &&
-        !(info->flags & PROTO_CMDF_NOAUTH)) {
+    if (must_log_in(x) && !(info->flags & PROTO_CMDF_NOAUTH)) {
         commands_error(x, PROTO_E_AUTH,
                        x->cfg->accounts ? "authentication required; send AUTH <user> <password>"
                                         : "authentication required; send AUTH <password>");
