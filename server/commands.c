@@ -531,6 +531,7 @@ static enum cmd_rc cmd_stats(struct cmd_ctx *x, const struct proto_request *req)
         stat_pair(k, "cache_max_bytes", cs.max_bytes) |
         stat_pair(k, "reads_ahead", store_reads_ahead_served(x->store)) |
         stat_pair(k, "writes_ahead", store_writes_ahead_served(x->store)) |
+        stat_pair(k, "commits_overlapped", store_commits_overlapped(x->store)) |
         str_pair(k, "store", engine) | str_pair(k, "store_state", state) | result_pair(k, ver, vv);
     if (rc != 0) {
         result_drop(k);

@@ -134,6 +134,7 @@ size_t pg_engine_writes_ahead(const struct pg_engine *e);
 int pg_write_ahead_add(struct pg_store *w, struct proto_str list, const struct proto_request *req);
 void pg_write_ahead_send(struct pg_store *w, int64_t now);
 unsigned long long pg_writes_ahead_served(struct pg_store *s);
+unsigned long long pg_commits_overlapped(struct pg_store *s);
 /* 1 when path names a PostgreSQL database: a postgresql:// or postgres://
  * URI (libpq's), or "postgresql:" alone for the PG* environment. */
 int pg_is_uri(const char *path);

@@ -44,6 +44,10 @@
 /* ADD's ids reserved per nextval: the sequence counts in these steps. */
 #define ID_BLOCK 1000
 #define ID_BLOCK_SQL "1000"
+/* The writer's connections: one batch commits on one while the next runs
+ * on the other (pg_write_end). A third would never be used: a batch waits
+ * for the one before it to be answered before it commits itself. */
+#define PG_WRITERS 2
 
 /* The kinds of change UNDO takes back (as store-sqlite.c keeps them). */
 enum {
@@ -528,13 +532,16 @@ struct pg_store {
      * writes, so that numbering a change costs no round trip of its own;
      * 0 when none is taken (undo_seq asks the sequence then). */
     int64_t ver_next;
-    /* ADD's ids [id_next, id_end) are ours, from the block that nextval
-     * gave at id_block. The sequence is not rolled back with a
-     * transaction, so a rollback keeps the block and only puts id_next
-     * back (when it is still the same block). */
-    int ids_known;
-    int64_t id_next, id_end, id_block;
     struct id_mark tx_mark, sp_mark;
+    /* A writer: the slots of the tasks its batch changed (touch), to be
+     * published after its COMMIT; touched_bit says which are in. */
+    uint32_t *touched;
+    size_t ntouched;
+    unsigned char *touched_bit;
+    /* A writer whose batch's COMMIT is on its way (the engine's pend):
+     * committing until its answer came, commit_rc then its outcome.
+     * Under the engine's commit_lock. */
+    int committing, commit_rc;
     int counted;
     unsigned tx_gen; /* counts the transactions begun (cursors live in one) */
     struct pg_cursor cur;
@@ -550,16 +557,30 @@ struct pg_engine {
     char *uri;
     int durable; /* the writer's commits wait for the WAL flush (session_setup) */
     char describe[160];
+    /* The write turn: one batch runs its commands at a time, on the
+     * writer it took (writer). Its COMMIT goes on after the turn is
+     * handed on, so that the next batch runs while PostgreSQL commits this
+     * one: two connections (writers), the batch committing (pend, until
+     * the turn's next holder settles its outcome) and the one running. */
     pthread_mutex_t write_lock;
     struct pg_store *writer;
+    struct pg_store *writers[PG_WRITERS];
+    struct pg_store *pend;
+    pthread_mutex_t commit_lock;
+    pthread_cond_t commit_done;
+    /* ADD's ids [next, end) are ours, from the block that nextval gave at
+     * block, shared by the writers under the write turn. The sequence is
+     * not rolled back with a transaction, so a rollback keeps the block
+     * and only puts next back (when it is still the same block). */
+    struct {
+        int known;
+        int64_t next, end, block;
+    } ids;
 #ifdef TODO_FAULT_INJECTION
     atomic_int fault;
 #endif
     _Atomic uint64_t commits;
     _Atomic uint64_t slot[CHANGE_SLOTS];
-    uint32_t touched[CHANGE_SLOTS];
-    size_t ntouched;
-    unsigned char touched_bit[CHANGE_SLOTS / 8];
     struct undo_shelf undo; /* this server's history, one stack per list */
     unsigned undo_saves;
     atomic_int conns;
@@ -592,6 +613,7 @@ struct pg_engine {
     struct pg_follow *follow;   /* store_engine_follow's thread, or NULL */
     atomic_ullong ahead_served; /* GETs answered from reads sent ahead (ra_take) */
     atomic_ullong ahead_writes; /* writes answered from writes sent ahead (wa_serve) */
+    atomic_ullong overlapped;   /* batches begun while the one before committed */
 };
 
 /* One row of the change log, as the writer keeps it until its COMMIT. Its
@@ -1283,6 +1305,11 @@ unsigned long long pg_writes_ahead_served(struct pg_store *s)
     return atomic_load_explicit(&s->e->ahead_writes, memory_order_relaxed);
 }
 
+unsigned long long pg_commits_overlapped(struct pg_store *s)
+{
+    return atomic_load_explicit(&s->e->overlapped, memory_order_relaxed);
+}
+
 size_t pg_engine_writes_ahead(const struct pg_engine *e)
 {
     (void)e;
@@ -1291,6 +1318,9 @@ size_t pg_engine_writes_ahead(const struct pg_engine *e)
 
 static struct undo_stack *undo_of(struct pg_store *s);
 static const struct undo_ent *undo_mine(struct pg_store *s, struct proto_str id);
+static size_t change_slot(struct proto_str id);
+static int slot_in(const struct pg_store *w, size_t i);
+static void pend_wait(struct pg_engine *e);
 
 int pg_write_ahead_add(struct pg_store *w, struct proto_str list, const struct proto_request *req)
 {
@@ -1352,6 +1382,10 @@ void pg_write_ahead_send(struct pg_store *w, int64_t now)
         a->n = 0;
         return;
     }
+    /* A task the committing batch changed: as in touch. */
+    for (size_t k = 0; w->e->pend != NULL && k < a->n; k++)
+        if (slot_in(w->e->pend, change_slot((struct proto_str){a->e[k].key, a->e[k].key_len})))
+            pend_wait(w->e);
     snprintf(a->edit_name, sizeof(a->edit_name), "s%d", (int)ST_EDIT_AHEAD);
     snprintf(a->done_name, sizeof(a->done_name), "s%d", (int)ST_SET_DONE_AHEAD);
     for (size_t k = 0; k < a->n; k++) {
@@ -1678,6 +1712,11 @@ static int conn_open(struct pg_engine *e, int role, struct pg_store **out, char 
     s->kind = STORE_KIND_PG;
     s->e = e;
     s->role = role;
+    if (role == ROLE_WRITER && ((s->touched = malloc(CHANGE_SLOTS * sizeof(*s->touched))) == NULL ||
+                                (s->touched_bit = calloc(CHANGE_SLOTS / 8, 1)) == NULL)) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
     s->c = PQconnectdb(conninfo_of(e));
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         snprintf(err, errcap, "cannot connect to PostgreSQL: %s",
@@ -1692,7 +1731,9 @@ static int conn_open(struct pg_engine *e, int role, struct pg_store **out, char 
         snprintf(err, errcap, "%s", s->err);
         goto fail;
     }
-    if (role == ROLE_WRITER && migrate(s, err, errcap) != 0)
+    /* The first writer brings the schema up to date, before any other
+     * connection prepares its statements. */
+    if (role == ROLE_WRITER && e->writers[0] == NULL && migrate(s, err, errcap) != 0)
         goto fail;
     if (prepare_all(s) != STORE_OK) {
         snprintf(err, errcap, "%s", s->err);
@@ -1713,14 +1754,14 @@ fail:
  * did not hand out, so that a restart goes on from the next id. */
 static void give_back_ids(struct pg_store *s)
 {
-    if (!s->ids_known || s->id_next >= s->id_end || PQstatus(s->c) != CONNECTION_OK)
+    if (!s->e->ids.known || s->e->ids.next >= s->e->ids.end || PQstatus(s->c) != CONNECTION_OK)
         return;
     struct params p = {.n = 0};
-    p_int(&p, s->id_next);
-    p_int(&p, s->id_block);
+    p_int(&p, s->e->ids.next);
+    p_int(&p, s->e->ids.block);
     if (run_n(s, ST_GIVE_BACK_IDS, &p, "cannot give back unused ids") < 0)
         log_debug("%s", s->err);
-    s->ids_known = 0;
+    s->e->ids.known = 0;
 }
 
 static void conn_close(struct pg_store *s)
@@ -1743,6 +1784,8 @@ static void conn_close(struct pg_store *s)
         proto_buf_free(&s->wa->text);
         free(s->wa);
     }
+    free(s->touched);
+    free(s->touched_bit);
     PQfinish(s->c);
     free(s);
 }
@@ -1759,6 +1802,7 @@ void pg_close(struct pg_store *s)
 /* ---- the engine ---- */
 
 static int undo_load(struct pg_store *s);
+static int pend_settle(struct pg_engine *e, struct pg_store *cur);
 
 static void engine_free(struct pg_engine *e)
 {
@@ -1767,6 +1811,8 @@ static void engine_free(struct pg_engine *e)
     proto_buf_free(&e->log_text);
     pthread_mutex_destroy(&e->stamp_lock);
     pthread_mutex_destroy(&e->write_lock);
+    pthread_mutex_destroy(&e->commit_lock);
+    pthread_cond_destroy(&e->commit_done);
     free(e->uri);
     free(e);
 }
@@ -1784,10 +1830,14 @@ int pg_engine_open(struct pg_engine **out, const struct store_options *o, char *
     e->durable = o->durable != 0;
     pthread_mutex_init(&e->write_lock, NULL);
     pthread_mutex_init(&e->stamp_lock, NULL);
+    pthread_mutex_init(&e->commit_lock, NULL);
+    pthread_cond_init(&e->commit_done, NULL);
     e->log_keep = LOG_KEEP_DEFAULT;
     proto_buf_init(&e->log_text, 0);
-    if (conn_open(e, ROLE_WRITER, &e->writer, err, errcap) != STORE_OK)
-        goto fail;
+    for (size_t i = 0; i < PG_WRITERS; i++)
+        if (conn_open(e, ROLE_WRITER, &e->writers[i], err, errcap) != STORE_OK)
+            goto fail;
+    e->writer = e->writers[0];
     if (undo_load(e->writer) != STORE_OK) {
         snprintf(err, errcap, "PostgreSQL database: %s", e->writer->err);
         goto fail;
@@ -1806,7 +1856,8 @@ int pg_engine_open(struct pg_engine **out, const struct store_options *o, char *
     *out = e;
     return STORE_OK;
 fail:
-    conn_close(e->writer);
+    for (size_t i = 0; i < PG_WRITERS; i++)
+        conn_close(e->writers[i]);
     engine_free(e);
     return STORE_ERROR;
 }
@@ -1819,7 +1870,13 @@ void pg_engine_close(struct pg_engine *e)
     if (open != 0)
         log_warn("closing the store with %d connections still open", open);
     pg_engine_unfollow(e);
-    conn_close(e->writer);
+    /* The last batch's COMMIT was answered before its write_end returned;
+     * what is left is its outcome, for the undo history being freed. */
+    pthread_mutex_lock(&e->write_lock);
+    pend_settle(e, NULL);
+    pthread_mutex_unlock(&e->write_lock);
+    for (size_t i = 0; i < PG_WRITERS; i++)
+        conn_close(e->writers[i]); /* the first gives back the unused ids */
     engine_free(e);
 }
 
@@ -1963,24 +2020,49 @@ int pg_unchanged_key(struct pg_store *s, uint32_t key, uint64_t stamp)
 static void log_capture(struct pg_store *s, struct proto_str id);
 static int get_key(struct pg_store *s, struct proto_str key, store_task_fn fn, void *arg);
 
-/* Called by every write before it changes task id (its key). */
+static int slot_in(const struct pg_store *w, size_t i)
+{
+    return (w->touched_bit[i / 8] & (1u << (i % 8))) != 0;
+}
+
+/* Waits for the answer to the COMMIT on its way (the engine's pend), if
+ * any: what the running batch reads of the tasks it changed is then
+ * what that COMMIT left, and so is the before-image its write keeps. */
+static void pend_wait(struct pg_engine *e)
+{
+    struct pg_store *p = e->pend;
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&e->commit_lock);
+    while (p->committing)
+        pthread_cond_wait(&e->commit_done, &e->commit_lock);
+    pthread_mutex_unlock(&e->commit_lock);
+}
+
+/* Called by every write before it changes task id (its key). A task the
+ * committing batch changed too waits for its COMMIT's answer first: in
+ * READ COMMITTED an UPDATE would wait for its row anyway, but a
+ * statement's other reads (the before-image kept for UNDO) would see the
+ * task as it was before. */
 static void touch(struct pg_store *s, struct proto_str id)
 {
-    struct pg_engine *e = s->e;
     if (s->role != ROLE_WRITER)
         return;
     size_t i = change_slot(id);
-    if (e->touched_bit[i / 8] & (1u << (i % 8))) {
+    if (slot_in(s, i)) {
         log_capture(s, id);
         return;
     }
-    e->touched_bit[i / 8] |= (unsigned char)(1u << (i % 8));
-    e->touched[e->ntouched++] = (uint32_t)i;
+    if (s->e->pend != NULL && slot_in(s->e->pend, i))
+        pend_wait(s->e);
+    s->touched_bit[i / 8] |= (unsigned char)(1u << (i % 8));
+    s->touched[s->ntouched++] = (uint32_t)i;
 }
 
-/* After a COMMIT: the slots of the tasks it changed, and its log numbers
- * [first, last] (none when last is 0) for the follower. */
-static void touched_publish(struct pg_engine *e, uint64_t first, uint64_t last)
+/* After w's COMMIT: the slots of the tasks it changed, and its log
+ * numbers [first, last] (none when last is 0) for the follower. */
+static void touched_publish(struct pg_engine *e, const struct pg_store *w, uint64_t first,
+                            uint64_t last)
 {
     pthread_mutex_lock(&e->stamp_lock);
     if (last > 0) {
@@ -1993,17 +2075,17 @@ static void touched_publish(struct pg_engine *e, uint64_t first, uint64_t last)
         e->own[k].last = last;
     }
     uint64_t n = atomic_load(&e->commits) + 1;
-    for (size_t k = 0; k < e->ntouched; k++)
-        atomic_store(&e->slot[e->touched[k]], n);
+    for (size_t k = 0; k < w->ntouched; k++)
+        atomic_store(&e->slot[w->touched[k]], n);
     atomic_store(&e->commits, n);
     pthread_mutex_unlock(&e->stamp_lock);
 }
 
-static void touched_clear(struct pg_engine *e)
+static void touched_clear(struct pg_store *w)
 {
-    for (size_t k = 0; k < e->ntouched; k++)
-        e->touched_bit[e->touched[k] / 8] = 0;
-    e->ntouched = 0;
+    for (size_t k = 0; k < w->ntouched; k++)
+        w->touched_bit[w->touched[k] / 8] = 0;
+    w->ntouched = 0;
 }
 
 static int64_t col_int(const PGresult *r, int row, int col);
@@ -2185,91 +2267,107 @@ static int log_arrays(const struct pg_engine *e, struct proto_buf *a)
     return 0;
 }
 
+/* The batch's change log and COMMIT, as commit_prepare makes them under
+ * the write turn and commit_send sends them after it. */
+struct commit_msg {
+    struct proto_buf a[LA__COUNT];
+    struct params p;
+    char name[16];
+    struct pipe_stmt v[2];
+    struct pipe_stmt *commit;
+    size_t n;
+};
+
+static void commit_free(struct commit_msg *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        PQclear(m->v[i].res);
+    for (int k = 0; k < LA__COUNT; k++)
+        proto_buf_free(&m->a[k]);
+}
+
+/* The statements of the batch's end from its log rows (the engine's,
+ * under the write turn): STORE_ERROR with s's error when out of memory. */
+static int commit_prepare(struct pg_store *s, struct commit_msg *m)
+{
+    struct pg_engine *e = s->e;
+    memset(m, 0, sizeof(*m));
+    snprintf(m->name, sizeof(m->name), "s%d",
+             (int)(++e->log_batches % LOG_SWEEP_EVERY == 0 ? ST_LOG_WRITE_SWEEP : ST_LOG_WRITE));
+    m->v[0] = (struct pipe_stmt){.name = m->name, .p = &m->p};
+    m->v[1] = (struct pipe_stmt){.sql = "COMMIT"};
+    m->commit = &m->v[1];
+    m->n = 2;
+    for (int k = 0; k < LA__COUNT; k++)
+        proto_buf_init(&m->a[k], 0);
+    if (e->logn == 0) {
+        m->commit = &m->v[0];
+        m->v[0] = m->v[1];
+        m->n = 1;
+        return STORE_OK;
+    }
+    if (log_arrays(e, m->a) != 0) {
+        commit_free(m);
+        return failf(s, NULL, "out of memory for the change log");
+    }
+    p_int(&m->p, (long long)e->logn);
+    for (int k = 0; k < LA_LIST; k++)
+        p_literal(&m->p, m->a[k].data);
+    p_int(&m->p, (long long)e->log_keep);
+    p_literal(&m->p, m->a[LA_LIST].data);
+    return STORE_OK;
+}
+
 /* The COMMIT of the batch, in one pipeline (one round trip) with the
  * statement that writes its rows to the change log when it has any
  * (e->logn > 0): one statement, whose update of todo_change_head makes
- * every other server's batch that logs wait for this one's COMMIT, so
- * that the numbers come in the order of the commits, and which prunes
- * the log to the newest log_keep rows (as many as it adds, once full).
- * *last: the last log number taken. The COMMIT of a transaction that
- * failed answers ROLLBACK, so only the tag COMMIT says that it committed;
- * a connection lost on the way leaves it unknown, and is reported as a
- * failure: never an OK for a write that may not be kept. */
-static int commit_logged(struct pg_store *s, uint64_t *last)
+ * every other batch that logs (this server's next one, every other
+ * server's) wait for this one's COMMIT, so that the numbers come in the
+ * order of the commits, and which prunes the log to the newest log_keep
+ * rows (as many as it adds, once full). *last: the last log number
+ * taken. The COMMIT of a transaction that failed answers ROLLBACK, so only
+ * the tag COMMIT says that it committed; a connection lost on the way
+ * leaves it unknown, and is reported as a failure: never an OK for a
+ * write that may not be kept. */
+static int commit_send(struct pg_store *s, struct commit_msg *m, uint64_t *last)
 {
-    struct pg_engine *e = s->e;
-    struct proto_buf a[LA__COUNT];
-    struct params p = {.n = 0};
-    char name[16];
-    snprintf(name, sizeof(name), "s%d",
-             (int)(++e->log_batches % LOG_SWEEP_EVERY == 0 ? ST_LOG_WRITE_SWEEP : ST_LOG_WRITE));
-    struct pipe_stmt v[2] = {{.name = name, .p = &p}, {.sql = "COMMIT"}};
-    struct pipe_stmt *commit = &v[1];
-    size_t n = 2;
-    int rc = STORE_ERROR;
-    for (int k = 0; k < LA__COUNT; k++)
-        proto_buf_init(&a[k], 0);
-    if (e->logn == 0) {
-        commit = &v[0];
-        v[0] = v[1];
-        n = 1;
-    } else if (log_arrays(e, a) != 0) {
-        failf(s, NULL, "out of memory for the change log");
-        goto out;
-    } else {
-        p_int(&p, (long long)e->logn);
-        for (int k = 0; k < LA_LIST; k++)
-            p_literal(&p, a[k].data);
-        p_int(&p, (long long)e->log_keep);
-        p_literal(&p, a[LA_LIST].data);
+    if (pipe_send(s, m->v, m->n) != STORE_OK)
+        return STORE_ERROR;
+    if (m->n == 2) {
+        if (PQresultStatus(m->v[0].res) != PGRES_TUPLES_OK || PQntuples(m->v[0].res) != 1)
+            return failf(s, m->v[0].res, "cannot write the change log");
+        *last = (uint64_t)col_int(m->v[0].res, 0, 0);
     }
-    if (pipe_send(s, v, n) != STORE_OK)
-        goto out;
-    if (n == 2) {
-        if (PQresultStatus(v[0].res) != PGRES_TUPLES_OK || PQntuples(v[0].res) != 1) {
-            failf(s, v[0].res, "cannot write the change log");
-            goto out;
-        }
-        *last = (uint64_t)col_int(v[0].res, 0, 0);
-    }
-    if (PQresultStatus(commit->res) != PGRES_COMMAND_OK ||
-        strcmp(PQcmdStatus(commit->res), "COMMIT") != 0) {
-        failf(s, commit->res, "cannot commit");
-        goto out;
-    }
-    rc = STORE_OK;
-out:
-    for (size_t i = 0; i < n; i++)
-        PQclear(v[i].res);
-    for (int k = 0; k < LA__COUNT; k++)
-        proto_buf_free(&a[k]);
-    return rc;
+    if (PQresultStatus(m->commit->res) != PGRES_COMMAND_OK ||
+        strcmp(PQcmdStatus(m->commit->res), "COMMIT") != 0)
+        return failf(s, m->commit->res, "cannot commit");
+    return STORE_OK;
 }
 
 /* ---- the write batch ---- */
 
 static struct id_mark id_mark_take(const struct pg_store *s)
 {
-    return (struct id_mark){s->id_next, s->ids_known ? s->id_block : -1};
+    return (struct id_mark){s->e->ids.next, s->e->ids.known ? s->e->ids.block : -1};
 }
 
 /* Back to a mark: the ids handed out since are free again, if they are
  * still of the block we hold (a block taken since stays ours). */
 static void id_mark_restore(struct pg_store *s, const struct id_mark *m)
 {
-    if (s->ids_known && m->block == s->id_block)
-        s->id_next = m->next;
+    if (s->e->ids.known && m->block == s->e->ids.block)
+        s->e->ids.next = m->next;
 }
 
-static void tx_rollback(struct pg_store *s)
+/* The writer's own part of a rollback: its connection's transaction
+ * and what was sent ahead on it. */
+static void conn_rollback(struct pg_store *s)
 {
     if (s->wa != NULL && s->wa->sent && PQstatus(s->c) == CONNECTION_OK)
         wa_collect(s); /* out of pipeline mode: the ROLLBACK takes it all back */
     wa_forget(s);
     if (PQstatus(s->c) != CONNECTION_OK)
         atomic_store(&s->e->lost, 1);
-    id_mark_restore(s, &s->tx_mark);
-    undo_shelf_rollback(&s->e->undo);
     s->in_tx = 0;
     s->sp_open = 0;
     s->release_due = 0;
@@ -2279,13 +2377,61 @@ static void tx_rollback(struct pg_store *s)
         log_debug("%s", s->err);
 }
 
+/* Under the write turn: the batch's rollback, and the engine's ids and
+ * undo history back to before it. */
+static void tx_rollback(struct pg_store *s)
+{
+    conn_rollback(s);
+    id_mark_restore(s, &s->tx_mark);
+    undo_shelf_rollback(&s->e->undo);
+}
+
+/* Whether the COMMIT on its way has been answered. */
+static int pend_done(struct pg_engine *e)
+{
+    pthread_mutex_lock(&e->commit_lock);
+    int done = !e->pend->committing;
+    pthread_mutex_unlock(&e->commit_lock);
+    return done;
+}
+
+/* Under the write turn: the outcome of the COMMIT on its way, waited for
+ * and taken into the undo history and the ids. 1 when it failed: what ran
+ * on top of it since (cur's batch, when not NULL) must roll back too. */
+static int pend_settle(struct pg_engine *e, struct pg_store *cur)
+{
+    struct pg_store *p = e->pend;
+    if (p == NULL)
+        return 0;
+    pend_wait(e);
+    e->pend = NULL;
+    touched_clear(p);
+    int failed = p->commit_rc != STORE_OK;
+    undo_shelf_settle(&e->undo, !failed);
+    if (failed) {
+        id_mark_restore(p, &p->tx_mark);
+        if (cur != NULL)
+            cur->tx_mark = p->tx_mark;
+    }
+    return failed;
+}
+
 int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t errcap)
 {
     pthread_mutex_lock(&e->write_lock);
-    struct pg_store *s = e->writer;
+    if (e->pend != NULL && pend_done(e))
+        pend_settle(e, NULL);
+    if (e->pend != NULL)
+        atomic_fetch_add_explicit(&e->overlapped, 1, memory_order_relaxed);
+    /* The writer not committing: there is one, as only the batch before
+     * this one can still be committing (pg_write_end settles the one
+     * before it first). */
+    struct pg_store *s = e->writers[e->pend == e->writers[0] ? 1 : 0];
+    e->writer = s;
     *w = s;
     s->sp_open = 0;
     s->release_due = 0;
+    s->tx_mark = id_mark_take(s);
     due_clear(s);
     /* The BEGIN goes with the batch's first statement (pipe_send), which
      * makes the connection again if PostgreSQL restarted since. */
@@ -2295,10 +2441,10 @@ int pg_write_begin(struct pg_engine *e, struct pg_store **w, char *err, size_t e
         pthread_mutex_unlock(&e->write_lock);
         return STORE_ERROR;
     }
-    undo_shelf_commit(&e->undo);
+    if (e->pend == NULL)
+        undo_shelf_commit(&e->undo);
     log_clear(e);
     s->tx_gen++;
-    s->tx_mark = id_mark_take(s);
     s->in_tx = 1;
     s->begin_due = 1;
     wa_forget(s);
@@ -2419,12 +2565,54 @@ int pg_write_ok(struct pg_store *w)
            PQtransactionStatus(w->c) == PQTRANS_INTRANS;
 }
 
+/* The batch's COMMIT, made (m) under the write turn, is sent after the
+ * turn is handed on, so that the next batch runs its commands while
+ * PostgreSQL commits this one. Only its own connection is used after the
+ * turn is gone; the undo history and the ids learn its outcome from the
+ * turn's next holder (pend_settle). */
+static int commit_async(struct pg_engine *e, struct pg_store *s, struct commit_msg *m,
+                        size_t logged, char *err, size_t errcap)
+{
+    uint64_t last = 0;
+    undo_shelf_hold(&e->undo);
+    log_clear(e);
+    pthread_mutex_lock(&e->commit_lock);
+    s->committing = 1;
+    pthread_mutex_unlock(&e->commit_lock);
+    e->pend = s;
+    pthread_mutex_unlock(&e->write_lock);
+
+    int rc = commit_send(s, m, &last);
+    commit_free(m);
+    if (rc == STORE_OK) {
+        s->in_tx = 0;
+        if (last > 0)
+            atomic_store(&e->log_mine, last);
+        touched_publish(e, s, last > 0 ? last - logged + 1 : 0, last);
+    } else {
+        if (err != NULL)
+            snprintf(err, errcap, "%s", s->err);
+        conn_rollback(s);
+    }
+    s->in_tx = 0;
+    s->sp_open = 0;
+    due_clear(s);
+    wa_forget(s);
+    pthread_mutex_lock(&e->commit_lock);
+    s->commit_rc = rc;
+    s->committing = 0;
+    pthread_cond_broadcast(&e->commit_done);
+    pthread_mutex_unlock(&e->commit_lock);
+    return rc;
+}
+
 int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
 {
     struct pg_store *s = e->writer;
     int rc = STORE_OK;
-    uint64_t last = 0;
     size_t logged = e->logn;
+    /* The batch before this one commits first, or this one cannot. */
+    int before_failed = pend_settle(e, s);
     if (commit) {
         if (!pg_write_ok(s)) {
             snprintf(s->err, sizeof(s->err),
@@ -2435,18 +2623,21 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
             rc = STORE_ERROR;
         } else if (e->log_broken) {
             rc = failf(s, NULL, "cannot commit: out of memory for the change log");
-        } else {
+        } else if (s->begin_due && e->logn == 0) {
             /* A batch whose BEGIN is still due sent nothing, and has
              * nothing to commit. */
-            if (!s->begin_due || e->logn > 0)
-                rc = commit_logged(s, &last);
-            if (rc == STORE_OK) {
-                s->in_tx = 0;
-                if (last > 0)
-                    atomic_store(&e->log_mine, last);
-                touched_publish(e, last > 0 ? last - logged + 1 : 0, last);
-                undo_shelf_commit(&e->undo);
-            }
+            s->in_tx = 0;
+            touched_publish(e, s, 0, 0);
+            undo_shelf_commit(&e->undo);
+        } else if (before_failed) {
+            snprintf(s->err, sizeof(s->err),
+                     "cannot commit: the batch before it could not commit, and it ran on "
+                     "what that one wrote");
+            rc = STORE_ERROR;
+        } else {
+            struct commit_msg m;
+            if ((rc = commit_prepare(s, &m)) == STORE_OK)
+                return commit_async(e, s, &m, logged, err, errcap);
         }
         if (rc != STORE_OK && err != NULL)
             snprintf(err, errcap, "%s", s->err);
@@ -2454,7 +2645,7 @@ int pg_write_end(struct pg_engine *e, int commit, char *err, size_t errcap)
     if (!commit || rc != STORE_OK)
         tx_rollback(s);
     s->in_tx = 0;
-    touched_clear(e);
+    touched_clear(s);
     log_clear(e);
     s->sp_open = 0;
     due_clear(s);
@@ -2543,10 +2734,10 @@ static int ids_block(struct pg_store *s)
         return STORE_ERROR;
     int64_t v = col_int(r, 0, 0);
     PQclear(r);
-    s->ids_known = 1;
-    s->id_block = v;
-    s->id_next = v;
-    s->id_end = v + ID_BLOCK;
+    s->e->ids.known = 1;
+    s->e->ids.block = v;
+    s->e->ids.next = v;
+    s->e->ids.end = v + ID_BLOCK;
     return STORE_OK;
 }
 
@@ -2606,9 +2797,10 @@ static int add_do(struct pg_store *s, const struct proto_request *req, int64_t n
         ids = (struct proto_str){key.buf, strlen(key.buf)};
     } else {
         for (;;) {
-            if ((!s->ids_known || s->id_next >= s->id_end) && (rc = ids_block(s)) != STORE_OK)
+            if ((!s->e->ids.known || s->e->ids.next >= s->e->ids.end) &&
+                (rc = ids_block(s)) != STORE_OK)
                 return rc;
-            snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)s->id_next);
+            snprintf(id, PROTO_MAX_ID + 1, "%lld", (long long)s->e->ids.next);
             ids = (struct proto_str){id, strlen(id)};
             struct params p = {.n = 0};
             p_str(&p, ids);
@@ -2616,7 +2808,7 @@ static int add_do(struct pg_store *s, const struct proto_request *req, int64_t n
             long n = run_n(s, ST_INSERT, &p, "cannot add the task");
             if (n < 0)
                 return STORE_ERROR;
-            s->id_next++;
+            s->e->ids.next++;
             if (n > 0)
                 break; /* else the id was taken (a POST, an IMPORT): the next one */
         }
@@ -2654,17 +2846,17 @@ static int ids_pass(struct pg_store *s, int64_t n)
         return run_n(s, ST_LIST_PASS, &q, "cannot advance the list's id counter") < 0 ? STORE_ERROR
                                                                                       : STORE_OK;
     }
-    if (s->ids_known && n < s->id_next)
+    if (s->e->ids.known && n < s->e->ids.next)
         return STORE_OK;
-    if (s->ids_known && n < s->id_end) {
-        s->id_next = n + 1;
+    if (s->e->ids.known && n < s->e->ids.end) {
+        s->e->ids.next = n + 1;
         return STORE_OK;
     }
     struct params p = {.n = 0};
     p_int(&p, n + 1);
     if (run_n(s, ST_IDS_PASS, &p, "cannot advance the id sequence") < 0)
         return STORE_ERROR;
-    s->ids_known = 0;
+    s->e->ids.known = 0;
     return STORE_OK;
 }
 
@@ -3235,6 +3427,10 @@ int pg_undo(struct pg_store *s, struct store_undone *out, store_undone_fn each, 
     const struct undo_ent *top = undo_stack_top(u);
     if (top == NULL)
         return STORE_NOTFOUND;
+    /* The newest change may be the committing batch's, whose rows this
+     * transaction sees only once it committed. */
+    if (s->role == ROLE_WRITER)
+        pend_wait(s->e);
     int64_t kind = top->kind;
     do {
         struct undo_ent e;

@@ -431,6 +431,16 @@ unsigned long long store_writes_ahead_served(struct store *s)
     return 0;
 }
 
+unsigned long long store_commits_overlapped(struct store *s)
+{
+#ifdef TODO_WITH_POSTGRES
+    if (is_pg(s))
+        return pg_commits_overlapped(PG_S(s));
+#endif
+    (void)s;
+    return 0;
+}
+
 uint64_t store_engine_log_mine(struct store_engine *e)
 {
 #ifdef TODO_WITH_POSTGRES

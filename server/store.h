@@ -325,6 +325,10 @@ unsigned long long store_reads_ahead_served(struct store *s);
 /* How many writes were answered from writes sent ahead (below), since
  * the engine was opened (STATS's writes_ahead). */
 unsigned long long store_writes_ahead_served(struct store *s);
+/* How many write batches began while the one before them was still
+ * committing, since the engine was opened (STATS's commits_overlapped;
+ * always 0 for SQLite, whose batches commit in the write turn). */
+unsigned long long store_commits_overlapped(struct store *s);
 
 /*
  * Writing ahead, the same for the writer (PostgreSQL only; 0 from

@@ -145,6 +145,16 @@ void undo_stack_commit(struct undo_stack *st)
     st->jn = 0;
 }
 
+void undo_stack_commit_upto(struct undo_stack *st, size_t mark)
+{
+    if (mark >= st->jn) {
+        st->jn = 0;
+        return;
+    }
+    memmove(st->journal, st->journal + mark, (st->jn - mark) * sizeof(*st->journal));
+    st->jn -= mark;
+}
+
 int undo_stack_reserve(struct undo_stack *st, size_t n)
 {
     if (st->jcap - st->jn >= n)
@@ -257,15 +267,52 @@ void undo_shelf_commit(struct undo_shelf *sh)
     for (size_t i = 0; i < sh->nused; i++) {
         undo_stack_commit(&sh->used[i]->st);
         sh->used[i]->used = 0;
+        sh->used[i]->held = 0;
     }
     sh->nused = 0;
+    sh->holding = 0;
+}
+
+/* Keeps in the used list only the stacks whose journal still holds
+ * records (of a held transaction). */
+static void shelf_prune(struct undo_shelf *sh)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sh->nused; i++) {
+        if (sh->used[i]->st.jn > 0)
+            sh->used[k++] = sh->used[i];
+        else
+            sh->used[i]->used = 0;
+    }
+    sh->nused = k;
 }
 
 void undo_shelf_rollback(struct undo_shelf *sh)
 {
+    for (size_t i = 0; i < sh->nused; i++)
+        undo_stack_rollback(&sh->used[i]->st, sh->used[i]->held);
+    shelf_prune(sh);
+}
+
+void undo_shelf_hold(struct undo_shelf *sh)
+{
+    for (size_t i = 0; i < sh->nused; i++)
+        sh->used[i]->held = sh->used[i]->st.jn;
+    sh->holding = 1;
+}
+
+void undo_shelf_settle(struct undo_shelf *sh, int committed)
+{
+    if (!sh->holding)
+        return;
     for (size_t i = 0; i < sh->nused; i++) {
-        undo_stack_rollback(&sh->used[i]->st, 0);
-        sh->used[i]->used = 0;
+        struct undo_shelf_ent *e = sh->used[i];
+        if (committed)
+            undo_stack_commit_upto(&e->st, e->held);
+        else
+            undo_stack_rollback(&e->st, 0);
+        e->held = 0;
     }
-    sh->nused = 0;
+    sh->holding = 0;
+    shelf_prune(sh);
 }

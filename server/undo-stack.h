@@ -71,6 +71,10 @@ size_t undo_stack_mark(const struct undo_stack *st);
 void undo_stack_rollback(struct undo_stack *st, size_t mark);
 /* The transaction committed: what it did stays; the journal is emptied. */
 void undo_stack_commit(struct undo_stack *st);
+/* The journal's first mark records committed: what they did stays and
+ * only the later ones can still be taken back, from marks mark less
+ * than before (a second transaction begun while the first commits). */
+void undo_stack_commit_upto(struct undo_stack *st, size_t mark);
 
 /*
  * The stacks of every list (store.h's store_scope): each list's newest
@@ -79,21 +83,29 @@ void undo_stack_commit(struct undo_stack *st);
  * table. The shelf remembers which stacks a transaction used, so that
  * undo_shelf_commit() and undo_shelf_rollback() cost those stacks, not
  * every list's. Under the engine's write turn only, as the stacks.
+ *
+ * A transaction may be held (undo_shelf_hold): its COMMIT is on its way
+ * while the next transaction runs on top of it. Its records stay in the
+ * journals, below the next one's, until undo_shelf_settle() says how it
+ * ended; undo_shelf_rollback() meanwhile takes back the open
+ * transaction's records only.
  */
 #define UNDO_SHELF_NAME 64 /* bytes of a list's name: STORE_MAX_LIST */
 
 struct undo_shelf_ent {
     char name[UNDO_SHELF_NAME + 1];
     size_t len;
-    int used; /* in the shelf's used list: the open transaction touched it */
+    int used;    /* in the shelf's used list: the open transaction touched it */
+    size_t held; /* journal records of the held transaction, at the bottom */
     struct undo_stack st;
 };
 
 struct undo_shelf {
     struct undo_shelf_ent **slot; /* open addressing, cap a power of two */
     size_t n, cap;
-    struct undo_shelf_ent **used; /* those the open transaction touched */
+    struct undo_shelf_ent **used; /* those the open (or held) transaction touched */
     size_t nused, capused;
+    int holding; /* a transaction is held */
 };
 
 void undo_shelf_init(struct undo_shelf *sh);
@@ -108,5 +120,12 @@ struct undo_stack *undo_shelf_find(struct undo_shelf *sh, struct proto_str list)
  * transaction used; it then has used none. */
 void undo_shelf_commit(struct undo_shelf *sh);
 void undo_shelf_rollback(struct undo_shelf *sh);
+/* The open transaction's COMMIT goes out: it is held until settled, and a
+ * new one opens above it. There must be none held already. */
+void undo_shelf_hold(struct undo_shelf *sh);
+/* How the held transaction ended: committed, its records stay; or not,
+ * and every record goes, the open transaction's too (it ran on what the
+ * held one did, and must roll back as well). */
+void undo_shelf_settle(struct undo_shelf *sh, int committed);
 
 #endif /* TODO_SERVER_UNDO_STACK_H */

@@ -598,7 +598,7 @@ def pipelined(cl, reqs):
     return out
 
 
-def part_ahead(servers):
+def part_ahead(servers, db):
     """See the docstring's ahead."""
     fails = 0
     tasks = 24
@@ -657,7 +657,7 @@ def part_ahead(servers):
         cl.close()
 
     all_at_once(user_load, (("alice", ALICE_PW), ("bob", BOB_PW)), errs)
-    return fails + len(errs) + ahead_writes(servers, tasks)
+    return fails + len(errs) + ahead_writes(servers, tasks, db)
 
 
 def all_at_once(fn, args, errs):
@@ -672,7 +672,7 @@ def all_at_once(fn, args, errs):
         print(e)
 
 
-def ahead_writes(servers, tasks):
+def ahead_writes(servers, tasks, db):
     """The writes of part ahead: a batch's first EDITs, DONEs and UNDONEs
     sent together. Pipelined on one connection, then one EDIT at a time on
     each of eight connections at once, all answered and applied as one at a
@@ -736,8 +736,85 @@ def ahead_writes(servers, tasks):
     if seen[:6] != want_seen:
         print("the watcher saw %r, wanted %r" % (seen, want_seen))
         fails += 1
+    fails += contended_writes(servers, cl, watcher, db)
     watcher.close()
     cl.close()
+    return fails
+
+
+def contended_writes(servers, cl, watcher, db):
+    """Batches that run while the one before them commits. A psql session
+    holds todo_change_head for a second, so that every COMMIT (whose log
+    write updates it) waits: the next batch then begins on the server's
+    other writer connection (STATS commits_overlapped). Eight connections
+    EDIT one task at once, each write of a task the committing batch
+    wrote waiting for that COMMIT. Each change must keep as its
+    before-image the text the change before it (in the watcher's order)
+    left, which five UNDOs in a row then give back, newest first."""
+    fails = 0
+    stat = lambda: int(dict(l.split(" ", 1) for l in cl.cmd("STATS")[1:])
+                       .get("commits_overlapped", "0"))
+    before = stat()
+    psql = os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
+    holder = subprocess.Popen([psql, "-q", "-X", "-d", db, "-c",
+                               "BEGIN; LOCK TABLE todo_change_head IN SHARE MODE; "
+                               "SELECT pg_sleep(1.5); COMMIT"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # psql's output comes at its end: whether it holds the lock is asked
+    # of pg_locks instead.
+    held = False
+    for _ in range(50):
+        r = subprocess.run([psql, "-q", "-X", "-A", "-t", "-d", db, "-c",
+                            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                            " WHERE c.relname = 'todo_change_head' AND l.mode = 'ShareLock'"
+                            " AND l.granted"], capture_output=True, text=True, timeout=10)
+        if r.stdout.strip() not in ("", "0"):
+            held = True
+            break
+        time.sleep(0.02)
+    if not held:
+        holder.wait()
+        print("psql could not lock todo_change_head: %s" % holder.stderr.read())
+        return 1
+    errs = []
+
+    def writer(k):
+        c = login(servers[2].port, "alice", ALICE_PW)
+        for rnd in range(0, 12, 3):  # three at a time, pipelined
+            for g in pipelined(c, ["EDIT 22 c%d_%d" % (k, rnd + i) for i in range(3)]):
+                if g != ["OK 22"]:
+                    errs.append("writer %d: EDIT 22 answered %r" % (k, g))
+        c.close()
+
+    all_at_once(writer, [(k,) for k in range(8)], errs)
+    holder.communicate()
+    fails += len(errs)
+    overlapped = stat() - before
+    print("contended writes: commits_overlapped grew by %d" % overlapped)
+    if overlapped < 1:
+        print("no batch ran while another committed (STATS commits_overlapped)")
+        fails += 1
+    texts = []
+    while True:
+        ev = watcher.event(1.0)
+        if ev is None:
+            break
+        f = ev.split(" ")
+        if f[2] == "edit" and f[3] == "22":
+            texts.append(f[-1])
+    if len(texts) != 96:
+        print("the watcher saw %d edits of task 22, wanted 96" % len(texts))
+        return fails + 1
+    g = cl.cmd("GET 22")
+    if len(g) != 2 or not g[1].endswith(texts[-1]):
+        print("GET 22 after the writers: %r, wanted the last event's %s" % (g, texts[-1]))
+        fails += 1
+    for j in range(1, 6):
+        r = cl.cmd("UNDO")[0]
+        g = cl.cmd("GET 22")
+        if not r.startswith("OK") or len(g) != 2 or not g[1].endswith(texts[-1 - j]):
+            print("UNDO %d: %r, then GET 22 %r, wanted %s" % (j, r, g, texts[-1 - j]))
+            fails += 1
     return fails
 
 
@@ -767,7 +844,8 @@ def main():
             user_add(binary, db, "alice", ALICE_PW)
             user_add(binary, db, "bob", BOB_PW)
         # Without a cache, every GET of part ahead reads the store.
-        extra = ("--cache-mb", "0") if part == "ahead" else ()
+        # Four workers, so that batches overlap on a machine of any size.
+        extra = ("--cache-mb", "0", "--threads", "4") if part == "ahead" else ()
         # The first creates the schema; the others find it.
         servers.append(Server(binary, db, extra))
         servers.append(Server(binary, db, extra))
@@ -783,7 +861,7 @@ def main():
         elif part == "users":
             rc = part_users(servers)
         elif part == "ahead":
-            rc = part_ahead(servers)
+            rc = part_ahead(servers, db)
         else:
             print("unknown part", part)
             return 2

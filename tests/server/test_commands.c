@@ -492,6 +492,7 @@ static void stats(void **state)
                                        "cache_max_bytes",
                                        "reads_ahead",
                                        "writes_ahead",
+                                       "commits_overlapped",
                                        "store",
                                        "store_state",
                                        "version"};

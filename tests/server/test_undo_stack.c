@@ -117,6 +117,55 @@ static void find_newest(void **state)
     undo_stack_free(&st);
 }
 
+/* A held transaction (its COMMIT on the way) with a second one above it:
+ * the second's rollback leaves the first's records; the first committed,
+ * the second can still roll back, to the first's state and no further;
+ * the first failed, both are taken back. */
+static void held_transaction(void **state)
+{
+    (void)state;
+    for (int committed = 0; committed <= 1; committed++) {
+        struct undo_shelf sh;
+        undo_shelf_init(&sh);
+        struct undo_stack *st = undo_shelf_use(&sh, S("work"));
+        assert_non_null(st);
+        push_n(st, 1, 2);
+        undo_shelf_commit(&sh);
+        /* The first: pushes t3 and undoes t2, then is held. */
+        st = undo_shelf_use(&sh, S("work"));
+        push_n(st, 3, 3);
+        assert_int_equal(undo_stack_pop(st), 0);
+        assert_int_equal(undo_stack_pop(st), 0);
+        undo_shelf_hold(&sh);
+        /* The second, above it, rolled back: the first's state stays. */
+        st = undo_shelf_use(&sh, S("work"));
+        push_n(st, 10, 11);
+        struct undo_stack *other = undo_shelf_use(&sh, S("home"));
+        push_n(other, 20, 20);
+        undo_shelf_rollback(&sh);
+        assert_int_equal(undo_stack_top(st)->seq, 1);
+        assert_null(undo_stack_top(other));
+        /* A third, still above the held one, then the settling. */
+        st = undo_shelf_use(&sh, S("work"));
+        push_n(st, 30, 30);
+        undo_shelf_settle(&sh, committed);
+        if (!committed) {
+            /* Everything back to before the first. */
+            assert_int_equal(undo_stack_top(st)->seq, 2);
+            assert_int_equal(st->n, 2);
+            assert_null(undo_stack_find(st, S("t30")));
+            undo_shelf_free(&sh);
+            continue;
+        }
+        assert_int_equal(undo_stack_top(st)->seq, 30);
+        undo_shelf_rollback(&sh); /* the third, alone */
+        assert_int_equal(undo_stack_top(st)->seq, 1);
+        assert_int_equal(st->n, 1);
+        assert_null(undo_stack_find(st, S("t2")));
+        undo_shelf_free(&sh);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +173,7 @@ int main(void)
         cmocka_unit_test(bounded),
         cmocka_unit_test(rollback_to_mark),
         cmocka_unit_test(find_newest),
+        cmocka_unit_test(held_transaction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
