@@ -32,7 +32,11 @@ Usage: pg_multi.py TODO_SERVER PG_PRIVATE PART, PART one of:
           DONEs and UNDONEs (one of a task that does not exist) and eight
           writers at once answer and apply as one at a time would, STATS's
           writes_ahead counts them, and a watcher on another server sees
-          each once, in order.
+          each once, in order; and batches that run while the one before
+          them commits (psql holds the change log's head row, so that
+          every COMMIT waits): STATS's commits_overlapped grows, and five
+          UNDOs of a task eight writers edited at once give back the texts
+          the watcher saw, newest first.
 Needs TODO_TEST_DB_URI (the private PostgreSQL's URI) and, for faults,
 TODO_TEST_PG_DIR (its directory, for scripts/pg-private restart); without
 them it is skipped (exit 77)."""
@@ -672,6 +676,17 @@ def all_at_once(fn, args, errs):
         print(e)
 
 
+def drain_events(watcher):
+    """The words of every EVENT line the watcher gets until a second
+    passes without one."""
+    out = []
+    while True:
+        ev = watcher.event(1.0)
+        if ev is None:
+            return out
+        out.append(ev.split(" "))
+
+
 def ahead_writes(servers, tasks, db):
     """The writes of part ahead: a batch's first EDITs, DONEs and UNDONEs
     sent together. Pipelined on one connection, then one EDIT at a time on
@@ -724,14 +739,8 @@ def ahead_writes(servers, tasks, db):
                 print("GET %d after the writers: %r, wanted r%d_%d" % (i, g, k, last))
                 fails += 1
     # The watcher on server 0 saw each pipelined write once, in order.
-    seen = []
-    while True:
-        ev = watcher.event(1.0)
-        if ev is None:
-            break
-        f = ev.split(" ")
-        if f[3] in ("1", "2", "3", "4", "5"):
-            seen.append("%s %s" % (f[2], f[3]))
+    seen = ["%s %s" % (f[2], f[3]) for f in drain_events(watcher)
+            if f[3] in ("1", "2", "3", "4", "5")]
     want_seen = ["edit 1", "edit 2", "done 3", "done 4", "undone 3", "edit 5"]
     if seen[:6] != want_seen:
         print("the watcher saw %r, wanted %r" % (seen, want_seen))
@@ -794,14 +803,7 @@ def contended_writes(servers, cl, watcher, db):
     if overlapped < 1:
         print("no batch ran while another committed (STATS commits_overlapped)")
         fails += 1
-    texts = []
-    while True:
-        ev = watcher.event(1.0)
-        if ev is None:
-            break
-        f = ev.split(" ")
-        if f[2] == "edit" and f[3] == "22":
-            texts.append(f[-1])
+    texts = [f[-1] for f in drain_events(watcher) if f[2] == "edit" and f[3] == "22"]
     if len(texts) != 96:
         print("the watcher saw %d edits of task 22, wanted 96" % len(texts))
         return fails + 1
